@@ -1,0 +1,42 @@
+"""The ``deskloop`` command. Each group of subcommands lives in its own module in ``core.commands``."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import click
+
+from core.errors import BadInput
+from core.runtime import Runtime
+from core.store.db import UnknownTenantError
+
+#: Modules in ``core.commands`` that each define ``register(group)``.
+COMMAND_MODULES = ("ops",)
+
+
+class DeskloopGroup(click.Group):
+    """Turns bad input into a clear message and exit code 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (BadInput, UnknownTenantError) as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=DeskloopGroup)
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """Deskloop: a helpdesk plugin that learns from every support ticket."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    runtime = Runtime()
+    ctx.obj = runtime
+    ctx.call_on_close(runtime.close)
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"core.commands.{_name}").register(main)

@@ -1,0 +1,1 @@
+"""Subcommands of ``deskloop``, one module per area; each exposes ``register(group)``."""

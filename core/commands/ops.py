@@ -1,0 +1,32 @@
+"""Operating commands: migrate the database, run the web server, the RQ worker and the scheduler."""
+
+from __future__ import annotations
+
+import click
+
+from core.runtime import Runtime
+
+
+def register(group: click.Group) -> None:
+    group.add_command(migrate)
+    group.add_command(worker)
+
+
+@click.command()
+@click.pass_obj
+def migrate(runtime: Runtime) -> None:
+    """Bring the database schema up to date."""
+    runtime.db  # opening the database migrates it
+    click.echo(f"database at {runtime.db.engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+@click.command()
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@click.pass_obj
+def worker(runtime: Runtime, burst: bool) -> None:
+    """Process background jobs from Redis (needs DESKLOOP_REDIS_URL)."""
+    from core.jobs import run_worker
+
+    if not runtime.settings.redis_url:
+        raise click.UsageError("DESKLOOP_REDIS_URL is not set; without Redis, jobs run in-process")
+    run_worker(runtime.settings, burst=burst)

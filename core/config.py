@@ -1,0 +1,54 @@
+"""Runtime settings, read from the environment when asked for, never at import time.
+
+Every piece of local state (the SQLite file, model artifacts, demo data) lives under one directory,
+``DESKLOOP_HOME``, so a demo can be wiped with one ``rm -r`` and a deployment backs up one folder.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a Deskloop process needs to know about its surroundings.
+
+    Attributes:
+        home: Root of all local state. Default: the per-user data directory
+            (``~/.local/share/deskloop`` on Linux), overridable with ``DESKLOOP_HOME``.
+        database_url: SQLAlchemy URL. Default: a SQLite file ``deskloop.db`` inside ``home``;
+            set ``DESKLOOP_DATABASE_URL`` for PostgreSQL in production.
+        redis_url: When set (``DESKLOOP_REDIS_URL``), background jobs go to RQ workers; when unset
+            they run in-process, so the embedded default needs no services.
+        queue_name: RQ queue used for Deskloop jobs (``DESKLOOP_QUEUE``, default ``deskloop``).
+    """
+
+    home: Path
+    database_url: str
+    redis_url: str | None = None
+    queue_name: str = "deskloop"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        home = Path(env.get("DESKLOOP_HOME") or platformdirs.user_data_dir("deskloop")).expanduser()
+        database_url = env.get("DESKLOOP_DATABASE_URL") or f"sqlite:///{home / 'deskloop.db'}"
+        return cls(
+            home=home,
+            database_url=database_url,
+            redis_url=env.get("DESKLOOP_REDIS_URL") or None,
+            queue_name=env.get("DESKLOOP_QUEUE") or "deskloop",
+        )
+
+    @property
+    def models_dir(self) -> Path:
+        """Where versioned model artifacts are stored, one folder per tenant."""
+        return self.home / "models"
+
+    def ensure_home(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,118 @@
+"""One way to run background work.
+
+With ``DESKLOOP_REDIS_URL`` set, :func:`enqueue` puts the job on an RQ queue for the Procfile's
+workers; without it the very same function runs in-process, so the embedded default needs no
+services. Jobs follow RQ's advice for safe queues: they are referenced by import path, take only
+JSON-serializable primitive arguments (ids, strings, plain dicts), are serialized with RQ's
+``JSONSerializer`` (never pickle), and carry a deterministic id so a duplicate enqueue is a no-op.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from core.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class JobArgumentError(TypeError):
+    """A job was given an argument that is not a JSON primitive."""
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """What :func:`enqueue` did: ``ran`` in-process (with ``result``), queued, or was a duplicate."""
+
+    job_id: str | None
+    mode: str  # "inline", "queued" or "duplicate"
+    result: Any = None
+
+
+def function_path(func: Callable[..., Any]) -> str:
+    path = f"{func.__module__}.{func.__qualname__}"
+    if "<" in path or "." in func.__qualname__:
+        raise JobArgumentError(f"jobs must be module-level functions, got {path}")
+    return path
+
+
+def resolve(path: str) -> Callable[..., Any]:
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def _check_primitive(args: tuple[Any, ...]) -> None:
+    try:
+        round_trip = json.loads(json.dumps(list(args)))
+    except (TypeError, ValueError) as exc:
+        raise JobArgumentError(f"job arguments must be JSON primitives: {exc}") from exc
+    if round_trip != list(args):
+        raise JobArgumentError("job arguments must survive a JSON round trip unchanged (use lists, not tuples)")
+
+
+def redis_connection(settings: Settings):
+    """A Redis client for ``settings.redis_url`` (imported lazily: the embedded default has no Redis)."""
+    from redis import Redis
+
+    return Redis.from_url(settings.redis_url)
+
+
+def queue(settings: Settings, connection=None):
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    return Queue(
+        settings.queue_name,
+        connection=connection or redis_connection(settings),
+        serializer=JSONSerializer,
+    )
+
+
+def enqueue(
+    func: Callable[..., Any],
+    *args: Any,
+    job_id: str | None = None,
+    settings: Settings | None = None,
+    timeout: int = 1800,
+) -> Enqueued:
+    """Run ``func(*args)`` in the background, or right now when no Redis is configured.
+
+    Args:
+        func: A module-level function; workers import it by its dotted path.
+        *args: JSON primitives only, so a job can be read, retried and audited by anything.
+        job_id: Deterministic id (e.g. ``"zendesk:<event id>"``); a second enqueue with the same id
+            while the first exists is a no-op.
+        settings: Defaults to :meth:`Settings.from_env`.
+        timeout: Seconds a worker may spend on the job before RQ stops it.
+    """
+    settings = settings or Settings.from_env()
+    path = function_path(func)
+    _check_primitive(args)
+    if not settings.redis_url:
+        return Enqueued(job_id=job_id, mode="inline", result=func(*args))
+
+    from rq.exceptions import DuplicateJobError
+
+    try:
+        job = queue(settings).enqueue_call(
+            path, args=list(args), job_id=job_id, unique=job_id is not None, timeout=timeout
+        )
+    except DuplicateJobError:
+        log.info("job %s already enqueued; skipping duplicate", job_id)
+        return Enqueued(job_id=job_id, mode="duplicate")
+    return Enqueued(job_id=job.id, mode="queued")
+
+
+def run_worker(settings: Settings, burst: bool = False) -> None:
+    """Process jobs from the Deskloop queue (the Procfile's ``worker``)."""
+    from rq import Worker
+    from rq.serializers import JSONSerializer
+
+    connection = redis_connection(settings)
+    worker = Worker([queue(settings, connection)], connection=connection, serializer=JSONSerializer)
+    worker.work(burst=burst)

@@ -1,0 +1,104 @@
+"""Engine, sessions and migrations for one database (SQLite by default, PostgreSQL in production)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.orm import sessionmaker
+
+from core.config import Settings
+from core.store.scoping import ScopedSession, TenantScopeError
+from core.store.tables import TenantRow
+
+__all__ = ["Database", "TenantScopeError", "UnknownTenantError"]
+
+
+class UnknownTenantError(LookupError):
+    """The named tenant does not exist."""
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """WAL lets the web app read while an import writes; foreign keys are off by default in SQLite."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class Database:
+    """One database: its engine, tenant-scoped sessions and schema migrations."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(url, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, class_=ScopedSession, expire_on_commit=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        return cls(settings.database_url)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (idempotent)."""
+        config = Config()
+        config.set_main_option("script_location", str(resources.files("core.store") / "migrations"))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def admin_session(self) -> ScopedSession:
+        """A session bound to no tenant: it can manage tenants but cannot read tenant data."""
+        return self._sessions()
+
+    def tenant_session(self, tenant_id: int) -> ScopedSession:
+        """A session that only ever sees ``tenant_id``'s rows."""
+        return self._sessions(info={"tenant_id": tenant_id})
+
+    @contextmanager
+    def transaction(self, tenant_id: int | None = None) -> Iterator[ScopedSession]:
+        """A session in one transaction: committed on success, rolled back on any error."""
+        session = self.admin_session() if tenant_id is None else self.tenant_session(tenant_id)
+        try:
+            with session.begin():
+                yield session
+        finally:
+            session.close()
+
+    def ensure_tenant(self, slug: str, helpdesk: str = "none", domain: str | None = None) -> int:
+        """Return the tenant id for ``slug``, creating the tenant if it does not exist yet."""
+        with self.transaction() as session:
+            tenant_id = session.scalar(select(TenantRow.id).where(TenantRow.slug == slug))
+            if tenant_id is None:
+                row = TenantRow(slug=slug, helpdesk=helpdesk, domain=domain, settings={})
+                session.add(row)
+                session.flush()
+                tenant_id = row.id
+            return tenant_id
+
+    def tenant_id(self, slug: str) -> int:
+        """The id of an existing tenant, or :class:`UnknownTenantError`."""
+        with self.admin_session() as session:
+            tenant_id = session.scalar(select(TenantRow.id).where(TenantRow.slug == slug))
+        if tenant_id is None:
+            raise UnknownTenantError(f"no tenant named {slug!r}")
+        return tenant_id
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,163 @@
+"""SQLAlchemy tables. Every row that belongs to a tenant carries ``tenant_id`` (see
+:class:`TenantScoped`), which :mod:`core.store.scoping` uses to filter every ORM read.
+
+Schema changes go through Alembic (``core/store/migrations``), never ``create_all``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON, list: JSON}
+
+
+class TenantScoped:
+    """Mixin for tables whose rows belong to one tenant; reads are filtered automatically."""
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+
+
+class TenantRow(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    helpdesk: Mapped[str] = mapped_column(String(32), default="none")
+    domain: Mapped[str | None] = mapped_column(String(255))
+    credentials: Mapped[str | None] = mapped_column(Text, doc="Encrypted at rest; never logged.")
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TicketRow(TenantScoped, Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "source", "external_id", name="uq_tickets_tenant_source_external"),
+        Index("ix_tickets_tenant_created", "tenant_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="", doc="Cleaned customer text: what models read.")
+    requester_name: Mapped[str | None] = mapped_column(String(255))
+    requester_email: Mapped[str | None] = mapped_column(String(255))
+    requester_external_id: Mapped[str | None] = mapped_column(String(128))
+    organization: Mapped[str | None] = mapped_column(String(255))
+    tags: Mapped[list] = mapped_column(default=list)
+    intent: Mapped[str | None] = mapped_column(String(128), index=True)
+    priority: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str | None] = mapped_column(String(16))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime | None] = mapped_column()
+    updated_at: Mapped[datetime | None] = mapped_column()
+    first_response_at: Mapped[datetime | None] = mapped_column()
+    solved_at: Mapped[datetime | None] = mapped_column()
+    csat_score: Mapped[int | None] = mapped_column(Integer)
+    csat_comment: Mapped[str | None] = mapped_column(Text)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    page_context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MessageRow(TenantScoped, Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "position", name="uq_messages_ticket_position"),
+        Index("ix_messages_tenant", "tenant_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    author_role: Mapped[str] = mapped_column(String(16))
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    author_name: Mapped[str | None] = mapped_column(String(255))
+    body_raw: Mapped[str] = mapped_column(Text, doc="Exactly as received, HTML and quotes included.")
+    body: Mapped[str] = mapped_column(Text, doc="Cleaned: plain text, no quoted replies or signature.")
+    created_at: Mapped[datetime | None] = mapped_column()
+
+
+class TagAliasRow(TenantScoped, Base):
+    __tablename__ = "tag_aliases"
+    __table_args__ = (UniqueConstraint("tenant_id", "alias", name="uq_tag_aliases_tenant_alias"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    alias: Mapped[str] = mapped_column(String(128))
+    canonical: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SuggestionRow(TenantScoped, Base):
+    __tablename__ = "suggestions"
+    __table_args__ = (Index("ix_suggestions_tenant_created", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str | None] = mapped_column(String(128))
+    confidence: Mapped[float] = mapped_column(Float)
+    abstained: Mapped[bool] = mapped_column(Boolean)
+    tags: Mapped[list] = mapped_column(default=list)
+    entities: Mapped[list] = mapped_column(default=list)
+    draft: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[list] = mapped_column(default=list)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignalRow(TenantScoped, Base):
+    __tablename__ = "signals"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "source_event", name="uq_signals_tenant_source_event"),
+        Index("ix_signals_tenant_created", "tenant_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
+    suggestion_id: Mapped[int | None] = mapped_column(ForeignKey("suggestions.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(255))
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    source_event: Mapped[str | None] = mapped_column(String(255), doc="Dedupes repeated deliveries.")
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()

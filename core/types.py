@@ -1,0 +1,178 @@
+"""The common vocabulary every helpdesk is translated into.
+
+These models carry no vendor field: an adapter in ``integrations/`` maps a Zendesk ticket, a
+Freshdesk ticket or an Intercom conversation onto :class:`Ticket`, and the rest of Deskloop only ever
+sees these shapes. They are pydantic models because the same shapes validate JSONL imports and API
+bodies, so a bad field is reported with its name at the boundary.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+AuthorRole = Literal["customer", "agent", "bot"]
+Priority = Literal["low", "normal", "high", "urgent"]
+Status = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
+Helpdesk = Literal["zendesk", "freshdesk", "intercom", "none"]
+
+#: What an agent or customer can tell Deskloop about a suggestion or a ticket.
+SignalKind = Literal[
+    "draft_sent",  # the draft went out unchanged
+    "draft_edited",  # the agent edited the draft before sending
+    "draft_discarded",  # the agent threw the draft away
+    "tag_changed",  # an agent changed the tags Deskloop suggested
+    "intent_changed",  # an agent corrected the intent
+    "reopened",  # the customer came back after the ticket was solved
+    "not_helpful",  # the customer said the answer did not help
+    "confirmed",  # the customer confirmed the problem was solved
+    "csat",  # a satisfaction rating arrived
+    "escalated",  # handed to a human or another group
+]
+SIGNAL_KINDS: tuple[str, ...] = SignalKind.__args__  # type: ignore[attr-defined]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Tenant(_Model):
+    """One installed helpdesk account. Credentials never appear in this shape."""
+
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    helpdesk: Helpdesk = "none"
+    domain: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class Person(_Model):
+    name: str | None = None
+    email: str | None = None
+    external_id: str | None = None
+
+
+class Message(_Model):
+    """One message on a ticket. ``body`` is what the helpdesk sent (it may be HTML)."""
+
+    author_role: AuthorRole
+    body: str
+    public: bool = True
+    author_name: str | None = None
+    created_at: datetime | None = None
+
+
+class Csat(_Model):
+    """Customer satisfaction on a 1 to 5 scale (good/bad helpdesks map good to 5, bad to 1)."""
+
+    score: int = Field(ge=1, le=5)
+    comment: str | None = None
+
+    @property
+    def is_good(self) -> bool:
+        return self.score >= 4
+
+
+class PageContext(_Model):
+    """Where the customer was when they wrote: the page and the app's state."""
+
+    url: str | None = None
+    title: str | None = None
+    app_state: dict[str, Any] = Field(default_factory=dict)
+
+
+class Ticket(_Model):
+    """A support conversation in the common shape, as imported or received from a helpdesk."""
+
+    source: str = "import"
+    external_id: str = Field(min_length=1, max_length=128)
+    subject: str = ""
+    messages: list[Message] = Field(min_length=1)
+    requester: Person | None = None
+    organization: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    intent: str | None = None
+    priority: Priority | None = None
+    status: Status | None = None
+    channel: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    first_response_at: datetime | None = None
+    solved_at: datetime | None = None
+    csat: Csat | None = None
+    reopen_count: int = Field(default=0, ge=0)
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    page_context: PageContext | None = None
+
+    @field_validator("tags")
+    @classmethod
+    def _normalize_tags(cls, tags: list[str]) -> list[str]:
+        return normalize_tags(tags)
+
+    @property
+    def customer_text(self) -> str:
+        """The subject and the customer's public messages: what a classifier reads."""
+        parts = [self.subject] if self.subject else []
+        parts += [m.body for m in self.messages if m.author_role == "customer"]
+        return "\n".join(parts)
+
+
+class TagScore(_Model):
+    tag: str
+    confidence: float
+
+
+class Entity(_Model):
+    type: str
+    text: str
+    start: int
+    end: int
+
+
+class Evidence(_Model):
+    """A resolved ticket a suggestion drew on, and how similar it was."""
+
+    ticket_id: int
+    external_id: str
+    score: float
+
+
+class Suggestion(_Model):
+    """What Deskloop proposes for a ticket. ``abstained`` means: this one needs a human."""
+
+    id: int | None = None
+    ticket_id: int | None = None
+    intent: str | None
+    confidence: float
+    abstained: bool
+    tags: list[TagScore] = Field(default_factory=list)
+    entities: list[Entity] = Field(default_factory=list)
+    draft: str | None = None
+    evidence: list[Evidence] = Field(default_factory=list)
+    model_version: str | None = None
+
+
+class Signal(_Model):
+    """A piece of feedback: what happened, to which suggestion or ticket, from whom, when."""
+
+    id: int | None = None
+    kind: SignalKind
+    ticket_id: int | None = None
+    suggestion_id: int | None = None
+    actor: str | None = None
+    weight: float = 1.0
+    payload: dict[str, Any] = Field(default_factory=dict)
+    source_event: str | None = None
+    created_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+def normalize_tags(tags: list[str]) -> list[str]:
+    """Lower-case, trimmed, de-duplicated tags in first-seen order (helpdesks differ in case)."""
+    seen: dict[str, None] = {}
+    for tag in tags:
+        cleaned = "-".join(str(tag).strip().lower().split())
+        if cleaned:
+            seen.setdefault(cleaned, None)
+    return list(seen)

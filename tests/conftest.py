@@ -1,0 +1,104 @@
+"""Shared fixtures: every database test runs against SQLite and against the machine's PostgreSQL.
+
+PostgreSQL and Redis are real. Each test session creates its own PostgreSQL database and uses its
+own Redis db number, and removes them at the end. Outside CI a missing server skips those
+parametrizations; with ``CI=true`` a missing server fails the run instead, so CI never goes green
+for want of a service.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from core.config import Settings
+from core.store.db import Database
+from core.store.tables import Base
+
+PG_ADMIN_URL = os.environ.get("DESKLOOP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_TEST_URL = os.environ.get("DESKLOOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI requires it)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"deskloop_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # the server is down or unreachable
+        admin.dispose()
+        _unavailable(f"PostgreSQL unavailable at {PG_ADMIN_URL}: {exc}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    migrated = Database(url)
+    migrated.migrate()
+    migrated.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_all(db: Database) -> None:
+    tables = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
+    with db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def settings(backend: str, tmp_path: Path, request, monkeypatch) -> Settings:
+    """Settings for one test: its own DESKLOOP_HOME, and SQLite or the session's PostgreSQL."""
+    home = tmp_path / "home"
+    if backend == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+    else:
+        url = f"sqlite:///{home / 'deskloop.db'}"
+    monkeypatch.setenv("DESKLOOP_HOME", str(home))
+    monkeypatch.setenv("DESKLOOP_DATABASE_URL", url)
+    monkeypatch.delenv("DESKLOOP_REDIS_URL", raising=False)
+    return Settings.from_env()
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = Database.from_settings(settings)
+    database.migrate()
+    yield database
+    if database.dialect == "postgresql":
+        _truncate_all(database)
+    database.dispose()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The machine's real Redis, on a db number of its own, flushed before and after."""
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    client = Redis.from_url(REDIS_TEST_URL)
+    try:
+        client.ping()
+    except RedisConnectionError as exc:
+        _unavailable(f"Redis unavailable at {REDIS_TEST_URL}: {exc}")
+    client.flushdb()
+    yield REDIS_TEST_URL
+    client.flushdb()
+    client.close()
