@@ -10,6 +10,7 @@ from core.runtime import Runtime
 def register(group: click.Group) -> None:
     group.add_command(migrate)
     group.add_command(worker)
+    group.add_command(scheduler)
 
 
 @click.command()
@@ -30,3 +31,15 @@ def worker(runtime: Runtime, burst: bool) -> None:
     if not runtime.settings.redis_url:
         raise click.UsageError("DESKLOOP_REDIS_URL is not set; without Redis, jobs run in-process")
     run_worker(runtime.settings, burst=burst)
+
+
+@click.command()
+@click.option("--every", "interval", default=86400, show_default=True, help="Seconds between retrains of a tenant.")
+@click.pass_obj
+def scheduler(runtime: Runtime, interval: int) -> None:
+    """Enqueue periodic retraining for the workers (needs DESKLOOP_REDIS_URL)."""
+    from core.scheduler import run_scheduler
+
+    if not runtime.settings.redis_url:
+        raise click.UsageError("DESKLOOP_REDIS_URL is not set; on the embedded default run `deskloop train` instead")
+    run_scheduler(runtime, interval)

@@ -1,0 +1,74 @@
+"""Training and suggestions from the command line."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from core.runtime import Runtime
+
+
+def register(group: click.Group) -> None:
+    group.add_command(train)
+    group.add_command(suggest)
+
+
+@click.command()
+@click.option("--tenant", required=True, help="Tenant slug.")
+@click.option("--background", is_flag=True, help="Queue the training job (RQ when DESKLOOP_REDIS_URL is set).")
+@click.pass_obj
+def train(runtime: Runtime, tenant: str, background: bool) -> None:
+    """Train a new model version from the tenant's tickets and put it in service."""
+    from core import tasks
+    from core.jobs import enqueue
+
+    runtime.db.tenant_id(tenant)  # fail early, with exit code 2, for an unknown tenant
+    started = time.perf_counter()
+    if background:
+        outcome = enqueue(tasks.train_tenant, tenant, job_id=f"train:{tenant}", settings=runtime.settings)
+        click.echo(f"training job {outcome.job_id}: {outcome.mode}")
+        return
+    try:
+        result = tasks.train_tenant(tenant)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    metrics = result["metrics"]
+    click.echo(
+        f"trained {tenant} model {result['version']} in {time.perf_counter() - started:.1f} s: "
+        f"{metrics.get('n_labelled', 0)} labelled tickets, {metrics.get('n_intents', 0)} intents, "
+        f"cross-validated accuracy {metrics.get('cv_accuracy', 0):.3f}, abstain below {metrics.get('threshold', 0):.2f}"
+    )
+
+
+@click.command()
+@click.option("--tenant", required=True, help="Tenant slug.")
+@click.option("--text", required=True, help="The customer's message.")
+@click.option("--customer-name", default=None, help="Used to personalize the draft.")
+@click.option("--json", "as_json", is_flag=True, help="Print the suggestion as JSON.")
+@click.pass_obj
+def suggest(runtime: Runtime, tenant: str, text: str, customer_name: str | None, as_json: bool) -> None:
+    """Suggest intent, tags, entities, similar tickets and a draft for a message."""
+    from core.ml.registry import ModelLoadError
+    from core.suggest import suggest as make_suggestion
+
+    if not text.strip():
+        raise click.BadParameter("the text is empty", param_hint="--text")
+    try:
+        suggestion = make_suggestion(runtime, tenant, text, customer_name=customer_name)
+    except ModelLoadError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(suggestion.model_dump(mode="json"), indent=2))
+        return
+    if suggestion.abstained:
+        click.echo(f"no suggestion: this one needs a human (best guess {suggestion.intent}, {suggestion.confidence:.0%})")
+        return
+    click.echo(f"intent: {suggestion.intent} ({suggestion.confidence:.0%})")
+    click.echo("tags: " + ", ".join(f"{t.tag} ({t.confidence:.0%})" for t in suggestion.tags))
+    if suggestion.entities:
+        click.echo("entities: " + ", ".join(f"{e.type}={e.text}" for e in suggestion.entities))
+    click.echo("similar: " + ", ".join(f"{e.external_id} ({e.score:.2f})" for e in suggestion.evidence))
+    if suggestion.draft:
+        click.echo("\n" + suggestion.draft)

@@ -1,0 +1,47 @@
+"""Reply drafts built from how a similar resolved ticket was actually answered.
+
+The evidence reply belongs to another customer, so before it is shown: that customer's name is
+replaced by this customer's, and every personal detail (email, phone, card, order and account ids,
+amounts, links) is replaced by this ticket's own value of the same kind when it has one, or removed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from core.entities import PERSONAL_TYPES, find_entities
+
+
+def first_name(full_name: str | None) -> str | None:
+    if not full_name:
+        return None
+    parts = full_name.strip().split()
+    return parts[0] if parts else None
+
+
+def _replace_name(reply: str, other_name: str | None, greeting_name: str) -> str:
+    if not other_name:
+        return reply
+    parts = [p for p in re.split(r"\s+", other_name.strip()) if len(p) > 1]
+    for i, part in enumerate(parts):
+        replacement = greeting_name if i == 0 else ""
+        reply = re.sub(rf"\b{re.escape(part)}\b", replacement, reply)
+    return re.sub(r"[ \t]{2,}", " ", reply).replace(" ,", ",")
+
+
+def draft_reply(evidence_reply: str, evidence_customer: str | None, customer_name: str | None, customer_text: str) -> str:
+    """Adapt ``evidence_reply`` (sent to ``evidence_customer``) for the customer who wrote ``customer_text``."""
+    greeting = first_name(customer_name) or "there"
+    reply = _replace_name(evidence_reply, evidence_customer, greeting)
+    own: dict[str, str] = {}
+    for entity in find_entities(customer_text):
+        own.setdefault(entity.type, entity.text)
+    pieces, cursor = [], 0
+    for entity in find_entities(reply):
+        if entity.type not in PERSONAL_TYPES:
+            continue
+        pieces.append(reply[cursor : entity.start])
+        pieces.append(own.get(entity.type, f"[{entity.type.replace('_', ' ')}]"))
+        cursor = entity.end
+    pieces.append(reply[cursor:])
+    return "".join(pieces).strip()

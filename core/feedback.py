@@ -1,0 +1,85 @@
+"""Signals: what agents and customers tell Deskloop about its suggestions, stored with provenance.
+
+A draft that comes back as the agent's sent reply is classified here: unchanged means
+``draft_sent``; anything else is ``draft_edited`` with the draft, the sent text and their similarity,
+which is the labelled correction the learning loop consumes.
+"""
+
+from __future__ import annotations
+
+from difflib import SequenceMatcher
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core.errors import BadInput
+from core.runtime import Runtime
+from core.store.tables import SignalRow, SuggestionRow, TicketRow
+from core.types import Signal
+
+
+def text_similarity(a: str, b: str) -> float:
+    """0..1, 1 for identical texts (whitespace differences ignored)."""
+    a, b = " ".join(a.split()), " ".join(b.split())
+    if a == b:
+        return 1.0
+    return round(SequenceMatcher(None, a, b, autojunk=False).ratio(), 4)
+
+
+def _classify_sent_reply(signal: Signal, draft: str | None) -> Signal:
+    sent = signal.payload.get("sent")
+    if signal.kind not in ("draft_sent", "draft_edited") or sent is None:
+        return signal
+    if draft is None:
+        raise BadInput("the suggestion had no draft, so a sent reply cannot be compared to one", field="payload.sent")
+    similarity = text_similarity(draft, str(sent))
+    kind = "draft_sent" if similarity == 1.0 else "draft_edited"
+    return signal.model_copy(update={"kind": kind, "payload": {**signal.payload, "draft": draft, "similarity": similarity}})
+
+
+def record_signal(runtime: Runtime, tenant_slug: str, signal: Signal) -> tuple[Signal, bool]:
+    """Store ``signal`` for the tenant. Returns (stored signal, created); a repeated
+    ``source_event`` returns the signal already stored, so a duplicate delivery counts once."""
+    tenant_id = runtime.db.tenant_id(tenant_slug)
+    with runtime.db.transaction(tenant_id) as session:
+        if signal.source_event:
+            existing = session.scalar(select(SignalRow).where(SignalRow.source_event == signal.source_event))
+            if existing is not None:
+                return _to_signal(existing), False
+        draft, model_version, ticket_id = None, None, signal.ticket_id
+        if signal.suggestion_id is not None:
+            suggestion = session.get(SuggestionRow, signal.suggestion_id)
+            if suggestion is None or suggestion.tenant_id != tenant_id:
+                raise BadInput(f"no suggestion {signal.suggestion_id} for tenant {tenant_slug}", field="suggestion_id")
+            draft, model_version = suggestion.draft, suggestion.model_version
+            ticket_id = ticket_id or suggestion.ticket_id
+        if ticket_id is not None and session.scalar(select(TicketRow.id).where(TicketRow.id == ticket_id)) is None:
+            raise BadInput(f"no ticket {ticket_id} for tenant {tenant_slug}", field="ticket_id")
+        signal = _classify_sent_reply(signal, draft)
+        row = SignalRow(
+            tenant_id=tenant_id, ticket_id=ticket_id, suggestion_id=signal.suggestion_id, kind=signal.kind,
+            actor=signal.actor, weight=signal.weight, payload=signal.payload, source_event=signal.source_event,
+            model_version=model_version,
+        )
+        session.add(row)
+        try:
+            session.flush()
+        except IntegrityError:  # a concurrent delivery of the same source_event won the race
+            session.rollback()
+            raise
+        return _to_signal(row), True
+
+
+def list_signals(runtime: Runtime, tenant_slug: str, limit: int = 50) -> list[Signal]:
+    tenant_id = runtime.db.tenant_id(tenant_slug)
+    with runtime.db.tenant_session(tenant_id) as session:
+        rows = session.scalars(select(SignalRow).order_by(SignalRow.id.desc()).limit(limit)).all()
+        return [_to_signal(r) for r in rows]
+
+
+def _to_signal(row: SignalRow) -> Signal:
+    return Signal(
+        id=row.id, kind=row.kind, ticket_id=row.ticket_id, suggestion_id=row.suggestion_id, actor=row.actor,
+        weight=row.weight, payload=row.payload or {}, source_event=row.source_event, created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )

@@ -1,0 +1,1 @@
+"""Learning: features, training, the versioned model registry and the predictor."""

@@ -1,0 +1,83 @@
+"""Everything one tenant's suggestions need, trained together and stored as one versioned artifact."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.ml.intent import DEFAULT_TARGET_PRECISION, IntentClassifier
+from core.ml.similarity import SimilarityIndex
+
+
+@dataclass(frozen=True)
+class TrainingTicket:
+    """The slice of a stored ticket that training reads."""
+
+    ticket_id: int
+    external_id: str
+    text: str
+    intent: str | None
+    tags: list[str]
+    reply: str | None  # the first public agent reply, cleaned, when the ticket was resolved
+    requester_name: str | None
+
+
+@dataclass
+class Resolution:
+    """How a resolved ticket was answered: the evidence a draft is built from."""
+
+    ticket_id: int
+    external_id: str
+    intent: str | None
+    reply: str
+    requester_name: str | None
+
+
+@dataclass
+class TicketModel:
+    intents: IntentClassifier
+    tags_by_intent: dict[str, dict[str, float]]
+    index: SimilarityIndex
+    resolutions: list[Resolution]
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def fit(cls, tickets: list[TrainingTicket], target_precision: float = DEFAULT_TARGET_PRECISION) -> TicketModel:
+        labelled = [t for t in tickets if t.intent]
+        intents = IntentClassifier.fit([t.text for t in labelled], [t.intent for t in labelled], target_precision)
+
+        tags_by_intent: dict[str, dict[str, float]] = {}
+        counts: dict[str, Counter] = defaultdict(Counter)
+        totals: Counter = Counter()
+        for t in labelled:
+            totals[t.intent] += 1
+            counts[t.intent].update(t.tags)
+        for intent, tag_counts in counts.items():
+            tags_by_intent[intent] = {tag: n / totals[intent] for tag, n in tag_counts.items()}
+
+        resolved = [t for t in tickets if t.reply]
+        features = intents.pipeline.named_steps["features"]
+        index = SimilarityIndex.build(
+            features.transform([t.text for t in resolved]) if resolved else np.zeros((0, 1)),
+            [t.ticket_id for t in resolved],
+            [t.intent for t in resolved],
+        )
+        resolutions = [Resolution(t.ticket_id, t.external_id, t.intent, t.reply, t.requester_name) for t in resolved]
+        metrics = {
+            "cv_accuracy": intents.cv_accuracy,
+            "threshold": intents.threshold,
+            "n_labelled": len(labelled),
+            "n_intents": len(intents.classes),
+            "n_resolved": len(resolved),
+        }
+        return cls(intents, tags_by_intent, index, resolutions, metrics)
+
+    def tag_scores(self, intent_probabilities: dict[str, float], minimum: float = 0.3) -> list[tuple[str, float]]:
+        """P(tag | text) as the sum over intents of P(intent | text) * P(tag | intent)."""
+        scores: Counter = Counter()
+        for intent, p in intent_probabilities.items():
+            for tag, share in self.tags_by_intent.get(intent, {}).items():
+                scores[tag] += p * share
+        return [(tag, round(float(s), 4)) for tag, s in scores.most_common() if s >= minimum]

@@ -1,0 +1,95 @@
+"""Suggestions: intent, tags, entities, similar tickets and a draft, for a ticket or raw text.
+
+Models are loaded once per process and version (loading checks checksum and library version), and
+every suggestion is stored with the model version that made it, so a later signal can say which
+model it judged.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import select
+
+from core.drafting import draft_reply
+from core.entities import find_entities
+from core.ml.model import TicketModel
+from core.ml.registry import StoredModel
+from core.ml.training import registry_for
+from core.runtime import Runtime
+from core.store.tables import SuggestionRow, TicketRow
+from core.types import Entity, Evidence, Suggestion, TagScore
+
+_models: dict[tuple[str, str], tuple[TicketModel, StoredModel]] = {}
+_lock = threading.Lock()
+
+
+def current_model(runtime: Runtime, tenant_slug: str) -> tuple[TicketModel, StoredModel]:
+    """The tenant's model in service, loaded at most once per version per process."""
+    registry = registry_for(runtime, tenant_slug)
+    version = registry.current_version()
+    key = (str(registry.root), version or "")
+    with _lock:
+        if key not in _models:
+            _models[key] = registry.load(version)
+        return _models[key]
+
+
+def build_suggestion(model: TicketModel, stored: StoredModel, text: str, customer_name: str | None = None,
+                     exclude_ticket_id: int | None = None) -> Suggestion:
+    """A suggestion for ``text`` (pure: reads the model, writes nothing)."""
+    probabilities = model.intents.probabilities(text)
+    intent, confidence = next(iter(probabilities.items()))
+    abstained = confidence < model.intents.threshold
+    features = model.intents.pipeline.named_steps["features"].transform([text])
+    neighbours = [n for n in model.index.nearest(features, k=6, intent=intent) if n[1] != exclude_ticket_id][:5]
+    evidence = [
+        Evidence(ticket_id=tid, external_id=model.resolutions[row].external_id, score=round(score, 4))
+        for row, tid, score in neighbours
+    ]
+    draft = None
+    if not abstained and neighbours:
+        best = model.resolutions[neighbours[0][0]]
+        draft = draft_reply(best.reply, best.requester_name, customer_name, text)
+    return Suggestion(
+        intent=intent,
+        confidence=round(confidence, 4),
+        abstained=abstained,
+        tags=[TagScore(tag=t, confidence=c) for t, c in model.tag_scores(probabilities)],
+        entities=[Entity(type=e.type, text=e.text, start=e.start, end=e.end) for e in find_entities(text)],
+        draft=draft,
+        evidence=evidence,
+        model_version=stored.version,
+    )
+
+
+def suggest(runtime: Runtime, tenant_slug: str, text: str, ticket_id: int | None = None,
+            customer_name: str | None = None) -> Suggestion:
+    """Suggest for ``text`` and store the suggestion so signals can refer to it."""
+    tenant_id = runtime.db.tenant_id(tenant_slug)
+    model, stored = current_model(runtime, tenant_slug)
+    suggestion = build_suggestion(model, stored, text, customer_name, exclude_ticket_id=ticket_id)
+    with runtime.db.transaction(tenant_id) as session:
+        row = SuggestionRow(
+            tenant_id=tenant_id, ticket_id=ticket_id, text=text, intent=suggestion.intent,
+            confidence=suggestion.confidence, abstained=suggestion.abstained,
+            tags=[t.model_dump() for t in suggestion.tags], entities=[e.model_dump() for e in suggestion.entities],
+            draft=suggestion.draft, evidence=[e.model_dump() for e in suggestion.evidence],
+            model_version=suggestion.model_version,
+        )
+        session.add(row)
+        session.flush()
+        suggestion.id, suggestion.ticket_id = row.id, ticket_id
+    return suggestion
+
+
+def suggest_for_ticket(runtime: Runtime, tenant_slug: str, ticket_id: int) -> Suggestion | None:
+    """Suggest for a stored ticket; ``None`` when the tenant has no such ticket."""
+    tenant_id = runtime.db.tenant_id(tenant_slug)
+    with runtime.db.tenant_session(tenant_id) as session:
+        ticket = session.execute(
+            select(TicketRow.text, TicketRow.requester_name).where(TicketRow.id == ticket_id)
+        ).first()
+    if ticket is None:
+        return None
+    return suggest(runtime, tenant_slug, ticket.text, ticket_id=ticket_id, customer_name=ticket.requester_name)
