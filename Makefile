@@ -1,0 +1,28 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both create the environment first.
+VENV ?= .venv
+PYTHON ?= python3
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test bench browser clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+demo: $(STAMP)
+	$(VENV)/bin/deskloop demo
+
+# The browser tests drive Debian's Chromium; Playwright never downloads a browser of its own.
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+test: $(STAMP) browser
+	$(VENV)/bin/pytest
+
+bench: $(STAMP)
+	$(VENV)/bin/python bench/import_throughput.py
+
+clean:
+	rm -rf $(VENV) artifacts
