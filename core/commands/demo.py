@@ -1,0 +1,51 @@
+"""``deskloop simulate`` and ``deskloop demo``: a believable helpdesk history, trained and served."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from core.runtime import Runtime
+
+DEMO_TENANT = "demo"
+
+
+def register(group: click.Group) -> None:
+    group.add_command(simulate)
+    group.add_command(demo)
+
+
+@click.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="JSONL file to write.")
+@click.option("--tickets", "count", type=click.IntRange(min=1), default=None, help="How many (default: one per Banking77 query).")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--weeks", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--end", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Last day of the history (default: today).")
+def simulate(out: Path, count: int | None, seed: int, weeks: int, end) -> None:
+    """Write a seeded, simulated helpdesk history in Deskloop's JSONL ticket shape."""
+    from core.demo.simulate import write_history
+
+    written = write_history(out, count=count, seed=seed, weeks=weeks, end=end.date() if end else None)
+    click.echo(f"wrote {written} tickets to {out}")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Build the demo tenant and stop.")
+@click.pass_obj
+def demo(runtime: Runtime, host: str, port: int, no_serve: bool) -> None:
+    """Build the demo tenant (history, model, a first signal) and serve the app."""
+    from core.demo.build import build_demo
+
+    summary = build_demo(runtime, DEMO_TENANT, end=date.today())
+    for line in summary:
+        click.echo(line)
+    if no_serve:
+        return
+    from core.app import create_app
+
+    click.echo(f"Deskloop demo on http://{host}:{port}/  (Ctrl+C to stop)")
+    create_app(runtime.settings).run(host=host, port=port, debug=False, use_reloader=False)
