@@ -9,9 +9,11 @@ JSON-serializable primitive arguments (ids, strings, plain dicts), are serialize
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +55,17 @@ def _check_primitive(args: tuple[Any, ...]) -> None:
         raise JobArgumentError(f"job arguments must be JSON primitives: {exc}") from exc
     if round_trip != list(args):
         raise JobArgumentError("job arguments must survive a JSON round trip unchanged (use lists, not tuples)")
+
+
+def rq_job_id(job_id: str) -> str:
+    """RQ accepts only letters, digits, ``_`` and ``-`` in ids; ours read like ``zendesk:<event id>``.
+
+    Other characters become ``_`` and a short hash of the original keeps distinct ids distinct.
+    """
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", job_id)
+    if safe == job_id:
+        return job_id
+    return f"{safe[:100]}-{hashlib.sha1(job_id.encode()).hexdigest()[:10]}"
 
 
 def redis_connection(settings: Settings):
@@ -98,6 +111,7 @@ def enqueue(
 
     from rq.exceptions import DuplicateJobError
 
+    job_id = rq_job_id(job_id) if job_id is not None else None
     try:
         job = queue(settings).enqueue_call(
             path, args=list(args), job_id=job_id, unique=job_id is not None, timeout=timeout

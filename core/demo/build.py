@@ -1,0 +1,54 @@
+"""Build the demo tenant: simulate a history, import it, train, and record a first edited draft."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from core.demo.simulate import write_history
+from core.feedback import record_signal
+from core.ingest.importer import import_file
+from core.ml.training import train_tenant
+from core.runtime import Runtime
+from core.store.tables import TicketRow
+from core.suggest import suggest_for_ticket
+from core.types import Signal
+
+
+def build_demo(runtime: Runtime, tenant: str, end: date, seed: int = 7) -> list[str]:
+    """Create or refresh ``tenant`` from the seeded history; returns lines to show the user."""
+    lines = []
+    history = runtime.settings.home / "demo" / "history.jsonl"
+    history.parent.mkdir(parents=True, exist_ok=True)
+    written = write_history(history, seed=seed, end=end)
+    lines.append(f"simulated {written} tickets over eight weeks into {history}")
+    result = import_file(runtime.db, history, tenant)
+    lines.append(result.summary())
+    stored = train_tenant(runtime, tenant)
+    metrics = stored.metadata["metrics"]
+    lines.append(
+        f"trained model {stored.version}: {metrics['n_intents']} intents, cross-validated accuracy "
+        f"{metrics['cv_accuracy']:.3f}, {metrics['n_resolved']} resolved tickets to draft from"
+    )
+    lines.append(_first_signal(runtime, tenant))
+    return lines
+
+
+def _first_signal(runtime: Runtime, tenant: str) -> str:
+    """Play an agent once: take the newest open ticket's draft, edit it, send it."""
+    tenant_id = runtime.db.tenant_id(tenant)
+    with runtime.db.tenant_session(tenant_id) as session:
+        open_ids = session.scalars(
+            select(TicketRow.id).where(TicketRow.status.in_(("new", "open"))).order_by(TicketRow.created_at.desc()).limit(50)
+        ).all()
+    for ticket_id in open_ids:
+        suggestion = suggest_for_ticket(runtime, tenant, ticket_id)
+        if suggestion and suggestion.draft:
+            sent = suggestion.draft.replace("— ", "Let me know if anything else comes up.\n— ", 1)
+            signal, _ = record_signal(runtime, tenant, Signal(
+                kind="draft_edited", suggestion_id=suggestion.id, actor="demo-agent",
+                payload={"sent": sent}, source_event=f"demo:first-edit:{ticket_id}",
+            ))
+            return f"recorded a first signal: {signal.kind} on ticket {ticket_id} (similarity {signal.payload['similarity']:.2f})"
+    return "no open ticket had a confident draft; no signal recorded"

@@ -1,0 +1,64 @@
+"""Background jobs: in-process without Redis, RQ with JSON serialization against the real Redis."""
+
+import json
+import zlib
+
+import pytest
+from rq import Worker
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from core import tasks
+from core.config import Settings
+from core.jobs import JobArgumentError, enqueue, queue, redis_connection
+from core.ml.training import registry_for
+from core.runtime import Runtime
+from core.store.tickets import upsert_tickets
+from tests.factories import small_inbox
+
+
+@pytest.fixture
+def trained_inbox(db, settings):
+    tenant_id = db.ensure_tenant("acme")
+    with db.transaction(tenant_id) as session:
+        upsert_tickets(session, tenant_id, small_inbox())
+    return Runtime(settings)
+
+
+def test_without_redis_the_job_runs_in_process(trained_inbox, settings):
+    outcome = enqueue(tasks.train_tenant, "acme", job_id="train:acme", settings=settings)
+    assert outcome.mode == "inline"
+    assert outcome.result["version"] == registry_for(trained_inbox, "acme").current_version()
+
+
+def test_with_redis_the_job_goes_through_rq_as_json(trained_inbox, settings, redis_url, monkeypatch):
+    monkeypatch.setenv("DESKLOOP_REDIS_URL", redis_url)
+    with_redis = Settings.from_env()
+    first = enqueue(tasks.train_tenant, "acme", job_id="train:acme:1", settings=with_redis)
+    again = enqueue(tasks.train_tenant, "acme", job_id="train:acme:1", settings=with_redis)
+    assert (first.mode, again.mode) == ("queued", "duplicate")
+    assert registry_for(trained_inbox, "acme").current_version() is None  # nothing ran yet
+
+    connection = redis_connection(with_redis)
+    stored = json.loads(zlib.decompress(connection.hget(f"rq:job:{first.job_id}", "data")))  # JSON, not a pickle
+    assert stored[0] == "core.tasks.train_tenant" and stored[2] == ["acme"]
+
+    Worker([queue(with_redis, connection)], connection=connection, serializer=JSONSerializer).work(burst=True)
+    job = Job.fetch(first.job_id, connection=connection, serializer=JSONSerializer)
+    assert job.is_finished, job.latest_result().exc_string if job.latest_result() else job.get_status()
+    assert job.return_value()["version"] == registry_for(trained_inbox, "acme").current_version()
+
+
+def test_only_json_primitives_can_be_job_arguments(settings):
+    with pytest.raises(JobArgumentError):
+        enqueue(tasks.train_tenant, object(), settings=settings)
+    with pytest.raises(JobArgumentError):
+        enqueue(tasks.train_tenant, ("a", "tuple"), settings=settings)
+
+
+def test_job_ids_with_vendor_characters_stay_distinct():
+    from core.jobs import rq_job_id
+
+    assert rq_job_id("train-acme_1") == "train-acme_1"
+    assert rq_job_id("zendesk:a/b") != rq_job_id("zendesk:a_b")
+    assert all(c.isalnum() or c in "_-" for c in rq_job_id("zendesk:01H/x.y"))
