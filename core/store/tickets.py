@@ -1,0 +1,329 @@
+"""Writing tickets in bulk and reading them back in the common shape.
+
+Imports and helpdesk syncs send the same ticket again and again, so writes are upserts on the
+natural key ``(tenant_id, source, external_id)``: one ``INSERT ... ON CONFLICT DO UPDATE`` per
+batch (the SQLite and PostgreSQL dialects both have it), then the ticket's messages are replaced.
+A ticket whose ``content_hash`` has not changed is skipped entirely, so re-importing a file is
+cheap and leaves every row as it was.
+
+Writes name ``tenant_id`` explicitly (Core statements bypass the session's ORM scoping); reads are
+ORM statements, which the tenant-scoped session filters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import String, cast, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from core.normalize import CLEANER_VERSION, clean_message, clean_subject
+from core.store.tables import MessageRow, TicketRow
+from core.types import Csat, Message, PageContext, Person, Ticket
+
+#: Rows per statement: large enough to amortize round trips, small enough for SQLite's 32k
+#: bound-parameter limit (a ticket row has 26 columns).
+BATCH_SIZE = 1000
+
+#: Column limits from the schema, checked before writing: PostgreSQL refuses an over-long value
+#: (and aborts the whole import) while SQLite would silently store it.
+_LIMITS = {"source": 32, "requester_name": 255, "requester_email": 255, "requester_external_id": 128,
+           "organization": 255, "intent": 128, "channel": 32, "author_name": 255}
+
+_UPDATED_COLUMNS = (
+    "subject", "text", "requester_name", "requester_email", "requester_external_id", "organization", "tags",
+    "intent", "priority", "status", "channel", "created_at", "updated_at", "first_response_at", "solved_at",
+    "csat_score", "csat_comment", "reopen_count", "custom_fields", "page_context", "content_hash", "imported_at",
+)
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    """What an upsert did: new tickets, changed tickets, and tickets that were already identical."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.inserted + self.updated + self.unchanged
+
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(self.inserted + other.inserted, self.updated + other.updated,
+                            self.unchanged + other.unchanged)
+
+
+@dataclass(frozen=True)
+class StoredTicket:
+    """A ticket as stored: its database id, the common shape (raw bodies) and the cleaned text."""
+
+    id: int
+    ticket: Ticket
+    text: str
+    clean_bodies: list[str]
+
+
+class FieldTooLong(ValueError):
+    """A value does not fit its column; ``field`` names the Ticket field."""
+
+    def __init__(self, field: str, limit: int, length: int):
+        self.field = field
+        super().__init__(f"{length} characters, at most {limit} allowed")
+
+
+def apply_aliases(labels: Iterable[str], aliases: dict[str, str]) -> list[str]:
+    """Tags mapped to their canonical names, de-duplicated in first-seen order."""
+    seen: dict[str, None] = {}
+    for label in labels:
+        seen.setdefault(aliases.get(label, label), None)
+    return list(seen)
+
+
+def canonical_intent(intent: str | None, aliases: dict[str, str]) -> str | None:
+    """The intent mapped through the alias map (aliases are stored in tag form: lower-case, dashes)."""
+    if not intent:
+        return intent or None
+    key = "-".join(intent.strip().lower().split())
+    return aliases.get(key, intent)
+
+
+def check_lengths(ticket: Ticket) -> None:
+    """Raise :class:`FieldTooLong` naming the first value that would not fit its column."""
+    person = ticket.requester
+    values = {
+        "source": ticket.source, "organization": ticket.organization, "intent": ticket.intent,
+        "channel": ticket.channel,
+        "requester.name": person.name if person else None,
+        "requester.email": person.email if person else None,
+        "requester.external_id": person.external_id if person else None,
+    }
+    for field, value in values.items():
+        limit = _LIMITS[field.replace(".", "_")]
+        if value is not None and len(value) > limit:
+            raise FieldTooLong(field, limit, len(value))
+    for i, message in enumerate(ticket.messages):
+        if message.author_name is not None and len(message.author_name) > 255:
+            raise FieldTooLong(f"messages.{i}.author_name", 255, len(message.author_name))
+    for tag in ticket.tags:
+        if len(tag) > 128:
+            raise FieldTooLong("tags", 128, len(tag))
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Aware UTC datetimes only: naive ones are taken as UTC (PostgreSQL would use its own zone)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime) -> tuple[dict, list[dict]]:
+    cleaned = [clean_message(m.body) for m in ticket.messages]
+    customer = [body for m, body in zip(ticket.messages, cleaned, strict=True)
+                if m.author_role == "customer" and m.public and body]
+    subject = clean_subject(ticket.subject)
+    tags = apply_aliases(ticket.tags, aliases)
+    intent = canonical_intent(ticket.intent, aliases)
+    person = ticket.requester
+    row = {
+        "tenant_id": tenant_id,
+        "source": ticket.source,
+        "external_id": ticket.external_id,
+        "subject": ticket.subject,
+        "text": "\n".join([subject, *customer] if subject else customer),
+        "requester_name": person.name if person else None,
+        "requester_email": person.email if person else None,
+        "requester_external_id": person.external_id if person else None,
+        "organization": ticket.organization,
+        "tags": tags,
+        "intent": intent,
+        "priority": ticket.priority,
+        "status": ticket.status,
+        "channel": ticket.channel,
+        "created_at": _utc(ticket.created_at),
+        "updated_at": _utc(ticket.updated_at),
+        "first_response_at": _utc(ticket.first_response_at),
+        "solved_at": _utc(ticket.solved_at),
+        "csat_score": ticket.csat.score if ticket.csat else None,
+        "csat_comment": ticket.csat.comment if ticket.csat else None,
+        "reopen_count": ticket.reopen_count,
+        "custom_fields": ticket.custom_fields,
+        "page_context": ticket.page_context.model_dump(mode="json") if ticket.page_context else None,
+        "imported_at": now,
+    }
+    digest = hashlib.sha256(ticket.model_dump_json().encode())
+    digest.update(json.dumps([tags, intent, CLEANER_VERSION]).encode())
+    row["content_hash"] = digest.hexdigest()
+    messages = [
+        {
+            "tenant_id": tenant_id,
+            "position": position,
+            "author_role": m.author_role,
+            "public": m.public,
+            "author_name": m.author_name,
+            "body_raw": m.body,
+            "body": body,
+            "created_at": _utc(m.created_at),
+        }
+        for position, (m, body) in enumerate(zip(ticket.messages, cleaned, strict=True))
+    ]
+    return row, messages
+
+
+def _upsert_statement(dialect: str):
+    table = TicketRow.__table__
+    module = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.tenant_id, table.c.source, table.c.external_id],
+        set_={name: stmt.excluded[name] for name in _UPDATED_COLUMNS},
+    )
+    return stmt.returning(table.c.id, table.c.source, table.c.external_id)
+
+
+def upsert_tickets(session: Session, tenant_id: int, tickets: Sequence[Ticket],
+                   aliases: dict[str, str] | None = None) -> UpsertCounts:
+    """Insert or update ``tickets`` for ``tenant_id`` and replace their messages.
+
+    Repeated keys within ``tickets`` keep the last one. Tags and intent go through ``aliases``
+    (alias -> canonical, see :mod:`core.taxonomy`). Runs in the caller's transaction and commits
+    nothing, so an import can roll back everything it wrote.
+    """
+    aliases = aliases or {}
+    counts = UpsertCounts()
+    latest = {(t.source, t.external_id): t for t in tickets}  # last wins
+    unique = list(latest.values())
+    for start in range(0, len(unique), BATCH_SIZE):
+        counts += _upsert_batch(session, tenant_id, unique[start:start + BATCH_SIZE], aliases)
+    return counts
+
+
+def _upsert_batch(session: Session, tenant_id: int, tickets: list[Ticket], aliases: dict[str, str]) -> UpsertCounts:
+    now = datetime.now(UTC)
+    table = TicketRow.__table__
+    existing: dict[tuple[str, str], tuple[int, str]] = {}
+    for source in {t.source for t in tickets}:
+        ids = [t.external_id for t in tickets if t.source == source]
+        found = session.execute(
+            select(table.c.external_id, table.c.id, table.c.content_hash).where(
+                table.c.tenant_id == tenant_id, table.c.source == source, table.c.external_id.in_(ids)
+            )
+        )
+        existing.update({(source, ext): (id_, digest) for ext, id_, digest in found})
+
+    ticket_rows, message_rows, unchanged = [], [], 0
+    for ticket in tickets:
+        row, messages = _rows(tenant_id, ticket, aliases, now)
+        known = existing.get((ticket.source, ticket.external_id))
+        if known is not None and known[1] == row["content_hash"]:
+            unchanged += 1
+            continue
+        ticket_rows.append(row)
+        message_rows.append(messages)
+    if not ticket_rows:
+        return UpsertCounts(unchanged=unchanged)
+
+    returned = session.execute(_upsert_statement(session.get_bind().dialect.name), ticket_rows)
+    ids = {(source, ext): id_ for id_, source, ext in returned}
+    replaced = [existing[key][0] for key in ids if key in existing]
+    messages_table = MessageRow.__table__
+    for start in range(0, len(replaced), BATCH_SIZE):
+        session.execute(delete(messages_table).where(
+            messages_table.c.tenant_id == tenant_id, messages_table.c.ticket_id.in_(replaced[start:start + BATCH_SIZE])
+        ))
+    to_insert = []
+    for row, messages in zip(ticket_rows, message_rows, strict=True):
+        ticket_id = ids[(row["source"], row["external_id"])]
+        for message in messages:
+            message["ticket_id"] = ticket_id
+            to_insert.append(message)
+    if to_insert:
+        session.execute(messages_table.insert(), to_insert)
+    updated = len(replaced)
+    return UpsertCounts(inserted=len(ticket_rows) - updated, updated=updated, unchanged=unchanged)
+
+
+# Reading -------------------------------------------------------------------------------------
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything was stored as UTC."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _to_stored(row: TicketRow, messages: list[MessageRow]) -> StoredTicket:
+    person = None
+    if row.requester_name or row.requester_email or row.requester_external_id:
+        person = Person(name=row.requester_name, email=row.requester_email, external_id=row.requester_external_id)
+    ticket = Ticket.model_construct(
+        source=row.source, external_id=row.external_id, subject=row.subject,
+        messages=[Message.model_construct(author_role=m.author_role, body=m.body_raw, public=m.public,
+                                          author_name=m.author_name, created_at=_aware(m.created_at))
+                  for m in messages],
+        requester=person, organization=row.organization, tags=list(row.tags or []), intent=row.intent,
+        priority=row.priority, status=row.status, channel=row.channel,
+        created_at=_aware(row.created_at), updated_at=_aware(row.updated_at),
+        first_response_at=_aware(row.first_response_at), solved_at=_aware(row.solved_at),
+        csat=Csat(score=row.csat_score, comment=row.csat_comment) if row.csat_score else None,
+        reopen_count=row.reopen_count, custom_fields=dict(row.custom_fields or {}),
+        page_context=PageContext.model_validate(row.page_context) if row.page_context else None,
+    )
+    return StoredTicket(id=row.id, ticket=ticket, text=row.text, clean_bodies=[m.body for m in messages])
+
+
+def _messages_by_ticket(session: Session, ticket_ids: list[int]) -> dict[int, list[MessageRow]]:
+    grouped: dict[int, list[MessageRow]] = {i: [] for i in ticket_ids}
+    if ticket_ids:
+        rows = session.scalars(
+            select(MessageRow).where(MessageRow.ticket_id.in_(ticket_ids)).order_by(MessageRow.ticket_id,
+                                                                                    MessageRow.position)
+        )
+        for message in rows:
+            grouped[message.ticket_id].append(message)
+    return grouped
+
+
+def get_ticket(session: Session, ticket_id: int) -> StoredTicket | None:
+    """One ticket of the session's tenant, or None (also for another tenant's id)."""
+    row = session.scalar(select(TicketRow).where(TicketRow.id == ticket_id))
+    if row is None:
+        return None
+    return _to_stored(row, _messages_by_ticket(session, [row.id])[row.id])
+
+
+def _filtered(statement, *, intent: str | None, tag: str | None, status: str | None, source: str | None):
+    if intent is not None:
+        statement = statement.where(TicketRow.intent == intent)
+    if status is not None:
+        statement = statement.where(TicketRow.status == status)
+    if source is not None:
+        statement = statement.where(TicketRow.source == source)
+    if tag is not None:
+        # Tags are a JSON list serialized by json.dumps on both backends, so the quoted tag is exact.
+        statement = statement.where(cast(TicketRow.tags, String).contains(json.dumps(tag), autoescape=True))
+    return statement
+
+
+def list_tickets(session: Session, limit: int = 50, offset: int = 0, *, intent: str | None = None,
+                 tag: str | None = None, status: str | None = None, source: str | None = None) -> list[StoredTicket]:
+    """The tenant's tickets, newest first (by creation time, then id), with their messages."""
+    statement = _filtered(select(TicketRow), intent=intent, tag=tag, status=status, source=source)
+    statement = statement.order_by(TicketRow.created_at.desc().nulls_last(), TicketRow.id.desc())
+    rows = list(session.scalars(statement.limit(limit).offset(offset)))
+    messages = _messages_by_ticket(session, [r.id for r in rows])
+    return [_to_stored(r, messages[r.id]) for r in rows]
+
+
+def count_tickets(session: Session, *, intent: str | None = None, tag: str | None = None,
+                  status: str | None = None, source: str | None = None) -> int:
+    """How many of the tenant's tickets match the filters."""
+    # count(TicketRow.id), not count() FROM: a bare select_from() entity escapes the tenant filter.
+    statement = _filtered(select(func.count(TicketRow.id)), intent=intent, tag=tag, status=status,
+                          source=source)
+    return session.scalar(statement) or 0
+
