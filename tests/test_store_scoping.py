@@ -39,3 +39,15 @@ def test_an_unbound_session_refuses_tenant_data(db):
     _add_ticket(db, db.ensure_tenant("acme"), "a-1")
     with db.admin_session() as session, pytest.raises(TenantScopeError):
         session.scalars(select(TicketRow)).all()
+
+
+def test_a_query_that_names_a_tenant_table_without_its_entity_is_refused(db):
+    from sqlalchemy import func
+
+    acme = db.ensure_tenant("acme")
+    _add_ticket(db, acme, "a-1")
+    _add_ticket(db, db.ensure_tenant("globex"), "g-1")
+    with db.tenant_session(acme) as session:
+        with pytest.raises(TenantScopeError, match="without their entity"):
+            session.scalar(select(func.count()).select_from(TicketRow))
+        assert session.scalar(select(func.count(TicketRow.id))) == 1

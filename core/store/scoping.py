@@ -12,8 +12,20 @@ from __future__ import annotations
 
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql.util import find_tables
 
-from core.store.tables import TenantScoped
+from core.store.tables import Base, TenantScoped
+
+
+def _tenant_tables() -> frozenset[str]:
+    return frozenset(m.local_table.name for m in Base.registry.mappers if issubclass(m.class_, TenantScoped))
+
+
+def _tenant_tables_without_entity(statement, scoped_mappers) -> set[str]:
+    touched = {t.name for t in find_tables(statement, check_columns=True, include_joins=True, include_crud=True)
+               if hasattr(t, "name")}
+    covered = {m.local_table.name for m in scoped_mappers}
+    return (touched & _tenant_tables()) - covered
 
 
 class TenantScopeError(RuntimeError):
@@ -34,8 +46,16 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
         return
     if state.execution_options.get("all_tenants"):
         return
-    touches_tenant_rows = any(issubclass(m.class_, TenantScoped) for m in state.all_mappers)
-    if not touches_tenant_rows:
+    scoped_mappers = [m for m in state.all_mappers if issubclass(m.class_, TenantScoped)]
+    unscoped = _tenant_tables_without_entity(state.statement, scoped_mappers) if state.is_select else set()
+    if unscoped:
+        # with_loader_criteria only reaches tables named through an entity, so a read that names a
+        # tenant table some other way is refused. (Core writes name tenant_id explicitly.)
+        raise TenantScopeError(
+            f"table(s) {', '.join(sorted(unscoped))} queried without their entity, so the tenant filter "
+            "cannot apply; select an entity or its column (e.g. func.count(TicketRow.id))"
+        )
+    if not scoped_mappers:
         return
     tenant_id = state.session.info.get("tenant_id")
     if tenant_id is None:

@@ -205,13 +205,12 @@ def upsert_tickets(session: Session, tenant_id: int, tickets: Sequence[Ticket],
 
 def _upsert_batch(session: Session, tenant_id: int, tickets: list[Ticket], aliases: dict[str, str]) -> UpsertCounts:
     now = datetime.now(UTC)
-    table = TicketRow.__table__
     existing: dict[tuple[str, str], tuple[int, str]] = {}
     for source in {t.source for t in tickets}:
         ids = [t.external_id for t in tickets if t.source == source]
         found = session.execute(
-            select(table.c.external_id, table.c.id, table.c.content_hash).where(
-                table.c.tenant_id == tenant_id, table.c.source == source, table.c.external_id.in_(ids)
+            select(TicketRow.external_id, TicketRow.id, TicketRow.content_hash).where(
+                TicketRow.tenant_id == tenant_id, TicketRow.source == source, TicketRow.external_id.in_(ids)
             )
         )
         existing.update({(source, ext): (id_, digest) for ext, id_, digest in found})
@@ -233,9 +232,12 @@ def _upsert_batch(session: Session, tenant_id: int, tickets: list[Ticket], alias
     replaced = [existing[key][0] for key in ids if key in existing]
     messages_table = MessageRow.__table__
     for start in range(0, len(replaced), BATCH_SIZE):
-        session.execute(delete(messages_table).where(
-            messages_table.c.tenant_id == tenant_id, messages_table.c.ticket_id.in_(replaced[start:start + BATCH_SIZE])
-        ))
+        session.execute(
+            delete(MessageRow).where(
+                MessageRow.tenant_id == tenant_id, MessageRow.ticket_id.in_(replaced[start:start + BATCH_SIZE])
+            ),
+            execution_options={"synchronize_session": False},
+        )
     to_insert = []
     for row, messages in zip(ticket_rows, message_rows, strict=True):
         ticket_id = ids[(row["source"], row["external_id"])]
