@@ -33,7 +33,7 @@ def simulate(out: Path, count: int | None, seed: int, weeks: int, end) -> None:
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--no-serve", is_flag=True, help="Build the demo tenant and stop.")
 @click.pass_obj
 def demo(runtime: Runtime, host: str, port: int, no_serve: bool) -> None:
@@ -45,7 +45,6 @@ def demo(runtime: Runtime, host: str, port: int, no_serve: bool) -> None:
         click.echo(line)
     if no_serve:
         return
-    from core.app import create_app
+    from core.commands.web import serve_app
 
-    click.echo(f"Deskloop demo on http://{host}:{port}/  (Ctrl+C to stop)")
-    create_app(runtime.settings).run(host=host, port=port, debug=False, use_reloader=False)
+    serve_app(runtime, host, port)

@@ -16,12 +16,12 @@ from core.suggest import suggest_for_ticket
 from core.types import Signal
 
 
-def build_demo(runtime: Runtime, tenant: str, end: date, seed: int = 7) -> list[str]:
+def build_demo(runtime: Runtime, tenant: str, end: date, seed: int = 7, count: int | None = None) -> list[str]:
     """Create or refresh ``tenant`` from the seeded history; returns lines to show the user."""
     lines = []
     history = runtime.settings.home / "demo" / "history.jsonl"
     history.parent.mkdir(parents=True, exist_ok=True)
-    written = write_history(history, seed=seed, end=end)
+    written = write_history(history, count=count, seed=seed, end=end)
     lines.append(f"simulated {written} tickets over eight weeks into {history}")
     result = import_file(runtime.db, history, tenant)
     lines.append(result.summary())

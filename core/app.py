@@ -1,0 +1,22 @@
+"""The Flask app factory: ``gunicorn 'core.app:create_app()'`` in production, ``deskloop serve`` locally."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from core.config import Settings
+from core.runtime import Runtime
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """An app bound to one Runtime (settings and a migrated database), shared by its requests."""
+    from core.web import api, playground
+    from core.web.errors import register_error_handlers
+
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    app.json.sort_keys = False
+    app.extensions["deskloop"] = Runtime(settings or Settings.from_env())
+    app.register_blueprint(api.blueprint)
+    app.register_blueprint(playground.blueprint)
+    register_error_handlers(app)
+    return app

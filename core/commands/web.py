@@ -1,0 +1,29 @@
+"""``deskloop serve``: the web app (API and playground) on one machine, without gunicorn."""
+
+from __future__ import annotations
+
+import click
+
+from core.runtime import Runtime
+
+
+def register(group: click.Group) -> None:
+    group.add_command(serve)
+
+
+def serve_app(runtime: Runtime, host: str, port: int) -> None:
+    """Serve with Werkzeug's threaded server: enough for the demo and one team's playground.
+    Production runs the same factory under gunicorn (see the Procfile)."""
+    from core.app import create_app
+
+    click.echo(f"Deskloop on http://{host}:{port}/  (Ctrl+C to stop)")
+    create_app(runtime.settings).run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.pass_obj
+def serve(runtime: Runtime, host: str, port: int) -> None:
+    """Serve the API and the playground."""
+    serve_app(runtime, host, port)

@@ -1,0 +1,183 @@
+"""The JSON API under ``/api/v1``: health, tenants, tickets, suggestions and signals.
+
+Views are thin: they validate with the models in :mod:`core.web.schemas`, call the same core
+functions the CLI uses, and let :mod:`core.web.errors` turn bad input into a 4xx with a reason.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version as package_version
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import select, text
+
+from core.feedback import list_signals, record_signal
+from core.ml.training import registry_for
+from core.runtime import Runtime
+from core.store.tables import TenantRow
+from core.store.tickets import StoredTicket, count_tickets, get_ticket, list_tickets
+from core.suggest import suggest, suggest_for_ticket
+from core.types import Signal
+from core.web.errors import ApiError
+from core.web.openapi import ApiDocs, QueryParam
+from core.web.schemas import (
+    Health, SignalList, SignalRequest, SuggestRequest, Suggestion, TenantList, TenantSummary, TicketDetail,
+    TicketList, TicketMessage, TicketSummary,
+)
+
+PREFIX = "/api/v1"
+PREVIEW_CHARS = 160
+
+blueprint = Blueprint("api", __name__, url_prefix=PREFIX)
+docs = ApiDocs(blueprint, "Deskloop API",
+               "Tickets in the common shape, the suggestions Deskloop makes for them, and the signals "
+               "agents and customers send back.")
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["deskloop"]
+
+
+def _json_body(model):
+    if not request.is_json:
+        raise ApiError(415, "send the body as application/json")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "the body is not a JSON object")
+    return model.model_validate(data)
+
+
+def _int_arg(name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"{name} must be an integer, got {raw!r}", field=name) from None
+    if not minimum <= value <= maximum:
+        raise ApiError(400, f"{name} must be between {minimum} and {maximum}", field=name)
+    return value
+
+
+def _summary(stored: StoredTicket) -> dict[str, Any]:
+    t = stored.ticket
+    return {
+        "id": stored.id, "external_id": t.external_id, "source": t.source, "subject": t.subject,
+        "preview": stored.text[:PREVIEW_CHARS], "intent": t.intent, "tags": t.tags, "status": t.status,
+        "priority": t.priority, "requester": t.requester, "organization": t.organization,
+        "created_at": t.created_at,
+    }
+
+
+def _detail(stored: StoredTicket) -> TicketDetail:
+    t = stored.ticket
+    messages = [TicketMessage(**m.model_dump(), body_clean=clean)
+                for m, clean in zip(t.messages, stored.clean_bodies, strict=True)]
+    return TicketDetail(
+        **_summary(stored), text=stored.text, messages=messages, channel=t.channel, updated_at=t.updated_at,
+        first_response_at=t.first_response_at, solved_at=t.solved_at, csat=t.csat, reopen_count=t.reopen_count,
+        custom_fields=t.custom_fields, page_context=t.page_context,
+    )
+
+
+def _send(model, status: int = 200):
+    return current_app.response_class(model.model_dump_json(), status=status, mimetype="application/json")
+
+
+@docs.route("GET", "/health", summary="Liveness: the database answers", response=Health)
+def health():
+    rt = runtime()
+    with rt.db.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    return _send(Health(status="ok", database=rt.db.dialect, jobs="rq" if rt.settings.redis_url else "inline",
+                        version=package_version("deskloop")))
+
+
+@docs.route("GET", "/tenants", summary="Installed helpdesk accounts", response=TenantList)
+def tenants():
+    rt = runtime()
+    with rt.db.admin_session() as session:
+        rows = session.execute(select(TenantRow.id, TenantRow.slug, TenantRow.helpdesk, TenantRow.domain)
+                               .order_by(TenantRow.slug)).all()
+    found = []
+    for row in rows:
+        with rt.db.tenant_session(row.id) as session:
+            count = count_tickets(session)
+        found.append(TenantSummary(slug=row.slug, helpdesk=row.helpdesk, domain=row.domain, tickets=count,
+                                   model_version=registry_for(rt, row.slug).current_version()))
+    return _send(TenantList(tenants=found))
+
+
+@docs.route("GET", "/tenants/<slug>/tickets", summary="A tenant's tickets, newest first", response=TicketList,
+            query=(QueryParam("limit", "integer", "Page size (1-200, default 50)", 1, 200),
+                   QueryParam("offset", "integer", "Tickets to skip", 0),
+                   QueryParam("status", description="Only this status"),
+                   QueryParam("intent", description="Only this intent"),
+                   QueryParam("tag", description="Only tickets carrying this tag")),
+            errors=(400, 404))
+def tickets(slug: str):
+    rt = runtime()
+    tenant_id = rt.db.tenant_id(slug)
+    limit = _int_arg("limit", 50, 1, 200)
+    offset = _int_arg("offset", 0, 0, 10**9)
+    filters = {k: request.args.get(k) or None for k in ("status", "intent", "tag")}
+    with rt.db.tenant_session(tenant_id) as session:
+        page = list_tickets(session, limit=limit, offset=offset, **filters)
+        total = count_tickets(session, **filters)
+    return _send(TicketList(tickets=[TicketSummary(**_summary(s)) for s in page], total=total, limit=limit,
+                            offset=offset))
+
+
+@docs.route("GET", "/tenants/<slug>/tickets/<int:ticket_id>", summary="One ticket with its messages",
+            response=TicketDetail, errors=(404,))
+def ticket(slug: str, ticket_id: int):
+    rt = runtime()
+    with rt.db.tenant_session(rt.db.tenant_id(slug)) as session:
+        stored = get_ticket(session, ticket_id)
+    if stored is None:
+        raise ApiError(404, f"no ticket {ticket_id} for tenant {slug}")
+    return _send(_detail(stored))
+
+
+@docs.route("GET", "/tenants/<slug>/tickets/<int:ticket_id>/suggestion",
+            summary="A fresh suggestion for a stored ticket (stored, so signals can refer to it)",
+            response=Suggestion, errors=(404, 409))
+def ticket_suggestion(slug: str, ticket_id: int):
+    made = suggest_for_ticket(runtime(), slug, ticket_id)
+    if made is None:
+        raise ApiError(404, f"no ticket {ticket_id} for tenant {slug}")
+    return _send(made)
+
+
+@docs.route("POST", "/tenants/<slug>/suggest", summary="A suggestion for raw text", response=Suggestion,
+            body=SuggestRequest, errors=(404, 409))
+def suggest_text(slug: str):
+    body = _json_body(SuggestRequest)
+    rt = runtime()
+    rt.db.tenant_id(slug)
+    return _send(suggest(rt, slug, body.text, customer_name=body.customer_name))
+
+
+@docs.route("POST", "/tenants/<slug>/signals", summary="Record a signal (created)", response=Signal, status=201,
+            body=SignalRequest, errors=(404,), also={200: "The same source_event was already recorded"})
+def post_signal(slug: str):
+    body = _json_body(SignalRequest)
+    if body.ticket_id is None and body.suggestion_id is None:
+        raise ApiError(400, "a signal needs a ticket_id or a suggestion_id", field="ticket_id")
+    stored, created = record_signal(runtime(), slug, Signal(**body.model_dump()))
+    return _send(stored, 201 if created else 200)
+
+
+@docs.route("GET", "/tenants/<slug>/signals", summary="The tenant's signals, newest first", response=SignalList,
+            query=(QueryParam("limit", "integer", "How many (1-500, default 50)", 1, 500),), errors=(400, 404))
+def signals(slug: str):
+    limit = _int_arg("limit", 50, 1, 500)
+    return _send(SignalList(signals=list_signals(runtime(), slug, limit=limit)))
+
+
+@blueprint.get("/openapi.json")
+def openapi():
+    """The OpenAPI document (not itself listed in it)."""
+    return jsonify(docs.document(package_version("deskloop"), PREFIX))

@@ -1,0 +1,74 @@
+"""Every API error is JSON with a reason: ``{"error": {"status": 400, "reason": "...", "field": ...}}``.
+
+Bad input is the caller's problem and must say what to fix; anything else is ours and is logged
+with its traceback while the caller sees a plain 500 (no internals, no secrets).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, request
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from core.errors import BadInput
+from core.ml.registry import ModelLoadError
+from core.store.db import UnknownTenantError
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An HTTP error with a reason the caller can act on."""
+
+    def __init__(self, status: int, reason: str, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.status, self.reason, self.field = status, reason, field
+
+
+def error_response(status: int, reason: str, field: str | None = None):
+    body = {"status": status, "reason": reason}
+    if field is not None:
+        body["field"] = field
+    return jsonify(error=body), status
+
+
+def _validation_reason(exc: ValidationError) -> tuple[str, str | None]:
+    first = exc.errors(include_url=False)[0]
+    field = ".".join(str(part) for part in first.get("loc", ())) or None
+    return first.get("msg", "invalid value"), field
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return error_response(exc.status, exc.reason, exc.field)
+
+    @app.errorhandler(BadInput)
+    def _bad_input(exc: BadInput):
+        return error_response(400, exc.reason, exc.field)
+
+    @app.errorhandler(ValidationError)
+    def _invalid(exc: ValidationError):
+        reason, field = _validation_reason(exc)
+        return error_response(400, reason, field)
+
+    @app.errorhandler(UnknownTenantError)
+    def _unknown_tenant(exc: UnknownTenantError):
+        return error_response(404, str(exc))
+
+    @app.errorhandler(ModelLoadError)
+    def _no_model(exc: ModelLoadError):
+        return error_response(409, str(exc))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        if not request.path.startswith("/api/"):
+            return exc
+        return error_response(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal error; the server log has the details")

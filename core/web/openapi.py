@@ -1,0 +1,132 @@
+"""API routes that document themselves: registering a route records its OpenAPI operation.
+
+Every ``/api/v1`` route is added through :meth:`ApiDocs.route`, which takes the pydantic models of
+the request and the response, so the document served at ``/api/v1/openapi.json`` is generated from
+the same models that validate the traffic (pydantic writes the JSON Schemas; this module only
+assembles the OpenAPI envelope around them).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from core.web.schemas import ErrorBody
+
+_RULE_PARAM = re.compile(r"<(?:(?P<converter>[a-z]+):)?(?P<name>\w+)>")
+_CONVERTER_TYPES = {"int": "integer", "float": "number", None: "string", "string": "string"}
+_ERROR_TEXT = {400: "Bad input: the reason names the field", 404: "No such tenant or ticket",
+               409: "The tenant has no trained model yet", 415: "The body must be JSON"}
+
+
+@dataclass(frozen=True)
+class QueryParam:
+    name: str
+    type: str = "string"
+    description: str = ""
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    rule: str
+    summary: str
+    response: type[BaseModel]
+    status: int
+    body: type[BaseModel] | None
+    query: tuple[QueryParam, ...]
+    errors: tuple[int, ...]
+    also: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        return _RULE_PARAM.sub(lambda m: "{" + m["name"] + "}", self.rule)
+
+
+class ApiDocs:
+    """Collects operations as routes are registered and renders the OpenAPI 3.1 document."""
+
+    def __init__(self, blueprint: Blueprint, title: str, description: str) -> None:
+        self.blueprint, self.title, self.description = blueprint, title, description
+        self.operations: list[Operation] = []
+
+    def route(self, method: str, rule: str, *, summary: str, response: type[BaseModel], status: int = 200,
+              body: type[BaseModel] | None = None, query: tuple[QueryParam, ...] = (),
+              errors: tuple[int, ...] = (), also: dict[int, str] | None = None) -> Callable:
+        operation = Operation(method.upper(), rule, summary, response, status, body, query, errors, also or {})
+
+        def register(view: Callable) -> Callable:
+            self.operations.append(operation)
+            self.blueprint.add_url_rule(rule, view_func=view, methods=[operation.method],
+                                        endpoint=f"{view.__name__}")
+            return view
+
+        return register
+
+    def document(self, version: str, prefix: str) -> dict[str, Any]:
+        schemas, refs = self._schemas()
+        paths: dict[str, dict[str, Any]] = {}
+        for op in self.operations:
+            paths.setdefault(prefix + op.path, {})[op.method.lower()] = self._operation(op, refs)
+        return {
+            "openapi": "3.1.0",
+            "info": {"title": self.title, "version": version, "description": self.description,
+                     "license": {"name": "GPL-3.0-or-later", "identifier": "GPL-3.0-or-later"}},
+            "paths": paths,
+            "components": {"schemas": schemas},
+        }
+
+    def _schemas(self) -> tuple[dict[str, Any], dict[tuple[type[BaseModel], str], dict[str, Any]]]:
+        wanted = {(ErrorBody, "serialization")}
+        for op in self.operations:
+            wanted.add((op.response, "serialization"))
+            if op.body is not None:
+                wanted.add((op.body, "validation"))
+        ordered = sorted(wanted, key=lambda pair: (pair[0].__name__, pair[1]))
+        refs, defs = models_json_schema(ordered, ref_template="#/components/schemas/{model}")
+        return defs.get("$defs", {}), refs
+
+    def _operation(self, op: Operation, refs) -> dict[str, Any]:
+        parameters = [
+            {"name": m["name"], "in": "path", "required": True,
+             "schema": {"type": _CONVERTER_TYPES.get(m["converter"], "string")}}
+            for m in _RULE_PARAM.finditer(op.rule)
+        ]
+        for q in op.query:
+            schema: dict[str, Any] = {"type": q.type}
+            if q.minimum is not None:
+                schema["minimum"] = q.minimum
+            if q.maximum is not None:
+                schema["maximum"] = q.maximum
+            parameters.append({"name": q.name, "in": "query", "required": False, "description": q.description,
+                               "schema": schema})
+        error_ref = {"content": {"application/json": {"schema": refs[(ErrorBody, "serialization")]}}}
+        responses: dict[str, Any] = {
+            str(op.status): {"description": op.summary,
+                             "content": {"application/json": {"schema": refs[(op.response, "serialization")]}}},
+        }
+        for status, text in op.also.items():
+            responses[str(status)] = {"description": text,
+                                      "content": {"application/json": {"schema": refs[(op.response, "serialization")]}}}
+        errors = set(op.errors) | ({400, 415} if op.body is not None else set())
+        for status in sorted(errors):
+            responses[str(status)] = {"description": _ERROR_TEXT.get(status, "Error"), **error_ref}
+        operation: dict[str, Any] = {"summary": op.summary, "operationId": f"{op.method.lower()}_{_op_id(op.rule)}",
+                                     "parameters": parameters, "responses": responses}
+        if op.body is not None:
+            operation["requestBody"] = {"required": True,
+                                        "content": {"application/json": {"schema": refs[(op.body, "validation")]}}}
+        return operation
+
+
+def _op_id(rule: str) -> str:
+    words = re.sub(r"<(?:[a-z]+:)?(\w+)>", r"by_\1", rule).strip("/").replace("/", "_").replace("-", "_")
+    return words or "root"

@@ -1,0 +1,118 @@
+"""Request and response bodies of the JSON API, as pydantic models.
+
+The same models validate what comes in, shape what goes out and generate the OpenAPI document, so
+the document cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.types import Csat, Message, PageContext, Person, SignalKind, Suggestion, Signal
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ErrorDetail(BaseModel):
+    status: int
+    reason: str
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class Health(BaseModel):
+    status: str = Field(description="`ok` when the database answers.")
+    database: str = Field(description="Dialect in use: sqlite or postgresql.")
+    jobs: str = Field(description="`rq` when jobs go to Redis workers, `inline` when they run in-process.")
+    version: str
+
+
+class TenantSummary(BaseModel):
+    slug: str
+    helpdesk: str
+    domain: str | None
+    tickets: int
+    model_version: str | None = Field(description="The model in service, or null before the first training.")
+
+
+class TenantList(BaseModel):
+    tenants: list[TenantSummary]
+
+
+class TicketSummary(BaseModel):
+    id: int
+    external_id: str
+    source: str
+    subject: str
+    preview: str = Field(description="The start of the customer's cleaned text.")
+    intent: str | None
+    tags: list[str]
+    status: str | None
+    priority: str | None
+    requester: Person | None
+    organization: str | None
+    created_at: datetime | None
+
+
+class TicketList(BaseModel):
+    tickets: list[TicketSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class TicketMessage(Message):
+    body_clean: str = Field(description="Plain text without quoted replies or signature.")
+
+
+class TicketDetail(TicketSummary):
+    text: str = Field(description="The cleaned customer text that models read.")
+    messages: list[TicketMessage]
+    channel: str | None
+    updated_at: datetime | None
+    first_response_at: datetime | None
+    solved_at: datetime | None
+    csat: Csat | None
+    reopen_count: int
+    custom_fields: dict[str, Any]
+    page_context: PageContext | None
+
+
+class SuggestRequest(_Body):
+    text: str = Field(min_length=1, max_length=20000, description="The customer's message.")
+    customer_name: str | None = Field(default=None, max_length=255, description="Used to greet the customer.")
+
+
+class SignalRequest(_Body):
+    """A signal as posted by a client: the server sets id, time and revocation."""
+
+    kind: SignalKind
+    ticket_id: int | None = None
+    suggestion_id: int | None = None
+    actor: str | None = Field(default=None, max_length=255)
+    weight: float = Field(default=1.0, ge=0, le=100)
+    payload: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Kind-specific details. For draft_sent / draft_edited: `sent`, the reply that went out; "
+                    "the server compares it with the draft and stores the similarity.",
+    )
+    source_event: str | None = Field(default=None, max_length=255,
+                                     description="An id of the originating event; a repeat is stored once.")
+
+
+class SignalList(BaseModel):
+    signals: list[Signal]
+
+
+__all__ = [
+    "ErrorBody", "Health", "TenantList", "TenantSummary", "TicketList", "TicketSummary", "TicketDetail",
+    "SuggestRequest", "SignalRequest", "SignalList", "Suggestion", "Signal",
+]

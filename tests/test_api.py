@@ -1,0 +1,160 @@
+"""The JSON API over the real app factory, against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.app import create_app
+from core.ml.training import train_tenant
+from core.store.tickets import upsert_tickets
+from tests.factories import make_ticket, small_inbox
+
+
+@pytest.fixture
+def app(settings, db):
+    app = create_app(settings)
+    yield app
+    app.extensions["deskloop"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def _seed(db, slug: str, tickets) -> int:
+    tenant_id = db.ensure_tenant(slug)
+    with db.transaction(tenant_id) as session:
+        upsert_tickets(session, tenant_id, tickets)
+    return tenant_id
+
+
+@pytest.fixture
+def trained(app, db):
+    _seed(db, "acme", small_inbox())
+    train_tenant(app.extensions["deskloop"], "acme")
+    return "acme"
+
+
+def _ticket_id(client, slug: str, external_id: str) -> int:
+    page = client.get(f"/api/v1/tenants/{slug}/tickets?limit=200").json
+    return next(t["id"] for t in page["tickets"] if t["external_id"] == external_id)
+
+
+def test_health_names_the_database(client, backend):
+    response = client.get("/api/v1/health")
+    assert response.status_code == 200
+    assert response.json["status"] == "ok" and response.json["database"] == backend
+    assert response.json["jobs"] == "inline"
+
+
+def test_tenants_list_ticket_counts_and_model(client, db, trained):
+    _seed(db, "other", [make_ticket("x-1", "hello")])
+    tenants = {t["slug"]: t for t in client.get("/api/v1/tenants").json["tenants"]}
+    assert tenants["acme"]["tickets"] == 15 and tenants["acme"]["model_version"]
+    assert tenants["other"]["tickets"] == 1 and tenants["other"]["model_version"] is None
+
+
+def test_tickets_page_filter_and_detail(client, db):
+    _seed(db, "acme", small_inbox())
+    page = client.get("/api/v1/tenants/acme/tickets?limit=4&offset=2").json
+    assert page["total"] == 15 and page["limit"] == 4 and len(page["tickets"]) == 4
+    refunds = client.get("/api/v1/tenants/acme/tickets?intent=refund_status").json
+    assert refunds["total"] == 5 and {t["intent"] for t in refunds["tickets"]} == {"refund_status"}
+    tagged = client.get("/api/v1/tenants/acme/tickets?tag=password").json
+    assert tagged["total"] == 5
+    detail = client.get(f"/api/v1/tenants/acme/tickets/{refunds['tickets'][0]['id']}").json
+    assert [m["author_role"] for m in detail["messages"]] == ["customer", "agent"]
+    assert detail["requester"]["email"].endswith("@example.com")
+
+
+def test_a_tenant_cannot_read_another_tenants_ticket(client, db):
+    _seed(db, "acme", small_inbox())
+    _seed(db, "other", [make_ticket("x-1", "hello")])
+    acme_id = _ticket_id(client, "acme", "refund_status-0")
+    response = client.get(f"/api/v1/tenants/other/tickets/{acme_id}")
+    assert response.status_code == 404
+    assert client.get(f"/api/v1/tenants/other/tickets/{acme_id}/suggestion").status_code == 404
+
+
+def test_ticket_suggestion_has_intent_draft_and_evidence(client, trained):
+    ticket_id = _ticket_id(client, "acme", "card_arrival-0")
+    suggestion = client.get(f"/api/v1/tenants/acme/tickets/{ticket_id}/suggestion").json
+    assert suggestion["intent"] == "card_arrival" and suggestion["id"] and suggestion["ticket_id"] == ticket_id
+    assert suggestion["draft"].startswith("Hi Ada")  # greets this ticket's own customer
+    assert suggestion["evidence"] and ticket_id not in {e["ticket_id"] for e in suggestion["evidence"]}
+
+
+def test_suggest_raw_text(client, trained):
+    response = client.post("/api/v1/tenants/acme/suggest", json={"text": "my refund is still missing",
+                                                                   "customer_name": "Linus Pauling"})
+    assert response.status_code == 200
+    assert response.json["intent"] == "refund_status"
+    assert response.json["model_version"]
+
+
+def test_posting_an_edited_draft_records_a_signal_once(client, trained):
+    suggestion = client.post("/api/v1/tenants/acme/suggest", json={"text": "where is my new card"}).json
+    body = {"kind": "draft_sent", "suggestion_id": suggestion["id"], "actor": "agent-7",
+            "payload": {"sent": suggestion["draft"] + " Thanks for waiting."}, "source_event": "evt-1"}
+    first = client.post("/api/v1/tenants/acme/signals", json=body)
+    assert first.status_code == 201
+    assert first.json["kind"] == "draft_edited" and 0.5 < first.json["payload"]["similarity"] < 1
+    again = client.post("/api/v1/tenants/acme/signals", json=body)
+    assert again.status_code == 200 and again.json["id"] == first.json["id"]
+    listed = client.get("/api/v1/tenants/acme/signals").json["signals"]
+    assert [s["id"] for s in listed] == [first.json["id"]]
+
+
+def test_unchanged_draft_is_draft_sent(client, trained):
+    suggestion = client.post("/api/v1/tenants/acme/suggest", json={"text": "where is my new card"}).json
+    body = {"kind": "draft_edited", "suggestion_id": suggestion["id"], "payload": {"sent": suggestion["draft"]}}
+    assert client.post("/api/v1/tenants/acme/signals", json=body).json["kind"] == "draft_sent"
+
+
+@pytest.mark.parametrize(("request_args", "status", "field"), [
+    ({"data": "text=hi"}, 415, None),
+    ({"data": "{not json", "content_type": "application/json"}, 400, None),
+    ({"json": ["a list"]}, 400, None),
+    ({"json": {}}, 400, "text"),
+    ({"json": {"text": ""}}, 400, "text"),
+    ({"json": {"text": "hi", "surprise": 1}}, 400, "surprise"),
+])
+def test_bad_suggest_bodies_get_a_reason(client, trained, request_args, status, field):
+    response = client.post("/api/v1/tenants/acme/suggest", **request_args)
+    assert response.status_code == status
+    assert response.json["error"]["reason"]
+    assert response.json["error"].get("field") == field
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"kind": "liked_it", "ticket_id": 1}, "kind"),
+    ({"kind": "confirmed"}, "ticket_id"),
+    ({"kind": "confirmed", "ticket_id": 999999}, "ticket_id"),
+    ({"kind": "draft_sent", "suggestion_id": 999999, "payload": {"sent": "x"}}, "suggestion_id"),
+])
+def test_bad_signals_are_refused_and_nothing_is_stored(client, trained, body, field):
+    response = client.post("/api/v1/tenants/acme/signals", json=body)
+    assert response.status_code == 400 and response.json["error"]["field"] == field
+    assert client.get("/api/v1/tenants/acme/signals").json["signals"] == []
+
+
+def test_not_found_and_no_model(client, db):
+    _seed(db, "fresh", small_inbox())
+    assert client.get("/api/v1/tenants/nobody/tickets").status_code == 404
+    assert client.get("/api/v1/tenants/fresh/tickets/999999").status_code == 404
+    assert client.get("/api/v1/nowhere").json["error"]["status"] == 404
+    no_model = client.post("/api/v1/tenants/fresh/suggest", json={"text": "hello"})
+    assert no_model.status_code == 409 and "deskloop train" in no_model.json["error"]["reason"]
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=abc", "limit=201", "offset=-1"])
+def test_bad_paging_is_a_400(client, db, query):
+    _seed(db, "acme", small_inbox())
+    response = client.get(f"/api/v1/tenants/acme/tickets?{query}")
+    assert response.status_code == 400 and response.json["error"]["field"] in query
+
+
+def test_wrong_method_is_json(client):
+    response = client.delete("/api/v1/health")
+    assert response.status_code == 405 and response.json["error"]["status"] == 405
