@@ -9,7 +9,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.orm import sessionmaker
 
 from core.config import Settings
@@ -17,6 +17,9 @@ from core.store.scoping import ScopedSession, TenantScopeError
 from core.store.tables import TenantRow
 
 __all__ = ["Database", "TenantScopeError", "UnknownTenantError"]
+
+#: PostgreSQL advisory lock held while migrating (any constant unique to Deskloop).
+MIGRATION_LOCK_KEY = 0x6465736B6C6F6F70 & 0x7FFFFFFFFFFFFFFF
 
 
 class UnknownTenantError(LookupError):
@@ -60,6 +63,10 @@ class Database:
         config = Config()
         config.set_main_option("script_location", str(resources.files("core.store") / "migrations"))
         with self.engine.begin() as connection:
+            if self.dialect == "postgresql":
+                # Web workers, RQ workers and the scheduler may all start at once: one migrates,
+                # the others wait here and then find the schema already at head.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
