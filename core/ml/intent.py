@@ -57,10 +57,13 @@ class IntentClassifier:
         folds = int(min(3, counts.min())) if len(counts) > 1 else 0
         if folds < 2:
             raise ValueError("intent training needs at least two labels with two examples each")
-        pipeline = Pipeline([("features", text_features()), ("classify", _classifier(folds))])
-        # Out-of-fold confidences choose the abstention threshold honestly.
+        # Out-of-fold confidences choose the abstention threshold honestly. Each outer training
+        # split holds only (folds-1)/folds of the rarest label, which bounds the inner calibration folds.
+        inner = max(2, min(folds, int(counts.min()) * (folds - 1) // folds))
         splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
-        oof = cross_val_predict(pipeline, texts, labels_arr, cv=splitter, method="predict_proba")
+        oof_pipeline = Pipeline([("features", text_features()), ("classify", _classifier(inner))])
+        oof = cross_val_predict(oof_pipeline, texts, labels_arr, cv=splitter, method="predict_proba")
+        pipeline = Pipeline([("features", text_features()), ("classify", _classifier(folds))])
         classes = np.unique(labels_arr)
         predicted = classes[oof.argmax(axis=1)]
         correct = (predicted == labels_arr).astype(float)
