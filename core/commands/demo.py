@@ -40,9 +40,7 @@ def demo(runtime: Runtime, host: str, port: int, no_serve: bool) -> None:
     """Build the demo tenant (history, model, a first signal) and serve the app."""
     from core.demo.build import build_demo
 
-    summary = build_demo(runtime, DEMO_TENANT, end=date.today())
-    for line in summary:
-        click.echo(line)
+    build_demo(runtime, DEMO_TENANT, end=date.today(), report=click.echo)
     if no_serve:
         return
     from core.commands.web import serve_app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import select
@@ -16,22 +17,30 @@ from core.suggest import suggest_for_ticket
 from core.types import Signal
 
 
-def build_demo(runtime: Runtime, tenant: str, end: date, seed: int = 7, count: int | None = None) -> list[str]:
-    """Create or refresh ``tenant`` from the seeded history; returns lines to show the user."""
-    lines = []
+def build_demo(runtime: Runtime, tenant: str, end: date, seed: int = 7, count: int | None = None,
+               report: Callable[[str], None] = lambda line: None) -> list[str]:
+    """Create or refresh ``tenant`` from the seeded history. Each step's line goes to ``report`` as
+    it finishes (training takes a minute, so the user sees progress) and all lines are returned."""
+    lines: list[str] = []
+
+    def say(line: str) -> None:
+        lines.append(line)
+        report(line)
+
     history = runtime.settings.home / "demo" / "history.jsonl"
     history.parent.mkdir(parents=True, exist_ok=True)
     written = write_history(history, count=count, seed=seed, end=end)
-    lines.append(f"simulated {written} tickets over eight weeks into {history}")
+    say(f"simulated {written} tickets over eight weeks into {history}")
     result = import_file(runtime.db, history, tenant)
-    lines.append(result.summary())
+    say(result.summary())
+    report("training the demo model (about a minute)...")
     stored = train_tenant(runtime, tenant)
     metrics = stored.metadata["metrics"]
-    lines.append(
+    say(
         f"trained model {stored.version}: {metrics['n_intents']} intents, cross-validated accuracy "
         f"{metrics['cv_accuracy']:.3f}, {metrics['n_resolved']} resolved tickets to draft from"
     )
-    lines.append(_first_signal(runtime, tenant))
+    say(_first_signal(runtime, tenant))
     return lines
 
 
