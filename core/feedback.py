@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from core.errors import BadInput
 from core.runtime import Runtime
 from core.store.tables import SignalRow, SuggestionRow, TicketRow
+from core.store.tickets import aware_utc
 from core.types import Signal
 
 
@@ -80,6 +81,6 @@ def list_signals(runtime: Runtime, tenant_slug: str, limit: int = 50) -> list[Si
 def _to_signal(row: SignalRow) -> Signal:
     return Signal(
         id=row.id, kind=row.kind, ticket_id=row.ticket_id, suggestion_id=row.suggestion_id, actor=row.actor,
-        weight=row.weight, payload=row.payload or {}, source_event=row.source_event, created_at=row.created_at,
-        revoked_at=row.revoked_at,
+        weight=row.weight, payload=row.payload or {}, source_event=row.source_event,
+        created_at=aware_utc(row.created_at), revoked_at=aware_utc(row.revoked_at),
     )

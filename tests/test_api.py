@@ -158,3 +158,17 @@ def test_bad_paging_is_a_400(client, db, query):
 def test_wrong_method_is_json(client):
     response = client.delete("/api/v1/health")
     assert response.status_code == 405 and response.json["error"]["status"] == 405
+
+
+def test_signal_times_carry_their_zone_when_listed(client, trained):
+    suggestion = client.post("/api/v1/tenants/acme/suggest", json={"text": "where is my new card"}).json
+    posted = client.post("/api/v1/tenants/acme/signals", json={"kind": "confirmed", "ticket_id": None,
+                                                               "suggestion_id": suggestion["id"]}).json
+    listed = client.get("/api/v1/tenants/acme/signals").json["signals"][0]
+    assert listed["created_at"] == posted["created_at"] and listed["created_at"].endswith("Z")
+
+
+def test_no_model_reason_names_no_server_path(client, db, settings):
+    _seed(db, "fresh", small_inbox())
+    reason = client.post("/api/v1/tenants/fresh/suggest", json={"text": "hello"}).json["error"]["reason"]
+    assert str(settings.home) not in reason and "fresh" in reason

@@ -62,6 +62,7 @@ class ModelRegistry:
     """The model versions of one tenant and one model name."""
 
     def __init__(self, models_dir: Path, tenant: str, name: str) -> None:
+        self.tenant, self.name = tenant, name
         self.root = models_dir / tenant / name
 
     def new_version(self) -> str:
@@ -107,7 +108,9 @@ class ModelRegistry:
     def load(self, version: str | None = None) -> tuple[Any, StoredModel]:
         version = version or self.current_version()
         if version is None:
-            raise ModelLoadError(f"no trained model in {self.root}; run `deskloop train`")
+            raise ModelLoadError(
+                f"tenant {self.tenant!r} has no trained {self.name} model yet; run `deskloop train --tenant {self.tenant}`"
+            )
         folder = self.root / version
         try:
             metadata = json.loads((folder / METADATA).read_text())

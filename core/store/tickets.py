@@ -253,7 +253,7 @@ def _upsert_batch(session: Session, tenant_id: int, tickets: list[Ticket], alias
 # Reading -------------------------------------------------------------------------------------
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def aware_utc(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; everything was stored as UTC."""
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
@@ -265,12 +265,12 @@ def _to_stored(row: TicketRow, messages: list[MessageRow]) -> StoredTicket:
     ticket = Ticket.model_construct(
         source=row.source, external_id=row.external_id, subject=row.subject,
         messages=[Message.model_construct(author_role=m.author_role, body=m.body_raw, public=m.public,
-                                          author_name=m.author_name, created_at=_aware(m.created_at))
+                                          author_name=m.author_name, created_at=aware_utc(m.created_at))
                   for m in messages],
         requester=person, organization=row.organization, tags=list(row.tags or []), intent=row.intent,
         priority=row.priority, status=row.status, channel=row.channel,
-        created_at=_aware(row.created_at), updated_at=_aware(row.updated_at),
-        first_response_at=_aware(row.first_response_at), solved_at=_aware(row.solved_at),
+        created_at=aware_utc(row.created_at), updated_at=aware_utc(row.updated_at),
+        first_response_at=aware_utc(row.first_response_at), solved_at=aware_utc(row.solved_at),
         csat=Csat(score=row.csat_score, comment=row.csat_comment) if row.csat_score else None,
         reopen_count=row.reopen_count, custom_fields=dict(row.custom_fields or {}),
         page_context=PageContext.model_validate(row.page_context) if row.page_context else None,
