@@ -7,12 +7,14 @@ import time
 
 import click
 
+from core.commands.ingest import reading_options, ticket_file_options
 from core.runtime import Runtime
 
 
 def register(group: click.Group) -> None:
     group.add_command(train)
     group.add_command(suggest)
+    group.add_command(evaluate)
 
 
 @click.command()
@@ -72,3 +74,30 @@ def suggest(runtime: Runtime, tenant: str, text: str, customer_name: str | None,
     click.echo("similar: " + ", ".join(f"{e.external_id} ({e.score:.2f})" for e in suggestion.evidence))
     if suggestion.draft:
         click.echo("\n" + suggestion.draft)
+
+
+@click.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--tenant", required=True, help="Tenant slug whose model in service is evaluated.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@ticket_file_options
+@click.pass_obj
+def evaluate(runtime: Runtime, path: str, tenant: str, as_json: bool, **flags) -> None:
+    """Score the tenant's model on a labelled CSV or JSONL file (same field flags as import).
+
+    Prints n; accuracy and macro_f1 (top intent, forced choice, rows whose label the tenant knows);
+    abstain_rate and accuracy_answered; unknown_n and unknown_abstain_rate (labels the tenant has
+    never seen); p50_ms and p99_ms per suggestion. Nothing is written.
+    """
+    from core.evaluation import evaluate_file
+    from core.ml.registry import ModelLoadError
+
+    try:
+        figures = evaluate_file(runtime, tenant, path, **reading_options(flags))
+    except ModelLoadError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(figures))
+        return
+    for key, value in figures.items():
+        click.echo(f"{key:22} {value}")

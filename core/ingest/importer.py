@@ -60,6 +60,14 @@ def detect_format(path: Path, fmt: str | None) -> Format:
                        file=str(path)) from None
 
 
+def open_reader(path: Path, fmt: str | None = None, mapping: FieldMap | None = None,
+                source: str | None = None) -> CsvReader | JsonlReader:
+    """The reader for ``path``: CSV through ``mapping``, or JSONL in the common shape."""
+    if detect_format(path, fmt) == "csv":
+        return CsvReader(path, mapping or FieldMap(), source)
+    return JsonlReader(path, source)
+
+
 def import_file(db: Database, path: str | Path, tenant: str, *, fmt: str | None = None,
                 mapping: FieldMap | None = None, source: str | None = None,
                 show_progress: bool = True, chunk_size: int = CHUNK_SIZE) -> ImportResult:
@@ -76,8 +84,7 @@ def import_file(db: Database, path: str | Path, tenant: str, *, fmt: str | None 
         Tenant(slug=tenant)
     except ValidationError:
         raise BadInput(f"tenant {tenant!r} is not a valid slug (lower-case letters, digits, '-' and '_')") from None
-    kind = detect_format(path, fmt)
-    reader = CsvReader(path, mapping or FieldMap(), source) if kind == "csv" else JsonlReader(path, source)
+    reader = open_reader(path, fmt, mapping, source)
     tenant_id = db.ensure_tenant(tenant)
 
     rows, repeated = 0, 0

@@ -122,11 +122,18 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime) -> tuple[dict, list[dict]]:
-    cleaned = [clean_message(m.body) for m in ticket.messages]
+def model_text(ticket: Ticket, cleaned: list[str] | None = None) -> str:
+    """What models read: the cleaned subject and the customer's public messages, cleaned.
+    ``cleaned`` passes bodies already cleaned, in message order."""
+    cleaned = cleaned if cleaned is not None else [clean_message(m.body) for m in ticket.messages]
     customer = [body for m, body in zip(ticket.messages, cleaned, strict=True)
                 if m.author_role == "customer" and m.public and body]
     subject = clean_subject(ticket.subject)
+    return "\n".join([subject, *customer] if subject else customer)
+
+
+def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime) -> tuple[dict, list[dict]]:
+    cleaned = [clean_message(m.body) for m in ticket.messages]
     tags = apply_aliases(ticket.tags, aliases)
     intent = canonical_intent(ticket.intent, aliases)
     person = ticket.requester
@@ -135,7 +142,7 @@ def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime
         "source": ticket.source,
         "external_id": ticket.external_id,
         "subject": ticket.subject,
-        "text": "\n".join([subject, *customer] if subject else customer),
+        "text": model_text(ticket, cleaned),
         "requester_name": person.name if person else None,
         "requester_email": person.email if person else None,
         "requester_external_id": person.external_id if person else None,
