@@ -1,16 +1,26 @@
 """Entities found in ticket text, with type and character span.
 
-Patterns are anchored on shapes support tickets really contain; card numbers must pass the Luhn
-checksum so an order number of the right length is not mistaken for a card. ``PERSONAL_TYPES`` are
-the kinds that identify a customer and must never travel from one customer's ticket to another's.
+Patterns are anchored on shapes support tickets really contain: an order or account id must
+contain a digit (so "account details" or "ordered" are words, not ids), a card number must pass
+the Luhn checksum and an IBAN its mod-97 check, so a reference of the right length is not taken
+for either. ``PERSONAL_TYPES`` identify a customer and must never travel from one customer's ticket
+to another's. A tenant's own product and feature names come from a :class:`Vocabulary` learned
+from its tags and ticket text (see :mod:`core.vocabulary`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-PERSONAL_TYPES = frozenset({"email", "phone", "card_number", "url", "account_id", "order_id", "money", "address"})
+PERSONAL_TYPES = frozenset({
+    "email", "phone", "card_number", "iban", "url", "account_id", "order_id", "money", "address", "person",
+})
+
+_STREET_SUFFIX = (r"(?:Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Boulevard|Blvd|Drive|Dr|Way|Court|Ct|Place|Pl|"
+                  r"Square|Sq|Terrace|Close|Crescent|Parkway|Highway|Hwy)")
+_ID = r"(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{3,19}"  # 4 to 20 characters, at least one digit
 
 
 @dataclass(frozen=True)
@@ -24,9 +34,15 @@ class Found:
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("email", re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
     ("url", re.compile(r"\bhttps?://[^\s<>\"')]+|\bwww\.[^\s<>\"')]+", re.I)),
+    ("iban", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")),
     ("card_number", re.compile(r"\b(?:\d[ -]?){12,18}\d\b")),
-    ("order_id", re.compile(r"\b(?:order|ord)[\s#:-]*(?:no\.?|number)?[\s#:-]*([A-Z0-9][A-Z0-9-]{3,19})\b", re.I)),
-    ("account_id", re.compile(r"\b(?:account|acct|customer)[\s#:-]*(?:no\.?|number|id)?[\s#:-]*([A-Z0-9][A-Z0-9-]{4,19})\b", re.I)),
+    ("address", re.compile(
+        rf"\b\d{{1,5}}[A-Za-z]?,? (?:[A-Z][a-z]+ ){{1,3}}{_STREET_SUFFIX}\b\.?"
+        r"(?:,? [A-Z][a-z]+(?: [A-Z][a-z]+){0,2})?(?:,? (?:[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}|\d{5}(?:-\d{4})?))?"
+        r"|\b[A-Z][a-zäöüß]+(?:straße|strasse|weg|platz|gasse|allee) \d{1,4}[a-z]?\b"
+    )),
+    ("order_id", re.compile(rf"\b(?:order|ord)(?:\s*(?:no\.?|number|id))?(?:\s+(?:is|was))?\s*[#:-]?\s*#?({_ID})\b", re.I)),
+    ("account_id", re.compile(rf"\b(?:account|acct|customer)(?:\s*(?:no\.?|number|id))?(?:\s+(?:is|was))?\s*[#:-]?\s*#?({_ID})\b", re.I)),
     ("ticket_id", re.compile(r"(?:\bticket[\s#:-]*|#)(\d{3,10})\b", re.I)),
     ("error_code", re.compile(r"\b(?:E|ERR|ERROR)[-_ ]?\d{2,5}\b|\b[A-Z]{2,5}-\d{3,5}\b|\b(?:HTTP )?[45]\d{2}(?= error\b)", re.I)),
     ("money", re.compile(r"(?:[$€£¥]\s?\d[\d,]*(?:\.\d{1,2})?|\b\d[\d,]*(?:\.\d{1,2})?\s?(?:USD|EUR|GBP|dollars|euros|pounds)\b)", re.I)),
@@ -47,17 +63,37 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def find_entities(text: str) -> list[Found]:
-    """All entities in ``text``, earlier-listed types winning where spans overlap."""
+def iban_valid(text: str) -> bool:
+    """ISO 13616 check: move the first four characters to the end, letters to numbers, mod 97 == 1."""
+    compact = text.replace(" ", "").upper()
+    if not 15 <= len(compact) <= 34:
+        return False
+    rearranged = compact[4:] + compact[:4]
+    return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
+
+
+def _accept(kind: str, text: str) -> bool:
+    if kind == "card_number":
+        return luhn_valid(text)
+    if kind == "iban":
+        return iban_valid(text)
+    if kind == "phone":
+        return sum(c.isdigit() for c in text) >= 8
+    return True
+
+
+def find_entities(text: str, vocabulary: Iterable[tuple[str, re.Pattern[str]]] = ()) -> list[Found]:
+    """All entities in ``text``, earlier-listed types winning where spans overlap.
+
+    ``vocabulary`` adds tenant-specific (type, pattern) pairs, tried after the built-in shapes.
+    """
     taken: list[tuple[int, int]] = []
     found: list[Found] = []
-    for kind, pattern in _PATTERNS:
+    for kind, pattern in [*_PATTERNS, *vocabulary]:
         for match in pattern.finditer(text):
             group = 1 if pattern.groups and match.group(1) else 0
             start, end = match.span(group)
-            if kind == "card_number" and not luhn_valid(match.group(0)):
-                continue
-            if kind == "phone" and sum(c.isdigit() for c in match.group(0)) < 8:
+            if not _accept(kind, match.group(group)):
                 continue
             if any(start < e and s < end for s, e in taken):
                 continue

@@ -50,13 +50,14 @@ def build_suggestion(model: TicketModel, stored: StoredModel, text: str, custome
     draft = None
     if not abstained and neighbours:
         best = model.resolutions[neighbours[0][0]]
-        draft = draft_reply(best.reply, best.requester_name, customer_name, text)
+        draft = draft_reply(best.reply, best.requester_name, customer_name, text, model.vocabulary.people)
     return Suggestion(
         intent=intent,
         confidence=round(confidence, 4),
         abstained=abstained,
         tags=[TagScore(tag=t, confidence=c) for t, c in model.tag_scores(probabilities)],
-        entities=[Entity(type=e.type, text=e.text, start=e.start, end=e.end) for e in find_entities(text)],
+        entities=[Entity(type=e.type, text=e.text, start=e.start, end=e.end)
+                  for e in find_entities(text, model.vocabulary.patterns)],
         draft=draft,
         evidence=evidence,
         model_version=stored.version,

@@ -34,3 +34,37 @@ def test_spans_point_at_the_text():
 def test_redact_removes_personal_details_only():
     out = redact("Write to jo@example.com about ERR-502")
     assert "jo@example.com" not in out and "[email]" in out and "ERR-502" in out
+
+
+def test_ids_need_a_digit_so_ordinary_words_are_not_ids():
+    text = "I ordered a card and need my account details. Customer service said order no. 88123-B is late."
+    found = _types(text)
+    assert ("order_id", "88123-B") in found
+    assert not any(kind in {"order_id", "account_id"} and value != "88123-B" for kind, value in found)
+    assert ("account_id", "ACC-20931") in _types("my account ACC-20931 is locked")
+
+
+def test_ibans_must_pass_their_check():
+    assert ("iban", "GB82 WEST 1234 5698 7654 32") in _types("pay into GB82 WEST 1234 5698 7654 32 please")
+    assert not any(e.type == "iban" for e in find_entities("ref GB82 WEST 1234 5698 7654 33"))
+
+
+def test_street_addresses():
+    found = _types("Send it to 221B Baker Street, London NW1 6XE. Or Hauptstraße 12 in Berlin.")
+    assert ("address", "221B Baker Street, London NW1 6XE") in found
+    assert ("address", "Hauptstraße 12") in found
+    assert ("address", "42 Elm Avenue") in _types("I moved to 42 Elm Avenue last week")
+
+
+def test_a_tenant_vocabulary_learns_products_from_text_and_features_from_tags():
+    from core.vocabulary import Vocabulary
+
+    texts = [f"Hi, my payment with Google Pay failed again ({i}). There is a problem with the virtual card."
+             for i in range(6)] + ["there is nothing else", "now it works"] * 5
+    vocabulary = Vocabulary.learn(texts, ["virtual-cards", "billing"], ["Ada Lovelace"], ["Sam"])
+    assert vocabulary.terms["google pay"] == "product"
+    assert vocabulary.terms["virtual card"] == "feature"
+    assert "there" not in vocabulary.terms and "billing" not in vocabulary.terms  # no tickets say "billing"
+    assert {"Ada", "Lovelace"} <= vocabulary.people and "Sam" not in vocabulary.people
+    found = {(e.type, e.text) for e in find_entities("Can I add virtual cards to google pay?", vocabulary.patterns)}
+    assert found == {("feature", "virtual cards"), ("product", "google pay")}

@@ -9,6 +9,7 @@ import numpy as np
 
 from core.ml.intent import DEFAULT_TARGET_PRECISION, IntentClassifier
 from core.ml.similarity import SimilarityIndex
+from core.vocabulary import Vocabulary
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class TrainingTicket:
     tags: list[str]
     reply: str | None  # the first public agent reply, cleaned, when the ticket was resolved
     requester_name: str | None
+    agent_name: str | None = None  # who wrote that reply
 
 
 @dataclass
@@ -41,6 +43,7 @@ class TicketModel:
     tags_by_intent: dict[str, dict[str, float]]
     index: SimilarityIndex
     resolutions: list[Resolution]
+    vocabulary: Vocabulary
     metrics: dict[str, float] = field(default_factory=dict)
 
     @classmethod
@@ -65,6 +68,8 @@ class TicketModel:
             [t.intent for t in resolved],
         )
         resolutions = [Resolution(t.ticket_id, t.external_id, t.intent, t.reply, t.requester_name) for t in resolved]
+        vocabulary = Vocabulary.learn([t.text for t in tickets], [tag for t in tickets for tag in t.tags],
+                                      [t.requester_name for t in tickets], [t.agent_name for t in tickets])
         metrics = {
             "cv_accuracy": intents.cv_accuracy,
             "threshold": intents.threshold,
@@ -72,7 +77,7 @@ class TicketModel:
             "n_intents": len(intents.classes),
             "n_resolved": len(resolved),
         }
-        return cls(intents, tags_by_intent, index, resolutions, metrics)
+        return cls(intents, tags_by_intent, index, resolutions, vocabulary, metrics)
 
     def tag_scores(self, intent_probabilities: dict[str, float], minimum: float = 0.3) -> list[tuple[str, float]]:
         """P(tag | text) as the sum over intents of P(intent | text) * P(tag | intent)."""

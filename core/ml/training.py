@@ -30,17 +30,18 @@ def load_training_tickets(runtime: Runtime, tenant_id: int) -> list[TrainingTick
                 TicketRow.status, TicketRow.requester_name,
             ).order_by(TicketRow.id)
         ).all()
-        replies: dict[int, str] = {}
-        for ticket_id, body in session.execute(
-            select(MessageRow.ticket_id, MessageRow.body)
+        replies: dict[int, tuple[str, str | None]] = {}
+        for ticket_id, body, author in session.execute(
+            select(MessageRow.ticket_id, MessageRow.body, MessageRow.author_name)
             .where(MessageRow.author_role == "agent", MessageRow.public.is_(True))
             .order_by(MessageRow.ticket_id, MessageRow.position)
         ):
-            replies.setdefault(ticket_id, body)
+            replies.setdefault(ticket_id, (body, author))
     return [
         TrainingTicket(
             ticket_id=t.id, external_id=t.external_id, text=t.text, intent=t.intent, tags=list(t.tags or []),
-            reply=replies.get(t.id) if t.status in RESOLVED else None, requester_name=t.requester_name,
+            reply=replies[t.id][0] if t.status in RESOLVED and t.id in replies else None,
+            requester_name=t.requester_name, agent_name=replies.get(t.id, (None, None))[1],
         )
         for t in tickets
     ]
