@@ -93,6 +93,8 @@ class TicketRow(TenantScoped, Base):
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     page_context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    sentiment: Mapped[str | None] = mapped_column(String(16), doc="Tone of the latest customer message.")
+    urgent: Mapped[bool | None] = mapped_column(Boolean, doc="Any customer message reads as urgent.")
     content_hash: Mapped[str] = mapped_column(String(64))
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -112,6 +114,9 @@ class MessageRow(TenantScoped, Base):
     author_name: Mapped[str | None] = mapped_column(String(255))
     body_raw: Mapped[str] = mapped_column(Text, doc="Exactly as received, HTML and quotes included.")
     body: Mapped[str] = mapped_column(Text, doc="Cleaned: plain text, no quoted replies or signature.")
+    sentiment: Mapped[str | None] = mapped_column(String(16), doc="frustrated, neutral or pleased (customer messages).")
+    sentiment_score: Mapped[float | None] = mapped_column(Float)
+    urgent: Mapped[bool | None] = mapped_column(Boolean)
     created_at: Mapped[datetime | None] = mapped_column()
 
 

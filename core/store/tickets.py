@@ -23,6 +23,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.normalize import CLEANER_VERSION, clean_message, clean_subject
+from core.sentiment import TONE_VERSION
+from core.sentiment import analyze as analyze_tone
 from core.store.tables import MessageRow, TicketRow
 from core.types import Csat, Message, PageContext, Person, Ticket
 
@@ -39,6 +41,7 @@ _UPDATED_COLUMNS = (
     "subject", "text", "requester_name", "requester_email", "requester_external_id", "organization", "tags",
     "intent", "priority", "status", "channel", "created_at", "updated_at", "first_response_at", "solved_at",
     "csat_score", "csat_comment", "reopen_count", "custom_fields", "page_context", "content_hash", "imported_at",
+    "sentiment", "urgent",
 )
 
 
@@ -67,6 +70,9 @@ class StoredTicket:
     ticket: Ticket
     text: str
     clean_bodies: list[str]
+    sentiment: str | None = None  # of the latest customer message
+    urgent: bool | None = None
+    message_tones: list[tuple[str | None, bool | None]] | None = None  # (sentiment, urgent) per message
 
 
 class FieldTooLong(ValueError):
@@ -134,6 +140,9 @@ def model_text(ticket: Ticket, cleaned: list[str] | None = None) -> str:
 
 def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime) -> tuple[dict, list[dict]]:
     cleaned = [clean_message(m.body) for m in ticket.messages]
+    tones = [analyze_tone(body) if m.author_role == "customer" and body else None
+             for m, body in zip(ticket.messages, cleaned, strict=True)]
+    customer_tones = [tone for tone in tones if tone is not None]
     tags = apply_aliases(ticket.tags, aliases)
     intent = canonical_intent(ticket.intent, aliases)
     person = ticket.requester
@@ -162,9 +171,11 @@ def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime
         "custom_fields": ticket.custom_fields,
         "page_context": ticket.page_context.model_dump(mode="json") if ticket.page_context else None,
         "imported_at": now,
+        "sentiment": customer_tones[-1].sentiment if customer_tones else None,
+        "urgent": any(tone.urgent for tone in customer_tones) if customer_tones else None,
     }
     digest = hashlib.sha256(ticket.model_dump_json().encode())
-    digest.update(json.dumps([tags, intent, CLEANER_VERSION]).encode())
+    digest.update(json.dumps([tags, intent, CLEANER_VERSION, TONE_VERSION]).encode())
     row["content_hash"] = digest.hexdigest()
     messages = [
         {
@@ -176,8 +187,11 @@ def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime
             "body_raw": m.body,
             "body": body,
             "created_at": _utc(m.created_at),
+            "sentiment": tone.sentiment if tone else None,
+            "sentiment_score": tone.score if tone else None,
+            "urgent": tone.urgent if tone else None,
         }
-        for position, (m, body) in enumerate(zip(ticket.messages, cleaned, strict=True))
+        for position, (m, body, tone) in enumerate(zip(ticket.messages, cleaned, tones, strict=True))
     ]
     return row, messages
 
@@ -282,7 +296,9 @@ def _to_stored(row: TicketRow, messages: list[MessageRow]) -> StoredTicket:
         reopen_count=row.reopen_count, custom_fields=dict(row.custom_fields or {}),
         page_context=PageContext.model_validate(row.page_context) if row.page_context else None,
     )
-    return StoredTicket(id=row.id, ticket=ticket, text=row.text, clean_bodies=[m.body for m in messages])
+    return StoredTicket(id=row.id, ticket=ticket, text=row.text, clean_bodies=[m.body for m in messages],
+                        sentiment=row.sentiment, urgent=row.urgent,
+                        message_tones=[(m.sentiment, m.urgent) for m in messages])
 
 
 def _messages_by_ticket(session: Session, ticket_ids: list[int]) -> dict[int, list[MessageRow]]:

@@ -67,14 +67,14 @@ def _summary(stored: StoredTicket) -> dict[str, Any]:
         "id": stored.id, "external_id": t.external_id, "source": t.source, "subject": t.subject,
         "preview": stored.text[:PREVIEW_CHARS], "intent": t.intent, "tags": t.tags, "status": t.status,
         "priority": t.priority, "requester": t.requester, "organization": t.organization,
-        "created_at": t.created_at,
+        "created_at": t.created_at, "sentiment": stored.sentiment, "urgent": stored.urgent,
     }
 
 
 def _detail(stored: StoredTicket) -> TicketDetail:
     t = stored.ticket
-    messages = [TicketMessage(**m.model_dump(), body_clean=clean)
-                for m, clean in zip(t.messages, stored.clean_bodies, strict=True)]
+    messages = [TicketMessage(**m.model_dump(), body_clean=clean, sentiment=tone[0], urgent=tone[1])
+                for m, clean, tone in zip(t.messages, stored.clean_bodies, stored.message_tones, strict=True)]
     return TicketDetail(
         **_summary(stored), text=stored.text, messages=messages, channel=t.channel, updated_at=t.updated_at,
         first_response_at=t.first_response_at, solved_at=t.solved_at, csat=t.csat, reopen_count=t.reopen_count,

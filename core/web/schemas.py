@@ -60,6 +60,8 @@ class TicketSummary(BaseModel):
     requester: Person | None
     organization: str | None
     created_at: datetime | None
+    sentiment: str | None = Field(description="frustrated, neutral or pleased: the latest customer message.")
+    urgent: bool | None = Field(description="Any customer message reads as urgent.")
 
 
 class TicketList(BaseModel):
@@ -71,6 +73,8 @@ class TicketList(BaseModel):
 
 class TicketMessage(Message):
     body_clean: str = Field(description="Plain text without quoted replies or signature.")
+    sentiment: str | None = Field(default=None, description="Customer messages: frustrated, neutral or pleased.")
+    urgent: bool | None = None
 
 
 class TicketDetail(TicketSummary):
