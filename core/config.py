@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
@@ -26,12 +26,19 @@ class Settings:
         redis_url: When set (``DESKLOOP_REDIS_URL``), background jobs go to RQ workers; when unset
             they run in-process, so the embedded default needs no services.
         queue_name: RQ queue used for Deskloop jobs (``DESKLOOP_QUEUE``, default ``deskloop``).
+        llm_url: Base URL of an OpenAI-compatible chat endpoint (``DESKLOOP_LLM_URL``, e.g.
+            ``http://127.0.0.1:8080/v1``). Unset (the default) means drafts are never rewritten.
+        llm_model: Model name sent to that endpoint (``DESKLOOP_LLM_MODEL``).
+        llm_api_key: Its key (``DESKLOOP_LLM_API_KEY``); kept out of ``repr`` so it never reaches logs.
     """
 
     home: Path
     database_url: str
     redis_url: str | None = None
     queue_name: str = "deskloop"
+    llm_url: str | None = None
+    llm_model: str = "default"
+    llm_api_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -43,6 +50,9 @@ class Settings:
             database_url=database_url,
             redis_url=env.get("DESKLOOP_REDIS_URL") or None,
             queue_name=env.get("DESKLOOP_QUEUE") or "deskloop",
+            llm_url=env.get("DESKLOOP_LLM_URL") or None,
+            llm_model=env.get("DESKLOOP_LLM_MODEL") or "default",
+            llm_api_key=env.get("DESKLOOP_LLM_API_KEY") or None,
         )
 
     @property

@@ -16,6 +16,7 @@ from core.entities import find_entities
 from core.ml.model import TicketModel
 from core.ml.registry import StoredModel
 from core.ml.training import registry_for
+from core.rewrite import rewrite_draft
 from core.runtime import Runtime
 from core.store.tables import SuggestionRow, TicketRow
 from core.types import Entity, Evidence, Suggestion, TagScore
@@ -70,6 +71,8 @@ def suggest(runtime: Runtime, tenant_slug: str, text: str, ticket_id: int | None
     tenant_id = runtime.db.tenant_id(tenant_slug)
     model, stored = current_model(runtime, tenant_slug)
     suggestion = build_suggestion(model, stored, text, customer_name, exclude_ticket_id=ticket_id)
+    if runtime.settings.llm_url and suggestion.draft:
+        suggestion = _rewritten(runtime, model, suggestion, text, customer_name)
     with runtime.db.transaction(tenant_id) as session:
         row = SuggestionRow(
             tenant_id=tenant_id, ticket_id=ticket_id, text=text, intent=suggestion.intent,
@@ -82,6 +85,16 @@ def suggest(runtime: Runtime, tenant_slug: str, text: str, ticket_id: int | None
         session.flush()
         suggestion.id, suggestion.ticket_id = row.id, ticket_id
     return suggestion
+
+
+def _rewritten(runtime: Runtime, model: TicketModel, suggestion: Suggestion, text: str,
+               customer_name: str | None) -> Suggestion:
+    """The suggestion with its draft rewritten by the configured LLM, when the rewrite can be trusted."""
+    replies = {r.ticket_id: r.reply for r in model.resolutions}
+    evidence = [replies[e.ticket_id] for e in suggestion.evidence[:3] if e.ticket_id in replies]
+    names = (*(customer_name or "").split(), *model.vocabulary.people)
+    better = rewrite_draft(runtime.settings, suggestion.draft, text, evidence, names)
+    return suggestion.model_copy(update={"draft": better, "rewritten": True}) if better else suggestion
 
 
 def suggest_for_ticket(runtime: Runtime, tenant_slug: str, ticket_id: int) -> Suggestion | None:

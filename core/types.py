@@ -151,6 +151,7 @@ class Suggestion(_Model):
     draft: str | None = None
     evidence: list[Evidence] = Field(default_factory=list)
     model_version: str | None = None
+    rewritten: bool = False  # the draft was rewritten through DESKLOOP_LLM_URL
 
 
 class Signal(_Model):

@@ -68,3 +68,8 @@ def test_a_tenant_vocabulary_learns_products_from_text_and_features_from_tags():
     assert {"Ada", "Lovelace"} <= vocabulary.people and "Sam" not in vocabulary.people
     found = {(e.type, e.text) for e in find_entities("Can I add virtual cards to google pay?", vocabulary.patterns)}
     assert found == {("feature", "virtual cards"), ("product", "google pay")}
+
+
+def test_a_phone_number_ending_a_sentence_is_found():
+    assert ("phone", "+1 415 555 0134") in _types("Call us on +1 415 555 0134.")
+    assert not any(e.type == "phone" for e in find_entities("version 10.2.3344.5566 is out"))

@@ -116,5 +116,6 @@ def test_stored_tickets_drafts_do_not_leak_between_customers_either(client):
             continue
         own = set(ticket["requester"]["name"].split())
         own_text = client.get(f"/api/v1/tenants/pii/tickets/{ticket['id']}").json["text"]
-        leaked = [s for s in _leaks(suggestion["draft"], secrets) if s not in own and s not in own_text]
+        own_compact = own_text.replace(" ", "")
+        leaked = [s for s in _leaks(suggestion["draft"], secrets) if s not in own and s not in own_compact]
         assert leaked == [], suggestion["draft"]

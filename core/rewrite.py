@@ -1,0 +1,105 @@
+"""Optional rewrite of a draft through any OpenAI-compatible chat endpoint (``DESKLOOP_LLM_URL``).
+
+Off by default. When on, the model sees only redacted text: this customer's message, the draft
+and the evidence replies, with every personal detail and every name replaced by a numbered
+placeholder such as ``[name 1]`` or ``[order id 2]``. It is told to use no fact that is not in the
+evidence. The answer is accepted only if it keeps every placeholder of the draft and adds no
+personal detail of its own; the placeholders are then filled back in. Anything else (an error,
+a timeout, a dropped or invented detail) keeps the original draft, so the rewrite can make a
+draft read better but can never make it leak or lie about a customer's details.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+from core.config import Settings
+from core.entities import PERSONAL_TYPES, find_entities
+
+log = logging.getLogger(__name__)
+
+SYSTEM_PROMPT = (
+    "You improve a customer support agent's reply draft. Keep it short, warm and specific. Use only facts "
+    "stated in the draft or in the resolved replies given as evidence; never invent a fact, a promise, a "
+    "number or a policy. Text in square brackets such as [name 1] or [order id 2] is a placeholder: keep every "
+    "placeholder of the draft exactly as written, and add no other names, emails, phone numbers, ids, "
+    "addresses or amounts. Answer with the reply only."
+)
+_PLACEHOLDER = re.compile(r"\[[a-z ]+ \d+\]")
+
+
+@dataclass
+class Redactor:
+    """Replaces personal details and names with numbered placeholders, and puts them back."""
+
+    names: tuple[str, ...] = ()
+    by_value: dict[str, str] = field(default_factory=dict)
+
+    def redact(self, text: str) -> str:
+        pieces, cursor = [], 0
+        for entity in find_entities(text):
+            if entity.type in PERSONAL_TYPES:
+                pieces += [text[cursor:entity.start], self._placeholder(entity.type.replace("_", " "), entity.text)]
+                cursor = entity.end
+        pieces.append(text[cursor:])
+        redacted = "".join(pieces)
+        if self.names:
+            alternation = "|".join(re.escape(n) for n in sorted(self.names, key=len, reverse=True))
+            redacted = re.sub(rf"\b(?:{alternation})\b", lambda m: self._placeholder("name", m.group(0)), redacted)
+        return redacted
+
+    def restore(self, text: str) -> str:
+        values = {placeholder: value for value, placeholder in self.by_value.items()}
+        return _PLACEHOLDER.sub(lambda m: values.get(m.group(0), m.group(0)), text)
+
+    def _placeholder(self, kind: str, value: str) -> str:
+        if value not in self.by_value:
+            self.by_value[value] = f"[{kind} {len(self.by_value) + 1}]"
+        return self.by_value[value]
+
+
+def _client(settings: Settings):
+    from openai import OpenAI
+
+    return OpenAI(base_url=settings.llm_url, api_key=settings.llm_api_key or "not-needed", timeout=15.0,
+                  max_retries=1)
+
+
+def rewrite_draft(settings: Settings, draft: str, customer_text: str, evidence_replies: list[str],
+                  names: tuple[str, ...] = ()) -> str | None:
+    """The rewritten draft, or ``None`` when rewriting is off or the answer cannot be trusted.
+
+    ``names`` are the people to hide from the endpoint (this customer's names, other customers').
+    """
+    if not settings.llm_url:
+        return None
+    redactor = Redactor(names=tuple({n for n in names if n and len(n) > 1}))
+    redacted_draft = redactor.redact(draft)
+    evidence = "\n\n".join(f"Resolved reply {i + 1}:\n{redactor.redact(r)}" for i, r in enumerate(evidence_replies))
+    user = (f"Customer message:\n{redactor.redact(customer_text)}\n\n{evidence}\n\n"
+            f"Draft to improve:\n{redacted_draft}")
+    try:
+        response = _client(settings).chat.completions.create(
+            model=settings.llm_model, temperature=0.2,
+            messages=[{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}],
+        )
+        answer = (response.choices[0].message.content or "").strip()
+    except Exception as exc:  # any failure of an optional helper keeps the original draft
+        log.warning("draft rewrite failed (%s); keeping the original draft", type(exc).__name__)
+        return None
+    if not _trustworthy(answer, redacted_draft):
+        log.warning("draft rewrite dropped a placeholder or added a personal detail; keeping the original draft")
+        return None
+    return redactor.restore(answer)
+
+
+def _trustworthy(answer: str, redacted_draft: str) -> bool:
+    """Exactly the draft's placeholders (an evidence placeholder would restore another customer's
+    detail) and no personal detail outside them."""
+    if not answer:
+        return False
+    if set(_PLACEHOLDER.findall(answer)) != set(_PLACEHOLDER.findall(redacted_draft)):
+        return False
+    return not any(e.type in PERSONAL_TYPES for e in find_entities(_PLACEHOLDER.sub("", answer)))
