@@ -26,6 +26,8 @@ class Settings:
         redis_url: When set (``DESKLOOP_REDIS_URL``), background jobs go to RQ workers; when unset
             they run in-process, so the embedded default needs no services.
         queue_name: RQ queue used for Deskloop jobs (``DESKLOOP_QUEUE``, default ``deskloop``).
+        encoder: Sentence encoder for intents and similarity (``DESKLOOP_ENCODER``): ``minilm``
+            (default; all-MiniLM-L6-v2 shipped in a PyPI package, CPU) or ``none`` (n-grams only).
         llm_url: Base URL of an OpenAI-compatible chat endpoint (``DESKLOOP_LLM_URL``, e.g.
             ``http://127.0.0.1:8080/v1``). Unset (the default) means drafts are never rewritten.
         llm_model: Model name sent to that endpoint (``DESKLOOP_LLM_MODEL``).
@@ -36,6 +38,7 @@ class Settings:
     database_url: str
     redis_url: str | None = None
     queue_name: str = "deskloop"
+    encoder: str = "minilm"
     llm_url: str | None = None
     llm_model: str = "default"
     llm_api_key: str | None = field(default=None, repr=False)
@@ -50,6 +53,7 @@ class Settings:
             database_url=database_url,
             redis_url=env.get("DESKLOOP_REDIS_URL") or None,
             queue_name=env.get("DESKLOOP_QUEUE") or "deskloop",
+            encoder=env.get("DESKLOOP_ENCODER") or "minilm",
             llm_url=env.get("DESKLOOP_LLM_URL") or None,
             llm_model=env.get("DESKLOOP_LLM_MODEL") or "default",
             llm_api_key=env.get("DESKLOOP_LLM_API_KEY") or None,

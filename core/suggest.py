@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from core.drafting import draft_reply
 from core.entities import find_entities
+from core.ml.encoder import encoder_for
 from core.ml.model import TicketModel
 from core.ml.registry import StoredModel
 from core.ml.training import registry_for
@@ -39,11 +40,12 @@ def current_model(runtime: Runtime, tenant_slug: str) -> tuple[TicketModel, Stor
 def build_suggestion(model: TicketModel, stored: StoredModel, text: str, customer_name: str | None = None,
                      exclude_ticket_id: int | None = None) -> Suggestion:
     """A suggestion for ``text`` (pure: reads the model, writes nothing)."""
-    probabilities = model.intents.probabilities(text)
+    vector = encoder_for(model).encode([text])[0] if model.encoder_name else None
+    probabilities = model.intents.probabilities(text, vector)
     intent, confidence = next(iter(probabilities.items()))
     abstained = confidence < model.intents.threshold
-    features = model.intents.pipeline.named_steps["features"].transform([text])
-    neighbours = [n for n in model.index.nearest(features, k=6, intent=intent) if n[1] != exclude_ticket_id][:5]
+    query = model.similarity_query(text, vector)
+    neighbours = [n for n in model.index.nearest(query, k=6, intent=intent) if n[1] != exclude_ticket_id][:5]
     evidence = [
         Evidence(ticket_id=tid, external_id=model.resolutions[row].external_id, score=round(score, 4))
         for row, tid, score in neighbours
@@ -107,3 +109,20 @@ def suggest_for_ticket(runtime: Runtime, tenant_slug: str, ticket_id: int) -> Su
     if ticket is None:
         return None
     return suggest(runtime, tenant_slug, ticket.text, ticket_id=ticket_id, customer_name=ticket.requester_name)
+
+
+def similar_tickets(runtime: Runtime, tenant_slug: str, ticket_id: int, limit: int = 10) -> list[dict] | None:
+    """The nearest resolved tickets of any intent; ``None`` when the tenant has no such ticket."""
+    tenant_id = runtime.db.tenant_id(tenant_slug)
+    with runtime.db.tenant_session(tenant_id) as session:
+        text = session.scalar(select(TicketRow.text).where(TicketRow.id == ticket_id))
+    if text is None:
+        return None
+    model, _ = current_model(runtime, tenant_slug)
+    vector = encoder_for(model).encode([text])[0] if model.encoder_name else None
+    nearest = model.index.nearest(model.similarity_query(text, vector), k=limit + 1)
+    return [
+        {"ticket_id": tid, "external_id": model.resolutions[row].external_id,
+         "intent": model.resolutions[row].intent, "score": round(score, 4)}
+        for row, tid, score in nearest if tid != ticket_id
+    ][:limit]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.ml.intent import DEFAULT_TARGET_PRECISION, IntentClassifier
+from core.ml.encoder import SentenceEncoding, sentence_part
 from core.ml.similarity import SimilarityIndex
 from core.vocabulary import Vocabulary
 
@@ -44,12 +45,23 @@ class TicketModel:
     index: SimilarityIndex
     resolutions: list[Resolution]
     vocabulary: Vocabulary
+    encoder_name: str | None  # sentence encoder the model was trained with (None: n-grams only)
     metrics: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def fit(cls, tickets: list[TrainingTicket], target_precision: float = DEFAULT_TARGET_PRECISION) -> TicketModel:
+    def fit(cls, tickets: list[TrainingTicket], target_precision: float = DEFAULT_TARGET_PRECISION,
+            encoder: SentenceEncoding | None = None, vectors: np.ndarray | None = None) -> TicketModel:
+        """Train every part from ``tickets``; ``encoder`` adds sentence vectors (see :mod:`core.ml.encoder`),
+        or pass ``vectors`` already encoded by it (one row per ticket)."""
         labelled = [t for t in tickets if t.intent]
-        intents = IntentClassifier.fit([t.text for t in labelled], [t.intent for t in labelled], target_precision)
+        texts = [t.text for t in tickets]
+        if encoder is not None and vectors is None:
+            vectors = encoder.encode(texts)
+        labelled_rows = np.asarray([i for i, t in enumerate(tickets) if t.intent], dtype=np.int64)
+        intents = IntentClassifier.fit(
+            [t.text for t in labelled], [t.intent for t in labelled],
+            vectors[labelled_rows] if vectors is not None else None, target_precision,
+        )
 
         tags_by_intent: dict[str, dict[str, float]] = {}
         counts: dict[str, Counter] = defaultdict(Counter)
@@ -60,24 +72,43 @@ class TicketModel:
         for intent, tag_counts in counts.items():
             tags_by_intent[intent] = {tag: n / totals[intent] for tag, n in tag_counts.items()}
 
-        resolved = [t for t in tickets if t.reply]
-        features = intents.pipeline.named_steps["features"]
-        index = SimilarityIndex.build(
-            features.transform([t.text for t in resolved]) if resolved else np.zeros((0, 1)),
-            [t.ticket_id for t in resolved],
-            [t.intent for t in resolved],
-        )
+        resolved_rows = [i for i, t in enumerate(tickets) if t.reply]
+        resolved = [tickets[i] for i in resolved_rows]
+        if vectors is not None:
+            index_rows = sentence_part(vectors[resolved_rows]) if resolved_rows else np.zeros((0, 1), np.float32)
+        else:
+            index_rows = intents.ngrams.transform([t.text for t in resolved]) if resolved else np.zeros((0, 1))
+        index = SimilarityIndex.build(index_rows, [t.ticket_id for t in resolved], [t.intent for t in resolved])
         resolutions = [Resolution(t.ticket_id, t.external_id, t.intent, t.reply, t.requester_name) for t in resolved]
-        vocabulary = Vocabulary.learn([t.text for t in tickets], [tag for t in tickets for tag in t.tags],
+        vocabulary = Vocabulary.learn(texts, [tag for t in tickets for tag in t.tags],
                                       [t.requester_name for t in tickets], [t.agent_name for t in tickets])
         metrics = {
             "cv_accuracy": intents.cv_accuracy,
             "threshold": intents.threshold,
+            "temperature": intents.temperature,
             "n_labelled": len(labelled),
             "n_intents": len(intents.classes),
             "n_resolved": len(resolved),
         }
-        return cls(intents, tags_by_intent, index, resolutions, vocabulary, metrics)
+        return cls(intents, tags_by_intent, index, resolutions, vocabulary,
+                   encoder.name if encoder is not None else None, metrics)
+
+    def cluster_vectors(self, texts: list[str], vectors: np.ndarray | None) -> np.ndarray:
+        """Unit-length dense rows for clustering: sentence vectors, or reduced n-grams without them."""
+        if vectors is not None:
+            return sentence_part(vectors)
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.preprocessing import normalize
+
+        ngrams = self.intents.ngrams.transform(texts)
+        components = max(1, min(100, ngrams.shape[1] - 1, len(texts) - 1))
+        return normalize(TruncatedSVD(components, random_state=0).fit_transform(ngrams))
+
+    def similarity_query(self, text: str, vector: np.ndarray | None):
+        """The query row for :attr:`index`: the sentence vector, or n-grams without an encoder."""
+        if vector is not None:
+            return sentence_part(vector.reshape(1, -1))
+        return self.intents.ngrams.transform([text])
 
     def tag_scores(self, intent_probabilities: dict[str, float], minimum: float = 0.3) -> list[tuple[str, float]]:
         """P(tag | text) as the sum over intents of P(intent | text) * P(tag | intent)."""

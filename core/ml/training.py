@@ -7,6 +7,8 @@ import time
 
 from sqlalchemy import select
 
+from core.clustering import update_clusters
+from core.ml.encoder import encoder_named
 from core.ml.intent import DEFAULT_TARGET_PRECISION
 from core.ml.model import TicketModel, TrainingTicket
 from core.ml.registry import ModelRegistry, StoredModel
@@ -55,15 +57,22 @@ def train_tenant(runtime: Runtime, tenant_slug: str) -> StoredModel:
     target_precision = float(settings.get("target_precision", DEFAULT_TARGET_PRECISION))
     tickets = load_training_tickets(runtime, tenant_id)
     started = time.perf_counter()
-    model = TicketModel.fit(tickets, target_precision=target_precision)
+    encoder = encoder_named(runtime.settings.encoder)
+    vectors = encoder.encode([t.text for t in tickets]) if encoder is not None and tickets else None
+    model = TicketModel.fit(tickets, target_precision=target_precision, encoder=encoder, vectors=vectors)
     snapshot = hashlib.sha256(",".join(str(t.ticket_id) for t in tickets).encode()).hexdigest()[:16]
     metadata = {
         "tenant": tenant_slug,
         "model": MODEL_NAME,
-        "method": "tfidf-word-char+linear-svm-calibrated",
+        "method": "linear-svm on word+char tf-idf" + (f" and {model.encoder_name}" if model.encoder_name else "")
+                  + ", temperature-calibrated",
         "target_precision": target_precision,
         "training_seconds": round(time.perf_counter() - started, 2),
         "data": {"tickets": len(tickets), "max_ticket_id": max((t.ticket_id for t in tickets), default=0), "ids_sha256": snapshot},
         "metrics": model.metrics,
     }
-    return registry_for(runtime, tenant_slug).save(model, metadata)
+    stored = registry_for(runtime, tenant_slug).save(model, metadata)
+    texts = [t.text for t in tickets]
+    update_clusters(runtime, tenant_id, [t.ticket_id for t in tickets], texts, model.cluster_vectors(texts, vectors),
+                    stored.version)
+    return stored

@@ -93,6 +93,7 @@ class TicketRow(TenantScoped, Base):
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     page_context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    cluster_key: Mapped[int | None] = mapped_column(Integer, index=True, doc="Stable id of its cluster.")
     sentiment: Mapped[str | None] = mapped_column(String(16), doc="Tone of the latest customer message.")
     urgent: Mapped[bool | None] = mapped_column(Boolean, doc="Any customer message reads as urgent.")
     content_hash: Mapped[str] = mapped_column(String(64))
@@ -166,3 +167,18 @@ class SignalRow(TenantScoped, Base):
     model_version: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class ClusterRow(TenantScoped, Base):
+    """A group of related tickets. ``key`` is stable across retrains (see :mod:`core.ml.clusters`)."""
+
+    __tablename__ = "clusters"
+    __table_args__ = (UniqueConstraint("tenant_id", "key", name="uq_clusters_tenant_key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

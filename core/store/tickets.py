@@ -72,6 +72,7 @@ class StoredTicket:
     clean_bodies: list[str]
     sentiment: str | None = None  # of the latest customer message
     urgent: bool | None = None
+    cluster_key: int | None = None
     message_tones: list[tuple[str | None, bool | None]] | None = None  # (sentiment, urgent) per message
 
 
@@ -297,7 +298,7 @@ def _to_stored(row: TicketRow, messages: list[MessageRow]) -> StoredTicket:
         page_context=PageContext.model_validate(row.page_context) if row.page_context else None,
     )
     return StoredTicket(id=row.id, ticket=ticket, text=row.text, clean_bodies=[m.body for m in messages],
-                        sentiment=row.sentiment, urgent=row.urgent,
+                        sentiment=row.sentiment, urgent=row.urgent, cluster_key=row.cluster_key,
                         message_tones=[(m.sentiment, m.urgent) for m in messages])
 
 

@@ -12,17 +12,18 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select, text
 
+from core.clustering import list_clusters
 from core.feedback import list_signals, record_signal
 from core.ml.training import registry_for
 from core.runtime import Runtime
 from core.store.tables import TenantRow
 from core.store.tickets import StoredTicket, count_tickets, get_ticket, list_tickets
-from core.suggest import suggest, suggest_for_ticket
+from core.suggest import similar_tickets, suggest, suggest_for_ticket
 from core.types import Signal
 from core.web.errors import ApiError
 from core.web.openapi import ApiDocs, QueryParam
 from core.web.schemas import (
-    Health, SignalList, SignalRequest, SuggestRequest, Suggestion, TenantList, TenantSummary, TicketDetail,
+    ClusterList, ClusterSummary, Health, SignalList, SimilarList, SimilarTicket, SignalRequest, SuggestRequest, Suggestion, TenantList, TenantSummary, TicketDetail,
     TicketList, TicketMessage, TicketSummary,
 )
 
@@ -67,7 +68,8 @@ def _summary(stored: StoredTicket) -> dict[str, Any]:
         "id": stored.id, "external_id": t.external_id, "source": t.source, "subject": t.subject,
         "preview": stored.text[:PREVIEW_CHARS], "intent": t.intent, "tags": t.tags, "status": t.status,
         "priority": t.priority, "requester": t.requester, "organization": t.organization,
-        "created_at": t.created_at, "sentiment": stored.sentiment, "urgent": stored.urgent,
+        "created_at": t.created_at, "cluster": stored.cluster_key, "sentiment": stored.sentiment,
+        "urgent": stored.urgent,
     }
 
 
@@ -175,6 +177,24 @@ def post_signal(slug: str):
 def signals(slug: str):
     limit = _int_arg("limit", 50, 1, 500)
     return _send(SignalList(signals=list_signals(runtime(), slug, limit=limit)))
+
+
+@docs.route("GET", "/tenants/<slug>/tickets/<int:ticket_id>/similar",
+            summary="The nearest resolved tickets of any intent, with scores", response=SimilarList,
+            query=(QueryParam("limit", "integer", "How many (1-50, default 10)", 1, 50),), errors=(400, 404, 409))
+def similar(slug: str, ticket_id: int):
+    limit = _int_arg("limit", 10, 1, 50)
+    found = similar_tickets(runtime(), slug, ticket_id, limit)
+    if found is None:
+        raise ApiError(404, f"no ticket {ticket_id} for tenant {slug}")
+    return _send(SimilarList(ticket_id=ticket_id, similar=[SimilarTicket(**f) for f in found]))
+
+
+@docs.route("GET", "/tenants/<slug>/clusters", summary="Clusters of related tickets, largest first",
+            response=ClusterList, errors=(404,))
+def clusters(slug: str):
+    rows = list_clusters(runtime(), slug)
+    return _send(ClusterList(clusters=[ClusterSummary.model_validate(r, from_attributes=True) for r in rows]))
 
 
 @blueprint.get("/openapi.json")

@@ -60,6 +60,7 @@ class TicketSummary(BaseModel):
     requester: Person | None
     organization: str | None
     created_at: datetime | None
+    cluster: int | None = Field(description="Stable key of the cluster of related tickets it belongs to.")
     sentiment: str | None = Field(description="frustrated, neutral or pleased: the latest customer message.")
     urgent: bool | None = Field(description="Any customer message reads as urgent.")
 
@@ -110,6 +111,31 @@ class SignalRequest(_Body):
     )
     source_event: str | None = Field(default=None, max_length=255,
                                      description="An id of the originating event; a repeat is stored once.")
+
+
+class ClusterSummary(BaseModel):
+    key: int = Field(description="Stable across retrains: the same issue keeps its key as data grows.")
+    label: str = Field(description="The words most distinctive of the cluster.")
+    size: int
+    model_version: str | None
+    first_seen_at: datetime
+    updated_at: datetime
+
+
+class ClusterList(BaseModel):
+    clusters: list[ClusterSummary]
+
+
+class SimilarTicket(BaseModel):
+    ticket_id: int
+    external_id: str
+    intent: str | None
+    score: float = Field(description="Cosine similarity, 1 for the same meaning.")
+
+
+class SimilarList(BaseModel):
+    ticket_id: int
+    similar: list[SimilarTicket]
 
 
 class SignalList(BaseModel):
