@@ -47,13 +47,20 @@ def _analyzer():
     return SentimentIntensityAnalyzer()
 
 
+_UPPER = re.compile(r"[A-Z]")
+_LOWER = re.compile(r"[a-z]")
+
+
 def _shouting(text: str) -> bool:
-    letters = [c for c in text if c.isalpha()]
-    return text.count("!") >= 2 or (len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.6)
+    if text.count("!") >= 2:
+        return True
+    upper = len(_UPPER.findall(text))
+    return upper >= 12 and upper / (upper + len(_LOWER.findall(text))) > 0.6
 
 
+@lru_cache(maxsize=8192)
 def analyze(text: str) -> Tone:
-    """The tone of one message."""
+    """The tone of one message. Cached: short messages ("Thanks!", "Any update?") repeat a lot."""
     score = _analyzer().polarity_scores(text)["compound"]
     cues = len(_FRUSTRATION_CUES.findall(text)) + 2 * _shouting(text)  # shouting weighs double
     score = max(-1.0, score - 0.25 * cues)
