@@ -28,6 +28,8 @@ class Settings:
         queue_name: RQ queue used for Deskloop jobs (``DESKLOOP_QUEUE``, default ``deskloop``).
         encoder: Sentence encoder for intents and similarity (``DESKLOOP_ENCODER``): ``minilm``
             (default; all-MiniLM-L6-v2 shipped in a PyPI package, CPU) or ``none`` (n-grams only).
+        encoder_dir: Where the encoder's exported ONNX graph is kept (``DESKLOOP_ENCODER_DIR``,
+            default ``<home>/encoders``); derived from the installed package, so it may be shared.
         llm_url: Base URL of an OpenAI-compatible chat endpoint (``DESKLOOP_LLM_URL``, e.g.
             ``http://127.0.0.1:8080/v1``). Unset (the default) means drafts are never rewritten.
         llm_model: Model name sent to that endpoint (``DESKLOOP_LLM_MODEL``).
@@ -39,6 +41,7 @@ class Settings:
     redis_url: str | None = None
     queue_name: str = "deskloop"
     encoder: str = "minilm"
+    encoder_dir: Path | None = None
     llm_url: str | None = None
     llm_model: str = "default"
     llm_api_key: str | None = field(default=None, repr=False)
@@ -54,10 +57,15 @@ class Settings:
             redis_url=env.get("DESKLOOP_REDIS_URL") or None,
             queue_name=env.get("DESKLOOP_QUEUE") or "deskloop",
             encoder=env.get("DESKLOOP_ENCODER") or "minilm",
+            encoder_dir=Path(env["DESKLOOP_ENCODER_DIR"]).expanduser() if env.get("DESKLOOP_ENCODER_DIR") else None,
             llm_url=env.get("DESKLOOP_LLM_URL") or None,
             llm_model=env.get("DESKLOOP_LLM_MODEL") or "default",
             llm_api_key=env.get("DESKLOOP_LLM_API_KEY") or None,
         )
+
+    @property
+    def encoders_dir(self) -> Path:
+        return self.encoder_dir or self.home / "encoders"
 
     @property
     def models_dir(self) -> Path:

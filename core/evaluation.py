@@ -22,7 +22,7 @@ from core.ingest.importer import open_reader
 from core.ingest.readers import FieldMap
 from core.runtime import Runtime
 from core.store.tickets import canonical_intent, model_text
-from core.suggest import build_suggestion, current_model
+from core.suggest import build_suggestion, current_model, sentence_vector
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,8 @@ def evaluate_file(runtime: Runtime, tenant: str, path: Path, fmt: str | None = N
     predicted, abstained, latencies = [], [], []
     for row in rows:
         started = time.perf_counter()
-        suggestion = build_suggestion(model, stored, row.text, row.customer_name)
+        suggestion = build_suggestion(model, stored, row.text, row.customer_name,
+                                      vector=sentence_vector(runtime, model, row.text))
         latencies.append((time.perf_counter() - started) * 1000)
         predicted.append(suggestion.intent)
         abstained.append(suggestion.abstained)
@@ -84,7 +85,7 @@ def evaluate_file(runtime: Runtime, tenant: str, path: Path, fmt: str | None = N
         "accuracy_answered": _ratio(correct[answered].sum(), answered.sum()),
         "unknown_n": int((~known).sum()),
         "unknown_abstain_rate": _ratio(abstained_arr[~known].sum(), (~known).sum()),
-        "threshold": round(float(model.intents.threshold), 4),
+        "target_precision": model.abstention.target_precision,
         "p50_ms": round(float(np.percentile(latencies, 50)), 2),
         "p99_ms": round(float(np.percentile(latencies, 99)), 2),
     }

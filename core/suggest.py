@@ -37,18 +37,22 @@ def current_model(runtime: Runtime, tenant_slug: str) -> tuple[TicketModel, Stor
         return _models[key]
 
 
+def sentence_vector(runtime: Runtime, model: TicketModel, text: str):
+    """The sentence vector ``model`` reads for ``text``, or ``None`` for an n-gram-only model."""
+    return encoder_for(model, runtime.settings.encoders_dir).encode([text])[0] if model.encoder_name else None
+
+
 def build_suggestion(model: TicketModel, stored: StoredModel, text: str, customer_name: str | None = None,
-                     exclude_ticket_id: int | None = None) -> Suggestion:
-    """A suggestion for ``text`` (pure: reads the model, writes nothing)."""
-    vector = encoder_for(model).encode([text])[0] if model.encoder_name else None
-    probabilities = model.intents.probabilities(text, vector)
+                     exclude_ticket_id: int | None = None, vector=None) -> Suggestion:
+    """A suggestion for ``text`` with its :func:`sentence_vector` (pure: reads the model, writes nothing)."""
+    probabilities, top_decision = model.intents.probabilities(text, vector)
     intent, confidence = next(iter(probabilities.items()))
-    abstained = confidence < model.intents.threshold
     query = model.similarity_query(text, vector)
-    neighbours = [n for n in model.index.nearest(query, k=6, intent=intent) if n[1] != exclude_ticket_id][:5]
+    abstained = model.abstention.abstains(top_decision, model.index.closest_labelled(query))
+    neighbours = [n for n in model.index.nearest(query, k=6, intent=intent) if n[0] != exclude_ticket_id][:5]
     evidence = [
-        Evidence(ticket_id=tid, external_id=model.resolutions[row].external_id, score=round(score, 4))
-        for row, tid, score in neighbours
+        Evidence(ticket_id=tid, external_id=model.resolutions[tid].external_id, score=round(score, 4))
+        for tid, score in neighbours
     ]
     draft = None
     if not abstained and neighbours:
@@ -72,7 +76,8 @@ def suggest(runtime: Runtime, tenant_slug: str, text: str, ticket_id: int | None
     """Suggest for ``text`` and store the suggestion so signals can refer to it."""
     tenant_id = runtime.db.tenant_id(tenant_slug)
     model, stored = current_model(runtime, tenant_slug)
-    suggestion = build_suggestion(model, stored, text, customer_name, exclude_ticket_id=ticket_id)
+    suggestion = build_suggestion(model, stored, text, customer_name, exclude_ticket_id=ticket_id,
+                                  vector=sentence_vector(runtime, model, text))
     if runtime.settings.llm_url and suggestion.draft:
         suggestion = _rewritten(runtime, model, suggestion, text, customer_name)
     with runtime.db.transaction(tenant_id) as session:
@@ -92,8 +97,7 @@ def suggest(runtime: Runtime, tenant_slug: str, text: str, ticket_id: int | None
 def _rewritten(runtime: Runtime, model: TicketModel, suggestion: Suggestion, text: str,
                customer_name: str | None) -> Suggestion:
     """The suggestion with its draft rewritten by the configured LLM, when the rewrite can be trusted."""
-    replies = {r.ticket_id: r.reply for r in model.resolutions}
-    evidence = [replies[e.ticket_id] for e in suggestion.evidence[:3] if e.ticket_id in replies]
+    evidence = [model.resolutions[e.ticket_id].reply for e in suggestion.evidence[:3] if e.ticket_id in model.resolutions]
     names = (*(customer_name or "").split(), *model.vocabulary.people)
     better = rewrite_draft(runtime.settings, suggestion.draft, text, evidence, names)
     return suggestion.model_copy(update={"draft": better, "rewritten": True}) if better else suggestion
@@ -119,10 +123,10 @@ def similar_tickets(runtime: Runtime, tenant_slug: str, ticket_id: int, limit: i
     if text is None:
         return None
     model, _ = current_model(runtime, tenant_slug)
-    vector = encoder_for(model).encode([text])[0] if model.encoder_name else None
+    vector = sentence_vector(runtime, model, text)
     nearest = model.index.nearest(model.similarity_query(text, vector), k=limit + 1)
     return [
-        {"ticket_id": tid, "external_id": model.resolutions[row].external_id,
-         "intent": model.resolutions[row].intent, "score": round(score, 4)}
-        for row, tid, score in nearest if tid != ticket_id
+        {"ticket_id": tid, "external_id": model.resolutions[tid].external_id,
+         "intent": model.resolutions[tid].intent, "score": round(score, 4)}
+        for tid, score in nearest if tid != ticket_id
     ][:limit]

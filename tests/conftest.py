@@ -74,7 +74,14 @@ def settings(backend: str, tmp_path: Path, request, monkeypatch) -> Settings:
     monkeypatch.setenv("DESKLOOP_HOME", str(home))
     monkeypatch.setenv("DESKLOOP_DATABASE_URL", url)
     monkeypatch.delenv("DESKLOOP_REDIS_URL", raising=False)
+    monkeypatch.setenv("DESKLOOP_ENCODER_DIR", str(request.getfixturevalue("encoder_dir")))
     return Settings.from_env()
+
+
+@pytest.fixture(scope="session")
+def encoder_dir(tmp_path_factory) -> Path:
+    """One exported encoder for the whole run: exporting takes seconds, and every test's would be the same."""
+    return tmp_path_factory.mktemp("encoders")
 
 
 @pytest.fixture

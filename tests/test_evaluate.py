@@ -53,7 +53,7 @@ def test_evaluate_prints_the_figures(trained, tmp_path):
     assert 0 < figures["macro_f1"] <= 1
     assert 0 <= figures["abstain_rate"] <= 1 and 0 <= figures["unknown_abstain_rate"] <= 1
     assert figures["p99_ms"] >= figures["p50_ms"] > 0
-    for key in ("accuracy_answered", "threshold", "model_version"):
+    for key in ("accuracy_answered", "target_precision", "model_version"):
         assert key in figures
 
 

@@ -12,7 +12,10 @@ import re
 
 import pytest
 
+from sqlalchemy import update
+
 from core.app import create_app
+from core.store.tables import TenantRow
 from core.entities import iban_valid, luhn_valid
 from core.ml.training import train_tenant
 from core.store.tickets import upsert_tickets
@@ -78,6 +81,8 @@ def _history(rng: random.Random):
 def client(settings, db):
     tickets, secrets = _history(random.Random(11))
     tenant_id = db.ensure_tenant("pii")
+    with db.transaction() as session:  # answer freely: this test is about what a draft contains
+        session.execute(update(TenantRow).where(TenantRow.id == tenant_id).values(settings={"target_precision": 0.5}))
     with db.transaction(tenant_id) as session:
         upsert_tickets(session, tenant_id, tickets)
     app = create_app(settings)

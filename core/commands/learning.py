@@ -40,7 +40,8 @@ def train(runtime: Runtime, tenant: str, background: bool) -> None:
     click.echo(
         f"trained {tenant} model {result['version']} in {time.perf_counter() - started:.1f} s: "
         f"{metrics.get('n_labelled', 0)} labelled tickets, {metrics.get('n_intents', 0)} intents, "
-        f"cross-validated accuracy {metrics.get('cv_accuracy', 0):.3f}, abstain below {metrics.get('threshold', 0):.2f}"
+        f"cross-validated accuracy {metrics.get('cv_accuracy', 0):.3f}, "
+        f"abstaining where answers would be right less than {metrics.get('target_precision', 0):.1%} of the time"
     )
 
 

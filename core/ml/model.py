@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.ml.intent import DEFAULT_TARGET_PRECISION, IntentClassifier
+from core.ml.abstention import DEFAULT_TARGET_PRECISION, AbstentionRule
+from core.ml.intent import IntentClassifier
 from core.ml.encoder import SentenceEncoding, sentence_part
 from core.ml.similarity import SimilarityIndex
 from core.vocabulary import Vocabulary
@@ -38,12 +39,18 @@ class Resolution:
     requester_name: str | None
 
 
+#: How many labelled tickets estimate the nearest-neighbour spread for abstention (enough for a
+#: stable mean and spread; bounds training time at 100,000 tickets).
+NEIGHBOUR_SAMPLE = 3000
+
+
 @dataclass
 class TicketModel:
     intents: IntentClassifier
+    abstention: AbstentionRule
     tags_by_intent: dict[str, dict[str, float]]
     index: SimilarityIndex
-    resolutions: list[Resolution]
+    resolutions: dict[int, Resolution]  # by ticket id
     vocabulary: Vocabulary
     encoder_name: str | None  # sentence encoder the model was trained with (None: n-grams only)
     metrics: dict[str, float] = field(default_factory=dict)
@@ -53,15 +60,13 @@ class TicketModel:
             encoder: SentenceEncoding | None = None, vectors: np.ndarray | None = None) -> TicketModel:
         """Train every part from ``tickets``; ``encoder`` adds sentence vectors (see :mod:`core.ml.encoder`),
         or pass ``vectors`` already encoded by it (one row per ticket)."""
-        labelled = [t for t in tickets if t.intent]
         texts = [t.text for t in tickets]
         if encoder is not None and vectors is None:
             vectors = encoder.encode(texts)
         labelled_rows = np.asarray([i for i, t in enumerate(tickets) if t.intent], dtype=np.int64)
-        intents = IntentClassifier.fit(
-            [t.text for t in labelled], [t.intent for t in labelled],
-            vectors[labelled_rows] if vectors is not None else None, target_precision,
-        )
+        labelled = [tickets[i] for i in labelled_rows]
+        intents = IntentClassifier.fit([t.text for t in labelled], [t.intent for t in labelled],
+                                       vectors[labelled_rows] if vectors is not None else None)
 
         tags_by_intent: dict[str, dict[str, float]] = {}
         counts: dict[str, Counter] = defaultdict(Counter)
@@ -72,25 +77,25 @@ class TicketModel:
         for intent, tag_counts in counts.items():
             tags_by_intent[intent] = {tag: n / totals[intent] for tag, n in tag_counts.items()}
 
-        resolved_rows = [i for i, t in enumerate(tickets) if t.reply]
-        resolved = [tickets[i] for i in resolved_rows]
-        if vectors is not None:
-            index_rows = sentence_part(vectors[resolved_rows]) if resolved_rows else np.zeros((0, 1), np.float32)
-        else:
-            index_rows = intents.ngrams.transform([t.text for t in resolved]) if resolved else np.zeros((0, 1))
-        index = SimilarityIndex.build(index_rows, [t.ticket_id for t in resolved], [t.intent for t in resolved])
-        resolutions = [Resolution(t.ticket_id, t.external_id, t.intent, t.reply, t.requester_name) for t in resolved]
+        index_features = sentence_part(vectors) if vectors is not None else intents.ngrams.transform(texts)
+        index = SimilarityIndex.build(index_features, [t.ticket_id for t in tickets], [t.intent for t in tickets],
+                                      [bool(t.reply) for t in tickets])
+        abstention = _abstention_rule(intents, index, labelled_rows, target_precision, with_neighbours=True)
+        intents.out_of_fold = None  # only needed to fit the rule; not worth storing
+        resolutions = {t.ticket_id: Resolution(t.ticket_id, t.external_id, t.intent, t.reply, t.requester_name)
+                       for t in tickets if t.reply}
         vocabulary = Vocabulary.learn(texts, [tag for t in tickets for tag in t.tags],
                                       [t.requester_name for t in tickets], [t.agent_name for t in tickets])
         metrics = {
             "cv_accuracy": intents.cv_accuracy,
-            "threshold": intents.threshold,
+            "abstention_threshold": abstention.threshold,
+            "target_precision": target_precision,
             "temperature": intents.temperature,
             "n_labelled": len(labelled),
             "n_intents": len(intents.classes),
-            "n_resolved": len(resolved),
+            "n_resolved": len(resolutions),
         }
-        return cls(intents, tags_by_intent, index, resolutions, vocabulary,
+        return cls(intents, abstention, tags_by_intent, index, resolutions, vocabulary,
                    encoder.name if encoder is not None else None, metrics)
 
     def cluster_vectors(self, texts: list[str], vectors: np.ndarray | None) -> np.ndarray:
@@ -117,3 +122,15 @@ class TicketModel:
             for tag, share in self.tags_by_intent.get(intent, {}).items():
                 scores[tag] += p * share
         return [(tag, round(float(s), 4)) for tag, s in scores.most_common() if s >= minimum]
+
+
+def _abstention_rule(intents: IntentClassifier, index: SimilarityIndex, labelled_rows: np.ndarray,
+                     target_precision: float, with_neighbours: bool) -> AbstentionRule:
+    """Fit the rule on out-of-fold decision values and leave-one-out nearest-labelled cosines."""
+    oof, truth = intents.out_of_fold
+    sample = np.arange(len(truth))
+    if len(sample) > NEIGHBOUR_SAMPLE:
+        sample = np.sort(np.random.default_rng(0).choice(len(truth), NEIGHBOUR_SAMPLE, replace=False))
+    closest = index.leave_one_out_closest(labelled_rows[sample]) if with_neighbours and len(truth) > 1 else None
+    correct = oof[sample].argmax(axis=1) == truth[sample]
+    return AbstentionRule.fit(oof[sample].max(axis=1), correct, closest, target_precision)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core.clustering import update_clusters
 from core.ml.encoder import encoder_named
-from core.ml.intent import DEFAULT_TARGET_PRECISION
+from core.ml.abstention import DEFAULT_TARGET_PRECISION
 from core.ml.model import TicketModel, TrainingTicket
 from core.ml.registry import ModelRegistry, StoredModel
 from core.runtime import Runtime
@@ -57,7 +57,7 @@ def train_tenant(runtime: Runtime, tenant_slug: str) -> StoredModel:
     target_precision = float(settings.get("target_precision", DEFAULT_TARGET_PRECISION))
     tickets = load_training_tickets(runtime, tenant_id)
     started = time.perf_counter()
-    encoder = encoder_named(runtime.settings.encoder)
+    encoder = encoder_named(runtime.settings.encoder, runtime.settings.encoders_dir)
     vectors = encoder.encode([t.text for t in tickets]) if encoder is not None and tickets else None
     model = TicketModel.fit(tickets, target_precision=target_precision, encoder=encoder, vectors=vectors)
     snapshot = hashlib.sha256(",".join(str(t.ticket_id) for t in tickets).encode()).hexdigest()[:16]
