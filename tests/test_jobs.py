@@ -1,16 +1,19 @@
 """Background jobs: in-process without Redis, RQ with JSON serialization against the real Redis."""
 
 import json
+import os
+import subprocess
+import sys
 import zlib
+from pathlib import Path
 
 import pytest
-from rq import Worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from core import tasks
 from core.config import Settings
-from core.jobs import JobArgumentError, enqueue, queue, redis_connection
+from core.jobs import JobArgumentError, enqueue, redis_connection
 from core.ml.training import registry_for
 from core.runtime import Runtime
 from core.store.tickets import upsert_tickets
@@ -43,7 +46,11 @@ def test_with_redis_the_job_goes_through_rq_as_json(trained_inbox, settings, red
     stored = json.loads(zlib.decompress(connection.hget(f"rq:job:{first.job_id}", "data")))  # JSON, not a pickle
     assert stored[0] == "core.tasks.train_tenant" and stored[2] == ["acme"]
 
-    Worker([queue(with_redis, connection)], connection=connection, serializer=JSONSerializer).work(burst=True)
+    # The Procfile's worker, as its own process (a worker forks a work horse per job, which must
+    # not inherit this test process's model threads).
+    done = subprocess.run([str(Path(sys.executable).with_name("deskloop")), "worker", "--burst"],
+                          env=os.environ.copy(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
     job = Job.fetch(first.job_id, connection=connection, serializer=JSONSerializer)
     assert job.is_finished, job.latest_result().exc_string if job.latest_result() else job.get_status()
     assert job.return_value()["version"] == registry_for(trained_inbox, "acme").current_version()
