@@ -27,7 +27,6 @@ while ``metadata.json`` beside it matches (package version, quantization).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -40,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from core.ml.encoder import DIMENSION, LAYERS, MAX_TOKENS
+from core.ml.registry import file_sha256
 
 MODEL_FILE = "encoder.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -96,7 +96,7 @@ def export_onnx(target_dir: Path, quantize: bool = True) -> Path:
         os.replace(Path(scratch) / TOKENIZER_FILE, target_dir / TOKENIZER_FILE)
         metadata = {
             **wanted,
-            "sha256": _sha256(model_path),
+            "sha256": file_sha256(model_path),
             "bytes": model_path.stat().st_size,
             "export_seconds": round(time.perf_counter() - started, 1),
             "torch": version("torch"),
@@ -221,10 +221,3 @@ def _check(path: Path) -> None:
     if vectors.shape != (1, len(LAYERS) * DIMENSION) or not np.isfinite(vectors).all():
         raise RuntimeError(f"exported encoder gave {vectors.shape} vectors, not finite (1, {len(LAYERS) * DIMENSION})")
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -50,7 +50,7 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -79,7 +79,7 @@ class ModelRegistry:
             "version": version,
             "created_at": datetime.now(UTC).isoformat(),
             "libraries": library_versions(),
-            "sha256": _sha256(artifact),
+            "sha256": file_sha256(artifact),
         }
         (folder / METADATA).write_text(json.dumps(full, indent=2, sort_keys=True, default=str))
         if promote:
@@ -123,6 +123,6 @@ class ModelRegistry:
                 "retrain with `deskloop train` (loading it could give wrong answers)"
             )
         artifact = folder / ARTIFACT
-        if _sha256(artifact) != metadata.get("sha256"):
+        if file_sha256(artifact) != metadata.get("sha256"):
             raise ModelLoadError(f"model {version} failed its checksum; the file was changed after it was saved")
         return joblib.load(artifact), StoredModel(version, folder, metadata)
