@@ -172,3 +172,11 @@ def test_no_model_reason_names_no_server_path(client, db, settings):
     _seed(db, "fresh", small_inbox())
     reason = client.post("/api/v1/tenants/fresh/suggest", json={"text": "hello"}).json["error"]["reason"]
     assert str(settings.home) not in reason and "fresh" in reason
+
+
+def test_a_question_about_something_never_seen_needs_a_human(client, trained):
+    for text in ("Can I open a joint account for my kids?", "What are your opening hours in Paris?"):
+        suggestion = client.post("/api/v1/tenants/acme/suggest", json={"text": text}).json
+        assert suggestion["abstained"] is True and suggestion["draft"] is None
+    known = client.post("/api/v1/tenants/acme/suggest", json={"text": "I can't remember my password"}).json
+    assert known["abstained"] is False and known["intent"] == "password_reset" and known["draft"]

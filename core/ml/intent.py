@@ -40,12 +40,17 @@ def text_features() -> FeatureUnion:
     )
 
 
+#: Lowest temperature allowed: with few tickets every out-of-fold answer can be right, and the
+#: log loss would then drive the temperature to zero and every confidence to 100%.
+MIN_TEMPERATURE = 0.1
+
+
 def fit_temperature(scores: np.ndarray, truth: np.ndarray) -> float:
     """The softmax temperature that makes out-of-fold scores most likely (minimum log loss)."""
     def loss(log_t: float) -> float:
         return -float(log_softmax(scores / np.exp(log_t), axis=1)[np.arange(len(truth)), truth].mean())
 
-    return float(np.exp(minimize_scalar(loss, bounds=(-6.0, 3.0), method="bounded").x))
+    return float(np.exp(minimize_scalar(loss, bounds=(float(np.log(MIN_TEMPERATURE)), 3.0), method="bounded").x))
 
 
 @dataclass
