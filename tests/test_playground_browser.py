@@ -6,6 +6,8 @@ never download a browser. Screenshots of the desktop and 320px layouts go to ``a
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import os
 import re
 import threading
@@ -21,7 +23,11 @@ from core.ml.training import train_tenant
 from core.runtime import Runtime
 from core.store.tables import SignalRow
 from core.store.tickets import upsert_tickets
-from tests.factories import small_inbox
+from tests.factories import make_ticket, small_inbox
+
+#: The newest ticket: a frustrated customer with an urgent problem, flagged in the list.
+URGENT = make_ticket("urgent-1", "Someone stole my card and nobody answers, this is the third time I write!",
+                     created=datetime(2026, 2, 1, 9, tzinfo=UTC))
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
@@ -64,7 +70,7 @@ def base_url(settings, db) -> Iterator[str]:
 def seed(db, settings, slug: str, train: bool) -> None:
     tenant_id = db.ensure_tenant(slug)
     with db.transaction(tenant_id) as session:
-        upsert_tickets(session, tenant_id, small_inbox())
+        upsert_tickets(session, tenant_id, small_inbox() + [URGENT])
     if train:
         train_tenant(Runtime(settings), slug)
 
@@ -107,9 +113,9 @@ def screenshot(page, name: str) -> None:
 def test_pick_a_ticket_edit_the_draft_and_send_records_an_edit(page, base_url, demo, db):
     page.goto(f"{base_url}/playground")
     expect(page.get_by_test_id("tenant-select")).to_have_value("demo")
-    expect(page.get_by_test_id("ticket-count")).to_have_text("Showing 10 of 15")
+    expect(page.get_by_test_id("ticket-count")).to_have_text("Showing 10 of 16")
     page.get_by_role("button", name="Load more").click()  # card tickets are the oldest, on the second page
-    expect(page.get_by_test_id("ticket-count")).to_have_text("Showing 15 of 15")
+    expect(page.get_by_test_id("ticket-count")).to_have_text("Showing 16 of 16")
     expect(page.get_by_test_id("load-more")).to_be_hidden()
 
     page.locator('[data-testid="ticket-item"][data-intent="card_arrival"]').first.click()
@@ -205,3 +211,14 @@ def test_at_320px_there_is_no_horizontal_scroll(narrow_page, base_url, demo):
     expect(page.get_by_test_id("draft-text")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
     screenshot(page, "playground-320.png")
+
+
+def test_urgent_and_frustrated_tickets_are_flagged_in_the_list(page, base_url, demo):
+    page.goto(f"{base_url}/playground")
+    first = page.get_by_test_id("ticket-item").first
+    expect(first).to_contain_text("Someone stole my card")
+    expect(first.get_by_test_id("urgent-flag")).to_have_text("urgent")
+    expect(first.get_by_test_id("sentiment-flag")).to_have_text("frustrated")
+    calm = page.get_by_test_id("ticket-item").filter(has_text="How do I reset my password?")
+    expect(calm.get_by_test_id("urgent-flag")).to_have_count(0)
+    expect(calm.get_by_test_id("sentiment-flag")).to_have_count(0)

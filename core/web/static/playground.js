@@ -266,6 +266,10 @@ function ticketItem(ticket) {
   const meta = node("span", { className: "ticket-meta" }, [
     node("span", { className: ticket.intent ? "chip intent-chip" : "chip muted-chip", text: ticket.intent || "no intent" }),
     ticket.status ? node("span", { className: `status status-${ticket.status}`, text: ticket.status.replace("_", " ") }) : null,
+    ticket.urgent ? node("span", { className: "status tone-urgent", testid: "urgent-flag", text: "urgent" }) : null,
+    ticket.sentiment && ticket.sentiment !== "neutral"
+      ? node("span", { className: `status tone-${ticket.sentiment}`, testid: "sentiment-flag", text: ticket.sentiment })
+      : null,
     node("span", { className: "requester", text: ticket.requester?.name || ticket.requester?.email || "unknown requester" }),
   ]);
   const button = node("button", { className: "ticket", testid: "ticket-item", attrs: { type: "button" } }, [
