@@ -28,6 +28,7 @@ from sklearn.model_selection import StratifiedKFold
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.demo.simulate import load_queries  # noqa: E402
+from core.ml.abstention import DEFAULT_TARGET_PRECISION  # noqa: E402
 from core.ml.encoder import encoder  # noqa: E402
 from core.ml.model import TicketModel, TrainingTicket  # noqa: E402
 
@@ -45,7 +46,7 @@ def predict(model: TicketModel, texts: list[str], vectors: np.ndarray) -> tuple[
 
 def _fit_with_vectors(tickets: list[TrainingTicket], vectors: np.ndarray) -> TicketModel:
     served = encoder(ENCODER_DIR)
-    return TicketModel.fit(tickets, encoder=served, vectors=vectors)
+    return TicketModel.fit(tickets, target_precision=TARGET_PRECISION, encoder=served, vectors=vectors)
 
 
 def main() -> int:
@@ -53,7 +54,10 @@ def main() -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--unknown-draws", type=int, default=3)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--target-precision", type=float, default=DEFAULT_TARGET_PRECISION)
     args = parser.parse_args()
+    global TARGET_PRECISION
+    TARGET_PRECISION = args.target_precision
 
     queries = load_queries()
     texts = [q.text for q in queries]
@@ -74,6 +78,7 @@ def main() -> int:
         predicted[test], abstained[test] = predict(model, [texts[i] for i in test], vectors[test])
     correct = predicted == labels
     figures = {
+        "target_precision": TARGET_PRECISION,
         "n": len(texts),
         "accuracy": round(float(correct.mean()), 4),
         "macro_f1": round(float(f1_score(labels, predicted.astype(str), average="macro")), 4),
@@ -112,6 +117,7 @@ def main() -> int:
 
 
 ENCODER_DIR = Path(tempfile.gettempdir()) / "deskloop-bench-encoders"
+TARGET_PRECISION = DEFAULT_TARGET_PRECISION
 
 if __name__ == "__main__":
     sys.exit(main())

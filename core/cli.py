@@ -8,6 +8,7 @@ import logging
 import click
 
 from core.errors import BadInput
+from core.ml.registry import ModelLoadError
 from core.runtime import Runtime
 from core.store.db import UnknownTenantError
 
@@ -16,12 +17,13 @@ COMMAND_MODULES = ("ops", "learning", "ingest", "taxonomy", "demo", "web")
 
 
 class DeskloopGroup(click.Group):
-    """Turns bad input into a clear message and exit code 2, never a traceback."""
+    """Turns bad input (and asking for a model that is not there) into a clear message and exit
+    code 2, never a traceback."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except (BadInput, UnknownTenantError) as exc:
+        except (BadInput, UnknownTenantError, ModelLoadError) as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(2)
 

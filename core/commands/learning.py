@@ -8,6 +8,7 @@ import time
 import click
 
 from core.commands.ingest import reading_options, ticket_file_options
+from core.errors import BadInput
 from core.runtime import Runtime
 
 
@@ -34,8 +35,8 @@ def train(runtime: Runtime, tenant: str, background: bool) -> None:
         return
     try:
         result = tasks.train_tenant(tenant)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+    except ValueError as exc:  # not enough labelled tickets to learn from
+        raise BadInput(str(exc)) from exc
     metrics = result["metrics"]
     click.echo(
         f"trained {tenant} model {result['version']} in {time.perf_counter() - started:.1f} s: "
@@ -53,15 +54,11 @@ def train(runtime: Runtime, tenant: str, background: bool) -> None:
 @click.pass_obj
 def suggest(runtime: Runtime, tenant: str, text: str, customer_name: str | None, as_json: bool) -> None:
     """Suggest intent, tags, entities, similar tickets and a draft for a message."""
-    from core.ml.registry import ModelLoadError
     from core.suggest import suggest as make_suggestion
 
     if not text.strip():
         raise click.BadParameter("the text is empty", param_hint="--text")
-    try:
-        suggestion = make_suggestion(runtime, tenant, text, customer_name=customer_name)
-    except ModelLoadError as exc:
-        raise click.ClickException(str(exc)) from exc
+    suggestion = make_suggestion(runtime, tenant, text, customer_name=customer_name)
     if as_json:
         click.echo(json.dumps(suggestion.model_dump(mode="json"), indent=2))
         return
@@ -91,12 +88,8 @@ def evaluate(runtime: Runtime, path: str, tenant: str, as_json: bool, **flags) -
     never seen); p50_ms and p99_ms per suggestion. Nothing is written.
     """
     from core.evaluation import evaluate_file
-    from core.ml.registry import ModelLoadError
 
-    try:
-        figures = evaluate_file(runtime, tenant, path, **reading_options(flags))
-    except ModelLoadError as exc:
-        raise click.ClickException(str(exc)) from exc
+    figures = evaluate_file(runtime, tenant, path, **reading_options(flags))
     if as_json:
         click.echo(json.dumps(figures))
         return
