@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Answers must be right this often; Banking77 cross-validation puts abstention on known intents
-#: at about 8% for this value.
-DEFAULT_TARGET_PRECISION = 0.965
+#: Answers must be right this often. On Banking77 with 10 intents held out (three draws, 5-fold
+#: out-of-fold scores) this abstains on 8.9% of known-intent questions and 70.5% of never-seen
+#: ones; 0.95 gives 5.4% and 59%, 0.97 gives 13% and 81%.
+DEFAULT_TARGET_PRECISION = 0.96
 
 
 MIN_DECISION_SPREAD = 0.1

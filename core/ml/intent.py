@@ -26,7 +26,7 @@ from sklearn.svm import LinearSVC
 #: Weight of the sentence vectors against the n-grams (cross-validated on Banking77).
 VECTOR_WEIGHT = 1.5
 SVM_C = 1.0
-OOF_FOLDS = 3
+OOF_FOLDS = 5
 
 Encode = Callable[[list[str]], np.ndarray]
 
