@@ -71,8 +71,14 @@ class IntentClassifier:
 
     def scores(self, texts: list[str], vectors: np.ndarray | None = None) -> np.ndarray:
         """The SVM's decision values. Computed here rather than by ``LinearSVC.decision_function``,
-        which converts the whole weight matrix on every call (20-30 ms for one text)."""
-        return np.asarray(self.features(texts, vectors) @ self.weights) + self.intercept
+        which converts the whole weight matrix on every call (20-30 ms for one text), and block
+        by block, so the dense vectors are never copied into a sparse matrix."""
+        ngrams = self.ngrams.transform(texts)
+        n_ngrams = ngrams.shape[1]
+        out = np.asarray(ngrams @ self.weights[:n_ngrams]) / np.sqrt(2)
+        if self.uses_vectors:
+            out += (np.asarray(vectors, dtype=np.float32) * VECTOR_WEIGHT) @ self.weights[n_ngrams:]
+        return out + self.intercept
 
     def probabilities_batch(self, texts: list[str], vectors: np.ndarray | None = None) -> np.ndarray:
         return softmax(self.scores(texts, vectors) / self.temperature, axis=1)
