@@ -20,7 +20,7 @@ from core.types import Signal
 def build_demo(runtime: Runtime, tenant: str, end: date, seed: int = 7, count: int | None = None,
                report: Callable[[str], None] = lambda line: None) -> list[str]:
     """Create or refresh ``tenant`` from the seeded history. Each step's line goes to ``report`` as
-    it finishes (training takes a minute, so the user sees progress) and all lines are returned."""
+    it finishes (training takes minutes, so the user sees progress) and all lines are returned."""
     lines: list[str] = []
 
     def say(line: str) -> None:
@@ -33,7 +33,7 @@ def build_demo(runtime: Runtime, tenant: str, end: date, seed: int = 7, count: i
     say(f"simulated {written} tickets over eight weeks into {history}")
     result = import_file(runtime.db, history, tenant)
     say(result.summary())
-    report("training the demo model (about a minute)...")
+    report("training the demo model (about two minutes)...")
     stored = train_tenant(runtime, tenant)
     metrics = stored.metadata["metrics"]
     say(
