@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from core.entities import PERSONAL_TYPES, find_entities
+from core.entities import find_entities, replace_personal
 from core.vocabulary import is_common_word
 
 
@@ -59,12 +59,4 @@ def draft_reply(evidence_reply: str, evidence_customer: str | None, customer_nam
     own: dict[str, str] = {}
     for entity in find_entities(customer_text):
         own.setdefault(entity.type, entity.text)
-    pieces, cursor = [], 0
-    for entity in find_entities(reply):
-        if entity.type not in PERSONAL_TYPES:
-            continue
-        pieces.append(reply[cursor : entity.start])
-        pieces.append(own.get(entity.type, f"[{entity.type.replace('_', ' ')}]"))
-        cursor = entity.end
-    pieces.append(reply[cursor:])
-    return "".join(pieces).strip()
+    return replace_personal(reply, lambda e: own.get(e.type, f"[{e.type.replace('_', ' ')}]")).strip()

@@ -11,7 +11,7 @@ from its tags and ticket text (see :mod:`core.vocabulary`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 PERSONAL_TYPES = frozenset({
@@ -102,13 +102,17 @@ def find_entities(text: str, vocabulary: Iterable[tuple[str, re.Pattern[str]]] =
     return sorted(found, key=lambda f: f.start)
 
 
-def redact(text: str, types: frozenset[str] = PERSONAL_TYPES) -> str:
-    """``text`` with every personal entity replaced by a ``[type]`` placeholder."""
+def replace_personal(text: str, replacement: Callable[[Found], str], types: frozenset[str] = PERSONAL_TYPES) -> str:
+    """``text`` with every entity of ``types`` replaced by what ``replacement`` returns for it."""
     pieces, cursor = [], 0
     for entity in find_entities(text):
         if entity.type in types:
-            pieces.append(text[cursor : entity.start])
-            pieces.append(f"[{entity.type}]")
+            pieces += [text[cursor:entity.start], replacement(entity)]
             cursor = entity.end
     pieces.append(text[cursor:])
     return "".join(pieces)
+
+
+def redact(text: str, types: frozenset[str] = PERSONAL_TYPES) -> str:
+    """``text`` with every personal entity replaced by a ``[type]`` placeholder."""
+    return replace_personal(text, lambda entity: f"[{entity.type}]", types)

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from core.config import Settings
-from core.entities import PERSONAL_TYPES, find_entities
+from core.entities import PERSONAL_TYPES, find_entities, replace_personal
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +38,7 @@ class Redactor:
     by_value: dict[str, str] = field(default_factory=dict)
 
     def redact(self, text: str) -> str:
-        pieces, cursor = [], 0
-        for entity in find_entities(text):
-            if entity.type in PERSONAL_TYPES:
-                pieces += [text[cursor:entity.start], self._placeholder(entity.type.replace("_", " "), entity.text)]
-                cursor = entity.end
-        pieces.append(text[cursor:])
-        redacted = "".join(pieces)
+        redacted = replace_personal(text, lambda e: self._placeholder(e.type.replace("_", " "), e.text))
         if self.names:
             alternation = "|".join(re.escape(n) for n in sorted(self.names, key=len, reverse=True))
             redacted = re.sub(rf"\b(?:{alternation})\b", lambda m: self._placeholder("name", m.group(0)), redacted)

@@ -66,9 +66,6 @@ class IntentClassifier:
     #: the saved model (:class:`core.ml.model.TicketModel` drops it).
     out_of_fold: tuple[np.ndarray, np.ndarray] | None = None
 
-    def features(self, texts: list[str], vectors: np.ndarray | None) -> sparse.csr_matrix:
-        return _stack(self.ngrams.transform(texts), vectors if self.uses_vectors else None)
-
     def scores(self, texts: list[str], vectors: np.ndarray | None = None) -> np.ndarray:
         """The SVM's decision values. Computed here rather than by ``LinearSVC.decision_function``,
         which converts the whole weight matrix on every call (20-30 ms for one text), and block
@@ -79,9 +76,6 @@ class IntentClassifier:
         if self.uses_vectors:
             out += (np.asarray(vectors, dtype=np.float32) * VECTOR_WEIGHT) @ self.weights[n_ngrams:]
         return out + self.intercept
-
-    def probabilities_batch(self, texts: list[str], vectors: np.ndarray | None = None) -> np.ndarray:
-        return softmax(self.scores(texts, vectors) / self.temperature, axis=1)
 
     def probabilities(self, text: str, vector: np.ndarray | None = None, top: int = 5) -> tuple[dict[str, float], float]:
         """The ``top`` most likely intents with calibrated probabilities, best first, and the top

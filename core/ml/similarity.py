@@ -48,15 +48,14 @@ class SimilarityIndex:
     def __len__(self) -> int:
         return self.matrix.shape[0]
 
-    def _scores(self, query, rows: np.ndarray) -> np.ndarray:
-        if len(rows) * 4 > len(self):  # scoring everything beats copying most of the matrix
-            return self._scores_all(query)[rows]
-        candidates = self.matrix[rows]
+    def _scores(self, query, rows: np.ndarray | None = None) -> np.ndarray:
+        """Cosine of ``query`` to ``rows`` (all rows when ``None``)."""
+        if rows is not None and len(rows) * 4 > len(self):  # scoring everything beats copying most of the matrix
+            return self._scores(query)[rows]
+        candidates = self.matrix if rows is None else self.matrix[rows]
         if isinstance(self.matrix, np.ndarray):
-            q = normalize(np.asarray(query, dtype=np.float32).reshape(1, -1)).ravel()
-            return candidates @ q
-        q = normalize(sparse.csr_matrix(query, dtype=np.float32))
-        return (candidates @ q.T).toarray().ravel()
+            return candidates @ normalize(np.asarray(query, dtype=np.float32).reshape(1, -1)).ravel()
+        return (candidates @ normalize(sparse.csr_matrix(query, dtype=np.float32)).T).toarray().ravel()
 
     def nearest(self, query, k: int = 5, intent: str | None = None) -> list[Neighbour]:
         """Up to ``k`` resolved (ticket id, score) pairs, best first, of one intent if given."""
@@ -73,11 +72,6 @@ class SimilarityIndex:
         if len(self.labelled_rows) == 0:
             return 0.0
         return float(self._scores(query, self.labelled_rows).max())
-
-    def _scores_all(self, query) -> np.ndarray:
-        if isinstance(self.matrix, np.ndarray):
-            return self.matrix @ normalize(np.asarray(query, dtype=np.float32).reshape(1, -1)).ravel()
-        return (self.matrix @ normalize(sparse.csr_matrix(query, dtype=np.float32)).T).toarray().ravel()
 
     def leave_one_out_closest(self, rows: np.ndarray, chunk: int = 512) -> np.ndarray:
         """For each of ``rows`` (labelled rows), the cosine to the nearest *other* labelled ticket:
