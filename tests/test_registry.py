@@ -39,3 +39,14 @@ def test_a_model_from_another_scikit_learn_is_refused_with_a_clear_message(tmp_p
 def test_loading_without_a_trained_model_says_what_to_do(tmp_path):
     with pytest.raises(ModelLoadError, match="deskloop train"):
         ModelRegistry(tmp_path, "acme", "suggestions").load()
+
+
+def test_a_model_saved_in_an_older_format_is_refused_with_a_clear_message(tmp_path):
+    registry = ModelRegistry(tmp_path, "acme", "suggestions")
+    stored = registry.save({"weights": [1]}, {})
+    meta_path = stored.path / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["libraries"]["deskloop-model-format"]  # written before formats were recorded
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ModelLoadError, match="model format 1.*deskloop train"):
+        registry.load()

@@ -86,38 +86,52 @@ class IntentClassifier:
         return {str(self.classes[i]): float(row[i]) for i in best}, float(scores.max())
 
     @classmethod
-    def fit(cls, texts: list[str], labels: list[str], vectors: np.ndarray | None = None) -> IntentClassifier:
+    def fit(cls, texts: list[str], labels: list[str], vectors: np.ndarray | None = None,
+            out_of_fold_rows: np.ndarray | None = None) -> IntentClassifier:
         """Train on ``texts`` (with their sentence ``vectors`` when an encoder is in use).
 
-        Works from two examples per label; out-of-fold scores set the temperature and are kept
-        in ``out_of_fold`` for the abstention rule.
+        Works from two examples per label. Out-of-fold scores, computed by cross-validation within
+        ``out_of_fold_rows`` (every row when ``None``; a bounded sample keeps a large history
+        affordable), set the temperature and are kept in ``out_of_fold`` for the abstention rule.
         """
         labels_arr = np.asarray(labels)
-        classes, counts = np.unique(labels_arr, return_counts=True)
+        classes = np.unique(labels_arr)
         if len(classes) < 2:
             raise ValueError("intent training needs at least two different labels")
         truth = np.searchsorted(classes, labels_arr)
-        folds = int(min(OOF_FOLDS, counts.min())) if counts.min() >= 2 else 2
-        oof = np.full((len(texts), len(classes)), -10.0)
-        splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
-        for train, test in splitter.split(texts, truth) if counts.min() >= 2 else _plain_folds(len(texts), folds):
-            fold_features = text_features()
-            train_x = _stack(fold_features.fit_transform([texts[i] for i in train]), _rows(vectors, train))
-            if len(np.unique(truth[train])) < 2:
-                continue
-            svm = LinearSVC(C=SVM_C).fit(train_x, truth[train])
-            test_x = _stack(fold_features.transform([texts[i] for i in test]), _rows(vectors, test))
-            decision = svm.decision_function(test_x)
-            oof[np.ix_(test, svm.classes_)] = decision if decision.ndim == 2 else np.c_[-decision, decision]
-        temperature = fit_temperature(oof, truth)
-        correct = oof.argmax(axis=1) == truth
+        rows = np.arange(len(texts)) if out_of_fold_rows is None else np.asarray(out_of_fold_rows)
+        oof = _out_of_fold_scores([texts[i] for i in rows], truth[rows], _rows(vectors, rows), len(classes))
+        temperature = fit_temperature(oof, truth[rows])
+        correct = oof.argmax(axis=1) == truth[rows]
 
         ngrams = text_features()
         svm = LinearSVC(C=SVM_C).fit(_stack(ngrams.fit_transform(texts), vectors), truth)
         coef = svm.coef_ if len(classes) > 2 else np.vstack([-svm.coef_[0], svm.coef_[0]])
         intercept = svm.intercept_ if len(classes) > 2 else np.array([-svm.intercept_[0], svm.intercept_[0]])
         return cls(ngrams, np.ascontiguousarray(coef.T, dtype=np.float32), intercept.astype(np.float32), classes,
-                   temperature, float(correct.mean()), vectors is not None, (oof, truth))
+                   temperature, float(correct.mean()), vectors is not None, (oof, truth[rows]))
+
+
+def _out_of_fold_scores(texts: list[str], truth: np.ndarray, vectors: np.ndarray | None, n_classes: int) -> np.ndarray:
+    """Decision values for every text from a model that did not train on it (-10 where a fold
+    lacked the class)."""
+    counts = np.bincount(truth, minlength=n_classes)
+    present = counts[counts > 0]
+    stratified = present.min() >= 2
+    folds = int(min(OOF_FOLDS, present.min())) if stratified else 2
+    oof = np.full((len(texts), n_classes), -10.0)
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=0).split(texts, truth) if stratified \
+        else _plain_folds(len(texts), folds)
+    for train, test in splitter:
+        if len(np.unique(truth[train])) < 2:
+            continue
+        fold_features = text_features()
+        train_x = _stack(fold_features.fit_transform([texts[i] for i in train]), _rows(vectors, train))
+        svm = LinearSVC(C=SVM_C).fit(train_x, truth[train])
+        test_x = _stack(fold_features.transform([texts[i] for i in test]), _rows(vectors, test))
+        decision = svm.decision_function(test_x)
+        oof[np.ix_(test, svm.classes_)] = decision if decision.ndim == 2 else np.c_[-decision, decision]
+    return oof
 
 
 def _rows(vectors: np.ndarray | None, index: np.ndarray) -> np.ndarray | None:

@@ -37,6 +37,11 @@ class StoredModel:
     metadata: dict[str, Any]
 
 
+#: Bumped whenever the saved model's shape changes, so an older artifact is refused with a message
+#: instead of failing halfway through a suggestion. 2: bounded reference set in the similarity index.
+MODEL_FORMAT = "2"
+
+
 def library_versions() -> dict[str, str]:
     import numpy
     import scipy
@@ -47,6 +52,7 @@ def library_versions() -> dict[str, str]:
         "numpy": numpy.__version__,
         "scipy": scipy.__version__,
         "joblib": joblib.__version__,
+        "deskloop-model-format": MODEL_FORMAT,
     }
 
 
@@ -121,6 +127,12 @@ class ModelRegistry:
             raise ModelLoadError(
                 f"model {version} was written by scikit-learn {written_with}, this is {sklearn.__version__}; "
                 "retrain with `deskloop train` (loading it could give wrong answers)"
+            )
+        written_format = metadata.get("libraries", {}).get("deskloop-model-format", "1")
+        if written_format != MODEL_FORMAT:
+            raise ModelLoadError(
+                f"model {version} is in Deskloop model format {written_format}, this release reads {MODEL_FORMAT}; "
+                "retrain with `deskloop train`"
             )
         artifact = folder / ARTIFACT
         if file_sha256(artifact) != metadata.get("sha256"):
