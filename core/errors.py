@@ -23,3 +23,7 @@ class BadInput(ValueError):
         if self.field is not None:
             where.append(f"field {self.field!r}")
         return f"{', '.join(where)}: {self.reason}" if where else self.reason
+
+
+class NotFound(BadInput):
+    """The input names something the tenant does not have (HTTP 404 rather than 400)."""

@@ -12,7 +12,11 @@ from difflib import SequenceMatcher
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core.errors import BadInput
+from datetime import UTC, datetime
+
+from core.errors import BadInput, NotFound
+from core.learning import live
+from core.learning.effects import default_weight
 from core.runtime import Runtime
 from core.store.tables import SignalRow, SuggestionRow, TicketRow
 from core.store.tickets import aware_utc
@@ -38,6 +42,30 @@ def _classify_sent_reply(signal: Signal, draft: str | None) -> Signal:
     return signal.model_copy(update={"kind": kind, "payload": {**signal.payload, "draft": draft, "similarity": similarity}})
 
 
+def _check_payload(signal: Signal) -> None:
+    """Refuse a signal that cannot teach what its kind says (a 400, never half a label)."""
+    payload = signal.payload
+    if signal.kind == "intent_changed" and not (isinstance(payload.get("intent"), str) and payload["intent"].strip()):
+        raise BadInput("an intent_changed signal needs payload.intent, the right intent", field="payload.intent")
+    if signal.kind == "tag_changed" and not (isinstance(payload.get("tags"), list)
+                                             and all(isinstance(t, str) for t in payload["tags"])):
+        raise BadInput("a tag_changed signal needs payload.tags, the list of right tags", field="payload.tags")
+    if signal.kind == "csat" and payload.get("rating") in (None, ""):
+        raise BadInput("a csat signal needs payload.rating (good/bad or 1-5)", field="payload.rating")
+    if signal.kind == "draft_edited" and payload.get("sent") is None:
+        raise BadInput("a draft_edited signal needs payload.sent, the reply the agent sent", field="payload.sent")
+
+
+def _with_context(signal: Signal, suggestion: SuggestionRow | None) -> Signal:
+    """An escalation keeps what the AI knew when the ticket was handed over."""
+    if signal.kind != "escalated" or suggestion is None or "context" in signal.payload:
+        return signal
+    context = {"suggestion_id": suggestion.id, "intent": suggestion.intent, "confidence": suggestion.confidence,
+               "abstained": suggestion.abstained, "draft": suggestion.draft, "evidence": suggestion.evidence,
+               "text": suggestion.text}
+    return signal.model_copy(update={"payload": {**signal.payload, "context": context}})
+
+
 def record_signal(runtime: Runtime, tenant_slug: str, signal: Signal) -> tuple[Signal, bool]:
     """Store ``signal`` for the tenant. Returns (stored signal, created); a repeated
     ``source_event`` returns the signal already stored, so a duplicate delivery counts once."""
@@ -47,19 +75,28 @@ def record_signal(runtime: Runtime, tenant_slug: str, signal: Signal) -> tuple[S
             existing = session.scalar(select(SignalRow).where(SignalRow.source_event == signal.source_event))
             if existing is not None:
                 return _to_signal(existing), False
-        draft, model_version, ticket_id = None, None, signal.ticket_id
+        draft, model_version, ticket_id, suggestion = None, None, signal.ticket_id, None
         if signal.suggestion_id is not None:
             suggestion = session.get(SuggestionRow, signal.suggestion_id)
             if suggestion is None or suggestion.tenant_id != tenant_id:
                 raise BadInput(f"no suggestion {signal.suggestion_id} for tenant {tenant_slug}", field="suggestion_id")
             draft, model_version = suggestion.draft, suggestion.model_version
             ticket_id = ticket_id or suggestion.ticket_id
+        elif ticket_id is not None:
+            # An outcome reported on the ticket (reopened, CSAT, ...) is about its latest suggestion.
+            suggestion = session.scalar(select(SuggestionRow).where(SuggestionRow.ticket_id == ticket_id)
+                                        .order_by(SuggestionRow.id.desc()).limit(1))
+            if suggestion is not None:
+                signal = signal.model_copy(update={"suggestion_id": suggestion.id})
+                draft, model_version = suggestion.draft, suggestion.model_version
         if ticket_id is not None and session.scalar(select(TicketRow.id).where(TicketRow.id == ticket_id)) is None:
             raise BadInput(f"no ticket {ticket_id} for tenant {tenant_slug}", field="ticket_id")
-        signal = _classify_sent_reply(signal, draft)
+        signal = _with_context(_classify_sent_reply(signal, draft), suggestion)
+        _check_payload(signal)
+        weight = signal.weight if signal.weight is not None else default_weight(signal.kind, signal.payload)
         row = SignalRow(
             tenant_id=tenant_id, ticket_id=ticket_id, suggestion_id=signal.suggestion_id, kind=signal.kind,
-            actor=signal.actor, weight=signal.weight, payload=signal.payload, source_event=signal.source_event,
+            actor=signal.actor, weight=weight, payload=signal.payload, source_event=signal.source_event,
             model_version=model_version,
         )
         session.add(row)
@@ -68,7 +105,25 @@ def record_signal(runtime: Runtime, tenant_slug: str, signal: Signal) -> tuple[S
         except IntegrityError:  # a concurrent delivery of the same source_event won the race
             session.rollback()
             raise
-        return _to_signal(row), True
+        stored = _to_signal(row)
+    live.notify(tenant_id)
+    return stored, True
+
+
+def revoke_signal(runtime: Runtime, tenant_slug: str, signal_id: int) -> Signal:
+    """Withdraw a signal (a bad correction): it stops influencing suggestions at once and is left
+    out of every later model version. Kept, marked revoked, for the audit trail."""
+    tenant_id = runtime.db.tenant_id(tenant_slug)
+    with runtime.db.transaction(tenant_id) as session:
+        row = session.scalar(select(SignalRow).where(SignalRow.id == signal_id))
+        if row is None:
+            raise NotFound(f"no signal {signal_id} for tenant {tenant_slug}", field="signal_id")
+        if row.revoked_at is None:
+            row.revoked_at = datetime.now(UTC)
+            session.flush()
+        stored = _to_signal(row)
+    live.notify(tenant_id)
+    return stored
 
 
 def list_signals(runtime: Runtime, tenant_slug: str, limit: int = 50) -> list[Signal]:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 from sqlalchemy import select
 
 from core.drafting import draft_reply
 from core.entities import find_entities
+from core.learning.live import memory_for
 from core.ml.encoder import encoder_for
+from core.ml.memory import FeedbackMemory
 from core.ml.model import TicketModel
 from core.ml.registry import StoredModel
 from core.ml.training import registry_for
@@ -43,32 +46,62 @@ def sentence_vector(runtime: Runtime, model: TicketModel, text: str):
 
 
 def build_suggestion(model: TicketModel, stored: StoredModel, text: str, customer_name: str | None = None,
-                     exclude_ticket_id: int | None = None, vector=None) -> Suggestion:
-    """A suggestion for ``text`` with its :func:`sentence_vector` (pure: reads the model, writes nothing)."""
+                     exclude_ticket_id: int | None = None, vector=None, memory: FeedbackMemory | None = None,
+                     query=None) -> Suggestion:
+    """A suggestion for ``text`` with its :func:`sentence_vector` (pure: reads the model and the
+    live ``memory`` of signals, writes nothing). ``query`` is the similarity row when the caller
+    already has it."""
     probabilities, top_decision = model.intents.probabilities(text, vector)
     intent, confidence = next(iter(probabilities.items()))
-    query = model.similarity_query(text, vector)
+    query = model.similarity_query(text, vector) if query is None else query
     abstained = model.abstention.abstains(top_decision, model.index.closest_labelled(query))
+    tags = [TagScore(tag=t, confidence=c) for t, c in model.tag_scores(probabilities)]
+    learned_from: list[int] = []
+    match = memory.closest(query) if memory else None
+    if match is not None:  # a person answered nearly this question since the model was trained
+        learned_from.append(match.taught.signal_id)
+        if match.taught.intent:
+            intent, confidence, abstained = match.taught.intent, round(match.similarity, 4), False
+            tags = [TagScore(tag=t, confidence=c) for t, c in model.tag_scores({intent: 1.0})]
+        if match.taught.tags is not None:
+            tags = [TagScore(tag=t, confidence=1.0) for t in match.taught.tags]
     neighbours = [n for n in model.index.nearest(query, k=6, intent=intent) if n[0] != exclude_ticket_id][:5]
     evidence = [
         Evidence(ticket_id=tid, external_id=model.resolutions[tid].external_id, score=round(score, 4))
         for tid, score in neighbours
     ]
-    draft = None
-    if not abstained and neighbours:
-        best = model.resolutions[neighbours[0][0]]
-        draft = draft_reply(best.reply, best.requester_name, customer_name, text, model.vocabulary.people)
+    draft = draft_source = None
+    if not abstained:
+        preferred = memory.preferred_reply.get(intent) if memory else None
+        if preferred is not None and not memory.demoted(f"signal:{preferred.signal_id}"):
+            draft_source = f"signal:{preferred.signal_id}"
+            learned_from.append(preferred.signal_id)
+            draft = draft_reply(preferred.reply, preferred.customer_name, customer_name, text, model.vocabulary.people)
+        elif neighbours:
+            sources = [f"ticket:{tid}" for tid, _ in neighbours]
+            chosen = next((i for i, s in enumerate(sources) if not (memory and memory.demoted(s))), 0)
+            best = model.resolutions[neighbours[chosen][0]]
+            draft_source = sources[chosen]
+            draft = draft_reply(best.reply, best.requester_name, customer_name, text, model.vocabulary.people)
     return Suggestion(
         intent=intent,
         confidence=round(confidence, 4),
         abstained=abstained,
-        tags=[TagScore(tag=t, confidence=c) for t, c in model.tag_scores(probabilities)],
+        tags=tags,
         entities=[Entity(type=e.type, text=e.text, start=e.start, end=e.end)
                   for e in find_entities(text, model.vocabulary.patterns)],
         draft=draft,
         evidence=evidence,
         model_version=stored.version,
+        draft_source=draft_source,
+        learned_from=sorted(set(learned_from)),
     )
+
+
+def live_memory(runtime: Runtime, tenant_id: int, model: TicketModel, stored: StoredModel) -> FeedbackMemory:
+    """The tenant's signals since training, current to the newest one (see :mod:`core.learning.live`)."""
+    return memory_for(runtime, tenant_id, model, stored.version,
+                      lambda text: model.similarity_query(text, sentence_vector(runtime, model, text)))
 
 
 def suggest(runtime: Runtime, tenant_slug: str, text: str, ticket_id: int | None = None,
@@ -76,8 +109,10 @@ def suggest(runtime: Runtime, tenant_slug: str, text: str, ticket_id: int | None
     """Suggest for ``text`` and store the suggestion so signals can refer to it."""
     tenant_id = runtime.db.tenant_id(tenant_slug)
     model, stored = current_model(runtime, tenant_slug)
-    suggestion = build_suggestion(model, stored, text, customer_name, exclude_ticket_id=ticket_id,
-                                  vector=sentence_vector(runtime, model, text))
+    vector = sentence_vector(runtime, model, text)
+    query = model.similarity_query(text, vector)
+    suggestion = build_suggestion(model, stored, text, customer_name, exclude_ticket_id=ticket_id, vector=vector,
+                                  memory=live_memory(runtime, tenant_id, model, stored), query=query)
     if runtime.settings.llm_url and suggestion.draft:
         suggestion = _rewritten(runtime, model, suggestion, text, customer_name)
     with runtime.db.transaction(tenant_id) as session:
@@ -86,7 +121,8 @@ def suggest(runtime: Runtime, tenant_slug: str, text: str, ticket_id: int | None
             confidence=suggestion.confidence, abstained=suggestion.abstained,
             tags=[t.model_dump() for t in suggestion.tags], entities=[e.model_dump() for e in suggestion.entities],
             draft=suggestion.draft, evidence=[e.model_dump() for e in suggestion.evidence],
-            model_version=suggestion.model_version,
+            model_version=suggestion.model_version, draft_source=suggestion.draft_source,
+            vector=np.asarray(query, dtype=np.float32).tobytes() if isinstance(query, np.ndarray) else None,
         )
         session.add(row)
         session.flush()

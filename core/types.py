@@ -152,6 +152,11 @@ class Suggestion(_Model):
     evidence: list[Evidence] = Field(default_factory=list)
     model_version: str | None = None
     rewritten: bool = False  # the draft was rewritten through DESKLOOP_LLM_URL
+    #: Where the draft came from: ``ticket:<id>`` (that resolved ticket's reply) or ``signal:<id>``
+    #: (an agent's edited reply that became the preferred answer).
+    draft_source: str | None = None
+    #: Signals (corrections, edited replies) that changed this suggestion since the model was trained.
+    learned_from: list[int] = Field(default_factory=list)
 
 
 class Signal(_Model):
@@ -162,7 +167,7 @@ class Signal(_Model):
     ticket_id: int | None = None
     suggestion_id: int | None = None
     actor: str | None = None
-    weight: float = 1.0
+    weight: float | None = None  # None: the kind's default (see core.learning.effects)
     payload: dict[str, Any] = Field(default_factory=dict)
     source_event: str | None = None
     created_at: datetime | None = None

@@ -21,28 +21,34 @@ def register(group: click.Group) -> None:
 @click.command()
 @click.option("--tenant", required=True, help="Tenant slug.")
 @click.option("--background", is_flag=True, help="Queue the training job (RQ when DESKLOOP_REDIS_URL is set).")
+@click.option("--force", is_flag=True, help="Put the new version in service even if it is worse on the newest tickets.")
 @click.pass_obj
-def train(runtime: Runtime, tenant: str, background: bool) -> None:
-    """Train a new model version from the tenant's tickets and put it in service."""
+def train(runtime: Runtime, tenant: str, background: bool, force: bool) -> None:
+    """Train a new model version from the tenant's tickets and signals; it goes into service
+    unless it is worse than the current one on the newest tickets."""
     from core import tasks
     from core.jobs import enqueue
 
     runtime.db.tenant_id(tenant)  # fail early, with exit code 2, for an unknown tenant
     started = time.perf_counter()
     if background:
-        outcome = enqueue(tasks.train_tenant, tenant, job_id=f"train:{tenant}", settings=runtime.settings)
+        outcome = enqueue(tasks.train_tenant, tenant, force, job_id=f"train:{tenant}", settings=runtime.settings)
         click.echo(f"training job {outcome.job_id}: {outcome.mode}")
         return
     try:
-        result = tasks.train_tenant(tenant)
+        result = tasks.train_tenant(tenant, force)
     except ValueError as exc:  # not enough labelled tickets to learn from
         raise BadInput(str(exc)) from exc
+    if not result["promoted"]:
+        click.echo(f"kept the model in service: {result['reason']} (`--force` puts the new one in service anyway)")
+        return
     metrics = result["metrics"]
     click.echo(
         f"trained {tenant} model {result['version']} in {time.perf_counter() - started:.1f} s: "
         f"{metrics.get('n_labelled', 0)} labelled tickets, {metrics.get('n_intents', 0)} intents, "
         f"cross-validated accuracy {metrics.get('cv_accuracy', 0):.3f}, "
-        f"abstaining where answers would be right less than {metrics.get('target_precision', 0):.1%} of the time"
+        f"abstaining where answers would be right less than {metrics.get('target_precision', 0):.1%} of the time; "
+        f"{result['reason']}"
     )
 
 

@@ -87,12 +87,13 @@ class IntentClassifier:
 
     @classmethod
     def fit(cls, texts: list[str], labels: list[str], vectors: np.ndarray | None = None,
-            out_of_fold_rows: np.ndarray | None = None) -> IntentClassifier:
+            out_of_fold_rows: np.ndarray | None = None, calibrate: bool = True) -> IntentClassifier:
         """Train on ``texts`` (with their sentence ``vectors`` when an encoder is in use).
 
         Works from two examples per label. Out-of-fold scores, computed by cross-validation within
         ``out_of_fold_rows`` (every row when ``None``; a bounded sample keeps a large history
         affordable), set the temperature and are kept in ``out_of_fold`` for the abstention rule.
+        ``calibrate=False`` skips them (a model only compared by its top intent).
         """
         labels_arr = np.asarray(labels)
         classes = np.unique(labels_arr)
@@ -100,16 +101,19 @@ class IntentClassifier:
             raise ValueError("intent training needs at least two different labels")
         truth = np.searchsorted(classes, labels_arr)
         rows = np.arange(len(texts)) if out_of_fold_rows is None else np.asarray(out_of_fold_rows)
-        oof = _out_of_fold_scores([texts[i] for i in rows], truth[rows], _rows(vectors, rows), len(classes))
-        temperature = fit_temperature(oof, truth[rows])
-        correct = oof.argmax(axis=1) == truth[rows]
+        out_of_fold, temperature, cv_accuracy = None, 1.0, None
+        if calibrate:
+            oof = _out_of_fold_scores([texts[i] for i in rows], truth[rows], _rows(vectors, rows), len(classes))
+            temperature = fit_temperature(oof, truth[rows])
+            cv_accuracy = float((oof.argmax(axis=1) == truth[rows]).mean())
+            out_of_fold = (oof, truth[rows])
 
         ngrams = text_features()
         svm = LinearSVC(C=SVM_C).fit(_stack(ngrams.fit_transform(texts), vectors), truth)
         coef = svm.coef_ if len(classes) > 2 else np.vstack([-svm.coef_[0], svm.coef_[0]])
         intercept = svm.intercept_ if len(classes) > 2 else np.array([-svm.intercept_[0], svm.intercept_[0]])
         return cls(ngrams, np.ascontiguousarray(coef.T, dtype=np.float32), intercept.astype(np.float32), classes,
-                   temperature, float(correct.mean()), vectors is not None, (oof, truth[rows]))
+                   temperature, cv_accuracy, vectors is not None, out_of_fold)
 
 
 def _out_of_fold_scores(texts: list[str], truth: np.ndarray, vectors: np.ndarray | None, n_classes: int) -> np.ndarray:

@@ -24,6 +24,7 @@ import sklearn
 ARTIFACT = "model.joblib"
 METADATA = "metadata.json"
 CURRENT = "current"
+REFUSALS = "refused.jsonl"
 
 
 class ModelLoadError(RuntimeError):
@@ -98,6 +99,17 @@ class ModelRegistry:
         tmp = self.root / f".{CURRENT}.tmp"
         tmp.write_text(version)
         tmp.replace(self.root / CURRENT)  # atomic: readers never see a half-written pointer
+
+    def record_refusal(self, details: dict[str, Any]) -> None:
+        """Keep a refused retrain on record (``refused.jsonl``) for ``deskloop models``."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        entry = {"at": datetime.now(UTC).isoformat(), "in_service": self.current_version(), **details}
+        with (self.root / REFUSALS).open("a") as handle:
+            handle.write(json.dumps(entry, default=str) + "\n")
+
+    def refusals(self) -> list[dict[str, Any]]:
+        path = self.root / REFUSALS
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
 
     def current_version(self) -> str | None:
         pointer = self.root / CURRENT

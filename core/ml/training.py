@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 import time
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.clustering import update_clusters
-from core.ml.encoder import encoder_named
+from core.learning.effects import Effect, effect_of
+from core.ml.encoder import encoder_for, encoder_named
 from core.ml.abstention import DEFAULT_TARGET_PRECISION
-from core.ml.model import TicketModel, TrainingTicket
-from core.ml.registry import ModelRegistry, StoredModel
+from core.ml.model import TRAIN_PER_INTENT, TicketModel, TrainingTicket, newest_per_label
+from core.ml.promotion import Verdict, judge
+from core.ml.registry import ModelLoadError, ModelRegistry, StoredModel
 from core.runtime import Runtime
-from core.store.tables import MessageRow, TenantRow, TicketRow
+from core.store.tables import MessageRow, SignalRow, SuggestionRow, TenantRow, TicketRow
 
 MODEL_NAME = "suggestions"
 RESOLVED = ("solved", "closed")
@@ -23,8 +25,10 @@ def registry_for(runtime: Runtime, tenant_slug: str) -> ModelRegistry:
     return ModelRegistry(runtime.settings.models_dir, tenant_slug, MODEL_NAME)
 
 
-def load_training_tickets(runtime: Runtime, tenant_id: int) -> list[TrainingTicket]:
-    """Every ticket's text, labels and, for resolved tickets, the first public agent reply."""
+def load_training_tickets(runtime: Runtime, tenant_id: int) -> tuple[list[TrainingTicket], int]:
+    """Every ticket's text, labels and, for resolved tickets, the first public agent reply; with
+    what non-revoked signals taught applied on top (a corrected intent or tags, the reply an agent
+    actually sent). Also returns the newest signal id read, recorded in the model's metadata."""
     with runtime.db.tenant_session(tenant_id) as session:
         tickets = session.execute(
             select(
@@ -39,26 +43,67 @@ def load_training_tickets(runtime: Runtime, tenant_id: int) -> list[TrainingTick
             .order_by(MessageRow.ticket_id, MessageRow.position)
         ):
             replies.setdefault(ticket_id, (body, author))
-    return [
-        TrainingTicket(
-            ticket_id=t.id, external_id=t.external_id, text=t.text, intent=t.intent, tags=list(t.tags or []),
-            reply=replies[t.id][0] if t.status in RESOLVED and t.id in replies else None,
+        taught, max_signal_id = _taught_by_signals(session)
+    out = []
+    for t in tickets:
+        reply = replies[t.id][0] if t.status in RESOLVED and t.id in replies else None
+        intent, tags = t.intent, list(t.tags or [])
+        for effect in taught.get(t.id, ()):
+            intent = effect.intent or intent
+            tags = list(effect.tags) if effect.tags is not None else tags
+            reply = effect.reply or reply
+        out.append(TrainingTicket(
+            ticket_id=t.id, external_id=t.external_id, text=t.text, intent=intent, tags=tags, reply=reply,
             requester_name=t.requester_name, agent_name=replies.get(t.id, (None, None))[1],
-        )
-        for t in tickets
-    ]
+        ))
+    return out, max_signal_id
 
 
-def train_tenant(runtime: Runtime, tenant_slug: str) -> StoredModel:
-    """Fit a new model version for ``tenant_slug`` from its tickets and put it in service."""
+def _taught_by_signals(session) -> tuple[dict[int, list[Effect]], int]:
+    """Per ticket, in order, the labels and replies its non-revoked signals give."""
+    taught: dict[int, list[Effect]] = {}
+    max_signal_id = session.scalar(select(func.max(SignalRow.id))) or 0
+    for ticket_id, kind, weight, payload, suggested_intent, draft_source, draft in session.execute(
+        select(SignalRow.ticket_id, SignalRow.kind, SignalRow.weight, SignalRow.payload, SuggestionRow.intent,
+               SuggestionRow.draft_source, SuggestionRow.draft)
+        .outerjoin(SuggestionRow, SuggestionRow.id == SignalRow.suggestion_id)
+        .where(SignalRow.revoked_at.is_(None), SignalRow.ticket_id.is_not(None))
+        .order_by(SignalRow.id)
+    ):
+        effect = effect_of(kind, weight, payload or {}, suggested_intent, draft_source)
+        if kind == "draft_sent" and draft:
+            effect = Effect(intent=effect.intent, reply=draft)  # the draft went out as it was
+        if effect.intent or effect.tags is not None or effect.reply:
+            taught.setdefault(ticket_id, []).append(effect)
+    return taught, max_signal_id
+
+
+class ModelRefused(Exception):
+    """The retrained model was worse than the one in service (or could not be judged); the
+    current version stays. Carries the :class:`~core.ml.promotion.Verdict`."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.reason)
+        self.verdict = verdict
+
+
+def train_tenant(runtime: Runtime, tenant_slug: str, force: bool = False) -> StoredModel:
+    """Fit a new model version for ``tenant_slug`` from its tickets and signals and put it in
+    service if it is not worse than the current one on the newest tickets (or ``force``).
+    Raises :class:`ModelRefused` otherwise."""
     tenant_id = runtime.db.tenant_id(tenant_slug)
     with runtime.db.admin_session() as session:
         settings = session.scalar(select(TenantRow.settings).where(TenantRow.id == tenant_id)) or {}
     target_precision = float(settings.get("target_precision", DEFAULT_TARGET_PRECISION))
-    tickets = load_training_tickets(runtime, tenant_id)
+    tickets, max_signal_id = load_training_tickets(runtime, tenant_id)
     started = time.perf_counter()
     encoder = encoder_named(runtime.settings.encoder, runtime.settings.encoders_dir)
     vectors = encoder.encode([t.text for t in tickets]) if encoder is not None and tickets else None
+    registry = registry_for(runtime, tenant_slug)
+    verdict = _judge(runtime, registry, tickets, vectors, encoder)
+    if verdict is not None and not verdict.promote and not force:
+        registry.record_refusal({**verdict.as_dict(), "data": {"tickets": len(tickets)}, "max_signal_id": max_signal_id})
+        raise ModelRefused(verdict)
     model = TicketModel.fit(tickets, target_precision=target_precision, encoder=encoder, vectors=vectors)
     snapshot = hashlib.sha256(",".join(str(t.ticket_id) for t in tickets).encode()).hexdigest()[:16]
     metadata = {
@@ -68,11 +113,38 @@ def train_tenant(runtime: Runtime, tenant_slug: str) -> StoredModel:
                   + ", temperature-calibrated",
         "target_precision": target_precision,
         "training_seconds": round(time.perf_counter() - started, 2),
-        "data": {"tickets": len(tickets), "max_ticket_id": max((t.ticket_id for t in tickets), default=0), "ids_sha256": snapshot},
+        "data": {"tickets": len(tickets), "max_ticket_id": max((t.ticket_id for t in tickets), default=0),
+                 "ids_sha256": snapshot},
+        "max_signal_id": max_signal_id,
+        "promotion": verdict.as_dict() if verdict is not None else {"promoted": True, "reason": "first model"},
+        "forced": bool(force and verdict is not None and not verdict.promote),
         "metrics": model.metrics,
     }
-    stored = registry_for(runtime, tenant_slug).save(model, metadata)
+    stored = registry.save(model, metadata)
     texts = [t.text for t in tickets]
     update_clusters(runtime, tenant_id, [t.ticket_id for t in tickets], texts, model.cluster_vectors(texts, vectors),
                     stored.version)
     return stored
+
+
+def _judge(runtime: Runtime, registry: ModelRegistry, tickets: list[TrainingTicket], vectors, encoder) -> Verdict | None:
+    """The verdict on a new model against the one in service (``None`` when there is none)."""
+    version = registry.current_version()
+    if version is None:
+        return None
+    try:
+        current, stored = registry.load(version)
+    except ModelLoadError as exc:  # unreadable (another library version): anything is better
+        return Verdict(True, f"the model in service cannot be loaded ({exc}); replaced")
+    texts = [t.text for t in tickets]
+
+    def current_vectors(rows):
+        if current.encoder_name is None:
+            return None
+        if encoder is not None and current.encoder_name == encoder.name:
+            return vectors[rows]
+        return encoder_for(current, runtime.settings.encoders_dir).encode([texts[i] for i in rows])
+
+    return judge(texts, [t.intent for t in tickets], [t.ticket_id for t in tickets], vectors, current,
+                 current_vectors, int(stored.metadata.get("data", {}).get("max_ticket_id", 0)),
+                 lambda labels: newest_per_label(labels, TRAIN_PER_INTENT))

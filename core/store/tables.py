@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -147,6 +148,12 @@ class SuggestionRow(TenantScoped, Base):
     evidence: Mapped[list] = mapped_column(default=list)
     model_version: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The similarity row the suggestion was made from (float32 bytes), so a signal about it can
+    #: teach the live model without encoding the text again.
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: Where the draft came from: ``ticket:<id>`` (a resolved ticket's reply) or ``signal:<id>``
+    #: (an agent's edited reply); outcomes promote or demote that source.
+    draft_source: Mapped[str | None] = mapped_column(String(64))
 
 
 class SignalRow(TenantScoped, Base):
@@ -182,3 +189,15 @@ class ClusterRow(TenantScoped, Base):
     model_version: Mapped[str | None] = mapped_column(String(64))
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReplayRunRow(TenantScoped, Base):
+    """One `deskloop replay`: its learning curves, shown on the learning page."""
+
+    __tablename__ = "replay_runs"
+    __table_args__ = (Index("ix_replay_runs_tenant_created", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source: Mapped[str] = mapped_column(String(512))
+    result: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -13,7 +13,8 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select, text
 
 from core.clustering import list_clusters
-from core.feedback import list_signals, record_signal
+from core.feedback import record_signal, revoke_signal
+from core.learning.audit import audited_signals
 from core.ml.training import registry_for
 from core.runtime import Runtime
 from core.store.tables import TenantRow
@@ -23,7 +24,7 @@ from core.types import Signal
 from core.web.errors import ApiError
 from core.web.openapi import ApiDocs, QueryParam
 from core.web.schemas import (
-    ClusterList, ClusterSummary, Health, SignalList, SimilarList, SimilarTicket, SignalRequest, SuggestRequest, Suggestion, TenantList, TenantSummary, TicketDetail,
+    AuditedSignal, ClusterList, ClusterSummary, Health, SignalList, SimilarList, SimilarTicket, SignalRequest, SuggestRequest, Suggestion, TenantList, TenantSummary, TicketDetail,
     TicketList, TicketMessage, TicketSummary,
 )
 
@@ -176,7 +177,17 @@ def post_signal(slug: str):
             query=(QueryParam("limit", "integer", "How many (1-500, default 50)", 1, 500),), errors=(400, 404))
 def signals(slug: str):
     limit = _int_arg("limit", 50, 1, 500)
-    return _send(SignalList(signals=list_signals(runtime(), slug, limit=limit)))
+    return _send(SignalList(signals=[
+        AuditedSignal(**a.signal.model_dump(), change=a.change, trained_in=a.trained_in)
+        for a in audited_signals(runtime(), slug, limit=limit)
+    ]))
+
+
+@docs.route("POST", "/tenants/<slug>/signals/<int:signal_id>/revoke",
+            summary="Revoke a signal: it stops influencing suggestions and later model versions", response=Signal,
+            errors=(400, 404))
+def revoke(slug: str, signal_id: int):
+    return _send(revoke_signal(runtime(), slug, signal_id))
 
 
 @docs.route("GET", "/tenants/<slug>/tickets/<int:ticket_id>/similar",

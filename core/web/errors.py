@@ -12,7 +12,7 @@ from flask import Flask, jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from core.errors import BadInput
+from core.errors import BadInput, NotFound
 from core.ml.registry import ModelLoadError
 from core.store.db import UnknownTenantError
 
@@ -47,7 +47,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(BadInput)
     def _bad_input(exc: BadInput):
-        return error_response(400, exc.reason, exc.field)
+        return error_response(404 if isinstance(exc, NotFound) else 400, exc.reason, exc.field)
 
     @app.errorhandler(ValidationError)
     def _invalid(exc: ValidationError):

@@ -103,11 +103,15 @@ class SignalRequest(_Body):
     ticket_id: int | None = None
     suggestion_id: int | None = None
     actor: str | None = Field(default=None, max_length=255)
-    weight: float = Field(default=1.0, ge=0, le=100)
+    weight: float | None = Field(default=None, ge=-100, le=100,
+                                 description="How much the signal counts; by default +1 for positive outcomes "
+                                             "and labels, -1 for negative outcomes (CSAT by its rating).")
     payload: dict[str, Any] = Field(
         default_factory=dict,
-        description="Kind-specific details. For draft_sent / draft_edited: `sent`, the reply that went out; "
-                    "the server compares it with the draft and stores the similarity.",
+        description="Kind-specific details. draft_sent / draft_edited: `sent`, the reply that went out (the "
+                    "server compares it with the draft and stores the similarity); intent_changed: `intent`; "
+                    "tag_changed: `tags`; csat: `rating` (good/bad or 1-5); escalated: `group`, and the "
+                    "suggestion's context is attached.",
     )
     source_event: str | None = Field(default=None, max_length=255,
                                      description="An id of the originating event; a repeat is stored once.")
@@ -138,11 +142,17 @@ class SimilarList(BaseModel):
     similar: list[SimilarTicket]
 
 
+class AuditedSignal(Signal):
+    change: str = Field(description="What the signal does to suggestions, in words.")
+    trained_in: str | None = Field(description="The first model version trained with it (null: not yet, or revoked).")
+
+
 class SignalList(BaseModel):
-    signals: list[Signal]
+    signals: list[AuditedSignal]
 
 
 __all__ = [
+    "AuditedSignal",
     "ErrorBody", "Health", "TenantList", "TenantSummary", "TicketList", "TicketSummary", "TicketDetail",
     "SuggestRequest", "SignalRequest", "SignalList", "Suggestion", "Signal",
 ]
