@@ -57,7 +57,7 @@ def build_suggestion(model: TicketModel, stored: StoredModel, text: str, custome
     abstained = model.abstention.abstains(top_decision, model.index.closest_labelled(query))
     tags = [TagScore(tag=t, confidence=c) for t, c in model.tag_scores(probabilities)]
     learned_from: list[int] = []
-    match = memory.closest(query) if memory else None
+    match = memory.closest(query) if memory is not None else None
     if match is not None:  # a person answered nearly this question since the model was trained
         learned_from.append(match.taught.signal_id)
         if match.taught.intent:
@@ -72,14 +72,14 @@ def build_suggestion(model: TicketModel, stored: StoredModel, text: str, custome
     ]
     draft = draft_source = None
     if not abstained:
-        preferred = memory.preferred_reply.get(intent) if memory else None
+        preferred = memory.preferred_reply.get(intent) if memory is not None else None
         if preferred is not None and not memory.demoted(f"signal:{preferred.signal_id}"):
             draft_source = f"signal:{preferred.signal_id}"
             learned_from.append(preferred.signal_id)
             draft = draft_reply(preferred.reply, preferred.customer_name, customer_name, text, model.vocabulary.people)
         elif neighbours:
             sources = [f"ticket:{tid}" for tid, _ in neighbours]
-            chosen = next((i for i, s in enumerate(sources) if not (memory and memory.demoted(s))), 0)
+            chosen = next((i for i, s in enumerate(sources) if not (memory is not None and memory.demoted(s))), 0)
             best = model.resolutions[neighbours[chosen][0]]
             draft_source = sources[chosen]
             draft = draft_reply(best.reply, best.requester_name, customer_name, text, model.vocabulary.people)
@@ -121,7 +121,7 @@ def suggest(runtime: Runtime, tenant_slug: str, text: str, ticket_id: int | None
             confidence=suggestion.confidence, abstained=suggestion.abstained,
             tags=[t.model_dump() for t in suggestion.tags], entities=[e.model_dump() for e in suggestion.entities],
             draft=suggestion.draft, evidence=[e.model_dump() for e in suggestion.evidence],
-            model_version=suggestion.model_version, draft_source=suggestion.draft_source,
+            model_version=suggestion.model_version, draft_source=suggestion.draft_source, customer_name=customer_name,
             vector=np.asarray(query, dtype=np.float32).tobytes() if isinstance(query, np.ndarray) else None,
         )
         session.add(row)

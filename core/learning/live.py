@@ -71,14 +71,14 @@ def _apply_new_signals(session, state: _State, row_for) -> None:
     rows = session.execute(
         select(SignalRow.id, SignalRow.kind, SignalRow.weight, SignalRow.payload, SignalRow.ticket_id,
                SuggestionRow.intent, SuggestionRow.draft_source, SuggestionRow.vector, SuggestionRow.text,
-               TicketRow.text, TicketRow.requester_name)
+               SuggestionRow.customer_name, TicketRow.text, TicketRow.requester_name)
         .outerjoin(SuggestionRow, SuggestionRow.id == SignalRow.suggestion_id)
         .outerjoin(TicketRow, TicketRow.id == SignalRow.ticket_id)
         .where(SignalRow.id > state.last_signal_id, SignalRow.revoked_at.is_(None))
         .order_by(SignalRow.id)
     ).all()
     for (signal_id, kind, weight, payload, ticket_id, suggested_intent, draft_source, vector, suggestion_text,
-         ticket_text, requester) in rows:
+         customer_name, ticket_text, requester) in rows:
         payload = payload or {}
         effect = effect_of(kind, weight, payload, suggested_intent, draft_source)
         state.memory.reinforce(effect.source, effect.outcome)
@@ -86,7 +86,8 @@ def _apply_new_signals(session, state: _State, row_for) -> None:
             text = suggestion_text or ticket_text
             row = np.frombuffer(vector, dtype=np.float32) if vector is not None else (row_for(text) if text else None)
             if row is not None:
-                state.memory.teach(Taught(signal_id, effect.intent, effect.tags, effect.reply, requester), row)
+                state.memory.teach(Taught(signal_id, effect.intent, effect.tags, effect.reply,
+                                          customer_name or requester), row)
         state.last_signal_id = signal_id
 
 

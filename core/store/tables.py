@@ -154,6 +154,9 @@ class SuggestionRow(TenantScoped, Base):
     #: Where the draft came from: ``ticket:<id>`` (a resolved ticket's reply) or ``signal:<id>``
     #: (an agent's edited reply); outcomes promote or demote that source.
     draft_source: Mapped[str | None] = mapped_column(String(64))
+    #: Whom the suggestion was for: an agent's reply to it greets them, and that name must be
+    #: replaced when the reply becomes the preferred answer for other customers.
+    customer_name: Mapped[str | None] = mapped_column(String(255))
 
 
 class SignalRow(TenantScoped, Base):

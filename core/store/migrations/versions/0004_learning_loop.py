@@ -1,4 +1,4 @@
-"""learning loop: suggestion vectors and draft sources, replay runs
+"""learning loop: suggestion vectors, draft sources and customer names; replay runs
 
 Revision ID: 0004
 Revises: 0003
@@ -19,6 +19,7 @@ def upgrade() -> None:
     with op.batch_alter_table("suggestions") as batch:
         batch.add_column(sa.Column("vector", sa.LargeBinary(), nullable=True))
         batch.add_column(sa.Column("draft_source", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("customer_name", sa.String(length=255), nullable=True))
     op.create_table(
         "replay_runs",
         sa.Column("id", Id, nullable=False),
@@ -37,5 +38,6 @@ def downgrade() -> None:
     op.drop_index("ix_replay_runs_tenant_created", table_name="replay_runs")
     op.drop_table("replay_runs")
     with op.batch_alter_table("suggestions") as batch:
+        batch.drop_column("customer_name")
         batch.drop_column("draft_source")
         batch.drop_column("vector")
