@@ -23,6 +23,7 @@ from core.ingest.readers import FieldMap
 from core.runtime import Runtime
 from core.store.tickets import canonical_intent, model_text
 from core.suggest import build_suggestion, current_model, sentence_vector
+from core.types import Ticket
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,14 @@ class Row:
     text: str
     label: str
     customer_name: str | None
+
+
+def read_tickets(path: Path, fmt: str | None = None, mapping: FieldMap | None = None,
+                 source: str | None = None) -> list[Ticket]:
+    """Every ticket of a CSV/JSONL file, in file order (bad rows are bad input, with their line)."""
+    if not Path(path).is_file():
+        raise BadInput("no such file", file=str(path))
+    return [ticket for _, ticket in open_reader(Path(path), fmt, mapping, source)]
 
 
 def read_labelled(path: Path, fmt: str | None, mapping: FieldMap | None, source: str | None,

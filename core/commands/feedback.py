@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import click
+from rich.console import Console
 
+from core.commands.ingest import reading_options, ticket_file_options
 from core.errors import BadInput
 from core.runtime import Runtime
 
@@ -13,6 +17,41 @@ from core.runtime import Runtime
 def register(group: click.Group) -> None:
     group.add_command(signals)
     group.add_command(models)
+    group.add_command(replay)
+
+
+@click.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--tenant", required=True, help="A new tenant to replay into.")
+@click.option("--block-size", default=500, show_default=True, type=click.IntRange(1, None),
+              help="Tickets per point of the learning curve.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@ticket_file_options
+@click.pass_obj
+def replay(runtime: Runtime, path: str, tenant: str, block_size: int, as_json: bool, **flags) -> None:
+    """Stream labelled tickets from PATH in time order through the whole loop (suggest, a simulated
+    agent who sends right drafts and corrects wrong ones, signals, learning) and print the learning
+    curve per block, beside a model frozen after the first block."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from core.evaluation import read_tickets
+    from core.learning.replay import replay as run_replay
+
+    tickets = read_tickets(Path(path), **reading_options(flags))
+    with Progress(TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), disable=as_json or not sys.stderr.isatty()) as bar:
+        task = bar.add_task("replay", total=len(tickets))
+        result = run_replay(runtime, tenant, tickets, block_size, source=Path(path).name,
+                            progress=lambda n: bar.update(task, completed=n))
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    click.echo(f"{'block':>5} {'n':>5} {'accuracy':>9} {'frozen':>7} {'accepted':>9} {'similarity':>10} {'abstain':>8}")
+    for i, (live, frozen) in enumerate(zip(result["blocks"], result["frozen_blocks"], strict=True), start=1):
+        sim = "-" if live["similarity"] is None else f"{live['similarity']:.3f}"
+        click.echo(f"{i:>5} {live['n']:>5} {live['accuracy']:>9.3f} {frozen['accuracy']:>7.3f} "
+                   f"{live['acceptance']:>9.3f} {sim:>10} {live['abstain_rate']:>8.3f}")
+    click.echo(f"offline 5-fold cross-validated accuracy: {result['offline_cv_accuracy']:.3f}")
 
 
 @click.group(invoke_without_command=True)

@@ -177,7 +177,9 @@ def _trace(source: Path, destination: Path) -> None:
     """
     import torch
     from transformers import AutoModel
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()  # a one-time export should not draw on the user's terminal
     model = AutoModel.from_pretrained(str(source), local_files_only=True, attn_implementation="eager").eval()
 
     class Pooled(torch.nn.Module):
