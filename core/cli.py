@@ -42,3 +42,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"core.commands.{_name}").register(main)
+
+
+if __name__ == "__main__":  # `python -m core.cli`, for benchmarks that run the command in a fresh process
+    main()

@@ -20,6 +20,9 @@ from core.config import Settings
 from core.store.db import Database
 from core.store.tables import Base
 
+#: Browser fixtures (``browser``, ``page``, ``narrow_page``, ``base_url``), defined once for the session.
+pytest_plugins = ["tests.browser_support"]
+
 PG_ADMIN_URL = os.environ.get("DESKLOOP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_TEST_URL = os.environ.get("DESKLOOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

@@ -6,65 +6,24 @@ never download a browser. Screenshots of the desktop and 320px layouts go to ``a
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-import os
 import re
-import threading
-from collections.abc import Iterator
-from pathlib import Path
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from core.app import create_app
 from core.ml.training import train_tenant
 from core.runtime import Runtime
 from core.store.tables import SignalRow
 from core.store.tickets import upsert_tickets
+from tests.browser_support import ARTIFACTS, DESKTOP, NARROW, expect, screenshot
 from tests.factories import make_ticket, small_inbox
 
 #: The newest ticket: a frustrated customer with an urgent problem, flagged in the list.
 URGENT = make_ticket("urgent-1", "Someone stole my card and nobody answers, this is the third time I write!",
                      created=datetime(2026, 2, 1, 9, tzinfo=UTC))
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
-expect = playwright_sync.expect
-
 pytestmark = pytest.mark.browser
-
-CHROMIUM = os.environ.get("DESKLOOP_TEST_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-DESKTOP = {"width": 1280, "height": 900}
-NARROW = {"width": 320, "height": 720}
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator:
-    if not Path(CHROMIUM).exists():
-        message = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(message)
-        pytest.skip(message)
-    with playwright_sync.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def base_url(settings, db) -> Iterator[str]:
-    """The real app on a free local port, served by werkzeug in a background thread."""
-    app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="playground-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
-    app.extensions["deskloop"].close()
 
 
 def seed(db, settings, slug: str, train: bool) -> None:
@@ -79,35 +38,6 @@ def seed(db, settings, slug: str, train: bool) -> None:
 def demo(db, settings) -> str:
     seed(db, settings, "demo", train=True)
     return "demo"
-
-
-def _new_page(browser, viewport: dict) -> Iterator:
-    """A fresh page; an uncaught script error or a console.error from the page fails the test."""
-    context = browser.new_context(viewport=viewport)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda exc: problems.append(f"uncaught: {exc}"))
-    # A 4xx answer is logged by Chromium as "Failed to load resource"; the page shows those itself.
-    page.on("console", lambda msg: problems.append(f"console: {msg.text}")
-            if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
-    yield page
-    context.close()
-    assert not problems, problems
-
-
-@pytest.fixture
-def page(browser) -> Iterator:
-    yield from _new_page(browser, DESKTOP)
-
-
-@pytest.fixture
-def narrow_page(browser) -> Iterator:
-    yield from _new_page(browser, NARROW)
-
-
-def screenshot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
 def test_pick_a_ticket_edit_the_draft_and_send_records_an_edit(page, base_url, demo, db):

@@ -32,7 +32,7 @@ from core.ml.registry import ModelLoadError, StoredModel
 from core.ml.training import ModelRefused, load_training_tickets, train_tenant
 from core.runtime import Runtime
 from core.store.tables import ReplayRunRow, TicketRow
-from core.store.tickets import model_text, upsert_tickets
+from core.store.tickets import aware_utc, model_text, upsert_tickets
 from core.suggest import build_suggestion, sentence_vector, suggest
 from core.types import Message, Signal, Ticket
 
@@ -233,3 +233,13 @@ def _retrain(runtime: Runtime, tenant: str) -> None:
         log.info("replay: kept the model in service: %s", refused.verdict.reason)
     except ValueError as exc:  # fewer than two intents so far
         log.info("replay: not trained yet: %s", exc)
+
+
+def latest_replay_run(runtime: Runtime, tenant: str) -> dict | None:
+    """The newest stored replay of ``tenant`` (its curves, source and time), or ``None``."""
+    tenant_id = runtime.db.tenant_id(tenant)
+    with runtime.db.tenant_session(tenant_id) as session:
+        run = session.scalars(select(ReplayRunRow).order_by(ReplayRunRow.id.desc()).limit(1)).first()
+        if run is None:
+            return None
+        return {"id": run.id, "source": run.source, "created_at": aware_utc(run.created_at), **run.result}

@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 from core.clustering import list_clusters
 from core.feedback import record_signal, revoke_signal
 from core.learning.audit import audited_signals
+from core.learning.replay import latest_replay_run
 from core.ml.training import registry_for
 from core.runtime import Runtime
 from core.store.tables import TenantRow
@@ -24,7 +25,7 @@ from core.types import Signal
 from core.web.errors import ApiError
 from core.web.openapi import ApiDocs, QueryParam
 from core.web.schemas import (
-    AuditedSignal, ClusterList, ClusterSummary, Health, SignalList, SimilarList, SimilarTicket, SignalRequest, SuggestRequest, Suggestion, TenantList, TenantSummary, TicketDetail,
+    AuditedSignal, ReplayRun, ClusterList, ClusterSummary, Health, SignalList, SimilarList, SimilarTicket, SignalRequest, SuggestRequest, Suggestion, TenantList, TenantSummary, TicketDetail,
     TicketList, TicketMessage, TicketSummary,
 )
 
@@ -188,6 +189,15 @@ def signals(slug: str):
             errors=(400, 404))
 def revoke(slug: str, signal_id: int):
     return _send(revoke_signal(runtime(), slug, signal_id))
+
+
+@docs.route("GET", "/tenants/<slug>/replays/latest", summary="The learning curves of the latest `deskloop replay`",
+            response=ReplayRun, errors=(404,))
+def latest_replay(slug: str):
+    run = latest_replay_run(runtime(), slug)
+    if run is None:
+        raise ApiError(404, f"tenant {slug} has no replay yet; run `deskloop replay FILE --tenant {slug}`")
+    return _send(ReplayRun(**run))
 
 
 @docs.route("GET", "/tenants/<slug>/tickets/<int:ticket_id>/similar",

@@ -147,11 +147,31 @@ class AuditedSignal(Signal):
     trained_in: str | None = Field(description="The first model version trained with it (null: not yet, or revoked).")
 
 
+class CurvePoint(BaseModel):
+    n: int
+    accuracy: float
+    acceptance: float = Field(description="Share of tickets whose draft was sent unchanged.")
+    similarity: float | None = Field(description="Mean draft-to-sent similarity over tickets that had a draft.")
+    abstain_rate: float
+
+
+class ReplayRun(BaseModel):
+    id: int
+    source: str
+    created_at: datetime
+    block_size: int
+    blocks: list[CurvePoint]
+    frozen_blocks: list[CurvePoint] = Field(description="The same method frozen after the first block.")
+    offline_cv_accuracy: float
+
+
 class SignalList(BaseModel):
     signals: list[AuditedSignal]
 
 
 __all__ = [
+    "CurvePoint",
+    "ReplayRun",
     "AuditedSignal",
     "ErrorBody", "Health", "TenantList", "TenantSummary", "TicketList", "TicketSummary", "TicketDetail",
     "SuggestRequest", "SignalRequest", "SignalList", "Suggestion", "Signal",

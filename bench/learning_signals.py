@@ -1,0 +1,189 @@
+"""How fast a correction acts, and how many signals one core processes.
+
+1. Correction to suggestion: a Banking77 tenant (10,003 queries, trained) is served over HTTP:
+   ``deskloop serve`` on the embedded default (SQLite, jobs in-process), and gunicorn with two
+   workers on PostgreSQL + Redis (a correction posted to one worker must show in the other). For
+   each of 100 queries: ask for a suggestion, post an ``intent_changed`` signal naming another
+   intent, then ask again for a near-identical ticket ("Hello, " + the same words) until the new
+   intent shows; the time from posting the correction to seeing it is recorded. Target: p99 under
+   one second on both.
+2. Signal processing, pinned to one core, embedded default: store a signal (``record_signal``)
+   and apply it to the live memory (the refresh every suggestion does), for 2,000 corrections on
+   stored suggestions. Target: at least 200 per second.
+
+    .venv/bin/python bench/learning_signals.py [--backend embedded|postgres|both] [--corrections 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DATA = ROOT / "core" / "demo" / "data" / "banking77.csv"
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _prepare(env: dict) -> None:
+    """Import and train the Banking77 tenant in a child process with ``env``."""
+    for args in (["import", str(DATA), "--tenant", "b77", "--label-field", "category"], ["train", "--tenant", "b77"]):
+        subprocess.run([sys.executable, "-m", "core.cli", *args], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _serve(env: dict, backend: str, port: int) -> subprocess.Popen:
+    if backend == "embedded":
+        command = [sys.executable, "-m", "core.cli", "serve", "--port", str(port)]
+    else:
+        command = [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
+                   "core.app:create_app()"]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).ok:
+                return server
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    server.kill()
+    raise RuntimeError("the server did not start")
+
+
+def correction_latency(backend: str, corrections: int, home: str) -> list[float]:
+    from core.demo.simulate import load_queries
+
+    env = {**os.environ, "DESKLOOP_HOME": home}
+    env.pop("DESKLOOP_DATABASE_URL", None)
+    env.pop("DESKLOOP_REDIS_URL", None)
+    if backend == "postgres":
+        from sqlalchemy import create_engine, text
+
+        name = f"deskloop_bench_{os.getpid()}"
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+            conn.execute(text(f"CREATE DATABASE {name}"))
+        env["DESKLOOP_DATABASE_URL"] = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        env["DESKLOOP_REDIS_URL"] = "redis://127.0.0.1:6379/13"
+    started = time.perf_counter()
+    _prepare(env)
+    print(f"  {backend}: imported and trained Banking77 in {time.perf_counter() - started:.0f} s", flush=True)
+    port = _free_port()
+    server = _serve(env, backend, port)
+    api = f"http://127.0.0.1:{port}/api/v1/tenants/b77"
+    session = requests.Session()
+    queries = load_queries()
+    intents = sorted({q.intent for q in queries})
+    rnd = random.Random(5)
+    latencies = []
+    try:
+        for query in rnd.sample(queries, corrections):
+            first = session.post(f"{api}/suggest", json={"text": query.text}).json()
+            wrong = rnd.choice([i for i in intents if i != first["intent"]])
+            t0 = time.perf_counter()
+            posted = session.post(f"{api}/signals", json={"kind": "intent_changed", "suggestion_id": first["id"],
+                                                          "actor": "bench", "payload": {"intent": wrong}})
+            assert posted.status_code == 201, posted.text
+            while True:
+                again = session.post(f"{api}/suggest", json={"text": f"Hello, {query.text}"}).json()
+                if again["intent"] == wrong:
+                    latencies.append(time.perf_counter() - t0)
+                    break
+                if time.perf_counter() - t0 > 5:
+                    latencies.append(float("inf"))
+                    break
+    finally:
+        server.terminate()
+        server.wait(10)
+        if backend == "postgres":
+            admin.dispose()
+            with create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT").connect() as conn:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    return latencies
+
+
+def signal_throughput(home: str, count: int) -> float:
+    """Signals per second (store + live update), one core, embedded default."""
+    os.environ["DESKLOOP_HOME"] = home
+    os.environ.pop("DESKLOOP_DATABASE_URL", None)
+    os.environ.pop("DESKLOOP_REDIS_URL", None)
+    from core.demo.simulate import load_queries
+    from core.feedback import record_signal
+    from core.runtime import Runtime
+    from core.suggest import current_model, live_memory, suggest
+    from core.types import Signal
+
+    runtime = Runtime()
+    queries = load_queries()
+    intents = sorted({q.intent for q in queries})
+    rnd = random.Random(9)
+    made = [suggest(runtime, "b77", q.text) for q in rnd.sample(queries, count)]
+    model, stored = current_model(runtime, "b77")
+    tenant_id = runtime.db.tenant_id("b77")
+    live_memory(runtime, tenant_id, model, stored)
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    started = time.perf_counter()
+    for suggestion in made:
+        wrong = rnd.choice([i for i in intents if i != suggestion.intent])
+        record_signal(runtime, "b77", Signal(kind="intent_changed", suggestion_id=suggestion.id, actor="bench",
+                                             payload={"intent": wrong}))
+        live_memory(runtime, tenant_id, model, stored)  # the online update a suggestion would trigger
+    elapsed = time.perf_counter() - started
+    memory = live_memory(runtime, tenant_id, model, stored)
+    assert len(memory) >= count
+    runtime.close()
+    return count / elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=("embedded", "postgres", "both"), default="both")
+    parser.add_argument("--corrections", type=int, default=100)
+    parser.add_argument("--signals", type=int, default=2000)
+    args = parser.parse_args()
+    ok = True
+    backends = ("embedded", "postgres") if args.backend == "both" else (args.backend,)
+    embedded_home = None
+    homes = []
+    try:
+        for backend in backends:
+            home = tempfile.mkdtemp(prefix=f"deskloop-signals-{backend}-")
+            homes.append(home)
+            embedded_home = home if backend == "embedded" else embedded_home
+            latencies = correction_latency(backend, args.corrections, home)
+            p50, p99 = np.percentile(latencies, 50) * 1000, np.percentile(latencies, 99) * 1000
+            good = p99 < 1000
+            ok &= good
+            print(f"correction to next suggestion, {backend}, {len(latencies)} corrections over HTTP: "
+                  f"p50 {p50:.0f} ms, p99 {p99:.0f} ms [{'ok' if good else 'ABOVE TARGET'}]", flush=True)
+        if embedded_home:
+            rate = signal_throughput(embedded_home, args.signals)
+            ok &= rate >= 200
+            print(f"signal processing (store + live update), one core, embedded: {rate:.0f} signals/s "
+                  f"[{'ok' if rate >= 200 else 'BELOW TARGET'}]")
+    finally:
+        import shutil
+
+        for home in homes:
+            shutil.rmtree(home, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
