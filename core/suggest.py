@@ -8,6 +8,7 @@ model it judged.
 from __future__ import annotations
 
 import threading
+from functools import lru_cache
 
 import numpy as np
 from sqlalchemy import select
@@ -42,7 +43,17 @@ def current_model(runtime: Runtime, tenant_slug: str) -> tuple[TicketModel, Stor
 
 def sentence_vector(runtime: Runtime, model: TicketModel, text: str):
     """The sentence vector ``model`` reads for ``text``, or ``None`` for an n-gram-only model."""
-    return encoder_for(model, runtime.settings.encoders_dir).encode([text])[0] if model.encoder_name else None
+    if not model.encoder_name:
+        return None
+    return _encode_one(encoder_for(model, runtime.settings.encoders_dir), text)
+
+
+@lru_cache(maxsize=64)
+def _encode_one(encoding, text: str):
+    """The few latest texts: a ticket is often suggested for twice in a row (panel and API)."""
+    vector = encoding.encode([text])[0]
+    vector.flags.writeable = False  # shared between callers
+    return vector
 
 
 def build_suggestion(model: TicketModel, stored: StoredModel, text: str, customer_name: str | None = None,

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from core.errors import BadInput
 from core.feedback import record_signal, text_similarity
-from core.ml.encoder import encoder_named
+from core.ml.encoder import encode_for_training, encoder_named
 from core.ml.intent import _out_of_fold_scores
 from core.ml.model import TicketModel
 from core.ml.registry import ModelLoadError, StoredModel
@@ -120,7 +120,7 @@ def offline_cv_accuracy(runtime: Runtime, tickets: list[Ticket]) -> float:
     classes = np.unique(labels)
     truth = np.searchsorted(classes, labels)
     encoder = encoder_named(runtime.settings.encoder, runtime.settings.encoders_dir)
-    vectors = encoder.encode(texts) if encoder is not None else None
+    vectors = encode_for_training(encoder, texts) if encoder is not None else None
     scores = _out_of_fold_scores(texts, truth, vectors, len(classes))
     return round(float((scores.argmax(axis=1) == truth).mean()), 4)
 
@@ -222,7 +222,8 @@ def _train_frozen(runtime: Runtime, tenant_id: int) -> TicketModel:
     """The comparison model: the same method, trained once on what the first block taught."""
     tickets, _ = load_training_tickets(runtime, tenant_id)
     encoder = encoder_named(runtime.settings.encoder, runtime.settings.encoders_dir)
-    return TicketModel.fit(tickets, encoder=encoder)
+    vectors = encode_for_training(encoder, [t.text for t in tickets]) if encoder is not None else None
+    return TicketModel.fit(tickets, encoder=encoder, vectors=vectors)
 
 
 def _retrain(runtime: Runtime, tenant: str) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from core.clustering import update_clusters
 from core.learning.effects import Effect, effect_of
-from core.ml.encoder import encoder_for, encoder_named
+from core.ml.encoder import encode_for_training, encoder_for, encoder_named
 from core.ml.abstention import DEFAULT_TARGET_PRECISION
 from core.ml.model import TRAIN_PER_INTENT, TicketModel, TrainingTicket, newest_per_label
 from core.ml.promotion import Verdict, judge
@@ -98,7 +98,7 @@ def train_tenant(runtime: Runtime, tenant_slug: str, force: bool = False) -> Sto
     tickets, max_signal_id = load_training_tickets(runtime, tenant_id)
     started = time.perf_counter()
     encoder = encoder_named(runtime.settings.encoder, runtime.settings.encoders_dir)
-    vectors = encoder.encode([t.text for t in tickets]) if encoder is not None and tickets else None
+    vectors = encode_for_training(encoder, [t.text for t in tickets]) if encoder is not None and tickets else None
     registry = registry_for(runtime, tenant_slug)
     verdict = _judge(runtime, registry, tickets, vectors, encoder)
     if verdict is not None and not verdict.promote and not force:
