@@ -62,9 +62,10 @@ def build_suggestion(model: TicketModel, stored: StoredModel, text: str, custome
     """A suggestion for ``text`` with its :func:`sentence_vector` (pure: reads the model and the
     live ``memory`` of signals, writes nothing). ``query`` is the similarity row when the caller
     already has it."""
-    probabilities, top_decision = model.intents.probabilities(text, vector)
+    ngrams = model.intents.ngram_row(text)  # read twice without an encoder: intent and similarity
+    probabilities, top_decision = model.intents.probabilities(text, vector, ngrams=ngrams)
     intent, confidence = next(iter(probabilities.items()))
-    query = model.similarity_query(text, vector) if query is None else query
+    query = model.similarity_query(text, vector, ngrams) if query is None else query
     abstained = model.abstention.abstains(top_decision, model.index.closest_labelled(query))
     tags = [TagScore(tag=t, confidence=c) for t, c in model.tag_scores(probabilities)]
     learned_from: list[int] = []

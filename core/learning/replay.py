@@ -119,7 +119,7 @@ def offline_cv_accuracy(runtime: Runtime, tickets: list[Ticket]) -> float:
     labels = np.asarray([t.intent for t in tickets])
     classes = np.unique(labels)
     truth = np.searchsorted(classes, labels)
-    encoder = encoder_named(runtime.settings.encoder, runtime.settings.encoders_dir)
+    encoder = encoder_named(runtime.settings.encoder, runtime.settings.encoders_dir, batch=True)
     vectors = encode_for_training(encoder, texts) if encoder is not None else None
     scores = _out_of_fold_scores(texts, truth, vectors, len(classes))
     return round(float((scores.argmax(axis=1) == truth).mean()), 4)
@@ -221,7 +221,7 @@ _FROZEN = StoredModel("frozen", Path("."), {})
 def _train_frozen(runtime: Runtime, tenant_id: int) -> TicketModel:
     """The comparison model: the same method, trained once on what the first block taught."""
     tickets, _ = load_training_tickets(runtime, tenant_id)
-    encoder = encoder_named(runtime.settings.encoder, runtime.settings.encoders_dir)
+    encoder = encoder_named(runtime.settings.encoder, runtime.settings.encoders_dir, batch=True)
     vectors = encode_for_training(encoder, [t.text for t in tickets]) if encoder is not None else None
     return TicketModel.fit(tickets, encoder=encoder, vectors=vectors)
 

@@ -85,12 +85,14 @@ SERVED_ENCODER_NAME = ENCODER_NAME + ", onnx fp32"
 
 
 @lru_cache(maxsize=4)
-def encoder(directory: Path) -> SentenceEncoding:
-    """The process's encoder, exported under ``directory`` (Settings.encoders_dir) on first use."""
+def encoder(directory: Path, threads: int = 1) -> SentenceEncoding:
+    """The process's encoder, exported under ``directory`` (Settings.encoders_dir) on first use.
+    Suggestions use one thread (one per request, many requests); training encodes whole histories
+    in batches and takes every core (:func:`encoder_named` with ``batch=True``)."""
     from core.ml.onnx_encoder import OnnxSentenceEncoder, export_onnx
 
     folder = export_onnx(Path(directory) / "minilm-l456-fp32", quantize=False).parent
-    served = OnnxSentenceEncoder(folder, threads=1)
+    served = OnnxSentenceEncoder(folder, threads=threads)
     served.name = SERVED_ENCODER_NAME
     return served
 
@@ -104,12 +106,13 @@ def encoder_for(model, directory: Path) -> SentenceEncoding:
     return current
 
 
-def encoder_named(name: str, directory: Path) -> SentenceEncoding | None:
-    """The encoder a setting names (``minilm`` or ``none``); anything else is a configuration error."""
+def encoder_named(name: str, directory: Path, batch: bool = False) -> SentenceEncoding | None:
+    """The encoder a setting names (``minilm`` or ``none``); anything else is a configuration error.
+    ``batch`` gives the one for encoding many texts at once (all cores)."""
     if name == "none":
         return None
     if name == "minilm":
-        return encoder(Path(directory))
+        return encoder(Path(directory), threads=(os.cpu_count() or 1) if batch else 1)
     raise ValueError(f"unknown DESKLOOP_ENCODER {name!r}; use 'minilm' or 'none'")
 
 

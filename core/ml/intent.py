@@ -11,8 +11,10 @@ so it can be read as a probability. When to abstain is decided in :mod:`core.ml.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import sparse
@@ -69,18 +71,61 @@ class IntentClassifier:
     def scores(self, texts: list[str], vectors: np.ndarray | None = None) -> np.ndarray:
         """The SVM's decision values. Computed here rather than by ``LinearSVC.decision_function``,
         which converts the whole weight matrix on every call (20-30 ms for one text), and block
-        by block, so the dense vectors are never copied into a sparse matrix."""
-        ngrams = self.ngrams.transform(texts)
+        by block, so the dense vectors are never copied into a sparse matrix. The n-grams are
+        float32 like the weights: a float64 operand would copy the whole weight matrix."""
+        ngrams = self.ngrams.transform(texts).astype(np.float32)
         n_ngrams = ngrams.shape[1]
         out = np.asarray(ngrams @ self.weights[:n_ngrams]) / np.sqrt(2)
         if self.uses_vectors:
             out += (np.asarray(vectors, dtype=np.float32) * VECTOR_WEIGHT) @ self.weights[n_ngrams:]
         return out + self.intercept
 
-    def probabilities(self, text: str, vector: np.ndarray | None = None, top: int = 5) -> tuple[dict[str, float], float]:
+    def ngram_row(self, text: str) -> sparse.csr_matrix:
+        """``ngrams.transform([text])`` for one text, without scikit-learn's per-call input
+        checks (about 10 ms per suggestion at 100,000 tickets, against 0.2 ms for the same
+        arithmetic): the fitted analyzers, vocabularies and idf weights, sublinear tf, l2 norm."""
+        columns, values = [], []
+        for offset, analyze, vocabulary, idf in self._ngram_parts:
+            counts = Counter(vocabulary[g] for g in analyze(text) if g in vocabulary)
+            if not counts:
+                continue
+            index = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            weight = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * idf[index]
+            columns.append(index + offset)
+            values.append(weight / np.sqrt(weight @ weight))
+        width = self._ngram_parts[-1][0] + len(self._ngram_parts[-1][2]) if self._ngram_parts else 0
+        if not columns:
+            return sparse.csr_matrix((1, width), dtype=np.float32)
+        cols = np.concatenate(columns)
+        return sparse.csr_matrix((np.concatenate(values).astype(np.float32), cols, [0, len(cols)]), shape=(1, width))
+
+    @cached_property
+    def _ngram_parts(self) -> list[tuple[int, Callable, dict, np.ndarray]]:
+        parts, offset = [], 0
+        for _, vectorizer in self.ngrams.transformer_list:
+            parts.append((offset, vectorizer.build_analyzer(), vectorizer.vocabulary_, vectorizer.idf_))
+            offset += len(vectorizer.vocabulary_)
+        return parts
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_ngram_parts", None)  # rebuilt from the vectorizers after loading
+        return state
+
+    def score_one(self, text: str, vector: np.ndarray | None = None, ngrams: sparse.csr_matrix | None = None) -> np.ndarray:
+        """Decision values for one text (``ngrams`` is its :meth:`ngram_row` when already made)."""
+        row = self.ngram_row(text) if ngrams is None else ngrams
+        n_ngrams = row.shape[1]
+        out = (row.data @ self.weights[row.indices]) / np.sqrt(2)
+        if self.uses_vectors:
+            out = out + (np.asarray(vector, dtype=np.float32).ravel() * VECTOR_WEIGHT) @ self.weights[n_ngrams:]
+        return out + self.intercept
+
+    def probabilities(self, text: str, vector: np.ndarray | None = None, top: int = 5,
+                      ngrams: sparse.csr_matrix | None = None) -> tuple[dict[str, float], float]:
         """The ``top`` most likely intents with calibrated probabilities, best first, and the top
         decision value (one of the inputs of the abstention rule)."""
-        scores = self.scores([text], None if vector is None else vector.reshape(1, -1))[0]
+        scores = self.score_one(text, vector, ngrams)
         row = softmax(scores / self.temperature)
         best = np.argsort(-row)[:top]
         return {str(self.classes[i]): float(row[i]) for i in best}, float(scores.max())

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
-from sklearn.preprocessing import normalize
 
 #: How close a new ticket must be to a corrected one to take its correction (sentence-vector
 #: cosine; paraphrases of one question in Banking77 mostly sit above 0.8, different questions
@@ -95,6 +94,10 @@ class FeedbackMemory:
 
 
 def _unit(row):
+    """``row`` scaled to unit length (numpy, not scikit-learn's checked ``normalize``: this runs
+    on every suggestion)."""
     if sparse.issparse(row):
-        return normalize(sparse.csr_matrix(row, dtype=np.float32))
-    return normalize(np.asarray(row, dtype=np.float32).reshape(1, -1))
+        row = sparse.csr_matrix(row, dtype=np.float32)
+        return row / max(float(np.sqrt(row.data @ row.data)), 1e-12)
+    row = np.asarray(row, dtype=np.float32).reshape(1, -1)
+    return row / max(float(np.sqrt((row * row).sum())), 1e-12)

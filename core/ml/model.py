@@ -126,11 +126,12 @@ class TicketModel:
         components = max(1, min(100, ngrams.shape[1] - 1, len(texts) - 1))
         return normalize(TruncatedSVD(components, random_state=0).fit_transform(ngrams))
 
-    def similarity_query(self, text: str, vector: np.ndarray | None):
-        """The query row for :attr:`index`: the sentence vector, or n-grams without an encoder."""
+    def similarity_query(self, text: str, vector: np.ndarray | None, ngrams=None):
+        """The query row for :attr:`index`: the sentence vector, or n-grams without an encoder
+        (``ngrams`` is the text's :meth:`IntentClassifier.ngram_row` when already made)."""
         if vector is not None:
             return sentence_part(vector.reshape(1, -1))
-        return self.intents.ngrams.transform([text])
+        return self.intents.ngram_row(text) if ngrams is None else ngrams
 
     def tag_scores(self, intent_probabilities: dict[str, float], minimum: float = 0.3) -> list[tuple[str, float]]:
         """P(tag | text) as the sum over intents of P(intent | text) * P(tag | intent)."""

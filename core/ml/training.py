@@ -97,7 +97,7 @@ def train_tenant(runtime: Runtime, tenant_slug: str, force: bool = False) -> Sto
     target_precision = float(settings.get("target_precision", DEFAULT_TARGET_PRECISION))
     tickets, max_signal_id = load_training_tickets(runtime, tenant_id)
     started = time.perf_counter()
-    encoder = encoder_named(runtime.settings.encoder, runtime.settings.encoders_dir)
+    encoder = encoder_named(runtime.settings.encoder, runtime.settings.encoders_dir, batch=True)
     vectors = encode_for_training(encoder, [t.text for t in tickets]) if encoder is not None and tickets else None
     registry = registry_for(runtime, tenant_slug)
     verdict = _judge(runtime, registry, tickets, vectors, encoder)
