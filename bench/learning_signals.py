@@ -57,9 +57,9 @@ def _serve(env: dict, backend: str, port: int) -> subprocess.Popen:
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(600):
         try:
-            if requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).ok:
+            if requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=5).ok:
                 return server
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still loading
             time.sleep(0.1)
     server.kill()
     raise RuntimeError("the server did not start")
@@ -85,14 +85,15 @@ def correction_latency(backend: str, corrections: int, home: str) -> list[float]
     _prepare(env)
     print(f"  {backend}: imported and trained Banking77 in {time.perf_counter() - started:.0f} s", flush=True)
     port = _free_port()
-    server = _serve(env, backend, port)
     api = f"http://127.0.0.1:{port}/api/v1/tenants/b77"
     session = requests.Session()
     queries = load_queries()
     intents = sorted({q.intent for q in queries})
     rnd = random.Random(5)
     latencies = []
+    server = None
     try:
+        server = _serve(env, backend, port)
         for query in rnd.sample(queries, corrections):
             first = session.post(f"{api}/suggest", json={"text": query.text}).json()
             wrong = rnd.choice([i for i in intents if i != first["intent"]])
@@ -109,8 +110,9 @@ def correction_latency(backend: str, corrections: int, home: str) -> list[float]
                     latencies.append(float("inf"))
                     break
     finally:
-        server.terminate()
-        server.wait(10)
+        if server is not None:
+            server.terminate()
+            server.wait(10)
         if backend == "postgres":
             admin.dispose()
             with create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT").connect() as conn:
