@@ -155,12 +155,13 @@ def signal_throughput(home: str, count: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backend", choices=("embedded", "postgres", "both"), default="both")
+    parser.add_argument("--backend", choices=("embedded", "postgres", "both", "none"), default="both",
+                        help="Where to measure correction latency (none: signal throughput only).")
     parser.add_argument("--corrections", type=int, default=100)
     parser.add_argument("--signals", type=int, default=2000)
     args = parser.parse_args()
     ok = True
-    backends = ("embedded", "postgres") if args.backend == "both" else (args.backend,)
+    backends = {"both": ("embedded", "postgres"), "none": ()}.get(args.backend, (args.backend,))
     embedded_home = None
     homes = []
     try:
@@ -174,6 +175,11 @@ def main() -> int:
             ok &= good
             print(f"correction to next suggestion, {backend}, {len(latencies)} corrections over HTTP: "
                   f"p50 {p50:.0f} ms, p99 {p99:.0f} ms [{'ok' if good else 'ABOVE TARGET'}]", flush=True)
+        if embedded_home is None and args.backend == "none":
+            embedded_home = tempfile.mkdtemp(prefix="deskloop-signals-throughput-")
+            homes.append(embedded_home)
+            env = {k: v for k, v in os.environ.items() if k not in ("DESKLOOP_DATABASE_URL", "DESKLOOP_REDIS_URL")}
+            _prepare({**env, "DESKLOOP_HOME": embedded_home})
         if embedded_home:
             rate = signal_throughput(embedded_home, args.signals)
             ok &= rate >= 200

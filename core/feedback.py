@@ -106,7 +106,7 @@ def record_signal(runtime: Runtime, tenant_slug: str, signal: Signal) -> tuple[S
             session.rollback()
             raise
         stored = _to_signal(row)
-    live.notify(tenant_id)
+    live.recorded(tenant_id, row.id, row.kind, row.weight, row.payload or {}, suggestion, ticket_id)
     return stored, True
 
 

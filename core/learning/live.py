@@ -49,6 +49,30 @@ def notify(tenant_id: int) -> None:
                 state.dirty = True
 
 
+def recorded(tenant_id: int, signal_id: int, kind: str, weight: float, payload: dict, suggestion,
+             ticket_id: int | None) -> None:
+    """A signal this process just stored: apply it to the tenant's memories at once, without a
+    query, where it is the very next signal they have not seen (ids are handed out in order, so
+    nothing can sit between); otherwise mark them to read from the database."""
+    effect = effect_of(kind, weight, payload, getattr(suggestion, "intent", None), getattr(suggestion, "draft_source", None))
+    vector = getattr(suggestion, "vector", None)
+    with _lock:
+        for (_, tid, _), state in _states.items():
+            if tid != tenant_id:
+                continue
+            # Teaching needs the stored vector, and the customer's name from the suggestion (the
+            # database path would take the ticket's requester instead).
+            incomplete = kind in TEACHING and (vector is None or (suggestion.customer_name is None and ticket_id))
+            if state.dirty or state.last_signal_id != signal_id - 1 or incomplete:
+                state.dirty = True
+                continue
+            state.memory.reinforce(effect.source, effect.outcome)
+            if kind in TEACHING:
+                state.memory.teach(Taught(signal_id, effect.intent, effect.tags, effect.reply,
+                                          suggestion.customer_name), np.frombuffer(vector, dtype=np.float32))
+            state.last_signal_id = signal_id
+
+
 def memory_for(runtime, tenant_id: int, model, version: str, row_for) -> FeedbackMemory:
     """The tenant's memory, current to the newest signal. ``row_for(text)`` gives the similarity
     row of a text (used only for signals whose suggestion stored no vector)."""

@@ -49,6 +49,7 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, class_=ScopedSession, expire_on_commit=False)
+        self._tenant_ids: dict[str, int] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -100,11 +101,17 @@ class Database:
             return tenant_id
 
     def tenant_id(self, slug: str) -> int:
-        """The id of an existing tenant, or :class:`UnknownTenantError`."""
+        """The id of an existing tenant, or :class:`UnknownTenantError`. Remembered once found
+        (every request and signal asks; a tenant's id never changes, and tenants are not deleted
+        while a process serves them)."""
+        known = self._tenant_ids.get(slug)
+        if known is not None:
+            return known
         with self.admin_session() as session:
             tenant_id = session.scalar(select(TenantRow.id).where(TenantRow.slug == slug))
         if tenant_id is None:
             raise UnknownTenantError(f"no tenant named {slug!r}")
+        self._tenant_ids[slug] = tenant_id
         return tenant_id
 
     def dispose(self) -> None:
