@@ -89,7 +89,8 @@ def record_signal(runtime: Runtime, tenant_slug: str, signal: Signal) -> tuple[S
             if suggestion is not None:
                 signal = signal.model_copy(update={"suggestion_id": suggestion.id})
                 draft, model_version = suggestion.draft, suggestion.model_version
-        if ticket_id is not None and session.scalar(select(TicketRow.id).where(TicketRow.id == ticket_id)) is None:
+        named_ticket = signal.ticket_id  # a suggestion's own ticket is known to exist (foreign key)
+        if named_ticket is not None and session.scalar(select(TicketRow.id).where(TicketRow.id == named_ticket)) is None:
             raise BadInput(f"no ticket {ticket_id} for tenant {tenant_slug}", field="ticket_id")
         signal = _with_context(_classify_sent_reply(signal, draft), suggestion)
         _check_payload(signal)
