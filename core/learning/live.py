@@ -66,11 +66,8 @@ def recorded(tenant_id: int, signal_id: int, kind: str, weight: float, payload: 
             if state.dirty or state.last_signal_id != signal_id - 1 or incomplete:
                 state.dirty = True
                 continue
-            state.memory.reinforce(effect.source, effect.outcome)
-            if kind in TEACHING:
-                state.memory.teach(Taught(signal_id, effect.intent, effect.tags, effect.reply,
-                                          suggestion.customer_name), np.frombuffer(vector, dtype=np.float32))
-            state.last_signal_id = signal_id
+            _apply(state, signal_id, kind, effect, np.frombuffer(vector, dtype=np.float32) if vector is not None else None,
+                   getattr(suggestion, "customer_name", None))
 
 
 def memory_for(runtime, tenant_id: int, model, version: str, row_for) -> FeedbackMemory:
@@ -105,14 +102,19 @@ def _apply_new_signals(session, state: _State, row_for) -> None:
          customer_name, ticket_text, requester) in rows:
         payload = payload or {}
         effect = effect_of(kind, weight, payload, suggested_intent, draft_source)
-        state.memory.reinforce(effect.source, effect.outcome)
+        row = None
         if kind in TEACHING:
             text = suggestion_text or ticket_text
             row = np.frombuffer(vector, dtype=np.float32) if vector is not None else (row_for(text) if text else None)
-            if row is not None:
-                state.memory.teach(Taught(signal_id, effect.intent, effect.tags, effect.reply,
-                                          customer_name or requester), row)
-        state.last_signal_id = signal_id
+        _apply(state, signal_id, kind, effect, row, customer_name or requester)
+
+
+def _apply(state: _State, signal_id: int, kind: str, effect, row, customer_name: str | None) -> None:
+    """One signal into the memory (both the database path and a process's own signal use this)."""
+    state.memory.reinforce(effect.source, effect.outcome)
+    if kind in TEACHING and row is not None:
+        state.memory.teach(Taught(signal_id, effect.intent, effect.tags, effect.reply, customer_name), row)
+    state.last_signal_id = signal_id
 
 
 def forget(runtime=None) -> None:

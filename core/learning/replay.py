@@ -152,17 +152,20 @@ def _agent_reply(ticket: Ticket) -> str | None:
     return next((m.body for m in ticket.messages if m.author_role == "agent" and m.public), None)
 
 
+def _first_customer_message(ticket: Ticket) -> list[Message]:
+    return [m for m in ticket.messages if m.author_role == "customer"][:1] or ticket.messages[:1]
+
+
 def _arriving(ticket: Ticket) -> Ticket:
     """The ticket as it first reaches the helpdesk: the customer's words, no label, no answer."""
-    customer = [m for m in ticket.messages if m.author_role == "customer"][:1] or ticket.messages[:1]
-    return ticket.model_copy(update={"messages": customer, "intent": None, "status": "new", "csat": None,
+    return ticket.model_copy(update={"messages": _first_customer_message(ticket), "intent": None, "status": "new",
+                                     "csat": None,
                                      "solved_at": None, "first_response_at": None})
 
 
 def _answered(ticket: Ticket, reply: str | None) -> Ticket:
     """The ticket once the agent has replied (what the helpdesk reports): solved, with the reply."""
-    customer = [m for m in ticket.messages if m.author_role == "customer"][:1] or ticket.messages[:1]
-    messages = customer + ([Message(author_role="agent", body=reply, public=True)] if reply else [])
+    messages = _first_customer_message(ticket) + ([Message(author_role="agent", body=reply, public=True)] if reply else [])
     return ticket.model_copy(update={"messages": messages, "intent": None, "status": "solved"})
 
 
