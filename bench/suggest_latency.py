@@ -6,7 +6,10 @@ imports and trains it through the same code as ``deskloop import`` and ``deskloo
 suggestions (intent, tags, entities, similar resolved tickets, draft; sentence encoding included)
 for 1,000 customer messages, one at a time, after a warm-up. Target: p99 at most 20 ms.
 
-    .venv/bin/python bench/suggest_latency.py [--tickets 100000] [--queries 1000]
+    .venv/bin/python bench/suggest_latency.py [--tickets 100000] [--queries 1000] [--home DIR]
+
+``--home DIR`` keeps the built tenant in DIR and, when DIR already holds it, goes straight to the
+timing (building takes about half an hour; timing a change to the serving path then takes a minute).
 """
 
 from __future__ import annotations
@@ -25,37 +28,51 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
+def build(runtime, home: Path, tickets: int) -> None:
+    """Simulate, import and train the 100,000-ticket tenant, printing what it cost."""
+    from datetime import date
+
+    from core.demo.simulate import write_history
+    from core.ingest import import_file
+    from core.ml.training import train_tenant
+
+    history = home / "history.jsonl"
+    write_history(history, count=tickets, seed=7, end=date(2026, 11, 20))
+    started = time.perf_counter()
+    result = import_file(runtime.db, history, "big", show_progress=False)
+    print(f"imported {result.rows:,} tickets in {time.perf_counter() - started:.0f} s", flush=True)
+
+    started = time.perf_counter()
+    train_tenant(runtime, "big")
+    train_seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"trained in {train_seconds:.0f} s (sentence encoding, intent model, abstention, similarity "
+          f"index, clusters), peak memory of the process so far {peak_mb:,.0f} MB", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--home", type=Path, help="keep (or reuse) the built tenant in this directory")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="deskloop-latency-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="deskloop-latency-") as scratch:
+        tmp = str(args.home or scratch)
+        Path(tmp).mkdir(parents=True, exist_ok=True)
         os.environ["DESKLOOP_HOME"] = tmp
         os.environ.pop("DESKLOOP_DATABASE_URL", None)
         os.environ.pop("DESKLOOP_REDIS_URL", None)
-        from datetime import date
-
-        from core.demo.simulate import load_queries, write_history
-        from core.ingest import import_file
-        from core.ml.training import train_tenant
+        from core.demo.simulate import load_queries
+        from core.ml.training import registry_for
         from core.runtime import Runtime
         from core.suggest import build_suggestion, current_model, sentence_vector
 
         runtime = Runtime()
-        history = Path(tmp) / "history.jsonl"
-        write_history(history, count=args.tickets, seed=7, end=date(2026, 11, 20))
-        started = time.perf_counter()
-        result = import_file(runtime.db, history, "big", show_progress=False)
-        print(f"imported {result.rows:,} tickets in {time.perf_counter() - started:.0f} s", flush=True)
-
-        started = time.perf_counter()
-        stored = train_tenant(runtime, "big")
-        train_seconds = time.perf_counter() - started
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"trained in {train_seconds:.0f} s (sentence encoding, intent model, abstention, similarity "
-              f"index, clusters), peak memory of the process so far {peak_mb:,.0f} MB", flush=True)
+        if args.home and registry_for(runtime, "big").current_version():
+            print(f"reusing the tenant built in {tmp}", flush=True)
+        else:
+            build(runtime, Path(tmp), args.tickets)
 
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core from here on
         model, stored = current_model(runtime, "big")

@@ -1,0 +1,136 @@
+"""The contract between the core and each helpdesk integration, and the registry that finds them.
+
+The core never imports a helpdesk's package: integrations register themselves as Python entry
+points in the ``deskloop.integrations`` group (see ``pyproject.toml``), each naming an object that
+satisfies :class:`HelpdeskIntegration`. Adding a helpdesk is a new package under ``integrations/``
+and one line in ``pyproject.toml``; nothing in ``core/`` changes. Slack and Linear will register in
+the same group with ``kind = "notifier"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from core.errors import BadInput
+from core.events import HelpdeskEvent
+from core.types import Ticket
+
+ENTRY_POINT_GROUP = "deskloop.integrations"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Everything a client needs to reach one tenant's helpdesk account.
+
+    ``secrets`` are decrypted (see :mod:`core.secrets`) and must never be logged or repr'd;
+    ``api_url`` overrides the helpdesk's public API address (a proxy, or a local test server).
+    """
+
+    tenant: str
+    helpdesk: str
+    domain: str | None
+    secrets: Mapping[str, str] = field(repr=False)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def api_url(self) -> str | None:
+        return self.settings.get("api_url")
+
+
+@dataclass
+class BackfillPage:
+    """One page of history in the common shape, and where to resume after it (``None``: the
+    history is exhausted)."""
+
+    tickets: list[Ticket]
+    cursor: str | None
+
+
+class HelpdeskClient(Protocol):
+    """Talks to one account through the helpdesk's own client library."""
+
+    def backfill(self, since: datetime | None, cursor: str | None) -> Iterator[BackfillPage]:
+        """Tickets updated since ``since`` (all of them when ``None``), page by page, oldest
+        first, starting after ``cursor`` when resuming. Waits out 429s (Retry-After)."""
+        ...
+
+    def apply_tags(self, ticket_external_id: str, tags: list[str]) -> None:
+        """Add ``tags`` to the ticket, keeping the tags it already has."""
+        ...
+
+    def add_private_note(self, ticket_external_id: str, body: str) -> None:
+        """Add an internal note (never visible to the customer)."""
+        ...
+
+
+@runtime_checkable
+class HelpdeskIntegration(Protocol):
+    """One helpdesk: webhook verification and parsing (pure), and a client factory."""
+
+    name: str  # "zendesk", "freshdesk", "intercom": the <helpdesk> in /webhooks/<helpdesk>/<tenant>
+    kind: str  # "helpdesk" (notifiers such as Slack and Linear say "notifier")
+    #: Credentials ``deskloop tenant add`` requires, by name (e.g. "api_token", "webhook_secret").
+    secret_names: tuple[str, ...]
+    #: Credentials it can use but does not require (e.g. the admin id Intercom tags as).
+    optional_secret_names: tuple[str, ...]
+    #: The helpdesk's event names :meth:`parse` understands; each has a fixture
+    #: ``fixtures/webhooks/<name>.json`` (checked by the contract test).
+    handled_events: tuple[str, ...]
+    fixtures_dir: Path
+
+    def verify(self, headers: Mapping[str, str], body: bytes, secrets: Mapping[str, str], now: datetime) -> None:
+        """Return if the delivery is provably from the helpdesk; raise
+        :class:`core.events.BadSignature` otherwise. ``body`` is the raw bytes as received."""
+        ...
+
+    def parse(self, body: bytes) -> list[HelpdeskEvent]:
+        """The common events in a verified delivery. ``[]`` for a valid delivery of an event
+        Deskloop does not use; :class:`core.events.MalformedPayload` when it cannot be read."""
+        ...
+
+    def event_name(self, body: bytes) -> str | None:
+        """The helpdesk's name for the delivered event (for logs), ``None`` when absent."""
+        ...
+
+    def client(self, connection: Connection) -> HelpdeskClient:
+        ...
+
+
+@cache
+def registered() -> dict[str, HelpdeskIntegration]:
+    """Every installed integration, by name."""
+    found = {}
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        integration = point.load()
+        found[integration.name] = integration
+    return found
+
+
+def helpdesk_names() -> list[str]:
+    return sorted(name for name, i in registered().items() if i.kind == "helpdesk")
+
+
+def integration(name: str) -> HelpdeskIntegration:
+    """The helpdesk integration called ``name``; :class:`core.errors.NotFound` otherwise."""
+    from core.errors import NotFound
+
+    found = registered().get(name)
+    if found is None or found.kind != "helpdesk":
+        raise NotFound(f"unknown helpdesk {name!r}; installed: {', '.join(helpdesk_names()) or 'none'}")
+    return found
+
+
+def check_secrets(helpdesk: HelpdeskIntegration, secrets: Mapping[str, str]) -> None:
+    """Every credential the helpdesk needs is present and non-empty (names only in the message)."""
+    missing = [name for name in helpdesk.secret_names if not str(secrets.get(name) or "").strip()]
+    if missing:
+        raise BadInput(f"{helpdesk.name} needs credentials {', '.join(missing)}")
+    unknown = sorted(set(secrets) - set(helpdesk.secret_names) - set(helpdesk.optional_secret_names))
+    if unknown:
+        raise BadInput(f"unknown credential names for {helpdesk.name}: {', '.join(unknown)}")
