@@ -10,7 +10,7 @@ from core.runtime import Runtime
 
 def create_app(settings: Settings | None = None) -> Flask:
     """An app bound to one Runtime (settings and a migrated database), shared by its requests."""
-    from core.web import api, learning_pages, playground
+    from core.web import api, learning_pages, playground, webhooks
     from core.web.errors import register_error_handlers
 
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
@@ -19,5 +19,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(api.blueprint)
     app.register_blueprint(playground.blueprint)
     app.register_blueprint(learning_pages.blueprint)
+    app.register_blueprint(webhooks.blueprint)
     register_error_handlers(app)
     return app

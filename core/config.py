@@ -34,6 +34,9 @@ class Settings:
             ``http://127.0.0.1:8080/v1``). Unset (the default) means drafts are never rewritten.
         llm_model: Model name sent to that endpoint (``DESKLOOP_LLM_MODEL``).
         llm_api_key: Its key (``DESKLOOP_LLM_API_KEY``); kept out of ``repr`` so it never reaches logs.
+        secret_key: Encrypts helpdesk credentials at rest (``DESKLOOP_SECRET_KEY``; several keys
+            separated by commas rotate: the first encrypts, all decrypt). Required to add or use a
+            connected helpdesk; out of ``repr``.
     """
 
     home: Path
@@ -45,6 +48,7 @@ class Settings:
     llm_url: str | None = None
     llm_model: str = "default"
     llm_api_key: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -61,6 +65,7 @@ class Settings:
             llm_url=env.get("DESKLOOP_LLM_URL") or None,
             llm_model=env.get("DESKLOOP_LLM_MODEL") or "default",
             llm_api_key=env.get("DESKLOOP_LLM_API_KEY") or None,
+            secret_key=env.get("DESKLOOP_SECRET_KEY") or None,
         )
 
     @property

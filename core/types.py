@@ -61,6 +61,7 @@ class Message(_Model):
     public: bool = True
     author_name: str | None = None
     created_at: datetime | None = None
+    external_id: str | None = Field(default=None, max_length=128)  # the helpdesk's id for the message
 
 
 class Csat(_Model):

@@ -77,6 +77,7 @@ def settings(backend: str, tmp_path: Path, request, monkeypatch) -> Settings:
     monkeypatch.setenv("DESKLOOP_HOME", str(home))
     monkeypatch.setenv("DESKLOOP_DATABASE_URL", url)
     monkeypatch.delenv("DESKLOOP_REDIS_URL", raising=False)
+    monkeypatch.setenv("DESKLOOP_SECRET_KEY", "test-only-key-that-encrypts-tenant-credentials")
     monkeypatch.setenv("DESKLOOP_ENCODER_DIR", str(request.getfixturevalue("encoder_dir")))
     return Settings.from_env()
 

@@ -94,6 +94,8 @@ class TicketRow(TenantScoped, Base):
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     page_context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    assignee: Mapped[str | None] = mapped_column(String(255), doc="The helpdesk's assigned agent.")
+    assigned_group: Mapped[str | None] = mapped_column(String(255), doc="The helpdesk's assigned group.")
     cluster_key: Mapped[int | None] = mapped_column(Integer, index=True, doc="Stable id of its cluster.")
     sentiment: Mapped[str | None] = mapped_column(String(16), doc="Tone of the latest customer message.")
     urgent: Mapped[bool | None] = mapped_column(Boolean, doc="Any customer message reads as urgent.")
@@ -105,6 +107,7 @@ class MessageRow(TenantScoped, Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("ticket_id", "position", name="uq_messages_ticket_position"),
+        UniqueConstraint("ticket_id", "external_id", name="uq_messages_ticket_external"),
         Index("ix_messages_tenant", "tenant_id"),
     )
 
@@ -120,6 +123,7 @@ class MessageRow(TenantScoped, Base):
     sentiment_score: Mapped[float | None] = mapped_column(Float)
     urgent: Mapped[bool | None] = mapped_column(Boolean)
     created_at: Mapped[datetime | None] = mapped_column()
+    external_id: Mapped[str | None] = mapped_column(String(128), doc="The helpdesk's id: one reply, stored once.")
 
 
 class TagAliasRow(TenantScoped, Base):
@@ -204,3 +208,45 @@ class ReplayRunRow(TenantScoped, Base):
     source: Mapped[str] = mapped_column(String(512))
     result: Mapped[dict[str, Any]] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HelpdeskEventRow(TenantScoped, Base):
+    """One common event received from a helpdesk webhook, stored before it is acknowledged.
+
+    The unique key on (tenant, helpdesk, event id) is what makes a duplicate delivery a no-op;
+    ``processed_at`` is set by the worker that applied it, ``outcome`` says what it did.
+    """
+
+    __tablename__ = "helpdesk_events"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "helpdesk", "event_id", name="uq_helpdesk_events_tenant_event"),
+        Index("ix_helpdesk_events_tenant_ticket", "tenant_id", "ticket_external_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    helpdesk: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))
+    ticket_external_id: Mapped[str] = mapped_column(String(128))
+    occurred_at: Mapped[datetime] = mapped_column()
+    data: Mapped[dict[str, Any]] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column()
+    outcome: Mapped[str | None] = mapped_column(String(255))
+
+
+class BackfillStateRow(TenantScoped, Base):
+    """Where a tenant's `deskloop backfill` stands: saved with every page it stores, so a killed
+    backfill resumes after the last page it committed."""
+
+    __tablename__ = "backfill_state"
+    __table_args__ = (UniqueConstraint("tenant_id", name="uq_backfill_state_tenant"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    since: Mapped[datetime | None] = mapped_column()
+    cursor: Mapped[str | None] = mapped_column(Text)
+    tickets: Mapped[int] = mapped_column(Integer, default=0)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()

@@ -188,12 +188,19 @@ def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime
             "body_raw": m.body,
             "body": body,
             "created_at": _utc(m.created_at),
+            "external_id": m.external_id,
             "sentiment": tone.sentiment if tone else None,
             "sentiment_score": tone.score if tone else None,
             "urgent": tone.urgent if tone else None,
         }
         for position, (m, body, tone) in enumerate(zip(ticket.messages, cleaned, tones, strict=True))
     ]
+    seen: set[str] = set()
+    for message in messages:  # a helpdesk id names one message; a repeat would break the unique key
+        if message["external_id"] in seen:
+            message["external_id"] = None
+        elif message["external_id"] is not None:
+            seen.add(message["external_id"])
     return row, messages
 
 

@@ -1,0 +1,114 @@
+"""Connecting helpdesks: ``deskloop tenant add|list|rotate-secrets`` and ``deskloop backfill``."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from core.errors import BadInput
+from core.runtime import Runtime
+
+
+def register(group: click.Group) -> None:
+    group.add_command(tenant)
+    group.add_command(backfill)
+
+
+@click.group()
+def tenant() -> None:
+    """Tenants and the helpdesk accounts they are connected to."""
+
+
+@tenant.command("add")
+@click.argument("name")
+@click.option("--helpdesk", required=True, type=click.Choice(["zendesk", "freshdesk", "intercom"]))
+@click.option("--domain", required=True, help="The account's address: acme.zendesk.com, acme.freshdesk.com, "
+                                              "or Intercom's API host (api.intercom.io, api.eu.intercom.io, ...).")
+@click.option("--credentials", "credentials_file", type=click.Path(path_type=Path),
+              help="File with the API credentials and webhook secret (JSON, or NAME=value lines).")
+@click.option("--credentials-env", is_flag=True,
+              help="Read credentials from DESKLOOP_CREDENTIAL_<NAME> environment variables instead.")
+@click.option("--write-back-tags/--no-write-back-tags", default=True, show_default=True,
+              help="Apply suggested tags to tickets in the helpdesk.")
+@click.option("--private-note/--no-private-note", default=False, show_default=True,
+              help="Add the draft to the ticket as an internal note.")
+@click.option("--api-url", default=None, help="Reach the helpdesk API at this base URL instead (a proxy).")
+@click.option("--replace", is_flag=True, help="Reconnect a tenant already connected to a helpdesk.")
+@click.pass_obj
+def tenant_add(runtime: Runtime, name: str, helpdesk: str, domain: str, credentials_file: Path | None,
+               credentials_env: bool, write_back_tags: bool, private_note: bool, api_url: str | None,
+               replace: bool) -> None:
+    """Connect tenant NAME to a helpdesk account. Credentials never go on the command line (shell
+    history, process lists): they come from a file or the environment, and are stored encrypted
+    with DESKLOOP_SECRET_KEY."""
+    from core.connections import add_tenant, read_credentials_env, read_credentials_file
+
+    if (credentials_file is None) == (not credentials_env):
+        raise BadInput("give the credentials with exactly one of --credentials FILE or --credentials-env")
+    credentials = read_credentials_file(credentials_file) if credentials_file else read_credentials_env()
+    settings = {"write_back_tags": write_back_tags, "private_note": private_note}
+    if api_url:
+        settings["api_url"] = api_url.rstrip("/")
+    added = add_tenant(runtime, name, helpdesk, domain, credentials, settings, replace=replace)
+    click.echo(f"tenant {added.slug} connected to {added.helpdesk} at {added.domain} "
+               f"(credentials stored encrypted: {', '.join(added.credentials)}); "
+               f"webhook URL: https://<your deskloop host>/webhooks/{added.helpdesk}/{added.slug}")
+
+
+@tenant.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def tenant_list(runtime: Runtime, as_json: bool) -> None:
+    """Tenants, their helpdesk, and which credentials are set (never their values)."""
+    from core.connections import list_tenants
+
+    tenants = list_tenants(runtime)
+    if as_json:
+        click.echo(json.dumps([t.__dict__ for t in tenants], indent=2))
+        return
+    if not tenants:
+        click.echo("no tenants yet")
+    for t in tenants:
+        creds = ", ".join(t.credentials) or "no credentials"
+        click.echo(f"{t.slug:<24} {t.helpdesk:<10} {t.domain or '-':<32} {creds}")
+
+
+@tenant.command("rotate-secrets")
+@click.pass_obj
+def tenant_rotate(runtime: Runtime) -> None:
+    """Re-encrypt every tenant's credentials with the first key in DESKLOOP_SECRET_KEY."""
+    from sqlalchemy import select
+
+    from core.secrets import rotate
+    from core.store.tables import TenantRow
+
+    with runtime.db.transaction() as session:
+        rows = session.scalars(select(TenantRow).where(TenantRow.credentials.is_not(None))).all()
+        for row in rows:
+            row.credentials = rotate(runtime.settings.secret_key, row.credentials)
+    click.echo(f"re-encrypted the credentials of {len(rows)} tenant(s)")
+
+
+@click.command()
+@click.option("--tenant", "tenant_slug", required=True, help="Tenant slug (connected with `deskloop tenant add`).")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), default=None,
+              help="Only tickets updated since this date (UTC). Default: the whole history.")
+@click.option("--restart", is_flag=True, help="Start over instead of resuming an unfinished backfill.")
+@click.pass_obj
+def backfill(runtime: Runtime, tenant_slug: str, since: datetime | None, restart: bool) -> None:
+    """Import the tenant's history through the helpdesk's API. Interrupted, it resumes where it
+    stopped the next time it runs."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from core.backfill import run_backfill
+
+    since = since.replace(tzinfo=UTC) if since else None
+    with Progress(TextColumn("[bold]backfill[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), transient=False) as progress:
+        task = progress.add_task(tenant_slug, total=None)
+        summary = run_backfill(runtime, tenant_slug, since=since, restart=restart,
+                               on_page=lambda n: progress.advance(task, n))
+    click.echo(summary.describe())

@@ -1,0 +1,138 @@
+"""Connecting a tenant to its helpdesk account: credentials in, encrypted, and back out for a client.
+
+Credentials are read from a file or the environment (never a command-line argument, which would
+sit in shell history and ``ps``), checked against what the helpdesk integration needs, and stored
+encrypted (:mod:`core.secrets`). Listing shows which credentials are set, never their values.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from core.errors import BadInput, NotFound
+from core.helpdesks import Connection, check_secrets, integration
+from core.runtime import Runtime
+from core.secrets import decrypt, encrypt
+from core.store.tables import TenantRow
+from core.types import Tenant
+
+#: Per-tenant settings a connection understands, with their defaults.
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "write_back_tags": True,  # apply the suggested tags to the ticket in the helpdesk
+    "private_note": False,  # add the draft as an internal note
+}
+
+#: Environment variables ``--credentials-env`` reads: DESKLOOP_CREDENTIAL_<NAME> (e.g. _API_TOKEN).
+ENV_PREFIX = "DESKLOOP_CREDENTIAL_"
+
+
+def read_credentials_file(path: Path) -> dict[str, str]:
+    """A JSON object, or ``NAME=value`` lines (``#`` comments and blank lines ignored)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"cannot read credentials: {exc.strerror}", file=str(path)) from exc
+    if text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BadInput(f"not valid JSON ({exc.msg})", file=str(path), line=exc.lineno) from exc
+        if not all(isinstance(v, str | int) for v in data.values()):
+            raise BadInput("every credential must be a string", file=str(path))
+        return {str(k).lower(): str(v) for k, v in data.items()}
+    found = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip():
+            raise BadInput("expected NAME=value", file=str(path), line=number)
+        found[name.strip().lower()] = value.strip().strip('"').strip("'")
+    return found
+
+
+def read_credentials_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = os.environ if environ is None else environ
+    return {k[len(ENV_PREFIX):].lower(): v for k, v in env.items() if k.startswith(ENV_PREFIX) and v}
+
+
+@dataclass
+class ConnectedTenant:
+    """What ``deskloop tenant list`` shows: no secret values, only which ones are set."""
+
+    slug: str
+    helpdesk: str
+    domain: str | None
+    credentials: list[str]
+    settings: dict[str, Any]
+
+
+def add_tenant(runtime: Runtime, slug: str, helpdesk: str, domain: str | None, credentials: Mapping[str, str],
+               settings: Mapping[str, Any] | None = None, replace: bool = False) -> ConnectedTenant:
+    """Create (or, with ``replace``, reconnect) a tenant with its helpdesk credentials. A tenant
+    created by an import (helpdesk ``none``) can be connected without ``replace``."""
+    Tenant(slug=slug, helpdesk=helpdesk, domain=domain)  # the same checks as everywhere: BadInput on a bad slug
+    desk = integration(helpdesk)
+    check_secrets(desk, credentials)
+    token = encrypt(runtime.settings.secret_key, credentials)
+    merged = {**DEFAULT_SETTINGS, **(settings or {})}
+    with runtime.db.transaction() as session:
+        row = session.scalar(select(TenantRow).where(TenantRow.slug == slug))
+        if row is not None and row.helpdesk != "none" and not replace:
+            raise BadInput(f"tenant {slug!r} is already connected to {row.helpdesk}; pass --replace to reconnect")
+        if row is None:
+            row = TenantRow(slug=slug)
+            session.add(row)
+        row.helpdesk, row.domain, row.credentials = helpdesk, domain, token
+        row.settings = {**(row.settings or {}), **merged}
+    forget_connections()
+    return ConnectedTenant(slug, helpdesk, domain, sorted(credentials), merged)
+
+
+def list_tenants(runtime: Runtime) -> list[ConnectedTenant]:
+    with runtime.db.admin_session() as session:
+        rows = session.scalars(select(TenantRow).order_by(TenantRow.slug)).all()
+        out = []
+        for row in rows:
+            names = sorted(decrypt(runtime.settings.secret_key, row.credentials)) if row.credentials else []
+            out.append(ConnectedTenant(row.slug, row.helpdesk, row.domain, names, dict(row.settings or {})))
+    return out
+
+
+_connections: dict[tuple[str, str], Connection] = {}
+_connections_lock = threading.Lock()
+
+
+def connection(runtime: Runtime, slug: str) -> Connection:
+    """The tenant's decrypted connection, cached per process (a webhook must not query and
+    decrypt on every delivery). :func:`add_tenant` clears the cache in its own process; other
+    processes see a reconnect after a restart."""
+    key = (runtime.settings.database_url, slug)
+    found = _connections.get(key)
+    if found is not None:
+        return found
+    with runtime.db.admin_session() as session:
+        row = session.scalar(select(TenantRow).where(TenantRow.slug == slug))
+        if row is None:
+            raise NotFound(f"no tenant named {slug!r}")
+        if row.helpdesk == "none" or not row.credentials:
+            raise NotFound(f"tenant {slug!r} is not connected to a helpdesk")
+        found = Connection(slug, row.helpdesk, row.domain, decrypt(runtime.settings.secret_key, row.credentials),
+                           dict(row.settings))
+    with _connections_lock:
+        _connections[key] = found
+    return found
+
+
+def forget_connections() -> None:
+    with _connections_lock:
+        _connections.clear()

@@ -1,0 +1,223 @@
+"""Helpdesk events: stored once when a webhook arrives, applied to the ticket by a worker.
+
+Receiving (:func:`store_events`) only inserts rows: the unique key (tenant, helpdesk, event id)
+turns a duplicate delivery into nothing, and the webhook answers at once. Applying
+(:func:`process_events`, an RQ job) updates the ticket under a row lock, in the order the events
+happened, with one rule against rollbacks: a ticket's fields are only overwritten by an event at
+least as new as the last one applied (helpdesks retry and reorder deliveries). Messages are added
+once per helpdesk message id whatever their order, and the ticket's model text is rebuilt from
+them in time order.
+
+Then the learning loop hears about it: an agent's reply on a ticket that had a draft becomes the
+draft-versus-sent signal, a reopen, a CSAT rating, a changed tag list or a reassignment to
+another group become their signals (each keyed by its event, so it counts once). Anything
+Deskloop itself wrote (our tags, our note) is stored but never learned from. A new customer
+message is answered with a suggestion, written back to the helpdesk when the tenant wants it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from core.events import HelpdeskEvent
+from core.normalize import clean_message, clean_subject
+from core.runtime import Runtime
+from core.sentiment import analyze as analyze_tone
+from core.store.tables import HelpdeskEventRow, MessageRow, SuggestionRow, TicketRow
+from core.store.tickets import apply_aliases, aware_utc
+from core.taxonomy import load_aliases
+from core.types import Signal
+
+log = logging.getLogger(__name__)
+
+
+def store_events(runtime: Runtime, tenant_id: int, helpdesk: str, events: Sequence[HelpdeskEvent]) -> list[int]:
+    """Insert ``events``; returns the ids of the rows that are new (duplicates are skipped)."""
+    if not events:
+        return []
+    now = datetime.now(UTC)
+    rows = [{"tenant_id": tenant_id, "helpdesk": helpdesk, "event_id": e.event_id, "kind": e.kind,
+             "ticket_external_id": e.ticket_external_id, "occurred_at": e.occurred_at,
+             "data": e.model_dump(mode="json"), "received_at": now} for e in events]
+    with runtime.db.transaction(tenant_id) as session:
+        module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        statement = module.insert(HelpdeskEventRow.__table__).on_conflict_do_nothing(
+            index_elements=["tenant_id", "helpdesk", "event_id"]).returning(HelpdeskEventRow.__table__.c.id)
+        return list(session.execute(statement, rows).scalars())
+
+
+def process_events(tenant_slug: str, event_row_ids: list[int]) -> dict[str, int]:
+    """The worker job: apply stored events (oldest first) and act on them. Safe to run twice:
+    an event already processed is skipped."""
+    from core.runtime import for_jobs
+
+    runtime = for_jobs()
+    tenant_id = runtime.db.tenant_id(tenant_slug)
+    with runtime.db.tenant_session(tenant_id) as session:
+        rows = session.scalars(select(HelpdeskEventRow).where(HelpdeskEventRow.id.in_(event_row_ids))
+                               .order_by(HelpdeskEventRow.occurred_at, HelpdeskEventRow.id)).all()
+        pending = [(r.id, r.helpdesk, HelpdeskEvent.model_validate(r.data)) for r in rows if r.processed_at is None]
+    counts = {"applied": 0, "stale": 0, "skipped": len(event_row_ids) - len(pending)}
+    for row_id, helpdesk, event in pending:
+        outcome = _apply(runtime, tenant_id, row_id, helpdesk, event)
+        counts["stale" if outcome.startswith("stale") else "applied"] += 1
+        _after(runtime, tenant_slug, helpdesk, event)
+    return counts
+
+
+def _apply(runtime: Runtime, tenant_id: int, row_id: int, helpdesk: str, event: HelpdeskEvent) -> str:
+    """Apply one event to its ticket in one transaction (with the event marked processed)."""
+    with runtime.db.transaction(tenant_id) as session:
+        marker = session.scalar(select(HelpdeskEventRow).where(HelpdeskEventRow.id == row_id).with_for_update())
+        if marker is None or marker.processed_at is not None:
+            return "skipped: already processed"
+        ticket = _locked_ticket(session, tenant_id, helpdesk, event)
+        newest = aware_utc(ticket.updated_at)
+        fresh = newest is None or event.occurred_at >= newest
+        if fresh:
+            _apply_fields(ticket, event, load_aliases(session))
+        if event.kind == "reopened":
+            ticket.reopen_count = (ticket.reopen_count or 0) + 1
+        added = _add_message(session, tenant_id, ticket, event) if event.message is not None else False
+        outcome = ("applied" if fresh else "stale: fields kept (a newer event was applied)") + \
+            ("; message added" if added else "")
+        marker.processed_at, marker.outcome = datetime.now(UTC), outcome
+        return outcome
+
+
+def _locked_ticket(session, tenant_id: int, helpdesk: str, event: HelpdeskEvent) -> TicketRow:
+    """The ticket the event is about, locked; created (empty) when this is the first word of it."""
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(module.insert(TicketRow.__table__).on_conflict_do_nothing(
+        index_elements=["tenant_id", "source", "external_id"]).values(
+        tenant_id=tenant_id, source=helpdesk, external_id=event.ticket_external_id, subject="", text="",
+        tags=[], reopen_count=0, custom_fields={}, content_hash="", imported_at=datetime.now(UTC),
+        created_at=event.created_at or event.occurred_at))
+    return session.scalar(select(TicketRow).where(TicketRow.source == helpdesk,
+                                                  TicketRow.external_id == event.ticket_external_id)
+                          .with_for_update().execution_options(populate_existing=True))
+
+
+def _apply_fields(ticket: TicketRow, event: HelpdeskEvent, aliases: dict[str, str]) -> None:
+    if event.subject is not None:
+        ticket.subject = event.subject
+    if event.requester is not None:
+        ticket.requester_name = event.requester.name or ticket.requester_name
+        ticket.requester_email = event.requester.email or ticket.requester_email
+        ticket.requester_external_id = event.requester.external_id or ticket.requester_external_id
+    for name in ("organization", "priority", "status", "channel", "assignee"):
+        if getattr(event, name) is not None:
+            setattr(ticket, name, getattr(event, name))
+    if event.group is not None:
+        ticket.assigned_group = event.group
+    if event.tags is not None:
+        ticket.tags = apply_aliases(event.tags, aliases)
+    if event.custom_fields is not None:
+        ticket.custom_fields = {**(ticket.custom_fields or {}), **event.custom_fields}
+    if event.page_context is not None:
+        ticket.page_context = event.page_context.model_dump(mode="json")
+    if event.csat is not None:
+        ticket.csat_score, ticket.csat_comment = event.csat.score, event.csat.comment
+    if event.status in ("solved", "closed") and ticket.solved_at is None:
+        ticket.solved_at = event.occurred_at
+    ticket.updated_at = event.occurred_at
+    ticket.content_hash = ""  # no longer what an import wrote: a re-import must not be skipped
+
+
+def _add_message(session, tenant_id: int, ticket: TicketRow, event: HelpdeskEvent) -> bool:
+    """Add the event's message unless the ticket has it already; rebuild the ticket's text."""
+    message = event.message
+    if event.message_external_id is not None and session.scalar(
+            select(MessageRow.id).where(MessageRow.ticket_id == ticket.id,
+                                        MessageRow.external_id == event.message_external_id)) is not None:
+        return False
+    body = clean_message(message.body)
+    tone = analyze_tone(body) if message.author_role == "customer" and body else None
+    position = (session.scalar(select(func.max(MessageRow.position)).where(MessageRow.ticket_id == ticket.id)) or -1) + 1
+    session.add(MessageRow(
+        tenant_id=tenant_id, ticket_id=ticket.id, position=position, author_role=message.author_role,
+        public=message.public, author_name=message.author_name, body_raw=message.body, body=body,
+        created_at=message.created_at or event.occurred_at, external_id=event.message_external_id,
+        sentiment=tone.sentiment if tone else None, sentiment_score=tone.score if tone else None,
+        urgent=tone.urgent if tone else None))
+    session.flush()
+    if message.author_role == "agent" and message.public and ticket.first_response_at is None:
+        ticket.first_response_at = message.created_at or event.occurred_at
+    _rebuild_text(session, ticket)
+    return True
+
+
+def _rebuild_text(session, ticket: TicketRow) -> None:
+    """The model text and tone from the customer's public messages in time order (deliveries
+    may have added them out of order)."""
+    messages = session.scalars(select(MessageRow).where(MessageRow.ticket_id == ticket.id)
+                               .order_by(MessageRow.created_at, MessageRow.position)).all()
+    customer = [m for m in messages if m.author_role == "customer" and m.public and m.body]
+    subject = clean_subject(ticket.subject or "")
+    ticket.text = "\n".join([subject, *(m.body for m in customer)] if subject else [m.body for m in customer])
+    toned = [m for m in customer if m.sentiment is not None]
+    if toned:
+        ticket.sentiment = toned[-1].sentiment
+        ticket.urgent = any(m.urgent for m in toned)
+
+
+# What the learning loop and the helpdesk hear ------------------------------------------------
+
+
+def _after(runtime: Runtime, tenant_slug: str, helpdesk: str, event: HelpdeskEvent) -> None:
+    """Signals and write-back for one applied event. A failure here is logged, not raised: the
+    event is stored and applied, and retrying it would not make a signal any truer."""
+    if event.from_deskloop:
+        return
+    try:
+        signal = _signal_for(runtime, tenant_slug, helpdesk, event)
+        if signal is not None:
+            from core.feedback import record_signal
+
+            record_signal(runtime, tenant_slug, signal)
+        if event.kind in ("ticket_created", "customer_replied"):
+            from core.jobs import enqueue
+            from core.write_back import write_back
+
+            enqueue(write_back, tenant_slug, helpdesk, event.ticket_external_id,
+                    job_id=f"{helpdesk}:{tenant_slug}:write-back:{event.event_id}", settings=runtime.settings)
+    except Exception:  # noqa: BLE001 - logged with its traceback; the event itself is safely applied
+        log.exception("%s event %s for tenant %s: follow-up failed", helpdesk, event.event_id, tenant_slug)
+
+
+def _signal_for(runtime: Runtime, tenant_slug: str, helpdesk: str, event: HelpdeskEvent) -> Signal | None:
+    """The learning signal an event carries, about the ticket's latest suggestion (none without one)."""
+    tenant_id = runtime.db.tenant_id(tenant_slug)
+    with runtime.db.tenant_session(tenant_id) as session:
+        ticket_id = session.scalar(select(TicketRow.id).where(TicketRow.source == helpdesk,
+                                                              TicketRow.external_id == event.ticket_external_id))
+        latest = session.scalar(select(SuggestionRow).where(SuggestionRow.ticket_id == ticket_id)
+                                .order_by(SuggestionRow.id.desc()).limit(1)) if ticket_id else None
+        if latest is None:
+            return None
+        with_draft = latest if latest.draft else session.scalar(
+            select(SuggestionRow).where(SuggestionRow.ticket_id == ticket_id, SuggestionRow.draft.is_not(None))
+            .order_by(SuggestionRow.id.desc()).limit(1))
+        latest_tags = sorted(t["tag"] for t in latest.tags or [])
+    source = f"{helpdesk}:{event.event_id}"
+    actor = event.assignee or (event.message.author_name if event.message else None)
+    if event.kind == "agent_replied" and event.message.public and with_draft is not None:
+        return Signal(kind="draft_sent", suggestion_id=with_draft.id, actor=actor, source_event=source,
+                      payload={"sent": clean_message(event.message.body)})
+    if event.kind == "reopened":
+        return Signal(kind="reopened", ticket_id=ticket_id, source_event=source)
+    if event.kind == "csat_received":
+        return Signal(kind="csat", ticket_id=ticket_id, source_event=source,
+                      payload={"rating": event.csat.score, "comment": event.csat.comment})
+    if event.kind == "fields_changed" and event.tags is not None and sorted(event.tags) != latest_tags:
+        return Signal(kind="tag_changed", suggestion_id=latest.id, actor=actor, source_event=source,
+                      payload={"tags": event.tags})
+    if event.kind == "reassigned" and event.group is not None:
+        return Signal(kind="escalated", suggestion_id=latest.id, actor=actor, source_event=source,
+                      payload={"group": event.group, "assignee": event.assignee})
+    return None

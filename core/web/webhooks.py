@@ -1,0 +1,67 @@
+"""``POST /webhooks/<helpdesk>/<tenant>``: verify, parse, persist, enqueue, answer.
+
+Nothing slow happens inside the request (no model, no helpdesk API call): the helpdesk wants an
+answer within seconds and retries otherwise, so the events are stored and a worker applies them
+(:mod:`core.helpdesk_events`). Answers: 200 for a stored or deliberately ignored delivery (an
+ignored event must not be retried or get the webhook switched off), 401 for a signature that
+does not verify, 400 with the reason for a payload that cannot be read, 404 for an unknown
+helpdesk or tenant. The raw body is read once and verified as received, before any JSON parsing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from flask import Blueprint, current_app, jsonify, request
+from pydantic import ValidationError
+
+from core.connections import connection
+from core.errors import NotFound
+from core.events import BadSignature, MalformedPayload
+from core.helpdesk_events import process_events, store_events
+from core.helpdesks import integration
+from core.jobs import enqueue
+from core.web.errors import error_response
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("webhooks", __name__)
+
+
+@blueprint.post("/webhooks/<helpdesk>/<tenant>")
+def receive(helpdesk: str, tenant: str):
+    runtime = current_app.extensions["deskloop"]
+    desk = integration(helpdesk)
+    conn = connection(runtime, tenant)
+    if conn.helpdesk != helpdesk:
+        raise NotFound(f"tenant {tenant!r} is not connected to {helpdesk}")
+    body = request.get_data(cache=True)
+    try:
+        desk.verify(request.headers, body, conn.secrets, datetime.now(UTC))
+    except BadSignature as exc:
+        log.warning("%s webhook for %s rejected: %s", helpdesk, tenant, exc)
+        return error_response(401, f"signature not accepted: {exc}")
+    try:
+        events = [event.check() for event in desk.parse(body)]
+    except MalformedPayload as exc:
+        return error_response(400, f"malformed {helpdesk} payload: {exc}")
+    except (ValidationError, ValueError) as exc:
+        return error_response(400, f"malformed {helpdesk} payload: {_first_problem(exc)}")
+    if not events:
+        name = desk.event_name(body)
+        log.info("%s webhook for %s: event %r ignored (not used by Deskloop)", helpdesk, tenant, name)
+        return jsonify(accepted=0, duplicates=0, ignored=name)
+    tenant_id = runtime.db.tenant_id(tenant)
+    new_ids = store_events(runtime, tenant_id, helpdesk, events)
+    if new_ids:
+        enqueue(process_events, tenant, new_ids, job_id=f"{helpdesk}:{tenant}:{new_ids[0]}",
+                settings=runtime.settings)
+    return jsonify(accepted=len(new_ids), duplicates=len(events) - len(new_ids))
+
+
+def _first_problem(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors(include_url=False)[0]
+        return f"{'.'.join(str(p) for p in first.get('loc', ()))}: {first.get('msg')}"
+    return str(exc)

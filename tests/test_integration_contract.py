@@ -1,0 +1,63 @@
+"""The contract every helpdesk integration keeps, checked over all of them.
+
+Every handled event has a fixture shaped like the helpdesk's payload, every fixture is a handled
+event, and every fixture parses into valid common events: so an event added to a dispatch table
+without a real payload, or a payload nobody parses any more, fails here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.events import EVENT_KINDS, HelpdeskEvent
+from core.helpdesks import HelpdeskIntegration, helpdesk_names, integration
+
+HELPDESKS = ["zendesk", "freshdesk", "intercom"]
+
+
+def test_every_helpdesk_is_registered():
+    assert helpdesk_names() == sorted(HELPDESKS)
+
+
+@pytest.mark.parametrize("name", HELPDESKS)
+def test_integration_satisfies_the_protocol(name):
+    desk = integration(name)
+    assert isinstance(desk, HelpdeskIntegration)
+    assert desk.name == name and desk.kind == "helpdesk"
+    assert desk.secret_names and not set(desk.secret_names) & set(desk.optional_secret_names)
+    assert (Path(desk.fixtures_dir).parent / "SETUP.md").is_file()
+
+
+@pytest.mark.parametrize("name", HELPDESKS)
+def test_every_handled_event_has_a_fixture_and_every_fixture_is_handled(name):
+    desk = integration(name)
+    fixtures = {p.stem for p in (Path(desk.fixtures_dir) / "webhooks").glob("*.json")}
+    assert set(desk.handled_events) - fixtures == set(), "handled events without a fixture"
+    assert fixtures - set(desk.handled_events) == set(), "fixtures for events nobody handles"
+
+
+@pytest.mark.parametrize("name", HELPDESKS)
+def test_every_fixture_parses_to_valid_common_events(name):
+    desk = integration(name)
+    seen_ids = set()
+    for path in sorted((Path(desk.fixtures_dir) / "webhooks").glob("*.json")):
+        body = path.read_bytes()
+        events = desk.parse(body)
+        assert events, f"{path.name} parsed to no event"
+        assert desk.event_name(body) == path.stem
+        for event in events:
+            assert isinstance(event, HelpdeskEvent) and event.kind in EVENT_KINDS
+            event.check()
+            assert event.event_id not in seen_ids, f"{path.name}: event id {event.event_id} reused"
+            seen_ids.add(event.event_id)
+        assert desk.parse(body) == events, "parsing is not deterministic (a duplicate would not dedupe)"
+
+
+@pytest.mark.parametrize("name", HELPDESKS)
+def test_the_fixtures_cover_the_common_event_kinds(name):
+    """Every helpdesk reports the events the learning loop needs."""
+    desk = integration(name)
+    kinds = {e.kind for p in (Path(desk.fixtures_dir) / "webhooks").glob("*.json") for e in desk.parse(p.read_bytes())}
+    assert {"ticket_created", "customer_replied", "agent_replied", "status_changed"} <= kinds
