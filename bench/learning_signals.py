@@ -19,11 +19,11 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -31,14 +31,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.support import free_port, postgres_database, serve
+
 DATA = ROOT / "core" / "demo" / "data" / "banking77.csv"
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _prepare(env: dict) -> None:
@@ -48,43 +43,24 @@ def _prepare(env: dict) -> None:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _serve(env: dict, backend: str, port: int) -> subprocess.Popen:
-    if backend == "embedded":
-        command = [sys.executable, "-m", "core.cli", "serve", "--port", str(port)]
-    else:
-        command = [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                   "core.app:create_app()"]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(600):
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=5).ok:
-                return server
-        except requests.RequestException:  # not listening yet, or still loading
-            time.sleep(0.1)
-    server.kill()
-    raise RuntimeError("the server did not start")
-
-
 def correction_latency(backend: str, corrections: int, home: str) -> list[float]:
-    from core.demo.simulate import load_queries
-
     env = {**os.environ, "DESKLOOP_HOME": home}
     env.pop("DESKLOOP_DATABASE_URL", None)
     env.pop("DESKLOOP_REDIS_URL", None)
-    if backend == "postgres":
-        from sqlalchemy import create_engine, text
+    with ExitStack() as stack:
+        if backend == "postgres":
+            env["DESKLOOP_DATABASE_URL"] = stack.enter_context(postgres_database(f"deskloop_bench_{os.getpid()}"))
+            env["DESKLOOP_REDIS_URL"] = "redis://127.0.0.1:6379/13"
+        return _correction_latency(env, backend, corrections)
 
-        name = f"deskloop_bench_{os.getpid()}"
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-            conn.execute(text(f"CREATE DATABASE {name}"))
-        env["DESKLOOP_DATABASE_URL"] = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-        env["DESKLOOP_REDIS_URL"] = "redis://127.0.0.1:6379/13"
+
+def _correction_latency(env: dict, backend: str, corrections: int) -> list[float]:
+    from core.demo.simulate import load_queries
+
     started = time.perf_counter()
     _prepare(env)
     print(f"  {backend}: imported and trained Banking77 in {time.perf_counter() - started:.0f} s", flush=True)
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api/v1/tenants/b77"
     session = requests.Session()
     queries = load_queries()
@@ -93,7 +69,7 @@ def correction_latency(backend: str, corrections: int, home: str) -> list[float]
     latencies = []
     server = None
     try:
-        server = _serve(env, backend, port)
+        server = serve(env, backend, port)
         for query in rnd.sample(queries, corrections):
             first = session.post(f"{api}/suggest", json={"text": query.text}).json()
             wrong = rnd.choice([i for i in intents if i != first["intent"]])
@@ -113,10 +89,6 @@ def correction_latency(backend: str, corrections: int, home: str) -> list[float]
         if server is not None:
             server.terminate()
             server.wait(10)
-        if backend == "postgres":
-            admin.dispose()
-            with create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT").connect() as conn:
-                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     return latencies
 
 

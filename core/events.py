@@ -16,7 +16,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.types import Csat, Message, PageContext, Person, Priority, Status, normalize_tags
+from core.types import (
+    Csat,
+    Message,
+    PageContext,
+    Person,
+    Priority,
+    Status,
+    normalize_tags,
+)
 
 EventKind = Literal[
     "ticket_created",  # ticket fields, plus the customer's first message when the payload has it

@@ -186,7 +186,7 @@ def _after(runtime: Runtime, tenant_slug: str, helpdesk: str, event: HelpdeskEve
 
             enqueue(write_back, tenant_slug, helpdesk, event.ticket_external_id,
                     job_id=f"{helpdesk}:{tenant_slug}:write-back:{event.event_id}", settings=runtime.settings)
-    except Exception:  # noqa: BLE001 - logged with its traceback; the event itself is safely applied
+    except Exception:  # logged with its traceback; the event itself is safely applied
         log.exception("%s event %s for tenant %s: follow-up failed", helpdesk, event.event_id, tenant_slug)
 
 

@@ -101,7 +101,13 @@ def tenant_rotate(runtime: Runtime) -> None:
 def backfill(runtime: Runtime, tenant_slug: str, since: datetime | None, restart: bool) -> None:
     """Import the tenant's history through the helpdesk's API. Interrupted, it resumes where it
     stopped the next time it runs."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from core.backfill import run_backfill
 
