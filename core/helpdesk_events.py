@@ -138,7 +138,8 @@ def _add_message(session, tenant_id: int, ticket: TicketRow, event: HelpdeskEven
         return False
     body = clean_message(message.body)
     tone = analyze_tone(body) if message.author_role == "customer" and body else None
-    position = (session.scalar(select(func.max(MessageRow.position)).where(MessageRow.ticket_id == ticket.id)) or -1) + 1
+    position = session.scalar(select(func.coalesce(func.max(MessageRow.position) + 1, 0))
+                              .where(MessageRow.ticket_id == ticket.id))
     session.add(MessageRow(
         tenant_id=tenant_id, ticket_id=ticket.id, position=position, author_role=message.author_role,
         public=message.public, author_name=message.author_name, body_raw=message.body, body=body,

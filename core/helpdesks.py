@@ -89,8 +89,9 @@ class HelpdeskIntegration(Protocol):
         :class:`core.events.BadSignature` otherwise. ``body`` is the raw bytes as received."""
         ...
 
-    def parse(self, body: bytes) -> list[HelpdeskEvent]:
-        """The common events in a verified delivery. ``[]`` for a valid delivery of an event
+    def parse(self, body: bytes, settings: Mapping[str, Any] | None = None) -> list[HelpdeskEvent]:
+        """The common events in a verified delivery (``settings``: the tenant's connection
+        settings, e.g. which helpdesk user is Deskloop's own). ``[]`` for a valid delivery of an event
         Deskloop does not use; :class:`core.events.MalformedPayload` when it cannot be read."""
         ...
 

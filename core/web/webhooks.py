@@ -43,7 +43,7 @@ def receive(helpdesk: str, tenant: str):
         log.warning("%s webhook for %s rejected: %s", helpdesk, tenant, exc)
         return error_response(401, f"signature not accepted: {exc}")
     try:
-        events = [event.check() for event in desk.parse(body)]
+        events = [event.check() for event in desk.parse(body, conn.settings)]
     except MalformedPayload as exc:
         return error_response(400, f"malformed {helpdesk} payload: {exc}")
     except (ValidationError, ValueError) as exc:

@@ -1,0 +1,207 @@
+"""Webhooks end to end through the app: verified, parsed, stored once, applied in order, learned from.
+
+Deliveries are Zendesk event-subscription payloads from the integration's fixtures, signed the way
+Zendesk signs them; the same endpoint serves every helpdesk (the contract test covers the others'
+parsing, tests/test_helpdesk_deliveries.py their signatures through this endpoint).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from core.app import create_app
+from core.connections import add_tenant, forget_connections
+from core.store.tables import HelpdeskEventRow, MessageRow, SignalRow, SuggestionRow, TicketRow
+from integrations.zendesk import webhooks as zendesk
+
+FIXTURES = Path(zendesk.__file__).parent / "fixtures"
+CREDENTIALS = {"email": "ops@acme.example", "api_token": "zd-token-1", "webhook_secret": "whsec-acme-42"}
+URL = "/webhooks/zendesk/acme"
+
+
+def fixture(name: str, variant: bool = False) -> dict:
+    return json.loads((FIXTURES / ("webhook_variants" if variant else "webhooks") / f"{name}.json").read_text())
+
+
+def at(payload: dict, when: datetime, event_id: str | None = None) -> dict:
+    """The payload as delivered at ``when`` (and with another event id)."""
+    changed = copy.deepcopy(payload)
+    changed["time"] = when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if event_id is not None:
+        changed["id"] = event_id
+    return changed
+
+
+@pytest.fixture
+def app(settings, db):
+    forget_connections()
+    app = create_app(settings)
+    add_tenant(app.extensions["deskloop"], "acme", "zendesk", "acme.zendesk.com", CREDENTIALS,
+               {"write_back_tags": False})
+    yield app
+    app.extensions["deskloop"].close()
+    forget_connections()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def deliver(client, payload: dict | bytes, secret: str = CREDENTIALS["webhook_secret"], signed_at: datetime | None = None):
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    stamp = (signed_at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    headers = {**zendesk.sign(body, secret, stamp), "Content-Type": "application/json"}
+    return client.post(URL, data=body, headers=headers)
+
+
+def acme(db):
+    """A session reading the test tenant's rows."""
+    return db.tenant_session(db.tenant_id("acme"))
+
+
+def count(db, table) -> int:
+    with acme(db) as session:
+        return session.scalar(select(func.count(table.id)))
+
+
+def ticket(db, external_id: str) -> TicketRow:
+    with acme(db) as session:
+        return session.scalar(select(TicketRow).where(TicketRow.external_id == external_id))
+
+
+def test_a_new_ticket_is_stored_applied_and_acknowledged(client, db):
+    created = fixture("ticket.created")
+    answer = deliver(client, created)
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["accepted"] >= 1
+    stored = ticket(db, created["detail"]["id"])
+    assert stored.source == "zendesk" and stored.subject == created["detail"]["subject"]
+    assert stored.status is not None and stored.text
+    with acme(db) as session:
+        events = session.scalars(select(HelpdeskEventRow)).all()
+    assert events and all(e.processed_at is not None for e in events)
+
+
+def test_a_duplicate_delivery_is_processed_once(client, db):
+    created = fixture("ticket.created")
+    first = deliver(client, created).get_json()
+    messages, events = count(db, MessageRow), count(db, HelpdeskEventRow)
+    again = deliver(client, created)
+    assert again.status_code == 200
+    assert again.get_json() == {"accepted": 0, "duplicates": first["accepted"]}
+    assert count(db, MessageRow) == messages and count(db, HelpdeskEventRow) == events
+
+
+@pytest.mark.parametrize("problem", ["wrong secret", "stale timestamp", "tampered body", "no signature"])
+def test_an_unverified_delivery_is_refused_and_nothing_is_stored(client, db, problem):
+    created = fixture("ticket.created")
+    body = json.dumps(created).encode()
+    if problem == "wrong secret":
+        answer = deliver(client, body, secret="not-the-secret")
+    elif problem == "stale timestamp":
+        answer = deliver(client, body, signed_at=datetime.now(UTC) - timedelta(minutes=30))
+    elif problem == "tampered body":
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        headers = zendesk.sign(body, CREDENTIALS["webhook_secret"], stamp)
+        answer = client.post(URL, data=body.replace(b"Damaged", b"Damagex", 1) if b"Damaged" in body
+                             else body + b" ", headers=headers, content_type="application/json")
+    else:
+        answer = client.post(URL, data=body, content_type="application/json")
+    assert answer.status_code == 401
+    assert "signature not accepted" in answer.get_json()["error"]["reason"]
+    assert CREDENTIALS["webhook_secret"] not in answer.get_data(as_text=True)
+    assert count(db, HelpdeskEventRow) == 0 and count(db, TicketRow) == 0
+
+
+@pytest.mark.parametrize("body, reason", [
+    (b"{not json", "body is not JSON"),
+    (json.dumps({"type": "zen:event-type:ticket.status_changed", "id": "e-1"}).encode(), "missing"),
+])
+def test_a_malformed_payload_is_a_400_with_the_reason(client, db, body, reason):
+    answer = deliver(client, body)
+    assert answer.status_code == 400
+    assert reason in answer.get_json()["error"]["reason"]
+    assert count(db, HelpdeskEventRow) == 0 and count(db, TicketRow) == 0
+
+
+def test_a_valid_event_deskloop_does_not_use_is_acknowledged_and_ignored(client, db):
+    answer = deliver(client, fixture("user.active_changed", variant=True))
+    assert answer.status_code == 200
+    assert answer.get_json()["accepted"] == 0 and answer.get_json()["ignored"]
+    assert count(db, HelpdeskEventRow) == 0
+
+
+def test_unknown_tenant_or_helpdesk_is_a_404(client):
+    body = json.dumps(fixture("ticket.created")).encode()
+    assert client.post("/webhooks/zendesk/nobody", data=body, content_type="application/json").status_code == 404
+    assert client.post("/webhooks/intercom/acme", data=body, content_type="application/json").status_code == 404
+    assert client.post("/webhooks/myspace/acme", data=body, content_type="application/json").status_code == 404
+
+
+def test_an_older_update_arriving_late_never_rolls_the_ticket_back(client, db):
+    now = datetime.now(UTC)
+    deliver(client, at(fixture("ticket.created"), now - timedelta(hours=2)))
+    newer = at(fixture("ticket.status_changed"), now - timedelta(minutes=5), "status-newer")
+    newer["event"].update(previous="OPEN", current="SOLVED")
+    older = at(fixture("ticket.status_changed"), now - timedelta(minutes=50), "status-older")
+    older["event"].update(previous="OPEN", current="PENDING")
+    older["detail"]["status"] = "PENDING"
+    assert deliver(client, newer).status_code == 200
+    assert deliver(client, older).status_code == 200  # arrives after, happened before
+    stored = ticket(db, newer["detail"]["id"])
+    assert stored.status == "solved"
+    with acme(db) as session:
+        outcome = session.scalar(select(HelpdeskEventRow.outcome).where(HelpdeskEventRow.event_id == "status-older"))
+    assert outcome.startswith("stale")
+
+
+def test_the_agents_sent_reply_becomes_the_draft_versus_sent_signal(client, db):
+    now = datetime.now(UTC)
+    created = at(fixture("ticket.created"), now - timedelta(hours=1))
+    deliver(client, created)
+    stored = ticket(db, created["detail"]["id"])
+    draft = "Hi Priya, sorry about the dented bottle! I've sent a replacement; it should reach you Friday."
+    with db.transaction(stored.tenant_id) as session:
+        suggestion = SuggestionRow(tenant_id=stored.tenant_id, ticket_id=stored.id, text=stored.text, intent="damaged_item",
+                                   confidence=0.9, abstained=False, tags=[], entities=[], draft=draft, evidence=[],
+                                   model_version="v1")
+        session.add(suggestion)
+        session.flush()
+        suggestion_id = suggestion.id
+    reply = at(fixture("ticket.comment_added.agent_reply", variant=True), now)
+    reply["detail"]["id"] = created["detail"]["id"]
+    assert deliver(client, reply).status_code == 200
+    with acme(db) as session:
+        signal = session.scalar(select(SignalRow))
+    assert signal is not None and signal.kind == "draft_edited" and signal.suggestion_id == suggestion_id
+    sent = reply["event"]["comment"]["body"]
+    assert signal.payload["sent"] == sent and signal.payload["draft"] == draft
+    assert 0.5 < signal.payload["similarity"] < 1.0
+    assert signal.source_event == f"zendesk:{reply['id']}"
+    # The same reply delivered again teaches nothing twice.
+    deliver(client, reply)
+    assert count(db, SignalRow) == 1
+
+
+def test_a_reopen_counts_and_is_a_negative_signal_about_the_last_suggestion(client, db):
+    now = datetime.now(UTC)
+    created = at(fixture("ticket.created"), now - timedelta(hours=3))
+    deliver(client, created)
+    stored = ticket(db, created["detail"]["id"])
+    with db.transaction(stored.tenant_id) as session:
+        session.add(SuggestionRow(tenant_id=stored.tenant_id, ticket_id=stored.id, text=stored.text, intent="x",
+                                  confidence=0.8, abstained=False, tags=[], entities=[], draft="Try this.", evidence=[]))
+    reopened = at(fixture("ticket.status_changed.reopened", variant=True), now)
+    reopened["detail"]["id"] = created["detail"]["id"]
+    assert deliver(client, reopened).status_code == 200
+    assert ticket(db, created["detail"]["id"]).reopen_count == 1
+    with acme(db) as session:
+        signal = session.scalar(select(SignalRow))
+    assert signal.kind == "reopened" and signal.weight < 0
