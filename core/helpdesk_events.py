@@ -181,7 +181,7 @@ def _after(runtime: Runtime, tenant_slug: str, helpdesk: str, event: HelpdeskEve
             from core.feedback import record_signal
 
             record_signal(runtime, tenant_slug, signal)
-        if event.kind in ("ticket_created", "customer_replied"):
+        if event.kind in ("ticket_created", "customer_replied") and _wants_write_back(runtime, tenant_slug):
             from core.jobs import enqueue
             from core.write_back import write_back
 
@@ -189,6 +189,13 @@ def _after(runtime: Runtime, tenant_slug: str, helpdesk: str, event: HelpdeskEve
                     job_id=f"{helpdesk}:{tenant_slug}:write-back:{event.event_id}", settings=runtime.settings)
     except Exception:  # logged with its traceback; the event itself is safely applied
         log.exception("%s event %s for tenant %s: follow-up failed", helpdesk, event.event_id, tenant_slug)
+
+
+def _wants_write_back(runtime: Runtime, tenant_slug: str) -> bool:
+    from core.connections import connection
+
+    settings = connection(runtime, tenant_slug).settings
+    return bool(settings.get("write_back_tags") or settings.get("private_note"))
 
 
 def _signal_for(runtime: Runtime, tenant_slug: str, helpdesk: str, event: HelpdeskEvent) -> Signal | None:
