@@ -21,7 +21,7 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.events import HelpdeskEvent
@@ -37,18 +37,21 @@ log = logging.getLogger(__name__)
 
 
 def store_events(runtime: Runtime, tenant_id: int, helpdesk: str, events: Sequence[HelpdeskEvent]) -> list[int]:
-    """Insert ``events``; returns the ids of the rows that are new (duplicates are skipped)."""
+    """Insert ``events``; returns the ids of the rows that are new (duplicates are skipped). One
+    Core statement in its own transaction: this runs inside every webhook request, where the ORM
+    session's bookkeeping would be pure overhead."""
     if not events:
         return []
     now = datetime.now(UTC)
     rows = [{"tenant_id": tenant_id, "helpdesk": helpdesk, "event_id": e.event_id, "kind": e.kind,
              "ticket_external_id": e.ticket_external_id, "occurred_at": e.occurred_at,
              "data": e.model_dump(mode="json"), "received_at": now} for e in events]
-    with runtime.db.transaction(tenant_id) as session:
-        module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        statement = module.insert(HelpdeskEventRow.__table__).on_conflict_do_nothing(
-            index_elements=["tenant_id", "helpdesk", "event_id"]).returning(HelpdeskEventRow.__table__.c.id)
-        return list(session.execute(statement, rows).scalars())
+    engine = runtime.db.engine
+    module = postgresql if engine.dialect.name == "postgresql" else sqlite
+    statement = module.insert(HelpdeskEventRow.__table__).on_conflict_do_nothing(
+        index_elements=["tenant_id", "helpdesk", "event_id"]).returning(HelpdeskEventRow.__table__.c.id)
+    with engine.begin() as connection:
+        return list(connection.execute(statement, rows).scalars())
 
 
 def process_events(tenant_slug: str, event_row_ids: list[int]) -> dict[str, int]:
@@ -80,7 +83,7 @@ def _apply(runtime: Runtime, tenant_id: int, row_id: int, helpdesk: str, event: 
         newest = aware_utc(ticket.updated_at)
         fresh = newest is None or event.occurred_at >= newest
         if fresh:
-            _apply_fields(ticket, event, load_aliases(session))
+            _apply_fields(ticket, event, load_aliases(session) if event.tags is not None else {})
         if event.kind == "reopened":
             ticket.reopen_count = (ticket.reopen_count or 0) + 1
         added = _add_message(session, tenant_id, ticket, event) if event.message is not None else False
@@ -132,33 +135,29 @@ def _apply_fields(ticket: TicketRow, event: HelpdeskEvent, aliases: dict[str, st
 def _add_message(session, tenant_id: int, ticket: TicketRow, event: HelpdeskEvent) -> bool:
     """Add the event's message unless the ticket has it already; rebuild the ticket's text."""
     message = event.message
-    if event.message_external_id is not None and session.scalar(
-            select(MessageRow.id).where(MessageRow.ticket_id == ticket.id,
-                                        MessageRow.external_id == event.message_external_id)) is not None:
+    existing = session.scalars(select(MessageRow).where(MessageRow.ticket_id == ticket.id)).all()
+    if event.message_external_id is not None and any(m.external_id == event.message_external_id for m in existing):
         return False
     body = clean_message(message.body)
     tone = analyze_tone(body) if message.author_role == "customer" and body else None
-    position = session.scalar(select(func.coalesce(func.max(MessageRow.position) + 1, 0))
-                              .where(MessageRow.ticket_id == ticket.id))
-    session.add(MessageRow(
-        tenant_id=tenant_id, ticket_id=ticket.id, position=position, author_role=message.author_role,
-        public=message.public, author_name=message.author_name, body_raw=message.body, body=body,
-        created_at=message.created_at or event.occurred_at, external_id=event.message_external_id,
-        sentiment=tone.sentiment if tone else None, sentiment_score=tone.score if tone else None,
-        urgent=tone.urgent if tone else None))
-    session.flush()
+    added = MessageRow(
+        tenant_id=tenant_id, ticket_id=ticket.id, position=max((m.position for m in existing), default=-1) + 1,
+        author_role=message.author_role, public=message.public, author_name=message.author_name,
+        body_raw=message.body, body=body, created_at=message.created_at or event.occurred_at,
+        external_id=event.message_external_id, sentiment=tone.sentiment if tone else None,
+        sentiment_score=tone.score if tone else None, urgent=tone.urgent if tone else None)
+    session.add(added)
     if message.author_role == "agent" and message.public and ticket.first_response_at is None:
         ticket.first_response_at = message.created_at or event.occurred_at
-    _rebuild_text(session, ticket)
+    _rebuild_text(ticket, [*existing, added])
     return True
 
 
-def _rebuild_text(session, ticket: TicketRow) -> None:
+def _rebuild_text(ticket: TicketRow, messages: list[MessageRow]) -> None:
     """The model text and tone from the customer's public messages in time order (deliveries
     may have added them out of order)."""
-    messages = session.scalars(select(MessageRow).where(MessageRow.ticket_id == ticket.id)
-                               .order_by(MessageRow.created_at, MessageRow.position)).all()
-    customer = [m for m in messages if m.author_role == "customer" and m.public and m.body]
+    ordered = sorted(messages, key=lambda m: (aware_utc(m.created_at) or datetime.min.replace(tzinfo=UTC), m.position))
+    customer = [m for m in ordered if m.author_role == "customer" and m.public and m.body]
     subject = clean_subject(ticket.subject or "")
     ticket.text = "\n".join([subject, *(m.body for m in customer)] if subject else [m.body for m in customer])
     toned = [m for m in customer if m.sentiment is not None]
@@ -176,7 +175,7 @@ def _after(runtime: Runtime, tenant_slug: str, helpdesk: str, event: HelpdeskEve
     if event.from_deskloop:
         return
     try:
-        signal = _signal_for(runtime, tenant_slug, helpdesk, event)
+        signal = _signal_for(runtime, tenant_slug, helpdesk, event) if event.kind in _TEACHING_KINDS else None
         if signal is not None:
             from core.feedback import record_signal
 
@@ -189,6 +188,10 @@ def _after(runtime: Runtime, tenant_slug: str, helpdesk: str, event: HelpdeskEve
                     job_id=f"{helpdesk}:{tenant_slug}:write-back:{event.event_id}", settings=runtime.settings)
     except Exception:  # logged with its traceback; the event itself is safely applied
         log.exception("%s event %s for tenant %s: follow-up failed", helpdesk, event.event_id, tenant_slug)
+
+
+#: Event kinds that can carry a learning signal (the others only update the ticket).
+_TEACHING_KINDS = frozenset({"agent_replied", "reopened", "csat_received", "fields_changed", "reassigned"})
 
 
 def _wants_write_back(runtime: Runtime, tenant_slug: str) -> bool:
