@@ -34,7 +34,8 @@ class DeskloopGroup(click.Group):
 def main(ctx: click.Context, verbose: bool) -> None:
     """Deskloop: a helpdesk plugin that learns from every support ticket."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for chatty in ("alembic", "httpx", "httpcore", "urllib3"):  # a line per HTTP request drowns a backfill
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     runtime = Runtime()
     ctx.obj = runtime
     ctx.call_on_close(runtime.close)

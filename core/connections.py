@@ -77,14 +77,19 @@ class ConnectedTenant:
 
 
 def add_tenant(runtime: Runtime, slug: str, helpdesk: str, domain: str | None, credentials: Mapping[str, str],
-               settings: Mapping[str, Any] | None = None, replace: bool = False) -> ConnectedTenant:
+               settings: Mapping[str, Any] | None = None, replace: bool = False,
+               check: bool = False) -> ConnectedTenant:
     """Create (or, with ``replace``, reconnect) a tenant with its helpdesk credentials. A tenant
-    created by an import (helpdesk ``none``) can be connected without ``replace``."""
+    created by an import (helpdesk ``none``) can be connected without ``replace``. ``check``
+    calls the helpdesk first: the credentials must work, and the user they act as is kept in the
+    settings so webhooks about Deskloop's own tags and notes are not learned from."""
     Tenant(slug=slug, helpdesk=helpdesk, domain=domain)  # the same checks as everywhere: BadInput on a bad slug
     desk = integration(helpdesk)
     check_secrets(desk, credentials)
     token = encrypt(runtime.settings.secret_key, credentials)
     merged = {**DEFAULT_SETTINGS, **(settings or {})}
+    if check:
+        merged.update(_identity(desk, Connection(slug, helpdesk, domain, dict(credentials), merged)))
     with runtime.db.transaction() as session:
         row = session.scalar(select(TenantRow).where(TenantRow.slug == slug))
         if row is not None and row.helpdesk != "none" and not replace:
@@ -96,6 +101,15 @@ def add_tenant(runtime: Runtime, slug: str, helpdesk: str, domain: str | None, c
         row.settings = {**(row.settings or {}), **merged}
     forget_connections()
     return ConnectedTenant(slug, helpdesk, domain, sorted(credentials), merged)
+
+
+def _identity(desk, conn: Connection) -> dict[str, str]:
+    try:
+        return desk.client(conn).identity()
+    except BadInput:
+        raise
+    except Exception as exc:  # the helpdesk's own error types; their messages carry no secrets
+        raise BadInput(f"{desk.name} did not accept the credentials or could not be reached: {exc}") from exc
 
 
 def list_tenants(runtime: Runtime) -> list[ConnectedTenant]:

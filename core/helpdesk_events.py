@@ -67,19 +67,22 @@ def process_events(tenant_slug: str, event_row_ids: list[int]) -> dict[str, int]
         pending = [(r.id, r.helpdesk, HelpdeskEvent.model_validate(r.data)) for r in rows if r.processed_at is None]
     counts = {"applied": 0, "stale": 0, "skipped": len(event_row_ids) - len(pending)}
     for row_id, helpdesk, event in pending:
-        outcome = _apply(runtime, tenant_id, row_id, helpdesk, event)
+        outcome, tags_changed = _apply(runtime, tenant_id, row_id, helpdesk, event)
         counts["stale" if outcome.startswith("stale") else "applied"] += 1
-        _after(runtime, tenant_slug, helpdesk, event)
+        if not outcome.startswith("skipped"):
+            _after(runtime, tenant_slug, helpdesk, event, tags_changed)
     return counts
 
 
-def _apply(runtime: Runtime, tenant_id: int, row_id: int, helpdesk: str, event: HelpdeskEvent) -> str:
-    """Apply one event to its ticket in one transaction (with the event marked processed)."""
+def _apply(runtime: Runtime, tenant_id: int, row_id: int, helpdesk: str, event: HelpdeskEvent) -> tuple[str, bool]:
+    """Apply one event to its ticket in one transaction (with the event marked processed).
+    Returns what happened and whether the ticket's tags changed."""
     with runtime.db.transaction(tenant_id) as session:
         marker = session.scalar(select(HelpdeskEventRow).where(HelpdeskEventRow.id == row_id).with_for_update())
         if marker is None or marker.processed_at is not None:
-            return "skipped: already processed"
+            return "skipped: already processed", False
         ticket = _locked_ticket(session, tenant_id, helpdesk, event)
+        tags_before = list(ticket.tags or [])
         newest = aware_utc(ticket.updated_at)
         fresh = newest is None or event.occurred_at >= newest
         if fresh:
@@ -90,7 +93,7 @@ def _apply(runtime: Runtime, tenant_id: int, row_id: int, helpdesk: str, event: 
         outcome = ("applied" if fresh else "stale: fields kept (a newer event was applied)") + \
             ("; message added" if added else "")
         marker.processed_at, marker.outcome = datetime.now(UTC), outcome
-        return outcome
+        return outcome, sorted(ticket.tags or []) != sorted(tags_before)
 
 
 def _locked_ticket(session, tenant_id: int, helpdesk: str, event: HelpdeskEvent) -> TicketRow:
@@ -169,13 +172,14 @@ def _rebuild_text(ticket: TicketRow, messages: list[MessageRow]) -> None:
 # What the learning loop and the helpdesk hear ------------------------------------------------
 
 
-def _after(runtime: Runtime, tenant_slug: str, helpdesk: str, event: HelpdeskEvent) -> None:
+def _after(runtime: Runtime, tenant_slug: str, helpdesk: str, event: HelpdeskEvent, tags_changed: bool) -> None:
     """Signals and write-back for one applied event. A failure here is logged, not raised: the
     event is stored and applied, and retrying it would not make a signal any truer."""
     if event.from_deskloop:
         return
     try:
-        signal = _signal_for(runtime, tenant_slug, helpdesk, event) if event.kind in _TEACHING_KINDS else None
+        teaches = event.kind in _TEACHING_KINDS and (event.kind != "fields_changed" or tags_changed)
+        signal = _signal_for(runtime, tenant_slug, helpdesk, event) if teaches else None
         if signal is not None:
             from core.feedback import record_signal
 

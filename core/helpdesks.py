@@ -68,6 +68,11 @@ class HelpdeskClient(Protocol):
         """Add an internal note (never visible to the customer)."""
         ...
 
+    def identity(self) -> dict[str, str]:
+        """Settings that let :meth:`HelpdeskIntegration.parse` recognise Deskloop's own changes
+        (the helpdesk user the credentials act as). Calling it proves the credentials work."""
+        ...
+
 
 @runtime_checkable
 class HelpdeskIntegration(Protocol):

@@ -64,16 +64,18 @@ def test_a_small_backfill_stores_whole_conversations(settings, db):
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-def test_ten_thousand_tickets_killed_halfway_resume_without_loss_or_repeat(settings, db):
+def test_ten_thousand_tickets_killed_halfway_resume_without_loss_or_repeat(settings, db, tmp_path):
     app = fake_intercom.make_app(conversations=10_000)
     fake = fake_intercom.state(app)
     with serve(app) as url:
         runtime = _connect(settings, url)
         started = time.perf_counter()
-        first = subprocess.Popen([DESKLOOP, "backfill", "--tenant", "acme"], env=os.environ.copy(),
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        log = tmp_path / "first-run.log"
+        with log.open("w") as output:  # a file, not a pipe: nobody reads a pipe while we wait
+            first = subprocess.Popen([DESKLOOP, "backfill", "--tenant", "acme"], env=os.environ.copy(),
+                                     stdout=output, stderr=subprocess.STDOUT)
         while _counts(runtime)[2] < 5_000:
-            assert first.poll() is None, first.communicate()
+            assert first.poll() is None, log.read_text()
             time.sleep(0.2)
         first.send_signal(signal.SIGKILL)
         first.wait(30)

@@ -55,9 +55,29 @@ def test_every_fixture_parses_to_valid_common_events(name):
         assert desk.parse(body) == events, "parsing is not deterministic (a duplicate would not dedupe)"
 
 
+def _all_payloads(desk) -> list[Path]:
+    """The one fixture per event plus the variants (one event type can carry several facts:
+    Zendesk's ``comment_added`` is a customer reply or an agent reply)."""
+    root = Path(desk.fixtures_dir)
+    return sorted([*(root / "webhooks").glob("*.json"), *(root / "webhook_variants").glob("*.json")])
+
+
+@pytest.mark.parametrize("name", HELPDESKS)
+def test_every_variant_is_a_handled_event_or_an_ignored_one(name):
+    """A variant is another shape of a handled event (which may rightly yield nothing, e.g. a
+    comment that repeats the ticket's description), or an event Deskloop ignores."""
+    desk = integration(name)
+    for path in (Path(desk.fixtures_dir) / "webhook_variants").glob("*.json"):
+        body = path.read_bytes()
+        events = [e.check() for e in desk.parse(body)]
+        assert path.stem.startswith(desk.event_name(body)), path.name
+        if desk.event_name(body) not in desk.handled_events:
+            assert events == [], path.name
+
+
 @pytest.mark.parametrize("name", HELPDESKS)
 def test_the_fixtures_cover_the_common_event_kinds(name):
     """Every helpdesk reports the events the learning loop needs."""
     desk = integration(name)
-    kinds = {e.kind for p in (Path(desk.fixtures_dir) / "webhooks").glob("*.json") for e in desk.parse(p.read_bytes())}
-    assert {"ticket_created", "customer_replied", "agent_replied", "status_changed"} <= kinds
+    kinds = {e.kind for p in _all_payloads(desk) for e in desk.parse(p.read_bytes())}
+    assert {"ticket_created", "customer_replied", "agent_replied", "status_changed", "reopened"} <= kinds

@@ -16,7 +16,10 @@ ZENDESK_CREDENTIALS = {"email": "ops@acme.example", "api_token": "zd-token-5f1c9
 
 
 def run(*args, env=None):
-    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    """``deskloop`` with the arguments; ``tenant add`` without calling the helpdesk (its check is
+    tested against a local API server below)."""
+    args = [*args, "--no-check"] if args[:2] == ("tenant", "add") else list(args)
+    return CliRunner().invoke(main, args, env=env, catch_exceptions=False)
 
 
 @pytest.fixture
@@ -113,3 +116,39 @@ def test_a_wrong_key_cannot_read_credentials():
     token = encrypt("k" * 40, {"api_token": "t"})
     with pytest.raises(Exception, match="cannot be decrypted"):
         decrypt("j" * 40, token)
+
+
+CHECKED = {  # helpdesk -> (fake API module, domain, working credentials, the identity setting it learns)
+    "zendesk": ("fake_zendesk", "larkspur.zendesk.com",
+                {"email": "agent@larkspur.example", "api_token": "zd-token", "webhook_secret": "s"}, "api_user_id"),
+    "freshdesk": ("fake_freshdesk", "northwind-bikes.freshdesk.com",
+                  {"api_key": "fd-test-key-Jq8vR2mXw4", "webhook_secret": "s"}, "api_user_name"),
+    "intercom": ("fake_intercom", "api.intercom.io",
+                 {"access_token": "dG9rOmZha2UtaW50ZXJjb20tdG9rZW4=", "client_secret": "s"}, "admin_id"),
+}
+
+
+@pytest.mark.parametrize("helpdesk", sorted(CHECKED))
+def test_tenant_add_checks_the_credentials_with_the_helpdesk(db, settings, tmp_path, helpdesk):
+    import importlib
+
+    from tests.fake_api import serve
+
+    module, domain, credentials, identity = CHECKED[helpdesk]
+    fake = importlib.import_module(f"tests.{module}")
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(credentials))
+    wrong = {k: ("wrong-" + v if k in ("api_token", "api_key", "access_token") else v) for k, v in credentials.items()}
+    bad.write_text(json.dumps(wrong if helpdesk != "zendesk" else {**credentials, "email": ""}))
+    with serve(fake.make_app()) as url:
+        refused = CliRunner().invoke(main, ["tenant", "add", "acme", "--helpdesk", helpdesk, "--domain", domain,
+                                            "--credentials", str(bad), "--api-url", url])
+        accepted = CliRunner().invoke(main, ["tenant", "add", "acme", "--helpdesk", helpdesk, "--domain", domain,
+                                             "--credentials", str(good), "--api-url", url])
+    assert refused.exit_code == 2, refused.output
+    for value in wrong.values():
+        assert len(value) < 3 or value not in refused.output
+    assert accepted.exit_code == 0, accepted.output
+    with db.admin_session() as session:
+        row = session.scalar(select(TenantRow).where(TenantRow.slug == "acme"))
+    assert row.settings.get(identity), row.settings  # Deskloop's own user, for loop prevention

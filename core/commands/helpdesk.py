@@ -37,10 +37,12 @@ def tenant() -> None:
               help="Add the draft to the ticket as an internal note.")
 @click.option("--api-url", default=None, help="Reach the helpdesk API at this base URL instead (a proxy).")
 @click.option("--replace", is_flag=True, help="Reconnect a tenant already connected to a helpdesk.")
+@click.option("--check/--no-check", default=True, show_default=True,
+              help="Call the helpdesk to prove the credentials and learn which user Deskloop acts as.")
 @click.pass_obj
 def tenant_add(runtime: Runtime, name: str, helpdesk: str, domain: str, credentials_file: Path | None,
                credentials_env: bool, write_back_tags: bool, private_note: bool, api_url: str | None,
-               replace: bool) -> None:
+               replace: bool, check: bool) -> None:
     """Connect tenant NAME to a helpdesk account. Credentials never go on the command line (shell
     history, process lists): they come from a file or the environment, and are stored encrypted
     with DESKLOOP_SECRET_KEY."""
@@ -52,7 +54,7 @@ def tenant_add(runtime: Runtime, name: str, helpdesk: str, domain: str, credenti
     settings = {"write_back_tags": write_back_tags, "private_note": private_note}
     if api_url:
         settings["api_url"] = api_url.rstrip("/")
-    added = add_tenant(runtime, name, helpdesk, domain, credentials, settings, replace=replace)
+    added = add_tenant(runtime, name, helpdesk, domain, credentials, settings, replace=replace, check=check)
     click.echo(f"tenant {added.slug} connected to {added.helpdesk} at {added.domain} "
                f"(credentials stored encrypted: {', '.join(added.credentials)}); "
                f"webhook URL: https://<your deskloop host>/webhooks/{added.helpdesk}/{added.slug}")

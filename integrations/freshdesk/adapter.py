@@ -67,12 +67,16 @@ def ticket_from_api(ticket: Mapping[str, Any], conversations: list[Mapping[str, 
     first = ticket.get("description_text") or ticket.get("description") or ticket.get("subject") or ""
     messages = [Message(author_role="customer", body=first, public=True, created_at=created_at,
                         author_name=_requester_name(ticket))]
+    requester_id = ticket.get("requester_id")
     for conv in sorted(conversations, key=lambda c: (api_time(c.get("created_at")) or created_at, c.get("id", 0))):
+        by_requester = requester_id is not None and conv.get("user_id") == requester_id
         messages.append(Message(
             author_role="customer" if conv.get("incoming") else "agent",
             body=conv.get("body_text") or conv.get("body") or "",
             public=not conv.get("private", False),
+            author_name=_requester_name(ticket) if by_requester else None,
             created_at=api_time(conv.get("created_at")),
+            external_id=None if conv.get("id") is None else str(conv["id"]),
         ))
     return Ticket(
         source="freshdesk",
@@ -216,14 +220,13 @@ def parse_triggered_event(value: str) -> tuple[str, str | tuple[str, str]]:
 
 def csat_score(rating: str) -> int:
     """A Freshdesk survey rating (103 .. -103, or its name) on Deskloop's 1..5 scale."""
-    key = "_".join(rating.strip().lower().replace("-", " ").split())
-    if key in RATING_NAMES:
+    try:
+        value = int(rating.strip())
+    except ValueError:
+        key = "_".join(rating.lower().replace("-", " ").split())
+        if key not in RATING_NAMES:
+            raise ValueError(f"unknown satisfaction rating {rating!r}") from None
         value = RATING_NAMES[key]
-    else:
-        try:
-            value = int(key)
-        except ValueError as exc:
-            raise ValueError(f"unknown satisfaction rating {rating!r}") from exc
     if not (100 <= abs(value) <= 103):
         raise ValueError(f"unknown satisfaction rating {rating!r}")
     steps = (abs(value) - 100) * (1 if value > 0 else -1)  # -3 .. 3

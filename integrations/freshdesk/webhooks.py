@@ -18,9 +18,12 @@ Everything a placeholder renders is a string: ids ("1042"), tags joined with ", 
 - the delivery is authenticated by a secret header the admin adds to the rule
   (:data:`SECRET_HEADER`), compared in constant time.
 - loop prevention: Deskloop writes tags (which no rule below listens to: Freshdesk has no
-  tag-changed event, and no template uses "Ticket is updated") and private notes, which end with
-  :data:`~integrations.freshdesk.adapter.NOTE_MARKER`; a note or reply carrying it is
-  ``from_deskloop``.
+  tag-changed event, and no template uses "Ticket is updated") and private notes. A note or reply
+  is ``from_deskloop`` when its body carries
+  :data:`~integrations.freshdesk.adapter.NOTE_MARKER` (every note Deskloop writes ends with it),
+  or when its author is the agent whose API key Deskloop holds: the comment placeholders name
+  the author, so the tenant setting ``api_user_name`` holds that agent's name
+  (:meth:`FreshdeskClient.api_user_name <integrations.freshdesk.client.FreshdeskClient.api_user_name>`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import hmac
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
 from core.events import BadSignature, HelpdeskEvent, MalformedPayload
 from core.types import Csat, Message, Person
@@ -40,6 +44,8 @@ from integrations.payload import Payload
 SECRET_HEADER = "X-Deskloop-Webhook-Secret"
 ROOT = "freshdesk_webhook"
 EVENT_FIELD = "deskloop_event"
+#: The tenant setting naming the agent Deskloop acts as.
+API_USER_SETTING = "api_user_name"
 
 Handler = Callable[[Payload, "_Common"], list[HelpdeskEvent]]
 
@@ -77,48 +83,59 @@ def event_name(body: bytes) -> str | None:
         return None
 
 
-def parse(body: bytes) -> list[HelpdeskEvent]:
+def parse(body: bytes, settings: Mapping[str, Any] | None = None) -> list[HelpdeskEvent]:
     """The common events in a delivery: ``[]`` for an event name no handler knows (answered 200
-    and logged), :class:`MalformedPayload` naming the field when the body cannot be read."""
+    and logged), :class:`MalformedPayload` naming the field when the body cannot be read.
+    ``settings`` are the tenant's connection settings (``api_user_name``)."""
     root = Payload.from_body(body).obj(ROOT)
     name = _text(root, EVENT_FIELD)
     handler = EVENT_HANDLERS.get(name)
     if handler is None:
         return []
-    return handler(root, _Common.read(root, name))
+    api_user = str((settings or {}).get(API_USER_SETTING) or "").strip() or None
+    return handler(root, _Common.read(root, name, api_user))
 
 
 class _Common:
     """The fields every template carries, read once."""
 
-    def __init__(self, root: Payload, name: str, ticket_id: str, occurred_at: datetime) -> None:
+    def __init__(self, root: Payload, name: str, ticket_id: str, occurred_at: datetime,
+                 api_user: str | None) -> None:
         self.root, self.name, self.ticket_id, self.occurred_at = root, name, ticket_id, occurred_at
+        self.api_user = api_user
         digest = hashlib.sha256(json.dumps(root.data, sort_keys=True).encode("utf-8")).hexdigest()[:12]
         self.event_id = f"{ticket_id}:{name}:{occurred_at:%Y%m%dT%H%M%SZ}:{digest}"
 
     @classmethod
-    def read(cls, root: Payload, name: str) -> _Common:
+    def read(cls, root: Payload, name: str, api_user: str | None) -> _Common:
         ticket_id = root.int("ticket_id")
         if ticket_id is None or ticket_id <= 0:
             raise MalformedPayload(f"{root.path}.ticket_id: expected a ticket number")
-        return cls(root, name, str(ticket_id), _time(root, "ticket_modified_on"))
+        return cls(root, name, str(ticket_id), _time(root, "ticket_modified_on"), api_user)
 
     def event(self, kind: str, **fields) -> HelpdeskEvent:
-        """An event with the ticket fields every template reports."""
+        """An event with the ticket fields the template reports (a field the template leaves out
+        stays ``None``: not said, so the stored ticket keeps its value)."""
         root = self.root
-        fields.setdefault("subject", root.str("ticket_subject", required=False) or None)
         fields.setdefault("status", adapter.status_from_placeholder(_text(root, "ticket_status")))
-        fields.setdefault("priority", adapter.priority_from_placeholder(root.str("ticket_priority", required=False)
-                                                                        or ""))
-        fields.setdefault("channel", adapter.channel_from_placeholder(root.str("ticket_source", required=False)
-                                                                      or ""))
-        fields.setdefault("tags", adapter.tags_from_placeholder(root.str("ticket_tags", required=False) or ""))
+        for key, field, read in _TICKET_FIELDS:
+            if root.has(key):
+                fields.setdefault(field, read(root.str(key)))
         email = root.str("ticket_requester_email", required=False) or None
         requester_name = root.str("ticket_requester_name", required=False) or None
         if email or requester_name:
             fields.setdefault("requester", Person(name=requester_name, email=email))
         return HelpdeskEvent(kind=kind, event_id=self.event_id, ticket_external_id=self.ticket_id,
                              occurred_at=self.occurred_at, **fields)
+
+
+#: Optional template fields: (template key, event field, how its rendered string reads).
+_TICKET_FIELDS: list[tuple[str, str, Callable[[str], object]]] = [
+    ("ticket_subject", "subject", lambda value: value.strip() or None),
+    ("ticket_priority", "priority", adapter.priority_from_placeholder),
+    ("ticket_source", "channel", adapter.channel_from_placeholder),
+    ("ticket_tags", "tags", adapter.tags_from_placeholder),
+]
 
 
 # Handlers, one per rule in SETUP.md --------------------------------------------------------------
@@ -217,7 +234,9 @@ def _message_event(common: _Common, kind: str, role: str, field: str, public: bo
         raise MalformedPayload(f"{common.root.path}.{field}: the comment has no body")
     message = Message(author_role=role, body=body, public=public, author_name=author,
                       created_at=common.occurred_at)
-    return common.event(kind, message=message, from_deskloop=adapter.written_by_deskloop(body))
+    ours = adapter.written_by_deskloop(body) or (
+        common.api_user is not None and author is not None and author.casefold() == common.api_user.casefold())
+    return common.event(kind, message=message, from_deskloop=ours)
 
 
 def _text(root: Payload, key: str) -> str:
@@ -229,14 +248,16 @@ def _text(root: Payload, key: str) -> str:
 
 
 def _time(root: Payload, key: str) -> datetime:
+    value = _text(root, key)
     try:
-        return adapter.placeholder_time(_text(root, key))
+        return adapter.placeholder_time(value)
     except ValueError as exc:
         raise MalformedPayload(f"{root.path}.{key}: {exc}") from exc
 
 
 def _triggered(root: Payload) -> tuple[str, str | tuple[str, str]]:
+    value = _text(root, "triggered_event")
     try:
-        return adapter.parse_triggered_event(_text(root, "triggered_event"))
+        return adapter.parse_triggered_event(value)
     except ValueError as exc:
         raise MalformedPayload(f"{root.path}.triggered_event: {exc}") from exc

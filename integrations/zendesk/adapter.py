@@ -59,7 +59,7 @@ def parse_time(value: str | None) -> datetime | None:
     """A Zendesk REST timestamp (``2024-03-05T09:12:44Z``) as an aware UTC datetime."""
     if not value:
         return None
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    parsed = datetime.fromisoformat(value)
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
@@ -86,7 +86,8 @@ def message_from_comment(comment: Mapping[str, Any], requester_id: Any,
     author = users.get(str(comment.get("author_id"))) or {}
     return Message(author_role=author_role(comment.get("author_id"), requester_id, users),
                    body=comment.get("body") or "", public=bool(comment.get("public", True)),
-                   author_name=author.get("name") or None, created_at=parse_time(comment.get("created_at")))
+                   author_name=author.get("name") or None, created_at=parse_time(comment.get("created_at")),
+                   external_id=None if comment.get("id") is None else str(comment["id"]))
 
 
 def custom_fields_from(fields: Sequence[Mapping[str, Any]] | None) -> dict[str, Any]:

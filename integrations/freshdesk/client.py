@@ -1,0 +1,294 @@
+"""Deskloop's calls to one Freshdesk account, through python-freshdesk (REST API v2).
+
+python-freshdesk 1.3.9 is a thin wrapper and several of its habits need handling here
+(source read: ``freshdesk/v2/api.py``, ``models.py``):
+
+- It never retries: a 429 raises ``FreshdeskRateLimited`` (Freshdesk sends ``Retry-After``,
+  https://developers.freshdesk.com/api/#ratelimit). :meth:`FreshdeskClient._call` waits it out,
+  and retries 5xx, timeouts and unreachable hosts with exponential backoff.
+- ``list_tickets`` defaults to the ``new_and_my_open`` view: ``filter_name=None`` lists them all.
+- The API address is built from the domain in the constructor and must contain "freshdesk.com"
+  (custom CNAMEs are refused). There is no option for another address, so a connection's
+  ``api_url`` (a proxy, a local test server) replaces ``API._api_prefix``, the one attribute
+  every request path is joined to (``self._api_prefix + url`` in ``_get``/``_post``/``_put``).
+- Its ``requests.Session`` (``API._session``) has no timeout; a default one is mounted as a
+  transport adapter, and a response hook keeps the last response's status and headers
+  (``Retry-After``, the ``Link`` of the next page, the code of a bare 500 that the library
+  reports without one).
+- Its models rename keys that clash with a property (``status`` -> ``_status``, ``priority``,
+  ``source``) and ``Ticket.source`` raises KeyError for codes above 7, so tickets are read back
+  as plain dicts (:func:`_fields`) and translated by :mod:`.adapter`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from freshdesk.api import API
+from freshdesk.v2 import errors as library
+from freshdesk.v2.models import Ticket as LibraryTicket
+from requests.adapters import HTTPAdapter
+
+from core.helpdesks import BackfillPage, Connection
+from integrations.freshdesk import adapter
+from integrations.freshdesk.cursor import BackfillCursor
+from integrations.freshdesk.errors import (
+    FreshdeskAPIError,
+    FreshdeskAuthError,
+    FreshdeskConfigError,
+    FreshdeskRequestRejected,
+    FreshdeskUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Freshdesk's maximum page size for tickets and conversations.
+PER_PAGE = 100
+#: ``include=description`` adds ``description_text`` (the first message) to a listed ticket,
+#: ``requester`` its name and email; each costs API credits but saves a request per ticket.
+LIST_INCLUDE = "requester,description"
+#: Conversations are one request per ticket; this many run at once, so a backfill is bound by the
+#: account's rate limit rather than by one network round trip after another (a 429 in any of
+#: them is waited out by that request alone).
+CONVERSATION_WORKERS = 4
+#: Seconds for connecting and for each read, per request.
+TIMEOUT = 30.0
+#: Retries of a 5xx / timeout / unreachable host, the first after ``BACKOFF`` seconds, doubling.
+SERVER_RETRIES = 3
+BACKOFF = 1.0
+#: Consecutive 429s waited out for one call before giving up (each waits ``Retry-After``).
+RATE_LIMIT_WAITS = 20
+#: When a 429 comes without a usable ``Retry-After``.
+DEFAULT_RETRY_AFTER = 60
+#: Codes at which a write is known not to have happened, so repeating it cannot duplicate it.
+NOT_PROCESSED = frozenset({429, 502, 503, 504})
+
+
+class FreshdeskClient:
+    """Backfill, tags and private notes for the account a :class:`Connection` names.
+
+    The waits are injectable (``sleep``) and the retry policy adjustable for tests and for
+    accounts on small plans; the defaults are the module constants above.
+    """
+
+    def __init__(self, connection: Connection, *, sleep: Callable[[float], None] = time.sleep,
+                 server_retries: int = SERVER_RETRIES, backoff: float = BACKOFF,
+                 rate_limit_waits: int = RATE_LIMIT_WAITS, timeout: float = TIMEOUT,
+                 workers: int = CONVERSATION_WORKERS) -> None:
+        self.domain = _domain(connection)
+        self._sleep, self._server_retries, self._backoff = sleep, server_retries, backoff
+        self._rate_limit_waits, self._workers = rate_limit_waits, workers
+        self._last = threading.local()
+        self._api = _library_api(self.domain, connection, timeout, self._remember)
+
+    def __repr__(self) -> str:
+        return f"FreshdeskClient({self.domain!r})"
+
+    # The contract (core.helpdesks.HelpdeskClient) ---------------------------------------------
+
+    def backfill(self, since: datetime | None, cursor: str | None) -> Iterator[BackfillPage]:
+        """Tickets updated since ``since``, oldest first, one page of up to 100 per
+        :class:`BackfillPage`, each with its conversations (one request per ticket). The cursor
+        is a :class:`~.cursor.BackfillCursor`; ``None`` on the last page."""
+        try:
+            position: BackfillCursor | None = BackfillCursor.decode(cursor) if cursor else BackfillCursor.start(since)
+        except ValueError as exc:
+            raise FreshdeskConfigError(str(exc), field="cursor") from exc
+        while position is not None:
+            listed = self._call(
+                f"list tickets updated since {position.query_since()} (page {position.page})",
+                self._api.tickets.list_tickets, filter_name=None, updated_since=position.query_since(),
+                order_by="updated_at", order_type="asc", include=LIST_INCLUDE, per_page=PER_PAGE,
+                page=position.page)
+            more = self._next_page_linked()
+            fresh = position.unseen(listed)
+            with ThreadPoolExecutor(self._workers) as pool:
+                conversations = list(pool.map(self._conversations, [t.id for t in fresh]))
+            tickets = [adapter.ticket_from_api(_fields(t), c) for t, c in zip(fresh, conversations, strict=True)]
+            try:
+                position = position.after(listed) if more else None
+            except ValueError as exc:
+                raise FreshdeskAPIError(str(exc)) from exc
+            yield BackfillPage(tickets, position.encode() if position else None)
+
+    def apply_tags(self, ticket_external_id: str, tags: list[str]) -> None:
+        """Freshdesk's ``PUT /tickets/{id}`` replaces the tag list, so the ticket's tags are read
+        and the new ones appended (nothing is written when none is new, which also spares the
+        account's automation rules an update)."""
+        number = _ticket_number(ticket_external_id)
+        ticket = self._call(f"read ticket {number}", self._api.tickets.get_ticket, number)
+        existing = list(getattr(ticket, "tags", None) or [])
+        known = {tag.lower() for tag in existing}
+        new = []
+        for tag in tags:
+            if tag.strip() and tag.lower() not in known:
+                known.add(tag.lower())
+                new.append(tag)
+        if new:
+            self._call(f"update the tags of ticket {number}", self._api.tickets.update_ticket, number,
+                       tags=existing + new)
+
+    def add_private_note(self, ticket_external_id: str, body: str) -> None:
+        """A private note (agents only), as HTML ending with Deskloop's marker, which is how a
+        webhook for this note is known to be Deskloop's own (see :mod:`.webhooks`)."""
+        number = _ticket_number(ticket_external_id)
+        self._call(f"add a note to ticket {number}", self._api.comments.create_note, number,
+                   adapter.note_html(body), private=True, repeatable=False)
+
+    def identity(self) -> dict[str, str]:
+        """What webhook parsing needs to know Deskloop's own notes (checks the credentials too)."""
+        from integrations.freshdesk.webhooks import API_USER_SETTING
+
+        return {API_USER_SETTING: self.api_user_name()}
+
+    def api_user_name(self) -> str:
+        """The name of the agent the API key belongs to: the tenant's ``api_user_name`` setting,
+        which tells Deskloop's own notes apart in webhooks (see :mod:`.webhooks`)."""
+        agent = self._call("read the API key's agent", self._api.agents.currently_authenticated_agent)
+        return str((getattr(agent, "contact", None) or {}).get("name") or "")
+
+    # Transport -------------------------------------------------------------------------------
+
+    def _conversations(self, ticket_id: int) -> list[dict[str, Any]]:
+        comments = self._call(f"list the conversations of ticket {ticket_id}", self._api.comments.list_comments,
+                              int(ticket_id), per_page=PER_PAGE)
+        return [_fields(c) for c in comments]
+
+    def _call(self, what: str, call: Callable[..., T], *args: Any, repeatable: bool = True, **kwargs: Any) -> T:
+        """``call(*args, **kwargs)``, waiting out 429s and retrying server failures; a request
+        that is not ``repeatable`` (it writes) is only repeated when Freshdesk cannot have
+        processed it."""
+        rate_limited = failures = 0
+        while True:
+            self._last.response = None
+            try:
+                return call(*args, **kwargs)
+            except library.FreshdeskRateLimited as exc:
+                rate_limited += 1
+                if rate_limited > self._rate_limit_waits:
+                    raise FreshdeskUnavailable(f"{self.domain}: still rate limited after {rate_limited - 1} "
+                                               f"waits to {what}") from exc
+                wait = self._retry_after(exc)
+                log.warning("Freshdesk %s rate limited (429) to %s: waiting %s s", self.domain, what, wait)
+                self._sleep(wait)
+            except (library.FreshdeskUnauthorized, library.FreshdeskAccessDenied) as exc:
+                raise FreshdeskAuthError(f"{self.domain} refused the api_key to {what}: {exc} "
+                                         "(give the current key with `deskloop tenant add ... --replace`)") from exc
+            except (library.FreshdeskBadRequest, library.FreshdeskNotFound) as exc:
+                raise FreshdeskRequestRejected(f"{self.domain} refused to {what}: {exc}") from exc
+            except (library.FreshdeskError, requests.RequestException) as exc:
+                status = self._status()
+                if not self._transient(exc, status, repeatable):
+                    raise FreshdeskRequestRejected(f"{self.domain} refused to {what}: {exc}") from exc
+                failures += 1
+                if failures > self._server_retries:
+                    raise FreshdeskUnavailable(f"{self.domain} failed {failures} times to {what}: {exc}") from exc
+                wait = self._backoff * 2 ** (failures - 1)
+                log.warning("Freshdesk %s failed to %s (%s): retry %d in %.1f s", self.domain, what,
+                            status or type(exc).__name__, failures, wait)
+                self._sleep(wait)
+
+    @staticmethod
+    def _transient(exc: Exception, status: int | None, repeatable: bool) -> bool:
+        if isinstance(exc, library.FreshdeskError):  # an HTTP answer
+            if status is None or status < 500:
+                return False
+            return repeatable or status in NOT_PROCESSED
+        if isinstance(exc, requests.ConnectionError):  # refused or unreachable: nothing was sent
+            return True
+        return repeatable  # a read timeout or a broken answer: the write may have happened
+
+    def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self._last.response = response
+
+    def _status(self) -> int | None:
+        response = getattr(self._last, "response", None)
+        return None if response is None else response.status_code
+
+    def _retry_after(self, exc: Exception) -> float:
+        response = getattr(self._last, "response", None)
+        value = response.headers.get("Retry-After") if response is not None else None
+        if value is None:
+            found = re.search(r"until (\d+) seconds", str(exc))  # the library quotes it in its message
+            value = found.group(1) if found else None
+        try:
+            return max(0.0, float(value)) if value is not None else DEFAULT_RETRY_AFTER
+        except ValueError:
+            return DEFAULT_RETRY_AFTER
+
+    def _next_page_linked(self) -> bool:
+        """Freshdesk sends ``Link: <...>; rel="next"`` while more pages follow."""
+        response = getattr(self._last, "response", None)
+        return response is not None and "next" in response.links
+
+
+class _TimeoutAdapter(HTTPAdapter):
+    """A transport adapter that gives every request a timeout unless the call set one."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def send(self, request, **kwargs):  # noqa: ANN001 - requests' own signature
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().send(request, **kwargs)
+
+
+def _library_api(domain: str, connection: Connection, timeout: float,
+                 on_response: Callable[..., None]) -> API:
+    api_key = (connection.secrets.get("api_key") or "").strip()
+    if not api_key:
+        raise FreshdeskConfigError("the Freshdesk connection has no api_key", field="api_key")
+    api = API(domain, api_key)
+    if connection.api_url:
+        base = connection.api_url.rstrip("/")
+        api._api_prefix = base + "/" if base.endswith("/api/v2") else base + "/api/v2/"
+    transport = _TimeoutAdapter(timeout)
+    api._session.mount("https://", transport)
+    api._session.mount("http://", transport)
+    api._session.hooks["response"].append(on_response)
+    return api
+
+
+def _domain(connection: Connection) -> str:
+    """``acme.freshdesk.com`` from what the admin typed (a URL is accepted)."""
+    raw = (connection.domain or "").strip()
+    host = urlsplit(raw if "//" in raw else f"//{raw}").hostname or ""
+    if not host:
+        raise FreshdeskConfigError("a Freshdesk domain such as acme.freshdesk.com is required", field="domain")
+    if not host.endswith(".freshdesk.com"):
+        raise FreshdeskConfigError(f"{host!r} is not a *.freshdesk.com domain: Freshdesk's API is only served "
+                                   "there, so give the account's acme.freshdesk.com name even when agents use "
+                                   "a custom domain", field="domain")
+    return host
+
+
+def _ticket_number(external_id: str) -> int:
+    try:
+        return int(str(external_id).strip())
+    except ValueError as exc:
+        raise FreshdeskRequestRejected(f"Freshdesk ticket ids are numbers, not {external_id!r}") from exc
+
+
+def _fields(model: Any) -> dict[str, Any]:
+    """A python-freshdesk model back as the API's dict (``_status`` -> ``status``...)."""
+    found = {}
+    for key, value in vars(model).items():
+        if key == "_keys":
+            continue
+        if key.startswith("_") and isinstance(getattr(LibraryTicket, key[1:], None), property):
+            key = key[1:]
+        found[key] = value
+    return found

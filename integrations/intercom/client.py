@@ -1,0 +1,337 @@
+"""Talking to one Intercom workspace through python-intercom 5.x: backfill, tags, private notes.
+
+Where the API is: ``connection.settings["api_url"]`` when set (a proxy, or a local test server);
+otherwise the region host given as the tenant's ``--domain``: ``api.intercom.io`` (US, the
+default when no domain is set), ``api.eu.intercom.io`` or ``api.au.intercom.io`` (``us``, ``eu``
+and ``au`` are accepted as short forms). Intercom routes ``api.intercom.io`` to a workspace's
+region itself; naming the region host pins the requests to where the workspace's data is kept
+(https://developers.intercom.com/docs/build-an-integration/learn-more/rest-apis/, "Regional Hosting").
+
+Three things python-intercom 5.0.1 does differently from what its docstrings suggest (read in its source):
+
+- Retries: ``HttpClient.request`` starts counting at ``retries=2`` and retries only while
+  ``max_retries > retries``, with ``max_retries`` 0 unless given, so by default nothing is
+  retried and ``max_retries=n`` means n - 2 retries. This client turns the library's retries
+  off (``max_retries=0``) and retries itself, with a policy per call: a 429 is always waited
+  out (``Retry-After``, else ``X-RateLimit-Reset``, else backoff), since Intercom did nothing
+  with the request; 5xx, 408, 409 and network errors are retried only for calls that are safe
+  to repeat (reads, tag upserts), never for a note, which would be posted twice.
+- Search paging: the pager's ``get_next`` sends the first page's ``pagination`` again, so
+  iterating it repeats page 1. Backfill sends ``starting_after`` from ``pages.next`` itself.
+- Speed: building its models (``construct_type``) costs about 10 ms per conversation, measured
+  against a local server: 100 s of CPU for a 10,000-conversation backfill, against about 3 ms per
+  conversation for the request itself. The backfill's two bulk reads (search, find) therefore go
+  through the library's own HTTP layer (its auth, headers, base URL and request options) and
+  hand the JSON to :mod:`.adapter`, which checks every field it reads. Writes use the typed calls.
+
+Errors reach the caller as :class:`IntercomError` subclasses raised ``from`` the library's error,
+with Intercom's own error code and message; the access token never appears in them or in logs.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import html
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from intercom import Intercom, IntercomEnvironment
+from intercom.core.api_error import ApiError
+from intercom.types import AdminReplyConversationRequest, CreateOrUpdateTagRequest
+
+from core.errors import BadInput
+from core.events import MalformedPayload
+from core.helpdesks import BackfillPage, Connection
+from core.types import Ticket
+from integrations.intercom.adapter import ticket_from_conversation
+from integrations.payload import Payload
+
+log = logging.getLogger(__name__)
+
+#: The REST API version every request asks for. python-intercom sends no ``Intercom-Version``,
+#: so Intercom would answer in the version set on the app in the Developer Hub, which an admin
+#: can change. 2.14 is the description Intercom's SDK generator config builds from (the 5.0.1
+#: wheel does not say which one it was built from); the fields read here exist in 2.x throughout.
+API_VERSION = "2.14"
+#: Search pages hold at most 150 conversations.
+PER_PAGE = 150
+#: Conversations of a page fetched at once. Each fetch waits on the network far longer than it
+#: computes; four at a time stay far below Intercom's 10,000 calls a minute per app (25,000 per
+#: workspace, shared with the workspace's other apps).
+FETCHERS = 4
+#: Attempts per call (the first and up to 5 retries), and the longest wait between two.
+ATTEMPTS = 6
+LONGEST_WAIT = 300.0
+#: Backoff (seconds) before retry n when the answer says nothing: 1, 2, 4, 8, 16.
+BACKOFF_BASE = 1.0
+
+REGIONS = {
+    "api.intercom.io": IntercomEnvironment.US_PRODUCTION.value,
+    "api.eu.intercom.io": IntercomEnvironment.EU_PRODUCTION.value,
+    "api.au.intercom.io": IntercomEnvironment.AU_PRODUCTION.value,
+}
+REGION_SHORT_FORMS = {"us": "api.intercom.io", "eu": "api.eu.intercom.io", "au": "api.au.intercom.io"}
+
+T = TypeVar("T")
+
+
+class IntercomError(Exception):
+    """An Intercom API call failed; the message names the call and Intercom's reason."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class IntercomUnauthorized(IntercomError):
+    """401/403: the access token is wrong, revoked, or lacks a permission the call needs."""
+
+
+class IntercomNotFound(IntercomError):
+    """404: the conversation (or tag, admin) does not exist, or no longer does."""
+
+
+class IntercomRateLimited(IntercomError):
+    """429 after every retry."""
+
+
+class IntercomUnavailable(IntercomError):
+    """5xx, 408, 409 or a network failure, after the retries the call allows."""
+
+
+def base_url(connection: Connection) -> str:
+    """The API address for ``connection`` (see the module notes)."""
+    if connection.api_url:
+        return connection.api_url.rstrip("/")
+    domain = (connection.domain or "api.intercom.io").strip().lower().removeprefix("https://").rstrip("/")
+    domain = REGION_SHORT_FORMS.get(domain, domain)
+    if domain not in REGIONS:
+        raise BadInput(f"unknown Intercom region host {connection.domain!r}; use one of {', '.join(REGIONS)}",
+                       field="domain")
+    return REGIONS[domain]
+
+
+class IntercomClient:
+    """One tenant's Intercom workspace (see :class:`core.helpdesks.HelpdeskClient`)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.tenant = connection.tenant
+        self.base_url = base_url(connection)
+        self._admin_id = connection.secrets.get("admin_id") or None
+        self._sdk = Intercom(token=connection.secrets["access_token"], base_url=self.base_url,
+                             headers={"Intercom-Version": API_VERSION})
+        # The library's HTTP layer, for the bulk reads (module notes). An AttributeError here
+        # means python-intercom changed its internals: the tests fail at once.
+        self._http = self._sdk._client_wrapper.httpx_client
+
+    # -- backfill ----------------------------------------------------------------------------------
+
+    def backfill(self, since: datetime | None, cursor: str | None) -> Iterator[BackfillPage]:
+        """Conversations updated at or after ``since``, 150 a page, least recently updated first.
+
+        Each conversation in a search page is fetched whole (``conversations.find``, bodies as
+        plain text) for its parts; Intercom returns at most its 500 most recent parts. Sorting by
+        ``updated_at`` ascending (the search ``sort`` option, which python-intercom does not model:
+        https://developers.intercom.com/docs/build-an-integration/learn-more/rest-apis/pagination-sorting-search/#sorting)
+        matters because ``starting_after`` is stateless: a conversation updated during the
+        backfill moves to the end and is read again, never skipped. A conversation deleted
+        between its page and its fetch is left out, and so is one Intercom returns in a shape
+        the adapter cannot read (logged with the field): one odd conversation must not stop, on
+        every resume, the import of all the others.
+
+        ``cursor`` is JSON ``{"since": <unix seconds, 0 for all>, "starting_after": <token>}``: the
+        token belongs to the search it came from, so a resumed backfill repeats that search and
+        the cursor's ``since`` wins over the argument.
+        """
+        if cursor is None:
+            after, floor = None, int(since.timestamp()) if since else 0
+        else:
+            after, floor = _read_cursor(cursor)
+        with ThreadPoolExecutor(FETCHERS, thread_name_prefix=f"intercom-{self.tenant}") as fetchers:
+            yield from self._pages(after, floor, fetchers)
+
+    def _pages(self, after: str | None, floor: int, fetchers: ThreadPoolExecutor) -> Iterator[BackfillPage]:
+        while True:
+            search = {"query": {"field": "updated_at", "operator": ">", "value": floor},
+                      "pagination": {"per_page": PER_PAGE, **({"starting_after": after} if after else {})},
+                      "sort": {"field": "updated_at", "order": "ascending"}}
+            listing = Payload(self._call("conversations.search",
+                                         partial(self._json, "conversations/search", "POST", json=search)))
+            ids = [c.str("id") for c in listing.objects("conversations", required=False)]
+            tickets = [t for t in fetchers.map(self._fetch, ids) if t is not None]
+            pages = listing.obj("pages", required=False)
+            following = pages.obj("next", required=False) if pages else None
+            after = following.str("starting_after", required=False) if following else None
+            if not after:
+                yield BackfillPage(tickets, None)
+                return
+            yield BackfillPage(tickets, json.dumps({"since": floor, "starting_after": after}))
+
+    def _fetch(self, conversation_id: str) -> Ticket | None:
+        try:
+            found = self._call(f"conversations.find {conversation_id}", lambda: self._json(
+                f"conversations/{quote(conversation_id, safe='')}", "GET", params={"display_as": "plaintext"}))
+        except IntercomNotFound:
+            log.info("intercom %s: conversation %s vanished during the backfill", self.tenant, conversation_id)
+            return None
+        try:
+            return ticket_from_conversation(found)
+        except MalformedPayload as exc:
+            log.warning("intercom %s: conversation %s left out of the backfill: %s", self.tenant, conversation_id, exc)
+            return None
+
+    def _json(self, path: str, method: str, **request: Any) -> Any:
+        """One request through the library's HTTP layer; the JSON body, or the library's
+        :class:`ApiError` as its typed calls would raise it."""
+        response = self._http.request(path, method=method, request_options=self._options(), **request)
+        if 200 <= response.status_code < 300:
+            return response.json()
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text
+        raise ApiError(status_code=response.status_code, headers=dict(response.headers), body=body)
+
+    # -- writing back ------------------------------------------------------------------------------
+
+    def apply_tags(self, ticket_external_id: str, tags: list[str]) -> None:
+        """Tag the conversation; its other tags stay. Intercom tags a conversation by tag id, so
+        each name is first upserted (``POST /tags`` creates the tag "if not found", names are
+        case-insensitive), then attached as the Deskloop admin."""
+        admin_id = self.admin_id()
+        for name in (t.strip() for t in tags):
+            if not name:
+                continue
+            tag = self._call(f"tags.create {name!r}", partial(
+                self._sdk.tags.create, request=CreateOrUpdateTagRequest(name=name), request_options=self._options()))
+            self._call(f"tags.tag_conversation {ticket_external_id}", partial(
+                self._sdk.tags.tag_conversation, ticket_external_id, tag_id=tag.id, admin_id=admin_id,
+                request_options=self._options()))
+
+    def add_private_note(self, ticket_external_id: str, body: str) -> None:
+        """An internal note by the Deskloop admin (``conversations.reply`` with
+        ``message_type="note"``; ``notes.create`` would note the contact instead). Not retried
+        after a 5xx or a network error: the note may have been posted."""
+        admin_id = self.admin_id()
+        request = AdminReplyConversationRequest(message_type="note", type="admin", admin_id=admin_id,
+                                                body=note_html(body))
+        self._call(f"conversations.reply {ticket_external_id}", lambda: self._sdk.conversations.reply(
+            ticket_external_id, request=request, request_options=self._options()), idempotent=False)
+
+    def identity(self) -> dict[str, str]:
+        """What webhook parsing needs to know Deskloop's own tags (checks the credentials too)."""
+        from integrations.intercom.webhooks import ADMIN_SETTING
+
+        return {ADMIN_SETTING: self.admin_id()}
+
+    def admin_id(self) -> str:
+        """The teammate Deskloop acts as: the ``admin_id`` credential, else the token's owner."""
+        if self._admin_id is None:
+            me = self._call("admins.identify", lambda: self._sdk.admins.identify(request_options=self._options()))
+            if me is None or not me.id:
+                raise IntercomError("GET /me named no admin; set the admin_id credential")
+            self._admin_id = str(me.id)
+        return self._admin_id
+
+    # -- calls -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _options() -> dict[str, Any]:
+        return {"max_retries": 0}  # this client retries (module notes)
+
+    def _call(self, what: str, call: Callable[[], T], idempotent: bool = True) -> T:
+        """``call()``, retried as the module notes say; library errors become IntercomErrors."""
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return call()
+            except ApiError as exc:
+                status = exc.status_code or 0
+                retry = status == 429 or (idempotent and (status >= 500 or status in (408, 409)))
+                if not retry or attempt == ATTEMPTS:
+                    raise _translate(what, exc) from exc
+                wait = _wait(exc.headers or {}, attempt)
+                reason = f"HTTP {status}"
+            except httpx.TransportError as exc:
+                if not idempotent or attempt == ATTEMPTS:
+                    raise IntercomUnavailable(f"Intercom {what}: cannot reach {self.base_url} "
+                                              f"({type(exc).__name__})") from exc
+                wait, reason = _backoff(attempt), type(exc).__name__
+            log.warning("intercom %s: %s got %s; retrying in %.1fs (attempt %d of %d)",
+                        self.tenant, what, reason, wait, attempt + 1, ATTEMPTS)
+            time.sleep(wait)
+        raise AssertionError("unreachable")
+
+
+def note_html(text: str) -> str:
+    """Plain text as Intercom note HTML: escaped, one ``<p>`` per line. Notes are HTML, so a
+    draft quoting ``<b>`` would otherwise render as markup and its line breaks would collapse."""
+    lines = [html.escape(line) for line in text.splitlines() if line.strip()]
+    return "".join(f"<p>{line}</p>" for line in lines) or "<p></p>"
+
+
+def _read_cursor(cursor: str) -> tuple[str, int]:
+    try:
+        saved = json.loads(cursor)
+        after, since = saved["starting_after"], saved["since"]
+        if not isinstance(after, str) or not after or not isinstance(since, int):
+            raise ValueError
+    except (ValueError, TypeError, KeyError) as exc:
+        raise BadInput("not an Intercom backfill cursor (expected JSON with since and starting_after)",
+                       field="cursor") from exc
+    return after, since
+
+
+def _wait(headers: dict[str, str], attempt: int) -> float:
+    """Seconds to wait before the next attempt: ``Retry-After`` (seconds or an HTTP date), else
+    Intercom's ``X-RateLimit-Reset`` (a Unix time), else exponential backoff."""
+    found = {k.lower(): v for k, v in headers.items()}
+    retry_after = (found.get("retry-after") or "").strip()
+    if retry_after.isdigit():
+        return min(float(retry_after), LONGEST_WAIT)
+    if retry_after:
+        when = email.utils.parsedate_tz(retry_after)
+        if when is not None:
+            return min(max(email.utils.mktime_tz(when) - time.time(), 0.0), LONGEST_WAIT)
+    reset = (found.get("x-ratelimit-reset") or "").strip()
+    if reset.isdigit():
+        return min(max(int(reset) - time.time(), 0.0), LONGEST_WAIT)
+    return _backoff(attempt)
+
+
+def _backoff(attempt: int) -> float:
+    return min(BACKOFF_BASE * 2 ** (attempt - 1), LONGEST_WAIT)
+
+
+def _translate(what: str, exc: ApiError) -> IntercomError:
+    status = exc.status_code
+    message = f"Intercom {what}: HTTP {status} {_vendor_reason(exc.body)}".rstrip()
+    if status in (401, 403):
+        kind = IntercomUnauthorized
+        message += " (check the access_token and the app's permissions)"
+    elif status == 404:
+        kind = IntercomNotFound
+    elif status == 429:
+        kind = IntercomRateLimited
+    elif status is None or status >= 500 or status in (408, 409):
+        kind = IntercomUnavailable
+    else:
+        kind = IntercomError
+    return kind(message, status)
+
+
+def _vendor_reason(body: Any) -> str:
+    """Intercom's ``error.list`` codes and messages (the library hands over a model, a dict or
+    text). Bodies never contain the request's token."""
+    if hasattr(body, "model_dump"):
+        body = body.model_dump()
+    if isinstance(body, dict) and isinstance(body.get("errors"), list):
+        return "; ".join(f"{e.get('code')}: {e.get('message')}" for e in body["errors"] if isinstance(e, dict))
+    return " ".join(str(body).split())[:200] if body else ""

@@ -1,0 +1,253 @@
+"""A local server that answers like Freshdesk's REST API v2, for python-freshdesk unmodified.
+
+``make_app(tickets=N)`` serves N generated tickets shaped like ``fixtures/api/tickets_page.json``
+(each generated ticket copies one of its entries), with conversations shaped like
+``conversations.json``. What the client must get right is enforced the way Freshdesk does:
+
+- basic auth with the API key as user name (401 with Freshdesk's error body otherwise);
+- ``GET /api/v2/tickets`` without ``filter`` applies no view, but ``filter=new_and_my_open``
+  (python-freshdesk's default) returns only open tickets, and without ``updated_since`` only
+  tickets created in the last 30 days come back; default order is ``created_at desc``;
+- pages of at most ``per_page_max`` (Freshdesk: 100), at most 300 pages, and a ``Link`` header
+  with ``rel="next"`` while more follow;
+- three tickets share each ``updated_at`` second (as bulk updates make them), so a client
+  bookmarking by time has to handle ties.
+
+Tickets are generated on request from their number, so 10,000 of them cost nothing until
+listed. Writes (``PUT`` tags, ``POST`` notes) are kept in :class:`FakeFreshdesk` for tests to read.
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from flask import Flask, Response, jsonify, request
+
+import integrations.freshdesk
+from tests.fake_api import FaultPlan, FixtureBook, Recorded, instrument
+
+API_KEY = "fd-test-key-Jq8vR2mXw4"
+DOMAIN = "northwind-bikes.freshdesk.com"
+FIXTURES = Path(integrations.freshdesk.__file__).parent / "fixtures" / "api"
+#: The generated history spans 120 days from BASE; "now" is a day after its end.
+BASE = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
+SPAN = timedelta(days=120)
+NOW = BASE + SPAN + timedelta(days=1)
+#: Tickets sharing one ``updated_at``.
+TIES = 3
+MAX_PAGES = 300
+#: Ticket n's requester is contact REQUESTER_IDS + n.
+REQUESTER_IDS = 47012000000
+INCLUDES = {"requester", "description", "stats", "company"}
+
+
+@dataclass
+class FakeFreshdesk:
+    """The server's state and instruments, for tests: ``faults`` to inject 429/5xx, ``requests``
+    as received, ``fixtures`` to check every API fixture was served, and the writes."""
+
+    tickets: int
+    per_page_max: int
+    api_key: str
+    faults: FaultPlan
+    requests: list[Recorded]
+    fixtures: FixtureBook
+    tags: dict[int, list[str]] = field(default_factory=dict)
+    notes: dict[int, list[dict]] = field(default_factory=dict)
+    _templates: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        groups = -(-self.tickets // TIES)
+        step = max(1, int(SPAN.total_seconds() // max(groups, 1)))
+        start = int(BASE.timestamp())
+        #: created_at / updated_at of ticket n at index n - 1, as epoch seconds (ascending).
+        self.created = [start + ((n - 1) // TIES) * step for n in range(1, self.tickets + 1)]
+        self.updated = [c + 2 * 3600 for c in self.created]
+
+    def template(self, name: str):
+        """A fixture, read (and marked used) the first time a response needs it."""
+        if name not in self._templates:
+            self._templates[name] = self.fixtures.load(name)
+        return self._templates[name]
+
+    def ticket(self, number: int, include: set[str]) -> dict:
+        entries = self.template("tickets_page.json")
+        shaped = dict(entries[(number - 1) % len(entries)])
+        shaped["id"] = number
+        shaped["created_at"] = _iso(self.created[number - 1])
+        shaped["updated_at"] = _iso(self.updated[number - 1])
+        shaped["tags"] = list(self.tags.get(number, shaped["tags"]))
+        requester = dict(shaped["requester"])
+        requester["id"] = shaped["requester_id"] = REQUESTER_IDS + number
+        if "requester" in include:
+            shaped["requester"] = requester
+        else:
+            del shaped["requester"]
+        if "description" not in include:
+            del shaped["description"], shaped["description_text"]
+        return shaped
+
+    def conversations(self, number: int) -> list[dict]:
+        created = self.created[number - 1]
+        found = []
+        for k, entry in enumerate(self.template("conversations.json")):
+            shaped = dict(entry)
+            shaped["id"] = number * 100 + k
+            shaped["ticket_id"] = number
+            if shaped["incoming"]:
+                shaped["user_id"] = REQUESTER_IDS + number
+            shaped["created_at"] = shaped["updated_at"] = _iso(created + 1200 + k * 600)
+            found.append(shaped)
+        return found + self.notes.get(number, [])
+
+
+def make_app(tickets: int = 3, per_page_max: int = 100, *, api_key: str = API_KEY) -> Flask:
+    """The Flask app; its :class:`FakeFreshdesk` is ``fake(app)``. Serve it with
+    :func:`tests.fake_api.serve`."""
+    app = Flask(__name__)
+    faults, log = instrument(app)
+    state = FakeFreshdesk(tickets, per_page_max, api_key, faults, log, FixtureBook(FIXTURES))
+    app.extensions["fake_freshdesk"] = state
+
+    @app.before_request
+    def _authenticate():
+        auth = request.authorization
+        if auth is None or auth.username != state.api_key:
+            return jsonify(state.template("error_invalid_credentials.json")), 401
+        return None
+
+    @app.after_request
+    def _rate_limit_headers(response: Response) -> Response:
+        response.headers.setdefault("X-RateLimit-Total", "700")
+        response.headers.setdefault("X-RateLimit-Remaining", "699")
+        response.headers.setdefault("X-RateLimit-Used-CurrentRequest", "1")
+        return response
+
+    @app.get("/api/v2/tickets")
+    def list_tickets():
+        include = _includes()
+        if include is None:
+            return _invalid("include", "It should be one/all of these values: 'requester,description,stats,company'")
+        page, per_page = _paging(state)
+        if page is None:
+            return _invalid("page", f"It should be a Positive Integer less than or equal to {MAX_PAGES}")
+        since = request.args.get("updated_since")
+        if since is not None:
+            try:
+                moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
+            except ValueError:
+                return _invalid("updated_since", "It should be in the 'valid date time' format")
+            first = bisect.bisect_left(state.updated, int(moment.timestamp()))
+        else:  # Freshdesk: only tickets created in the last 30 days
+            first = bisect.bisect_left(state.created, int((NOW - timedelta(days=30)).timestamp()))
+        numbers = range(first + 1, state.tickets + 1)
+        if request.args.get("order_type", "desc") == "desc":
+            numbers = numbers[::-1]
+        if request.args.get("filter") == "new_and_my_open":
+            numbers = [n for n in numbers if state.ticket(n, set())["status"] == 2]
+        offset = (page - 1) * per_page
+        chosen = numbers[offset:offset + per_page]
+        response = jsonify([state.ticket(n, include) for n in chosen])
+        if offset + per_page < len(numbers) and page < MAX_PAGES:
+            _link_next(response, page)
+        return response
+
+    @app.get("/api/v2/tickets/<int:number>")
+    def view_ticket(number: int):
+        if not 1 <= number <= state.tickets:
+            return Response(status=404)
+        include = _includes()
+        if include is None:
+            return _invalid("include", "It should be one/all of these values: 'conversations,requester,company,stats'")
+        shaped = dict(state.template("ticket.json"))
+        shaped.update(state.ticket(number, include | {"description"}))
+        if "requester" not in include:
+            shaped.pop("requester", None)
+        return jsonify(shaped)
+
+    @app.put("/api/v2/tickets/<int:number>")
+    def update_ticket(number: int):
+        if not 1 <= number <= state.tickets:
+            return Response(status=404)
+        body = request.get_json(silent=True) or {}
+        if "tags" in body:
+            if not isinstance(body["tags"], list) or not all(isinstance(t, str) for t in body["tags"]):
+                return _invalid("tags", "It should be an Array of Strings")
+            state.tags[number] = list(body["tags"])
+        shaped = dict(state.template("ticket_updated.json"))
+        shaped.update(state.ticket(number, {"description"}))
+        shaped.pop("requester", None)
+        return jsonify(shaped)
+
+    @app.get("/api/v2/tickets/<int:number>/conversations")
+    def list_conversations(number: int):
+        if not 1 <= number <= state.tickets:
+            return Response(status=404)
+        page, per_page = _paging(state)
+        if page is None:
+            return _invalid("page", "It should be a Positive Integer")
+        everything = state.conversations(number)
+        offset = (page - 1) * per_page
+        response = jsonify(everything[offset:offset + per_page])
+        if offset + per_page < len(everything):
+            _link_next(response, page)
+        return response
+
+    @app.post("/api/v2/tickets/<int:number>/notes")
+    def add_note(number: int):
+        if not 1 <= number <= state.tickets:
+            return Response(status=404)
+        body = request.get_json(silent=True) or {}
+        if not isinstance(body.get("body"), str) or not body["body"].strip():
+            return _invalid("body", "It should not be blank as this is a mandatory field")
+        note = copy.deepcopy(state.template("note_created.json"))
+        note.update(body=body["body"], body_text=body["body"], private=bool(body.get("private", True)),
+                    ticket_id=number, id=number * 100 + 50 + len(state.notes.get(number, [])))
+        state.notes.setdefault(number, []).append(dict(note, incoming=False, source=2))
+        return jsonify(note), 201
+
+    @app.get("/api/v2/agents/me")
+    def current_agent():
+        return jsonify(state.template("agent_me.json"))
+
+    return app
+
+
+def fake(app: Flask) -> FakeFreshdesk:
+    return app.extensions["fake_freshdesk"]
+
+
+def _includes() -> set[str] | None:
+    named = {part for part in request.args.get("include", "").split(",") if part}
+    return named if named <= INCLUDES | {"conversations"} else None
+
+
+def _paging(state: FakeFreshdesk) -> tuple[int | None, int]:
+    try:
+        page = int(request.args.get("page", 1))
+        per_page = int(request.args.get("per_page", 30))
+    except ValueError:
+        return None, 0
+    if page < 1 or page > MAX_PAGES or per_page < 1:
+        return None, 0
+    return page, min(per_page, state.per_page_max)
+
+
+def _link_next(response: Response, page: int) -> None:
+    args = request.args.to_dict()
+    args["page"] = str(page + 1)
+    query = "&".join(f"{k}={v}" for k, v in args.items())
+    response.headers["Link"] = f'<https://{DOMAIN}{request.path}?{query}>; rel="next"'
+
+
+def _invalid(name: str, message: str):
+    return jsonify({"description": "Validation failed",
+                    "errors": [{"field": name, "message": message, "code": "invalid_value"}]}), 400
+
+
+def _iso(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

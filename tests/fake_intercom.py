@@ -1,0 +1,245 @@
+"""A local server that answers like Intercom's REST API, for the real python-intercom client.
+
+Conversations are generated from ``integrations/intercom/fixtures/api`` (the search page and the
+full conversation), numbered ``0 .. conversations - 1``: conversation n has id
+``ID_BASE + n`` and ``updated_at`` ``UPDATED_BASE + n * STEP``, so the newest is the last. Search
+honours ``updated_at >`` (inclusive, as Intercom documents) and the ``sort`` option; without a
+sort it answers newest first (Intercom does not document its default order, and a client that
+forgets to sort should notice). ``starting_after`` tokens are opaque to the client.
+
+Per request the server parses a cached fixture text and rewrites a few fields, so 10,000
+conversations are served without building them up front.
+
+Usage::
+
+    app = make_app(conversations=10)
+    fake = state(app)              # fault plan, request log, fixture book, what was written
+    with serve(app) as url:
+        ...                        # Connection(..., settings={"api_url": url})
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import itertools
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, Response, request
+
+from integrations.intercom import INTEGRATION
+from tests.fake_api import FaultPlan, FixtureBook, Recorded, instrument, serve
+
+ACCESS_TOKEN = "dG9rOmZha2UtaW50ZXJjb20tdG9rZW4="
+ID_BASE = 215468893450000
+SOURCE_BASE = 3390210000
+PART_BASE = 37400000000
+UPDATED_BASE = 1_764_000_000
+STEP = 60  # seconds between two conversations' updated_at
+FIRST_TAG_ID = 9_130_001
+_TAGS = re.compile(r"<[^>]+>")
+
+
+@dataclass
+class FakeIntercom:
+    """What a test can steer and inspect."""
+
+    faults: FaultPlan
+    requests: list[Recorded]
+    fixtures: FixtureBook
+    conversations: int
+    #: Conversations (by number) that search lists but that 404 when fetched: deleted meanwhile.
+    deleted: set[int] = field(default_factory=set)
+    #: Conversations (by number) fetched with a part whose author is not an object.
+    malformed: set[int] = field(default_factory=set)
+    tags: dict[str, str] = field(default_factory=dict)  # lower-case name -> tag id
+    tagged: list[tuple[str, str, str]] = field(default_factory=list)  # (conversation, tag id, admin id)
+    replies: list[dict[str, Any]] = field(default_factory=list)  # (conversation id added as "conversation_id")
+
+
+def state(app: Flask) -> FakeIntercom:
+    return app.extensions["fake_intercom"]
+
+
+def conversation_id(number: int) -> str:
+    return str(ID_BASE + number)
+
+
+def updated_at(number: int) -> int:
+    return UPDATED_BASE + number * STEP
+
+
+def make_app(conversations: int = 3, per_page_max: int = 150, token: str = ACCESS_TOKEN) -> Flask:
+    """An app answering ``POST /conversations/search``, ``GET /conversations/<id>``,
+    ``POST /tags``, ``POST /conversations/<id>/tags``, ``POST /conversations/<id>/reply`` and
+    ``GET /me`` for ``conversations`` generated conversations (bearer ``token`` required)."""
+    app = Flask("fake_intercom")
+    faults, log = instrument(app)
+    fake = FakeIntercom(faults, log, FixtureBook(INTEGRATION.fixtures_dir / "api"), conversations)
+    app.extensions["fake_intercom"] = fake
+    texts: dict[str, str] = {}
+    tag_ids = itertools.count(FIRST_TAG_ID)
+
+    def fixture(name: str) -> Any:
+        """A fresh copy of a fixture; the book records its use on the first one."""
+        if name not in texts:
+            texts[name] = json.dumps(fake.fixtures.load(name))
+        return json.loads(texts[name])
+
+    def answer(data: Any, status: int = 200) -> Response:
+        return Response(json.dumps(data), status, content_type="application/json")
+
+    def not_found() -> Response:
+        return answer(fixture("error_not_found.json"), 404)
+
+    def invalid(message: str) -> Response:
+        return answer({"type": "error.list", "errors": [{"code": "parameter_invalid", "message": message}]}, 400)
+
+    def generated(number: int, template: str, plaintext: bool = False) -> dict[str, Any]:
+        return _generated(fixture(template), number, plaintext)
+
+    @app.before_request
+    def _authenticate():
+        if request.headers.get("Authorization") != f"Bearer {token}":
+            return answer(fixture("error_unauthorized.json"), 401)
+        return None
+
+    @app.post("/conversations/search")
+    def search():
+        body = request.get_json(silent=True) or {}
+        query, paging = body.get("query") or {}, body.get("pagination") or {}
+        searched = (query.get("field"), query.get("operator"), type(query.get("value")))
+        if searched != ("updated_at", ">", int):
+            return invalid("the fake searches updated_at > <unix time> only")
+        per_page = max(1, min(int(paging.get("per_page") or 20), per_page_max))
+        offset = _read_token(paging.get("starting_after"))
+        if offset is None:
+            return invalid("starting_after is invalid")
+        first = min(max(0, math.ceil((query["value"] - UPDATED_BASE) / STEP)), conversations)
+        matching = range(first, conversations)
+        if body.get("sort") != {"field": "updated_at", "order": "ascending"}:
+            matching = matching[::-1]
+        numbers = matching[offset:offset + per_page]
+        page = fixture("conversations_search.json")
+        template = json.dumps(page["conversations"][0])
+        page["conversations"] = [_generated(json.loads(template), n) for n in numbers]
+        page["total_count"] = len(matching)
+        following = offset + per_page
+        page["pages"] = {"type": "pages", "page": offset // per_page + 1, "per_page": per_page,
+                         "total_pages": math.ceil(len(matching) / per_page)}
+        if following < len(matching):
+            page["pages"]["next"] = {"page": offset // per_page + 2, "starting_after": _token(following)}
+        return answer(page)
+
+    @app.get("/conversations/<conversation>")
+    def find(conversation: str):
+        number = _number(conversation, conversations)
+        if number is None or number in fake.deleted:
+            return not_found()
+        found = generated(number, "conversation.json", request.args.get("display_as") == "plaintext")
+        if number in fake.malformed:
+            found["conversation_parts"]["conversation_parts"][0]["author"] = "admin"
+        return answer(found)
+
+    @app.post("/tags")
+    def create_tag():
+        name = str((request.get_json(silent=True) or {}).get("name") or "").strip()
+        if not name:
+            return invalid("name is required")
+        tag_id = fake.tags.setdefault(name.lower(), str(next(tag_ids)))
+        return answer({**fixture("tag.json"), "id": tag_id, "name": name})
+
+    @app.post("/conversations/<conversation>/tags")
+    def tag_conversation(conversation: str):
+        body = request.get_json(silent=True) or {}
+        names = {tag_id: name for name, tag_id in fake.tags.items()}
+        if _number(conversation, conversations) is None:
+            return not_found()
+        if body.get("id") not in names or not body.get("admin_id"):
+            return invalid("a known tag id and admin_id are required")
+        fake.tagged.append((conversation, body["id"], str(body["admin_id"])))
+        return answer({**fixture("tag_conversation.json"), "id": body["id"], "name": names[body["id"]],
+                       "applied_by": {"type": "admin", "id": str(body["admin_id"])}})
+
+    @app.post("/conversations/<conversation>/reply")
+    def reply(conversation: str):
+        body = request.get_json(silent=True) or {}
+        number = _number(conversation, conversations)
+        if number is None:
+            return not_found()
+        if body.get("type") != "admin" or body.get("message_type") not in ("comment", "note") or \
+                not body.get("admin_id") or not body.get("body"):
+            return invalid("type admin, message_type comment or note, admin_id and body are required")
+        fake.replies.append({**body, "conversation_id": conversation})
+        answered = generated(number, "conversation_note.json")
+        part = answered["conversation_parts"]["conversation_parts"][-1]
+        part.update(part_type=body["message_type"], body=body["body"])
+        part["author"]["id"] = str(body["admin_id"])
+        return answer(answered)
+
+    @app.get("/me")
+    def me():
+        return answer(fixture("me.json"))
+
+    return app
+
+
+def _generated(template: dict[str, Any], number: int, plaintext: bool = False) -> dict[str, Any]:
+    """Conversation ``number`` from a fixture conversation: its ids, its times (shifted so that
+    ``updated_at`` is :func:`updated_at`), and a subject of its own."""
+    shift = updated_at(number) - template["updated_at"]
+    _shift_times(template, shift)
+    template["id"] = conversation_id(number)
+    template["title"] = f"Charged twice for invoice INV-{20000 + number}"
+    source = template.get("source") or {}
+    source["id"] = str(SOURCE_BASE + number)
+    parts = (template.get("conversation_parts") or {}).get("conversation_parts") or []
+    for k, part in enumerate(parts):
+        part["id"] = str(PART_BASE + number * 100 + k)
+    if plaintext:
+        for message in [source, *parts]:
+            if message.get("body"):
+                message["body"] = html.unescape(_TAGS.sub("", message["body"]))
+    return template
+
+
+def _shift_times(value: Any, shift: int) -> None:
+    """Add ``shift`` to every Unix time (``*_at``, ``waiting_since``, ``snoozed_until``)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, int) and not isinstance(item, bool) and \
+                    (key.endswith("_at") or key in ("waiting_since", "snoozed_until")):
+                value[key] = item + shift
+            elif isinstance(item, dict | list):
+                _shift_times(item, shift)
+    elif isinstance(value, list):
+        for item in value:
+            _shift_times(item, shift)
+
+
+def _number(conversation: str, conversations: int) -> int | None:
+    number = int(conversation) - ID_BASE if conversation.isdigit() else -1
+    return number if 0 <= number < conversations else None
+
+
+def _token(offset: int) -> str:
+    return base64.b64encode(json.dumps([offset, "fake"]).encode()).decode()
+
+
+def _read_token(token: str | None) -> int | None:
+    """The offset a ``starting_after`` token stands for (0 without one, ``None`` if invalid)."""
+    if not token:
+        return 0
+    try:
+        offset, mark = json.loads(base64.b64decode(token, validate=True))
+    except (binascii.Error, ValueError, TypeError):
+        return None
+    return offset if mark == "fake" and isinstance(offset, int) and offset >= 0 else None
+
+
+__all__ = ["ACCESS_TOKEN", "FakeIntercom", "conversation_id", "make_app", "serve", "state", "updated_at"]

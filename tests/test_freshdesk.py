@@ -1,0 +1,399 @@
+"""Freshdesk: automation-rule deliveries in, REST API v2 out through python-freshdesk, against a
+local server that answers like Freshdesk (:mod:`tests.fake_freshdesk`)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from core.events import BadSignature, MalformedPayload
+from core.helpdesks import Connection
+from integrations.freshdesk import INTEGRATION
+from integrations.freshdesk.client import FreshdeskClient
+from integrations.freshdesk.errors import FreshdeskAuthError, FreshdeskConfigError, FreshdeskUnavailable
+from integrations.freshdesk.webhooks import SECRET_HEADER, sign
+from tests.fake_api import serve
+from tests.fake_freshdesk import API_KEY, DOMAIN, fake, make_app
+
+WEBHOOKS = Path(INTEGRATION.fixtures_dir) / "webhooks"
+SETUP = Path(INTEGRATION.fixtures_dir).parent / "SETUP.md"
+SECRET = "4f1c9e2b7d0a4be3a1f65c2d8e9b7a10"
+NOW = datetime(2025, 3, 5, 17, 21, tzinfo=UTC)
+
+
+def delivery(name: str, **changes) -> bytes:
+    """The fixture ``name`` as delivered, with template fields changed (``None`` removes one)."""
+    data = json.loads((WEBHOOKS / f"{name}.json").read_text(encoding="utf-8"))
+    for key, value in changes.items():
+        if value is None:
+            data["freshdesk_webhook"].pop(key, None)
+        else:
+            data["freshdesk_webhook"][key] = value
+    return json.dumps(data).encode("utf-8")
+
+
+def only(body: bytes, settings=None):
+    events = INTEGRATION.parse(body, settings)
+    assert len(events) == 1
+    return events[0].check()
+
+
+# Verification ------------------------------------------------------------------------------------
+
+
+def test_a_delivery_with_the_secret_header_is_accepted():
+    body = delivery("customer_replied")
+    INTEGRATION.verify(sign(body, SECRET), body, {"api_key": "k", "webhook_secret": SECRET}, NOW)
+    # header names are case-insensitive on the wire
+    INTEGRATION.verify({SECRET_HEADER.lower(): SECRET}, body, {"webhook_secret": SECRET}, NOW)
+
+
+@pytest.mark.parametrize("headers, reason", [
+    ({}, "missing"),
+    ({SECRET_HEADER: "guessed-secret"}, "does not match"),
+    ({SECRET_HEADER: SECRET[:-1]}, "does not match"),
+    ({"Authorization": f"Basic {SECRET}"}, "missing"),
+])
+def test_a_missing_or_wrong_secret_is_rejected_without_revealing_it(headers, reason):
+    with pytest.raises(BadSignature, match=reason) as caught:
+        INTEGRATION.verify(headers, delivery("customer_replied"), {"webhook_secret": SECRET}, NOW)
+    assert SECRET not in str(caught.value)
+
+
+def test_a_tenant_without_a_webhook_secret_accepts_nothing():
+    with pytest.raises(BadSignature, match="no webhook_secret"):
+        INTEGRATION.verify({SECRET_HEADER: ""}, delivery("customer_replied"), {"webhook_secret": ""}, NOW)
+
+
+# Parsing ------------------------------------------------------------------------------------------
+
+KINDS = {
+    "ticket_created": "ticket_created",
+    "customer_replied": "customer_replied",
+    "agent_replied": "agent_replied",
+    "note_added": "agent_replied",
+    "status_changed": "status_changed",
+    "ticket_reopened": "reopened",
+    "properties_changed": "fields_changed",
+    "feedback_received": "csat_received",
+    "ticket_reassigned": "reassigned",
+}
+
+
+def test_every_handled_event_is_listed_here():
+    assert set(KINDS) == set(INTEGRATION.handled_events)
+
+
+@pytest.mark.parametrize("name, kind", sorted(KINDS.items()))
+def test_each_fixture_parses_to_its_kind_for_its_ticket(name, kind):
+    body = (WEBHOOKS / f"{name}.json").read_bytes()
+    event = only(body)
+    assert event.kind == kind
+    assert event.ticket_external_id == json.loads(body)["freshdesk_webhook"]["ticket_id"]
+    assert event.occurred_at.tzinfo is not None and not event.from_deskloop
+    assert INTEGRATION.event_name(body) == name
+
+
+def test_a_new_ticket_carries_its_fields_and_the_customers_first_message():
+    event = only(delivery("ticket_created"))
+    assert (event.subject, event.status, event.priority, event.channel) == (
+        "Refund for order NW-20417 not received", "open", "normal", "email")
+    assert event.tags == ["refund", "order-issue"]
+    assert event.requester.email == "priya.raman@example.com"
+    assert event.message.author_role == "customer" and "NW-20417" in event.message.body
+    assert event.created_at == datetime(2025, 3, 4, 9, 2, 17, tzinfo=UTC)
+
+
+def test_a_reply_is_the_latest_public_comment_without_the_author_prefix_or_attachments():
+    customer = only(delivery("customer_replied")).message
+    assert (customer.author_role, customer.author_name, customer.public) == ("customer", "Priya Raman", True)
+    assert customer.body.startswith("<div") and "4417" in customer.body
+    agent = only(delivery("agent_replied")).message
+    assert (agent.author_role, agent.author_name) == ("agent", "Tomás Ortega")
+    assert agent.body.endswith("</div>") and "Attachments" not in agent.body
+
+
+def test_a_note_is_the_latest_comment_of_its_type():
+    private = only(delivery("note_added")).message
+    assert (private.author_role, private.public) == ("agent", False)
+    assert "Leipzig warehouse" in private.body
+    public = only(delivery("note_added", triggered_event="{note_type:public}")).message
+    assert public.public and "4417" in public.body
+    quoted = only(delivery("note_added", triggered_event='{"note_type":"private"}')).message
+    assert quoted == private
+
+
+def test_changes_by_the_agent_deskloop_acts_as_are_from_deskloop():
+    by_deskloop = delivery("note_added", ticket_latest_private_comment="Deskloop : <p>Suggested: refund_status</p>")
+    assert only(by_deskloop, {"api_user_name": "Deskloop"}).from_deskloop
+    assert not only(by_deskloop, {}).from_deskloop
+    assert not only(delivery("note_added"), {"api_user_name": "Deskloop"}).from_deskloop
+
+
+@pytest.mark.parametrize("status, expected", [
+    ("Open", "open"), ("Pending", "pending"), ("Resolved", "solved"), ("Closed", "closed"),
+    ("Waiting on Customer", "pending"), ("4", "solved"),
+])
+def test_freshdesk_statuses_map_onto_deskloops(status, expected):
+    assert only(delivery("status_changed", ticket_status=status)).status == expected
+
+
+@pytest.mark.parametrize("triggered, score", [
+    ("{customer_feedback:103}", 5), ("{customer_feedback:102}", 4), ("{customer_feedback:101}", 4),
+    ("{customer_feedback:100}", 3), ("{customer_feedback:-101}", 2), ("{customer_feedback:-102}", 2),
+    ("{customer_feedback:-103}", 1),
+])
+def test_survey_ratings_map_onto_1_to_5(triggered, score):
+    assert only(delivery("feedback_received", triggered_event=triggered)).csat.score == score
+
+
+def test_a_rating_stated_by_the_rule_wins():
+    event = only(delivery("feedback_received", triggered_event="{customer_feedback:}", rating="Extremely unhappy"))
+    assert event.csat.score == 1 and not event.csat.is_good
+
+
+def test_a_reassignment_names_the_new_agent_and_group():
+    event = only(delivery("ticket_reassigned"))
+    assert (event.assignee, event.group) == ("mei.lin@northwind-bikes.com", "Workshop")
+
+
+@pytest.mark.parametrize("rendered", [
+    "2025-03-04 10:15:42 UTC", "2025-03-04 15:45:42 +0530", "2025-03-04T10:15:42Z",
+    "Tue, 04 Mar 2025 10:15:42 +0000", "2025-03-04 10:15:42",
+])
+def test_the_modified_time_is_read_however_freshdesk_prints_it(rendered):
+    event = only(delivery("status_changed", ticket_modified_on=rendered))
+    assert event.occurred_at == datetime(2025, 3, 4, 10, 15, 42, tzinfo=UTC)
+
+
+def test_a_retried_delivery_dedupes_and_another_fact_does_not():
+    first = only(delivery("agent_replied"))
+    assert only(delivery("agent_replied")).event_id == first.event_id
+    later = only(delivery("agent_replied", ticket_modified_on="2025-03-05 17:25:01 UTC"))
+    same_second = only(delivery("agent_replied", ticket_latest_public_comment="Tomás Ortega : <div>One more thing</div>"))
+    assert len({first.event_id, later.event_id, same_second.event_id}) == 3
+    assert first.event_id.startswith("1042:agent_replied:20250305T172044Z:")
+
+
+def test_a_template_without_optional_fields_leaves_them_unsaid():
+    event = only(delivery("status_changed", ticket_tags=None, ticket_priority=None, ticket_subject=None))
+    assert (event.tags, event.priority, event.subject) == (None, None, None)
+    assert only(delivery("status_changed", ticket_tags="")).tags == []
+
+
+def test_an_event_deskloop_does_not_use_is_ignored():
+    body = delivery("status_changed", deskloop_event="time_entry_added")
+    assert INTEGRATION.parse(body) == []
+    assert INTEGRATION.event_name(body) == "time_entry_added"
+
+
+@pytest.mark.parametrize("name, changes, where", [
+    ("status_changed", {"deskloop_event": None}, "freshdesk_webhook.deskloop_event: missing"),
+    ("status_changed", {"ticket_id": ""}, "freshdesk_webhook.ticket_id: expected an integer"),
+    ("status_changed", {"ticket_id": "{{ticket.id}}"}, "freshdesk_webhook.ticket_id: expected an integer"),
+    ("status_changed", {"ticket_id": "0"}, "freshdesk_webhook.ticket_id: expected a ticket number"),
+    ("status_changed", {"ticket_modified_on": ""}, "freshdesk_webhook.ticket_modified_on: empty"),
+    ("status_changed", {"ticket_modified_on": "{{ticket.modified_on}}"},
+     "freshdesk_webhook.ticket_modified_on: not a time"),
+    ("status_changed", {"ticket_status": None}, "freshdesk_webhook.ticket_status: missing"),
+    ("status_changed", {"ticket_tags": ["refund"]}, "freshdesk_webhook.ticket_tags: expected str/int"),
+    ("customer_replied", {"ticket_latest_public_comment": None},
+     "freshdesk_webhook.ticket_latest_public_comment: missing"),
+    ("agent_replied", {"ticket_latest_public_comment": "Tomás Ortega : "},
+     "freshdesk_webhook.ticket_latest_public_comment: the comment has no body"),
+    ("note_added", {"triggered_event": "{status:{from:2,to:3}}"}, "freshdesk_webhook.triggered_event: expected a note"),
+    ("note_added", {"triggered_event": "note added"}, "freshdesk_webhook.triggered_event: not a Freshdesk event"),
+    ("feedback_received", {"triggered_event": "{customer_feedback:7}"},
+     "freshdesk_webhook.triggered_event: unknown satisfaction rating"),
+    ("feedback_received", {"rating": "delighted"}, "freshdesk_webhook.rating: unknown satisfaction rating"),
+])
+def test_a_malformed_delivery_names_the_field(name, changes, where):
+    with pytest.raises(MalformedPayload) as caught:
+        INTEGRATION.parse(delivery(name, **changes))
+    assert str(caught.value).startswith(where)
+
+
+@pytest.mark.parametrize("body, where", [
+    (b"ticket_id=1042", "body is not JSON"),
+    (b"[]", "body: expected an object"),
+    (b'{"ticket": {"id": 1042}}', "freshdesk_webhook: missing"),
+    (b'{"freshdesk_webhook": "1042"}', "freshdesk_webhook: expected dict"),
+])
+def test_a_body_that_is_not_a_delivery_is_malformed(body, where):
+    with pytest.raises(MalformedPayload, match=re.escape(where)):
+        INTEGRATION.parse(body)
+    assert INTEGRATION.event_name(body) is None
+
+
+def test_the_setup_templates_are_what_the_fixtures_show():
+    """Each rule's JSON in SETUP.md has exactly its fixture's fields, each a placeholder."""
+    templates = {}
+    for block in re.findall(r"```json\n(.*?)```", SETUP.read_text(encoding="utf-8"), re.S):
+        data = json.loads(block)
+        if "freshdesk_webhook" in data:
+            templates[data["freshdesk_webhook"]["deskloop_event"]] = data["freshdesk_webhook"]
+    assert set(templates) == set(INTEGRATION.handled_events)
+    for name, template in templates.items():
+        fixture = json.loads((WEBHOOKS / f"{name}.json").read_text(encoding="utf-8"))["freshdesk_webhook"]
+        assert set(template) == set(fixture), name
+        placeholders = {k: v for k, v in template.items() if k != "deskloop_event"}
+        assert all(re.fullmatch(r"\{\{[a-z_.]+\}\}", v) for v in placeholders.values()), name
+        assert all(k == v.strip("{}").replace(".", "_") for k, v in placeholders.items()), name
+
+
+# The client against a local Freshdesk -----------------------------------------------------------
+
+
+def connection(url: str, api_key: str = API_KEY, domain: str = DOMAIN) -> Connection:
+    return Connection("northwind", "freshdesk", domain, {"api_key": api_key, "webhook_secret": SECRET},
+                      {"api_url": url})
+
+
+@pytest.fixture
+def freshdesk():
+    """25 tickets served 10 per page (three share each updated_at, so ties straddle pages)."""
+    app = make_app(tickets=25, per_page_max=10)
+    with serve(app) as url:
+        yield fake(app), url
+
+
+def ids_of(pages) -> list[int]:
+    return [int(t.external_id) for page in pages for t in page.tickets]
+
+
+def test_backfill_yields_every_ticket_once_oldest_first_with_its_conversations(freshdesk):
+    server, url = freshdesk
+    pages = list(INTEGRATION.client(connection(url)).backfill(None, None))
+    assert ids_of(pages) == list(range(1, 26))
+    assert len(pages) >= 3 and pages[-1].cursor is None and all(p.cursor for p in pages[:-1])
+    first = pages[0].tickets[0]
+    assert first.source == "freshdesk" and first.requester.name == "Liam Okafor"
+    assert [(m.author_role, m.public) for m in first.messages] == [
+        ("customer", True), ("agent", True), ("agent", False), ("customer", True)]
+    assert first.messages[-1].author_name == "Liam Okafor"
+    assert [m.external_id for m in first.messages[1:]] == ["100", "101", "102"]  # conversation ids
+    assert (first.status, first.priority, first.channel) == ("open", "normal", "email")
+    assert first.custom_fields["cf_bike_model"] == "Commuter 7"
+    listed = [r for r in server.requests if r.path == "/api/v2/tickets"]
+    assert all("filter" not in r.query and r.query["order_by"] == "updated_at" and r.query["order_type"] == "asc"
+               for r in listed)
+
+
+def test_a_killed_backfill_resumes_from_its_cursor_without_losing_or_repeating(freshdesk):
+    _, url = freshdesk
+    client = INTEGRATION.client(connection(url))
+    pages = client.backfill(None, None)
+    before = [next(pages), next(pages)]  # the run dies after storing two pages
+    pages.close()
+    after = list(INTEGRATION.client(connection(url)).backfill(None, before[-1].cursor))
+    assert sorted(ids_of(before) + ids_of(after)) == list(range(1, 26))
+
+
+def test_a_page_of_tickets_updated_in_the_same_second_is_read_past():
+    app = make_app(tickets=9, per_page_max=2)
+    with serve(app) as url:
+        pages = list(INTEGRATION.client(connection(url)).backfill(None, None))
+    assert ids_of(pages) == list(range(1, 10))
+
+
+def test_a_backfill_since_a_date_starts_there(freshdesk):
+    server, url = freshdesk
+    since = datetime.fromtimestamp(server.updated[12], UTC)  # tickets 13..15 share this second
+    pages = list(INTEGRATION.client(connection(url)).backfill(since, None))
+    assert ids_of(pages) == list(range(13, 26))
+
+
+def test_a_429_is_waited_out_for_its_retry_after(freshdesk):
+    server, url = freshdesk
+    server.faults.add("/api/v2/tickets", 429, retry_after=1)
+    started = time.monotonic()
+    pages = list(INTEGRATION.client(connection(url)).backfill(None, None))
+    assert time.monotonic() - started >= 1.0
+    assert ids_of(pages) == list(range(1, 26))
+    assert [r.path for r in server.requests[:2]] == ["/api/v2/tickets", "/api/v2/tickets"]
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_a_server_error_is_retried(freshdesk, status):
+    server, url = freshdesk
+    server.faults.add("/api/v2/tickets/4/conversations", status, times=2)
+    client = FreshdeskClient(connection(url), backoff=0.05)
+    pages = list(client.backfill(None, None))
+    assert ids_of(pages) == list(range(1, 26))
+    assert len(pages[0].tickets[3].messages) == 4
+    assert sum(r.path == "/api/v2/tickets/4/conversations" for r in server.requests) == 3
+
+
+def test_a_server_error_that_persists_is_reported(freshdesk):
+    server, url = freshdesk
+    server.faults.add("/api/v2/tickets/2", 503, times=10)
+    client = FreshdeskClient(connection(url), backoff=0.01, server_retries=2)
+    with pytest.raises(FreshdeskUnavailable, match="failed 3 times to read ticket 2"):
+        client.apply_tags("2", ["refund"])
+
+
+def test_a_wrong_api_key_is_reported_without_the_key(freshdesk):
+    _, url = freshdesk
+    with pytest.raises(FreshdeskAuthError, match="refused the api_key") as caught:
+        list(INTEGRATION.client(connection(url, api_key="fd-revoked-key-0000")).backfill(None, None))
+    assert "fd-revoked-key-0000" not in str(caught.value)
+    assert caught.value.__cause__ is not None
+
+
+def test_apply_tags_adds_to_the_tags_the_ticket_has(freshdesk):
+    server, url = freshdesk
+    INTEGRATION.client(connection(url)).apply_tags("2", ["Returns", "exchange-request"])
+    [put] = [r for r in server.requests if r.method == "PUT"]
+    assert put.path == "/api/v2/tickets/2" and put.json == {"tags": ["delivery", "returns", "exchange-request"]}
+
+
+def test_apply_tags_writes_nothing_when_no_tag_is_new(freshdesk):
+    server, url = freshdesk
+    INTEGRATION.client(connection(url)).apply_tags("2", ["delivery"])
+    assert not [r for r in server.requests if r.method == "PUT"]
+
+
+def test_a_private_note_is_posted_and_its_delivery_is_known_as_deskloops(freshdesk):
+    server, url = freshdesk
+    INTEGRATION.client(connection(url)).add_private_note("2", "Deskloop draft:\n\nHi Sofía,\nswap <M> for XL")
+    [post] = [r for r in server.requests if r.method == "POST"]
+    assert post.path == "/api/v2/tickets/2/notes" and post.json["private"] is True
+    assert "<p>Hi Sofía,<br>swap &lt;M&gt; for XL</p>" in post.json["body"]
+    rendered = f"Tomás Ortega : {post.json['body']}"  # as {{ticket.latest_private_comment}} renders it
+    assert only(delivery("note_added", ticket_latest_private_comment=rendered)).from_deskloop
+
+
+def test_the_api_user_name_is_the_key_owners_agent_name(freshdesk):
+    _, url = freshdesk
+    assert INTEGRATION.client(connection(url)).api_user_name() == "Deskloop"
+
+
+@pytest.mark.parametrize("domain, problem", [
+    ("support.northwind-bikes.com", "not a \\*.freshdesk.com domain"),
+    (None, "domain such as acme.freshdesk.com is required"),
+])
+def test_a_domain_freshdesk_does_not_serve_its_api_on_is_refused(domain, problem):
+    with pytest.raises(FreshdeskConfigError, match=problem):
+        INTEGRATION.client(connection("http://127.0.0.1:9", domain=domain))
+
+
+def test_the_domain_may_be_given_as_a_url():
+    client = INTEGRATION.client(connection("http://127.0.0.1:9", domain="https://northwind-bikes.freshdesk.com/"))
+    assert client.domain == "northwind-bikes.freshdesk.com"
+
+
+def test_every_api_fixture_is_served(freshdesk):
+    server, url = freshdesk
+    client = INTEGRATION.client(connection(url))
+    list(client.backfill(None, None))
+    client.apply_tags("1", ["payments", "3ds"])
+    client.add_private_note("1", "Deskloop draft")
+    client.api_user_name()
+    with pytest.raises(FreshdeskAuthError):
+        INTEGRATION.client(connection(url, api_key="wrong")).apply_tags("1", ["x"])
+    assert server.fixtures.unused() == set()
