@@ -10,6 +10,7 @@ from core.runtime import Runtime
 
 def create_app(settings: Settings | None = None) -> Flask:
     """An app bound to one Runtime (settings and a migrated database), shared by its requests."""
+    from core.helpdesks import registered
     from core.web import api, learning_pages, playground, webhooks
     from core.web.errors import register_error_handlers
 
@@ -21,4 +22,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(learning_pages.blueprint)
     app.register_blueprint(webhooks.blueprint)
     register_error_handlers(app)
+    registered()  # load the helpdesk integrations now, not in the first webhook's request
     return app

@@ -23,13 +23,23 @@ def migrate(runtime: Runtime) -> None:
 
 @click.command()
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@click.option("--nice", "niceness", default=10, show_default=True, type=click.IntRange(0, 19),
+              help="Lower this worker's CPU priority by this much (0 keeps it).")
 @click.pass_obj
-def worker(runtime: Runtime, burst: bool) -> None:
-    """Process background jobs from Redis (needs DESKLOOP_REDIS_URL)."""
+def worker(runtime: Runtime, burst: bool, niceness: int) -> None:
+    """Process background jobs from Redis (needs DESKLOOP_REDIS_URL).
+
+    Workers run at a lower CPU priority than the web process by default: a helpdesk waits for a
+    webhook's acknowledgement (and retries, or disables the hook, when it is slow), while the
+    queued work can wait a moment. On a machine of their own this changes nothing."""
+    import os
+
     from core.jobs import run_worker
 
     if not runtime.settings.redis_url:
         raise click.UsageError("DESKLOOP_REDIS_URL is not set; without Redis, jobs run in-process")
+    if niceness:
+        os.nice(niceness)
     run_worker(runtime.settings, burst=burst)
 
 

@@ -19,9 +19,8 @@ from pydantic import ValidationError
 from core.connections import connection
 from core.errors import NotFound
 from core.events import BadSignature, MalformedPayload
-from core.helpdesk_events import process_events, store_events
+from core.helpdesk_events import schedule_processing, store_events
 from core.helpdesks import integration
-from core.jobs import enqueue
 from core.web.errors import error_response
 
 log = logging.getLogger(__name__)
@@ -55,7 +54,7 @@ def receive(helpdesk: str, tenant: str):
     tenant_id = runtime.db.tenant_id(tenant)
     new_ids = store_events(runtime, tenant_id, helpdesk, events)
     if new_ids:
-        enqueue(process_events, tenant, new_ids, settings=runtime.settings)  # new rows: no duplicate job to guard
+        schedule_processing(runtime, tenant)
     return jsonify(accepted=len(new_ids), duplicates=len(events) - len(new_ids))
 
 
