@@ -205,3 +205,36 @@ def test_a_reopen_counts_and_is_a_negative_signal_about_the_last_suggestion(clie
     with acme(db) as session:
         signal = session.scalar(select(SignalRow))
     assert signal.kind == "reopened" and signal.weight < 0
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_with_redis_deliveries_share_a_queued_drain_and_none_is_left_behind(settings, db, redis_url, monkeypatch):
+    """The production path: the webhook only stores and flags; an RQ worker (its own process,
+    as in the Procfile) applies every stored event, however many deliveries shared one job."""
+    import os
+    import subprocess
+    import sys
+
+    from core.config import Settings
+    from core.jobs import queue
+
+    monkeypatch.setenv("DESKLOOP_REDIS_URL", redis_url)
+    forget_connections()
+    app = create_app(Settings.from_env())
+    add_tenant(app.extensions["deskloop"], "acme", "zendesk", "acme.zendesk.com", CREDENTIALS, {"write_back_tags": False})
+    client = app.test_client()
+    now = datetime.now(UTC)
+    created = at(fixture("ticket.created"), now - timedelta(hours=1))
+    for i in range(6):
+        update = at(fixture("ticket.status_changed"), now - timedelta(minutes=30 - i), f"status-{i}")
+        assert deliver(client, created if i == 0 else update).status_code == 200
+    assert len(queue(app.extensions["deskloop"].settings)) < 6  # deliveries in one window share a job
+    assert count(db, HelpdeskEventRow) == 6
+    done = subprocess.run([str(Path(sys.executable).with_name("deskloop")), "worker", "--burst"],
+                          env=os.environ.copy(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with acme(db) as session:
+        assert session.scalar(select(func.count(HelpdeskEventRow.id)).where(HelpdeskEventRow.processed_at.is_(None))) == 0
+    assert ticket(db, created["detail"]["id"]).status == "solved"
+    app.extensions["deskloop"].close()
+    forget_connections()
