@@ -27,10 +27,10 @@ from sklearn.model_selection import StratifiedKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.demo.simulate import load_queries  # noqa: E402
-from core.ml.abstention import DEFAULT_TARGET_PRECISION  # noqa: E402
-from core.ml.encoder import encoder  # noqa: E402
-from core.ml.model import TicketModel, TrainingTicket  # noqa: E402
+from core.demo.simulate import load_queries
+from core.ml.abstention import DEFAULT_TARGET_PRECISION
+from core.ml.encoder import encoder
+from core.ml.model import TicketModel, TrainingTicket
 
 
 def predict(model: TicketModel, texts: list[str], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

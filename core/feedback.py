@@ -7,12 +7,11 @@ which is the labelled correction the learning loop consumes.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from difflib import SequenceMatcher
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-
-from datetime import UTC, datetime
 
 from core.errors import BadInput, NotFound
 from core.learning import live

@@ -1,4 +1,5 @@
-"""The Procfile's ``scheduler``: enqueues periodic work (nightly retraining) for the RQ workers.
+"""The Procfile's ``scheduler``: enqueues periodic work (nightly retraining, and a drain for
+webhook events left pending) for the RQ workers.
 
 RQ's own cron scheduler enqueues with the pickle serializer, which our JSON-only workers refuse,
 so this small loop enqueues through :func:`core.jobs.enqueue` instead. Job ids contain the period
@@ -34,8 +35,30 @@ def enqueue_due(runtime: Runtime, interval_seconds: int, now: float | None = Non
     return queued
 
 
+def enqueue_stuck_events(runtime: Runtime, older_than_seconds: int = 60) -> list[str]:
+    """A drain for every tenant with webhook events still pending after ``older_than_seconds``
+    (a worker died mid-job, or Redis lost its queue): the safety net under
+    :func:`core.helpdesk_events.schedule_processing`. Returns the tenants."""
+    from datetime import UTC, datetime, timedelta
+
+    from core.helpdesk_events import process_events
+    from core.store.tables import HelpdeskEventRow
+
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
+    with runtime.db.admin_session() as session:
+        slugs = session.scalars(
+            select(TenantRow.slug).join(HelpdeskEventRow, HelpdeskEventRow.tenant_id == TenantRow.id)
+            .where(HelpdeskEventRow.processed_at.is_(None), HelpdeskEventRow.received_at < cutoff).distinct()
+            .execution_options(all_tenants=True)).all()
+    for slug in slugs:
+        enqueue(process_events, slug, [], settings=runtime.settings)
+    return list(slugs)
+
+
 def run_scheduler(runtime: Runtime, interval_seconds: int, tick_seconds: int = 60) -> None:
     while True:
         for job_id in enqueue_due(runtime, interval_seconds):
             log.info("enqueued %s", job_id)
+        for slug in enqueue_stuck_events(runtime):
+            log.warning("webhook events of %s were still pending; enqueued a drain", slug)
         time.sleep(tick_seconds)

@@ -15,7 +15,11 @@ from core.events import BadSignature, MalformedPayload
 from core.helpdesks import Connection
 from integrations.freshdesk import INTEGRATION
 from integrations.freshdesk.client import FreshdeskClient
-from integrations.freshdesk.errors import FreshdeskAuthError, FreshdeskConfigError, FreshdeskUnavailable
+from integrations.freshdesk.errors import (
+    FreshdeskAuthError,
+    FreshdeskConfigError,
+    FreshdeskUnavailable,
+)
 from integrations.freshdesk.webhooks import SECRET_HEADER, sign
 from tests.fake_api import serve
 from tests.fake_freshdesk import API_KEY, DOMAIN, fake, make_app

@@ -27,7 +27,15 @@ from integrations.intercom.client import (
     base_url,
 )
 from integrations.intercom.webhooks import EVENT_HANDLERS, sign
-from tests.fake_intercom import ACCESS_TOKEN, FakeIntercom, conversation_id, make_app, serve, state, updated_at
+from tests.fake_intercom import (
+    ACCESS_TOKEN,
+    FakeIntercom,
+    conversation_id,
+    make_app,
+    serve,
+    state,
+    updated_at,
+)
 
 CLIENT_SECRET = "5f2c9e0b7a4d4e1f8c3b6a9d0e7f2a41"
 SECRETS = {"access_token": ACCESS_TOKEN, "client_secret": CLIENT_SECRET}

@@ -10,8 +10,8 @@ import pytest
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from core.ml.encoder import DIMENSION, LAYERS, SentenceEncoder  # noqa: E402
-from core.ml.onnx_encoder import MODEL_FILE, OnnxSentenceEncoder, export_onnx  # noqa: E402
+from core.ml.encoder import DIMENSION, LAYERS, SentenceEncoder
+from core.ml.onnx_encoder import MODEL_FILE, OnnxSentenceEncoder, export_onnx
 
 TEXTS = [
     "I am still waiting on my card?",

@@ -11,13 +11,12 @@ import random
 import re
 
 import pytest
-
 from sqlalchemy import update
 
 from core.app import create_app
-from core.store.tables import TenantRow
 from core.entities import iban_valid, luhn_valid
 from core.ml.training import train_tenant
+from core.store.tables import TenantRow
 from core.store.tickets import upsert_tickets
 from tests.factories import make_ticket
 

@@ -16,7 +16,7 @@ from core.ml.training import train_tenant
 from core.runtime import Runtime
 from core.store.tables import SignalRow
 from core.store.tickets import upsert_tickets
-from tests.browser_support import ARTIFACTS, DESKTOP, NARROW, expect, screenshot
+from tests.browser_support import NARROW, expect, screenshot
 from tests.factories import make_ticket, small_inbox
 
 #: The newest ticket: a frustrated customer with an urgent problem, flagged in the list.

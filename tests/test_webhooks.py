@@ -17,7 +17,13 @@ from sqlalchemy import func, select
 
 from core.app import create_app
 from core.connections import add_tenant, forget_connections
-from core.store.tables import HelpdeskEventRow, MessageRow, SignalRow, SuggestionRow, TicketRow
+from core.store.tables import (
+    HelpdeskEventRow,
+    MessageRow,
+    SignalRow,
+    SuggestionRow,
+    TicketRow,
+)
 from integrations.zendesk import webhooks as zendesk
 
 FIXTURES = Path(zendesk.__file__).parent / "fixtures"
@@ -238,3 +244,21 @@ def test_with_redis_deliveries_share_a_queued_drain_and_none_is_left_behind(sett
     assert ticket(db, created["detail"]["id"]).status == "solved"
     app.extensions["deskloop"].close()
     forget_connections()
+
+
+def test_the_scheduler_drains_events_left_pending(client, db, app):
+    """A worker that died mid-job leaves events pending; the scheduler's sweep gets them applied."""
+    from sqlalchemy import update
+
+    from core.scheduler import enqueue_stuck_events
+
+    deliver(client, fixture("ticket.created"))
+    runtime = app.extensions["deskloop"]
+    with runtime.db.transaction(runtime.db.tenant_id("acme")) as session:  # as if never applied, an hour ago
+        session.execute(update(HelpdeskEventRow).values(processed_at=None,
+                                                        received_at=datetime.now(UTC) - timedelta(hours=1)))
+        session.execute(update(TicketRow).values(subject=""))
+    assert enqueue_stuck_events(runtime) == ["acme"]  # embedded default: drained in-process, right now
+    with acme(db) as session:
+        assert session.scalar(select(func.count(HelpdeskEventRow.id)).where(HelpdeskEventRow.processed_at.is_(None))) == 0
+    assert enqueue_stuck_events(runtime) == []

@@ -32,7 +32,13 @@ def replay(runtime: Runtime, path: str, tenant: str, block_size: int, as_json: b
     """Stream labelled tickets from PATH in time order through the whole loop (suggest, a simulated
     agent who sends right drafts and corrects wrong ones, signals, learning) and print the learning
     curve per block, beside a model frozen after the first block."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     from core.evaluation import read_tickets
     from core.learning.replay import replay as run_replay

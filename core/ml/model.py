@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.ml.abstention import DEFAULT_TARGET_PRECISION, AbstentionRule
-from core.ml.intent import IntentClassifier
 from core.ml.encoder import SentenceEncoding, sentence_part
+from core.ml.intent import IntentClassifier
 from core.ml.similarity import SimilarityIndex
 from core.vocabulary import Vocabulary
 

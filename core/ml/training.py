@@ -9,9 +9,14 @@ from sqlalchemy import func, select
 
 from core.clustering import update_clusters
 from core.learning.effects import Effect, effect_of
-from core.ml.encoder import encode_for_training, encoder_for, encoder_named
 from core.ml.abstention import DEFAULT_TARGET_PRECISION
-from core.ml.model import TRAIN_PER_INTENT, TicketModel, TrainingTicket, newest_per_label
+from core.ml.encoder import encode_for_training, encoder_for, encoder_named
+from core.ml.model import (
+    TRAIN_PER_INTENT,
+    TicketModel,
+    TrainingTicket,
+    newest_per_label,
+)
 from core.ml.promotion import Verdict, judge
 from core.ml.registry import ModelLoadError, ModelRegistry, StoredModel
 from core.runtime import Runtime

@@ -25,8 +25,23 @@ from core.types import Signal
 from core.web.errors import ApiError
 from core.web.openapi import ApiDocs, QueryParam
 from core.web.schemas import (
-    AuditedSignal, ReplayRun, ClusterList, ClusterSummary, Health, SignalList, SimilarList, SimilarTicket, SignalRequest, SuggestRequest, Suggestion, TenantList, TenantSummary, TicketDetail,
-    TicketList, TicketMessage, TicketSummary,
+    AuditedSignal,
+    ClusterList,
+    ClusterSummary,
+    Health,
+    ReplayRun,
+    SignalList,
+    SignalRequest,
+    SimilarList,
+    SimilarTicket,
+    Suggestion,
+    SuggestRequest,
+    TenantList,
+    TenantSummary,
+    TicketDetail,
+    TicketList,
+    TicketMessage,
+    TicketSummary,
 )
 
 PREFIX = "/api/v1"

@@ -11,7 +11,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.types import Csat, Message, PageContext, Person, SignalKind, Suggestion, Signal
+from core.types import (
+    Csat,
+    Message,
+    PageContext,
+    Person,
+    Signal,
+    SignalKind,
+    Suggestion,
+)
 
 
 class _Body(BaseModel):

@@ -26,8 +26,8 @@ import logging
 import re
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -240,7 +240,7 @@ class _TimeoutAdapter(HTTPAdapter):
         super().__init__()
         self.timeout = timeout
 
-    def send(self, request, **kwargs):  # noqa: ANN001 - requests' own signature
+    def send(self, request, **kwargs):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         return super().send(request, **kwargs)

@@ -27,7 +27,16 @@ from datetime import datetime
 from typing import Any
 
 from core.events import MalformedPayload
-from core.types import AuthorRole, Csat, Message, PageContext, Person, Priority, Status, Ticket
+from core.types import (
+    AuthorRole,
+    Csat,
+    Message,
+    PageContext,
+    Person,
+    Priority,
+    Status,
+    Ticket,
+)
 from integrations.payload import Payload
 
 #: Intercom author ``type`` -> who wrote it. Contacts are ``user`` or ``lead`` (``contact`` in
