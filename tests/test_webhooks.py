@@ -262,3 +262,38 @@ def test_the_scheduler_drains_events_left_pending(client, db, app):
     with acme(db) as session:
         assert session.scalar(select(func.count(HelpdeskEventRow.id)).where(HelpdeskEventRow.processed_at.is_(None))) == 0
     assert enqueue_stuck_events(runtime) == []
+
+
+def test_a_new_ticket_gets_its_suggested_tags_and_draft_written_back(settings, db):
+    """Through the whole path: webhook, stored event, suggestion from the trained model, and the
+    tags and the private note written to the helpdesk by its client library (zenpy, against a
+    local server answering like Zendesk)."""
+    from core.ml.training import train_tenant
+    from core.store.tickets import upsert_tickets
+    from tests import fake_zendesk
+    from tests.factories import small_inbox
+    from tests.fake_api import serve
+
+    tenant_id = db.ensure_tenant("acme")
+    with db.transaction(tenant_id) as session:
+        upsert_tickets(session, tenant_id, small_inbox())
+    forget_connections()
+    app = create_app(settings)
+    runtime = app.extensions["deskloop"]
+    train_tenant(runtime, "acme")
+    zendesk_api = fake_zendesk.make_app(tickets=3)
+    with serve(zendesk_api) as url:
+        add_tenant(runtime, "acme", "zendesk", "larkspur.zendesk.com", CREDENTIALS,
+                   {"api_url": url, "write_back_tags": True, "private_note": True})
+        created = at(fixture("ticket.created"), datetime.now(UTC))
+        created["detail"].update(id="2", subject="Card", description="My new card still has not arrived")
+        assert deliver(app.test_client(), created).status_code == 200
+    state = fake_zendesk.fake(zendesk_api)
+    with acme(db) as session:
+        suggestion = session.scalar(select(SuggestionRow).order_by(SuggestionRow.id.desc()))
+    assert suggestion is not None and suggestion.intent == "card_arrival" and not suggestion.abstained
+    assert set(t["tag"] for t in suggestion.tags) <= set(state.tags[2]) and state.tags[2]
+    [note] = state.notes[2]
+    assert note["public"] is False and suggestion.draft.split(",")[0] in str(note)
+    runtime.close()
+    forget_connections()
