@@ -73,7 +73,9 @@ class ModelRegistry:
         self.root = models_dir / tenant / name
 
     def new_version(self) -> str:
-        return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+        """A name that sorts in training order: two versions trained within one second (a test,
+        a replay) must still list oldest first, so the time goes down to microseconds."""
+        return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + "-" + secrets.token_hex(3)
 
     def save(self, model: Any, metadata: dict[str, Any], promote: bool = True) -> StoredModel:
         version = self.new_version()
