@@ -37,6 +37,7 @@ def predict(model: TicketModel, texts: list[str], vectors: np.ndarray) -> tuple[
     """Top intent and whether the model abstains, per text (the same rule suggestions use)."""
     scores = model.intents.scores(texts, vectors)
     predicted = model.intents.classes[scores.argmax(axis=1)]
+    scores = model.intents.scores(texts, vectors, neighbours=False)  # abstention reads the linear model alone
     abstained = np.array([
         model.abstention.abstains(float(s.max()), model.index.closest_labelled(model.similarity_query(t, v)))
         for t, v, s in zip(texts, vectors, scores, strict=True)

@@ -63,10 +63,12 @@ def build_suggestion(model: TicketModel, stored: StoredModel, text: str, custome
     live ``memory`` of signals, writes nothing). ``query`` is the similarity row when the caller
     already has it."""
     ngrams = model.intents.ngram_row(text)  # read twice without an encoder: intent and similarity
-    probabilities, top_decision = model.intents.probabilities(text, vector, ngrams=ngrams)
-    intent, confidence = next(iter(probabilities.items()))
     query = model.similarity_query(text, vector, ngrams) if query is None else query
-    abstained = model.abstention.abstains(top_decision, model.index.closest_labelled(query))
+    reference = model.index.reference_cosines(query)  # read twice: nearest examples per intent, abstention
+    shared = reference if model.intents.neighbour_weight and len(reference) else None
+    probabilities, top_decision = model.intents.probabilities(text, vector, ngrams=ngrams, reference_cosines=shared)
+    intent, confidence = next(iter(probabilities.items()))
+    abstained = model.abstention.abstains(top_decision, float(reference.max()) if len(reference) else 0.0)
     tags = [TagScore(tag=t, confidence=c) for t, c in model.tag_scores(probabilities)]
     learned_from: list[int] = []
     match = memory.closest(query) if memory is not None else None

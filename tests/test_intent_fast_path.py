@@ -27,7 +27,26 @@ def test_score_one_equals_the_batch_scores_with_and_without_vectors():
         for i, text in enumerate(["my card is late", TEXTS[3]]):
             vector = vectors[i] if with_vectors else None
             batch = model.scores([text], None if vector is None else vector.reshape(1, -1))[0]
-            assert np.allclose(model.score_one(text, vector), batch, atol=1e-5)
+            linear = model.scores([text], None if vector is None else vector.reshape(1, -1), neighbours=False)[0]
+            one, one_linear = model.score_one(text, vector)
+            assert np.allclose(one, batch, atol=1e-5) and np.allclose(one_linear, linear, atol=1e-5)
+            assert with_vectors == (not np.allclose(batch, linear))  # the nearest-example term, with vectors
+
+
+def test_a_suggestion_shares_the_index_reference_cosines_with_the_nearest_example_term():
+    """The index's reference set and the intent model's reference examples are the same rows in
+    the same order, so one set of cosines serves both."""
+    from core.ml.model import TicketModel, TrainingTicket
+
+    rng = np.random.default_rng(2)
+    vectors = rng.normal(size=(len(TEXTS), 1152)).astype(np.float32)
+    tickets = [TrainingTicket(i, str(i), t, label, [], "Reply.", None) for i, (t, label) in enumerate(zip(TEXTS, LABELS))]
+    model = TicketModel.fit(tickets, vectors=vectors)
+    query = model.similarity_query(TEXTS[2], vectors[2])
+    shared = model.intents.score_one(TEXTS[2], vectors[2], reference_cosines=model.index.reference_cosines(query))
+    computed = model.intents.score_one(TEXTS[2], vectors[2])
+    assert np.allclose(shared[0], computed[0], atol=1e-5)
+    assert model.intents.classes[shared[0].argmax()] == LABELS[2]
 
 
 def test_cosines_without_scikit_learn_normalize_match_for_sparse_and_dense_rows():

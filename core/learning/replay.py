@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from core.errors import BadInput
 from core.feedback import record_signal, text_similarity
 from core.ml.encoder import encode_for_training, encoder_named
-from core.ml.intent import _out_of_fold_scores
+from core.ml.intent import NEIGHBOUR_WEIGHT, _out_of_fold_scores
 from core.ml.model import TicketModel
 from core.ml.registry import ModelLoadError, StoredModel
 from core.ml.training import ModelRefused, load_training_tickets, train_tenant
@@ -121,7 +121,9 @@ def offline_cv_accuracy(runtime: Runtime, tickets: list[Ticket]) -> float:
     truth = np.searchsorted(classes, labels)
     encoder = encoder_named(runtime.settings.encoder, runtime.settings.encoders_dir, batch=True)
     vectors = encode_for_training(encoder, texts) if encoder is not None else None
-    scores = _out_of_fold_scores(texts, truth, vectors, len(classes))
+    scores, nearest = _out_of_fold_scores(texts, truth, vectors, len(classes))
+    if vectors is not None:
+        scores = scores + NEIGHBOUR_WEIGHT * nearest
     return round(float((scores.argmax(axis=1) == truth).mean()), 4)
 
 

@@ -25,8 +25,17 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
+from core.ml.encoder import sentence_part
+
 #: Weight of the sentence vectors against the n-grams (cross-validated on Banking77).
 VECTOR_WEIGHT = 1.5
+#: Weight of the nearest-example term: per intent, the cosine between the text's sentence
+#: embedding and its nearest reference example of that intent, added to the SVM's decision value.
+#: The linear model draws one boundary per intent; the term rewards a close paraphrase of a known
+#: question even where that boundary is crowded. 5-fold CV on Banking77, two fold seeds
+#: (bench/intent_neighbour_term.py): accuracy 0.9318 / 0.9316 without it, 0.9355 / 0.9350 at 2
+#: (a plateau from 1.5 to 3).
+NEIGHBOUR_WEIGHT = 2.0
 SVM_C = 1.0
 OOF_FOLDS = 5
 
@@ -67,8 +76,15 @@ class IntentClassifier:
     #: Out-of-fold (scores, truth) from training, for choosing the abstention rule; not kept in
     #: the saved model (:class:`core.ml.model.TicketModel` drops it).
     out_of_fold: tuple[np.ndarray, np.ndarray] | None = None
+    #: The nearest-example term (see :data:`NEIGHBOUR_WEIGHT`): unit sentence embeddings of the
+    #: reference examples (the same rows, in the same order, as the similarity index's reference
+    #: set, so a suggestion computes their cosines once) and each one's class index. Models
+    #: trained before the term existed load with weight 0 and score as they always did.
+    neighbour_weight: float = 0.0
+    neighbours: np.ndarray | None = None
+    neighbour_labels: np.ndarray | None = None
 
-    def scores(self, texts: list[str], vectors: np.ndarray | None = None) -> np.ndarray:
+    def scores(self, texts: list[str], vectors: np.ndarray | None = None, neighbours: bool = True) -> np.ndarray:
         """The SVM's decision values. Computed here rather than by ``LinearSVC.decision_function``,
         which converts the whole weight matrix on every call (20-30 ms for one text), and block
         by block, so the dense vectors are never copied into a sparse matrix. The n-grams are
@@ -78,7 +94,25 @@ class IntentClassifier:
         out = np.asarray(ngrams @ self.weights[:n_ngrams]) / np.sqrt(2)
         if self.uses_vectors:
             out += (np.asarray(vectors, dtype=np.float32) * VECTOR_WEIGHT) @ self.weights[n_ngrams:]
+        if self.neighbour_weight and neighbours:
+            cosines = _unit_rows(sentence_part(np.asarray(vectors, dtype=np.float32))) @ self.neighbours.T
+            out += self.neighbour_weight * self._nearest_per_class(cosines)
         return out + self.intercept
+
+    def _nearest_per_class(self, cosines: np.ndarray) -> np.ndarray:
+        """Per row of cosines to the reference examples, the best one of each class."""
+        order, starts, present = self._neighbour_groups
+        best = np.maximum.reduceat(cosines[..., order], starts, axis=-1)
+        out = np.zeros((*cosines.shape[:-1], len(self.classes)), dtype=np.float32)
+        out[..., present] = best
+        return out
+
+    @cached_property
+    def _neighbour_groups(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(order grouping the reference rows by class, where each group starts, its class)."""
+        order = np.argsort(self.neighbour_labels, kind="stable")
+        present, starts = np.unique(self.neighbour_labels[order], return_index=True)
+        return order, starts, present
 
     def ngram_row(self, text: str) -> sparse.csr_matrix:
         """``ngrams.transform([text])`` for one text, without scikit-learn's per-call input
@@ -110,25 +144,39 @@ class IntentClassifier:
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state.pop("_ngram_parts", None)  # rebuilt from the vectorizers after loading
+        state.pop("_neighbour_groups", None)
         return state
 
-    def score_one(self, text: str, vector: np.ndarray | None = None, ngrams: sparse.csr_matrix | None = None) -> np.ndarray:
-        """Decision values for one text (``ngrams`` is its :meth:`ngram_row` when already made)."""
+    def score_one(self, text: str, vector: np.ndarray | None = None, ngrams: sparse.csr_matrix | None = None,
+                  reference_cosines: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Decision values for one text, with and without the nearest-example term (``ngrams``
+        is its :meth:`ngram_row` when already made; ``reference_cosines`` its cosines to the
+        reference examples, when already computed)."""
         row = self.ngram_row(text) if ngrams is None else ngrams
         n_ngrams = row.shape[1]
         out = (row.data @ self.weights[row.indices]) / np.sqrt(2)
         if self.uses_vectors:
-            out = out + (np.asarray(vector, dtype=np.float32).ravel() * VECTOR_WEIGHT) @ self.weights[n_ngrams:]
-        return out + self.intercept
+            vector = np.asarray(vector, dtype=np.float32).ravel()
+            out = out + (vector * VECTOR_WEIGHT) @ self.weights[n_ngrams:]
+        out = out + self.intercept
+        if not self.neighbour_weight:
+            return out, out
+        if reference_cosines is None:
+            reference_cosines = self.neighbours @ _unit_rows(sentence_part(vector.reshape(1, -1)))[0]
+        term = self._nearest_per_class(np.asarray(reference_cosines, np.float32))
+        return out + self.neighbour_weight * term, out
 
     def probabilities(self, text: str, vector: np.ndarray | None = None, top: int = 5,
-                      ngrams: sparse.csr_matrix | None = None) -> tuple[dict[str, float], float]:
+                      ngrams: sparse.csr_matrix | None = None,
+                      reference_cosines: np.ndarray | None = None) -> tuple[dict[str, float], float]:
         """The ``top`` most likely intents with calibrated probabilities, best first, and the top
-        decision value (one of the inputs of the abstention rule)."""
-        scores = self.score_one(text, vector, ngrams)
+        decision value of the linear model alone (one of the inputs of the abstention rule, which
+        keeps judging the linear model's certainty: the nearest-example term reranks intents, and
+        on a small, templated history it would make every question look equally close)."""
+        scores, linear = self.score_one(text, vector, ngrams, reference_cosines)
         row = softmax(scores / self.temperature)
         best = np.argsort(-row)[:top]
-        return {str(self.classes[i]): float(row[i]) for i in best}, float(scores.max())
+        return {str(self.classes[i]): float(row[i]) for i in best}, float(linear.max())
 
     @classmethod
     def fit(cls, texts: list[str], labels: list[str], vectors: np.ndarray | None = None,
@@ -138,6 +186,7 @@ class IntentClassifier:
         Works from two examples per label. Out-of-fold scores, computed by cross-validation within
         ``out_of_fold_rows`` (every row when ``None``; a bounded sample keeps a large history
         affordable), set the temperature and are kept in ``out_of_fold`` for the abstention rule.
+        The same rows are the reference examples of the nearest-example term.
         ``calibrate=False`` skips them (a model only compared by its top intent).
         """
         labels_arr = np.asarray(labels)
@@ -148,27 +197,34 @@ class IntentClassifier:
         rows = np.arange(len(texts)) if out_of_fold_rows is None else np.asarray(out_of_fold_rows)
         out_of_fold, temperature, cv_accuracy = None, 1.0, None
         if calibrate:
-            oof = _out_of_fold_scores([texts[i] for i in rows], truth[rows], _rows(vectors, rows), len(classes))
-            temperature = fit_temperature(oof, truth[rows])
-            cv_accuracy = float((oof.argmax(axis=1) == truth[rows]).mean())
-            out_of_fold = (oof, truth[rows])
+            oof, term = _out_of_fold_scores([texts[i] for i in rows], truth[rows], _rows(vectors, rows), len(classes))
+            weight = NEIGHBOUR_WEIGHT if vectors is not None else 0.0
+            temperature = fit_temperature(oof + weight * term, truth[rows])
+            cv_accuracy = float(((oof + weight * term).argmax(axis=1) == truth[rows]).mean())
+            out_of_fold = (oof, truth[rows])  # the linear model's own values: what abstention reads
 
         ngrams = text_features()
         svm = LinearSVC(C=SVM_C).fit(_stack(ngrams.fit_transform(texts), vectors), truth)
         coef = svm.coef_ if len(classes) > 2 else np.vstack([-svm.coef_[0], svm.coef_[0]])
         intercept = svm.intercept_ if len(classes) > 2 else np.array([-svm.intercept_[0], svm.intercept_[0]])
+        neighbours = None if vectors is None else _unit_rows(sentence_part(np.asarray(vectors, np.float32)[rows]))
         return cls(ngrams, np.ascontiguousarray(coef.T, dtype=np.float32), intercept.astype(np.float32), classes,
-                   temperature, cv_accuracy, vectors is not None, out_of_fold)
+                   temperature, cv_accuracy, vectors is not None, out_of_fold,
+                   NEIGHBOUR_WEIGHT if vectors is not None else 0.0, neighbours,
+                   None if vectors is None else truth[rows])
 
 
-def _out_of_fold_scores(texts: list[str], truth: np.ndarray, vectors: np.ndarray | None, n_classes: int) -> np.ndarray:
+def _out_of_fold_scores(texts: list[str], truth: np.ndarray, vectors: np.ndarray | None,
+                        n_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Decision values for every text from a model that did not train on it (-10 where a fold
-    lacked the class)."""
+    lacked the class), and the nearest-example term against that fold's training rows (zeros
+    without sentence vectors)."""
     counts = np.bincount(truth, minlength=n_classes)
     present = counts[counts > 0]
     stratified = present.min() >= 2
     folds = int(min(OOF_FOLDS, present.min())) if stratified else 2
     oof = np.full((len(texts), n_classes), -10.0)
+    term = np.zeros((len(texts), n_classes))
     splitter = StratifiedKFold(folds, shuffle=True, random_state=0).split(texts, truth) if stratified \
         else _plain_folds(len(texts), folds)
     for train, test in splitter:
@@ -180,7 +236,16 @@ def _out_of_fold_scores(texts: list[str], truth: np.ndarray, vectors: np.ndarray
         test_x = _stack(fold_features.transform([texts[i] for i in test]), _rows(vectors, test))
         decision = svm.decision_function(test_x)
         oof[np.ix_(test, svm.classes_)] = decision if decision.ndim == 2 else np.c_[-decision, decision]
-    return oof
+        if vectors is not None:  # the nearest-example term, against this fold's training rows only
+            embedding = _unit_rows(sentence_part(np.asarray(vectors, np.float32)))
+            cosines = embedding[test] @ embedding[train].T
+            for c in np.unique(truth[train]):
+                term[test, c] = cosines[:, truth[train] == c].max(axis=1)
+    return oof, term
+
+
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
 
 
 def _rows(vectors: np.ndarray | None, index: np.ndarray) -> np.ndarray | None:

@@ -3,8 +3,11 @@
 The candidate method is fitted on everything older than the holdout and scored, forced choice,
 on the holdout: the labelled tickets that arrived after the model in service was trained, which
 neither model has seen (the newest :data:`HOLDOUT_SHARE` of the history at most). The model in
-service is scored on the same tickets. Not worse means promoted; worse means the current model
-stays and the refusal is recorded with both figures. Too few new tickets to tell is a refusal too,
+service is scored on the same tickets. The candidate is refused only when it is worse by more
+than chance explains: on a paired comparison (McNemar), the tickets only the current model gets
+right must outnumber those only the candidate gets right by more than :data:`NOISE_Z` standard
+deviations; a difference of a ticket or two on 80 tickets is noise, not a worse model. Then the
+current model stays and the refusal is recorded with both figures. Too few new tickets to tell is a refusal too,
 unless forced: a correction already acts at once through the live memory, so nothing waits on it.
 """
 
@@ -20,6 +23,8 @@ from core.ml.intent import IntentClassifier
 MIN_HOLDOUT = 30
 #: The holdout is at most this share of the labelled history (the newest part).
 HOLDOUT_SHARE = 0.2
+#: One-sided z for "worse beyond noise" (about 95% confidence).
+NOISE_Z = 1.645
 
 
 @dataclass(frozen=True)
@@ -63,15 +68,17 @@ def judge(texts: list[str], labels: list[str | None], ticket_ids: list[int], vec
     candidate = IntentClassifier.fit([texts[i] for i in older], [labels[i] for i in older],
                                      None if vectors is None else vectors[older], calibrate=False)
     held_texts = [texts[i] for i in holdout]
-    candidate_accuracy = _accuracy(candidate, held_texts, None if vectors is None else vectors[holdout], truth)
-    current_accuracy = _accuracy(current.intents, held_texts, current_vectors(holdout), truth)
-    promote = candidate_accuracy >= current_accuracy
+    candidate_right = _correct(candidate, held_texts, None if vectors is None else vectors[holdout], truth)
+    current_right = _correct(current.intents, held_texts, current_vectors(holdout), truth)
+    candidate_accuracy, current_accuracy = float(candidate_right.mean()), float(current_right.mean())
+    only_current = int((current_right & ~candidate_right).sum())
+    only_candidate = int((candidate_right & ~current_right).sum())
+    promote = only_current - only_candidate <= NOISE_Z * np.sqrt(only_current + only_candidate)
     verb = "not worse than" if promote else "worse than"
     return Verdict(promote, f"on the {len(holdout)} newest labelled tickets the new model is {verb} the one in "
                             f"service ({candidate_accuracy:.3f} vs {current_accuracy:.3f})",
                    len(holdout), round(candidate_accuracy, 4), round(current_accuracy, 4))
 
 
-def _accuracy(intents: IntentClassifier, texts: list[str], vectors: np.ndarray | None, truth: np.ndarray) -> float:
-    predicted = intents.classes[intents.scores(texts, vectors).argmax(axis=1)]
-    return float((predicted == truth).mean())
+def _correct(intents: IntentClassifier, texts: list[str], vectors: np.ndarray | None, truth: np.ndarray) -> np.ndarray:
+    return intents.classes[intents.scores(texts, vectors).argmax(axis=1)] == truth

@@ -73,11 +73,16 @@ class SimilarityIndex:
         top = top[np.argsort(-scores[top])]
         return [(int(self.ticket_ids[rows[i]]), float(scores[i])) for i in top]
 
+    def reference_cosines(self, query) -> np.ndarray:
+        """Cosine of ``query`` to every row of the reference set, in its order."""
+        if len(self.reference_rows) == 0:
+            return np.zeros(0, np.float32)
+        return _cosines(self.reference, query)
+
     def closest_labelled(self, query) -> float:
         """Cosine to the nearest labelled ticket of the reference set (0 when there is none)."""
-        if len(self.reference_rows) == 0:
-            return 0.0
-        return float(_cosines(self.reference, query).max())
+        cosines = self.reference_cosines(query)
+        return float(cosines.max()) if len(cosines) else 0.0
 
     def leave_one_out_closest(self, positions: np.ndarray, chunk: int = 512) -> np.ndarray:
         """For each reference row at ``positions`` (indexes into :attr:`reference_rows`), the cosine
