@@ -8,9 +8,9 @@ intent. Prints accuracy per ``beta`` and fold seed. Only the shipped training fi
     .venv/bin/python bench/intent_neighbour_term.py [--seeds 0 1] [--betas 1 1.5 2 3]
 
 Measured 2026-11-27: baseline 0.9318 / 0.9316 (seeds 0 / 1); with the last layer's embedding and
-beta 1.5: 0.9356 / 0.9343; beta 2: 0.9355 / 0.9350; beta 3: 0.9355 (seed 0). Not yet in the
-model: serving would take the per-intent maximum over the similarity index's reference rows,
-which suggestions already score for abstention.
+beta 1.5: 0.9356 / 0.9343; beta 2: 0.9355 / 0.9350; beta 3: 0.9355 (seed 0). The model uses
+beta 2 (``core.ml.intent.NEIGHBOUR_WEIGHT``), taking the per-intent maximum over the similarity
+index's reference rows, which suggestions already score for abstention.
 """
 
 from __future__ import annotations
