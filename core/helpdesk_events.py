@@ -23,12 +23,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from core.events import HelpdeskEvent
 from core.normalize import clean_message, clean_subject
 from core.runtime import Runtime
 from core.sentiment import analyze as analyze_tone
+from core.store.db import upsert_insert
 from core.store.tables import HelpdeskEventRow, MessageRow, SuggestionRow, TicketRow
 from core.store.tickets import apply_aliases, aware_utc
 from core.taxonomy import load_aliases
@@ -48,8 +48,7 @@ def store_events(runtime: Runtime, tenant_id: int, helpdesk: str, events: Sequen
              "ticket_external_id": e.ticket_external_id, "occurred_at": e.occurred_at,
              "data": e.model_dump(mode="json"), "received_at": now} for e in events]
     engine = runtime.db.engine
-    module = postgresql if engine.dialect.name == "postgresql" else sqlite
-    statement = module.insert(HelpdeskEventRow.__table__).on_conflict_do_nothing(
+    statement = upsert_insert(engine.dialect.name, HelpdeskEventRow.__table__).on_conflict_do_nothing(
         index_elements=["tenant_id", "helpdesk", "event_id"]).returning(HelpdeskEventRow.__table__.c.id)
     with engine.begin() as connection:
         return list(connection.execute(statement, rows).scalars())
@@ -82,18 +81,17 @@ def schedule_processing(runtime: Runtime, tenant_slug: str) -> str:
     from core.jobs import enqueue, redis_connection
 
     if not runtime.settings.redis_url:
-        return enqueue(process_events, tenant_slug, [], settings=runtime.settings).mode
+        return enqueue(process_events, tenant_slug, settings=runtime.settings).mode
     if redis_connection(runtime.settings).set(_pending_flag(tenant_slug), 1, nx=True, px=PENDING_FLAG_MS):
-        return enqueue(process_events, tenant_slug, [], settings=runtime.settings).mode
+        return enqueue(process_events, tenant_slug, settings=runtime.settings).mode
     return "pending"
 
 
-def process_events(tenant_slug: str, event_row_ids: list[int]) -> dict[str, int]:
+def process_events(tenant_slug: str) -> dict[str, int]:
     """The worker job: apply the tenant's pending events, oldest first, in batches, then act on
-    them. Every stored delivery enqueues one, but a job drains whatever is pending (its own
-    events may already have been applied by an earlier job, which is then cheap: one query).
-    Concurrent workers skip each other's locked rows; an event already processed is never
-    applied twice. ``event_row_ids`` name the delivery's rows, for the job's audit trail."""
+    them. Enqueued by :func:`schedule_processing` (once per tenant per flag window) and by the
+    scheduler's sweep; a job drains whatever is pending, whoever stored it. Concurrent workers skip each other's locked rows; an event already processed is never
+    applied twice."""
     from core.runtime import for_jobs
 
     runtime = for_jobs()
@@ -153,8 +151,7 @@ def _apply(session, tenant_id: int, marker: HelpdeskEventRow, event: HelpdeskEve
 
 def _locked_ticket(session, tenant_id: int, helpdesk: str, event: HelpdeskEvent) -> TicketRow:
     """The ticket the event is about, locked; created (empty) when this is the first word of it."""
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(module.insert(TicketRow.__table__).on_conflict_do_nothing(
+    session.execute(upsert_insert(session.get_bind().dialect.name, TicketRow.__table__).on_conflict_do_nothing(
         index_elements=["tenant_id", "source", "external_id"]).values(
         tenant_id=tenant_id, source=helpdesk, external_id=event.ticket_external_id, subject="", text="",
         tags=[], reopen_count=0, custom_fields={}, content_hash="", imported_at=datetime.now(UTC),

@@ -51,7 +51,7 @@ def enqueue_stuck_events(runtime: Runtime, older_than_seconds: int = 60) -> list
             .where(HelpdeskEventRow.processed_at.is_(None), HelpdeskEventRow.received_at < cutoff).distinct()
             .execution_options(all_tenants=True)).all()
     for slug in slugs:
-        enqueue(process_events, slug, [], settings=runtime.settings)
+        enqueue(process_events, slug, settings=runtime.settings)
     return list(slugs)
 
 

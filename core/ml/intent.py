@@ -226,6 +226,7 @@ def _out_of_fold_scores(texts: list[str], truth: np.ndarray, vectors: np.ndarray
     folds = int(min(OOF_FOLDS, present.min())) if stratified else 2
     oof = np.full((len(texts), n_classes), -10.0)
     term = np.zeros((len(texts), n_classes))
+    embedding = None if vectors is None else _unit_rows(sentence_part(np.asarray(vectors, np.float32)))
     splitter = StratifiedKFold(folds, shuffle=True, random_state=0).split(texts, truth) if stratified \
         else _plain_folds(len(texts), folds)
     for train, test in splitter:
@@ -237,8 +238,7 @@ def _out_of_fold_scores(texts: list[str], truth: np.ndarray, vectors: np.ndarray
         test_x = _stack(fold_features.transform([texts[i] for i in test]), _rows(vectors, test))
         decision = svm.decision_function(test_x)
         oof[np.ix_(test, svm.classes_)] = decision if decision.ndim == 2 else np.c_[-decision, decision]
-        if vectors is not None:  # the nearest-example term, against this fold's training rows only
-            embedding = _unit_rows(sentence_part(np.asarray(vectors, np.float32)))
+        if embedding is not None:  # the nearest-example term, against this fold's training rows only
             cosines = embedding[test] @ embedding[train].T
             for c in np.unique(truth[train]):
                 term[test, c] = cosines[:, truth[train] == c].max(axis=1)

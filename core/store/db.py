@@ -9,7 +9,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy import Engine, Table, create_engine, event, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
 
 from core.config import Settings
@@ -116,3 +117,9 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def upsert_insert(dialect: str, table: Table):
+    """``INSERT`` for ``table`` with ``ON CONFLICT`` support on the two databases Deskloop runs
+    on (``dialect``: ``"postgresql"`` or ``"sqlite"``)."""
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)

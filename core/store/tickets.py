@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import String, cast, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.normalize import CLEANER_VERSION, clean_message, clean_subject
 from core.sentiment import TONE_VERSION
 from core.sentiment import analyze as analyze_tone
+from core.store.db import upsert_insert
 from core.store.tables import MessageRow, TicketRow
 from core.types import Csat, Message, PageContext, Person, Ticket
 
@@ -206,8 +206,7 @@ def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime
 
 def _upsert_statement(dialect: str):
     table = TicketRow.__table__
-    module = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(table)
+    stmt = upsert_insert(dialect, table)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.tenant_id, table.c.source, table.c.external_id],
         set_={name: stmt.excluded[name] for name in _UPDATED_COLUMNS},

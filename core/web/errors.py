@@ -34,7 +34,7 @@ def error_response(status: int, reason: str, field: str | None = None):
     return jsonify(error=body), status
 
 
-def _validation_reason(exc: ValidationError) -> tuple[str, str | None]:
+def validation_reason(exc: ValidationError) -> tuple[str, str | None]:
     first = exc.errors(include_url=False)[0]
     field = ".".join(str(part) for part in first.get("loc", ())) or None
     return first.get("msg", "invalid value"), field
@@ -51,7 +51,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ValidationError)
     def _invalid(exc: ValidationError):
-        reason, field = _validation_reason(exc)
+        reason, field = validation_reason(exc)
         return error_response(400, reason, field)
 
     @app.errorhandler(UnknownTenantError)

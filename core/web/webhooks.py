@@ -18,10 +18,10 @@ from pydantic import ValidationError
 
 from core.connections import connection
 from core.errors import NotFound
-from core.events import BadSignature, MalformedPayload
+from core.events import BadSignature
 from core.helpdesk_events import schedule_processing, store_events
 from core.helpdesks import integration
-from core.web.errors import error_response
+from core.web.errors import error_response, validation_reason
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +43,11 @@ def receive(helpdesk: str, tenant: str):
         return error_response(401, f"signature not accepted: {exc}")
     try:
         events = [event.check() for event in desk.parse(body, conn.settings)]
-    except MalformedPayload as exc:
+    except ValidationError as exc:  # an event the adapter built from values that do not fit
+        reason, field = validation_reason(exc)
+        return error_response(400, f"malformed {helpdesk} payload: {f'{field}: ' if field else ''}{reason}")
+    except ValueError as exc:  # MalformedPayload, or an event missing what its kind needs
         return error_response(400, f"malformed {helpdesk} payload: {exc}")
-    except (ValidationError, ValueError) as exc:
-        return error_response(400, f"malformed {helpdesk} payload: {_first_problem(exc)}")
     if not events:
         name = desk.event_name(body)
         log.info("%s webhook for %s: event %r ignored (not used by Deskloop)", helpdesk, tenant, name)
@@ -57,9 +58,3 @@ def receive(helpdesk: str, tenant: str):
         schedule_processing(runtime, tenant)
     return jsonify(accepted=len(new_ids), duplicates=len(events) - len(new_ids))
 
-
-def _first_problem(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors(include_url=False)[0]
-        return f"{'.'.join(str(p) for p in first.get('loc', ()))}: {first.get('msg')}"
-    return str(exc)

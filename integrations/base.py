@@ -1,0 +1,54 @@
+"""The one shape every helpdesk integration has: a pure ``webhooks`` module and a client class.
+
+Each helpdesk package builds its ``INTEGRATION`` from this instead of repeating the same
+delegating class. The client is named by dotted path and imported on first use, so answering a
+webhook (or loading the integrations when the app starts) never imports the vendor library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import import_module
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from core.events import HelpdeskEvent
+from core.helpdesks import Connection, HelpdeskClient
+
+
+@dataclass(frozen=True)
+class WebhookIntegration:
+    """A :class:`core.helpdesks.HelpdeskIntegration` made of ``webhooks`` (``verify``, ``parse``,
+    ``event_name``, ``EVENT_HANDLERS``; fixtures in ``fixtures/`` beside it) and ``client_path``
+    (``"package.module:ClassName"``, built with the tenant's connection)."""
+
+    name: str
+    secret_names: tuple[str, ...]
+    optional_secret_names: tuple[str, ...]
+    webhooks: ModuleType
+    client_path: str
+    kind: str = "helpdesk"
+
+    @property
+    def handled_events(self) -> tuple[str, ...]:
+        return tuple(self.webhooks.EVENT_HANDLERS)
+
+    @property
+    def fixtures_dir(self) -> Path:
+        return Path(self.webhooks.__file__).parent / "fixtures"
+
+    def verify(self, headers: Mapping[str, str], body: bytes, secrets: Mapping[str, str], now: datetime) -> None:
+        self.webhooks.verify(headers, body, secrets, now)
+
+    def parse(self, body: bytes, settings: Mapping[str, Any] | None = None) -> list[HelpdeskEvent]:
+        return self.webhooks.parse(body, settings)
+
+    def event_name(self, body: bytes) -> str | None:
+        return self.webhooks.event_name(body)
+
+    def client(self, connection: Connection) -> HelpdeskClient:
+        module, _, name = self.client_path.partition(":")
+        return getattr(import_module(module), name)(connection)
