@@ -65,6 +65,9 @@ def _with_context(signal: Signal, suggestion: SuggestionRow | None) -> Signal:
     return signal.model_copy(update={"payload": {**signal.payload, "context": context}})
 
 
+_DRAFT_OUTCOMES = ("draft_sent", "draft_edited")
+
+
 def record_signal(runtime: Runtime, tenant_slug: str, signal: Signal) -> tuple[Signal, bool]:
     """Store ``signal`` for the tenant. Returns (stored signal, created); a repeated
     ``source_event`` returns the signal already stored, so a duplicate delivery counts once."""
@@ -74,6 +77,14 @@ def record_signal(runtime: Runtime, tenant_slug: str, signal: Signal) -> tuple[S
             existing = session.scalar(select(SignalRow).where(SignalRow.source_event == signal.source_event))
             if existing is not None:
                 return _to_signal(existing), False
+        if signal.kind in _DRAFT_OUTCOMES and signal.suggestion_id is not None:
+            # One outcome per draft: the panel reports the reply at send time and the helpdesk's
+            # webhook reports it again moments later; a later reply on the ticket is not an edit of it.
+            outcome = session.scalar(select(SignalRow).where(
+                SignalRow.suggestion_id == signal.suggestion_id, SignalRow.kind.in_(_DRAFT_OUTCOMES),
+                SignalRow.revoked_at.is_(None)).limit(1))
+            if outcome is not None:
+                return _to_signal(outcome), False
         draft, model_version, ticket_id, suggestion = None, None, signal.ticket_id, None
         if signal.suggestion_id is not None:
             suggestion = session.get(SuggestionRow, signal.suggestion_id)

@@ -31,6 +31,10 @@ class WebhookIntegration:
     webhooks: ModuleType
     client_path: str
     kind: str = "helpdesk"
+    #: ``"package.module"`` whose ``blueprint`` serves the side-panel app (registered by the web app).
+    app_module: str | None = None
+    #: The ticket's page in the agent interface, ``{domain}`` and ``{id}`` filled in (similar-ticket links).
+    ticket_url_template: str | None = None
 
     @property
     def handled_events(self) -> tuple[str, ...]:
@@ -48,6 +52,10 @@ class WebhookIntegration:
 
     def event_name(self, body: bytes) -> str | None:
         return self.webhooks.event_name(body)
+
+    def app_blueprint(self):
+        """The side-panel app's Flask blueprint, or ``None`` for a helpdesk without one."""
+        return import_module(self.app_module).blueprint if self.app_module else None
 
     def client(self, connection: Connection) -> HelpdeskClient:
         module, _, name = self.client_path.partition(":")

@@ -59,6 +59,8 @@ class FakeZendesk:
     fixtures: FixtureBook
     tags: dict[int, list[str]] = field(default_factory=dict)  # ticket id -> its tags after our PUTs
     notes: dict[int, list[dict]] = field(default_factory=dict)  # ticket id -> the comments PUT on it
+    app_public_keys: dict[int, str] = field(default_factory=dict)  # app id -> its PEM public key
+    public_key_reads: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def readable(self, ticket_id: int) -> bool:
@@ -166,6 +168,8 @@ def make_app(tickets: int = 3, page_size: int = 1000, deleted: Iterable[int] = (
 
     @app.before_request
     def _authenticate():
+        if request.path.endswith("/public_key.pem"):  # Zendesk serves app public keys anonymously
+            return None
         auth = request.authorization
         if auth is None or not (auth.username or "").endswith("/token") or not auth.password:
             return answer({"error": "Couldn't authenticate you"}, 401)
@@ -246,5 +250,16 @@ def make_app(tickets: int = 3, page_size: int = 1000, deleted: Iterable[int] = (
     def users_me():
         """https://developer.zendesk.com/api-reference/ticketing/users/users/#show-self"""
         return answer(fixture(ME))
+
+    @app.get("/api/v2/apps/<int:app_id>/public_key.pem")
+    def app_public_key(app_id: int):
+        """https://developer.zendesk.com/api-reference/apps/apps-api/apps_api/#get-app-public-key
+        (anonymous: no credentials are checked)."""
+        with state.lock:
+            state.public_key_reads += 1
+            pem = state.app_public_keys.get(app_id)
+        if pem is None:
+            return answer({"error": "RecordNotFound", "description": "Not found"}, 404)
+        return Response(pem, mimetype="application/x-pem-file")
 
     return app

@@ -1,4 +1,4 @@
-"""Connecting helpdesks: ``deskloop tenant add|list|rotate-secrets`` and ``deskloop backfill``."""
+"""Connecting helpdesks: ``deskloop tenant add|list|app|rotate-secrets`` and ``deskloop backfill``."""
 
 from __future__ import annotations
 
@@ -76,6 +76,45 @@ def tenant_list(runtime: Runtime, as_json: bool) -> None:
     for t in tenants:
         creds = ", ".join(t.credentials) or "no credentials"
         click.echo(f"{t.slug:<24} {t.helpdesk:<10} {t.domain or '-':<32} {creds}")
+
+
+@tenant.command("app")
+@click.argument("name")
+@click.option("--zendesk-app-id", default=None,
+              help="The id Zendesk gave the uploaded sidebar app (its public key verifies the panel's signed URL).")
+@click.option("--intercom-workspace-id", default=None,
+              help="The Intercom workspace id (app id) whose Canvas Kit requests belong to this tenant.")
+@click.option("--new-token", is_flag=True,
+              help="Issue a new app token for the Freshdesk app's secure parameter (the old one stops working).")
+@click.pass_obj
+def tenant_app(runtime: Runtime, name: str, zendesk_app_id: str | None, intercom_workspace_id: str | None,
+               new_token: bool) -> None:
+    """Set up the side-panel app of a connected tenant; without options, show how it is set up."""
+    from core.app_access import APP_TOKEN_SETTING, issue_app_token, update_app_settings
+    from core.connections import list_tenants
+
+    found = {t.slug: t for t in list_tenants(runtime)}.get(name)
+    if found is None or found.helpdesk == "none":
+        raise BadInput(f"no tenant {name!r} connected to a helpdesk (see `deskloop tenant list`)")
+    wanted: dict[str, str] = {}
+    if zendesk_app_id is not None:
+        if found.helpdesk != "zendesk" or not zendesk_app_id.isdigit():
+            raise BadInput("--zendesk-app-id takes the numeric app id of a Zendesk tenant's app", field="zendesk_app_id")
+        wanted["zendesk_app_id"] = zendesk_app_id
+    if intercom_workspace_id is not None:
+        if found.helpdesk != "intercom" or not intercom_workspace_id.strip():
+            raise BadInput("--intercom-workspace-id takes an Intercom tenant's workspace id",
+                           field="intercom_workspace_id")
+        wanted["intercom_workspace_id"] = intercom_workspace_id.strip()
+    settings = update_app_settings(runtime, name, wanted) if wanted else found.settings
+    if new_token:
+        token = issue_app_token(runtime, name)
+        click.echo(f"app token (shown once; paste it into the app's secure parameter): {token}")
+        settings = {**settings, APP_TOKEN_SETTING: "set"}
+    for key in ("zendesk_app_id", "intercom_workspace_id"):
+        if settings.get(key):
+            click.echo(f"{key}: {settings[key]}")
+    click.echo(f"app token: {'set' if settings.get(APP_TOKEN_SETTING) else 'not set'}")
 
 
 @tenant.command("rotate-secrets")

@@ -18,4 +18,5 @@ INTEGRATION = WebhookIntegration(
     optional_secret_names=(),
     webhooks=webhooks,
     client_path="integrations.freshdesk.client:FreshdeskClient",
+    ticket_url_template="https://{domain}/a/tickets/{id}",
 )

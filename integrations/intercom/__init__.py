@@ -1,4 +1,5 @@
-"""Intercom: webhook notifications in, conversations backfilled, tags and notes written back.
+"""Intercom: webhook notifications in, conversations backfilled, tags and notes written back, and
+the Canvas Kit inbox app (:mod:`.inbox_app`) that shows teammates Deskloop's suggestion.
 
 Registered as the ``intercom`` entry point in the ``deskloop.integrations`` group. Setup for an
 Intercom admin is in ``SETUP.md``; the vendor facts this relies on are cited in each module.
@@ -9,8 +10,8 @@ from __future__ import annotations
 from integrations.base import WebhookIntegration
 from integrations.intercom import webhooks
 
-#: Credentials: ``access_token`` calls the REST API; ``client_secret`` signs webhooks (and, later, Canvas
-#: Kit requests). ``admin_id`` is the teammate Deskloop tags and writes notes as: without it
+#: Credentials: ``access_token`` calls the REST API; ``client_secret`` signs webhooks and Canvas Kit
+#: requests. ``admin_id`` is the teammate Deskloop tags and writes notes as: without it
 #: the client asks ``GET /me`` who owns the token.
 INTEGRATION = WebhookIntegration(
     name="intercom",
@@ -18,4 +19,5 @@ INTEGRATION = WebhookIntegration(
     optional_secret_names=("admin_id",),
     webhooks=webhooks,
     client_path="integrations.intercom.client:IntercomClient",
+    app_module="integrations.intercom.inbox_app",
 )

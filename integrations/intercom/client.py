@@ -1,4 +1,4 @@
-"""Talking to one Intercom workspace through python-intercom 5.x: backfill, tags, private notes.
+"""Talking to one Intercom workspace through python-intercom 5.x: backfill, tags, notes, replies.
 
 Where the API is: ``connection.settings["api_url"]`` when set (a proxy, or a local test server);
 otherwise the region host given as the tenant's ``--domain``: ``api.intercom.io`` (US, the
@@ -122,12 +122,19 @@ def base_url(connection: Connection) -> str:
 class IntercomClient:
     """One tenant's Intercom workspace (see :class:`core.helpdesks.HelpdeskClient`)."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, attempts: int = ATTEMPTS, longest_wait: float = LONGEST_WAIT,
+                 timeout: float | None = None) -> None:
+        """``attempts``, ``longest_wait`` (seconds between two attempts) and ``timeout`` (seconds
+        per request; the library's default is 60) bound how long a call may take: the defaults
+        suit background work, a teammate waiting on a click wants far less (see
+        :mod:`integrations.intercom.inbox_app`)."""
         self.tenant = connection.tenant
         self.base_url = base_url(connection)
         self._admin_id = connection.secrets.get("admin_id") or None
+        self._attempts = max(1, attempts)
+        self._longest_wait = longest_wait
         self._sdk = Intercom(token=connection.secrets["access_token"], base_url=self.base_url,
-                             headers={"Intercom-Version": API_VERSION})
+                             headers={"Intercom-Version": API_VERSION}, timeout=timeout)
         # The library's HTTP layer, for the bulk reads (module notes). An AttributeError here
         # means python-intercom changed its internals: the tests fail at once.
         self._http = self._sdk._client_wrapper.httpx_client
@@ -220,11 +227,17 @@ class IntercomClient:
         """An internal note by the Deskloop admin (``conversations.reply`` with
         ``message_type="note"``; ``notes.create`` would note the contact instead). Not retried
         after a 5xx or a network error: the note may have been posted."""
-        admin_id = self.admin_id()
-        request = AdminReplyConversationRequest(message_type="note", type="admin", admin_id=admin_id,
-                                                body=note_html(body))
-        self._call(f"conversations.reply {ticket_external_id}", lambda: self._sdk.conversations.reply(
-            ticket_external_id, request=request, request_options=self._options()), idempotent=False)
+        self.reply_as_admin(ticket_external_id, self.admin_id(), body, note=True)
+
+    def reply_as_admin(self, conversation_external_id: str, admin_id: str, body: str, note: bool = False) -> None:
+        """A reply to the customer (``message_type="comment"``) or, with ``note``, an internal
+        note, authored by the teammate ``admin_id``; the plain text goes out as escaped
+        paragraphs (:func:`note_html`). Not retried after a 5xx or a network error: it may have
+        been posted, and a customer must not get the same reply twice."""
+        request = AdminReplyConversationRequest(message_type="note" if note else "comment", type="admin",
+                                                admin_id=str(admin_id), body=note_html(body))
+        self._call(f"conversations.reply {conversation_external_id}", lambda: self._sdk.conversations.reply(
+            conversation_external_id, request=request, request_options=self._options()), idempotent=False)
 
     def identity(self) -> dict[str, str]:
         """What webhook parsing needs to know Deskloop's own tags (checks the credentials too)."""
@@ -249,23 +262,24 @@ class IntercomClient:
 
     def _call(self, what: str, call: Callable[[], T], idempotent: bool = True) -> T:
         """``call()``, retried as the module notes say; library errors become IntercomErrors."""
-        for attempt in range(1, ATTEMPTS + 1):
+        for attempt in range(1, self._attempts + 1):
             try:
                 return call()
             except ApiError as exc:
                 status = exc.status_code or 0
                 retry = status == 429 or (idempotent and (status >= 500 or status in (408, 409)))
-                if not retry or attempt == ATTEMPTS:
+                if not retry or attempt == self._attempts:
                     raise _translate(what, exc) from exc
                 wait = _wait(exc.headers or {}, attempt)
                 reason = f"HTTP {status}"
             except httpx.TransportError as exc:
-                if not idempotent or attempt == ATTEMPTS:
+                if not idempotent or attempt == self._attempts:
                     raise IntercomUnavailable(f"Intercom {what}: cannot reach {self.base_url} "
                                               f"({type(exc).__name__})") from exc
                 wait, reason = _backoff(attempt), type(exc).__name__
+            wait = min(wait, self._longest_wait)
             log.warning("intercom %s: %s got %s; retrying in %.1fs (attempt %d of %d)",
-                        self.tenant, what, reason, wait, attempt + 1, ATTEMPTS)
+                        self.tenant, what, reason, wait, attempt + 1, self._attempts)
             time.sleep(wait)
         raise AssertionError("unreachable")
 

@@ -19,4 +19,6 @@ INTEGRATION = WebhookIntegration(
     optional_secret_names=(),
     webhooks=webhooks,
     client_path="integrations.zendesk.client:ZendeskClient",
+    app_module="integrations.zendesk.sidebar",
+    ticket_url_template="https://{domain}/agent/tickets/{id}",
 )

@@ -1,0 +1,125 @@
+"""What every side panel shows and sends back, whichever helpdesk hosts it.
+
+A panel knows the ticket by the helpdesk's own id. :func:`panel_suggestion` finds the stored ticket
+(or, when its webhook has not been applied yet, suggests from the text the panel could read),
+makes a stored suggestion so the agent's answer can refer to it, and adds what an agent needs at a
+glance: the similar tickets with links back into the helpdesk. :func:`record_sent` turns the reply
+the agent finally sent into the draft-versus-sent signal; :func:`record_wrong` is the agent saying
+the suggestion was wrong.
+
+A draft has one outcome: the first report of what was sent (the panel at send time, or the
+helpdesk's webhook moments later) is the one recorded; see :func:`core.feedback.record_signal`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from core.errors import BadInput, NotFound
+from core.feedback import record_signal
+from core.helpdesks import registered
+from core.normalize import clean_message
+from core.runtime import Runtime
+from core.store.tables import TicketRow
+from core.suggest import suggest
+from core.types import Signal, Suggestion
+
+#: How many of the suggestion's evidence tickets a panel lists.
+SIMILAR_SHOWN = 3
+#: Longest fallback text accepted from a panel (a ticket description; more is not a question).
+MAX_PANEL_TEXT = 20_000
+
+
+@dataclass
+class SimilarShown:
+    external_id: str
+    subject: str
+    intent: str | None
+    score: float
+    url: str | None
+
+
+@dataclass
+class PanelSuggestion:
+    suggestion: Suggestion
+    ticket_known: bool  # False: suggested from the panel's text, the ticket's webhook not yet applied
+    similar: list[SimilarShown] = field(default_factory=list)
+
+
+def ticket_url(helpdesk: str, domain: str | None, external_id: str) -> str | None:
+    """The ticket's page in the helpdesk's agent interface, when the integration knows its shape."""
+    desk = registered().get(helpdesk)
+    template = getattr(desk, "ticket_url_template", None)
+    if not template or not domain:
+        return None
+    return template.format(domain=domain.removeprefix("https://").strip("/"), id=external_id)
+
+
+def panel_suggestion(runtime: Runtime, tenant: str, helpdesk: str, domain: str | None, external_id: str,
+                     fallback_text: str | None = None) -> PanelSuggestion:
+    """A stored suggestion for the helpdesk's ticket ``external_id``. :class:`NotFound` when the
+    ticket is not stored and the panel sent no text to suggest from."""
+    tenant_id = runtime.db.tenant_id(tenant)
+    with runtime.db.tenant_session(tenant_id) as session:
+        row = session.execute(select(TicketRow.id, TicketRow.text, TicketRow.requester_name)
+                              .where(TicketRow.source == helpdesk, TicketRow.external_id == str(external_id))).first()
+    if row is not None and row.text.strip():
+        made = suggest(runtime, tenant, row.text, ticket_id=row.id, customer_name=row.requester_name)
+        known = True
+    else:
+        text = clean_message(fallback_text or "")
+        if not text:
+            raise NotFound(f"Deskloop has not received {helpdesk} ticket {external_id} yet", field="ticket")
+        if len(text) > MAX_PANEL_TEXT:
+            raise BadInput(f"the ticket text is over {MAX_PANEL_TEXT} characters", field="text")
+        made = suggest(runtime, tenant, text, ticket_id=row.id if row is not None else None)
+        known = row is not None
+    return PanelSuggestion(made, known, _similar(runtime, tenant_id, helpdesk, domain, made))
+
+
+def _similar(runtime: Runtime, tenant_id: int, helpdesk: str, domain: str | None,
+             made: Suggestion) -> list[SimilarShown]:
+    shown = made.evidence[:SIMILAR_SHOWN]
+    if not shown:
+        return []
+    with runtime.db.tenant_session(tenant_id) as session:
+        rows = {r.id: r for r in session.execute(
+            select(TicketRow.id, TicketRow.source, TicketRow.subject, TicketRow.intent)
+            .where(TicketRow.id.in_([e.ticket_id for e in shown]))).all()}
+    out = []
+    for evidence in shown:
+        row = rows.get(evidence.ticket_id)
+        if row is None:
+            continue
+        url = ticket_url(helpdesk, domain, evidence.external_id) if row.source == helpdesk else None
+        out.append(SimilarShown(evidence.external_id, row.subject or "", row.intent, evidence.score, url))
+    return out
+
+
+def record_sent(runtime: Runtime, tenant: str, origin: str, suggestion_id: int, sent: str,
+                actor: str | None = None, channel: str = "reply") -> tuple[Signal, bool]:
+    """The reply (or note) the agent sent from a panel, as ``draft_sent`` / ``draft_edited`` with
+    its similarity to the draft. ``origin`` (``zendesk-panel``...) keys it, so a retried post counts once."""
+    text = clean_message(sent)
+    if not text:
+        raise BadInput("the sent text is empty", field="text")
+    return record_signal(runtime, tenant, Signal(
+        kind="draft_sent", suggestion_id=suggestion_id, actor=actor, source_event=f"{origin}:sent:{suggestion_id}",
+        payload={"sent": text, "channel": channel, "via": origin}))
+
+
+def record_wrong(runtime: Runtime, tenant: str, origin: str, suggestion_id: int, actor: str | None = None,
+                 intent: str | None = None, note: str | None = None) -> tuple[Signal, bool]:
+    """The agent says the suggestion was wrong: the right intent when they name it
+    (``intent_changed``, a label), otherwise the draft is marked discarded."""
+    payload: dict = {"via": origin, "reason": "agent marked the suggestion wrong"}
+    if note:
+        payload["note"] = note[:2000]
+    if intent:
+        return record_signal(runtime, tenant, Signal(kind="intent_changed", suggestion_id=suggestion_id, actor=actor,
+                                                     source_event=f"{origin}:wrong:{suggestion_id}",
+                                                     payload={**payload, "intent": intent}))
+    return record_signal(runtime, tenant, Signal(kind="draft_discarded", suggestion_id=suggestion_id, actor=actor,
+                                                 source_event=f"{origin}:wrong:{suggestion_id}", payload=payload))

@@ -1,0 +1,121 @@
+"""``/apps/api``: the endpoints the side-panel apps call from inside a helpdesk.
+
+Every request proves its tenant with an app token or a panel session (:mod:`core.app_access`);
+without one it gets 401 and no tenant data. The tenant comes from that proof, never from the URL,
+so one tenant's panel cannot read another's tickets. Errors are JSON with a reason, as in the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Literal
+
+from flask import Blueprint, current_app, jsonify, request, send_from_directory
+from pydantic import BaseModel, ConfigDict, Field
+
+import manifests
+from core.app_access import AccessDenied, PanelIdentity, identity_for_bearer
+from core.connections import connection
+from core.errors import NotFound
+from core.panels import PanelSuggestion, panel_suggestion, record_sent, record_wrong
+from core.web.errors import ApiError, error_response
+
+PREFIX = "/apps/api"
+#: What the panel says when Deskloop abstains: the agent must not read "no answer" as "broken".
+ABSTAIN_MESSAGE = "No suggestion: this one needs a human."
+
+blueprint = Blueprint("panel_api", __name__, url_prefix=PREFIX)
+#: The shared panel script and style (``manifests/panel``), for the pages Deskloop serves itself.
+assets = Blueprint("panel_assets", __name__, url_prefix="/apps/panel")
+PANEL_DIR = Path(manifests.__file__).parent / "panel"
+
+
+@assets.get("/<name>")
+def asset(name: str):
+    return send_from_directory(PANEL_DIR, name, max_age=300)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class SuggestionRequest(_Body):
+    text: str | None = Field(default=None, max_length=20_000,
+                             description="The ticket's text as the panel reads it, used when Deskloop has not "
+                                         "stored the ticket yet.")
+
+
+class SentRequest(_Body):
+    text: str = Field(min_length=1, max_length=100_000)
+    channel: Literal["reply", "note"] = "reply"
+
+
+class WrongRequest(_Body):
+    intent: str | None = Field(default=None, max_length=128)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+@blueprint.errorhandler(AccessDenied)
+def _denied(exc: AccessDenied):
+    return error_response(401, str(exc))
+
+
+def _identity() -> PanelIdentity:
+    return identity_for_bearer(current_app.extensions["deskloop"], request.headers.get("Authorization"))
+
+
+def _body(model):
+    data = request.get_json(silent=True) if request.content_length else {}
+    if not isinstance(data, dict):
+        raise ApiError(400, "the body is not a JSON object")
+    return model.model_validate(data)
+
+
+def _domain(identity: PanelIdentity) -> str | None:
+    try:
+        return connection(current_app.extensions["deskloop"], identity.tenant).domain
+    except NotFound:  # a tenant with imported history only: no helpdesk to link into
+        return None
+
+
+def panel_payload(made: PanelSuggestion) -> dict:
+    """The JSON a panel renders (also embedded by helpdesk pages that render server-side)."""
+    s = made.suggestion
+    return {
+        "suggestion_id": s.id, "ticket_known": made.ticket_known, "abstained": s.abstained,
+        "message": ABSTAIN_MESSAGE if s.abstained else None, "intent": s.intent, "confidence": s.confidence,
+        "tags": [t.model_dump() for t in s.tags], "draft": None if s.abstained else s.draft,
+        "entities": [e.model_dump() for e in s.entities], "similar": [asdict(x) for x in made.similar],
+        "model_version": s.model_version,
+    }
+
+
+@blueprint.post("/tickets/<external_id>/suggestion")
+def suggestion(external_id: str):
+    identity = _identity()
+    body = _body(SuggestionRequest)
+    made = panel_suggestion(current_app.extensions["deskloop"], identity.tenant, identity.helpdesk,
+                            _domain(identity), external_id, body.text)
+    return jsonify(panel_payload(made))
+
+
+@blueprint.post("/suggestions/<int:suggestion_id>/sent")
+def sent(suggestion_id: int):
+    identity = _identity()
+    body = _body(SentRequest)
+    signal, created = record_sent(current_app.extensions["deskloop"], identity.tenant,
+                                  f"{identity.helpdesk}-panel", suggestion_id, body.text, identity.agent,
+                                  body.channel)
+    return jsonify(signal_id=signal.id, kind=signal.kind, similarity=signal.payload.get("similarity"),
+                   created=created), 201 if created else 200
+
+
+@blueprint.post("/suggestions/<int:suggestion_id>/wrong")
+def wrong(suggestion_id: int):
+    identity = _identity()
+    body = _body(WrongRequest)
+    signal, created = record_wrong(current_app.extensions["deskloop"], identity.tenant,
+                                   f"{identity.helpdesk}-panel", suggestion_id, identity.agent, body.intent,
+                                   body.note)
+    return jsonify(signal_id=signal.id, kind=signal.kind, created=created), 201 if created else 200

@@ -1,0 +1,74 @@
+"""The Zendesk ticket sidebar: the page Zendesk opens beside a ticket, served by Deskloop.
+
+Zendesk POSTs the page with its signed-URL token (see :mod:`.signed_urls`). Only after the token
+verifies does the page get a panel session, which its requests to ``/apps/api`` carry; a missing,
+forged or expired token gets a 401 page that names no tenant. The query string (``origin``,
+``app_guid``) stays as Zendesk sent it, because ``ZAFClient.init()`` reads it.
+
+The reply the agent sends is reported at ``ticket.save`` through Zendesk's request proxy with the
+app's secure ``deskloop_app_token`` parameter (``static/sidebar.js``): the save can come hours
+after the page loaded, and the proxy keeps the token out of the browser.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, render_template, request
+from sqlalchemy import select
+
+from core.app_access import AccessDenied, issue_session
+from core.connections import connection
+from core.helpdesks import Connection
+from core.runtime import Runtime
+from core.store.tables import TenantRow
+from integrations.zendesk.client import account_host
+from integrations.zendesk.signed_urls import (
+    identity_from_claims,
+    unverified_issuer,
+    verify_token,
+)
+
+log = logging.getLogger(__name__)
+
+#: The ZAF SDK Zendesk serves; the sidebar page loads it as every ZAF app does.
+ZAF_SDK_URL = "https://static.zdassets.com/zendesk_app_framework_sdk/2.0/zaf_sdk.min.js"
+
+blueprint = Blueprint("zendesk_sidebar", __name__, url_prefix="/apps/zendesk", template_folder="templates",
+                      static_folder="static", static_url_path="/static")
+
+
+def _tenant_for_account(runtime: Runtime, host: str) -> Connection:
+    with runtime.db.admin_session() as session:
+        rows = session.execute(select(TenantRow.slug, TenantRow.domain).where(TenantRow.helpdesk == "zendesk")).all()
+    for row in rows:
+        try:
+            if account_host(row.domain) == host:
+                return connection(runtime, row.slug)
+        except ValueError:  # a tenant with an unusable domain cannot be the one
+            continue
+    raise AccessDenied(f"no tenant is connected to the Zendesk account {host}")
+
+
+def _refused(reason: str):
+    """401, with a page that says what to do and nothing about any tenant."""
+    body = render_template("zendesk_sidebar_refused.html", reason=reason)
+    return body, 401, {"Cache-Control": "no-store"}
+
+
+@blueprint.route("/sidebar", methods=["GET", "POST"])
+def sidebar():
+    runtime = current_app.extensions["deskloop"]
+    token = request.form.get("token") if request.method == "POST" else None
+    if not token:
+        return _refused("Open Deskloop from a ticket in Zendesk: this page needs the token Zendesk signs it with.")
+    try:
+        conn = _tenant_for_account(runtime, unverified_issuer(token))
+        claims = verify_token(token, conn)
+    except AccessDenied as exc:
+        log.warning("Zendesk sidebar refused: %s", exc)  # the reason, never the token
+        return _refused("Zendesk's signature on this page could not be verified. Reload the ticket; if this "
+                        "persists, ask your Deskloop admin to check the app's setup.")
+    session = issue_session(runtime, identity_from_claims(conn.tenant, claims))
+    page = render_template("zendesk_sidebar.html", session=session, zaf_sdk_url=ZAF_SDK_URL)
+    return page, 200, {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
