@@ -28,7 +28,7 @@ from core.feedback import text_similarity
 from core.normalize import clean_message
 from core.store.tables import SignalRow
 from manifests.build import build_packages
-from tests.browser_support import expect, screenshot
+from tests.browser_support import ARTIFACTS, expect, screenshot
 from tests.fake_api import serve
 from tests.panel_support import ZendeskAccount, seed_tenant, zendesk_account  # noqa: F401
 
@@ -161,6 +161,12 @@ def signals_for(db, slug: str, suggestion_id: int, wait_s: float = 10) -> list[S
         time.sleep(0.1)
 
 
+def panel_shot(page, name: str) -> None:
+    """The whole harness page, and the panel alone (``<name>-panel.png``, as the README shows it)."""
+    screenshot(page, f"{name}.png")
+    page.locator("iframe[name=sidebar]").screenshot(path=str(ARTIFACTS / f"{name}-panel.png"))
+
+
 def no_horizontal_scroll(frame) -> bool:
     return frame.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
 
@@ -186,7 +192,7 @@ def test_zendesk_insert_edit_and_save_records_the_edit(page, base_url, zendesk_a
     expect(panel.get_by_test_id("panel-note")).to_contain_text("Draft inserted")
     assert frame.evaluate("__zaf.comment") == draft
     assert no_horizontal_scroll(frame)
-    screenshot(page, "zendesk-sidebar.png")
+    panel_shot(page, "zendesk-sidebar")
 
     frame.evaluate("added => { __zaf.comment = '<p>' + __zaf.comment + added + '</p>'; }", ADDED)  # the agent edits
     assert frame.evaluate("__zaf.save()") == [True]  # the save is never held up
@@ -216,7 +222,7 @@ def test_zendesk_abstention_says_a_human_is_needed_and_a_save_records_nothing(pa
     expect(panel.get_by_test_id("panel-intent")).to_have_count(0)
     expect(panel.get_by_test_id("panel-tag")).to_have_count(0)
     assert no_horizontal_scroll(frame)
-    screenshot(page, "zendesk-sidebar-abstained.png")
+    panel_shot(page, "zendesk-sidebar-abstained")
     frame.evaluate("__zaf.comment = 'We open at 9.'")
     assert frame.evaluate("__zaf.save()") == [True]
     assert signals_for(db, "acme", page_suggestion_id(db, "acme"), wait_s=1) == []
@@ -239,7 +245,7 @@ def test_zendesk_slow_server_shows_a_spinner_then_a_message_and_retry_works(page
     expect(panel.get_by_test_id("panel-status-text")).to_have_text(re.compile("slower than usual"))
     expect(panel.locator(".dl-spinner")).to_be_visible()
     expect(panel.get_by_test_id("panel-status-text")).to_have_text(re.compile("did not answer in time"))
-    screenshot(page, "zendesk-sidebar-slow.png")
+    panel_shot(page, "zendesk-sidebar-slow")
     panel.get_by_test_id("panel-retry").click()
     expect(panel.get_by_test_id("panel-intent")).to_have_text("card_arrival")
     held[0].abort()
@@ -333,7 +339,7 @@ def test_freshdesk_insert_edit_and_send_records_the_edit(page, base_url, freshde
         assert frame.evaluate("__fd.editor") == draft
         assert frame.evaluate("__fd.triggered[0]") == ["click", {"id": "reply", "text": draft}]
         assert no_horizontal_scroll(frame)
-        screenshot(page, "freshdesk-sidebar.png")
+        panel_shot(page, "freshdesk-sidebar")
 
         edited = draft + ADDED
         frame.evaluate("text => __fd.fire('ticket.sendReply', { body_text: text })", edited)
@@ -353,4 +359,4 @@ def test_freshdesk_abstention_on_a_narrow_panel(page, base_url, freshdesk_packag
         expect(panel.get_by_test_id("panel-abstained")).to_have_text("No suggestion: this one needs a human.")
         expect(panel.get_by_test_id("panel-insert")).to_have_count(0)
         assert no_horizontal_scroll(page.frame(name="sidebar"))
-        screenshot(page, "freshdesk-sidebar-abstained.png")
+        panel_shot(page, "freshdesk-sidebar-abstained")
