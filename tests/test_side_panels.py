@@ -203,3 +203,10 @@ def test_one_tenants_token_cannot_touch_another_tenants_suggestions(client, zend
     theirs = client.post("/apps/api/tickets/4242/suggestion", json={}, headers=bearer(globex)).json
     assert theirs["suggestion_id"] != acme_suggestion
     assert all(s["url"].startswith("https://globex.freshdesk.com/a/tickets/") for s in theirs["similar"])
+
+
+def test_behind_a_path_prefix_the_page_calls_the_api_under_it(client, zendesk_account):
+    answer = client.post(SIDEBAR, data={"token": zendesk_account.token()},
+                         environ_overrides={"SCRIPT_NAME": "/desk"})
+    assert 'data-api="/desk/apps/api"' in answer.text
+    assert "/desk/apps/panel/panel.js" in answer.text

@@ -21,6 +21,7 @@ from core.app_access import AccessDenied, issue_session
 from core.connections import connection
 from core.helpdesks import Connection
 from core.runtime import Runtime
+from core.web.panel_api import PREFIX as PANEL_API_PREFIX
 from core.store.tables import TenantRow
 from integrations.zendesk.client import account_host
 from integrations.zendesk.signed_urls import (
@@ -70,5 +71,6 @@ def sidebar():
         return _refused("Zendesk's signature on this page could not be verified. Reload the ticket; if this "
                         "persists, ask your Deskloop admin to check the app's setup.")
     session = issue_session(runtime, identity_from_claims(conn.tenant, claims))
-    page = render_template("zendesk_sidebar.html", session=session, zaf_sdk_url=ZAF_SDK_URL)
+    page = render_template("zendesk_sidebar.html", session=session, zaf_sdk_url=ZAF_SDK_URL,
+                           api_base=request.script_root + PANEL_API_PREFIX)
     return page, 200, {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}

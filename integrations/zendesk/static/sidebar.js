@@ -12,6 +12,7 @@
 
   var SAVE_REPORT_TIMEOUT_MS = 4000;
   var session = document.body.getAttribute("data-session");
+  var apiBase = document.body.getAttribute("data-api");  // /apps/api, under any path prefix
   var root = document.getElementById("deskloop-panel");
   var client = window.ZAFClient && window.ZAFClient.init();
   var panel = null;
@@ -22,7 +23,7 @@
   }
 
   function api(path, payload) {
-    return fetch("/apps/api" + path, {
+    return fetch(apiBase + path, {
       method: "POST",
       headers: { "Authorization": "Bearer " + session, "Content-Type": "application/json" },
       body: JSON.stringify(payload || {}),
@@ -55,7 +56,7 @@
       var text = comment["comment.text"];
       if (!text || comment["comment.type"] !== "publicReply") return null;
       return client.request({
-        url: window.location.origin + "/apps/api/suggestions/" + shown.suggestion_id + "/sent",
+        url: window.location.origin + apiBase + "/suggestions/" + shown.suggestion_id + "/sent",
         type: "POST",
         contentType: "application/json",
         headers: { "Authorization": "Bearer {{setting.deskloop_app_token}}" },
