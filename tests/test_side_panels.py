@@ -210,3 +210,22 @@ def test_behind_a_path_prefix_the_page_calls_the_api_under_it(client, zendesk_ac
                          environ_overrides={"SCRIPT_NAME": "/desk"})
     assert 'data-api="/desk/apps/api"' in answer.text
     assert "/desk/apps/panel/panel.js" in answer.text
+
+
+def test_a_report_through_the_proxy_names_the_agent_only_from_a_valid_session_of_the_tenant(client, zendesk_account,
+                                                                                           settings):
+    session = open_sidebar(client, zendesk_account)
+    headers = bearer(zendesk_account.app_token)
+    first, second, third = (client.post(f"/apps/api/tickets/{n}/suggestion", json={"text": "Where is my card?"},
+                                        headers=headers).json["suggestion_id"] for n in (7001, 7002, 7003))
+    named = client.post(f"/apps/api/suggestions/{first}/sent", json={"text": "On its way.", "session": session},
+                        headers=headers)
+    forged = client.post(f"/apps/api/suggestions/{second}/sent", json={"text": "On its way.", "session": "x.y.z"},
+                         headers=headers)
+    other = issue_session(zendesk_account.runtime, PanelIdentity("globex", "zendesk", "someone-else"))
+    foreign = client.post(f"/apps/api/suggestions/{third}/sent", json={"text": "On its way.", "session": other},
+                          headers=headers)
+    assert [a.status_code for a in (named, forged, foreign)] == [201, 201, 201]
+    with zendesk_account.runtime.db.tenant_session(zendesk_account.runtime.db.tenant_id("acme")) as s:
+        actors = dict(s.execute(select(SignalRow.suggestion_id, SignalRow.actor)).all())
+    assert actors == {first: "https://acme.zendesk.com/api/v2/users/555.json", second: None, third: None}

@@ -203,6 +203,7 @@ def test_zendesk_insert_edit_and_save_records_the_edit(page, base_url, zendesk_a
     sent = clean_message("<p>" + draft + ADDED + "</p>")
     assert rows[0].payload["sent"] == sent
     assert rows[0].payload["similarity"] == text_similarity(draft, sent)
+    assert rows[0].actor == "https://acme.zendesk.com/api/v2/users/555.json"  # the signed token's agent
 
 
 def page_suggestion_id(db, slug: str) -> int:

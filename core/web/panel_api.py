@@ -15,7 +15,7 @@ from flask import Blueprint, current_app, jsonify, request, send_from_directory
 from pydantic import BaseModel, ConfigDict, Field
 
 import manifests
-from core.app_access import AccessDenied, PanelIdentity, identity_for_bearer
+from core.app_access import AccessDenied, PanelIdentity, identity_for_bearer, identity_for_session
 from core.connections import connection
 from core.errors import NotFound
 from core.panels import PanelSuggestion, panel_suggestion, record_sent, record_wrong
@@ -49,6 +49,9 @@ class SuggestionRequest(_Body):
 class SentRequest(_Body):
     text: str = Field(min_length=1, max_length=100_000)
     channel: Literal["reply", "note"] = "reply"
+    session: str | None = Field(default=None, max_length=4096,
+                                description="The page's panel session, when the report comes through a helpdesk "
+                                            "proxy with the app token: it names the agent who sent the reply.")
 
 
 class WrongRequest(_Body):
@@ -100,13 +103,25 @@ def suggestion(external_id: str):
     return jsonify(panel_payload(made))
 
 
+def _agent(identity: PanelIdentity, session: str | None) -> str | None:
+    """The agent behind a report: the request's own identity, else a session of the same tenant
+    the page passed along (an expired or foreign one names nobody; the report still counts)."""
+    if identity.agent or not session:
+        return identity.agent
+    try:
+        named = identity_for_session(current_app.extensions["deskloop"], session)
+    except AccessDenied:
+        return None
+    return named.agent if (named.tenant, named.helpdesk) == (identity.tenant, identity.helpdesk) else None
+
+
 @blueprint.post("/suggestions/<int:suggestion_id>/sent")
 def sent(suggestion_id: int):
     identity = _identity()
     body = _body(SentRequest)
     signal, created = record_sent(current_app.extensions["deskloop"], identity.tenant,
-                                  f"{identity.helpdesk}-panel", suggestion_id, body.text, identity.agent,
-                                  body.channel)
+                                  f"{identity.helpdesk}-panel", suggestion_id, body.text,
+                                  _agent(identity, body.session), body.channel)
     return jsonify(signal_id=signal.id, kind=signal.kind, similarity=signal.payload.get("similarity"),
                    created=created), 201 if created else 200
 

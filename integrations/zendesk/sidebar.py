@@ -7,7 +7,8 @@ forged or expired token gets a 401 page that names no tenant. The query string (
 
 The reply the agent sends is reported at ``ticket.save`` through Zendesk's request proxy with the
 app's secure ``deskloop_app_token`` parameter (``static/sidebar.js``): the save can come hours
-after the page loaded, and the proxy keeps the token out of the browser.
+after the page loaded, and the proxy keeps the token out of the browser. The page's session
+rides along in the body, so the signal names the agent while the session is valid.
 """
 
 from __future__ import annotations

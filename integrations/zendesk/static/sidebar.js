@@ -61,7 +61,7 @@
         contentType: "application/json",
         headers: { "Authorization": "Bearer {{setting.deskloop_app_token}}" },
         secure: true,
-        data: JSON.stringify({ text: text, channel: "reply" }),
+        data: JSON.stringify({ text: text, channel: "reply", session: session }),
       });
     });
     return DeskloopPanel.withTimeout(report, SAVE_REPORT_TIMEOUT_MS).then(
