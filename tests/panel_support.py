@@ -19,8 +19,8 @@ from core.runtime import Runtime
 from core.store.tickets import upsert_tickets
 from integrations.zendesk.signed_urls import forget_keys
 from tests import fake_zendesk
-from tests.fake_api import serve
 from tests.factories import make_ticket, small_inbox
+from tests.fake_api import serve
 
 ACCOUNT = "acme.zendesk.com"
 APP_ID = 7

@@ -21,7 +21,13 @@ from core.normalize import clean_message
 from core.store.tables import SignalRow
 from core.types import Signal
 from tests import fake_zendesk
-from tests.panel_support import ACCOUNT, ZendeskAccount, new_key, zendesk_token, zendesk_account  # noqa: F401
+from tests.panel_support import (  # noqa: F401
+    ACCOUNT,
+    ZendeskAccount,
+    new_key,
+    zendesk_account,
+    zendesk_token,
+)
 
 SIDEBAR = "/apps/zendesk/sidebar?origin=https%3A%2F%2Facme.zendesk.com&app_guid=guid-1"
 

@@ -15,7 +15,12 @@ from flask import Blueprint, current_app, jsonify, request, send_from_directory
 from pydantic import BaseModel, ConfigDict, Field
 
 import manifests
-from core.app_access import AccessDenied, PanelIdentity, identity_for_bearer, identity_for_session
+from core.app_access import (
+    AccessDenied,
+    PanelIdentity,
+    identity_for_bearer,
+    identity_for_session,
+)
 from core.connections import connection
 from core.errors import NotFound
 from core.panels import PanelSuggestion, panel_suggestion, record_sent, record_wrong
