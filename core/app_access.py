@@ -30,7 +30,7 @@ from sqlalchemy import select
 from core.connections import forget_connections
 from core.errors import BadInput, NotFound
 from core.runtime import Runtime
-from core.secrets import cipher
+from core.secrets import secret_keys
 from core.store.tables import TenantRow
 
 #: A panel session lasts one working day; the helpdesk reloads the panel (and re-signs) long before.
@@ -98,10 +98,8 @@ def tenant_with_setting(runtime: Runtime, helpdesk: str, name: str, value: str) 
 
 
 def _serializer(runtime: Runtime) -> URLSafeTimedSerializer:
-    cipher(runtime.settings.secret_key)  # the same presence and length checks as credentials
-    keys = [k.strip() for k in runtime.settings.secret_key.split(",") if k.strip()]
     # itsdangerous tries every key, newest last: the first configured key signs, all of them verify.
-    return URLSafeTimedSerializer(list(reversed(keys)), salt=_SESSION_SALT)
+    return URLSafeTimedSerializer(list(reversed(secret_keys(runtime.settings.secret_key))), salt=_SESSION_SALT)
 
 
 def issue_session(runtime: Runtime, identity: PanelIdentity) -> str:

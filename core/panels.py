@@ -22,7 +22,7 @@ from core.feedback import record_signal
 from core.helpdesks import registered
 from core.normalize import clean_message
 from core.runtime import Runtime
-from core.store.tables import TicketRow
+from core.store.tables import SignalRow, TicketRow
 from core.suggest import suggest
 from core.types import Signal, Suggestion
 
@@ -98,6 +98,18 @@ def _similar(runtime: Runtime, tenant_id: int, helpdesk: str, domain: str | None
     return out
 
 
+def sent_event(origin: str, suggestion_id: int) -> str:
+    """The ``source_event`` of a sent-reply report, one per panel and draft."""
+    return f"{origin}:sent:{suggestion_id}"
+
+
+def was_sent(runtime: Runtime, tenant: str, origin: str, suggestion_id: int) -> bool:
+    """Whether ``origin`` already reported the draft as sent (a repeated or replayed send)."""
+    with runtime.db.tenant_session(runtime.db.tenant_id(tenant)) as session:
+        return session.scalar(select(SignalRow.id).where(
+            SignalRow.source_event == sent_event(origin, suggestion_id)).limit(1)) is not None
+
+
 def record_sent(runtime: Runtime, tenant: str, origin: str, suggestion_id: int, sent: str,
                 actor: str | None = None, channel: str = "reply") -> tuple[Signal, bool]:
     """The reply (or note) the agent sent from a panel, as ``draft_sent`` / ``draft_edited`` with
@@ -106,7 +118,7 @@ def record_sent(runtime: Runtime, tenant: str, origin: str, suggestion_id: int, 
     if not text:
         raise BadInput("the sent text is empty", field="text")
     return record_signal(runtime, tenant, Signal(
-        kind="draft_sent", suggestion_id=suggestion_id, actor=actor, source_event=f"{origin}:sent:{suggestion_id}",
+        kind="draft_sent", suggestion_id=suggestion_id, actor=actor, source_event=sent_event(origin, suggestion_id),
         payload={"sent": text, "channel": channel, "via": origin}))
 
 
@@ -118,8 +130,7 @@ def record_wrong(runtime: Runtime, tenant: str, origin: str, suggestion_id: int,
     if note:
         payload["note"] = note[:2000]
     if intent:
-        return record_signal(runtime, tenant, Signal(kind="intent_changed", suggestion_id=suggestion_id, actor=actor,
-                                                     source_event=f"{origin}:wrong:{suggestion_id}",
-                                                     payload={**payload, "intent": intent}))
-    return record_signal(runtime, tenant, Signal(kind="draft_discarded", suggestion_id=suggestion_id, actor=actor,
-                                                 source_event=f"{origin}:wrong:{suggestion_id}", payload=payload))
+        payload["intent"] = intent
+    return record_signal(runtime, tenant, Signal(
+        kind="intent_changed" if intent else "draft_discarded", suggestion_id=suggestion_id, actor=actor,
+        source_event=f"{origin}:wrong:{suggestion_id}", payload=payload))

@@ -34,15 +34,20 @@ def _fernet(key: str) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(derived))
 
 
-def cipher(secret_key: str | None) -> MultiFernet:
-    """The cipher for ``DESKLOOP_SECRET_KEY`` (comma-separated keys rotate)."""
+def secret_keys(secret_key: str | None) -> list[str]:
+    """The keys in ``DESKLOOP_SECRET_KEY``, first (current) key first; refused when unset or short."""
     keys = [k.strip() for k in (secret_key or "").split(",") if k.strip()]
     if not keys:
         raise SecretsUnavailable("DESKLOOP_SECRET_KEY is not set; it encrypts helpdesk credentials "
                                  "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')")
     if any(len(k) < MIN_KEY_LENGTH for k in keys):
         raise SecretsUnavailable(f"DESKLOOP_SECRET_KEY must be at least {MIN_KEY_LENGTH} characters")
-    return MultiFernet([_fernet(k) for k in keys])
+    return keys
+
+
+def cipher(secret_key: str | None) -> MultiFernet:
+    """The cipher for ``DESKLOOP_SECRET_KEY`` (comma-separated keys rotate)."""
+    return MultiFernet([_fernet(k) for k in secret_keys(secret_key)])
 
 
 def encrypt(secret_key: str | None, secrets: Mapping[str, str]) -> str:

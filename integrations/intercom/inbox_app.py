@@ -27,7 +27,6 @@ from typing import Any, Literal, TypeVar
 
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
 
 from core.app_access import tenant_with_setting
 from core.connections import connection
@@ -35,9 +34,14 @@ from core.errors import BadInput, NotFound
 from core.events import BadSignature, MalformedPayload
 from core.helpdesks import Connection
 from core.ml.registry import ModelLoadError
-from core.panels import PanelSuggestion, panel_suggestion, record_sent, record_wrong
+from core.panels import (
+    PanelSuggestion,
+    panel_suggestion,
+    record_sent,
+    record_wrong,
+    was_sent,
+)
 from core.runtime import Runtime
-from core.store.tables import SignalRow
 from core.web.errors import ApiError, validation_reason
 from core.web.panel_api import ABSTAIN_MESSAGE
 from integrations.intercom import canvas
@@ -61,7 +65,7 @@ log = logging.getLogger(__name__)
 PREFIX = "/apps/intercom"
 #: The tenant setting naming the tenant's Intercom workspace.
 WORKSPACE_SETTING = "intercom_workspace_id"
-#: Keys the signals this app records (``intercom-inbox:sent:<suggestion id>``).
+#: Keys the signals this app records (:func:`core.panels.sent_event`).
 ORIGIN = "intercom-inbox"
 #: A teammate waits on every call: one retry at most, two seconds apart at most, ten seconds a request.
 ATTEMPTS = 2
@@ -174,7 +178,7 @@ def _send(channel: Literal["reply", "note"]) -> Action:
         if not text.strip():
             return canvas.suggestion_card(state, text, f"Write the {channel} before sending it.", "error",
                                           draft_error=True)
-        if _sent_already(runtime, conn.tenant, state.suggestion_id):
+        if was_sent(runtime, conn.tenant, ORIGIN, state.suggestion_id):
             return canvas.sent_card(channel, None, recorded=False)
         try:
             _client(conn).reply_as_admin(state.conversation_id, found.admin.id, text, note=channel == "note")
@@ -222,14 +226,6 @@ SUBMIT_ACTIONS: dict[str, Action] = {
     canvas.APPLY_TAGS: _apply_tags,
     canvas.WRONG: _wrong,
 }
-
-
-def _sent_already(runtime: Runtime, tenant: str, suggestion_id: int) -> bool:
-    """Whether this app already sent the draft (a replayed or repeated submit)."""
-    tenant_id = runtime.db.tenant_id(tenant)
-    with runtime.db.tenant_session(tenant_id) as session:
-        return session.scalar(select(SignalRow.id).where(
-            SignalRow.source_event == f"{ORIGIN}:sent:{suggestion_id}").limit(1)) is not None
 
 
 def _failure(what: Literal["reply", "note", "tags"], exc: IntercomError) -> str:
