@@ -81,3 +81,17 @@ def test_the_fixtures_cover_the_common_event_kinds(name):
     desk = integration(name)
     kinds = {e.kind for p in _all_payloads(desk) for e in desk.parse(p.read_bytes())}
     assert {"ticket_created", "customer_replied", "agent_replied", "status_changed", "reopened"} <= kinds
+
+
+def test_the_web_app_starts_without_the_vendor_libraries():
+    """Webhooks and side panels answer without zenpy, python-freshdesk or python-intercom: each
+    loads when a client is first needed, not in every web process at start."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from core.helpdesks import registered; "
+              "[d.app_blueprint() for d in registered().values()]; import core.web.panel_api; "
+              "print(sorted(m for m in ('zenpy', 'freshdesk', 'intercom') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).resolve().parents[1]).stdout.strip()
+    assert loaded == "[]"

@@ -52,6 +52,13 @@ from core.events import MalformedPayload
 from core.helpdesks import BackfillPage, Connection
 from core.types import Ticket
 from integrations.intercom.adapter import ticket_from_conversation
+from integrations.intercom.errors import (
+    IntercomError,
+    IntercomNotFound,
+    IntercomRateLimited,
+    IntercomUnauthorized,
+    IntercomUnavailable,
+)
 from integrations.payload import Payload
 
 log = logging.getLogger(__name__)
@@ -81,30 +88,6 @@ REGIONS = {
 REGION_SHORT_FORMS = {"us": "api.intercom.io", "eu": "api.eu.intercom.io", "au": "api.au.intercom.io"}
 
 T = TypeVar("T")
-
-
-class IntercomError(Exception):
-    """An Intercom API call failed; the message names the call and Intercom's reason."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class IntercomUnauthorized(IntercomError):
-    """401/403: the access token is wrong, revoked, or lacks a permission the call needs."""
-
-
-class IntercomNotFound(IntercomError):
-    """404: the conversation (or tag, admin) does not exist, or no longer does."""
-
-
-class IntercomRateLimited(IntercomError):
-    """429 after every retry."""
-
-
-class IntercomUnavailable(IntercomError):
-    """5xx, 408, 409 or a network failure, after the retries the call allows."""
 
 
 def base_url(connection: Connection) -> str:

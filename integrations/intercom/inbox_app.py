@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import BaseModel, ValidationError
@@ -51,14 +51,16 @@ from integrations.intercom.canvas import (
     SimilarTicket,
     SubmitRequest,
 )
-from integrations.intercom.client import (
-    IntercomClient,
+from integrations.intercom.errors import (
     IntercomError,
     IntercomNotFound,
     IntercomRateLimited,
     IntercomUnauthorized,
     IntercomUnavailable,
 )
+
+if TYPE_CHECKING:
+    from integrations.intercom.client import IntercomClient
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,9 @@ def _verified(model: type[Parsed]) -> tuple[Runtime, Connection, Parsed]:
 
 
 def _client(conn: Connection) -> IntercomClient:
+    """Imported here: python-intercom loads on the first call, not when the web app starts."""
+    from integrations.intercom.client import IntercomClient
+
     return IntercomClient(conn, attempts=ATTEMPTS, longest_wait=LONGEST_WAIT, timeout=TIMEOUT)
 
 

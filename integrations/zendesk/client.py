@@ -61,6 +61,7 @@ from zenpy.lib.exception import (
 from core.errors import BadInput
 from core.helpdesks import BackfillPage, Connection
 from core.types import Ticket
+from integrations.zendesk.account import account_host
 from integrations.zendesk.adapter import ticket_from_rest
 
 log = logging.getLogger(__name__)
@@ -119,14 +120,6 @@ class ZendeskTransport(HTTPAdapter):
         response = super().send(forwarded, **kwargs)
         response.request, response.url = request, request.url
         return response
-
-
-def account_host(domain: str | None) -> str:
-    """``acme.zendesk.com`` from ``acme``, ``acme.zendesk.com`` or ``https://acme.zendesk.com/``."""
-    host = (domain or "").strip().removeprefix("https://").removeprefix("http://").strip("/").lower()
-    if not host:
-        raise BadInput("a Zendesk tenant needs its domain, e.g. --domain acme.zendesk.com")
-    return host if "." in host else f"{host}.zendesk.com"
 
 
 class ZendeskClient:

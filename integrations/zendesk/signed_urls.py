@@ -24,7 +24,7 @@ import requests
 
 from core.app_access import AccessDenied, PanelIdentity
 from core.helpdesks import Connection
-from integrations.zendesk.client import account_host
+from integrations.zendesk.account import account_host
 
 KEY_TTL_SECONDS = 3600
 REFETCH_AFTER_SECONDS = 60
