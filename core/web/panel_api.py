@@ -88,7 +88,7 @@ def _domain(identity: PanelIdentity) -> str | None:
 
 
 def panel_payload(made: PanelSuggestion) -> dict:
-    """The JSON a panel renders (also embedded by helpdesk pages that render server-side)."""
+    """The JSON a panel renders: the suggestion, with no draft to lean on when Deskloop abstains."""
     s = made.suggestion
     return {
         "suggestion_id": s.id, "ticket_known": made.ticket_known, "abstained": s.abstained,
