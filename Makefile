@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 demo: $(STAMP)
-	$(VENV)/bin/deskloop demo
+	$(VENV)/bin/deskloop demo --helpdesk-shaped
 
 # The browser tests drive Debian's Chromium; Playwright never downloads a browser of its own.
 browser:

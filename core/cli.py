@@ -13,7 +13,8 @@ from core.runtime import Runtime
 from core.store.db import UnknownTenantError
 
 #: Modules in ``core.commands`` that each define ``register(group)``.
-COMMAND_MODULES = ("ops", "learning", "feedback", "ingest", "taxonomy", "demo", "web", "helpdesk", "manifests")
+COMMAND_MODULES = ("ops", "learning", "feedback", "ingest", "taxonomy", "labels", "demo", "web", "helpdesk",
+                   "manifests")
 
 
 class DeskloopGroup(click.Group):

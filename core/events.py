@@ -30,7 +30,7 @@ EventKind = Literal[
     "ticket_created",  # ticket fields, plus the customer's first message when the payload has it
     "customer_replied",  # message (author_role customer)
     "agent_replied",  # message (author_role agent or bot; public=False for a private note)
-    "fields_changed",  # any of tags / priority / custom_fields / subject
+    "fields_changed",  # any of tags / priority / custom_fields / subject / ticket_type / form / macros
     "status_changed",  # status
     "reopened",  # status (open) after solved or closed
     "csat_received",  # csat
@@ -77,6 +77,11 @@ class HelpdeskEvent(BaseModel):
     channel: str | None = None
     custom_fields: dict[str, Any] | None = None
     page_context: PageContext | None = None
+    #: How the helpdesk sorts the ticket (see :class:`core.types.Ticket`); ``group`` is below with
+    #: the assignee. ``macros`` is the ticket's whole list of applied macros, like ``tags``.
+    ticket_type: str | None = Field(default=None, max_length=128)
+    form: str | None = Field(default=None, max_length=255)
+    macros: list[str] | None = None
     created_at: datetime | None = None
     #: A message added to the ticket, with the helpdesk's id for it (dedupes the same reply
     #: reported by two events).
@@ -84,7 +89,7 @@ class HelpdeskEvent(BaseModel):
     message_external_id: str | None = Field(default=None, max_length=128)
     csat: Csat | None = None
     assignee: str | None = None
-    group: str | None = None
+    group: str | None = Field(default=None, max_length=255)
     #: Written by Deskloop itself (our note, our tags): stored, never learned from.
     from_deskloop: bool = False
 

@@ -154,7 +154,7 @@ def _locked_ticket(session, tenant_id: int, helpdesk: str, event: HelpdeskEvent)
     session.execute(upsert_insert(session.get_bind().dialect.name, TicketRow.__table__).on_conflict_do_nothing(
         index_elements=["tenant_id", "source", "external_id"]).values(
         tenant_id=tenant_id, source=helpdesk, external_id=event.ticket_external_id, subject="", text="",
-        tags=[], reopen_count=0, custom_fields={}, content_hash="", imported_at=datetime.now(UTC),
+        tags=[], reopen_count=0, custom_fields={}, macros=[], content_hash="", imported_at=datetime.now(UTC),
         created_at=event.created_at or event.occurred_at))
     return session.scalar(select(TicketRow).where(TicketRow.source == helpdesk,
                                                   TicketRow.external_id == event.ticket_external_id)
@@ -168,7 +168,7 @@ def _apply_fields(ticket: TicketRow, event: HelpdeskEvent, aliases: dict[str, st
         ticket.requester_name = event.requester.name or ticket.requester_name
         ticket.requester_email = event.requester.email or ticket.requester_email
         ticket.requester_external_id = event.requester.external_id or ticket.requester_external_id
-    for name in ("organization", "priority", "status", "channel", "assignee"):
+    for name in ("organization", "priority", "status", "channel", "assignee", "ticket_type", "form"):
         if getattr(event, name) is not None:
             setattr(ticket, name, getattr(event, name))
     if event.group is not None:
@@ -177,6 +177,8 @@ def _apply_fields(ticket: TicketRow, event: HelpdeskEvent, aliases: dict[str, st
         ticket.tags = apply_aliases(event.tags, aliases)
     if event.custom_fields is not None:
         ticket.custom_fields = {**(ticket.custom_fields or {}), **event.custom_fields}
+    if event.macros is not None:
+        ticket.macros = list(event.macros)
     if event.page_context is not None:
         ticket.page_context = event.page_context.model_dump(mode="json")
     if event.csat is not None:

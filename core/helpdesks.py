@@ -68,9 +68,10 @@ class HelpdeskClient(Protocol):
         """Add an internal note (never visible to the customer)."""
         ...
 
-    def identity(self) -> dict[str, str]:
+    def identity(self) -> dict[str, Any]:
         """Settings that let :meth:`HelpdeskIntegration.parse` recognise Deskloop's own changes
-        (the helpdesk user the credentials act as). Calling it proves the credentials work."""
+        (the helpdesk user the credentials act as) and name what deliveries give by id only
+        (groups, forms, teams: id -> name maps). Calling it proves the credentials work."""
         ...
 
 

@@ -62,28 +62,28 @@ def build_suggestion(model: TicketModel, stored: StoredModel, text: str, custome
     """A suggestion for ``text`` with its :func:`sentence_vector` (pure: reads the model and the
     live ``memory`` of signals, writes nothing). ``query`` is the similarity row when the caller
     already has it."""
-    ngrams = model.intents.ngram_row(text)  # read twice without an encoder: intent and similarity
+    ngrams = model.ngram_row(text)  # read by the intent, tag and (without an encoder) similarity models
     query = model.similarity_query(text, vector, ngrams) if query is None else query
+    if model.intents is None:
+        return _without_intents(model, stored, text, customer_name, exclude_ticket_id, vector, memory, query, ngrams)
     reference = model.index.reference_cosines(query)  # read twice: nearest examples per intent, abstention
     shared = reference if model.intents.neighbour_weight and len(reference) else None
     probabilities, top_decision = model.intents.probabilities(text, vector, ngrams=ngrams, reference_cosines=shared)
     intent, confidence = next(iter(probabilities.items()))
     abstained = model.abstention.abstains(top_decision, float(reference.max()) if len(reference) else 0.0)
-    tags = [TagScore(tag=t, confidence=c) for t, c in model.tag_scores(probabilities)]
+    tags = _tags(model, probabilities, ngrams, vector)
     learned_from: list[int] = []
     match = memory.closest(query) if memory is not None else None
     if match is not None:  # a person answered nearly this question since the model was trained
         learned_from.append(match.taught.signal_id)
         if match.taught.intent:
             intent, confidence, abstained = match.taught.intent, round(match.similarity, 4), False
-            tags = [TagScore(tag=t, confidence=c) for t, c in model.tag_scores({intent: 1.0})]
+            if model.tag_model is None:
+                tags = _tags(model, {intent: 1.0}, ngrams, vector)
         if match.taught.tags is not None:
             tags = [TagScore(tag=t, confidence=1.0) for t in match.taught.tags]
     neighbours = [n for n in model.index.nearest(query, k=6, intent=intent) if n[0] != exclude_ticket_id][:5]
-    evidence = [
-        Evidence(ticket_id=tid, external_id=model.resolutions[tid].external_id, score=round(score, 4))
-        for tid, score in neighbours
-    ]
+    evidence = _evidence(model, neighbours)
     draft = draft_source = None
     if not abstained:
         preferred = memory.preferred_reply.get(intent) if memory is not None else None
@@ -92,11 +92,7 @@ def build_suggestion(model: TicketModel, stored: StoredModel, text: str, custome
             learned_from.append(preferred.signal_id)
             draft = draft_reply(preferred.reply, preferred.customer_name, customer_name, text, model.vocabulary.people)
         elif neighbours:
-            sources = [f"ticket:{tid}" for tid, _ in neighbours]
-            chosen = next((i for i, s in enumerate(sources) if not (memory is not None and memory.demoted(s))), 0)
-            best = model.resolutions[neighbours[chosen][0]]
-            draft_source = sources[chosen]
-            draft = draft_reply(best.reply, best.requester_name, customer_name, text, model.vocabulary.people)
+            draft, draft_source = _draft_from(model, neighbours, memory, customer_name, text)
     return Suggestion(
         intent=intent,
         confidence=round(confidence, 4),
@@ -109,6 +105,55 @@ def build_suggestion(model: TicketModel, stored: StoredModel, text: str, custome
         model_version=stored.version,
         draft_source=draft_source,
         learned_from=sorted(set(learned_from)),
+    )
+
+
+def _tags(model: TicketModel, probabilities: dict[str, float], ngrams, vector) -> list[TagScore]:
+    """The tag model's tags (each at or above its own threshold); P(tag | intent) for models
+    trained before it existed or tenants with too few tagged tickets."""
+    if model.tag_model is not None:
+        return [TagScore(tag=t, confidence=round(float(c), 4)) for t, c in model.tag_model.suggest(ngrams, vector)]
+    return [TagScore(tag=t, confidence=c) for t, c in model.tag_scores(probabilities)]
+
+
+def _evidence(model: TicketModel, neighbours) -> list[Evidence]:
+    return [Evidence(ticket_id=tid, external_id=model.resolutions[tid].external_id, score=round(score, 4))
+            for tid, score in neighbours]
+
+
+def _draft_from(model: TicketModel, neighbours, memory: FeedbackMemory | None, customer_name: str | None,
+                text: str) -> tuple[str, str]:
+    """The draft from the closest resolved ticket whose reply no outcome has demoted."""
+    sources = [f"ticket:{tid}" for tid, _ in neighbours]
+    chosen = next((i for i, s in enumerate(sources) if not (memory is not None and memory.demoted(s))), 0)
+    best = model.resolutions[neighbours[chosen][0]]
+    return draft_reply(best.reply, best.requester_name, customer_name, text, model.vocabulary.people), sources[chosen]
+
+
+def _without_intents(model: TicketModel, stored: StoredModel, text: str, customer_name: str | None,
+                     exclude_ticket_id: int | None, vector, memory: FeedbackMemory | None, query,
+                     ngrams) -> Suggestion:
+    """Day one: no intent labels yet. Similar resolved tickets, tags, and a draft from the closest
+    one when it is as close as replies in this history agree (:class:`core.ml.retrieval.DraftRule`);
+    otherwise similar tickets only, marked as abstained."""
+    neighbours = [n for n in model.index.nearest(query, k=6) if n[0] != exclude_ticket_id][:5]
+    tags = _tags(model, {}, ngrams, vector)
+    learned_from: list[int] = []
+    match = memory.closest(query) if memory is not None else None
+    if match is not None and match.taught.tags is not None:
+        learned_from.append(match.taught.signal_id)
+        tags = [TagScore(tag=t, confidence=1.0) for t in match.taught.tags]
+    closest = neighbours[0][1] if neighbours else 0.0
+    confident = bool(neighbours) and model.draft_rule is not None and model.draft_rule.allows(closest)
+    draft = draft_source = None
+    if confident:
+        draft, draft_source = _draft_from(model, neighbours, memory, customer_name, text)
+    return Suggestion(
+        intent=None, confidence=round(float(closest), 4), abstained=not confident, tags=tags,
+        entities=[Entity(type=e.type, text=e.text, start=e.start, end=e.end)
+                  for e in find_entities(text, model.vocabulary.patterns)],
+        draft=draft, evidence=_evidence(model, neighbours), model_version=stored.version,
+        draft_source=draft_source, learned_from=learned_from, intent_model="not_trained",
     )
 
 

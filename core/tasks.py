@@ -19,3 +19,27 @@ def train_tenant(tenant_slug: str, force: bool = False) -> dict:
                 "metrics": {}}
     return {"tenant": tenant_slug, "version": stored.version, "promoted": True,
             "reason": stored.metadata.get("promotion", {}).get("reason", ""), "metrics": stored.metadata.get("metrics", {})}
+
+
+def after_backfill(tenant_slug: str) -> dict:
+    """What follows a finished backfill: rank the tenant's label sources (kept in its settings as
+    ``label_report``, for the admin), then train. With no intent labels yet the model still
+    answers with similar tickets, drafts and tags; the report says where intents could come from."""
+    from core.errors import BadInput
+    from core.label_settings import rank_and_keep
+
+    try:
+        report = rank_and_keep(runtimes.for_jobs(), tenant_slug)
+    except BadInput as exc:  # no tickets: nothing to train either
+        return {"tenant": tenant_slug, "promoted": False, "reason": exc.reason, "labels": []}
+    result = train_tenant(tenant_slug)
+    return {**result, "labels": report["candidates"]}
+
+
+def discover_intents(tenant_slug: str) -> dict:
+    """Propose intents from the customers' words of the tickets no accepted intent holds (replacing
+    earlier proposals; see :func:`core.intent_proposals.discover`); returns the listing. Encoding
+    every ticket takes minutes on a large history, hence a job."""
+    from core.intent_proposals import discover
+
+    return discover(runtimes.for_jobs(), tenant_slug)

@@ -105,6 +105,14 @@ class Ticket(_Model):
     reopen_count: int = Field(default=0, ge=0)
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     page_context: PageContext | None = None
+    #: How the helpdesk itself sorted the ticket: candidate label sources for teams whose history
+    #: has no intent (see :mod:`core.labels`). ``ticket_type`` is Zendesk's type, Freshdesk's
+    #: ``type``; ``group`` the group or team it went to; ``form`` the ticket form; ``macros`` the
+    #: macros or saved replies agents applied, by name, where the helpdesk's API tells.
+    ticket_type: str | None = Field(default=None, max_length=128)
+    group: str | None = Field(default=None, max_length=255)
+    form: str | None = Field(default=None, max_length=255)
+    macros: list[str] = Field(default_factory=list)
 
     @field_validator("tags")
     @classmethod
@@ -158,6 +166,10 @@ class Suggestion(_Model):
     draft_source: str | None = None
     #: Signals (corrections, edited replies) that changed this suggestion since the model was trained.
     learned_from: list[int] = Field(default_factory=list)
+    #: ``not_trained`` while the tenant has no intent labels yet: ``intent`` is then ``None`` and
+    #: the suggestion offers similar resolved tickets, a draft when the closest one is close
+    #: enough to trust, and tags; ``abstained`` means not even that.
+    intent_model: Literal["trained", "not_trained"] = "trained"
 
 
 class Signal(_Model):

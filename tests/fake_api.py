@@ -8,16 +8,22 @@ address they are given differs.
 :class:`FaultPlan` injects what real APIs do to clients: a 429 with ``Retry-After``, a 5xx. Every
 request is recorded (method, path, query, JSON body) so tests can check what the client sent, and
 :class:`FixtureBook` records which fixture files were served, so a test can check all were used.
+
+:class:`Sorting` says, in plain values, how a generated ticket is sorted in the fake helpdesk
+(type, group, form, custom fields, tags); each fake writes it in its vendor's shape (groups and
+forms by id, their names in the account's lists), so a test can build a "helpdesk-shaped"
+history whose labels live where that helpdesk keeps them.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, Response, request
 from werkzeug.serving import make_server
@@ -49,6 +55,49 @@ class FaultPlan:
                     fault.times -= 1
                     return fault
         return None
+
+
+@dataclass(frozen=True)
+class Sorting:
+    """How one generated ticket is sorted. ``None`` (or an empty map) keeps what the fixture
+    template says. ``group`` and ``form`` are names: the fake gives a new name an id and lists it
+    with the account's groups or forms. ``custom_fields`` are merged into the template's, keyed
+    as the vendor keys them (Zendesk field ids, Freshdesk ``cf_`` names, Intercom attribute names)."""
+
+    ticket_type: str | None = None
+    group: str | None = None
+    form: str | None = None
+    custom_fields: Mapping[str, Any] = field(default_factory=dict)
+    tags: list[str] | None = None
+
+
+#: What a fake's ``make_app(sorting=...)`` takes: a function of the ticket's number, or a map
+#: from number to its sorting (numbers it does not name keep the template's).
+SortingSource = Callable[[int], Sorting | None] | Mapping[int, Sorting] | None
+
+
+def sorting_for(source: SortingSource, number: int) -> Sorting:
+    if source is None:
+        return Sorting()
+    found = source.get(number) if isinstance(source, Mapping) else source(number)
+    return found or Sorting()
+
+
+class NamedIds:
+    """The ids a fake account gives group or form names: the fixture's own first, then a new id
+    (``base`` + n) for each new name, in the order they are first asked for."""
+
+    def __init__(self, known: Mapping[str, int], base: int) -> None:
+        self.ids: dict[str, int] = dict(known)
+        self._next = base
+        self._lock = threading.Lock()
+
+    def id_for(self, name: str) -> int:
+        with self._lock:
+            if name not in self.ids:
+                self._next += 1
+                self.ids[name] = self._next
+            return self.ids[name]
 
 
 @dataclass

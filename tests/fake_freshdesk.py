@@ -14,13 +14,16 @@
   bookmarking by time has to handle ties.
 
 Tickets are generated on request from their number, so 10,000 of them cost nothing until
-listed. Writes (``PUT`` tags, ``POST`` notes) are kept in :class:`FakeFreshdesk` for tests to read.
+listed. ``sorting`` (:class:`tests.fake_api.Sorting`) gives tickets their ``type``, group (its
+``group_id``, listed by ``GET /api/v2/groups``), ``cf_`` custom fields and tags. Writes (``PUT``
+tags, ``POST`` notes) are kept in :class:`FakeFreshdesk` for tests to read.
 """
 
 from __future__ import annotations
 
 import bisect
 import copy
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,7 +31,7 @@ from pathlib import Path
 from flask import Flask, Response, jsonify, request
 
 import integrations.freshdesk
-from tests.fake_api import FaultPlan, FixtureBook, Recorded, instrument
+from tests.fake_api import FaultPlan, FixtureBook, NamedIds, Recorded, SortingSource, instrument, sorting_for
 
 API_KEY = "fd-test-key-Jq8vR2mXw4"
 DOMAIN = "northwind-bikes.freshdesk.com"
@@ -43,6 +46,8 @@ MAX_PAGES = 300
 #: Ticket n's requester is contact REQUESTER_IDS + n.
 REQUESTER_IDS = 47012000000
 INCLUDES = {"requester", "description", "stats", "company"}
+#: New group names get ids after this one.
+NEW_GROUP_IDS = 47000660000
 
 
 @dataclass
@@ -56,6 +61,8 @@ class FakeFreshdesk:
     faults: FaultPlan
     requests: list[Recorded]
     fixtures: FixtureBook
+    sorting: SortingSource = None
+    groups: NamedIds | None = None  # group name -> id, the fixture's groups first
     tags: dict[int, list[str]] = field(default_factory=dict)
     notes: dict[int, list[dict]] = field(default_factory=dict)
     _templates: dict[str, object] = field(default_factory=dict)
@@ -80,7 +87,15 @@ class FakeFreshdesk:
         shaped["id"] = number
         shaped["created_at"] = _iso(self.created[number - 1])
         shaped["updated_at"] = _iso(self.updated[number - 1])
-        shaped["tags"] = list(self.tags.get(number, shaped["tags"]))
+        chosen = sorting_for(self.sorting, number)
+        if chosen.ticket_type is not None:
+            shaped["type"] = chosen.ticket_type
+        if chosen.group is not None:
+            shaped["group_id"] = self.groups.id_for(chosen.group)
+        if chosen.custom_fields:
+            shaped["custom_fields"] = {**shaped["custom_fields"], **chosen.custom_fields}
+        template_tags = shaped["tags"] if chosen.tags is None else chosen.tags
+        shaped["tags"] = list(self.tags.get(number, template_tags))
         requester = dict(shaped["requester"])
         requester["id"] = shaped["requester_id"] = REQUESTER_IDS + number
         if "requester" in include:
@@ -105,13 +120,20 @@ class FakeFreshdesk:
         return found + self.notes.get(number, [])
 
 
-def make_app(tickets: int = 3, per_page_max: int = 100, *, api_key: str = API_KEY) -> Flask:
+def make_app(tickets: int = 3, per_page_max: int = 100, *, api_key: str = API_KEY,
+             sorting: SortingSource = None) -> Flask:
     """The Flask app; its :class:`FakeFreshdesk` is ``fake(app)``. Serve it with
-    :func:`tests.fake_api.serve`."""
+    :func:`tests.fake_api.serve`. Every group ``sorting`` names is listed from the start."""
     app = Flask(__name__)
     faults, log = instrument(app)
-    state = FakeFreshdesk(tickets, per_page_max, api_key, faults, log, FixtureBook(FIXTURES))
+    state = FakeFreshdesk(tickets, per_page_max, api_key, faults, log, FixtureBook(FIXTURES), sorting)
     app.extensions["fake_freshdesk"] = state
+    known = json.loads((FIXTURES / "groups.json").read_text())  # ids only: not "served" yet
+    state.groups = NamedIds({g["name"]: g["id"] for g in known}, NEW_GROUP_IDS)
+    for n in range(1, tickets + 1):
+        chosen = sorting_for(sorting, n)
+        if chosen.group:
+            state.groups.id_for(chosen.group)
 
     @app.before_request
     def _authenticate():
@@ -209,6 +231,26 @@ def make_app(tickets: int = 3, per_page_max: int = 100, *, api_key: str = API_KE
                     ticket_id=number, id=number * 100 + 50 + len(state.notes.get(number, [])))
         state.notes.setdefault(number, []).append(dict(note, incoming=False, source=2))
         return jsonify(note), 201
+
+    @app.get("/api/v2/groups")
+    def list_groups():
+        """https://developers.freshdesk.com/api/#list_all_groups: every group, the fixture's first."""
+        page, per_page = _paging(state)
+        if page is None:
+            return _invalid("page", "It should be a Positive Integer")
+        template = state.template("groups.json")
+        everything = []
+        for position, (name, group_id) in enumerate(state.groups.ids.items()):
+            group = dict(template[min(position, len(template) - 1)])
+            if group["id"] != group_id:
+                group.update(description=None, agent_ids=[])
+            group.update(id=group_id, name=name)
+            everything.append(group)
+        offset = (page - 1) * per_page
+        response = jsonify(everything[offset:offset + per_page])
+        if offset + per_page < len(everything):
+            _link_next(response, page)
+        return response
 
     @app.get("/api/v2/agents/me")
     def current_agent():

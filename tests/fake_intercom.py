@@ -10,6 +10,10 @@ forgets to sort should notice). ``starting_after`` tokens are opaque to the clie
 Per request the server parses a cached fixture text and rewrites a few fields, so 10,000
 conversations are served without building them up front.
 
+``sorting`` (:class:`tests.fake_api.Sorting`, keyed by conversation number) gives conversations
+their team (``team_assignee_id``, listed by ``GET /teams``), custom attributes and tags. Intercom
+conversations carry no ticket type or form, so a sorting that names one is refused.
+
 Usage::
 
     app = make_app(conversations=10)
@@ -33,7 +37,7 @@ from typing import Any
 from flask import Flask, Response, request
 
 from integrations.intercom import INTEGRATION
-from tests.fake_api import FaultPlan, FixtureBook, Recorded, instrument, serve
+from tests.fake_api import FaultPlan, FixtureBook, NamedIds, Recorded, SortingSource, instrument, serve, sorting_for
 
 ACCESS_TOKEN = "dG9rOmZha2UtaW50ZXJjb20tdG9rZW4="
 ID_BASE = 215468893450000
@@ -42,6 +46,8 @@ PART_BASE = 37400000000
 UPDATED_BASE = 1_764_000_000
 STEP = 60  # seconds between two conversations' updated_at
 FIRST_TAG_ID = 9_130_001
+#: New team names get ids after this one.
+NEW_TEAM_IDS = 6000
 _TAGS = re.compile(r"<[^>]+>")
 
 
@@ -60,6 +66,8 @@ class FakeIntercom:
     tags: dict[str, str] = field(default_factory=dict)  # lower-case name -> tag id
     tagged: list[tuple[str, str, str]] = field(default_factory=list)  # (conversation, tag id, admin id)
     replies: list[dict[str, Any]] = field(default_factory=list)  # (conversation id added as "conversation_id")
+    sorting: SortingSource = None
+    teams: NamedIds | None = None  # team name -> id, the fixture's teams first
 
 
 def state(app: Flask) -> FakeIntercom:
@@ -74,14 +82,24 @@ def updated_at(number: int) -> int:
     return UPDATED_BASE + number * STEP
 
 
-def make_app(conversations: int = 3, per_page_max: int = 150, token: str = ACCESS_TOKEN) -> Flask:
+def make_app(conversations: int = 3, per_page_max: int = 150, token: str = ACCESS_TOKEN,
+             sorting: SortingSource = None) -> Flask:
     """An app answering ``POST /conversations/search``, ``GET /conversations/<id>``,
-    ``POST /tags``, ``POST /conversations/<id>/tags``, ``POST /conversations/<id>/reply`` and
-    ``GET /me`` for ``conversations`` generated conversations (bearer ``token`` required)."""
+    ``POST /tags``, ``POST /conversations/<id>/tags``, ``POST /conversations/<id>/reply``,
+    ``GET /teams`` and ``GET /me`` for ``conversations`` generated conversations (bearer
+    ``token`` required), sorted as ``sorting`` says (module notes)."""
     app = Flask("fake_intercom")
     faults, log = instrument(app)
-    fake = FakeIntercom(faults, log, FixtureBook(INTEGRATION.fixtures_dir / "api"), conversations)
+    fake = FakeIntercom(faults, log, FixtureBook(INTEGRATION.fixtures_dir / "api"), conversations, sorting=sorting)
     app.extensions["fake_intercom"] = fake
+    known = json.loads((INTEGRATION.fixtures_dir / "api" / "teams.json").read_text())["teams"]  # not "served"
+    fake.teams = NamedIds({t["name"]: int(t["id"]) for t in known}, NEW_TEAM_IDS)
+    for number in range(conversations):
+        chosen = sorting_for(sorting, number)
+        if chosen.ticket_type is not None or chosen.form is not None:
+            raise ValueError("Intercom conversations carry no ticket type or form")
+        if chosen.group:
+            fake.teams.id_for(chosen.group)
     texts: dict[str, str] = {}
     tag_ids = itertools.count(FIRST_TAG_ID)
 
@@ -101,7 +119,21 @@ def make_app(conversations: int = 3, per_page_max: int = 150, token: str = ACCES
         return answer({"type": "error.list", "errors": [{"code": "parameter_invalid", "message": message}]}, 400)
 
     def generated(number: int, template: str, plaintext: bool = False) -> dict[str, Any]:
-        return _generated(fixture(template), number, plaintext)
+        return sorted_as_asked(_generated(fixture(template), number, plaintext), number)
+
+    def sorted_as_asked(conversation: dict[str, Any], number: int) -> dict[str, Any]:
+        chosen = sorting_for(fake.sorting, number)
+        if chosen.group is not None:
+            conversation["team_assignee_id"] = str(fake.teams.id_for(chosen.group))
+        if chosen.custom_fields:
+            conversation["custom_attributes"] = {**(conversation.get("custom_attributes") or {}),
+                                                 **chosen.custom_fields}
+        if chosen.tags is not None:
+            template = (conversation.get("tags") or {}).get("tags") or [{"type": "tag", "applied_at": 0}]
+            conversation["tags"] = {"type": "tag.list", "tags": [
+                {**template[0], "id": fake.tags.setdefault(name.lower(), str(next(tag_ids))), "name": name}
+                for name in chosen.tags]}
+        return conversation
 
     @app.before_request
     def _authenticate():
@@ -127,7 +159,7 @@ def make_app(conversations: int = 3, per_page_max: int = 150, token: str = ACCES
         numbers = matching[offset:offset + per_page]
         page = fixture("conversations_search.json")
         template = json.dumps(page["conversations"][0])
-        page["conversations"] = [_generated(json.loads(template), n) for n in numbers]
+        page["conversations"] = [sorted_as_asked(_generated(json.loads(template), n), n) for n in numbers]
         page["total_count"] = len(matching)
         following = offset + per_page
         page["pages"] = {"type": "pages", "page": offset // per_page + 1, "per_page": per_page,
@@ -181,6 +213,21 @@ def make_app(conversations: int = 3, per_page_max: int = 150, token: str = ACCES
         part.update(part_type=body["message_type"], body=body["body"])
         part["author"]["id"] = str(body["admin_id"])
         return answer(answered)
+
+    @app.get("/teams")
+    def teams():
+        """https://developers.intercom.com/docs/references/rest-api/api.intercom.io/teams/listteams:
+        the fixture's teams, then every team ``sorting`` named."""
+        listed = fixture("teams.json")
+        template = listed["teams"]
+        everyone = []
+        for position, (name, team_id) in enumerate(fake.teams.ids.items()):
+            team = dict(template[min(position, len(template) - 1)])
+            if team["id"] != str(team_id):
+                team.update(admin_ids=[], admin_priority_level={"primary_admin_ids": [], "secondary_admin_ids": []})
+            team.update(id=str(team_id), name=name)
+            everyone.append(team)
+        return answer({**listed, "teams": everyone})
 
     @app.get("/me")
     def me():

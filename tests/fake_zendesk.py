@@ -6,7 +6,10 @@ tickets have exactly the fixtures' shape. Each fixture is read when a route firs
 :class:`tests.fake_api.FixtureBook` tells which routes a test exercised. Routes: the cursor-based
 incremental ticket export (``after_cursor``/``after_url``/``end_of_stream``, the ``users``
 sideload), a ticket's comments (cursor pagination), the tags PUT (appends), the ticket PUT
-(records a private note), ``users/me``. Every request needs ``email/token`` basic auth, as
+(records a private note), ``users/me``, the account's groups (cursor pagination) and ticket forms.
+Generated tickets are sorted as the ``sorting`` argument says (:class:`tests.fake_api.Sorting`:
+``type``, ``group_id`` and ``ticket_form_id`` of named groups and forms, custom fields by field
+id, tags), else as the template ticket is. Every request needs ``email/token`` basic auth, as
 Zendesk's does; faults and the request log come from :func:`tests.fake_api.instrument`.
 
 Cheap per request, for 10,000 generated tickets: tickets are built on demand from the template
@@ -31,11 +34,14 @@ from typing import Any
 from flask import Flask, Response, abort, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from tests.fake_api import FaultPlan, FixtureBook, Recorded, instrument
+from tests.fake_api import FaultPlan, FixtureBook, NamedIds, Recorded, SortingSource, instrument, sorting_for
 
 FIXTURES = Path(__file__).resolve().parent.parent / "integrations" / "zendesk" / "fixtures" / "api"
 EXPORT, COMMENTS, TAGS = "incremental_tickets_cursor.json", "ticket_comments.json", "ticket_tags.json"
 UPDATE, ME, NOT_FOUND = "ticket_update.json", "users_me.json", "record_not_found.json"
+GROUPS, FORMS = "groups.json", "ticket_forms.json"
+#: New group and form names get ids after these.
+NEW_GROUP_IDS, NEW_FORM_IDS = 360009880000, 360001880000
 #: Generated ticket ``n`` was last updated at ``EPOCH + n * STEP`` and created two hours before.
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 STEP = timedelta(minutes=7)
@@ -57,6 +63,9 @@ class FakeZendesk:
     faults: FaultPlan
     requests: list[Recorded]
     fixtures: FixtureBook
+    sorting: SortingSource = None
+    groups: NamedIds | None = None  # group name -> id, the fixture's groups first
+    forms: NamedIds | None = None  # ticket form name -> id
     tags: dict[int, list[str]] = field(default_factory=dict)  # ticket id -> its tags after our PUTs
     notes: dict[int, list[dict]] = field(default_factory=dict)  # ticket id -> the comments PUT on it
     app_public_keys: dict[int, str] = field(default_factory=dict)  # app id -> its PEM public key
@@ -73,8 +82,11 @@ def fake(app: Flask) -> FakeZendesk:
 
 
 def make_app(tickets: int = 3, page_size: int = 1000, deleted: Iterable[int] = (), vanished: Iterable[int] = (),
-             comment_page_size: int = 100) -> Flask:
+             comment_page_size: int = 100, sorting: SortingSource = None) -> Flask:
     """A Zendesk account with ``tickets`` generated tickets (ids 1..n, oldest first).
+
+    ``sorting`` gives tickets their type, group, form, custom fields and tags (see the module
+    docstring); every group and form it names is in the account's lists from the start.
 
     The export returns at most ``page_size`` tickets a page (fewer when the client's
     ``per_page`` asks for fewer; Zendesk's own cap is 1000), comments at most
@@ -87,8 +99,17 @@ def make_app(tickets: int = 3, page_size: int = 1000, deleted: Iterable[int] = (
     faults, log = instrument(app)
     book = FixtureBook(FIXTURES)
     state = FakeZendesk(tickets, page_size, comment_page_size, frozenset(deleted), frozenset(vanished), faults,
-                        log, book)
+                        log, book, sorting)
     app.extensions["fake_zendesk"] = state
+    listed = {name: json.loads((FIXTURES / name).read_text()) for name in (GROUPS, FORMS)}  # ids only: not "served"
+    state.groups = NamedIds({g["name"]: g["id"] for g in listed[GROUPS]["groups"]}, NEW_GROUP_IDS)
+    state.forms = NamedIds({f["name"]: f["id"] for f in listed[FORMS]["ticket_forms"]}, NEW_FORM_IDS)
+    for n in range(1, tickets + 1):
+        chosen = sorting_for(sorting, n)
+        if chosen.group:
+            state.groups.id_for(chosen.group)
+        if chosen.form:
+            state.forms.id_for(chosen.form)
 
     @cache
     def fixture(name: str) -> Any:
@@ -137,6 +158,25 @@ def make_app(tickets: int = 3, page_size: int = 1000, deleted: Iterable[int] = (
         for custom in (*ticket["custom_fields"], *ticket["fields"]):
             if custom["value"] == order:
                 custom["value"] = order_number(n)
+        return sorted_as_asked(ticket, n)
+
+    def sorted_as_asked(ticket: dict, n: int) -> dict:
+        chosen = sorting_for(state.sorting, n)
+        if chosen.ticket_type is not None:
+            ticket["type"] = chosen.ticket_type
+        if chosen.group is not None:
+            ticket["group_id"] = state.groups.id_for(chosen.group)
+        if chosen.form is not None:
+            ticket["ticket_form_id"] = state.forms.id_for(chosen.form)
+        if chosen.tags is not None and n not in state.tags:
+            ticket["tags"] = list(chosen.tags)
+        for field_id, value in chosen.custom_fields.items():
+            for listing in (ticket["custom_fields"], ticket["fields"]):
+                found = next((f for f in listing if str(f["id"]) == str(field_id)), None)
+                if found is None:
+                    listing.append({"id": int(field_id), "value": value})
+                else:
+                    found["value"] = value
         return ticket
 
     def make_user(n: int) -> dict:
@@ -245,6 +285,41 @@ def make_app(tickets: int = 3, page_size: int = 1000, deleted: Iterable[int] = (
         updated["audit"]["events"][0].update(body=comment["body"], plain_body=comment["body"],
                                              public=bool(comment.get("public", True)))
         return answer(updated)
+
+    @app.get("/api/v2/groups.json")
+    def list_groups():
+        """https://developer.zendesk.com/api-reference/ticketing/groups/groups/#list-groups (cursor
+        pagination; the fixture's groups, then every group ``sorting`` named)."""
+        template = fixture(GROUPS)["groups"][0]
+        everyone = [{**json.loads(text(GROUPS, "groups", 0)), "id": group_id, "name": name, "default": False,
+                     "url": f"{request.url_root}api/v2/groups/{group_id}.json"}
+                    for name, group_id in state.groups.ids.items()]
+        for group in everyone:
+            group["default"] = group["id"] == template["id"]
+        start = position_of(request.args["page[after]"]) if "page[after]" in request.args else 0
+        size = min(int(request.args.get("page[size]", 100)), 100)
+        end = min(start + size, len(everyone))
+        more = end < len(everyone)
+        return answer({"groups": everyone[start:end],
+                       "meta": {"has_more": more, "after_cursor": cursor_for(end),
+                                "before_cursor": cursor_for(start) if start else None},
+                       "links": {"prev": None, "next": f"{request.url_root}api/v2/groups.json"
+                                                       f"?page[after]={cursor_for(end)}&page[size]={size}"}})
+
+    @app.get("/api/v2/ticket_forms.json")
+    def list_ticket_forms():
+        """https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_forms/#list-ticket-forms
+        (no pagination: an account has few forms)."""
+        forms = []
+        for position, (name, form_id) in enumerate(state.forms.ids.items()):
+            form = json.loads(text(FORMS, "ticket_forms", min(position, 1)))
+            if form["id"] != form_id:  # a form ``sorting`` named: shown to customers by its name
+                form.update(display_name=name, raw_display_name=name)
+            form.update(id=form_id, name=name, raw_name=name, position=position, default=position == 0,
+                        url=f"{request.url_root}api/v2/ticket_forms/{form_id}.json")
+            forms.append(form)
+        return answer({**{k: v for k, v in fixture(FORMS).items() if k != "ticket_forms"}, "ticket_forms": forms,
+                       "count": len(forms)})
 
     @app.get("/api/v2/users/me.json")
     def users_me():

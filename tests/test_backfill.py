@@ -49,7 +49,7 @@ def test_a_small_backfill_stores_whole_conversations(settings, db):
     app = fake_intercom.make_app(conversations=12, per_page_max=5)
     with serve(app) as url:
         runtime = _connect(settings, url)
-        done = subprocess.run([DESKLOOP, "backfill", "--tenant", "acme"], env=os.environ.copy(),
+        done = subprocess.run([DESKLOOP, "backfill", "--tenant", "acme", "--no-train"], env=os.environ.copy(),
                               capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "12 tickets in 3 pages (12 new" in done.stdout
@@ -72,7 +72,7 @@ def test_ten_thousand_tickets_killed_halfway_resume_without_loss_or_repeat(setti
         started = time.perf_counter()
         log = tmp_path / "first-run.log"
         with log.open("w") as output:  # a file, not a pipe: nobody reads a pipe while we wait
-            first = subprocess.Popen([DESKLOOP, "backfill", "--tenant", "acme"], env=os.environ.copy(),
+            first = subprocess.Popen([DESKLOOP, "backfill", "--tenant", "acme", "--no-train"], env=os.environ.copy(),
                                      stdout=output, stderr=subprocess.STDOUT)
         while _counts(runtime)[2] < 5_000:
             assert first.poll() is None, log.read_text()
@@ -83,7 +83,7 @@ def test_ten_thousand_tickets_killed_halfway_resume_without_loss_or_repeat(setti
         assert 5_000 <= committed < 10_000 and tickets_at_kill == committed
         requests_before = len(fake.requests)
 
-        second = subprocess.run([DESKLOOP, "backfill", "--tenant", "acme"], env=os.environ.copy(),
+        second = subprocess.run([DESKLOOP, "backfill", "--tenant", "acme", "--no-train"], env=os.environ.copy(),
                                 capture_output=True, text=True, timeout=600)
         seconds = time.perf_counter() - started
     assert second.returncode == 0, second.stderr

@@ -21,7 +21,7 @@ from integrations.freshdesk.errors import (
     FreshdeskUnavailable,
 )
 from integrations.freshdesk.webhooks import SECRET_HEADER, sign
-from tests.fake_api import serve
+from tests.fake_api import Sorting, serve
 from tests.fake_freshdesk import API_KEY, DOMAIN, fake, make_app
 
 WEBHOOKS = Path(INTEGRATION.fixtures_dir) / "webhooks"
@@ -111,6 +111,14 @@ def test_a_new_ticket_carries_its_fields_and_the_customers_first_message():
     assert event.requester.email == "priya.raman@example.com"
     assert event.message.author_role == "customer" and "NW-20417" in event.message.body
     assert event.created_at == datetime(2025, 3, 4, 9, 2, 17, tzinfo=UTC)
+    assert (event.ticket_type, event.group, event.form, event.macros) == ("Refund", "Billing", None, None)
+
+
+def test_a_type_change_reports_the_tickets_type_and_group():
+    event = only(delivery("properties_changed", triggered_event="{ticket_type:{from:Question,to:Problem}}"))
+    assert (event.kind, event.ticket_type, event.group) == ("fields_changed", "Problem", "Billing")
+    unsorted = only(delivery("properties_changed", ticket_ticket_type="", ticket_group_name=" "))
+    assert (unsorted.ticket_type, unsorted.group) == (None, None)  # rendered empty: nothing said
 
 
 def test_a_reply_is_the_latest_public_comment_without_the_author_prefix_or_attachments():
@@ -187,6 +195,8 @@ def test_a_retried_delivery_dedupes_and_another_fact_does_not():
 def test_a_template_without_optional_fields_leaves_them_unsaid():
     event = only(delivery("status_changed", ticket_tags=None, ticket_priority=None, ticket_subject=None))
     assert (event.tags, event.priority, event.subject) == (None, None, None)
+    older_rule = only(delivery("ticket_created", ticket_ticket_type=None, ticket_group_name=None))
+    assert (older_rule.ticket_type, older_rule.group) == (None, None)
     assert only(delivery("status_changed", ticket_tags="")).tags == []
 
 
@@ -283,9 +293,36 @@ def test_backfill_yields_every_ticket_once_oldest_first_with_its_conversations(f
     assert [m.external_id for m in first.messages[1:]] == ["100", "101", "102"]  # conversation ids
     assert (first.status, first.priority, first.channel) == ("open", "normal", "email")
     assert first.custom_fields["cf_bike_model"] == "Commuter 7"
+    second = pages[0].tickets[1]
+    assert (first.ticket_type, first.group, first.form, first.macros) == ("Question", "Payments", None, [])
+    assert (second.ticket_type, second.group) == ("Problem", "Deliveries & Returns")
+    assert sum(r.path == "/api/v2/groups" for r in server.requests) == 1  # once per backfill, not per page
     listed = [r for r in server.requests if r.path == "/api/v2/tickets"]
     assert all("filter" not in r.query and r.query["order_by"] == "updated_at" and r.query["order_type"] == "asc"
                for r in listed)
+
+
+def test_backfilled_tickets_are_sorted_as_the_account_sorted_them():
+    """Type, group (named from the account's groups), cf_ custom fields and tags, per ticket."""
+    def sorting(n: int) -> Sorting | None:  # odd tickets are refunds; even ones keep the template's
+        return Sorting(ticket_type="Refund", group="Refunds", custom_fields={"cf_reason": "late refund"},
+                       tags=["refund"]) if n % 2 else None
+
+    app = make_app(tickets=4, sorting=sorting)
+    with serve(app) as url:
+        pages = list(INTEGRATION.client(connection(url)).backfill(None, None))
+    tickets = [t for page in pages for t in page.tickets]
+    assert [(t.ticket_type, t.group, t.custom_fields.get("cf_reason"), t.tags) for t in tickets] == [
+        ("Refund", "Refunds", "late refund", ["refund"]),
+        ("Problem", "Deliveries & Returns", None, ["delivery", "returns"]),
+        ("Refund", "Refunds", "late refund", ["refund"]), ("Question", "Payments", None, ["payments"])]
+
+
+def test_groups_the_key_may_not_list_keep_their_ids(freshdesk):
+    server, url = freshdesk
+    server.faults.add("/api/v2/groups", 403)
+    pages = list(INTEGRATION.client(connection(url)).backfill(None, None))
+    assert pages[0].tickets[0].group == "47000654321"
 
 
 def test_a_killed_backfill_resumes_from_its_cursor_without_losing_or_repeating(freshdesk):
@@ -401,3 +438,26 @@ def test_every_api_fixture_is_served(freshdesk):
     with pytest.raises(FreshdeskAuthError):
         INTEGRATION.client(connection(url, api_key="wrong")).apply_tags("1", ["x"])
     assert server.fixtures.unused() == set()
+
+
+def test_a_backfill_stores_how_each_ticket_was_sorted(settings, db):
+    """Through python-freshdesk against the local Freshdesk into the database (SQLite and PostgreSQL)."""
+    from core.backfill import run_backfill
+    from core.connections import add_tenant, forget_connections
+    from core.runtime import Runtime
+    from core.store.tickets import list_tickets
+
+    sorting = {2: Sorting(ticket_type="Refund", group="Refunds", custom_fields={"cf_reason": "late refund"})}
+    with serve(make_app(tickets=3, sorting=sorting)) as url:
+        forget_connections()
+        runtime = Runtime(settings)
+        add_tenant(runtime, "northwind", "freshdesk", DOMAIN, {"api_key": API_KEY, "webhook_secret": SECRET},
+                   {"api_url": url, "write_back_tags": False})
+        run_backfill(runtime, "northwind")
+    with runtime.db.tenant_session(runtime.db.tenant_id("northwind")) as session:
+        stored = {t.ticket.external_id: t.ticket for t in list_tickets(session)}
+    runtime.close()
+    forget_connections()
+    assert (stored["1"].ticket_type, stored["1"].group) == ("Question", "Payments")
+    assert (stored["2"].ticket_type, stored["2"].group, stored["2"].custom_fields["cf_reason"]) == (
+        "Refund", "Refunds", "late refund")

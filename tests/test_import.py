@@ -231,6 +231,32 @@ def test_bad_jsonl_line_after_many_good_ones_writes_nothing(db, tmp_path, bad, f
     assert ticket_count(db, "acme") == 0
 
 
+def test_jsonl_tickets_keep_how_the_helpdesk_sorted_them(db, tmp_path):
+    """Type, group, form and applied macros import as they are; a later import that does not say
+    the group leaves the stored one (None is "not said"), while macros come whole from the line."""
+    path = tmp_path / "sorted.jsonl"
+    sorted_ticket = {"external_id": "zd-7", "source": "zendesk", "ticket_type": "incident", "group": "Billing",
+                     "form": "Refund request", "macros": ["Ask for order number", "Refund issued"],
+                     "custom_fields": {"360001923399": "refund_status"},
+                     "messages": [{"author_role": "customer", "body": "Where is my refund?"}]}
+    _jsonl(path, [json.dumps(sorted_ticket)])
+    assert run("import", str(path), "--tenant", "acme").exit_code == 0
+    ticket = by_external_id(db, "acme", "zd-7").ticket
+    assert (ticket.ticket_type, ticket.group, ticket.form, ticket.macros) == (
+        "incident", "Billing", "Refund request", ["Ask for order number", "Refund issued"])
+
+    unsaid = {k: v for k, v in sorted_ticket.items() if k not in ("group", "macros")}
+    _jsonl(path, [json.dumps({**unsaid, "ticket_type": "question", "subject": "Refund"})])
+    assert run("import", str(path), "--tenant", "acme").exit_code == 0
+    ticket = by_external_id(db, "acme", "zd-7").ticket
+    assert (ticket.ticket_type, ticket.group, ticket.form, ticket.macros) == ("question", "Billing",
+                                                                              "Refund request", [])
+
+    _jsonl(path, [json.dumps({**sorted_ticket, "external_id": "zd-8", "group": "g" * 256})])
+    result = CliRunner().invoke(main, ["import", str(path), "--tenant", "acme"])
+    assert result.exit_code == 2 and "field 'group'" in result.output
+
+
 def test_over_long_value_is_refused_before_postgresql_would(db, tmp_path):
     path = tmp_path / "long.csv"
     _write_csv(path, [["text", "org"], ["hello", "x" * 300]])

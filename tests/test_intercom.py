@@ -27,6 +27,7 @@ from integrations.intercom.client import (
     base_url,
 )
 from integrations.intercom.webhooks import EVENT_HANDLERS, sign
+from tests.fake_api import Sorting
 from tests.fake_intercom import (
     ACCESS_TOKEN,
     FakeIntercom,
@@ -150,6 +151,19 @@ def test_a_new_conversation_brings_its_first_message_and_customer():
     assert (event.status, event.priority, event.channel) == ("open", "normal", "chat")
     assert event.occurred_at == datetime(2025, 11, 25, 9, 0, tzinfo=UTC)
     assert event.page_context.url == "https://app.brightpath.example/billing/invoices"
+    assert (event.group, event.ticket_type, event.form, event.macros) == (None, None, None, None)  # no team yet
+
+
+def test_a_team_is_named_with_the_tenants_team_names_and_kept_as_its_id_otherwise():
+    created = notification("conversation.user.created")
+    created["data"]["item"]["team_assignee_id"] = "5018"
+    (event,) = INTEGRATION.parse(encoded(created), {"team_names": {"5017": "Billing", "5018": "Technical Support"}})
+    assert event.group == "Technical Support"
+    assigned = encoded(notification("conversation.admin.assigned"))
+    (moved, *_) = INTEGRATION.parse(assigned, {"team_names": {"5017": "Billing"}})
+    assert (moved.kind, moved.group) == ("reassigned", "Billing")
+    (unnamed, *_) = INTEGRATION.parse(assigned, {"team_names": "?"})
+    assert unnamed.group == "5017"
 
 
 @pytest.mark.parametrize(("topic", "role", "public"), [
@@ -312,6 +326,13 @@ def test_a_full_conversation_becomes_a_ticket_of_its_messages():
     assert ticket.first_response_at == datetime(2025, 11, 25, 9, 9, tzinfo=UTC)
     assert ticket.solved_at == ticket.updated_at == datetime(2025, 11, 25, 9, 30, tzinfo=UTC)
     assert ticket.custom_fields["Plan"] == "Team" and ticket.channel == "chat"
+    # Sorted by its team; a conversation has no ticket type, form, macro, and topics are not read.
+    assert (ticket.group, ticket.ticket_type, ticket.form, ticket.macros) == ("5017", None, None, [])
+    assert ticket_from_conversation(conversation(), {"5017": "Billing"}).group == "Billing"
+    assert "topics" not in ticket.custom_fields
+    unassigned = conversation()
+    unassigned["team_assignee_id"] = 0
+    assert ticket_from_conversation(unassigned).group is None
 
 
 def test_a_state_change_is_a_message_only_when_the_teammate_typed_one_with_it():
@@ -346,10 +367,10 @@ class Connected:
 @pytest.fixture
 def connect() -> Iterator[Callable[..., Connected]]:
     """Start a fake Intercom and connect a client to it: ``connect(conversations, per_page_max,
-    **credentials)``."""
+    sorting, **credentials)``."""
     with ExitStack() as servers:
-        def start(conversations: int = 7, per_page_max: int = 3, **credentials: str) -> Connected:
-            app = make_app(conversations=conversations, per_page_max=per_page_max)
+        def start(conversations: int = 7, per_page_max: int = 3, sorting=None, **credentials: str) -> Connected:
+            app = make_app(conversations=conversations, per_page_max=per_page_max, sorting=sorting)
             url = servers.enter_context(serve(app))
             connection = Connection("acme", "intercom", "api.intercom.io", {**SECRETS, **credentials}, {"api_url": url})
             return Connected(state(app), IntercomClient(connection), url)
@@ -377,6 +398,22 @@ def test_backfill_reads_every_conversation_once_least_recently_updated_first(con
     assert search.json["pagination"]["per_page"] == 150
     assert search.headers["Intercom-Version"] == "2.14"
     assert requests_to(c.fake, "GET", f"/conversations/{conversation_id(0)}")[0].query == {"display_as": "plaintext"}
+
+
+def test_backfilled_conversations_are_sorted_as_the_workspace_sorted_them(connect):
+    """Team (named from the workspace's teams), custom attributes and tags, per conversation."""
+    sorting = {0: Sorting(group="Refunds", custom_fields={"Category": "Refund"}, tags=["refund", "vip"]),
+               1: Sorting(group="Technical Support")}
+    c = connect(conversations=3, per_page_max=2, sorting=sorting)
+    tickets = [t for page in c.client.backfill(None, None) for t in page.tickets]
+    assert [(t.group, t.custom_fields.get("Category"), t.tags) for t in tickets] == [
+        ("Refunds", "Refund", ["refund", "vip"]), ("Technical Support", None, ["billing", "refund-request"]),
+        ("Billing", None, ["billing", "refund-request"])]
+    assert len(requests_to(c.fake, "GET", "/teams")) == 1  # once per backfill, not per page
+    assert c.client.identity() == {"admin_id": "7203418", "team_names": {
+        "5017": "Billing", "5018": "Technical Support", "6001": "Refunds"}}
+    with pytest.raises(ValueError, match="no ticket type"):
+        make_app(conversations=1, sorting={0: Sorting(ticket_type="Bug")})
 
 
 def test_a_stopped_backfill_resumes_after_its_last_page(connect):
@@ -520,3 +557,25 @@ def test_every_api_fixture_is_served(connect):
     with pytest.raises(IntercomUnauthorized):
         stranger.admin_id()
     assert c.fake.fixtures.unused() == set()
+
+
+def test_a_backfill_stores_how_each_conversation_was_sorted(settings, db):
+    """Through python-intercom against the local Intercom into the database (SQLite and PostgreSQL)."""
+    from core.backfill import run_backfill
+    from core.connections import add_tenant, forget_connections
+    from core.runtime import Runtime
+    from core.store.tickets import list_tickets
+
+    sorting = {1: Sorting(group="Refunds", custom_fields={"Category": "Refund"}, tags=["refund"])}
+    with serve(make_app(conversations=3, sorting=sorting)) as url:
+        forget_connections()
+        runtime = Runtime(settings)
+        add_tenant(runtime, "acme", "intercom", "api.intercom.io", SECRETS, {"api_url": url, "write_back_tags": False})
+        run_backfill(runtime, "acme")
+    with runtime.db.tenant_session(runtime.db.tenant_id("acme")) as session:
+        stored = {t.ticket.external_id: t.ticket for t in list_tickets(session)}
+    runtime.close()
+    forget_connections()
+    refund, plain = stored[conversation_id(1)], stored[conversation_id(0)]
+    assert (refund.group, refund.custom_fields["Category"], refund.tags) == ("Refunds", "Refund", ["refund"])
+    assert (plain.group, plain.ticket_type, plain.form, plain.macros) == ("Billing", None, None, [])

@@ -95,6 +95,38 @@ def test_a_new_ticket_is_stored_applied_and_acknowledged(client, db):
     assert events and all(e.processed_at is not None for e in events)
 
 
+def test_type_group_and_form_are_set_by_a_new_ticket_and_changed_by_later_events(app, client, db):
+    """Named with the names ``tenant add`` learned; a later import or backfill that does not know
+    the group (None) leaves it as the webhook set it."""
+    from core.store.tickets import get_ticket, upsert_tickets
+    from core.types import Message, Ticket
+
+    names = {"group_names": {"360009871234": "Order Support", "360009871299": "Returns & Warranty"},
+             "form_names": {"360001874412": "Order issue", "360001874499": "Product question"}}
+    add_tenant(app.extensions["deskloop"], "acme", "zendesk", "acme.zendesk.com", CREDENTIALS,
+               {"write_back_tags": False, **names}, replace=True)
+    now = datetime.now(UTC)
+    deliver(client, at(fixture("ticket.created"), now - timedelta(hours=3)))
+    stored = ticket(db, "48213")
+    assert (stored.ticket_type, stored.assigned_group, stored.form, stored.macros) == (
+        "incident", "Order Support", "Order issue", [])
+    for name, minutes in [("ticket.type_changed", 120), ("ticket.form_changed", 90),
+                          ("ticket.group_assignment_changed", 60)]:
+        assert deliver(client, at(fixture(name), now - timedelta(minutes=minutes))).status_code == 200
+    stored = ticket(db, "48213")
+    assert (stored.ticket_type, stored.assigned_group, stored.form) == ("problem", "Returns & Warranty",
+                                                                        "Product question")
+    with db.transaction(stored.tenant_id) as session:
+        upsert_tickets(session, stored.tenant_id, [Ticket(
+            source="zendesk", external_id="48213", subject="Damaged water bottle", updated_at=now,
+            messages=[Message(author_role="customer", body="It leaks.")], ticket_type="question", group=None,
+            macros=["Replacement sent"])])
+    with acme(db) as session:
+        again = get_ticket(session, stored.id).ticket
+    assert (again.ticket_type, again.group, again.form, again.macros) == ("question", "Returns & Warranty",
+                                                                          "Product question", ["Replacement sent"])
+
+
 def test_a_duplicate_delivery_is_processed_once(client, db):
     created = fixture("ticket.created")
     first = deliver(client, created).get_json()

@@ -28,7 +28,7 @@ from integrations.zendesk.webhooks import (
     sign,
     verify,
 )
-from tests.fake_api import serve
+from tests.fake_api import Sorting, serve
 from tests.fake_zendesk import EPOCH, STEP, FakeZendesk, fake, make_app
 
 FIXTURES = Path(INTEGRATION.fixtures_dir)
@@ -151,7 +151,12 @@ EXPECTED_KINDS = {
     "ticket.priority_changed": ["fields_changed"],
     "ticket.agent_assignment_changed": ["reassigned"],
     "ticket.group_assignment_changed": ["reassigned"],
+    "ticket.type_changed": ["fields_changed"],
+    "ticket.form_changed": ["fields_changed"],
 }
+#: The tenant settings ``tenant add`` learns from the fake account (ZendeskClient.identity).
+NAMES = {"group_names": {"360009871234": "Order Support", "360009871299": "Returns & Warranty"},
+         "form_names": {"360001874412": "Order issue", "360001874499": "Product question"}}
 
 
 def test_every_handled_event_has_an_expected_kind():
@@ -184,6 +189,26 @@ def test_a_created_ticket_carries_its_fields_and_the_customers_first_message():
                                                                         "web")
     assert event.group == "360009871234" and event.assignee is None
     assert event.message.author_role == "customer" and event.message.body.startswith("Hi, my order NW-104233")
+    assert (event.ticket_type, event.form, event.macros) == ("incident", "360001874412", None)
+
+
+def test_groups_and_forms_are_named_with_the_tenants_names_and_kept_as_ids_otherwise():
+    [created] = parse(webhook("ticket.created"), NAMES)
+    [moved] = parse(webhook("ticket.group_assignment_changed"), NAMES)
+    assert (created.group, created.form, created.ticket_type) == ("Order Support", "Order issue", "incident")
+    assert moved.group == "Returns & Warranty"
+    unknown = {"group_names": {"1": "Elsewhere"}, "form_names": "not a map"}
+    [created] = parse(webhook("ticket.created"), unknown)
+    assert (created.group, created.form) == ("360009871234", "360001874412")
+
+
+def test_a_type_or_form_change_is_a_fields_change_of_the_ticket_after_it():
+    [typed] = parse(webhook("ticket.type_changed"), NAMES)
+    [formed] = parse(webhook("ticket.form_changed"), NAMES)
+    assert (typed.kind, typed.ticket_type, typed.form, typed.tags) == ("fields_changed", "problem", None, None)
+    assert (formed.kind, formed.form, formed.ticket_type) == ("fields_changed", "Product question", None)
+    assert parse(edited("ticket.type_changed", lambda p: p["detail"].update(type=None))) == []
+    assert parse(edited("ticket.form_changed", lambda p: p["detail"].update(form_id=None))) == []
 
 
 def test_a_created_ticket_needs_no_event_object():
@@ -359,6 +384,37 @@ def test_backfilled_tickets_have_their_comments_people_and_rating():
     assert ticket.csat.score == 5 and ticket.csat.comment == "Fast replacement, thank you!"
     assert ticket.custom_fields == {"360001923311": "NW-200001"}
     assert ticket.updated_at == EPOCH + STEP
+    assert (ticket.ticket_type, ticket.group, ticket.form, ticket.macros) == ("incident", "Order Support",
+                                                                              "Order issue", [])
+
+
+def test_backfilled_tickets_are_sorted_as_the_account_sorted_them():
+    """Type, group and form (by name, from the account's lists), custom fields and tags, per ticket."""
+    sorting = {1: Sorting(ticket_type="question", group="Billing", form="Refund request",
+                          custom_fields={"360001923399": "refund_status"}, tags=["refund"]),
+               2: Sorting(ticket_type="task", group="Returns & Warranty")}
+    with account(tickets=3, sorting=sorting) as (client, state):
+        [page] = list(client.backfill(None, None))
+    one, two, three = page.tickets
+    assert (one.ticket_type, one.group, one.form, one.tags) == ("question", "Billing", "Refund request", ["refund"])
+    assert one.custom_fields == {"360001923311": "NW-200001", "360001923399": "refund_status"}
+    assert (two.ticket_type, two.group, two.form) == ("task", "Returns & Warranty", "Order issue")
+    assert (three.ticket_type, three.group) == ("incident", "Order Support")
+    assert len(requests_to(state, "/api/v2/groups.json")) == len(requests_to(state, "/api/v2/ticket_forms.json")) == 1
+
+
+def test_a_group_the_account_does_not_list_keeps_its_id_and_forms_may_be_unreadable():
+    with account(tickets=1) as (client, state):
+        state.faults.add("/api/v2/ticket_forms.json", 403)
+        state.groups.ids.pop("Order Support")
+        [page] = list(client.backfill(None, None))
+    assert (page.tickets[0].group, page.tickets[0].form) == ("360009871234", "360001874412")
+
+
+def test_tenant_add_learns_the_group_and_form_names_for_webhooks():
+    with account() as (client, _):
+        learned = client.identity()
+    assert learned == {"api_user_id": "17834526200", **NAMES}
 
 
 def test_a_backfill_resumed_from_a_saved_cursor_continues_after_it():
@@ -493,3 +549,28 @@ def test_every_api_fixture_is_served():
                                           ("support.larkspur.example", "support.larkspur.example")])
 def test_the_account_domain_is_read_in_its_usual_spellings(domain, host):
     assert account_host(domain) == host
+
+
+def test_a_backfill_stores_how_each_ticket_was_sorted(settings, db):
+    """Through zenpy against the local Zendesk into the database (SQLite and PostgreSQL)."""
+    from core.backfill import run_backfill
+    from core.connections import add_tenant, forget_connections
+    from core.runtime import Runtime
+    from core.store.tickets import list_tickets
+
+    sorting = {1: Sorting(ticket_type="question", group="Billing", form="Refund request",
+                          custom_fields={"360001923399": "refund_status"}, tags=["refund"])}
+    with serve(make_app(tickets=3, sorting=sorting)) as url:
+        forget_connections()
+        runtime = Runtime(settings)
+        add_tenant(runtime, "larkspur", "zendesk", "larkspur.zendesk.com", SECRETS,
+                   {"api_url": url, "write_back_tags": False})
+        run_backfill(runtime, "larkspur")
+    with runtime.db.tenant_session(runtime.db.tenant_id("larkspur")) as session:
+        stored = {t.ticket.external_id: t.ticket for t in list_tickets(session)}
+    runtime.close()
+    forget_connections()
+    one, two = stored["1"], stored["2"]
+    assert (one.ticket_type, one.group, one.form, one.macros) == ("question", "Billing", "Refund request", [])
+    assert one.custom_fields["360001923399"] == "refund_status" and one.tags == ["refund"]
+    assert (two.ticket_type, two.group, two.form) == ("incident", "Order Support", "Order issue")

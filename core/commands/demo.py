@@ -10,6 +10,7 @@ import click
 from core.runtime import Runtime
 
 DEMO_TENANT = "demo"
+HELPDESK_TENANT = "helpdesk"
 
 
 def register(group: click.Group) -> None:
@@ -23,11 +24,21 @@ def register(group: click.Group) -> None:
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--weeks", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--end", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Last day of the history (default: today).")
-def simulate(out: Path, count: int | None, seed: int, weeks: int, end) -> None:
+@click.option("--helpdesk-shaped", is_flag=True,
+              help="Write a Zendesk-shaped history with no intent (categories, tags, types, groups, macros); "
+                   "the true intents go beside it (history.jsonl: history.truth.csv).")
+def simulate(out: Path, count: int | None, seed: int, weeks: int, end, helpdesk_shaped: bool) -> None:
     """Write a seeded, simulated helpdesk history in Deskloop's JSONL ticket shape."""
+    last_day = end.date() if end else None
+    if helpdesk_shaped:
+        from core.demo.helpdesk_shaped import truth_path_for, write_helpdesk_history
+
+        written = write_helpdesk_history(out, count=count, seed=seed, weeks=weeks, end=last_day)
+        click.echo(f"wrote {written} tickets to {out} and their true intents to {truth_path_for(out)}")
+        return
     from core.demo.simulate import write_history
 
-    written = write_history(out, count=count, seed=seed, weeks=weeks, end=end.date() if end else None)
+    written = write_history(out, count=count, seed=seed, weeks=weeks, end=last_day)
     click.echo(f"wrote {written} tickets to {out}")
 
 
@@ -35,12 +46,17 @@ def simulate(out: Path, count: int | None, seed: int, weeks: int, end) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--no-serve", is_flag=True, help="Build the demo tenant and stop.")
+@click.option("--helpdesk-shaped", is_flag=True,
+              help=f"Also build tenant '{HELPDESK_TENANT}': a history shaped like a real Zendesk account, "
+                   "with no intent field (see README: learning from a real helpdesk's history).")
 @click.pass_obj
-def demo(runtime: Runtime, host: str, port: int, no_serve: bool) -> None:
+def demo(runtime: Runtime, host: str, port: int, no_serve: bool, helpdesk_shaped: bool) -> None:
     """Build the demo tenant (history, model, a first signal) and serve the app."""
-    from core.demo.build import build_demo
+    from core.demo.build import build_demo, build_helpdesk_demo
 
     build_demo(runtime, DEMO_TENANT, end=date.today(), report=click.echo)
+    if helpdesk_shaped:
+        build_helpdesk_demo(runtime, HELPDESK_TENANT, end=date.today(), report=click.echo)
     if no_serve:
         return
     from core.commands.web import serve_app

@@ -138,10 +138,13 @@ def tenant_rotate(runtime: Runtime) -> None:
 @click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), default=None,
               help="Only tickets updated since this date (UTC). Default: the whole history.")
 @click.option("--restart", is_flag=True, help="Start over instead of resuming an unfinished backfill.")
+@click.option("--train/--no-train", default=True, show_default=True,
+              help="When the history is in, rank the label sources and train (a background job with Redis).")
 @click.pass_obj
-def backfill(runtime: Runtime, tenant_slug: str, since: datetime | None, restart: bool) -> None:
+def backfill(runtime: Runtime, tenant_slug: str, since: datetime | None, restart: bool, train: bool) -> None:
     """Import the tenant's history through the helpdesk's API. Interrupted, it resumes where it
-    stopped the next time it runs."""
+    stopped the next time it runs. Finished, it starts training by itself: suggestions (similar
+    tickets, drafts, tags) work at once, intents once a label source is chosen."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -159,3 +162,29 @@ def backfill(runtime: Runtime, tenant_slug: str, since: datetime | None, restart
         summary = run_backfill(runtime, tenant_slug, since=since, restart=restart,
                                on_page=lambda n: progress.advance(task, n))
     click.echo(summary.describe())
+    if train:
+        _train_after_backfill(runtime, tenant_slug)
+
+
+def _train_after_backfill(runtime: Runtime, tenant_slug: str) -> None:
+    from core import tasks
+    from core.jobs import enqueue
+
+    if runtime.settings.redis_url:
+        outcome = enqueue(tasks.after_backfill, tenant_slug, job_id=f"after-backfill:{tenant_slug}",
+                          settings=runtime.settings)
+        click.echo(f"training job {outcome.job_id}: {outcome.mode}; then `deskloop labels suggest --tenant "
+                   f"{tenant_slug}` says where intents could come from")
+        return
+    click.echo("ranking label sources and training (this takes a while on a large history)...")
+    result = enqueue(tasks.after_backfill, tenant_slug, settings=runtime.settings).result
+    click.echo(f"model {result.get('version') or 'unchanged'}: {result.get('reason', '')}")
+    usable = [c for c in result.get("labels", []) if not c["rejected"]]
+    if not usable:
+        click.echo(f"no label source found for intents; try `deskloop intents discover --tenant {tenant_slug}`")
+        return
+    click.echo("where intents could come from (best first; `deskloop labels suggest` for details):")
+    for candidate in usable[:3]:
+        click.echo(f"  {candidate['source']:24} {candidate['classes']:>4} classes, {candidate['coverage']:.0%} of "
+                   f"tickets, predictability {candidate['predictability']:.2f}")
+    click.echo(f"choose one with `deskloop labels use --tenant {tenant_slug} SOURCE`, then `deskloop train`")

@@ -43,6 +43,14 @@ def train(runtime: Runtime, tenant: str, background: bool, force: bool) -> None:
         click.echo(f"kept the model in service: {result['reason']} (`--force` puts the new one in service anyway)")
         return
     metrics = result["metrics"]
+    if not metrics.get("n_intents"):
+        click.echo(
+            f"trained {tenant} model {result['version']} in {time.perf_counter() - started:.1f} s without intents "
+            f"(no intent labels yet): similar tickets from {metrics.get('n_resolved', 0)} resolved tickets, "
+            f"{metrics.get('n_tags_learned', 0)} tags learned; `deskloop labels suggest --tenant {tenant}` says "
+            "where intents could come from"
+        )
+        return
     click.echo(
         f"trained {tenant} model {result['version']} in {time.perf_counter() - started:.1f} s: "
         f"{metrics.get('n_labelled', 0)} labelled tickets, {metrics.get('n_intents', 0)} intents, "
@@ -68,10 +76,16 @@ def suggest(runtime: Runtime, tenant: str, text: str, customer_name: str | None,
     if as_json:
         click.echo(json.dumps(suggestion.model_dump(mode="json"), indent=2))
         return
+    if suggestion.intent_model == "not_trained":
+        click.echo("intent model not trained yet (`deskloop labels suggest` says where intents could come from)")
     if suggestion.abstained:
-        click.echo(f"no suggestion: this one needs a human (best guess {suggestion.intent}, {suggestion.confidence:.0%})")
+        guess = f"best guess {suggestion.intent}, " if suggestion.intent else "closest past ticket "
+        click.echo(f"no suggestion: this one needs a human ({guess}{suggestion.confidence:.0%})")
+        if suggestion.evidence:
+            click.echo("similar: " + ", ".join(f"{e.external_id} ({e.score:.2f})" for e in suggestion.evidence))
         return
-    click.echo(f"intent: {suggestion.intent} ({suggestion.confidence:.0%})")
+    if suggestion.intent:
+        click.echo(f"intent: {suggestion.intent} ({suggestion.confidence:.0%})")
     click.echo("tags: " + ", ".join(f"{t.tag} ({t.confidence:.0%})" for t in suggestion.tags))
     if suggestion.entities:
         click.echo("entities: " + ", ".join(f"{e.type}={e.text}" for e in suggestion.entities))

@@ -61,3 +61,40 @@ def _first_signal(runtime: Runtime, tenant: str) -> str:
             ))
             return f"recorded a first signal: {signal.kind} on ticket {ticket_id} (similarity {signal.payload['similarity']:.2f})"
     return "no open ticket had a confident draft; no signal recorded"
+
+
+def build_helpdesk_demo(runtime: Runtime, tenant: str, end: date, seed: int = 7, count: int | None = None,
+                        report: Callable[[str], None] = lambda line: None) -> list[str]:
+    """Create or refresh ``tenant`` from a history shaped like a real Zendesk account: no intent
+    field, tags with automation tags mixed in, a category dropdown on about 60% of tickets,
+    types, groups, forms, macros. Trains what can be trained without intents (similar tickets,
+    drafts, tags) and ranks the label sources, as a team connecting its helpdesk would see it."""
+    from core.demo.helpdesk_shaped import FIELD_NAMES, write_helpdesk_history
+    from core.label_settings import suggest_sources
+    from core.store.tables import TenantRow
+
+    lines: list[str] = []
+
+    def say(line: str) -> None:
+        lines.append(line)
+        report(line)
+
+    history = runtime.settings.home / "demo" / "helpdesk-history.jsonl"
+    history.parent.mkdir(parents=True, exist_ok=True)
+    written = write_helpdesk_history(history, count=count, seed=seed, end=end)
+    say(f"simulated {written} helpdesk-shaped tickets (no intent field) into {history}")
+    say(import_file(runtime.db, history, tenant).summary())
+    tenant_id = runtime.db.tenant_id(tenant)
+    with runtime.db.transaction() as session:  # the dropdown's name, as the helpdesk shows it
+        row = session.get(TenantRow, tenant_id)
+        row.settings = {**(row.settings or {}), "field_names": FIELD_NAMES}
+    report("training what needs no intents: similar tickets, drafts, tags (about two minutes)...")
+    stored = train_tenant(runtime, tenant)
+    metrics = stored.metadata["metrics"]
+    say(f"trained model {stored.version} without intents: {metrics['n_resolved']} resolved tickets to draft from, "
+        f"{metrics.get('n_tags_learned', 0)} tags learned")
+    _, reports = suggest_sources(runtime, tenant)
+    best = [r for r in reports if not r.rejected][:3]
+    say("where intents could come from: " + "; ".join(f"{r.source} ({r.description}, {r.classes} classes, "
+                                                      f"{r.coverage:.0%} of tickets)" for r in best))
+    return lines

@@ -181,6 +181,15 @@ class HistorySimulator:
 
     def tickets(self, count: int | None = None) -> Iterator[dict[str, Any]]:
         """``count`` tickets (default: one per Banking77 query) in creation order."""
+        for number, query, created, newest in self.planned(count):
+            yield self.ticket(number, query, created, newest)
+
+    def planned(self, count: int | None = None) -> Iterator[tuple[int, Query, datetime, datetime]]:
+        """What each ticket will be: its number, query, creation time and the newest creation time.
+
+        A generator, so each plan step draws from ``random`` just before its ticket is built: the
+        draw order, hence every seeded history, stays what it was before this was split out.
+        """
         queries = list(self.queries)
         self.random.shuffle(queries)
         count = len(queries) if count is None else count
@@ -190,7 +199,7 @@ class HistorySimulator:
         for number, (query, created) in enumerate(zip(chosen, stamps, strict=True), start=1):
             if number > len(queries):  # a repeat of a query: vary the wording slightly
                 query = Query(self.random.choice(("", "Hi, ", "Hello! ", "Quick question: ")) + query.text, query.intent)
-            yield self.ticket(number, query, created, newest)
+            yield number, query, created, newest
 
 
 def write_history(path, count: int | None = None, seed: int = 7, weeks: int = 8, end: date | None = None) -> int:

@@ -10,6 +10,9 @@ import numpy as np
 from core.ml.abstention import DEFAULT_TARGET_PRECISION, AbstentionRule
 from core.ml.encoder import SentenceEncoding, sentence_part
 from core.ml.intent import IntentClassifier
+from core.ml.ngrams import NgramRows, text_features
+from core.ml.retrieval import DEFAULT_DRAFT_PRECISION, DraftRule
+from core.ml.tags import TagModel, word_block_width
 from core.ml.similarity import SimilarityIndex
 from core.vocabulary import Vocabulary
 
@@ -57,32 +60,69 @@ REFERENCE_PER_INTENT = 200
 
 @dataclass
 class TicketModel:
-    intents: IntentClassifier
-    abstention: AbstentionRule
+    """``intents`` and ``abstention`` are ``None`` while the tenant has no intent labels (a
+    history straight from a helpdesk): the model then answers with similar resolved tickets, a
+    draft where :attr:`draft_rule` trusts the closest one, and tags from :attr:`tag_model`."""
+
+    intents: IntentClassifier | None
+    abstention: AbstentionRule | None
     tags_by_intent: dict[str, dict[str, float]]
     index: SimilarityIndex
     resolutions: dict[int, Resolution]  # by ticket id
     vocabulary: Vocabulary
     encoder_name: str | None  # sentence encoder the model was trained with (None: n-grams only)
     metrics: dict[str, float] = field(default_factory=dict)
+    #: Which tags agents put on tickets, learned from the text (see :mod:`core.ml.tags`); models
+    #: trained before it existed load with ``None`` and score tags as P(tag | intent).
+    tag_model: TagModel | None = None
+    #: The n-gram features when there is no intent model to hold them.
+    ngram_features: NgramRows | None = None
+    #: When a draft may come from the closest resolved ticket without an intent (day one).
+    draft_rule: DraftRule | None = None
+    #: Where the intent labels came from (a :class:`core.labels.LabelSource` spec).
+    label_source: str = "intent"
+
+    @property
+    def has_intents(self) -> bool:
+        return self.intents is not None
+
+    @property
+    def ngrams(self) -> NgramRows:
+        return self.intents._ngram_rows if self.intents is not None else self.ngram_features
+
+    def ngram_row(self, text: str):
+        return self.ngrams.row(text)
 
     @classmethod
     def fit(cls, tickets: list[TrainingTicket], target_precision: float = DEFAULT_TARGET_PRECISION,
-            encoder: SentenceEncoding | None = None, vectors: np.ndarray | None = None) -> TicketModel:
+            encoder: SentenceEncoding | None = None, vectors: np.ndarray | None = None,
+            tag_options: dict | None = None, draft_precision: float = DEFAULT_DRAFT_PRECISION) -> TicketModel:
         """Train every part from ``tickets``; ``encoder`` adds sentence vectors (see :mod:`core.ml.encoder`),
-        or pass ``vectors`` already encoded by it (one row per ticket)."""
+        or pass ``vectors`` already encoded by it (one row per ticket). Tickets without an intent
+        still teach similarity, drafts and tags; with fewer than two intents there is no intent
+        model. ``tag_options`` go to :func:`fit_tag_model` (excluded tags, target precision);
+        ``draft_precision`` is how often a day-one draft's source reply must agree with the reply
+        the ticket really got (see :mod:`core.ml.retrieval`)."""
         texts = [t.text for t in tickets]
         if encoder is not None and vectors is None:
             vectors = encoder.encode(texts)
         labelled_rows = np.asarray([i for i, t in enumerate(tickets) if t.intent], dtype=np.int64)
         labelled = [tickets[i] for i in labelled_rows]
-        labels = [t.intent for t in labelled]
-        train_rows = labelled_rows[newest_per_label(labels, TRAIN_PER_INTENT)]
-        train_labels = [tickets[i].intent for i in train_rows]
-        reference_in_train = newest_per_label(train_labels, REFERENCE_PER_INTENT)
-        intents = IntentClassifier.fit([tickets[i].text for i in train_rows], train_labels,
-                                       vectors[train_rows] if vectors is not None else None,
-                                       out_of_fold_rows=reference_in_train)
+        intents = abstention = ngram_features = None
+        train_rows = reference_rows = np.zeros(0, np.int64)
+        if len({t.intent for t in labelled}) >= 2:
+            labels = [t.intent for t in labelled]
+            train_rows = labelled_rows[newest_per_label(labels, TRAIN_PER_INTENT)]
+            train_labels = [tickets[i].intent for i in train_rows]
+            reference_in_train = newest_per_label(train_labels, REFERENCE_PER_INTENT)
+            reference_rows = train_rows[reference_in_train]
+            intents = IntentClassifier.fit([tickets[i].text for i in train_rows], train_labels,
+                                           vectors[train_rows] if vectors is not None else None,
+                                           out_of_fold_rows=reference_in_train)
+        else:
+            labelled = []
+            ngram_features = NgramRows(text_features().fit(texts)) if texts else None
+        ngrams = intents._ngram_rows if intents is not None else ngram_features
 
         tags_by_intent: dict[str, dict[str, float]] = {}
         counts: dict[str, Counter] = defaultdict(Counter)
@@ -93,27 +133,39 @@ class TicketModel:
         for intent, tag_counts in counts.items():
             tags_by_intent[intent] = {tag: n / totals[intent] for tag, n in tag_counts.items()}
 
-        index_features = sentence_part(vectors) if vectors is not None else intents.ngrams.transform(texts)
-        index = SimilarityIndex.build(index_features, [t.ticket_id for t in tickets], [t.intent for t in tickets],
-                                      [bool(t.reply) for t in tickets], reference_rows=train_rows[reference_in_train])
-        abstention = _abstention_rule(intents, index, target_precision)
-        intents.out_of_fold = None  # only needed to fit the rule; not worth storing
+        ngram_matrix = ngrams.transform(texts) if texts else None
+        index_features = sentence_part(vectors) if vectors is not None else ngram_matrix
+        index = SimilarityIndex.build(index_features, [t.ticket_id for t in tickets],
+                                      [t.intent if intents is not None else None for t in tickets],
+                                      [bool(t.reply) for t in tickets], reference_rows=reference_rows)
+        if intents is not None:
+            abstention = _abstention_rule(intents, index, target_precision)
+            intents.out_of_fold = None  # only needed to fit the rule; not worth storing
         resolutions = {t.ticket_id: Resolution(t.ticket_id, t.external_id, t.intent, t.reply, t.requester_name)
                        for t in tickets if t.reply}
+        draft_rule = None
+        if intents is None:
+            draft_rule = DraftRule.fit(index.matrix, index.resolved_rows,
+                                       [tickets[i].reply for i in index.resolved_rows], draft_precision)
+        tag_model = fit_tag_model(ngrams, ngram_matrix, vectors, [t.tags for t in tickets], tag_options or {})
         vocabulary = Vocabulary.learn(texts, [tag for t in tickets for tag in t.tags],
                                       [t.requester_name for t in tickets], [t.agent_name for t in tickets])
         metrics = {
-            "cv_accuracy": intents.cv_accuracy,
-            "abstention_threshold": abstention.threshold,
+            "cv_accuracy": intents.cv_accuracy if intents is not None else None,
+            "abstention_threshold": abstention.threshold if abstention is not None else None,
             "target_precision": target_precision,
-            "temperature": intents.temperature,
+            "temperature": intents.temperature if intents is not None else None,
             "n_labelled": len(labelled),
             "n_trained_on": len(train_rows),
-            "n_intents": len(intents.classes),
+            "n_intents": len(intents.classes) if intents is not None else 0,
             "n_resolved": len(resolutions),
+            "n_tags_learned": len(tag_model.tags) if tag_model is not None else 0,
+            "draft_min_similarity": draft_rule.min_similarity if draft_rule is not None else None,
         }
+        if tag_model is not None:
+            metrics["tags"] = tag_model.metrics.get("micro", {})
         return cls(intents, abstention, tags_by_intent, index, resolutions, vocabulary,
-                   encoder.name if encoder is not None else None, metrics)
+                   encoder.name if encoder is not None else None, metrics, tag_model, ngram_features, draft_rule)
 
     def cluster_vectors(self, texts: list[str], vectors: np.ndarray | None) -> np.ndarray:
         """Unit-length dense rows for clustering: sentence vectors, or reduced n-grams without them."""
@@ -122,7 +174,7 @@ class TicketModel:
         from sklearn.decomposition import TruncatedSVD
         from sklearn.preprocessing import normalize
 
-        ngrams = self.intents.ngrams.transform(texts)
+        ngrams = self.ngrams.transform(texts)
         components = max(1, min(100, ngrams.shape[1] - 1, len(texts) - 1))
         return normalize(TruncatedSVD(components, random_state=0).fit_transform(ngrams))
 
@@ -131,7 +183,7 @@ class TicketModel:
         (``ngrams`` is the text's :meth:`IntentClassifier.ngram_row` when already made)."""
         if vector is not None:
             return sentence_part(vector.reshape(1, -1))
-        return self.intents.ngram_row(text) if ngrams is None else ngrams
+        return self.ngram_row(text) if ngrams is None else ngrams
 
     def tag_scores(self, intent_probabilities: dict[str, float], minimum: float = 0.3) -> list[tuple[str, float]]:
         """P(tag | text) as the sum over intents of P(intent | text) * P(tag | intent)."""
@@ -140,6 +192,23 @@ class TicketModel:
             for tag, share in self.tags_by_intent.get(intent, {}).items():
                 scores[tag] += p * share
         return [(tag, round(float(s), 4)) for tag, s in scores.most_common() if s >= minimum]
+
+
+def fit_tag_model(ngrams: NgramRows | None, ngram_matrix, vectors: np.ndarray | None, tag_lists: list[list[str]],
+                  options: dict) -> TagModel | None:
+    """The multi-label tag model (see :mod:`core.ml.tags`), or ``None`` when no tag has enough
+    tickets. ``options``: ``excluded`` tags and the tags' ``target_precision``."""
+    if ngram_matrix is None or ngrams is None:
+        return None
+    excluded = set(options.get("excluded", ()))
+    # Only tickets an agent tagged teach tags: an untagged ticket (not yet triaged, or a team that
+    # tags some channels only) says nothing about which tags would have been right.
+    rows = np.asarray([i for i, tags in enumerate(tag_lists) if any(t not in excluded for t in tags)], np.int64)
+    if len(rows) == 0:
+        return None
+    return TagModel.fit(ngram_matrix[rows], [tag_lists[i] for i in rows], None if vectors is None else vectors[rows],
+                        word_columns=word_block_width(ngrams.union),
+                        target_precision=options.get("target_precision", 0.9), excluded=options.get("excluded", ()))
 
 
 def newest_per_label(labels: list[str], cap: int) -> np.ndarray:

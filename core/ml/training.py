@@ -17,9 +17,13 @@ from core.ml.model import (
     TrainingTicket,
     newest_per_label,
 )
+from core.ml.retrieval import DEFAULT_DRAFT_PRECISION
 from core.ml.promotion import Verdict, judge
 from core.ml.registry import ModelLoadError, ModelRegistry, StoredModel
+from core.labels import LabelSource, labels_for
+from core.ml.tags import automation_tags
 from core.runtime import Runtime
+from core.store.label_rows import LABEL_COLUMNS, accepted_intents, label_row, label_settings, label_source_of
 from core.store.tables import MessageRow, SignalRow, SuggestionRow, TenantRow, TicketRow
 
 MODEL_NAME = "suggestions"
@@ -30,15 +34,20 @@ def registry_for(runtime: Runtime, tenant_slug: str) -> ModelRegistry:
     return ModelRegistry(runtime.settings.models_dir, tenant_slug, MODEL_NAME)
 
 
-def load_training_tickets(runtime: Runtime, tenant_id: int) -> tuple[list[TrainingTicket], int]:
+def load_training_tickets(runtime: Runtime, tenant_id: int,
+                          source: LabelSource | None = None) -> tuple[list[TrainingTicket], int]:
     """Every ticket's text, labels and, for resolved tickets, the first public agent reply; with
     what non-revoked signals taught applied on top (a corrected intent or tags, the reply an agent
-    actually sent). Also returns the newest signal id read, recorded in the model's metadata."""
+    actually sent). Intents are read from the tenant's label source (see :mod:`core.labels`;
+    ``source`` overrides the setting), values too rare to learn left out. Also returns the newest
+    signal id read, recorded in the model's metadata."""
     with runtime.db.tenant_session(tenant_id) as session:
+        source = source or label_source_of(label_settings(session, tenant_id))
+        discovered = accepted_intents(session) if source.kind == "discovered" else {}
         tickets = session.execute(
             select(
-                TicketRow.id, TicketRow.external_id, TicketRow.text, TicketRow.intent, TicketRow.tags,
-                TicketRow.status, TicketRow.requester_name,
+                TicketRow.id, TicketRow.external_id, TicketRow.text, TicketRow.status, TicketRow.requester_name,
+                *LABEL_COLUMNS,
             ).order_by(TicketRow.id)
         ).all()
         replies: dict[int, tuple[str, str | None]] = {}
@@ -49,10 +58,11 @@ def load_training_tickets(runtime: Runtime, tenant_id: int) -> tuple[list[Traini
         ):
             replies.setdefault(ticket_id, (body, author))
         taught, max_signal_id = _taught_by_signals(session)
+    labels = labels_for(source, [label_row(t, discovered) for t in tickets])
     out = []
-    for t in tickets:
+    for t, label in zip(tickets, labels, strict=True):
         reply = replies[t.id][0] if t.status in RESOLVED and t.id in replies else None
-        intent, tags = t.intent, list(t.tags or [])
+        intent, tags = label, list(t.tags or [])
         for effect in taught.get(t.id, ()):
             intent = effect.intent or intent
             tags = list(effect.tags) if effect.tags is not None else tags
@@ -83,6 +93,20 @@ def _taught_by_signals(session) -> tuple[dict[int, list[Effect]], int]:
     return taught, max_signal_id
 
 
+#: Suggested tags must be right this often (out-of-fold, per tag): a wrong tag written back costs an
+#: agent a click, a wrong intent a whole reply, so tags ask for less than intents.
+DEFAULT_TAG_PRECISION = 0.9
+
+
+def excluded_tags(runtime: Runtime, tenant_id: int, settings: dict) -> set[str]:
+    """Tags never learned or suggested: the tenant's ``excluded_tags`` setting, and the tags a
+    trigger adds regardless of what the customer wrote (see :func:`core.ml.tags.automation_tags`)."""
+    with runtime.db.tenant_session(tenant_id) as session:
+        rows = session.execute(select(TicketRow.tags, TicketRow.channel)).all()
+    found = automation_tags([list(r.tags or []) for r in rows], [r.channel for r in rows])
+    return set(settings.get("excluded_tags") or ()) | found
+
+
 class ModelRefused(Exception):
     """The retrained model was worse than the one in service (or could not be judged); the
     current version stays. Carries the :class:`~core.ml.promotion.Verdict`."""
@@ -100,16 +124,22 @@ def train_tenant(runtime: Runtime, tenant_slug: str, force: bool = False) -> Sto
     with runtime.db.admin_session() as session:
         settings = session.scalar(select(TenantRow.settings).where(TenantRow.id == tenant_id)) or {}
     target_precision = float(settings.get("target_precision", DEFAULT_TARGET_PRECISION))
-    tickets, max_signal_id = load_training_tickets(runtime, tenant_id)
+    source = label_source_of(settings)
+    tickets, max_signal_id = load_training_tickets(runtime, tenant_id, source)
+    tag_options = {"excluded": excluded_tags(runtime, tenant_id, settings),
+                   "target_precision": float(settings.get("tag_target_precision", DEFAULT_TAG_PRECISION))}
     started = time.perf_counter()
     encoder = encoder_named(runtime.settings.encoder, runtime.settings.encoders_dir, batch=True)
     vectors = encode_for_training(encoder, [t.text for t in tickets]) if encoder is not None and tickets else None
     registry = registry_for(runtime, tenant_slug)
-    verdict = _judge(runtime, registry, tickets, vectors, encoder)
+    verdict = _judge(runtime, registry, tickets, vectors, encoder, source.spec)
     if verdict is not None and not verdict.promote and not force:
         registry.record_refusal({**verdict.as_dict(), "data": {"tickets": len(tickets)}, "max_signal_id": max_signal_id})
         raise ModelRefused(verdict)
-    model = TicketModel.fit(tickets, target_precision=target_precision, encoder=encoder, vectors=vectors)
+    model = TicketModel.fit(tickets, target_precision=target_precision, encoder=encoder, vectors=vectors,
+                            tag_options=tag_options,
+                            draft_precision=float(settings.get("draft_target_precision", DEFAULT_DRAFT_PRECISION)))
+    model.label_source = source.spec
     snapshot = hashlib.sha256(",".join(str(t.ticket_id) for t in tickets).encode()).hexdigest()[:16]
     metadata = {
         "tenant": tenant_slug,
@@ -117,6 +147,8 @@ def train_tenant(runtime: Runtime, tenant_slug: str, force: bool = False) -> Sto
         "method": "linear-svm on word+char tf-idf" + (f" and {model.encoder_name}" if model.encoder_name else "")
                   + ", temperature-calibrated",
         "target_precision": target_precision,
+        "label_source": source.spec,
+        "excluded_tags": sorted(tag_options["excluded"]),
         "training_seconds": round(time.perf_counter() - started, 2),
         "data": {"tickets": len(tickets), "max_ticket_id": max((t.ticket_id for t in tickets), default=0),
                  "ids_sha256": snapshot},
@@ -132,7 +164,8 @@ def train_tenant(runtime: Runtime, tenant_slug: str, force: bool = False) -> Sto
     return stored
 
 
-def _judge(runtime: Runtime, registry: ModelRegistry, tickets: list[TrainingTicket], vectors, encoder) -> Verdict | None:
+def _judge(runtime: Runtime, registry: ModelRegistry, tickets: list[TrainingTicket], vectors, encoder,
+           source: str = "intent") -> Verdict | None:
     """The verdict on a new model against the one in service (``None`` when there is none)."""
     version = registry.current_version()
     if version is None:
@@ -141,6 +174,14 @@ def _judge(runtime: Runtime, registry: ModelRegistry, tickets: list[TrainingTick
         current, stored = registry.load(version)
     except ModelLoadError as exc:  # unreadable (another library version): anything is better
         return Verdict(True, f"the model in service cannot be loaded ({exc}); replaced")
+    if current.intents is None:
+        return Verdict(True, "the model in service has no intent model yet; replaced")
+    if len({t.intent for t in tickets if t.intent}) < 2:
+        return Verdict(False, "the new model would have no intents, the one in service has "
+                              f"{len(current.intents.classes)}")
+    if current.label_source != source:
+        return Verdict(True, f"intents now come from {source!r} (the model in service read "
+                             f"{current.label_source!r}); a new label source cannot be compared with the old one")
     texts = [t.text for t in tickets]
 
     def current_vectors(rows):

@@ -95,7 +95,12 @@ class TicketRow(TenantScoped, Base):
     custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     page_context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     assignee: Mapped[str | None] = mapped_column(String(255), doc="The helpdesk's assigned agent.")
-    assigned_group: Mapped[str | None] = mapped_column(String(255), doc="The helpdesk's assigned group.")
+    assigned_group: Mapped[str | None] = mapped_column(String(255), doc="The assigned group: Ticket.group.")
+    #: How the helpdesk sorted the ticket besides its group (candidate label sources, see
+    #: :class:`core.types.Ticket`): its type, its ticket form, the macros agents applied (names).
+    ticket_type: Mapped[str | None] = mapped_column(String(128))
+    form: Mapped[str | None] = mapped_column(String(255))
+    macros: Mapped[list] = mapped_column(default=list)
     cluster_key: Mapped[int | None] = mapped_column(Integer, index=True, doc="Stable id of its cluster.")
     sentiment: Mapped[str | None] = mapped_column(String(16), doc="Tone of the latest customer message.")
     urgent: Mapped[bool | None] = mapped_column(Boolean, doc="Any customer message reads as urgent.")
@@ -250,3 +255,22 @@ class BackfillStateRow(TenantScoped, Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class IntentProposalRow(TenantScoped, Base):
+    """An intent found in the customers' words (``deskloop intents discover``) before and after an
+    admin accepts it. Accepted intents are the ``discovered`` label source: their tickets are
+    training labels, and the trained model assigns new tickets to them."""
+
+    __tablename__ = "intent_proposals"
+    __table_args__ = (UniqueConstraint("tenant_id", "key", name="uq_intent_proposals_tenant_key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(128))
+    label: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="proposed", doc="proposed or accepted.")
+    ticket_ids: Mapped[list] = mapped_column(default=list, doc="Stored ticket ids, closest to the centre first.")
+    examples: Mapped[list] = mapped_column(default=list, doc="Ticket ids of representative messages.")
+    reply: Mapped[str | None] = mapped_column(Text, doc="The reply that resolved most of its tickets.")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -6,6 +6,13 @@ batch (the SQLite and PostgreSQL dialects both have it), then the ticket's messa
 A ticket whose ``content_hash`` has not changed is skipped entirely, so re-importing a file is
 cheap and leaves every row as it was.
 
+How the helpdesk sorted a ticket (``ticket_type``, ``group``, ``form``) is "not said" when
+``None``: an upsert keeps the stored value then rather than erasing it. A backfill page or an
+import that does not know a ticket's group (a helpdesk whose list endpoint omits it, a JSONL line
+without the field) must not undo what a webhook's reassignment recorded; the price is that a
+group cleared in the helpdesk stays until something names another. ``macros`` are replaced whole:
+only a source that knows them sends them.
+
 Writes name ``tenant_id`` explicitly (Core statements bypass the session's ORM scoping); reads are
 ORM statements, which the tenant-scoped session filters.
 """
@@ -29,20 +36,23 @@ from core.store.tables import MessageRow, TicketRow
 from core.types import Csat, Message, PageContext, Person, Ticket
 
 #: Rows per statement: large enough to amortize round trips, small enough for SQLite's 32k
-#: bound-parameter limit (a ticket row has 26 columns).
+#: bound-parameter limit (a ticket row has 31 values: 31,000 parameters a statement).
 BATCH_SIZE = 1000
 
 #: Column limits from the schema, checked before writing: PostgreSQL refuses an over-long value
 #: (and aborts the whole import) while SQLite would silently store it.
 _LIMITS = {"source": 32, "requester_name": 255, "requester_email": 255, "requester_external_id": 128,
-           "organization": 255, "intent": 128, "channel": 32, "author_name": 255}
+           "organization": 255, "intent": 128, "channel": 32, "author_name": 255, "ticket_type": 128,
+           "group": 255, "form": 255}
 
 _UPDATED_COLUMNS = (
     "subject", "text", "requester_name", "requester_email", "requester_external_id", "organization", "tags",
     "intent", "priority", "status", "channel", "created_at", "updated_at", "first_response_at", "solved_at",
     "csat_score", "csat_comment", "reopen_count", "custom_fields", "page_context", "content_hash", "imported_at",
-    "sentiment", "urgent",
+    "sentiment", "urgent", "macros",
 )
+#: Updated only when the new row says something (see the module docstring).
+_KEPT_WHEN_UNSAID = ("ticket_type", "assigned_group", "form")
 
 
 @dataclass(frozen=True)
@@ -105,7 +115,8 @@ def check_lengths(ticket: Ticket) -> None:
     person = ticket.requester
     values = {
         "source": ticket.source, "organization": ticket.organization, "intent": ticket.intent,
-        "channel": ticket.channel,
+        "channel": ticket.channel, "ticket_type": ticket.ticket_type, "group": ticket.group,
+        "form": ticket.form,
         "requester.name": person.name if person else None,
         "requester.email": person.email if person else None,
         "requester.external_id": person.external_id if person else None,
@@ -174,6 +185,10 @@ def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime
         "imported_at": now,
         "sentiment": customer_tones[-1].sentiment if customer_tones else None,
         "urgent": any(tone.urgent for tone in customer_tones) if customer_tones else None,
+        "ticket_type": ticket.ticket_type,
+        "assigned_group": ticket.group,
+        "form": ticket.form,
+        "macros": list(ticket.macros),
     }
     digest = hashlib.sha256(ticket.model_dump_json().encode())
     digest.update(json.dumps([tags, intent, CLEANER_VERSION, TONE_VERSION]).encode())
@@ -207,9 +222,10 @@ def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime
 def _upsert_statement(dialect: str):
     table = TicketRow.__table__
     stmt = upsert_insert(dialect, table)
+    kept = {name: func.coalesce(stmt.excluded[name], table.c[name]) for name in _KEPT_WHEN_UNSAID}
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.tenant_id, table.c.source, table.c.external_id],
-        set_={name: stmt.excluded[name] for name in _UPDATED_COLUMNS},
+        set_={**{name: stmt.excluded[name] for name in _UPDATED_COLUMNS}, **kept},
     )
     return stmt.returning(table.c.id, table.c.source, table.c.external_id)
 
@@ -302,6 +318,7 @@ def _to_stored(row: TicketRow, messages: list[MessageRow]) -> StoredTicket:
         csat=Csat(score=row.csat_score, comment=row.csat_comment) if row.csat_score else None,
         reopen_count=row.reopen_count, custom_fields=dict(row.custom_fields or {}),
         page_context=PageContext.model_validate(row.page_context) if row.page_context else None,
+        ticket_type=row.ticket_type, group=row.assigned_group, form=row.form, macros=list(row.macros or []),
     )
     return StoredTicket(id=row.id, ticket=ticket, text=row.text, clean_bodies=[m.body for m in messages],
                         sentiment=row.sentiment, urgent=row.urgent, cluster_key=row.cluster_key,

@@ -24,11 +24,20 @@ from core.app_access import (
 from core.connections import connection
 from core.errors import NotFound
 from core.panels import PanelSuggestion, panel_suggestion, record_sent, record_wrong
+from core.types import Suggestion
 from core.web.errors import ApiError, error_response
 
 PREFIX = "/apps/api"
 #: What the panel says when Deskloop abstains: the agent must not read "no answer" as "broken".
 ABSTAIN_MESSAGE = "No suggestion: this one needs a human."
+#: Shown while the tenant has no intent labels: similar tickets and drafts work from day one.
+NOT_TRAINED_MESSAGE = "Intent model not trained yet: suggestions come from similar resolved tickets."
+NOT_TRAINED_ABSTAIN_MESSAGE = ("No draft: no past ticket is close enough yet, and the intent model is not trained. "
+                               "The closest past tickets are below.")
+
+
+def abstain_message(s: Suggestion) -> str:
+    return NOT_TRAINED_ABSTAIN_MESSAGE if s.intent_model == "not_trained" else ABSTAIN_MESSAGE
 
 blueprint = Blueprint("panel_api", __name__, url_prefix=PREFIX)
 #: The shared panel script and style (``manifests/panel``), for the pages Deskloop serves itself.
@@ -92,7 +101,9 @@ def panel_payload(made: PanelSuggestion) -> dict:
     s = made.suggestion
     return {
         "suggestion_id": s.id, "ticket_known": made.ticket_known, "abstained": s.abstained,
-        "message": ABSTAIN_MESSAGE if s.abstained else None, "intent": s.intent, "confidence": s.confidence,
+        "message": abstain_message(s) if s.abstained else None, "intent": s.intent, "confidence": s.confidence,
+        "intent_model": s.intent_model,
+        "notice": NOT_TRAINED_MESSAGE if s.intent_model == "not_trained" and not s.abstained else None,
         "tags": [t.model_dump() for t in s.tags], "draft": None if s.abstained else s.draft,
         "entities": [e.model_dump() for e in s.entities], "similar": [asdict(x) for x in made.similar],
         "model_version": s.model_version,

@@ -6,6 +6,13 @@ strings it received. Freshdesk speaks in two vocabularies for the same thing: th
 numeric codes (status 2..5, priority 1..4, source 1..10), placeholders render display names
 ("Resolved", "Medium", "Email"). Both are read here.
 
+How Freshdesk sorts a ticket, for teams that pick a label source other than an intent: ``type``
+is a name in both vocabularies ("Question", "Problem", an account's own types), kept as written;
+the group is an id in the API (``group_id``, named with the account's groups, which the client
+lists once per backfill) and a name in placeholders (``{{ticket.group.name}}``), so both give
+the name. Freshdesk exposes no ticket form on a ticket and no record of the canned responses or
+scenario automations an agent applied, so ``form`` stays ``None`` and ``macros`` empty.
+
 Vendor references:
 - Tickets and conversations: https://developers.freshdesk.com/api/#tickets,
   https://developers.freshdesk.com/api/#conversations
@@ -57,8 +64,10 @@ _ATTACHMENTS_TAIL = re.compile(r"\n\n(?:Ticket a|A)ttachments :\n.*\Z", re.S)
 # REST v2 ---------------------------------------------------------------------------------------
 
 
-def ticket_from_api(ticket: Mapping[str, Any], conversations: list[Mapping[str, Any]]) -> Ticket:
-    """A REST v2 ticket (listed with ``include=requester,description``) and its conversations.
+def ticket_from_api(ticket: Mapping[str, Any], conversations: list[Mapping[str, Any]],
+                    groups: Mapping[str, str] | None = None) -> Ticket:
+    """A REST v2 ticket (listed with ``include=requester,description``) and its conversations;
+    ``groups`` names the account's groups by id (as strings), an unnamed group keeps its id.
 
     The description is the customer's first message; each conversation follows in time order,
     ``incoming`` ones from the customer, the rest from agents (``private`` ones are notes).
@@ -91,7 +100,20 @@ def ticket_from_api(ticket: Mapping[str, Any], conversations: list[Mapping[str, 
         created_at=created_at,
         updated_at=api_time(ticket.get("updated_at")),
         custom_fields=dict(ticket.get("custom_fields") or {}),
+        ticket_type=text_or_none(ticket.get("type")),
+        group=_group_name(ticket.get("group_id"), groups),
     )
+
+
+def _group_name(group_id: Any, groups: Mapping[str, str] | None) -> str | None:
+    if group_id is None or group_id == "":
+        return None
+    return (groups or {}).get(str(group_id)) or str(group_id)
+
+
+def text_or_none(value: Any) -> str | None:
+    """A name as given, trimmed; ``None`` for a missing or blank one (an empty placeholder)."""
+    return (str(value).strip() or None) if value is not None else None
 
 
 def status_from_code(code: Any) -> Status | None:

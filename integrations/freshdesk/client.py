@@ -18,6 +18,10 @@ python-freshdesk 1.3.9 is a thin wrapper and several of its habits need handling
 - Its models rename keys that clash with a property (``status`` -> ``_status``, ``priority``,
   ``source``) and ``Ticket.source`` raises KeyError for codes above 7, so tickets are read back
   as plain dicts (:func:`_fields`) and translated by :mod:`.adapter`.
+
+Tickets name their group by id; the account's groups (``GET /groups``, ``list_groups``) are read
+once per client to name them, as the webhook placeholders do. An API key whose agent may not
+list groups (403) keeps the ids.
 """
 
 from __future__ import annotations
@@ -91,6 +95,7 @@ class FreshdeskClient:
         self._rate_limit_waits, self._workers = rate_limit_waits, workers
         self._last = threading.local()
         self._api = _library_api(self.domain, connection, timeout, self._remember)
+        self._group_names: dict[str, str] | None = None
 
     def __repr__(self) -> str:
         return f"FreshdeskClient({self.domain!r})"
@@ -115,7 +120,9 @@ class FreshdeskClient:
             fresh = position.unseen(listed)
             with ThreadPoolExecutor(self._workers) as pool:
                 conversations = list(pool.map(self._conversations, [t.id for t in fresh]))
-            tickets = [adapter.ticket_from_api(_fields(t), c) for t, c in zip(fresh, conversations, strict=True)]
+            groups = self.group_names() if fresh else {}
+            tickets = [adapter.ticket_from_api(_fields(t), c, groups)
+                       for t, c in zip(fresh, conversations, strict=True)]
             try:
                 position = position.after(listed) if more else None
             except ValueError as exc:
@@ -157,6 +164,17 @@ class FreshdeskClient:
         which tells Deskloop's own notes apart in webhooks (see :mod:`.webhooks`)."""
         agent = self._call("read the API key's agent", self._api.agents.currently_authenticated_agent)
         return str((getattr(agent, "contact", None) or {}).get("name") or "")
+
+    def group_names(self) -> dict[str, str]:
+        """The account's group names by id (as strings), read once."""
+        if self._group_names is None:
+            try:
+                listed = self._call("list the groups", self._api.groups.list_groups)
+            except FreshdeskAuthError as exc:
+                log.info("Freshdesk %s: groups not readable (%s); groups keep their ids", self.domain, exc)
+                listed = []
+            self._group_names = {str(g.id): str(g.name) for g in listed if getattr(g, "name", None)}
+        return self._group_names
 
     # Transport -------------------------------------------------------------------------------
 

@@ -135,6 +135,10 @@ _TICKET_FIELDS: list[tuple[str, str, Callable[[str], object]]] = [
     ("ticket_priority", "priority", adapter.priority_from_placeholder),
     ("ticket_source", "channel", adapter.channel_from_placeholder),
     ("ticket_tags", "tags", adapter.tags_from_placeholder),
+    # How the ticket is sorted: both render names (an empty render is "no type" / "no group", which
+    # has no common value, so the stored one stays).
+    ("ticket_ticket_type", "ticket_type", adapter.text_or_none),
+    ("ticket_group_name", "group", adapter.text_or_none),
 ]
 
 
@@ -181,7 +185,8 @@ def _ticket_reopened(root: Payload, common: _Common) -> list[HelpdeskEvent]:
 
 
 def _properties_changed(root: Payload, common: _Common) -> list[HelpdeskEvent]:
-    """Priority, type or a custom field changed: the ticket's current fields."""
+    """Priority, type or a custom field changed: the ticket's current fields (its type and group
+    included, as ``{{ticket.ticket_type}}`` and ``{{ticket.group.name}}`` render them)."""
     return [common.event("fields_changed")]
 
 

@@ -19,10 +19,28 @@ Translation choices:
   "Manage a conversation" endpoint and the inbox put that text in the part's ``body``
   (https://developers.intercom.com/docs/references/rest-api/api.intercom.io/conversations/manageconversation).
   Other parts (e.g. Fin's reply-time notice ``channel_and_reply_time_expectation``) are system text.
+
+How a conversation is sorted, for teams that pick a label source other than an intent:
+
+- ``group`` is the team it is assigned to (``team_assignee_id``), named with the workspace's
+  teams (``GET /teams``: the client lists them once per backfill, and ``tenant add`` keeps them
+  in the tenant's settings for webhooks); a team with no known name keeps its id.
+- ``custom_attributes`` are the custom fields, as before: where most workspaces keep a
+  "Category" or "Reason" their teammates set.
+- ``ticket_type`` and ``form`` stay ``None``: the conversation model of the API version Deskloop
+  pins (2.14, and python-intercom 5.0.1's ``Conversation``) has neither. Ticket types belong to
+  Intercom *tickets*, a separate object Deskloop does not backfill.
+- ``macros`` stay empty: a part records no macro (saved reply) it was written with.
+- ``topics`` (Intercom's own topic detection, seen in some responses as
+  ``{"type": "topic.list", "topics": [...]}``) are not read: they are in neither that model nor
+  python-intercom's, their item shape is undocumented, and they are Intercom's guess from the
+  text rather than how the team sorted the conversation, so learning from them would teach a
+  model to imitate another model.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -60,9 +78,11 @@ def as_payload(conversation: dict[str, Any] | Payload) -> Payload:
     return conversation if isinstance(conversation, Payload) else Payload(conversation)
 
 
-def ticket_from_conversation(conversation: dict[str, Any] | Payload) -> Ticket | None:
+def ticket_from_conversation(conversation: dict[str, Any] | Payload,
+                             teams: Mapping[str, str] | None = None) -> Ticket | None:
     """The conversation as a :class:`Ticket`; ``None`` when it has no message at all (an empty
-    outbound, or every part redacted), since a ticket needs at least one."""
+    outbound, or every part redacted), since a ticket needs at least one. ``teams`` names the
+    workspace's teams by id (see the module notes)."""
     c = as_payload(conversation)
     messages = [m for m in [first_message(c)] + [part_message(p) for p in parts(c)] if m is not None]
     if not messages:
@@ -87,6 +107,7 @@ def ticket_from_conversation(conversation: dict[str, Any] | Payload) -> Ticket |
         reopen_count=(statistics.int("count_reopens", required=False) or 0) if statistics else 0,
         custom_fields=custom_fields(c),
         page_context=page_context(c),
+        group=team(c, teams),
     )
 
 
@@ -184,6 +205,15 @@ def newest_tags_applied_by(conversation: Payload) -> set[str]:
         return set()
     newest = max(times)
     return {(by.str("id", required=False) or "") if by else "" for at, by in applied if at == newest}
+
+
+def team(conversation: Payload, teams: Mapping[str, str] | None = None) -> str | None:
+    """The team the conversation is assigned to, by name when ``teams`` knows it, else its id;
+    ``None`` when no team is (Intercom sends null, or 0 in some payloads)."""
+    team_id = conversation.str("team_assignee_id", required=False)
+    if team_id in (None, "", "0"):
+        return None
+    return (teams or {}).get(team_id) or team_id
 
 
 def status(conversation: Payload) -> Status | None:

@@ -375,7 +375,9 @@ def suggestion_card(state: CardState, draft: str | None, notice: str | None = No
     components: list[dict[str, Any]] = []
     if notice:
         components.append(text(notice, notice_style))
-    components.append(text(f"{plain(intent_label(state.intent))} · {percent(state.confidence)}", "header"))
+    header = f"{plain(intent_label(state.intent))} · {percent(state.confidence)}" if state.intent \
+        else f"Closest past ticket · {percent(state.confidence)} similar"  # no intent model yet
+    components.append(text(header, "header"))
     if state.tags:
         components.append(text("Tags: " + plain(", ".join(state.tags[:TAGS_OFFERED])), "muted"))
     if draft is not None:

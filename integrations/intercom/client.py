@@ -24,6 +24,10 @@ Three things python-intercom 5.0.1 does differently from what its docstrings sug
   through the library's own HTTP layer (its auth, headers, base URL and request options) and
   hand the JSON to :mod:`.adapter`, which checks every field it reads. Writes use the typed calls.
 
+Teams: a conversation names its team by id (``team_assignee_id``); the workspace's teams
+(``teams.list``, one request) are read once per client and name them, for the backfill and, through
+:meth:`IntercomClient.identity`, for webhooks.
+
 Errors reach the caller as :class:`IntercomError` subclasses raised ``from`` the library's error,
 with Intercom's own error code and message; the access token never appears in them or in logs.
 """
@@ -121,6 +125,7 @@ class IntercomClient:
         # The library's HTTP layer, for the bulk reads (module notes). An AttributeError here
         # means python-intercom changed its internals: the tests fail at once.
         self._http = self._sdk._client_wrapper.httpx_client
+        self._team_names: dict[str, str] | None = None
 
     # -- backfill ----------------------------------------------------------------------------------
 
@@ -156,7 +161,8 @@ class IntercomClient:
             listing = Payload(self._call("conversations.search",
                                          partial(self._json, "conversations/search", "POST", json=search)))
             ids = [c.str("id") for c in listing.objects("conversations", required=False)]
-            tickets = [t for t in fetchers.map(self._fetch, ids) if t is not None]
+            teams = self.team_names() if ids else {}
+            tickets = [t for t in fetchers.map(partial(self._fetch, teams=teams), ids) if t is not None]
             pages = listing.obj("pages", required=False)
             following = pages.obj("next", required=False) if pages else None
             after = following.str("starting_after", required=False) if following else None
@@ -165,7 +171,7 @@ class IntercomClient:
                 return
             yield BackfillPage(tickets, json.dumps({"since": floor, "starting_after": after}))
 
-    def _fetch(self, conversation_id: str) -> Ticket | None:
+    def _fetch(self, conversation_id: str, teams: dict[str, str] | None = None) -> Ticket | None:
         try:
             found = self._call(f"conversations.find {conversation_id}", lambda: self._json(
                 f"conversations/{quote(conversation_id, safe='')}", "GET", params={"display_as": "plaintext"}))
@@ -173,7 +179,7 @@ class IntercomClient:
             log.info("intercom %s: conversation %s vanished during the backfill", self.tenant, conversation_id)
             return None
         try:
-            return ticket_from_conversation(found)
+            return ticket_from_conversation(found, teams)
         except MalformedPayload as exc:
             log.warning("intercom %s: conversation %s left out of the backfill: %s", self.tenant, conversation_id, exc)
             return None
@@ -222,11 +228,24 @@ class IntercomClient:
         self._call(f"conversations.reply {conversation_external_id}", lambda: self._sdk.conversations.reply(
             conversation_external_id, request=request, request_options=self._options()), idempotent=False)
 
-    def identity(self) -> dict[str, str]:
-        """What webhook parsing needs to know Deskloop's own tags (checks the credentials too)."""
-        from integrations.intercom.webhooks import ADMIN_SETTING
+    def identity(self) -> dict[str, Any]:
+        """What webhook parsing needs: Deskloop's teammate, to know its own tags (checks the
+        credentials too), and the workspace's team names, since notifications name teams by id."""
+        from integrations.intercom.webhooks import ADMIN_SETTING, TEAM_NAMES_SETTING
 
-        return {ADMIN_SETTING: self.admin_id()}
+        return {ADMIN_SETTING: self.admin_id(), TEAM_NAMES_SETTING: self.team_names()}
+
+    def team_names(self) -> dict[str, str]:
+        """The workspace's team names by id; read once."""
+        if self._team_names is None:
+            try:
+                listed = self._call("teams.list", lambda: self._sdk.teams.list(request_options=self._options()))
+            except IntercomUnauthorized as exc:  # an app without the permission to read teams
+                log.info("intercom %s: teams not readable (%s); teams keep their ids", self.tenant, exc.status)
+                self._team_names = {}
+            else:
+                self._team_names = {str(t.id): t.name for t in (listed.teams or []) if t.id and t.name}
+        return self._team_names
 
     def admin_id(self) -> str:
         """The teammate Deskloop acts as: the ``admin_id`` credential, else the token's owner."""

@@ -43,7 +43,7 @@ from core.panels import (
 )
 from core.runtime import Runtime
 from core.web.errors import ApiError, validation_reason
-from core.web.panel_api import ABSTAIN_MESSAGE
+from core.web.panel_api import NOT_TRAINED_MESSAGE, abstain_message
 from integrations.intercom import canvas
 from integrations.intercom.canvas import (
     CardState,
@@ -143,8 +143,10 @@ def initialize():
             header="No suggestion yet"))
     state = _card_state(made, conversation)
     if made.suggestion.abstained:
-        return jsonify(canvas.abstention_card(state, ABSTAIN_MESSAGE))
-    return jsonify(canvas.suggestion_card(state, made.suggestion.draft, first=True))
+        return jsonify(canvas.abstention_card(state, abstain_message(made.suggestion)))
+    notice = NOT_TRAINED_MESSAGE if made.suggestion.intent_model == "not_trained" else None
+    return jsonify(canvas.suggestion_card(state, made.suggestion.draft, notice=notice, notice_style="muted",
+                                          first=True))
 
 
 def _card_state(made: PanelSuggestion, conversation: str) -> CardState:

@@ -17,6 +17,10 @@ says who applied it (``applied_by``): a tagging whose newest tags were all appli
 teammate is Deskloop's own. That teammate's id comes from the tenant setting ``admin_id`` (the
 ``admin_id`` credential, else the token's owner: :meth:`.client.IntercomClient.admin_id`);
 without the setting no tagging can be marked.
+
+Teams: a conversation names its team by id only; the tenant setting ``team_names`` (the
+workspace's teams, read by :meth:`.client.IntercomClient.identity` at ``tenant add``) names it as
+the backfill does. A team created since keeps its id until a backfill re-reads the conversation.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import hmac
 import json
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -36,13 +41,24 @@ from integrations.payload import Payload
 SIGNATURE_HEADER = "X-Hub-Signature"
 #: The tenant setting naming the Intercom teammate Deskloop writes as.
 ADMIN_SETTING = "admin_id"
+#: The tenant setting naming the workspace's teams by id.
+TEAM_NAMES_SETTING = "team_names"
 _SIGNATURE = re.compile(r"sha1=([0-9a-fA-F]{40})")
 
 #: What a handler returns: (suffix, fields) per event. The suffix tells apart the events of one
 #: notification and only joins the event id when a notification yields more than one.
 Found = list[tuple[str, dict[str, Any]]]
-#: A handler: the conversation in ``data.item`` and the teammate id Deskloop writes as (or None).
-Handler = Callable[[Payload, str | None], Found]
+#: A handler: the conversation in ``data.item`` and what it needs of the tenant's settings.
+Handler = Callable[[Payload, "Tenant"], Found]
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """What handlers read of the tenant's settings: the teammate id Deskloop writes as (or None)
+    and the workspace's team names by id."""
+
+    admin_id: str | None = None
+    team_names: Mapping[str, str] = field(default_factory=dict)
 
 
 def sign(body: bytes, secret: str) -> dict[str, str]:
@@ -94,8 +110,11 @@ def parse(body: bytes, settings: Mapping[str, Any] | None = None) -> list[Helpde
     notification_id = notification.str("id")
     item = notification.obj("data").obj("item")
     conversation_id = item.str("id")
-    admin_id = (settings or {}).get(ADMIN_SETTING)
-    found = handler(item, None if admin_id in (None, "") else str(admin_id))
+    settings = settings or {}
+    admin_id, teams = settings.get(ADMIN_SETTING), settings.get(TEAM_NAMES_SETTING)
+    tenant = Tenant(None if admin_id in (None, "") else str(admin_id),
+                    {str(k): str(v) for k, v in teams.items() if v} if isinstance(teams, Mapping) else {})
+    found = handler(item, tenant)
     return [HelpdeskEvent(event_id=notification_id if len(found) == 1 else f"{notification_id}:{suffix}",
                           ticket_external_id=conversation_id, **fields).check()
             for suffix, fields in found]
@@ -138,65 +157,67 @@ def _with_typed_reply(item: Payload, suffix: str, fields: dict[str, Any]) -> Fou
     return [change, *_messages(item, {"agent", "bot"}, public=True)]
 
 
-def conversation_created(item: Payload, admin_id: str | None) -> Found:
+def conversation_created(item: Payload, tenant: Tenant) -> Found:
     message = adapter.first_message(item)
     fields = {**_ticket_fields(item), "tags": adapter.tags(item), "priority": adapter.priority(item),
               "status": adapter.status(item), "channel": adapter.channel(item),
-              "custom_fields": adapter.custom_fields(item), "page_context": adapter.page_context(item)}
+              "custom_fields": adapter.custom_fields(item), "page_context": adapter.page_context(item),
+              "group": adapter.team(item, tenant.team_names)}
     if message is None and not fields["subject"]:
         return []  # nothing to learn from yet; the first reply creates the ticket
     return [("created", {"kind": "ticket_created", "occurred_at": item.time("created_at"), "message": message,
                          "message_external_id": message.external_id if message else None, **fields})]
 
 
-def customer_replied(item: Payload, admin_id: str | None) -> Found:
+def customer_replied(item: Payload, tenant: Tenant) -> Found:
     return _messages(item, {"customer"}, public=True)
 
 
-def agent_replied(item: Payload, admin_id: str | None) -> Found:
+def agent_replied(item: Payload, tenant: Tenant) -> Found:
     return _messages(item, {"agent", "bot"}, public=True)
 
 
-def agent_noted(item: Payload, admin_id: str | None) -> Found:
+def agent_noted(item: Payload, tenant: Tenant) -> Found:
     return _messages(item, {"agent", "bot"}, public=False)
 
 
-def closed(item: Payload, admin_id: str | None) -> Found:
+def closed(item: Payload, tenant: Tenant) -> Found:
     return _with_typed_reply(item, "closed", {"kind": "status_changed", "status": "solved"})
 
 
-def opened(item: Payload, admin_id: str | None) -> Found:
+def opened(item: Payload, tenant: Tenant) -> Found:
     return _with_typed_reply(item, "opened", {"kind": "reopened", "status": "open"})
 
 
-def snoozed(item: Payload, admin_id: str | None) -> Found:
+def snoozed(item: Payload, tenant: Tenant) -> Found:
     return _with_typed_reply(item, "snoozed", {"kind": "status_changed", "status": "pending"})
 
 
-def unsnoozed(item: Payload, admin_id: str | None) -> Found:
+def unsnoozed(item: Payload, tenant: Tenant) -> Found:
     """Snoozes end by timer or by hand; the conversation is open again (not a reopen: it was
     never solved)."""
     return [("unsnoozed", {"kind": "status_changed", "status": "open", "occurred_at": item.time("updated_at"),
                            **_ticket_fields(item)})]
 
 
-def assigned(item: Payload, admin_id: str | None) -> Found:
+def assigned(item: Payload, tenant: Tenant) -> Found:
     """The conversation's teammate (``admin_assignee_id``) and team (``team_assignee_id``) after
     the change; a change of team is what Deskloop counts as an escalation."""
     return _with_typed_reply(item, "assigned", {
         "kind": "reassigned", "assignee": item.str("admin_assignee_id", required=False),
-        "group": item.str("team_assignee_id", required=False)})
+        "group": adapter.team(item, tenant.team_names)})
 
 
-def tagged(item: Payload, admin_id: str | None) -> Found:
+def tagged(item: Payload, tenant: Tenant) -> Found:
     """The conversation's whole tag list after the tagging (tags sit on parts in Intercom, and the
     conversation lists them all); Deskloop's own when its teammate applied the newest tags."""
     return [("tagged", {"kind": "fields_changed", "tags": adapter.tags(item), "occurred_at": item.time("updated_at"),
-                        "from_deskloop": admin_id is not None and adapter.newest_tags_applied_by(item) == {admin_id},
+                        "from_deskloop": tenant.admin_id is not None
+                        and adapter.newest_tags_applied_by(item) == {tenant.admin_id},
                         **_ticket_fields(item)})]
 
 
-def rated(item: Payload, admin_id: str | None) -> Found:
+def rated(item: Payload, tenant: Tenant) -> Found:
     csat = adapter.csat(item)
     if csat is None:
         raise MalformedPayload(f"{item.path}.conversation_rating.rating: missing")
@@ -204,7 +225,7 @@ def rated(item: Payload, admin_id: str | None) -> Found:
                        **_ticket_fields(item)})]
 
 
-def priority_updated(item: Payload, admin_id: str | None) -> Found:
+def priority_updated(item: Payload, tenant: Tenant) -> Found:
     return [("priority", {"kind": "fields_changed", "priority": adapter.priority(item),
                           "occurred_at": item.time("updated_at"), **_ticket_fields(item)})]
 

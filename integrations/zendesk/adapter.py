@@ -5,10 +5,28 @@ Pure translation, no I/O. Zendesk spells the same values two ways: the REST API 
 (``"hold"``, ``"urgent"``), ticket webhook events in upper case (``"HOLD"``, ``"URGENT"``), so every
 mapping here ignores case.
 
+How Zendesk sorts a ticket, for teams that pick a label source other than an intent:
+
+- ``type`` (question, incident, problem, task) is the ticket's type, in lower case either way.
+- ``group_id`` and ``ticket_form_id`` are ids; the group's and the form's names come from the
+  account (``GET /groups``, ``GET /ticket_forms``: the client reads them once per backfill, and
+  ``tenant add`` keeps them in the tenant's settings for webhooks, which carry ids only). An id
+  with no known name is kept as the id, so a group is never lost, only unnamed.
+- Macros are left empty: Zendesk records an applied macro only as an audit event (the ticket
+  audit's "Macro reference" event, ``AgentMacroReference`` with ``macro_id``/``macro_title``),
+  and neither the incremental export nor the comments carry it. Reading it would take
+  ``GET /tickets/{id}/audits`` for every ticket, a second request per ticket on a backfill already
+  bound by the account's rate limit (twice as long), so the backfill does not, and ticket webhook
+  events carry no macro either.
+
 References:
 - Tickets: https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/
 - Ticket comments: https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_comments/
 - Satisfaction ratings: https://developer.zendesk.com/api-reference/ticketing/ticket-management/satisfaction_ratings/
+- Groups and ticket forms: https://developer.zendesk.com/api-reference/ticketing/groups/groups/,
+  https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_forms/
+- Audit events (macros):
+  https://developer.zendesk.com/documentation/ticketing/reference-guides/ticket-audit-events-reference
 """
 
 from __future__ import annotations
@@ -55,6 +73,20 @@ def csat_from_rating(rating: Mapping[str, Any] | None) -> Csat | None:
     return None if score is None else Csat(score=score, comment=rating.get("comment") or None)
 
 
+def ticket_type_from_zendesk(value: str | None) -> str | None:
+    """The ticket's type in lower case (REST says ``incident``, webhooks ``INCIDENT``); ``None``
+    when the ticket has none."""
+    return (value.strip().lower() or None) if value else None
+
+
+def named(object_id: Any, names: Mapping[str, str] | None) -> str | None:
+    """A group's or form's name by its id; the id itself (as a string) when the name is unknown,
+    ``None`` when there is no id."""
+    if object_id is None or object_id == "":
+        return None
+    return (names or {}).get(str(object_id)) or str(object_id)
+
+
 def parse_time(value: str | None) -> datetime | None:
     """A Zendesk REST timestamp (``2024-03-05T09:12:44Z``) as an aware UTC datetime."""
     if not value:
@@ -96,11 +128,13 @@ def custom_fields_from(fields: Sequence[Mapping[str, Any]] | None) -> dict[str, 
 
 
 def ticket_from_rest(ticket: Mapping[str, Any], comments: Sequence[Mapping[str, Any]],
-                     users: Mapping[str, Mapping[str, Any]] | None = None) -> Ticket:
+                     users: Mapping[str, Mapping[str, Any]] | None = None,
+                     groups: Mapping[str, str] | None = None, forms: Mapping[str, str] | None = None) -> Ticket:
     """A REST ticket with its comments (oldest first) in the common shape.
 
     ``users`` maps user id (as a string) to a sideloaded Zendesk user; without it, names and
-    emails are unknown and authorship falls back to "the requester is the customer". A ticket
+    emails are unknown and authorship falls back to "the requester is the customer". ``groups``
+    and ``forms`` map ids (as strings) to names (see the module notes). A ticket
     whose comments could not be read keeps its ``description`` (the opening comment's text), so
     it still has the customer's words.
     """
@@ -121,4 +155,6 @@ def ticket_from_rest(ticket: Mapping[str, Any], comments: Sequence[Mapping[str, 
         created_at=parse_time(ticket.get("created_at")), updated_at=parse_time(ticket.get("updated_at")),
         csat=csat_from_rating(ticket.get("satisfaction_rating")),
         custom_fields=custom_fields_from(ticket.get("custom_fields")),
+        ticket_type=ticket_type_from_zendesk(ticket.get("type")), group=named(ticket.get("group_id"), groups),
+        form=named(ticket.get("ticket_form_id"), forms),
     )

@@ -10,6 +10,12 @@ every other integration the customer runs. Each read goes through zenpy's reques
 deserializes every page twice into change-tracked objects: a third of a backfill's time against
 a local server.
 
+**Groups and forms.** Tickets carry ``group_id`` and ``ticket_form_id``; the names come from the
+account's group and ticket form lists, read once per client (two requests per backfill, not per
+ticket) and handed to the adapter. An account without ticket forms (a plan that lacks them, or
+an API user not allowed to list them) keeps the forms' ids. :meth:`ZendeskClient.identity` puts
+the same names in the tenant's settings for :mod:`.webhooks`, whose events carry ids only.
+
 **Where requests go.** zenpy builds every URL as ``https://{subdomain}.{domain}/api/v2/...`` and has
 no per-client base URL (only the process-wide ``ZENPY_FORCE_NETLOC``/``ZENPY_FORCE_SCHEME``
 environment variables, which would send every tenant of a worker to the same place). It does take
@@ -33,13 +39,15 @@ References:
 - Ticket comments: https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_comments/
 - Tags: https://developer.zendesk.com/api-reference/ticketing/ticket-management/tags/
 - Rate limits: https://developer.zendesk.com/api-reference/introduction/rate-limits/
+- Groups: https://developer.zendesk.com/api-reference/ticketing/groups/groups/#list-groups
+- Ticket forms: https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_forms/#list-ticket-forms
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -86,7 +94,8 @@ CONNECT_ONLY_RETRY = Retry(total=2, connect=2, read=0, status=0, other=0, allowe
 COMMENT_PAGE_SIZE = 100
 #: What the adapter reads of an exported ticket and of a sideloaded user.
 TICKET_FIELDS = ("id", "subject", "description", "requester_id", "organization_id", "tags", "priority", "status",
-                 "via", "created_at", "updated_at", "satisfaction_rating", "custom_fields")
+                 "via", "created_at", "updated_at", "satisfaction_rating", "custom_fields", "type", "group_id",
+                 "ticket_form_id")
 USER_FIELDS = ("id", "name", "email", "role")
 #: Seconds zenpy waits for any one response.
 TIMEOUT = 60
@@ -138,6 +147,7 @@ class ZendeskClient:
                          session=_session(account_url, connection.api_url, retry))
 
         self.page_size = page_size
+        self._names: tuple[dict[str, str], dict[str, str]] | None = None  # (groups, forms), read once
         self._zenpy = zenpy(IDEMPOTENT_RETRY)
         self._notes = zenpy(CONNECT_ONLY_RETRY)  # a separate session: its PUT must not be retried on 5xx
 
@@ -179,11 +189,14 @@ class ZendeskClient:
 
     # Zendesk only ----------------------------------------------------------------------------
 
-    def identity(self) -> dict[str, str]:
-        """What webhook parsing needs to know Deskloop's own changes (checks the credentials too)."""
-        from integrations.zendesk.webhooks import API_USER_SETTING
+    def identity(self) -> dict[str, Any]:
+        """What webhook parsing needs: the API user, to know Deskloop's own changes (checks the
+        credentials too), and the names of the account's groups and ticket forms, since ticket
+        events name them by id only."""
+        from integrations.zendesk.webhooks import API_USER_SETTING, FORM_NAMES_SETTING, GROUP_NAMES_SETTING
 
-        return {API_USER_SETTING: self.api_user_id()}
+        groups, forms = self.group_and_form_names()
+        return {API_USER_SETTING: self.api_user_id(), GROUP_NAMES_SETTING: groups, FORM_NAMES_SETTING: forms}
 
     def api_user_id(self) -> str:
         """The id of the Zendesk user the token acts as: the tenant's ``api_user_id`` setting,
@@ -191,9 +204,29 @@ class ZendeskClient:
         with self._errors("reading the API user"):
             return str(self._zenpy.users.me().id)
 
+    def group_and_form_names(self) -> tuple[dict[str, str], dict[str, str]]:
+        """The account's group names and ticket form names, by id (as strings); read once."""
+        if self._names is None:
+            self._names = (self._names_of("groups", lambda: self._zenpy.groups()),
+                           self._names_of("ticket forms", lambda: self._zenpy.ticket_forms()))
+        return self._names
+
+    def _names_of(self, what: str, listing: Callable[[], Iterable[Any]]) -> dict[str, str]:
+        """Names by id of what ``listing()`` yields; empty when the API user may not list them
+        (403, or 404 for ticket forms on a plan without them): the ids are kept then."""
+        try:
+            with self._errors(f"listing the {what}"):
+                return {str(item.id): item.name for item in listing() if item.name}
+        except ZendeskError as exc:
+            if exc.status not in (403, 404):
+                raise
+            log.info("Zendesk %s not readable (%s); they keep their ids", what, exc.status)
+            return {}
+
     # ------------------------------------------------------------------------------------------
 
     def _tickets(self, batch: list[ZenpyTicket]) -> list[Ticket]:
+        groups, forms = self.group_and_form_names() if batch else ({}, {})
         tickets = []
         for zenpy_ticket in batch:
             raw = _plain(zenpy_ticket, TICKET_FIELDS)
@@ -201,7 +234,7 @@ class ZendeskClient:
                 continue
             comments = self._comments(raw["id"])
             if comments is not None:
-                tickets.append(ticket_from_rest(raw, comments, self._users(raw, comments)))
+                tickets.append(ticket_from_rest(raw, comments, self._users(raw, comments), groups, forms))
         return tickets
 
     def _comments(self, ticket_id: int) -> list[dict[str, Any]] | None:

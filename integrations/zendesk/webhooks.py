@@ -15,6 +15,13 @@ as the API user whose token it holds, so a change whose actor is that user (the 
 author for ``comment_added``, ``detail.actor_id`` otherwise) is ``from_deskloop``. The user's id
 comes from the tenant's settings (``api_user_id``, see :meth:`ZendeskClient.api_user_id`); when it
 is unknown nothing can be marked.
+
+**Groups, forms, type.** Every ticket event's ``detail`` is the ticket after the change, with
+``type`` (upper case), ``group_id`` and ``form_id``: ids only. They are named with the maps
+``tenant add`` stores in the tenant's settings (``group_names``, ``form_names``, read by
+:meth:`ZendeskClient.identity`), so a webhook and a backfill name a group alike; a group created
+since (or a tenant added with ``--no-check``) is stored by its id until a backfill re-reads the
+ticket.
 """
 
 from __future__ import annotations
@@ -35,8 +42,10 @@ from integrations.payload import Payload
 from integrations.zendesk.adapter import (
     PRIORITIES,
     is_zendesk_status,
+    named,
     priority_from_zendesk,
     status_from_zendesk,
+    ticket_type_from_zendesk,
 )
 
 EVENT_TYPE_PREFIX = "zen:event-type:"
@@ -48,6 +57,9 @@ TIMESTAMP_HEADER = "X-Zendesk-Webhook-Signature-Timestamp"
 REPLAY_WINDOW = timedelta(minutes=5)
 #: The tenant setting naming the Zendesk user Deskloop writes as (see the module docstring).
 API_USER_SETTING = "api_user_id"
+#: Tenant settings naming the account's groups and ticket forms by id (see the module docstring).
+GROUP_NAMES_SETTING = "group_names"
+FORM_NAMES_SETTING = "form_names"
 
 _SOLVED = frozenset({"solved", "closed"})
 _UNSOLVED = frozenset({"new", "open", "pending", "on_hold"})
@@ -103,6 +115,16 @@ class Delivery:
     ticket_external_id: str
     occurred_at: datetime
     api_user_id: str | None
+    group_names: Mapping[str, str]
+    form_names: Mapping[str, str]
+
+    def group(self, group_id: str | None) -> str | None:
+        return named(group_id, self.group_names)
+
+    def sorting(self) -> dict[str, Any]:
+        """The ticket's type and form after the change, as ``detail`` tells them."""
+        return {"ticket_type": ticket_type_from_zendesk(self.detail.str("type", required=False)),
+                "form": named(self.detail.str("form_id", required=False), self.form_names)}
 
     def by_deskloop(self, actor_id: str | None) -> bool:
         return self.api_user_id is not None and actor_id is not None and actor_id == self.api_user_id
@@ -159,7 +181,7 @@ def ticket_created(d: Delivery) -> list[HelpdeskEvent]:
         status=status_from_zendesk(_status(detail, "status", required=False)),
         channel=via.str("channel", required=False) if via else None,
         created_at=detail.time("created_at", required=False), assignee=detail.str("assignee_id", required=False),
-        group=detail.str("group_id", required=False), message=message)]
+        group=d.group(detail.str("group_id", required=False)), message=message, **d.sorting())]
 
 
 def comment_added(d: Delivery) -> list[HelpdeskEvent]:
@@ -221,7 +243,20 @@ def agent_assignment_changed(d: Delivery) -> list[HelpdeskEvent]:
 
 def group_assignment_changed(d: Delivery) -> list[HelpdeskEvent]:
     """Only the group: the core counts a reassignment naming a group as an escalation."""
-    return [d.common("reassigned", group=d.event.str("current", required=False))]
+    return [d.common("reassigned", group=d.group(d.event.str("current", required=False)))]
+
+
+def type_changed(d: Delivery) -> list[HelpdeskEvent]:
+    """The ticket's type after the change (``detail.type``). A cleared type has no common value
+    ("not said" is ``None``), so the stored one stays."""
+    ticket_type = d.sorting()["ticket_type"]
+    return [] if ticket_type is None else [d.common("fields_changed", ticket_type=ticket_type)]
+
+
+def form_changed(d: Delivery) -> list[HelpdeskEvent]:
+    """The ticket's form after the change (``detail.form_id``, named when the tenant knows it)."""
+    form = d.sorting()["form"]
+    return [] if form is None else [d.common("fields_changed", form=form)]
 
 
 #: Zendesk event type (without ``zen:event-type:``) -> handler. Zendesk has no ticket event for a
@@ -235,6 +270,8 @@ EVENT_HANDLERS: dict[str, Handler] = {
     "ticket.priority_changed": priority_changed,
     "ticket.agent_assignment_changed": agent_assignment_changed,
     "ticket.group_assignment_changed": group_assignment_changed,
+    "ticket.type_changed": type_changed,
+    "ticket.form_changed": form_changed,
 }
 
 
@@ -260,12 +297,15 @@ def parse(body: bytes, settings: Mapping[str, Any] | None = None) -> list[Helpde
     handler = EVENT_HANDLERS.get(event_key(payload.str("type")))
     if handler is None:
         return []
-    api_user_id = (settings or {}).get(API_USER_SETTING)
+    settings = settings or {}
+    api_user_id = settings.get(API_USER_SETTING)
     detail = payload.obj("detail")
     event = payload.obj("event", required=False) or Payload({}, "event")  # ticket.created may send none
     delivery = Delivery(detail=detail, event=event, event_id=payload.str("id"), ticket_external_id=detail.str("id"),
                         occurred_at=payload.time("time"),
-                        api_user_id=None if api_user_id in (None, "") else str(api_user_id))
+                        api_user_id=None if api_user_id in (None, "") else str(api_user_id),
+                        group_names=_names(settings, GROUP_NAMES_SETTING),
+                        form_names=_names(settings, FORM_NAMES_SETTING))
     events = handler(delivery)
     if len(events) > 1:  # one delivery, several facts: each needs its own idempotency key
         events = [e.model_copy(update={"event_id": f"{e.event_id}:{i}"}) for i, e in enumerate(events, 1)]
@@ -275,3 +315,9 @@ def parse(body: bytes, settings: Mapping[str, Any] | None = None) -> list[Helpde
         except ValueError as exc:
             raise MalformedPayload(str(exc)) from exc
     return events
+
+
+def _names(settings: Mapping[str, Any], key: str) -> dict[str, str]:
+    """An id -> name map from the tenant's settings (empty when absent or not a map)."""
+    found = settings.get(key)
+    return {str(k): str(v) for k, v in found.items() if v} if isinstance(found, Mapping) else {}

@@ -118,6 +118,10 @@
         ]));
       }
 
+      if (s.notice) {
+        parts.push(el("div", { className: "dl-note", testid: "panel-notice", role: "note", text: s.notice }));
+      }
+
       if (s.abstained) {
         parts.push(el("div", { className: "dl-abstain", testid: "panel-abstained", role: "note",
                                 text: s.message || "No suggestion: this one needs a human." }));
