@@ -125,11 +125,12 @@ def main() -> int:
     if args.json:
         print(json.dumps(results))
         return 0
+    print(json.dumps(results), file=sys.stderr)  # the whole record, should the table below not say enough
     print(f"{'seed':>5} {'tickets':>8} {'true source rank':>17} {'tag micro-F1':>13} {'tag macro-F1':>13} "
           f"{'intent acc (chosen)':>20} {'intent acc (true)':>18} {'abstain':>8} {'answered acc':>13}")
     for r in results:
-        print(f"{r['seed']:>5} {r['tickets']:>8} {str(r['true_source_rank']):>17} {r['tags']['micro']['f1']:>13.3f} "
-              f"{r['tags']['macro']['f1']:>13.3f} {r['intent_accuracy_vs_chosen']:>20.3f} "
+        print(f"{r['seed']:>5} {r['tickets']:>8} {str(r['true_source_rank']):>17} {r['tags']['micro_f1']:>13.3f} "
+              f"{r['tags']['macro_f1']:>13.3f} {r['intent_accuracy_vs_chosen']:>20.3f} "
               f"{r['intent_accuracy_vs_true']:>18.3f} {r['abstain_rate']:>8.3f} {r['accuracy_answered_vs_true']:>13.3f}")
         print(f"      top three sources: {r['top3']}; ranking {r['rank_seconds']} s, training {r['train_seconds']} s; "
               f"{r['tags_learned']} tags learned; agents' chosen value matches the true one on "

@@ -45,5 +45,7 @@ def test_bad_input_exits_2(settings, tmp_path):
     one_label = tmp_path / "one.csv"
     one_label.write_text("text,category\nhello,greeting\nhi there,greeting\n")
     run(main, ["import", str(one_label), "--tenant", "solo", "--label-field", "category"])
-    refused = run(main, ["train", "--tenant", "solo"])
-    assert refused.exit_code == 2 and "two different labels" in refused.output
+    trained = run(main, ["train", "--tenant", "solo"])  # one label teaches no intents; the rest still works
+    assert trained.exit_code == 0 and "without intents" in trained.output, trained.output
+    refused = run(main, ["labels", "use", "--tenant", "solo", "intent"])
+    assert refused.exit_code == 2 and "one value" in refused.output

@@ -163,7 +163,8 @@ class TicketModel:
             "draft_min_similarity": draft_rule.min_similarity if draft_rule is not None else None,
         }
         if tag_model is not None:
-            metrics["tags"] = tag_model.metrics.get("micro", {})
+            metrics["tags"] = {k: tag_model.metrics[k] for k in ("micro_precision", "micro_recall", "micro_f1",
+                                                                 "macro_f1") if k in tag_model.metrics}
         return cls(intents, abstention, tags_by_intent, index, resolutions, vocabulary,
                    encoder.name if encoder is not None else None, metrics, tag_model, ngram_features, draft_rule)
 
