@@ -1,4 +1,5 @@
-"""The JSON API under ``/api/v1``: health, tenants, tickets, suggestions and signals.
+"""The JSON API under ``/api/v1``: health, tenants, tickets, suggestions, signals, label sources and
+discovered intents.
 
 Views are thin: they validate with the models in :mod:`core.web.schemas`, call the same core
 functions the CLI uses, and let :mod:`core.web.errors` turn bad input into a 4xx with a reason.
@@ -12,8 +13,11 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select, text
 
+from core import intent_proposals, tasks
 from core.clustering import list_clusters
 from core.feedback import record_signal, revoke_signal
+from core.jobs import enqueue
+from core.label_settings import label_state, rank_and_keep, use_source
 from core.learning.audit import audited_signals
 from core.learning.replay import latest_replay_run
 from core.ml.training import registry_for
@@ -25,15 +29,28 @@ from core.types import Signal
 from core.web.errors import ApiError
 from core.web.openapi import ApiDocs, QueryParam
 from core.web.schemas import (
+    AcceptRequest,
+    AcceptResult,
     AuditedSignal,
     ClusterList,
     ClusterSummary,
     Health,
+    IntentList,
+    JobQueued,
+    LabelSourceChange,
+    LabelSourceRequest,
+    LabelState,
+    MergeRequest,
+    MergeResult,
+    RenameRequest,
+    RenameResult,
     ReplayRun,
     SignalList,
     SignalRequest,
     SimilarList,
     SimilarTicket,
+    SplitRequest,
+    SplitResult,
     Suggestion,
     SuggestRequest,
     TenantList,
@@ -231,6 +248,80 @@ def similar(slug: str, ticket_id: int):
 def clusters(slug: str):
     rows = list_clusters(runtime(), slug)
     return _send(ClusterList(clusters=[ClusterSummary.model_validate(r, from_attributes=True) for r in rows]))
+
+
+@docs.route("GET", "/tenants/<slug>/labels", summary="The label source in use and the latest ranking of candidates",
+            response=LabelState, errors=(404,))
+def labels(slug: str):
+    current, report = label_state(runtime(), slug)
+    return _send(LabelState(current=current, report=report))
+
+
+@docs.route("POST", "/tenants/<slug>/labels/suggest",
+            summary="Rank the tenant's label sources afresh on its stored tickets (kept as the latest ranking)",
+            response=LabelState, errors=(400, 404))
+def suggest_labels(slug: str):
+    report = rank_and_keep(runtime(), slug)
+    return _send(LabelState(current=report["current"], report=report))
+
+
+@docs.route("PUT", "/tenants/<slug>/labels/source",
+            summary="Learn intents from this source, checked on the stored tickets first (the next training relabels)",
+            response=LabelSourceChange, body=LabelSourceRequest, errors=(404,))
+def put_label_source(slug: str):
+    body = _json_body(LabelSourceRequest)
+    return _send(LabelSourceChange(**use_source(runtime(), slug, body.source)))
+
+
+@docs.route("GET", "/tenants/<slug>/intents", summary="Intents discovered from the customers' words, largest first",
+            response=IntentList, errors=(404,))
+def intents(slug: str):
+    return _send(IntentList(**intent_proposals.listing(runtime(), slug)))
+
+
+@docs.route("POST", "/tenants/<slug>/intents/discover",
+            summary="Propose intents from the tickets no accepted intent holds (replaces earlier proposals)",
+            response=IntentList, errors=(400, 404),
+            also={202: ("Queued for a worker (with Redis): the listing changes when it has run", JobQueued)})
+def discover(slug: str):
+    rt = runtime()
+    rt.db.tenant_id(slug)
+    outcome = enqueue(tasks.discover_intents, slug, job_id=f"intents-discover:{slug}", settings=rt.settings)
+    if outcome.mode == "inline":
+        return _send(IntentList(**outcome.result))
+    return _send(JobQueued(job_id=outcome.job_id, status=outcome.mode), 202)
+
+
+@docs.route("POST", "/tenants/<slug>/intents/accept",
+            summary="Accept intents: their tickets become training labels (label source `discovered`)",
+            response=AcceptResult, body=AcceptRequest, errors=(404,))
+def accept_intents(slug: str):
+    body = _json_body(AcceptRequest)
+    if body.all == bool(body.keys):
+        raise ApiError(400, 'name the intents to accept in "keys", or send "all": true (not both)', field="keys")
+    return _send(AcceptResult(**intent_proposals.accept(runtime(), slug, body.keys, every=body.all)))
+
+
+@docs.route("POST", "/tenants/<slug>/intents/<key>/rename", summary="Rename an intent; its key follows the name",
+            response=RenameResult, body=RenameRequest, errors=(404,))
+def rename_intent(slug: str, key: str):
+    body = _json_body(RenameRequest)
+    return _send(RenameResult(**intent_proposals.rename(runtime(), slug, key, body.label)))
+
+
+@docs.route("POST", "/tenants/<slug>/intents/merge", summary="Merge two or more intents into one",
+            response=MergeResult, body=MergeRequest, errors=(404,))
+def merge_intents(slug: str):
+    body = _json_body(MergeRequest)
+    return _send(MergeResult(**intent_proposals.merge(runtime(), slug, body.keys, into=body.into)))
+
+
+@docs.route("POST", "/tenants/<slug>/intents/<key>/split",
+            summary="Split an intent into new proposed intents by the wording of its tickets",
+            response=SplitResult, body=SplitRequest, errors=(404,))
+def split_intent(slug: str, key: str):
+    body = _json_body(SplitRequest)
+    return _send(SplitResult(**intent_proposals.split(runtime(), slug, key, body.parts)))
 
 
 @blueprint.get("/openapi.json")

@@ -1,4 +1,5 @@
-"""The learning pages: the audit trail of signals (with revoke) and the replay's learning curve."""
+"""The learning pages: the audit trail of signals (with revoke), the replay's learning curve, and
+where intents come from (label sources and discovered intents)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,14 @@ def learning_page(slug: str):
     except UnknownTenantError:
         abort(404)
     return render_template("learning.html", slug=slug, run=run)
+
+
+@blueprint.get("/tenants/<slug>/intents")
+def intents_page(slug: str):
+    """The page itself carries no tenant data: its script reads and changes everything through the
+    JSON API (``/api/v1/tenants/<slug>/labels`` and ``.../intents``)."""
+    try:
+        _runtime().db.tenant_id(slug)
+    except UnknownTenantError:
+        abort(404)
+    return render_template("intents.html", slug=slug)

@@ -21,7 +21,8 @@ from core.web.schemas import ErrorBody
 
 _RULE_PARAM = re.compile(r"<(?:(?P<converter>[a-z]+):)?(?P<name>\w+)>")
 _CONVERTER_TYPES = {"int": "integer", "float": "number", None: "string", "string": "string"}
-_ERROR_TEXT = {400: "Bad input: the reason names the field", 404: "No such tenant or ticket",
+_ERROR_TEXT = {400: "Bad input: the reason names the field",
+               404: "No such tenant, or nothing of that id or key (ticket, signal, intent)",
                409: "The tenant has no trained model yet", 415: "The body must be JSON"}
 
 
@@ -44,7 +45,12 @@ class Operation:
     body: type[BaseModel] | None
     query: tuple[QueryParam, ...]
     errors: tuple[int, ...]
-    also: dict[int, str] = field(default_factory=dict)
+    #: Other success answers: status to a description, or to (description, model) when the body differs.
+    also: dict[int, str | tuple[str, type[BaseModel]]] = field(default_factory=dict)
+
+    def also_answers(self) -> list[tuple[int, str, type[BaseModel]]]:
+        return [(status, *(given if isinstance(given, tuple) else (given, self.response)))
+                for status, given in self.also.items()]
 
     @property
     def path(self) -> str:
@@ -60,7 +66,8 @@ class ApiDocs:
 
     def route(self, method: str, rule: str, *, summary: str, response: type[BaseModel], status: int = 200,
               body: type[BaseModel] | None = None, query: tuple[QueryParam, ...] = (),
-              errors: tuple[int, ...] = (), also: dict[int, str] | None = None) -> Callable:
+              errors: tuple[int, ...] = (),
+              also: dict[int, str | tuple[str, type[BaseModel]]] | None = None) -> Callable:
         operation = Operation(method.upper(), rule, summary, response, status, body, query, errors, also or {})
 
         def register(view: Callable) -> Callable:
@@ -88,6 +95,7 @@ class ApiDocs:
         wanted = {(ErrorBody, "serialization")}
         for op in self.operations:
             wanted.add((op.response, "serialization"))
+            wanted.update((model, "serialization") for _, _, model in op.also_answers())
             if op.body is not None:
                 wanted.add((op.body, "validation"))
         ordered = sorted(wanted, key=lambda pair: (pair[0].__name__, pair[1]))
@@ -113,9 +121,9 @@ class ApiDocs:
             str(op.status): {"description": op.summary,
                              "content": {"application/json": {"schema": refs[(op.response, "serialization")]}}},
         }
-        for status, text in op.also.items():
+        for status, text, model in op.also_answers():
             responses[str(status)] = {"description": text,
-                                      "content": {"application/json": {"schema": refs[(op.response, "serialization")]}}}
+                                      "content": {"application/json": {"schema": refs[(model, "serialization")]}}}
         errors = set(op.errors) | ({400, 415} if op.body is not None else set())
         for status in sorted(errors):
             responses[str(status)] = {"description": _ERROR_TEXT.get(status, "Error"), **error_ref}

@@ -7,7 +7,7 @@ the document cannot drift from the code.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -177,10 +177,123 @@ class SignalList(BaseModel):
     signals: list[AuditedSignal]
 
 
+class SourceExample(BaseModel):
+    value: str = Field(description="One label the source gives (normalized: lower case, underscores).")
+    tickets: int
+    examples: list[str] = Field(description="The start of two tickets' customer text.")
+
+
+class LabelSourceReport(BaseModel):
+    """One candidate label source, scored on the tenant's stored tickets (see :mod:`core.labels`)."""
+
+    source: str = Field(description="The spec to send to `PUT .../labels/source`, e.g. `field:360`, `tags:reason:*`.")
+    description: str
+    coverage: float = Field(description="Share of tickets the source gives a usable label (0-1).")
+    labelled: int
+    classes: int = Field(description="Values with enough tickets to learn.")
+    balance: float = Field(description="How evenly the classes are used (0-1).")
+    predictability: float | None = Field(description="Cohen's kappa of a quick text classifier: 0 means the "
+                                                     "customers' words say nothing about the label.")
+    score: float
+    rejected: str | None = Field(description="Why the source cannot be used, or null.")
+    examples: list[SourceExample]
+
+
+class LabelReport(BaseModel):
+    at: datetime = Field(description="When the sources were ranked.")
+    current: str = Field(description="The source in use when they were ranked.")
+    candidates: list[LabelSourceReport] = Field(description="Best first; rejected sources last.")
+
+
+class LabelState(BaseModel):
+    current: str = Field(description="The label source training reads now (`intent`: the imported intent field).")
+    report: LabelReport | None = Field(
+        description="The latest ranking (after a backfill or `POST .../labels/suggest`), or null before the first.")
+
+
+class LabelSourceRequest(_Body):
+    source: str = Field(min_length=1, max_length=1000, description="intent, field:KEY, type, group, form, macro, "
+                                                                   "tags:PREFIX*, tags:A,B,C or discovered.")
+
+
+class LabelSourceChange(BaseModel):
+    tenant: str
+    source: str
+    previous: str
+    labelled: int = Field(description="Tickets the next training learns from.")
+    tickets: int
+    classes: int = Field(description="Intents the next training learns.")
+
+
+class IntentProposal(BaseModel):
+    key: str = Field(description="The intent name models learn; follows the label on rename.")
+    label: str
+    status: Literal["proposed", "accepted"]
+    size: int = Field(description="Tickets in the intent.")
+    examples: list[str] = Field(description="Representative customer messages (the start of each).")
+    external_ids: list[str] = Field(description="The helpdesk ids of its tickets, closest to the centre first.")
+    reply: str | None = Field(description="The reply that resolved most of its tickets.")
+
+
+class IntentList(BaseModel):
+    tenant: str
+    intents: list[IntentProposal] = Field(description="Largest first.")
+
+
+class JobQueued(BaseModel):
+    job_id: str | None
+    status: Literal["queued", "duplicate"] = Field(description="`duplicate`: the same job is already queued, "
+                                                               "running or just finished.")
+
+
+class AcceptRequest(_Body):
+    keys: list[str] = Field(default_factory=list, description="The intents to accept.")
+    all: bool = Field(default=False, description="Accept every proposed intent instead of naming them.")
+
+
+class AcceptResult(BaseModel):
+    accepted: list[str]
+    label_source: str = Field(description="Accepted intents are the `discovered` label source.")
+    previous_label_source: str
+
+
+class RenameRequest(_Body):
+    label: str = Field(min_length=1, max_length=255)
+
+
+class RenameResult(BaseModel):
+    key: str = Field(description="The new key, made from the label.")
+    label: str
+    previous_key: str
+
+
+class MergeRequest(_Body):
+    keys: list[str] = Field(description="Two or more intents to merge.")
+    into: str | None = Field(default=None, description="The one that keeps its name (default: the first key).")
+
+
+class MergeResult(BaseModel):
+    key: str
+    merged: list[str] = Field(description="The keys merged into `key` (they no longer exist).")
+    size: int
+
+
+class SplitRequest(_Body):
+    parts: int = Field(default=2, ge=2, le=20, description="How many new proposed intents.")
+
+
+class SplitResult(BaseModel):
+    split: str
+    into: list[str] = Field(description="The keys of the new proposed intents.")
+
+
 __all__ = [
     "CurvePoint",
     "ReplayRun",
     "AuditedSignal",
     "ErrorBody", "Health", "TenantList", "TenantSummary", "TicketList", "TicketSummary", "TicketDetail",
     "SuggestRequest", "SignalRequest", "SignalList", "Suggestion", "Signal",
+    "SourceExample", "LabelSourceReport", "LabelReport", "LabelState", "LabelSourceRequest", "LabelSourceChange",
+    "IntentProposal", "IntentList", "JobQueued", "AcceptRequest", "AcceptResult", "RenameRequest", "RenameResult",
+    "MergeRequest", "MergeResult", "SplitRequest", "SplitResult",
 ]
