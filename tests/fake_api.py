@@ -12,18 +12,22 @@ request is recorded (method, path, query, JSON body) so tests can check what the
 :class:`Sorting` says, in plain values, how a generated ticket is sorted in the fake helpdesk
 (type, group, form, custom fields, tags); each fake writes it in its vendor's shape (groups and
 forms by id, their names in the account's lists), so a test can build a "helpdesk-shaped"
-history whose labels live where that helpdesk keeps them.
+history whose labels live where that helpdesk keeps them. :class:`Content` says what a generated
+ticket says (subject, the customer's message, the agent's public reply, status, requester,
+channel); each fake writes it where that helpdesk keeps it, so a test can serve a history whose
+tickets read differently, one from another, instead of the fixture's one conversation.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from flask import Flask, Response, request
 from werkzeug.serving import make_server
@@ -81,6 +85,48 @@ def sorting_for(source: SortingSource, number: int) -> Sorting:
         return Sorting()
     found = source.get(number) if isinstance(source, Mapping) else source(number)
     return found or Sorting()
+
+
+@dataclass(frozen=True)
+class Content:
+    """What one generated ticket says, in plain values; a ticket without one keeps the fixture
+    template's conversation. With one, the ticket is the customer's message and, when
+    ``agent_reply`` is set, one public reply from the fixture's agent: the template's private
+    note and follow-ups are left out, since they would make every ticket read alike.
+
+    ``status`` is written in the vendor's vocabulary (Zendesk ``open``/``solved``/``closed``,
+    Freshdesk 2/4/5, Intercom ``open``/``closed``); ``channel`` too (Zendesk ``via.channel``,
+    Freshdesk's ``source`` code, Intercom's ``source.type``); ``None`` keeps the template's."""
+
+    customer_message: str
+    subject: str = ""
+    agent_reply: str | None = None
+    status: Literal["open", "solved", "closed"] = "solved"
+    requester_name: str | None = None
+    channel: Literal["email", "web", "chat"] | None = None
+
+    def requester_email(self, number: int) -> str | None:
+        """An address for the requester, unique per ticket (``None`` without a name)."""
+        if not self.requester_name:
+            return None
+        return f"{'.'.join(self.requester_name.lower().split())}+{number}@example.com"
+
+
+#: What a fake's ``make_app(content=...)`` takes, keyed like :data:`SortingSource`.
+ContentSource = Callable[[int], Content | None] | Mapping[int, Content] | None
+
+
+def content_for(source: ContentSource, number: int) -> Content | None:
+    if source is None:
+        return None
+    return source.get(number) if isinstance(source, Mapping) else source(number)
+
+
+def html_paragraphs(text: str) -> str:
+    """Plain text as the HTML helpdesks store message bodies in: a paragraph per blank-line
+    separated block, line breaks kept."""
+    blocks = [b.strip() for b in text.replace("\r\n", "\n").split("\n\n") if b.strip()]
+    return "".join(f"<p>{html.escape(b).replace(chr(10), '<br>')}</p>" for b in blocks)
 
 
 class NamedIds:

@@ -15,7 +15,10 @@
 
 Tickets are generated on request from their number, so 10,000 of them cost nothing until
 listed. ``sorting`` (:class:`tests.fake_api.Sorting`) gives tickets their ``type``, group (its
-``group_id``, listed by ``GET /api/v2/groups``), ``cf_`` custom fields and tags. Writes (``PUT``
+``group_id``, listed by ``GET /api/v2/groups``), ``cf_`` custom fields and tags; ``content``
+(:class:`tests.fake_api.Content`) their subject, ``description`` (the customer's message),
+``status``, ``source`` (the channel), requester, and conversations: only the agent's public
+reply, when there is one. Writes (``PUT``
 tags, ``POST`` notes) are kept in :class:`FakeFreshdesk` for tests to read.
 """
 
@@ -31,7 +34,18 @@ from pathlib import Path
 from flask import Flask, Response, jsonify, request
 
 import integrations.freshdesk
-from tests.fake_api import FaultPlan, FixtureBook, NamedIds, Recorded, SortingSource, instrument, sorting_for
+from tests.fake_api import (
+    ContentSource,
+    FaultPlan,
+    FixtureBook,
+    NamedIds,
+    Recorded,
+    SortingSource,
+    content_for,
+    html_paragraphs,
+    instrument,
+    sorting_for,
+)
 
 API_KEY = "fd-test-key-Jq8vR2mXw4"
 DOMAIN = "northwind-bikes.freshdesk.com"
@@ -46,6 +60,10 @@ MAX_PAGES = 300
 #: Ticket n's requester is contact REQUESTER_IDS + n.
 REQUESTER_IDS = 47012000000
 INCLUDES = {"requester", "description", "stats", "company"}
+#: :class:`tests.fake_api.Content` statuses and channels as Freshdesk's codes (the channels as
+#: the ``source`` codes of an email, a portal form and a chat).
+STATUS_CODES = {"open": 2, "solved": 4, "closed": 5}
+SOURCE_CODES = {"email": 1, "web": 2, "chat": 7}
 #: New group names get ids after this one.
 NEW_GROUP_IDS = 47000660000
 
@@ -62,6 +80,7 @@ class FakeFreshdesk:
     requests: list[Recorded]
     fixtures: FixtureBook
     sorting: SortingSource = None
+    content: ContentSource = None
     groups: NamedIds | None = None  # group name -> id, the fixture's groups first
     tags: dict[int, list[str]] = field(default_factory=dict)
     notes: dict[int, list[dict]] = field(default_factory=dict)
@@ -98,6 +117,14 @@ class FakeFreshdesk:
         shaped["tags"] = list(self.tags.get(number, template_tags))
         requester = dict(shaped["requester"])
         requester["id"] = shaped["requester_id"] = REQUESTER_IDS + number
+        said = content_for(self.content, number)
+        if said is not None:
+            shaped.update(subject=said.subject, description=f"<div>{html_paragraphs(said.customer_message)}</div>",
+                          description_text=said.customer_message, status=STATUS_CODES[said.status])
+            if said.channel is not None:
+                shaped["source"] = SOURCE_CODES[said.channel]
+            if said.requester_name:
+                requester.update(name=said.requester_name, email=said.requester_email(number))
         if "requester" in include:
             shaped["requester"] = requester
         else:
@@ -109,7 +136,15 @@ class FakeFreshdesk:
     def conversations(self, number: int) -> list[dict]:
         created = self.created[number - 1]
         found = []
-        for k, entry in enumerate(self.template("conversations.json")):
+        entries = self.template("conversations.json")
+        said = content_for(self.content, number)
+        if said is not None:  # the agent's public reply alone, if there is one
+            reply = next(e for e in entries if not e["incoming"] and not e["private"])
+            entries = [{**reply, "body": f"<div>{html_paragraphs(said.agent_reply)}</div>",
+                        "body_text": said.agent_reply,
+                        "to_emails": [said.requester_email(number) or reply["to_emails"][0]]}] \
+                if said.agent_reply else []
+        for k, entry in enumerate(entries):
             shaped = dict(entry)
             shaped["id"] = number * 100 + k
             shaped["ticket_id"] = number
@@ -121,12 +156,12 @@ class FakeFreshdesk:
 
 
 def make_app(tickets: int = 3, per_page_max: int = 100, *, api_key: str = API_KEY,
-             sorting: SortingSource = None) -> Flask:
+             sorting: SortingSource = None, content: ContentSource = None) -> Flask:
     """The Flask app; its :class:`FakeFreshdesk` is ``fake(app)``. Serve it with
     :func:`tests.fake_api.serve`. Every group ``sorting`` names is listed from the start."""
     app = Flask(__name__)
     faults, log = instrument(app)
-    state = FakeFreshdesk(tickets, per_page_max, api_key, faults, log, FixtureBook(FIXTURES), sorting)
+    state = FakeFreshdesk(tickets, per_page_max, api_key, faults, log, FixtureBook(FIXTURES), sorting, content)
     app.extensions["fake_freshdesk"] = state
     known = json.loads((FIXTURES / "groups.json").read_text())  # ids only: not "served" yet
     state.groups = NamedIds({g["name"]: g["id"] for g in known}, NEW_GROUP_IDS)

@@ -12,7 +12,11 @@ conversations are served without building them up front.
 
 ``sorting`` (:class:`tests.fake_api.Sorting`, keyed by conversation number) gives conversations
 their team (``team_assignee_id``, listed by ``GET /teams``), custom attributes and tags. Intercom
-conversations carry no ticket type or form, so a sorting that names one is refused.
+conversations carry no ticket type or form, so a sorting that names one is refused. ``content``
+(:class:`tests.fake_api.Content`, keyed the same way) gives them their ``title``, the opening
+message (``source``: body, author, and ``type``: ``email``, or ``conversation`` for the Messenger,
+chat or web alike), ``state`` (``closed`` when solved or closed) and parts: the assignment, the
+teammate's public reply (a ``comment`` by an ``admin``) and the close.
 
 Usage::
 
@@ -37,7 +41,20 @@ from typing import Any
 from flask import Flask, Response, request
 
 from integrations.intercom import INTEGRATION
-from tests.fake_api import FaultPlan, FixtureBook, NamedIds, Recorded, SortingSource, instrument, serve, sorting_for
+from tests.fake_api import (
+    Content,
+    ContentSource,
+    FaultPlan,
+    FixtureBook,
+    NamedIds,
+    Recorded,
+    SortingSource,
+    content_for,
+    html_paragraphs,
+    instrument,
+    serve,
+    sorting_for,
+)
 
 ACCESS_TOKEN = "dG9rOmZha2UtaW50ZXJjb20tdG9rZW4="
 ID_BASE = 215468893450000
@@ -49,6 +66,11 @@ FIRST_TAG_ID = 9_130_001
 #: New team names get ids after this one.
 NEW_TEAM_IDS = 6000
 _TAGS = re.compile(r"<[^>]+>")
+_LINE_BREAK = re.compile(r"<br\s*/?>", re.I)
+_PARAGRAPH_BREAK = re.compile(r"</p>\s*<p(?:\s[^>]*)?>", re.I)
+#: :class:`tests.fake_api.Content` channels as ``source.type``: the Messenger is a "conversation"
+#: whether the customer opened it as a chat or from a web page.
+SOURCE_TYPES = {"email": "email", "web": "conversation", "chat": "conversation"}
 
 
 @dataclass
@@ -67,6 +89,7 @@ class FakeIntercom:
     tagged: list[tuple[str, str, str]] = field(default_factory=list)  # (conversation, tag id, admin id)
     replies: list[dict[str, Any]] = field(default_factory=list)  # (conversation id added as "conversation_id")
     sorting: SortingSource = None
+    content: ContentSource = None
     teams: NamedIds | None = None  # team name -> id, the fixture's teams first
 
 
@@ -83,14 +106,15 @@ def updated_at(number: int) -> int:
 
 
 def make_app(conversations: int = 3, per_page_max: int = 150, token: str = ACCESS_TOKEN,
-             sorting: SortingSource = None) -> Flask:
+             sorting: SortingSource = None, content: ContentSource = None) -> Flask:
     """An app answering ``POST /conversations/search``, ``GET /conversations/<id>``,
     ``POST /tags``, ``POST /conversations/<id>/tags``, ``POST /conversations/<id>/reply``,
     ``GET /teams`` and ``GET /me`` for ``conversations`` generated conversations (bearer
-    ``token`` required), sorted as ``sorting`` says (module notes)."""
+    ``token`` required), sorted as ``sorting`` says and saying what ``content`` says (module notes)."""
     app = Flask("fake_intercom")
     faults, log = instrument(app)
-    fake = FakeIntercom(faults, log, FixtureBook(INTEGRATION.fixtures_dir / "api"), conversations, sorting=sorting)
+    fake = FakeIntercom(faults, log, FixtureBook(INTEGRATION.fixtures_dir / "api"), conversations, sorting=sorting,
+                        content=content)
     app.extensions["fake_intercom"] = fake
     known = json.loads((INTEGRATION.fixtures_dir / "api" / "teams.json").read_text())["teams"]  # not "served"
     fake.teams = NamedIds({t["name"]: int(t["id"]) for t in known}, NEW_TEAM_IDS)
@@ -119,7 +143,8 @@ def make_app(conversations: int = 3, per_page_max: int = 150, token: str = ACCES
         return answer({"type": "error.list", "errors": [{"code": "parameter_invalid", "message": message}]}, 400)
 
     def generated(number: int, template: str, plaintext: bool = False) -> dict[str, Any]:
-        return sorted_as_asked(_generated(fixture(template), number, plaintext), number)
+        said = content_for(fake.content, number)
+        return sorted_as_asked(_generated(fixture(template), number, plaintext, said), number)
 
     def sorted_as_asked(conversation: dict[str, Any], number: int) -> dict[str, Any]:
         chosen = sorting_for(fake.sorting, number)
@@ -159,7 +184,8 @@ def make_app(conversations: int = 3, per_page_max: int = 150, token: str = ACCES
         numbers = matching[offset:offset + per_page]
         page = fixture("conversations_search.json")
         template = json.dumps(page["conversations"][0])
-        page["conversations"] = [sorted_as_asked(_generated(json.loads(template), n), n) for n in numbers]
+        page["conversations"] = [sorted_as_asked(_generated(json.loads(template), n, said=content_for(fake.content, n)),
+                                                 n) for n in numbers]
         page["total_count"] = len(matching)
         following = offset + per_page
         page["pages"] = {"type": "pages", "page": offset // per_page + 1, "per_page": per_page,
@@ -236,23 +262,61 @@ def make_app(conversations: int = 3, per_page_max: int = 150, token: str = ACCES
     return app
 
 
-def _generated(template: dict[str, Any], number: int, plaintext: bool = False) -> dict[str, Any]:
+def _generated(template: dict[str, Any], number: int, plaintext: bool = False,
+               said: Content | None = None) -> dict[str, Any]:
     """Conversation ``number`` from a fixture conversation: its ids, its times (shifted so that
-    ``updated_at`` is :func:`updated_at`), and a subject of its own."""
+    ``updated_at`` is :func:`updated_at`), and a subject of its own, or what ``said`` says."""
     shift = updated_at(number) - template["updated_at"]
     _shift_times(template, shift)
     template["id"] = conversation_id(number)
     template["title"] = f"Charged twice for invoice INV-{20000 + number}"
     source = template.get("source") or {}
     source["id"] = str(SOURCE_BASE + number)
+    if said is not None:
+        _say(template, number, said)
     parts = (template.get("conversation_parts") or {}).get("conversation_parts") or []
     for k, part in enumerate(parts):
         part["id"] = str(PART_BASE + number * 100 + k)
     if plaintext:
         for message in [source, *parts]:
             if message.get("body"):
-                message["body"] = html.unescape(_TAGS.sub("", message["body"]))
+                message["body"] = _plain(message["body"])
     return template
+
+
+def _plain(body: str) -> str:
+    """A body as ``display_as=plaintext`` gives it: tags gone, entities decoded, and the lines kept
+    (a line break a newline, paragraphs a blank line apart), so words of two paragraphs never run
+    together."""
+    lines = _PARAGRAPH_BREAK.sub("\n\n", _LINE_BREAK.sub("\n", body))
+    return html.unescape(_TAGS.sub("", lines)).strip()
+
+
+def _say(conversation: dict[str, Any], number: int, said: Content) -> None:
+    """Write ``said`` into a fixture conversation (a search result has no parts to rewrite)."""
+    conversation["title"] = said.subject or None
+    closed = said.status != "open"
+    conversation.update(state="closed" if closed else "open", open=not closed)
+    source = conversation["source"]
+    source["body"] = html_paragraphs(said.customer_message)
+    if said.channel is not None:
+        source["type"] = SOURCE_TYPES[said.channel]
+    if said.requester_name:
+        contact = f"{number:024x}"
+        source["author"].update(id=contact, name=said.requester_name, email=said.requester_email(number))
+        for listed in (conversation.get("contacts") or {}).get("contacts") or []:
+            listed["id"] = contact
+    listing = conversation.get("conversation_parts")
+    if not listing:
+        return
+    template = listing["conversation_parts"]
+    kept = [next(p for p in template if p["part_type"] == "assignment")]
+    if said.agent_reply:
+        reply = next(p for p in template if p["part_type"] == "comment" and p["author"]["type"] == "admin")
+        kept.append({**reply, "body": html_paragraphs(said.agent_reply)})
+    if closed:
+        kept.append(next(p for p in template if p["part_type"] == "close"))
+    listing.update(conversation_parts=kept, total_count=len(kept))
 
 
 def _shift_times(value: Any, shift: int) -> None:

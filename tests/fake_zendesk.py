@@ -9,7 +9,10 @@ sideload), a ticket's comments (cursor pagination), the tags PUT (appends), the 
 (records a private note), ``users/me``, the account's groups (cursor pagination) and ticket forms.
 Generated tickets are sorted as the ``sorting`` argument says (:class:`tests.fake_api.Sorting`:
 ``type``, ``group_id`` and ``ticket_form_id`` of named groups and forms, custom fields by field
-id, tags), else as the template ticket is. Every request needs ``email/token`` basic auth, as
+id, tags), else as the template ticket is, and say what the ``content`` argument says
+(:class:`tests.fake_api.Content`: ``subject``, ``description``, ``status``, ``via.channel``, the
+requester's name, and comments: the requester's, then the agent's public reply), else what the
+template's comments say. Every request needs ``email/token`` basic auth, as
 Zendesk's does; faults and the request log come from :func:`tests.fake_api.instrument`.
 
 Cheap per request, for 10,000 generated tickets: tickets are built on demand from the template
@@ -34,7 +37,19 @@ from typing import Any
 from flask import Flask, Response, abort, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from tests.fake_api import FaultPlan, FixtureBook, NamedIds, Recorded, SortingSource, instrument, sorting_for
+from tests.fake_api import (
+    Content,
+    ContentSource,
+    FaultPlan,
+    FixtureBook,
+    NamedIds,
+    Recorded,
+    SortingSource,
+    content_for,
+    html_paragraphs,
+    instrument,
+    sorting_for,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "integrations" / "zendesk" / "fixtures" / "api"
 EXPORT, COMMENTS, TAGS = "incremental_tickets_cursor.json", "ticket_comments.json", "ticket_tags.json"
@@ -64,6 +79,7 @@ class FakeZendesk:
     requests: list[Recorded]
     fixtures: FixtureBook
     sorting: SortingSource = None
+    content: ContentSource = None
     groups: NamedIds | None = None  # group name -> id, the fixture's groups first
     forms: NamedIds | None = None  # ticket form name -> id
     tags: dict[int, list[str]] = field(default_factory=dict)  # ticket id -> its tags after our PUTs
@@ -82,11 +98,12 @@ def fake(app: Flask) -> FakeZendesk:
 
 
 def make_app(tickets: int = 3, page_size: int = 1000, deleted: Iterable[int] = (), vanished: Iterable[int] = (),
-             comment_page_size: int = 100, sorting: SortingSource = None) -> Flask:
+             comment_page_size: int = 100, sorting: SortingSource = None, content: ContentSource = None) -> Flask:
     """A Zendesk account with ``tickets`` generated tickets (ids 1..n, oldest first).
 
-    ``sorting`` gives tickets their type, group, form, custom fields and tags (see the module
-    docstring); every group and form it names is in the account's lists from the start.
+    ``sorting`` gives tickets their type, group, form, custom fields and tags, ``content`` their
+    text, status and requester (see the module docstring); every group and form ``sorting``
+    names is in the account's lists from the start.
 
     The export returns at most ``page_size`` tickets a page (fewer when the client's
     ``per_page`` asks for fewer; Zendesk's own cap is 1000), comments at most
@@ -99,7 +116,7 @@ def make_app(tickets: int = 3, page_size: int = 1000, deleted: Iterable[int] = (
     faults, log = instrument(app)
     book = FixtureBook(FIXTURES)
     state = FakeZendesk(tickets, page_size, comment_page_size, frozenset(deleted), frozenset(vanished), faults,
-                        log, book, sorting)
+                        log, book, sorting, content)
     app.extensions["fake_zendesk"] = state
     listed = {name: json.loads((FIXTURES / name).read_text()) for name in (GROUPS, FORMS)}  # ids only: not "served"
     state.groups = NamedIds({g["name"]: g["id"] for g in listed[GROUPS]["groups"]}, NEW_GROUP_IDS)
@@ -158,6 +175,13 @@ def make_app(tickets: int = 3, page_size: int = 1000, deleted: Iterable[int] = (
         for custom in (*ticket["custom_fields"], *ticket["fields"]):
             if custom["value"] == order:
                 custom["value"] = order_number(n)
+        said = content_for(state.content, n)
+        if said is not None:
+            ticket.update(subject=said.subject, raw_subject=said.subject, description=said.customer_message)
+            if n not in state.deleted:
+                ticket["status"] = said.status
+            if said.channel is not None:
+                ticket["via"]["channel"] = said.channel
         return sorted_as_asked(ticket, n)
 
     def sorted_as_asked(ticket: dict, n: int) -> dict:
@@ -181,6 +205,9 @@ def make_app(tickets: int = 3, page_size: int = 1000, deleted: Iterable[int] = (
 
     def make_user(n: int) -> dict:
         user, name = copy_of(EXPORT, "users", 0), NAMES[n % len(NAMES)]
+        said = content_for(state.content, n)
+        if said is not None and said.requester_name:
+            name = said.requester_name
         user.update(id=REQUESTER_BASE + n, name=name, email=f"{name.lower().replace(' ', '.')}+{n}@example.com",
                     url=f"{request.url_root}api/v2/users/{REQUESTER_BASE + n}.json")
         return user
@@ -188,6 +215,9 @@ def make_app(tickets: int = 3, page_size: int = 1000, deleted: Iterable[int] = (
     def make_comments(ticket_id: int) -> list[dict]:
         """The fixture's comments for ticket ``ticket_id``: its requester wrote what the fixture's
         requester wrote (the opening comment's author), the fixture's agent the rest."""
+        said = content_for(state.content, ticket_id)
+        if said is not None:
+            return said_comments(ticket_id, said)
         comments = copy_of(COMMENTS, "comments")
         customer_id = comments[0]["author_id"]
         order = fixture(EXPORT)["tickets"][0]["custom_fields"][0]["value"]
@@ -202,6 +232,23 @@ def make_app(tickets: int = 3, page_size: int = 1000, deleted: Iterable[int] = (
                 comment[key] = (comment[key].replace(order, order_number(ticket_id))
                                 .replace(customer_name, NAMES[ticket_id % len(NAMES)].split()[0]))
         return comments
+
+    def said_comments(ticket_id: int, said: Content) -> list[dict]:
+        """The requester's opening comment and, if there is one, the agent's public reply, shaped
+        as the fixture's first comment and its public agent comment."""
+        template = copy_of(COMMENTS, "comments")
+        opening = template[0]
+        reply = next(c for c in template if c["public"] and c["author_id"] != opening["author_id"])
+        opening["author_id"] = REQUESTER_BASE + ticket_id
+        written = [(opening, said.customer_message)]
+        if said.agent_reply:
+            written.append((reply, said.agent_reply))
+        created = EPOCH + STEP * ticket_id - timedelta(hours=2)
+        for k, (comment, body) in enumerate(written):
+            comment.update(id=ticket_id * 10 + k, audit_id=ticket_id * 10 + k, body=body, plain_body=body,
+                           html_body=f'<div class="zd-comment" dir="auto">{html_paragraphs(body)}</div>',
+                           created_at=f"{created + timedelta(minutes=30) * k:%Y-%m-%dT%H:%M:%SZ}")
+        return [comment for comment, _ in written]
 
     def not_found() -> Response:
         return answer(fixture(NOT_FOUND), 404)
