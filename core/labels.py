@@ -292,11 +292,13 @@ def rank_sources(rows: Sequence[LabelRow], texts: Sequence[str], excluded_tags: 
 def score_source(source: LabelSource, rows: Sequence[LabelRow], texts: Sequence[str],
                  field_names: Mapping[str, str] | None = None, examples_per_source: int = 5,
                  seed: int = 0) -> SourceReport:
-    """One source's report. The score is the information a model could learn from it:
-    ``kappa * log2(effective classes) * (0.5 + 0.5 * coverage) * sufficiency``, where the effective
-    number of classes is 2 to the entropy (ten even classes count as ten, one big and nine tiny
-    ones as nearly one), kappa is how much better than chance the text predicts the label, and
-    sufficiency falls when a class has fewer than 20 examples on average."""
+    """One source's report. The score is the predictable information the source gives per ticket
+    of the history, in bits: ``kappa * entropy * coverage * sufficiency``. The entropy of its
+    class sizes is what a label says (ten even classes say log2(10) bits, one big class and nine
+    tiny ones nearly nothing); kappa is how much of that the customer's words predict beyond chance
+    (a plan field: none); coverage is the share of tickets it says it on (a macro applied to half
+    the solved tickets says it on half); sufficiency falls when a class has fewer than 20 examples
+    on average."""
     description = source.describe(field_names)
     try:
         labels = check_source(source, rows)
@@ -310,7 +312,7 @@ def score_source(source: LabelSource, rows: Sequence[LabelRow], texts: Sequence[
     kappa = predictability([texts[i] for i, _ in present], [x for _, x in present], seed)
     coverage = len(present) / max(len(rows), 1)
     sufficiency = min(1.0, len(present) / (20 * len(counts)))
-    score = max(kappa, 0.0) * entropy * (0.5 + 0.5 * coverage) * sufficiency
+    score = max(kappa, 0.0) * entropy * coverage * sufficiency
     examples = []
     for value, n in counts.most_common(examples_per_source):
         shown = [texts[i][:120] for i, x in present if x == value][:2]

@@ -42,6 +42,10 @@ class Resolution:
     requester_name: str | None
 
 
+#: A noisy source's target is lowered at most this far (times 0.85): labels less consistent than
+#: that cannot say how often answers are right, and abstaining more is the honest outcome.
+MIN_LABEL_CONSISTENCY = 0.85
+
 #: How many labelled tickets estimate the nearest-neighbour spread for abstention (enough for a
 #: stable mean and spread; bounds training time at 100,000 tickets).
 NEIGHBOUR_SAMPLE = 3000
@@ -96,13 +100,15 @@ class TicketModel:
     @classmethod
     def fit(cls, tickets: list[TrainingTicket], target_precision: float = DEFAULT_TARGET_PRECISION,
             encoder: SentenceEncoding | None = None, vectors: np.ndarray | None = None,
-            tag_options: dict | None = None, draft_precision: float = DEFAULT_DRAFT_PRECISION) -> TicketModel:
+            tag_options: dict | None = None, draft_precision: float = DEFAULT_DRAFT_PRECISION,
+            noisy_labels: bool = False) -> TicketModel:
         """Train every part from ``tickets``; ``encoder`` adds sentence vectors (see :mod:`core.ml.encoder`),
         or pass ``vectors`` already encoded by it (one row per ticket). Tickets without an intent
         still teach similarity, drafts and tags; with fewer than two intents there is no intent
         model. ``tag_options`` go to :func:`fit_tag_model` (excluded tags, target precision);
         ``draft_precision`` is how often a day-one draft's source reply must agree with the reply
-        the ticket really got (see :mod:`core.ml.retrieval`)."""
+        the ticket really got (see :mod:`core.ml.retrieval`). ``noisy_labels``: intents come from
+        a field agents fill rather than a curated intent (see :func:`_abstention_rule`)."""
         texts = [t.text for t in tickets]
         if encoder is not None and vectors is None:
             vectors = encoder.encode(texts)
@@ -139,7 +145,7 @@ class TicketModel:
                                       [t.intent if intents is not None else None for t in tickets],
                                       [bool(t.reply) for t in tickets], reference_rows=reference_rows)
         if intents is not None:
-            abstention = _abstention_rule(intents, index, target_precision)
+            abstention = _abstention_rule(intents, index, target_precision, noisy_labels)
             intents.out_of_fold = None  # only needed to fit the rule; not worth storing
         resolutions = {t.ticket_id: Resolution(t.ticket_id, t.external_id, t.intent, t.reply, t.requester_name)
                        for t in tickets if t.reply}
@@ -212,6 +218,34 @@ def fit_tag_model(ngrams: NgramRows | None, ngram_matrix, vectors: np.ndarray | 
                         target_precision=options.get("target_precision", 0.9), excluded=options.get("excluded", ()))
 
 
+#: Two reference tickets at least this close (cosine) ask the same question and deserve one label.
+NEAR_DUPLICATE = 0.9
+#: Fewer near-duplicate pairs than this say nothing about the labels' consistency.
+MIN_NEAR_PAIRS = 30
+
+
+def label_consistency(index: SimilarityIndex, truth: np.ndarray, chunk: int = 512) -> float | None:
+    """How often a label is right, estimated without any model: among pairs of near-identical
+    reference tickets (each with its nearest other one), the share with the same label is about
+    q squared when each label is right with probability q (two wrong labels rarely agree), so q
+    is its square root. ``None`` with too few such pairs."""
+    reference = index.reference
+    if reference is None or reference.shape[0] < 2:
+        return None
+    nearest = np.empty(reference.shape[0], dtype=np.int64)
+    closest = np.empty(reference.shape[0], dtype=np.float32)
+    for start in range(0, reference.shape[0], chunk):
+        sims = reference[start:start + chunk] @ reference.T
+        sims = sims.toarray() if hasattr(sims, "toarray") else np.asarray(sims)
+        sims[np.arange(sims.shape[0]), np.arange(start, start + sims.shape[0])] = -1.0
+        nearest[start:start + sims.shape[0]] = sims.argmax(axis=1)
+        closest[start:start + sims.shape[0]] = sims.max(axis=1)
+    pairs = closest >= NEAR_DUPLICATE
+    if pairs.sum() < MIN_NEAR_PAIRS:
+        return None
+    return float(np.sqrt((truth[pairs] == truth[nearest[pairs]]).mean()))
+
+
 def newest_per_label(labels: list[str], cap: int) -> np.ndarray:
     """Positions of the last ``cap`` occurrences of each label (labels in time order, oldest
     first), in their original order."""
@@ -224,13 +258,21 @@ def newest_per_label(labels: list[str], cap: int) -> np.ndarray:
     return np.asarray(keep[::-1], dtype=np.int64)
 
 
-def _abstention_rule(intents: IntentClassifier, index: SimilarityIndex, target_precision: float) -> AbstentionRule:
+def _abstention_rule(intents: IntentClassifier, index: SimilarityIndex, target_precision: float,
+                     noisy_labels: bool = False) -> AbstentionRule:
     """Fit the rule on out-of-fold decision values and leave-one-out nearest-labelled cosines of
-    the reference rows (the rows the out-of-fold scores were computed for, in the same order)."""
+    the reference rows (the rows the out-of-fold scores were computed for, in the same order).
+    ``noisy_labels``: the labels come from a helpdesk field agents fill, so a right answer is
+    sometimes scored against a wrong label; the precision asked of the labels is the target times
+    their consistency (:func:`label_consistency`)."""
     oof, truth = intents.out_of_fold
     sample = np.arange(len(truth))
+    if noisy_labels:  # an answer can be right where the label is not: ask the labels' precision of it
+        consistency = label_consistency(index, truth)
+        if consistency is not None:
+            target_precision = target_precision * max(consistency, MIN_LABEL_CONSISTENCY)
     if len(sample) > NEIGHBOUR_SAMPLE:
-        sample = np.sort(np.random.default_rng(0).choice(len(truth), NEIGHBOUR_SAMPLE, replace=False))
+        sample = np.sort(np.random.default_rng(0).choice(sample, NEIGHBOUR_SAMPLE, replace=False))
     closest = index.leave_one_out_closest(sample) if len(truth) > 1 else None
     correct = oof[sample].argmax(axis=1) == truth[sample]
     return AbstentionRule.fit(oof[sample].max(axis=1), correct, closest, target_precision)

@@ -94,8 +94,10 @@ def _taught_by_signals(session) -> tuple[dict[int, list[Effect]], int]:
 
 
 #: Suggested tags must be right this often (out-of-fold, per tag): a wrong tag written back costs an
-#: agent a click, a wrong intent a whole reply, so tags ask for less than intents.
-DEFAULT_TAG_PRECISION = 0.9
+#: agent a click, a wrong intent a whole reply, so tags ask for less than intents. Agents forget
+#: tags, so a right tag is often scored as wrong: on the simulated helpdesk history (5,000 tickets)
+#: 0.9 suggested tags at 0.89 measured precision, micro-F1 0.58; 0.75 at 0.84, micro-F1 0.61.
+DEFAULT_TAG_PRECISION = 0.8
 
 
 def excluded_tags(runtime: Runtime, tenant_id: int, settings: dict) -> set[str]:
@@ -138,7 +140,8 @@ def train_tenant(runtime: Runtime, tenant_slug: str, force: bool = False) -> Sto
         raise ModelRefused(verdict)
     model = TicketModel.fit(tickets, target_precision=target_precision, encoder=encoder, vectors=vectors,
                             tag_options=tag_options,
-                            draft_precision=float(settings.get("draft_target_precision", DEFAULT_DRAFT_PRECISION)))
+                            draft_precision=float(settings.get("draft_target_precision", DEFAULT_DRAFT_PRECISION)),
+                            noisy_labels=source.kind != "intent")
     model.label_source = source.spec
     snapshot = hashlib.sha256(",".join(str(t.ticket_id) for t in tickets).encode()).hexdigest()[:16]
     metadata = {
