@@ -21,12 +21,7 @@ def build_demo(runtime: Runtime, tenant: str, end: date, seed: int = 7, count: i
                report: Callable[[str], None] = lambda line: None) -> list[str]:
     """Create or refresh ``tenant`` from the seeded history. Each step's line goes to ``report`` as
     it finishes (training takes minutes, so the user sees progress) and all lines are returned."""
-    lines: list[str] = []
-
-    def say(line: str) -> None:
-        lines.append(line)
-        report(line)
-
+    lines, say = _collector(report)
     history = runtime.settings.home / "demo" / "history.jsonl"
     history.parent.mkdir(parents=True, exist_ok=True)
     written = write_history(history, count=count, seed=seed, end=end)
@@ -42,6 +37,17 @@ def build_demo(runtime: Runtime, tenant: str, end: date, seed: int = 7, count: i
     )
     say(_first_signal(runtime, tenant))
     return lines
+
+
+def _collector(report: Callable[[str], None]) -> tuple[list[str], Callable[[str], None]]:
+    """The lines a build returns, and ``say``, which keeps a line and reports it at once."""
+    lines: list[str] = []
+
+    def say(line: str) -> None:
+        lines.append(line)
+        report(line)
+
+    return lines, say
 
 
 def _first_signal(runtime: Runtime, tenant: str) -> str:
@@ -73,12 +79,7 @@ def build_helpdesk_demo(runtime: Runtime, tenant: str, end: date, seed: int = 7,
     from core.label_settings import suggest_sources
     from core.store.tables import TenantRow
 
-    lines: list[str] = []
-
-    def say(line: str) -> None:
-        lines.append(line)
-        report(line)
-
+    lines, say = _collector(report)
     history = runtime.settings.home / "demo" / "helpdesk-history.jsonl"
     history.parent.mkdir(parents=True, exist_ok=True)
     written = write_helpdesk_history(history, count=count, seed=seed, end=end)
