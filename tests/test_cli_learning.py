@@ -20,7 +20,7 @@ def _csv(path):
     return path
 
 
-def test_import_train_suggest(settings, tmp_path):
+def test_import_train_suggest(settings, db, tmp_path):
     run = CliRunner().invoke
     path = _csv(tmp_path / "inbox.csv")
     assert run(main, ["import", str(path), "--tenant", "acme", "--label-field", "category",
@@ -38,7 +38,7 @@ def test_import_train_suggest(settings, tmp_path):
     assert text.output.startswith("intent: refund_status")
 
 
-def test_bad_input_exits_2(settings, tmp_path):
+def test_bad_input_exits_2(settings, db, tmp_path):
     run = CliRunner().invoke
     assert run(main, ["train", "--tenant", "nobody"]).exit_code == 2
     assert run(main, ["suggest", "--tenant", "nobody", "--text", "hi"]).exit_code == 2

@@ -30,7 +30,7 @@ def _settings_of(settings, tenant: str) -> dict:
     return value
 
 
-def test_a_history_without_intents_gets_suggestions_then_learns_intents_from_the_chosen_source(settings, tmp_path):
+def test_a_history_without_intents_gets_suggestions_then_learns_intents_from_the_chosen_source(settings, db, tmp_path):
     history = tmp_path / "history.jsonl"
     write_helpdesk_history(history, count=1500, seed=3, end=END)
     assert _invoke("import", str(history), "--tenant", "acme").exit_code == 0

@@ -31,7 +31,7 @@ def _proposals(settings) -> list[tuple[str, str, int]]:
     return rows
 
 
-def test_discovered_intents_are_proposed_curated_and_learned(settings, tmp_path):
+def test_discovered_intents_are_proposed_curated_and_learned(settings, db, tmp_path):
     tickets, _ = generate_helpdesk_history(count=700, seed=5, end=END)
     path = tmp_path / "history.jsonl"
     path.write_text("".join(t.model_dump_json(exclude_none=True) + "\n" for t in tickets))
