@@ -124,19 +124,8 @@ def evaluate_file(runtime: Runtime, tenant: str, path: Path, fmt: str | None = N
         excluded = set(stored.metadata.get("excluded_tags") or ())  # automation tags: nothing to learn
         truth = [[t for t in rows[i].tags if t not in excluded] for i in tagged]
         scores = tag_metrics(truth, [suggested_tags[i] for i in tagged])
-        figures.update({"tags_n": len(tagged), **{f"tags_{k}": v for k, v in _flat(scores).items()}})
+        figures.update({"tags_n": len(tagged), **{f"tags_{k}": v for k, v in scores.items()}})
     return figures
-
-
-def _flat(scores: dict) -> dict:
-    """``{"micro": {"f1": ..}, ..}`` as ``{"micro_f1": ..}``; other figures as they are."""
-    out = {}
-    for key, value in scores.items():
-        if isinstance(value, dict) and key in ("micro", "macro"):
-            out.update({f"{key}_{k}": round(float(v), 4) for k, v in value.items() if isinstance(v, (int, float))})
-        elif isinstance(value, (int, float)):
-            out[key] = value
-    return out
 
 
 def _ratio(numerator, denominator) -> float | None:

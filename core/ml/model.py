@@ -13,7 +13,7 @@ from core.ml.intent import IntentClassifier
 from core.ml.ngrams import NgramRows, text_features
 from core.ml.retrieval import DEFAULT_DRAFT_PRECISION, DraftRule
 from core.ml.tags import TagModel, word_block_width
-from core.ml.similarity import SimilarityIndex
+from core.ml.similarity import SimilarityIndex, nearest_others
 from core.vocabulary import Vocabulary
 
 
@@ -232,14 +232,7 @@ def label_consistency(index: SimilarityIndex, truth: np.ndarray, chunk: int = 51
     reference = index.reference
     if reference is None or reference.shape[0] < 2:
         return None
-    nearest = np.empty(reference.shape[0], dtype=np.int64)
-    closest = np.empty(reference.shape[0], dtype=np.float32)
-    for start in range(0, reference.shape[0], chunk):
-        sims = reference[start:start + chunk] @ reference.T
-        sims = sims.toarray() if hasattr(sims, "toarray") else np.asarray(sims)
-        sims[np.arange(sims.shape[0]), np.arange(start, start + sims.shape[0])] = -1.0
-        nearest[start:start + sims.shape[0]] = sims.argmax(axis=1)
-        closest[start:start + sims.shape[0]] = sims.max(axis=1)
+    nearest, closest = nearest_others(reference, np.arange(reference.shape[0]), chunk)
     pairs = closest >= NEAR_DUPLICATE
     if pairs.sum() < MIN_NEAR_PAIRS:
         return None

@@ -14,9 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
-
 from core.ml.abstention import threshold_for_precision
+from core.ml.similarity import nearest_others
 
 #: Two replies "agree" from this word TF-IDF cosine up: the same answer with another greeting,
 #: name or order number scores 0.7 and more; answers to different questions rarely pass 0.3.
@@ -56,16 +55,7 @@ class DraftRule:
         sample = np.arange(len(resolved_rows))
         if len(sample) > SAMPLE:
             sample = np.sort(np.random.default_rng(seed).choice(len(sample), SAMPLE, replace=False))
-        candidates = matrix[resolved_rows]
-        nearest = np.empty(len(sample), dtype=np.int64)
-        similarity = np.empty(len(sample), dtype=np.float32)
-        for start in range(0, len(sample), 512):
-            part = sample[start:start + 512]
-            sims = candidates[part] @ candidates.T
-            sims = sims.toarray() if sparse.issparse(sims) else np.asarray(sims)
-            sims[np.arange(len(part)), part] = -1.0
-            nearest[start:start + len(part)] = sims.argmax(axis=1)
-            similarity[start:start + len(part)] = sims.max(axis=1)
+        nearest, similarity = nearest_others(matrix[resolved_rows], sample)
         reply_vectors = TfidfVectorizer(sublinear_tf=True).fit_transform(replies)
         agree = np.asarray(reply_vectors[sample].multiply(reply_vectors[nearest]).sum(axis=1)).ravel() >= REPLY_AGREEMENT
         if not agree.any():

@@ -88,14 +88,22 @@ class SimilarityIndex:
         """For each reference row at ``positions`` (indexes into :attr:`reference_rows`), the cosine
         to the nearest *other* reference row: what :meth:`closest_labelled` would say for a new
         ticket like it."""
-        out = np.zeros(len(positions), dtype=np.float32)
-        for start in range(0, len(positions), chunk):
-            part = positions[start:start + chunk]
-            sims = self.reference[part] @ self.reference.T
-            sims = sims.toarray() if sparse.issparse(sims) else np.asarray(sims)
-            sims[np.arange(len(part)), part] = -1.0
-            out[start:start + len(part)] = sims.max(axis=1)
-        return out
+        return nearest_others(self.reference, positions, chunk)[1]
+
+
+def nearest_others(matrix, positions: np.ndarray, chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of ``matrix`` (unit rows, dense or sparse) at ``positions``, the nearest
+    *other* row and its cosine, computed a chunk of rows at a time to bound memory."""
+    nearest = np.zeros(len(positions), dtype=np.int64)
+    closest = np.zeros(len(positions), dtype=np.float32)
+    for start in range(0, len(positions), chunk):
+        part = positions[start:start + chunk]
+        sims = matrix[part] @ matrix.T
+        sims = sims.toarray() if sparse.issparse(sims) else np.asarray(sims)
+        sims[np.arange(len(part)), part] = -1.0
+        nearest[start:start + len(part)] = sims.argmax(axis=1)
+        closest[start:start + len(part)] = sims.max(axis=1)
+    return nearest, closest
 
 
 def _cosines(candidates, query) -> np.ndarray:
