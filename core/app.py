@@ -2,30 +2,56 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.config import Settings
 from core.runtime import Runtime
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """An app bound to one Runtime (settings and a migrated database), shared by its requests."""
-    from core.helpdesks import registered
-    from core.web import api, learning_pages, panel_api, playground, webhooks
-    from core.web.errors import register_error_handlers
+    """An app bound to one Runtime (settings and a migrated database), shared by its requests.
 
+    Refuses to start (:class:`core.secrets.SecretsUnavailable`, with the reason) when the database
+    holds helpdesk credentials and ``DESKLOOP_SECRET_KEY`` is missing or weak: such a server could
+    verify no webhook and would answer every one of them with an error."""
+    from core.helpdesks import registered
+    from core.web import admin_pages, api, auth_pages, learning_pages, panel_api, playground, webhooks
+    from core.web.access import init_access
+    from core.web.errors import register_error_handlers
+    from core.web.headers import init_headers
+    from core.web.limits import init_limits
+    from core.web.session_key import check_credentials_key, session_key
+
+    settings = settings or Settings.from_env()
+    runtime = Runtime(settings)
+    check_credentials_key(runtime)
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.json.sort_keys = False
-    app.extensions["deskloop"] = Runtime(settings or Settings.from_env())
-    app.register_blueprint(api.blueprint)
-    app.register_blueprint(playground.blueprint)
-    app.register_blueprint(learning_pages.blueprint)
-    app.register_blueprint(webhooks.blueprint)
-    app.register_blueprint(panel_api.blueprint)
-    app.register_blueprint(panel_api.assets)
+    app.extensions["deskloop"] = runtime
+    app.config.update(
+        SECRET_KEY=session_key(settings),
+        SESSION_COOKIE_NAME="deskloop_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
+    )
+    if settings.proxy_hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
+                                x_host=settings.proxy_hops)
+    for blueprint in (api.blueprint, playground.blueprint, learning_pages.blueprint, webhooks.blueprint,
+                      panel_api.blueprint, panel_api.assets, auth_pages.blueprint, admin_pages.blueprint):
+        app.register_blueprint(blueprint)
     for desk in registered().values():  # loaded now, not in the first webhook's request
         side_panel = getattr(desk, "app_blueprint", lambda: None)()
         if side_panel is not None:
             app.register_blueprint(side_panel)
+    init_access(app)
+    init_limits(app, settings)
+    init_headers(app)
+    auth_pages.init_sso(app, settings)
     register_error_handlers(app)
     return app

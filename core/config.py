@@ -13,6 +13,21 @@ from pathlib import Path
 
 import platformdirs
 
+from core.errors import BadInput
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadInput(f"{name} must be a whole number, not {raw!r}") from None
+    if not low <= value <= high:
+        raise BadInput(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -36,7 +51,19 @@ class Settings:
         llm_api_key: Its key (``DESKLOOP_LLM_API_KEY``); kept out of ``repr`` so it never reaches logs.
         secret_key: Encrypts helpdesk credentials at rest (``DESKLOOP_SECRET_KEY``; several keys
             separated by commas rotate: the first encrypts, all decrypt). Required to add or use a
-            connected helpdesk; out of ``repr``.
+            connected helpdesk, and signs operator sessions; out of ``repr``.
+        session_hours: How long an operator's sign-in lasts, however active (``DESKLOOP_SESSION_HOURS``,
+            default 12).
+        secure_cookies: Send the session cookie only over HTTPS (``DESKLOOP_SECURE_COOKIES``; default
+            on, off only when set to ``0``/``false`` for a plain-HTTP demo on one machine).
+        proxy_hops: How many reverse proxies in front set ``X-Forwarded-For``/``-Proto``/``-Host``
+            (``DESKLOOP_PROXY_HOPS``, default 0: such headers are ignored, so a client cannot forge
+            its address or scheme).
+        max_body_bytes: The largest request body accepted (``DESKLOOP_MAX_BODY_BYTES``, default 1 MiB).
+        rate_login, rate_suggest, rate_auth_failures: Rate limits in Flask-Limiter's notation
+            (``DESKLOOP_RATE_LOGIN``, ``DESKLOOP_RATE_SUGGEST``, ``DESKLOOP_RATE_AUTH_FAILURES``).
+        oidc_issuer, oidc_client_id, oidc_client_secret: Single sign-on through an OpenID Connect
+            provider (``DESKLOOP_OIDC_ISSUER`` and friends); unset, only passwords sign in.
     """
 
     home: Path
@@ -49,6 +76,16 @@ class Settings:
     llm_model: str = "default"
     llm_api_key: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
+    session_hours: int = 12
+    secure_cookies: bool = True
+    proxy_hops: int = 0
+    max_body_bytes: int = 1024 * 1024
+    rate_login: str = "10/minute;100/hour"
+    rate_suggest: str = "120/minute"
+    rate_auth_failures: str = "30/minute"
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +103,16 @@ class Settings:
             llm_model=env.get("DESKLOOP_LLM_MODEL") or "default",
             llm_api_key=env.get("DESKLOOP_LLM_API_KEY") or None,
             secret_key=env.get("DESKLOOP_SECRET_KEY") or None,
+            session_hours=_int(env, "DESKLOOP_SESSION_HOURS", 12, 1, 24 * 30),
+            secure_cookies=(env.get("DESKLOOP_SECURE_COOKIES") or "1").strip().lower() not in ("0", "false", "no"),
+            proxy_hops=_int(env, "DESKLOOP_PROXY_HOPS", 0, 0, 5),
+            max_body_bytes=_int(env, "DESKLOOP_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+            rate_login=env.get("DESKLOOP_RATE_LOGIN") or "10/minute;100/hour",
+            rate_suggest=env.get("DESKLOOP_RATE_SUGGEST") or "120/minute",
+            rate_auth_failures=env.get("DESKLOOP_RATE_AUTH_FAILURES") or "30/minute",
+            oidc_issuer=(env.get("DESKLOOP_OIDC_ISSUER") or "").rstrip("/") or None,
+            oidc_client_id=env.get("DESKLOOP_OIDC_CLIENT_ID") or None,
+            oidc_client_secret=env.get("DESKLOOP_OIDC_CLIENT_SECRET") or None,
         )
 
     @property
@@ -78,4 +125,7 @@ class Settings:
         return self.home / "models"
 
     def ensure_home(self) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
+        """Create ``home`` readable by its owner only: it holds the database, models and keys."""
+        self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self.home.stat().st_uid == os.getuid() and self.home.stat().st_mode & 0o077:
+            self.home.chmod(0o700)  # made earlier, or by hand, with a looser umask

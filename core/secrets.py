@@ -3,8 +3,9 @@
 Credentials (API tokens, webhook secrets) are stored in the tenant row as one Fernet token
 (AES-128-CBC with HMAC-SHA256, from the maintained ``cryptography`` package) over their JSON. The
 key comes from ``DESKLOOP_SECRET_KEY``, never from the database: a copy of the database alone
-reveals nothing. Any string of at least 32 characters works as a key (it is stretched with HKDF,
-so a passphrase and a ``Fernet.generate_key()`` value are both fine); listing several keys
+reveals nothing. A key is at least 32 characters and hard to guess (zxcvbn's estimate, see
+:mod:`core.access.strength`); it is stretched with HKDF, so a long passphrase and a
+``Fernet.generate_key()`` value are both fine; listing several keys
 separated by commas rotates them (the first encrypts, every one decrypts;
 ``deskloop tenant rotate-secrets`` re-encrypts with the first).
 """
@@ -19,6 +20,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from core.access.strength import key_weakness
 from core.errors import BadInput
 
 MIN_KEY_LENGTH = 32
@@ -42,6 +44,12 @@ def secret_keys(secret_key: str | None) -> list[str]:
                                  "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')")
     if any(len(k) < MIN_KEY_LENGTH for k in keys):
         raise SecretsUnavailable(f"DESKLOOP_SECRET_KEY must be at least {MIN_KEY_LENGTH} characters")
+    for position, key in enumerate(keys, start=1):
+        weakness = key_weakness(key)
+        if weakness:
+            which = "DESKLOOP_SECRET_KEY" if len(keys) == 1 else f"key {position} of DESKLOOP_SECRET_KEY"
+            raise SecretsUnavailable(f"{which} is too weak: {weakness}; generate one with: "
+                                     "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
     return keys
 
 

@@ -274,3 +274,65 @@ class IntentProposalRow(TenantScoped, Base):
     reply: Mapped[str | None] = mapped_column(Text, doc="The reply that resolved most of its tickets.")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OperatorRow(Base):
+    """A person who signs in to Deskloop's own pages and API (not a helpdesk agent in a side panel).
+
+    ``session_version`` is part of every login session's id: disabling the operator or resetting the
+    password bumps it, which ends every session they have open on every machine at once."""
+
+    __tablename__ = "operators"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True, doc="Stored lower-cased.")
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(255), doc="Argon2id; none for single-sign-on only.")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column()
+
+
+class OperatorTenantRow(Base):
+    """The tenants an agent or viewer may see (admins see every tenant and have no rows here)."""
+
+    __tablename__ = "operator_tenants"
+
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+
+
+class ApiTokenRow(Base):
+    """A machine's API token: only its SHA-256 is kept (the token is shown once, when issued)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(32), unique=True, doc="The token's public part, to name it.")
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    scopes: Mapped[list] = mapped_column(default=list)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"),
+                                                  doc="None: every tenant (admin tokens only).")
+    created_by: Mapped[str] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class AuditEventRow(Base):
+    """One operator action (a token issued, a user disabled, a signal revoked, a model rolled back).
+
+    The tenant is kept by slug, not by key: the trail outlives a removed tenant."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(400))
+    action: Mapped[str] = mapped_column(String(64))
+    tenant: Mapped[str | None] = mapped_column(String(63), index=True)
+    target: Mapped[str | None] = mapped_column(String(255))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

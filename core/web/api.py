@@ -26,7 +26,10 @@ from core.store.tables import TenantRow
 from core.store.tickets import StoredTicket, count_tickets, get_ticket, list_tickets
 from core.suggest import similar_tickets, suggest, suggest_for_ticket
 from core.types import Signal
+from core.access import audit
+from core.web.access import actor, current_principal, public
 from core.web.errors import ApiError
+from core.web.limits import rate_limited
 from core.web.openapi import ApiDocs, QueryParam
 from core.web.schemas import (
     AcceptRequest,
@@ -122,7 +125,7 @@ def _send(model, status: int = 200):
     return current_app.response_class(model.model_dump_json(), status=status, mimetype="application/json")
 
 
-@docs.route("GET", "/health", summary="Liveness: the database answers", response=Health)
+@docs.route("GET", "/health", scope=None, summary="Liveness: the database answers", response=Health)
 def health():
     rt = runtime()
     with rt.db.engine.connect() as connection:
@@ -131,14 +134,15 @@ def health():
                         version=package_version("deskloop")))
 
 
-@docs.route("GET", "/tenants", summary="Installed helpdesk accounts", response=TenantList)
+@docs.route("GET", "/tenants", scope="read", summary="Installed helpdesk accounts", response=TenantList)
 def tenants():
     rt = runtime()
+    principal = current_principal()
     with rt.db.admin_session() as session:
         rows = session.execute(select(TenantRow.id, TenantRow.slug, TenantRow.helpdesk, TenantRow.domain)
                                .order_by(TenantRow.slug)).all()
     found = []
-    for row in rows:
+    for row in (r for r in rows if principal.covers(r.slug)):
         with rt.db.tenant_session(row.id) as session:
             count = count_tickets(session)
         found.append(TenantSummary(slug=row.slug, helpdesk=row.helpdesk, domain=row.domain, tickets=count,
@@ -146,7 +150,8 @@ def tenants():
     return _send(TenantList(tenants=found))
 
 
-@docs.route("GET", "/tenants/<slug>/tickets", summary="A tenant's tickets, newest first", response=TicketList,
+@docs.route("GET", "/tenants/<slug>/tickets", scope="read",
+            summary="A tenant's tickets, newest first", response=TicketList,
             query=(QueryParam("limit", "integer", "Page size (1-200, default 50)", 1, 200),
                    QueryParam("offset", "integer", "Tickets to skip", 0),
                    QueryParam("status", description="Only this status"),
@@ -166,7 +171,7 @@ def tickets(slug: str):
                             offset=offset))
 
 
-@docs.route("GET", "/tenants/<slug>/tickets/<int:ticket_id>", summary="One ticket with its messages",
+@docs.route("GET", "/tenants/<slug>/tickets/<int:ticket_id>", scope="read", summary="One ticket with its messages",
             response=TicketDetail, errors=(404,))
 def ticket(slug: str, ticket_id: int):
     rt = runtime()
@@ -177,9 +182,10 @@ def ticket(slug: str, ticket_id: int):
     return _send(_detail(stored))
 
 
-@docs.route("GET", "/tenants/<slug>/tickets/<int:ticket_id>/suggestion",
+@docs.route("POST", "/tenants/<slug>/tickets/<int:ticket_id>/suggestion", scope="suggest",
             summary="A fresh suggestion for a stored ticket (stored, so signals can refer to it)",
             response=Suggestion, errors=(404, 409))
+@rate_limited("suggest")
 def ticket_suggestion(slug: str, ticket_id: int):
     made = suggest_for_ticket(runtime(), slug, ticket_id)
     if made is None:
@@ -187,8 +193,10 @@ def ticket_suggestion(slug: str, ticket_id: int):
     return _send(made)
 
 
-@docs.route("POST", "/tenants/<slug>/suggest", summary="A suggestion for raw text", response=Suggestion,
+@docs.route("POST", "/tenants/<slug>/suggest", scope="suggest",
+            summary="A suggestion for raw text", response=Suggestion,
             body=SuggestRequest, errors=(404, 409))
+@rate_limited("suggest")
 def suggest_text(slug: str):
     body = _json_body(SuggestRequest)
     rt = runtime()
@@ -196,7 +204,8 @@ def suggest_text(slug: str):
     return _send(suggest(rt, slug, body.text, customer_name=body.customer_name))
 
 
-@docs.route("POST", "/tenants/<slug>/signals", summary="Record a signal (created)", response=Signal, status=201,
+@docs.route("POST", "/tenants/<slug>/signals", scope="signals",
+            summary="Record a signal (created)", response=Signal, status=201,
             body=SignalRequest, errors=(404,), also={200: "The same source_event was already recorded"})
 def post_signal(slug: str):
     body = _json_body(SignalRequest)
@@ -206,7 +215,8 @@ def post_signal(slug: str):
     return _send(stored, 201 if created else 200)
 
 
-@docs.route("GET", "/tenants/<slug>/signals", summary="The tenant's signals, newest first", response=SignalList,
+@docs.route("GET", "/tenants/<slug>/signals", scope="read",
+            summary="The tenant's signals, newest first", response=SignalList,
             query=(QueryParam("limit", "integer", "How many (1-500, default 50)", 1, 500),), errors=(400, 404))
 def signals(slug: str):
     limit = _int_arg("limit", 50, 1, 500)
@@ -216,14 +226,17 @@ def signals(slug: str):
     ]))
 
 
-@docs.route("POST", "/tenants/<slug>/signals/<int:signal_id>/revoke",
+@docs.route("POST", "/tenants/<slug>/signals/<int:signal_id>/revoke", scope="admin",
             summary="Revoke a signal: it stops influencing suggestions and later model versions", response=Signal,
             errors=(400, 404))
 def revoke(slug: str, signal_id: int):
-    return _send(revoke_signal(runtime(), slug, signal_id))
+    revoked = revoke_signal(runtime(), slug, signal_id)
+    audit.record(runtime(), actor(), "signal.revoke", tenant=slug, target=f"signal:{signal_id}")
+    return _send(revoked)
 
 
-@docs.route("GET", "/tenants/<slug>/replays/latest", summary="The learning curves of the latest `deskloop replay`",
+@docs.route("GET", "/tenants/<slug>/replays/latest", scope="read",
+            summary="The learning curves of the latest `deskloop replay`",
             response=ReplayRun, errors=(404,))
 def latest_replay(slug: str):
     run = latest_replay_run(runtime(), slug)
@@ -232,7 +245,7 @@ def latest_replay(slug: str):
     return _send(ReplayRun(**run))
 
 
-@docs.route("GET", "/tenants/<slug>/tickets/<int:ticket_id>/similar",
+@docs.route("GET", "/tenants/<slug>/tickets/<int:ticket_id>/similar", scope="read",
             summary="The nearest resolved tickets of any intent, with scores", response=SimilarList,
             query=(QueryParam("limit", "integer", "How many (1-50, default 10)", 1, 50),), errors=(400, 404, 409))
 def similar(slug: str, ticket_id: int):
@@ -243,21 +256,22 @@ def similar(slug: str, ticket_id: int):
     return _send(SimilarList(ticket_id=ticket_id, similar=[SimilarTicket(**f) for f in found]))
 
 
-@docs.route("GET", "/tenants/<slug>/clusters", summary="Clusters of related tickets, largest first",
+@docs.route("GET", "/tenants/<slug>/clusters", scope="read", summary="Clusters of related tickets, largest first",
             response=ClusterList, errors=(404,))
 def clusters(slug: str):
     rows = list_clusters(runtime(), slug)
     return _send(ClusterList(clusters=[ClusterSummary.model_validate(r, from_attributes=True) for r in rows]))
 
 
-@docs.route("GET", "/tenants/<slug>/labels", summary="The label source in use and the latest ranking of candidates",
+@docs.route("GET", "/tenants/<slug>/labels", scope="read",
+            summary="The label source in use and the latest ranking of candidates",
             response=LabelState, errors=(404,))
 def labels(slug: str):
     current, report = label_state(runtime(), slug)
     return _send(LabelState(current=current, report=report))
 
 
-@docs.route("POST", "/tenants/<slug>/labels/suggest",
+@docs.route("POST", "/tenants/<slug>/labels/suggest", scope="admin",
             summary="Rank the tenant's label sources afresh on its stored tickets (kept as the latest ranking)",
             response=LabelState, errors=(400, 404))
 def suggest_labels(slug: str):
@@ -265,21 +279,24 @@ def suggest_labels(slug: str):
     return _send(LabelState(current=report["current"], report=report))
 
 
-@docs.route("PUT", "/tenants/<slug>/labels/source",
+@docs.route("PUT", "/tenants/<slug>/labels/source", scope="admin",
             summary="Learn intents from this source, checked on the stored tickets first (the next training relabels)",
             response=LabelSourceChange, body=LabelSourceRequest, errors=(404,))
 def put_label_source(slug: str):
     body = _json_body(LabelSourceRequest)
-    return _send(LabelSourceChange(**use_source(runtime(), slug, body.source)))
+    changed = LabelSourceChange(**use_source(runtime(), slug, body.source))
+    audit.record(runtime(), actor(), "labels.use", tenant=slug, target=body.source)
+    return _send(changed)
 
 
-@docs.route("GET", "/tenants/<slug>/intents", summary="Intents discovered from the customers' words, largest first",
+@docs.route("GET", "/tenants/<slug>/intents", scope="read",
+            summary="Intents discovered from the customers' words, largest first",
             response=IntentList, errors=(404,))
 def intents(slug: str):
     return _send(IntentList(**intent_proposals.listing(runtime(), slug)))
 
 
-@docs.route("POST", "/tenants/<slug>/intents/discover",
+@docs.route("POST", "/tenants/<slug>/intents/discover", scope="admin",
             summary="Propose intents from the tickets no accepted intent holds (replaces earlier proposals)",
             response=IntentList, errors=(400, 404),
             also={202: ("Queued for a worker (with Redis): the listing changes when it has run", JobQueued)})
@@ -292,39 +309,50 @@ def discover(slug: str):
     return _send(JobQueued(job_id=outcome.job_id, status=outcome.mode), 202)
 
 
-@docs.route("POST", "/tenants/<slug>/intents/accept",
+@docs.route("POST", "/tenants/<slug>/intents/accept", scope="admin",
             summary="Accept intents: their tickets become training labels (label source `discovered`)",
             response=AcceptResult, body=AcceptRequest, errors=(404,))
 def accept_intents(slug: str):
     body = _json_body(AcceptRequest)
     if body.all == bool(body.keys):
         raise ApiError(400, 'name the intents to accept in "keys", or send "all": true (not both)', field="keys")
-    return _send(AcceptResult(**intent_proposals.accept(runtime(), slug, body.keys, every=body.all)))
+    accepted = AcceptResult(**intent_proposals.accept(runtime(), slug, body.keys, every=body.all))
+    audit.record(runtime(), actor(), "intents.accept", tenant=slug, detail={"keys": body.keys, "all": body.all})
+    return _send(accepted)
 
 
-@docs.route("POST", "/tenants/<slug>/intents/<key>/rename", summary="Rename an intent; its key follows the name",
+@docs.route("POST", "/tenants/<slug>/intents/<key>/rename", scope="admin",
+            summary="Rename an intent; its key follows the name",
             response=RenameResult, body=RenameRequest, errors=(404,))
 def rename_intent(slug: str, key: str):
     body = _json_body(RenameRequest)
-    return _send(RenameResult(**intent_proposals.rename(runtime(), slug, key, body.label)))
+    renamed = RenameResult(**intent_proposals.rename(runtime(), slug, key, body.label))
+    audit.record(runtime(), actor(), "intents.rename", tenant=slug, target=key, detail={"label": body.label})
+    return _send(renamed)
 
 
-@docs.route("POST", "/tenants/<slug>/intents/merge", summary="Merge two or more intents into one",
+@docs.route("POST", "/tenants/<slug>/intents/merge", scope="admin", summary="Merge two or more intents into one",
             response=MergeResult, body=MergeRequest, errors=(404,))
 def merge_intents(slug: str):
     body = _json_body(MergeRequest)
-    return _send(MergeResult(**intent_proposals.merge(runtime(), slug, body.keys, into=body.into)))
+    merged = MergeResult(**intent_proposals.merge(runtime(), slug, body.keys, into=body.into))
+    audit.record(runtime(), actor(), "intents.merge", tenant=slug, target=body.into,
+                 detail={"keys": body.keys})
+    return _send(merged)
 
 
-@docs.route("POST", "/tenants/<slug>/intents/<key>/split",
+@docs.route("POST", "/tenants/<slug>/intents/<key>/split", scope="admin",
             summary="Split an intent into new proposed intents by the wording of its tickets",
             response=SplitResult, body=SplitRequest, errors=(404,))
 def split_intent(slug: str, key: str):
     body = _json_body(SplitRequest)
-    return _send(SplitResult(**intent_proposals.split(runtime(), slug, key, body.parts)))
+    split = SplitResult(**intent_proposals.split(runtime(), slug, key, body.parts))
+    audit.record(runtime(), actor(), "intents.split", tenant=slug, target=key, detail={"parts": body.parts})
+    return _send(split)
 
 
 @blueprint.get("/openapi.json")
+@public
 def openapi():
     """The OpenAPI document (not itself listed in it)."""
     return jsonify(docs.document(package_version("deskloop"), PREFIX))

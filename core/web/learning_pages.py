@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, render_template
 from core.learning.audit import audited_signals
 from core.learning.replay import latest_replay_run
 from core.store.db import UnknownTenantError
+from core.web.access import operator
 
 blueprint = Blueprint("learning", __name__)
 
@@ -17,6 +18,7 @@ def _runtime():
 
 
 @blueprint.get("/tenants/<slug>/signals")
+@operator("read")
 def signals_page(slug: str):
     try:
         rows = audited_signals(_runtime(), slug, limit=200)
@@ -26,6 +28,7 @@ def signals_page(slug: str):
 
 
 @blueprint.get("/tenants/<slug>/learning")
+@operator("read")
 def learning_page(slug: str):
     try:
         run = latest_replay_run(_runtime(), slug)
@@ -35,6 +38,7 @@ def learning_page(slug: str):
 
 
 @blueprint.get("/tenants/<slug>/intents")
+@operator("read")
 def intents_page(slug: str):
     """The page itself carries no tenant data: its script reads and changes everything through the
     JSON API (``/api/v1/tenants/<slug>/labels`` and ``.../intents``)."""

@@ -17,13 +17,28 @@ from flask import Blueprint
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from core.web import access
 from core.web.schemas import ErrorBody
 
 _RULE_PARAM = re.compile(r"<(?:(?P<converter>[a-z]+):)?(?P<name>\w+)>")
 _CONVERTER_TYPES = {"int": "integer", "float": "number", None: "string", "string": "string"}
+SECURITY_SCHEMES = {
+    "apiToken": {"type": "http", "scheme": "bearer", "bearerFormat": "dlk_<id>_<secret>",
+                 "description": "An API token (`deskloop token create`), sent as `Authorization: Bearer ...`. "
+                                "It carries scopes (read, suggest, signals, admin) and covers one tenant "
+                                "or every tenant."},
+    "session": {"type": "apiKey", "in": "cookie", "name": "deskloop_session",
+                "description": "A signed-in operator's session (from /login). Its role grants scopes: viewer "
+                               "read; agent read, suggest, signals; admin all. State-changing requests also "
+                               "send the page's CSRF token as `X-CSRFToken`."},
+}
 _ERROR_TEXT = {400: "Bad input: the reason names the field",
+               401: "No proof: sign in, or send an API token",
+               403: "The proof lacks the scope this route needs",
+               429: "Too many requests, or too many failed proofs from this address",
                404: "No such tenant, or nothing of that id or key (ticket, signal, intent)",
-               409: "The tenant has no trained model yet", 415: "The body must be JSON"}
+               409: "The tenant has no trained model yet", 413: "The body is larger than the server accepts",
+               415: "The body must be JSON"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,8 @@ class Operation:
     errors: tuple[int, ...]
     #: Other success answers: status to a description, or to (description, model) when the body differs.
     also: dict[int, str | tuple[str, type[BaseModel]]] = field(default_factory=dict)
+    #: The scope the route needs (a signed-in operator's role or an API token must grant it); None: public.
+    scope: str | None = None
 
     def also_answers(self) -> list[tuple[int, str, type[BaseModel]]]:
         return [(status, *(given if isinstance(given, tuple) else (given, self.response)))
@@ -67,10 +84,14 @@ class ApiDocs:
     def route(self, method: str, rule: str, *, summary: str, response: type[BaseModel], status: int = 200,
               body: type[BaseModel] | None = None, query: tuple[QueryParam, ...] = (),
               errors: tuple[int, ...] = (),
-              also: dict[int, str | tuple[str, type[BaseModel]]] | None = None) -> Callable:
-        operation = Operation(method.upper(), rule, summary, response, status, body, query, errors, also or {})
+              also: dict[int, str | tuple[str, type[BaseModel]]] | None = None,
+              scope: str | None) -> Callable:
+        """Register a route. ``scope`` is required: the scope it needs, or None for a public route."""
+        operation = Operation(method.upper(), rule, summary, response, status, body, query, errors, also or {},
+                              scope)
 
         def register(view: Callable) -> Callable:
+            view = (access.public if scope is None else access.operator(scope))(view)
             self.operations.append(operation)
             self.blueprint.add_url_rule(rule, view_func=view, methods=[operation.method],
                                         endpoint=f"{view.__name__}")
@@ -88,7 +109,7 @@ class ApiDocs:
             "info": {"title": self.title, "version": version, "description": self.description,
                      "license": {"name": "GPL-3.0-or-later", "identifier": "GPL-3.0-or-later"}},
             "paths": paths,
-            "components": {"schemas": schemas},
+            "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
         }
 
     def _schemas(self) -> tuple[dict[str, Any], dict[tuple[type[BaseModel], str], dict[str, Any]]]:
@@ -124,11 +145,19 @@ class ApiDocs:
         for status, text, model in op.also_answers():
             responses[str(status)] = {"description": text,
                                       "content": {"application/json": {"schema": refs[(model, "serialization")]}}}
-        errors = set(op.errors) | ({400, 415} if op.body is not None else set())
+        errors = set(op.errors) | ({400, 413, 415} if op.body is not None else set())
+        if op.scope is not None:
+            errors |= {401, 403, 429}
         for status in sorted(errors):
             responses[str(status)] = {"description": _ERROR_TEXT.get(status, "Error"), **error_ref}
         operation: dict[str, Any] = {"summary": op.summary, "operationId": f"{op.method.lower()}_{_op_id(op.rule)}",
                                      "parameters": parameters, "responses": responses}
+        if op.scope is None:
+            operation["security"] = []
+        else:
+            operation["security"] = [{"apiToken": [op.scope]}, {"session": [op.scope]}]
+            operation["x-deskloop-scope"] = op.scope
+            operation["description"] = f"Needs the `{op.scope}` scope."
         if op.body is not None:
             operation["requestBody"] = {"required": True,
                                         "content": {"application/json": {"schema": refs[(op.body, "validation")]}}}

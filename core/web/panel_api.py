@@ -25,7 +25,9 @@ from core.connections import connection
 from core.errors import NotFound
 from core.panels import PanelSuggestion, panel_suggestion, record_sent, record_wrong
 from core.types import Suggestion
+from core.web.access import panel, public
 from core.web.errors import ApiError, error_response
+from core.web.limits import rate_limited
 
 PREFIX = "/apps/api"
 #: What the panel says when Deskloop abstains: the agent must not read "no answer" as "broken".
@@ -46,6 +48,7 @@ PANEL_DIR = Path(manifests.__file__).parent / "panel"
 
 
 @assets.get("/<name>")
+@public
 def asset(name: str):
     return send_from_directory(PANEL_DIR, name, max_age=300)
 
@@ -111,6 +114,8 @@ def panel_payload(made: PanelSuggestion) -> dict:
 
 
 @blueprint.post("/tickets/<external_id>/suggestion")
+@panel
+@rate_limited("suggest")
 def suggestion(external_id: str):
     identity = _identity()
     body = _body(SuggestionRequest)
@@ -132,6 +137,7 @@ def _agent(identity: PanelIdentity, session: str | None) -> str | None:
 
 
 @blueprint.post("/suggestions/<int:suggestion_id>/sent")
+@panel
 def sent(suggestion_id: int):
     identity = _identity()
     body = _body(SentRequest)
@@ -143,6 +149,7 @@ def sent(suggestion_id: int):
 
 
 @blueprint.post("/suggestions/<int:suggestion_id>/wrong")
+@panel
 def wrong(suggestion_id: int):
     identity = _identity()
     body = _body(WrongRequest)

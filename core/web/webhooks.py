@@ -21,6 +21,7 @@ from core.errors import NotFound
 from core.events import BadSignature
 from core.helpdesk_events import schedule_processing, store_events
 from core.helpdesks import integration
+from core.web.access import signed
 from core.web.errors import error_response, validation_reason
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ blueprint = Blueprint("webhooks", __name__)
 
 
 @blueprint.post("/webhooks/<helpdesk>/<tenant>")
+@signed
 def receive(helpdesk: str, tenant: str):
     runtime = current_app.extensions["deskloop"]
     desk = integration(helpdesk)

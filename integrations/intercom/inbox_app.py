@@ -42,6 +42,7 @@ from core.panels import (
     was_sent,
 )
 from core.runtime import Runtime
+from core.web.access import signed
 from core.web.errors import ApiError, validation_reason
 from core.web.panel_api import NOT_TRAINED_MESSAGE, abstain_message
 from integrations.intercom import canvas
@@ -121,6 +122,7 @@ def _client(conn: Connection) -> IntercomClient:
 # -- initialize ------------------------------------------------------------------------------------
 
 @blueprint.post("/initialize")
+@signed
 def initialize():
     runtime, conn, found = _verified(InitializeRequest)
     conversation = found.conversation_id
@@ -165,6 +167,7 @@ OUT_OF_DATE = "This card is out of date. Reopen the conversation for a fresh sug
 
 
 @blueprint.post("/submit")
+@signed
 def submit():
     runtime, conn, found = _verified(SubmitRequest)
     action = SUBMIT_ACTIONS.get(found.component_id)

@@ -22,6 +22,8 @@ from core.app_access import AccessDenied, issue_session
 from core.connections import connection
 from core.helpdesks import Connection
 from core.runtime import Runtime
+from core.web.access import panel
+from core.web.headers import allow_framing
 from core.store.tables import TenantRow
 from core.web.panel_api import PREFIX as PANEL_API_PREFIX
 from integrations.zendesk.account import account_host
@@ -34,7 +36,8 @@ from integrations.zendesk.signed_urls import (
 log = logging.getLogger(__name__)
 
 #: The ZAF SDK Zendesk serves; the sidebar page loads it as every ZAF app does.
-ZAF_SDK_URL = "https://static.zdassets.com/zendesk_app_framework_sdk/2.0/zaf_sdk.min.js"
+ZAF_SDK_ORIGIN = "https://static.zdassets.com"
+ZAF_SDK_URL = f"{ZAF_SDK_ORIGIN}/zendesk_app_framework_sdk/2.0/zaf_sdk.min.js"
 
 blueprint = Blueprint("zendesk_sidebar", __name__, url_prefix="/apps/zendesk", template_folder="templates",
                       static_folder="static", static_url_path="/static")
@@ -53,12 +56,15 @@ def _tenant_for_account(runtime: Runtime, host: str) -> Connection:
 
 
 def _refused(reason: str):
-    """401, with a page that says what to do and nothing about any tenant."""
+    """401, with a page that says what to do and nothing about any tenant. It holds no data, so any
+    Zendesk account may frame it: the agent then reads the reason instead of a blank frame."""
+    allow_framing(["https://*.zendesk.com"])
     body = render_template("zendesk_sidebar_refused.html", reason=reason)
     return body, 401, {"Cache-Control": "no-store"}
 
 
 @blueprint.route("/sidebar", methods=["GET", "POST"])
+@panel
 def sidebar():
     runtime = current_app.extensions["deskloop"]
     token = request.form.get("token") if request.method == "POST" else None
@@ -72,6 +78,7 @@ def sidebar():
         return _refused("Zendesk's signature on this page could not be verified. Reload the ticket; if this "
                         "persists, ask your Deskloop admin to check the app's setup.")
     session = issue_session(runtime, identity_from_claims(conn.tenant, claims))
+    allow_framing([f"https://{account_host(conn.domain)}"], scripts=(ZAF_SDK_ORIGIN,))
     page = render_template("zendesk_sidebar.html", session=session, zaf_sdk_url=ZAF_SDK_URL,
                            api_base=request.script_root + PANEL_API_PREFIX)
     return page, 200, {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
