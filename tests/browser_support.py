@@ -6,12 +6,15 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
+from core.access.operators import add_operator
 from core.app import create_app
+from tests.access_support import STRONG_PASSWORD
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
@@ -35,10 +38,16 @@ def browser() -> Iterator:
         launched.close()
 
 
+#: The operator the browser tests sign in as (an admin: the pages under test are all theirs).
+BROWSER_ADMIN = "browser-admin@example.com"
+
+
 @pytest.fixture
 def base_url(settings, db) -> Iterator[str]:
-    """The real app on a free local port, served by werkzeug in a background thread."""
-    app = create_app(settings)
+    """The real app on a free local port, served by werkzeug in a background thread, with an admin
+    account the ``page`` fixtures sign in with (plain HTTP here, so the cookie is not Secure-only)."""
+    app = create_app(replace(settings, secure_cookies=False))
+    add_operator(app.extensions["deskloop"], BROWSER_ADMIN, "admin", password=STRONG_PASSWORD)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="playground-server", daemon=True)
     thread.start()
@@ -49,8 +58,18 @@ def base_url(settings, db) -> Iterator[str]:
     app.extensions["deskloop"].close()
 
 
-def _new_page(browser, viewport: dict) -> Iterator:
-    """A fresh page; an uncaught script error or a console.error from the page fails the test."""
+def sign_in(page, base_url: str, email: str = BROWSER_ADMIN, password: str = STRONG_PASSWORD) -> None:
+    """Sign in through the login form, as a person would."""
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def _new_page(browser, viewport: dict, request) -> Iterator:
+    """A fresh page, signed in when the test serves the app (``base_url``); an uncaught script
+    error, a console.error or a Content-Security-Policy violation from the page fails the test."""
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
     problems: list[str] = []
@@ -58,19 +77,21 @@ def _new_page(browser, viewport: dict) -> Iterator:
     # A 4xx answer is logged by Chromium as "Failed to load resource"; the page shows those itself.
     page.on("console", lambda msg: problems.append(f"console: {msg.text}")
             if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+    if "base_url" in request.fixturenames:
+        sign_in(page, request.getfixturevalue("base_url"))
     yield page
     context.close()
     assert not problems, problems
 
 
 @pytest.fixture
-def page(browser) -> Iterator:
-    yield from _new_page(browser, DESKTOP)
+def page(browser, request) -> Iterator:
+    yield from _new_page(browser, DESKTOP, request)
 
 
 @pytest.fixture
-def narrow_page(browser) -> Iterator:
-    yield from _new_page(browser, NARROW)
+def narrow_page(browser, request) -> Iterator:
+    yield from _new_page(browser, NARROW, request)
 
 
 def screenshot(page, name: str) -> None:

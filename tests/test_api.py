@@ -7,6 +7,7 @@ import pytest
 from core.app import create_app
 from core.ml.training import train_tenant
 from core.store.tickets import upsert_tickets
+from tests.access_support import authorized_client
 from tests.factories import make_ticket, small_inbox
 
 
@@ -19,7 +20,7 @@ def app(settings, db):
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    return authorized_client(app)
 
 
 def _seed(db, slug: str, tickets) -> int:
@@ -74,12 +75,12 @@ def test_a_tenant_cannot_read_another_tenants_ticket(client, db):
     acme_id = _ticket_id(client, "acme", "refund_status-0")
     response = client.get(f"/api/v1/tenants/other/tickets/{acme_id}")
     assert response.status_code == 404
-    assert client.get(f"/api/v1/tenants/other/tickets/{acme_id}/suggestion").status_code == 404
+    assert client.post(f"/api/v1/tenants/other/tickets/{acme_id}/suggestion").status_code == 404
 
 
 def test_ticket_suggestion_has_intent_draft_and_evidence(client, trained):
     ticket_id = _ticket_id(client, "acme", "card_arrival-0")
-    suggestion = client.get(f"/api/v1/tenants/acme/tickets/{ticket_id}/suggestion").json
+    suggestion = client.post(f"/api/v1/tenants/acme/tickets/{ticket_id}/suggestion").json
     assert suggestion["intent"] == "card_arrival" and suggestion["id"] and suggestion["ticket_id"] == ticket_id
     assert suggestion["draft"].startswith("Hi Ada")  # greets this ticket's own customer
     assert suggestion["evidence"] and ticket_id not in {e["ticket_id"] for e in suggestion["evidence"]}

@@ -12,6 +12,7 @@ from core.demo.simulate import load_queries
 from core.ml.clusters import build_clusters
 from core.ml.training import train_tenant
 from core.store.tickets import upsert_tickets
+from tests.access_support import authorized_client
 from tests.factories import make_ticket
 
 
@@ -74,7 +75,7 @@ def test_training_stores_clusters_and_the_api_lists_them(app, db):
         upsert_tickets(session, tenant_id, tickets[:300])
     runtime = app.extensions["deskloop"]
     train_tenant(runtime, "b77")
-    client = app.test_client()
+    client = authorized_client(app)
     listed = client.get("/api/v1/tenants/b77/clusters").json["clusters"]
     assert len(listed) >= 2 and sum(c["size"] for c in listed) == 300
     assert all(c["label"] and "cluster" not in c["label"] for c in listed)
@@ -95,7 +96,7 @@ def test_similar_tickets_for_any_ticket(app, db):
     with db.transaction(tenant_id) as session:
         upsert_tickets(session, tenant_id, [make_ticket(f"b-{i}", t, c, f"About {c}.") for i, (t, c) in enumerate(rows)])
     train_tenant(app.extensions["deskloop"], "b77")
-    client = app.test_client()
+    client = authorized_client(app)
     first = client.get("/api/v1/tenants/b77/tickets?limit=1").json["tickets"][0]
     found = client.get(f"/api/v1/tenants/b77/tickets/{first['id']}/similar?limit=5").json
     scores = [s["score"] for s in found["similar"]]

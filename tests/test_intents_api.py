@@ -10,6 +10,7 @@ from sqlalchemy import select
 from core.app import create_app
 from core.store.tables import IntentProposalRow, TenantRow, TicketRow
 from core.store.tickets import upsert_tickets
+from tests.access_support import authorized_client
 from tests.factories import SMALL_INBOX, make_ticket
 
 #: The category an agent picks for each intent of the small inbox (the helpdesk has no intent field).
@@ -67,7 +68,7 @@ def app(settings, db):
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    return authorized_client(app)
 
 
 @pytest.fixture
@@ -312,7 +313,7 @@ def test_discovering_with_redis_queues_one_job(settings, db, acme, redis_url):
     queued_settings = dataclasses.replace(settings, redis_url=redis_url)
     app = create_app(queued_settings)
     try:
-        client = app.test_client()
+        client = authorized_client(app)
         first = client.post("/api/v1/tenants/acme/intents/discover")
         assert first.status_code == 202 and first.json["status"] == "queued" and first.json["job_id"]
         again = client.post("/api/v1/tenants/acme/intents/discover")

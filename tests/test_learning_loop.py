@@ -9,6 +9,7 @@ from core.app import create_app
 from core.learning import live
 from core.ml.training import load_training_tickets, train_tenant
 from core.store.tickets import upsert_tickets
+from tests.access_support import authorized_client
 from tests.factories import small_inbox
 
 API = "/api/v1/tenants/acme"
@@ -34,7 +35,7 @@ def client(app, db):
     with db.transaction(tenant_id) as session:
         upsert_tickets(session, tenant_id, small_inbox())
     train_tenant(app.extensions["deskloop"], "acme")
-    return app.test_client()
+    return authorized_client(app)
 
 
 def _suggest(client, text: str, name: str | None = None) -> dict:
@@ -118,7 +119,7 @@ def test_training_reads_labels_from_signals_and_ignores_revoked_ones(client, app
     runtime = app.extensions["deskloop"]
     tickets = client.get(f"{API}/tickets?limit=50").json["tickets"]
     target = next(t for t in tickets if t["external_id"] == "card_arrival-0")
-    suggestion = client.get(f"{API}/tickets/{target['id']}/suggestion").json
+    suggestion = client.post(f"{API}/tickets/{target['id']}/suggestion").json
     relabel = _signal(client, kind="intent_changed", suggestion_id=suggestion["id"], payload={"intent": "card_delivery"})
     retag = _signal(client, kind="tag_changed", ticket_id=target["id"], payload={"tags": ["cards", "delivery"]})
     tenant_id = db.tenant_id("acme")

@@ -45,7 +45,7 @@ def test_required_operations_are_there(document):
     assert "get" in paths["/api/v1/health"]
     assert "get" in paths["/api/v1/tenants"]
     assert "get" in paths["/api/v1/tenants/{slug}/tickets"]
-    assert "get" in paths["/api/v1/tenants/{slug}/tickets/{ticket_id}/suggestion"]
+    assert "post" in paths["/api/v1/tenants/{slug}/tickets/{ticket_id}/suggestion"]
     assert "post" in paths["/api/v1/tenants/{slug}/signals"]
     assert "requestBody" in paths["/api/v1/tenants/{slug}/signals"]["post"]
 
@@ -53,3 +53,29 @@ def test_required_operations_are_there(document):
 def test_signal_kinds_are_enumerated(document):
     kind = document["components"]["schemas"]["SignalRequest"]["properties"]["kind"]
     assert "draft_edited" in kind["enum"] and "escalated" in kind["enum"]
+
+
+def test_security_schemes_and_each_routes_scope_are_declared(app, document):
+    """The document says how to prove who you are, and each operation the scope the server enforces."""
+    from core.web.access import rule_for
+
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["apiToken"] == {**schemes["apiToken"], "type": "http", "scheme": "bearer"}
+    assert schemes["session"]["in"] == "cookie"
+    by_path = {}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1"):
+            path = rule.rule
+            for arg in rule.arguments:
+                path = path.replace(f"<int:{arg}>", f"{{{arg}}}").replace(f"<{arg}>", f"{{{arg}}}")
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                by_path[(path, method.lower())] = rule_for(app, rule.endpoint)
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            enforced = by_path[(path, method)]
+            if enforced.kind == "public":
+                assert operation["security"] == [], f"{method} {path}"
+            else:
+                assert operation["x-deskloop-scope"] == enforced.scope, f"{method} {path}"
+                assert {"apiToken": [enforced.scope]} in operation["security"]
+                assert {"401", "403"} <= set(operation["responses"]), f"{method} {path}"

@@ -18,6 +18,7 @@ from core.entities import iban_valid, luhn_valid
 from core.ml.training import train_tenant
 from core.store.tables import TenantRow
 from core.store.tickets import upsert_tickets
+from tests.access_support import authorized_client
 from tests.factories import make_ticket
 
 FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Katherine", "Donald", "Frances", "Leslie", "Radia",
@@ -86,7 +87,7 @@ def client(settings, db):
         upsert_tickets(session, tenant_id, tickets)
     app = create_app(settings)
     train_tenant(app.extensions["deskloop"], "pii")
-    yield app.test_client(), secrets
+    yield authorized_client(app), secrets
     app.extensions["deskloop"].close()
 
 
@@ -115,7 +116,7 @@ def test_stored_tickets_drafts_do_not_leak_between_customers_either(client):
     client, secrets = client
     page = client.get("/api/v1/tenants/pii/tickets?limit=45").json["tickets"]
     for ticket in page[:15]:
-        suggestion = client.get(f"/api/v1/tenants/pii/tickets/{ticket['id']}/suggestion").json
+        suggestion = client.post(f"/api/v1/tenants/pii/tickets/{ticket['id']}/suggestion").json
         if suggestion["draft"] is None:
             continue
         own = set(ticket["requester"]["name"].split())

@@ -19,6 +19,7 @@ from core.config import Settings
 from core.ml.training import train_tenant
 from core.rewrite import rewrite_draft
 from core.store.tickets import upsert_tickets
+from tests.access_support import authorized_client
 from tests.factories import make_ticket, small_inbox
 
 
@@ -117,7 +118,7 @@ def test_suggestions_use_the_rewrite_when_configured(tmp_path, chat, monkeypatch
                                                                        "Hi Ada, refunds take 3 days.", "Ada Lovelace")])
     train_tenant(runtime, "acme")
     body = {"text": "where is my refund?", "customer_name": "Zelda Quinn"}
-    suggestion = app.test_client().post("/api/v1/tenants/acme/suggest", json=body).json
+    suggestion = authorized_client(app).post("/api/v1/tenants/acme/suggest", json=body).json
     assert suggestion["rewritten"] is True
     assert suggestion["draft"].startswith("Thanks for your patience! Hi Zelda,")
     assert "Zelda" not in json.dumps(chat.requests[-1]["body"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from core.runtime import Runtime
 
 DEMO_TENANT = "demo"
 HELPDESK_TENANT = "helpdesk"
+#: The demo's own admin account (a reserved example domain: it can receive no mail).
+DEMO_ADMIN = "admin@demo.example"
 
 
 def register(group: click.Group) -> None:
@@ -57,8 +60,31 @@ def demo(runtime: Runtime, host: str, port: int, no_serve: bool, helpdesk_shaped
     build_demo(runtime, DEMO_TENANT, end=date.today(), report=click.echo)
     if helpdesk_shaped:
         build_helpdesk_demo(runtime, HELPDESK_TENANT, end=date.today(), report=click.echo)
+    email, password = demo_admin(runtime)
+    click.echo(f"Sign in at http://{host}:{port}/login as {email} with password {password}")
+    click.echo("  (a new password each run; `deskloop user add` makes accounts of your own)")
     if no_serve:
         return
     from core.commands.web import serve_app
 
     serve_app(runtime, host, port)
+
+
+def demo_admin(runtime: Runtime) -> tuple[str, str]:
+    """The demo's admin, with a fresh random password: nothing is trusted by address, so even the
+    demo on 127.0.0.1 needs a sign-in, and a password printed by an earlier run stops working."""
+    from core.access import audit
+    from core.access.operators import add_operator, find_operator, set_disabled, set_password
+    from core.errors import NotFound
+
+    password = secrets.token_urlsafe(18)
+    try:
+        find_operator(runtime, DEMO_ADMIN)
+    except NotFound:
+        add_operator(runtime, DEMO_ADMIN, "admin", password=password)
+        audit.record(runtime, audit.cli_actor(), "user.add", target=DEMO_ADMIN, detail={"role": "admin"})
+    else:
+        set_password(runtime, DEMO_ADMIN, password)
+        set_disabled(runtime, DEMO_ADMIN, False)
+        audit.record(runtime, audit.cli_actor(), "user.reset_password", target=DEMO_ADMIN)
+    return DEMO_ADMIN, password

@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from core.access import audit
+from core.access.audit import cli_actor
 from core.commands.ingest import reading_options, ticket_file_options
 from core.errors import BadInput
 from core.runtime import Runtime
@@ -97,6 +99,7 @@ def revoke(runtime: Runtime, tenant: str, signal_id: int) -> None:
     from core.feedback import revoke_signal
 
     revoked = revoke_signal(runtime, tenant, signal_id)
+    audit.record(runtime, cli_actor(), "signal.revoke", tenant=tenant, target=f"signal:{signal_id}")
     click.echo(f"signal #{revoked.id} ({revoked.kind}) revoked at {revoked.revoked_at:%Y-%m-%d %H:%M:%S}")
 
 
@@ -149,4 +152,5 @@ def rollback(runtime: Runtime, tenant: str, version: str) -> None:
         raise BadInput(f"no model version {version!r} for tenant {tenant}; `deskloop models --tenant {tenant}` lists them")
     registry.load(version)  # refuses a tampered file or another scikit-learn's, before it goes live
     registry.promote(version)
+    audit.record(runtime, cli_actor(), "model.rollback", tenant=tenant, target=version)
     click.echo(f"{tenant} now serves model {version}")

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from core.access import audit
+from core.access.audit import cli_actor
 from core.errors import BadInput
 from core.runtime import Runtime
 
@@ -55,6 +57,8 @@ def tenant_add(runtime: Runtime, name: str, helpdesk: str, domain: str, credenti
     if api_url:
         settings["api_url"] = api_url.rstrip("/")
     added = add_tenant(runtime, name, helpdesk, domain, credentials, settings, replace=replace, check=check)
+    audit.record(runtime, cli_actor(), "tenant.add", tenant=added.slug, target=added.slug,
+                 detail={"helpdesk": added.helpdesk, "domain": added.domain, "replace": replace})
     click.echo(f"tenant {added.slug} connected to {added.helpdesk} at {added.domain} "
                f"(credentials stored encrypted: {', '.join(added.credentials)}); "
                f"webhook URL: https://<your deskloop host>/webhooks/{added.helpdesk}/{added.slug}")

@@ -9,6 +9,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from core.access import audit
+from core.access.audit import cli_actor
 from core.runtime import Runtime
 
 
@@ -65,6 +67,8 @@ def labels_use(runtime: Runtime, source: str, tenant: str) -> None:
     from core.label_settings import use_source
 
     result = use_source(runtime, tenant, source)
+    audit.record(runtime, cli_actor(), "labels.use", tenant=tenant, target=result["source"],
+                 detail={"previous": result["previous"]})
     click.echo(f"{tenant} now learns intents from {result['source']} (was {result['previous']}): "
                f"{result['labelled']:,} of {result['tickets']:,} tickets labelled, {result['classes']} intents; "
                f"run `deskloop train --tenant {tenant}` to relabel and train")
@@ -149,6 +153,7 @@ def intents_accept(runtime: Runtime, keys: tuple[str, ...], tenant: str, every: 
     from core.intent_proposals import accept
 
     result = accept(runtime, tenant, list(keys), every)
+    audit.record(runtime, cli_actor(), "intents.accept", tenant=tenant, detail={"keys": list(keys), "all": every})
     click.echo(f"accepted {len(result['accepted'])} intents; {tenant} learns intents from discovered "
                f"(was {result['previous_label_source']}); run `deskloop train --tenant {tenant}`")
 
@@ -163,6 +168,7 @@ def intents_rename(runtime: Runtime, key: str, label: str, tenant: str) -> None:
     from core.intent_proposals import rename
 
     result = rename(runtime, tenant, key, label)
+    audit.record(runtime, cli_actor(), "intents.rename", tenant=tenant, target=key, detail={"label": label})
     click.echo(f"renamed {result['previous_key']} to {result['key']} ({result['label']})")
 
 
@@ -176,6 +182,8 @@ def intents_merge(runtime: Runtime, keys: tuple[str, ...], tenant: str, into: st
     from core.intent_proposals import merge
 
     result = merge(runtime, tenant, list(keys), into)
+    audit.record(runtime, cli_actor(), "intents.merge", tenant=tenant, target=result["key"],
+                 detail={"keys": list(keys)})
     click.echo(f"merged {', '.join(result['merged'])} into {result['key']} ({result['size']} tickets)")
 
 
@@ -189,4 +197,5 @@ def intents_split(runtime: Runtime, key: str, tenant: str, parts: int) -> None:
     from core.intent_proposals import split
 
     result = split(runtime, tenant, key, parts)
+    audit.record(runtime, cli_actor(), "intents.split", tenant=tenant, target=key, detail={"parts": parts})
     click.echo(f"split {result['split']} into {', '.join(result['into'])} (proposed: accept them to learn them)")

@@ -8,6 +8,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from core.access import audit
+from core.access.audit import cli_actor
 from core.runtime import Runtime
 
 
@@ -37,6 +39,8 @@ def merge(runtime: Runtime, alias: str, canonical: str, tenant: str) -> None:
     tenant_id = runtime.db.tenant_id(tenant)
     with runtime.db.transaction(tenant_id) as session:
         result = vocabulary.merge(session, tenant_id, alias, canonical)
+    audit.record(runtime, cli_actor(), "tags.merge", tenant=tenant, target=result.canonical,
+                 detail={"alias": result.alias, "tickets_changed": result.tickets_changed})
     line = f"merged {result.alias!r} into {result.canonical!r}: {result.tickets_changed} tickets changed"
     if result.aliases_repointed:
         line += f", {result.aliases_repointed} older aliases now point at {result.canonical!r}"
@@ -106,5 +110,7 @@ def suggest(runtime: Runtime, tenant: str, apply_: bool, yes: bool, limit: int, 
             continue
         with runtime.db.transaction(tenant_id) as session:
             result = vocabulary.merge(session, tenant_id, s.alias, s.canonical)
+        audit.record(runtime, cli_actor(), "tags.merge", tenant=tenant, target=result.canonical,
+                     detail={"alias": result.alias, "tickets_changed": result.tickets_changed})
         merged.add(s.alias)
         click.echo(f"merged {result.alias!r} into {result.canonical!r}: {result.tickets_changed} tickets changed")

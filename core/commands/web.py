@@ -11,13 +11,23 @@ def register(group: click.Group) -> None:
     group.add_command(serve)
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def serve_app(runtime: Runtime, host: str, port: int) -> None:
     """Serve with Werkzeug's threaded server: enough for the demo and one team's playground.
     Production runs the same factory under gunicorn (see the Procfile)."""
+    import os
+    from dataclasses import replace
+
     from core.app import create_app
 
+    settings = runtime.settings
+    if host in LOOPBACK and "DESKLOOP_SECURE_COOKIES" not in os.environ:
+        # Plain HTTP on this machine only: a Secure cookie would never come back, so no one could sign in.
+        settings = replace(settings, secure_cookies=False)
     click.echo(f"Deskloop on http://{host}:{port}/  (Ctrl+C to stop)")
-    create_app(runtime.settings).run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    create_app(settings).run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
 
 
 @click.command()

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from core.errors import BadInput, NotFound
 from core.ml.registry import ModelLoadError
@@ -40,6 +40,26 @@ def validation_reason(exc: ValidationError) -> tuple[str, str | None]:
     return first.get("msg", "invalid value"), field
 
 
+#: Paths that programs call (API clients, helpdesks, side panels, Canvas Kit): errors are JSON there.
+JSON_PATHS = ("/api/", "/webhooks/", "/apps/")
+
+
+def _answers_json() -> bool:
+    """Programs get JSON; a browser on a page (sign-in, the playground) gets Werkzeug's HTML page."""
+    if request.path.startswith(JSON_PATHS):
+        return True
+    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
+
+
+def _http_reason(exc: HTTPException) -> str:
+    if isinstance(exc, RequestEntityTooLarge):
+        cap = current_app.config.get("MAX_CONTENT_LENGTH")
+        return f"the request body is larger than the {cap} bytes accepted" if cap else "the request body is too large"
+    if exc.code == 429:  # Flask-Limiter's description is the limit, such as "10 per 1 minute"
+        return f"too many requests ({exc.description}); retry after the seconds in the Retry-After header"
+    return exc.description or exc.name
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
@@ -64,9 +84,13 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        if not request.path.startswith("/api/"):
+        if not _answers_json():
             return exc
-        return error_response(exc.code or 500, exc.description or exc.name)
+        response, status = error_response(exc.code or 500, _http_reason(exc))
+        for name, value in exc.get_headers():  # such as Allow on a 405
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

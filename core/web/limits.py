@@ -4,15 +4,20 @@
   refuse a larger body with 413 from its ``Content-Length`` before reading it, and stop reading a
   chunked body at the cap. Helpdesk webhooks and Canvas Kit requests are a few kilobytes.
 - **Depth**: Python's JSON parser recurses; a body of 100,000 ``[`` would end in a RecursionError
-  (a 500). Every JSON-looking body is measured first, at C speed, and refused with 400 past
+  (a 500). Every JSON-looking body is measured first, in linear time, and refused with 400 past
   :data:`MAX_JSON_DEPTH`, whichever parser (Flask's or an adapter's) reads it next.
-- **Rates** (Flask-Limiter; Redis storage when ``DESKLOOP_REDIS_URL`` is set, so every machine
-  counts together, memory in the embedded default): sign-in attempts per address, suggestions per
-  caller, and failed proofs per address (:mod:`core.web.access`).
+- **Rates** (Flask-Limiter, moving window): sign-in attempts per address (``login``), suggestions
+  per caller (``suggest``: the operator or API token, the panel's tenant and agent, else the
+  address), and failed proofs per address (:mod:`core.web.access`). Each group is one budget
+  shared by all its routes. With ``DESKLOOP_REDIS_URL`` the counts live in Redis, so every machine
+  of a deployment counts together, under ``deskloop-limits:<queue name>:``: deployments sharing a
+  Redis are told apart by their queue name (``DESKLOOP_QUEUE``), as their jobs are. Without it the
+  counts are in memory, per process (the embedded default).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from itertools import accumulate
 
@@ -20,38 +25,56 @@ from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from core.app_access import AccessDenied, identity_for_bearer
 from core.config import Settings
 from core.web.errors import error_response
 
 MAX_JSON_DEPTH = 64
-_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_NOT_BRACKETS = re.compile(rb"[^\[\]{}]+")
+#: A JSON string, from a quote to the next unescaped one or, when it never closes, to the end: an
+#: unterminated string is then skipped once, not rescanned from every later quote (which made a
+#: body of ``"\"\"\"...`` quadratic: minutes of CPU for one request).
+_STRINGS = re.compile(rb'"(?:[^"\\]++|\\.)*+"?', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 LIMIT_ATTRIBUTE = "deskloop_rate_limit"
+GROUPS = ("login", "suggest")
 
 
 def json_depth(body: bytes) -> int:
     """How deeply ``body``'s arrays and objects nest (brackets inside strings do not count)."""
-    brackets = _NOT_BRACKETS.sub(b"", _STRINGS.sub(b"", body))
+    brackets = _STRINGS.sub(b"", body).translate(None, _NOT_BRACKETS)
     return max(accumulate(_STEP[b] for b in brackets), default=0)
 
 
-def _check_json_depth():
-    if not request.content_length and request.headers.get("Transfer-Encoding", "").lower() != "chunked":
-        return None
+def _as_json_reads_it(body: bytes) -> bytes:
+    """The body as UTF-8 without a BOM. ``json.loads`` of bytes (Flask's ``get_json``) also reads
+    UTF-16, UTF-32 and a UTF-8 BOM, so a deep body in those encodings must be measured too."""
+    encoding = json.detect_encoding(body)
+    if encoding == "utf-8":
+        return body
+    return body.decode(encoding, errors="replace").encode("utf-8", errors="replace")
+
+
+def _refuse_deep_json():
+    if not request.content_length and not request.environ.get("wsgi.input_terminated"):
+        return None  # no body: without a length Werkzeug reads none unless the server ends the stream
     body = request.get_data(cache=True)  # bounded by MAX_CONTENT_LENGTH (413 past it)
-    if body[:1].isspace():
-        body = body.lstrip()
-    if body[:1] not in (b"[", b"{"):
+    if not body:
         return None
-    if json_depth(body) > MAX_JSON_DEPTH:
-        return error_response(400, f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels")
+    body = _as_json_reads_it(body).lstrip()
+    if body[:1] not in (b"[", b"{"):
+        return None  # not JSON, or a scalar: nothing for a parser to recurse into
+    depth = json_depth(body)
+    if depth > MAX_JSON_DEPTH:
+        return error_response(400, f"the JSON body nests {depth} levels deep; at most {MAX_JSON_DEPTH} are accepted")
     return None
 
 
 def rate_limited(group: str):
     """Mark a view for the ``group``'s rate (``login`` or ``suggest``), applied per app."""
+    if group not in GROUPS:
+        raise ValueError(f"unknown rate group {group!r}")
 
     def decorate(view):
         setattr(view, LIMIT_ATTRIBUTE, group)
@@ -61,29 +84,52 @@ def rate_limited(group: str):
 
 
 def _caller_key() -> str:
-    """Suggestions are counted per proven caller (operator, token or panel tenant), else address."""
+    """Suggestions are counted per proven caller: an operator or API token (set by the access
+    check), a panel's tenant and agent, else the address. A panel's proof is read again here
+    because the limit is checked before its view runs; a proof that fails counts by address (the
+    view then answers 401, itself counted as a failed proof)."""
     principal = getattr(g, "principal", None)
-    return principal.actor if principal is not None else get_remote_address()
+    if principal is not None:
+        return principal.actor
+    rule = getattr(g, "access_rule", None)
+    if rule is not None and rule.kind == "panel":
+        try:
+            identity = identity_for_bearer(current_app.extensions["deskloop"], request.headers.get("Authorization"))
+        except AccessDenied:
+            return get_remote_address()
+        return f"panel:{identity.tenant}:{identity.agent or '-'}"
+    return get_remote_address()
+
+
+def _counted_methods(app: Flask, endpoint: str, group: str) -> list[str] | None:
+    """Sign-in routes count their attempts: the form's POST, not the page that shows it (GET);
+    a GET-only route such as the single sign-on callback counts every call."""
+    if group != "login":
+        return None
+    methods = set().union(*(rule.methods or () for rule in app.url_map.iter_rules(endpoint)))
+    return ["POST"] if "POST" in methods else None
 
 
 def init_limits(app: Flask, settings: Settings) -> Limiter:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["DESKLOOP_RATE_AUTH_FAILURES"] = settings.rate_auth_failures
+    options = {"key_prefix": f"deskloop-limits:{settings.queue_name}"} if settings.redis_url else {}
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.redis_url or "memory://",
-                      key_prefix="deskloop-limits:", headers_enabled=True,
-                      strategy="moving-window")
+                      storage_options=options, headers_enabled=True, strategy="moving-window")
     app.extensions["deskloop_limiter"] = limiter
     rates = {"login": settings.rate_login, "suggest": settings.rate_suggest}
+    keys = {"login": get_remote_address, "suggest": _caller_key}
     for endpoint, view in list(app.view_functions.items()):
         group = getattr(view, LIMIT_ATTRIBUTE, None)
         if group is not None:
-            key = get_remote_address if group == "login" else _caller_key
-            methods = ["POST"] if group == "login" else None
-            app.view_functions[endpoint] = limiter.limit(rates[group], key_func=key, methods=methods)(view)
-    app.before_request(_check_json_depth)
+            shared = limiter.shared_limit(rates[group], scope=group, key_func=keys[group],
+                                          methods=_counted_methods(app, endpoint, group))
+            app.view_functions[endpoint] = shared(view)
+    app.before_request(_refuse_deep_json)
     return limiter
 
 
 def reset_limits(app: Flask | None = None) -> None:
-    """Forget every count (tests, and an operator unblocking an address after a false alarm)."""
+    """Forget every count of this deployment (tests, and an operator unblocking an address after a
+    false alarm)."""
     (app or current_app).extensions["deskloop_limiter"].reset()

@@ -28,6 +28,7 @@ from core.types import Suggestion
 from core.web.access import panel, public
 from core.web.errors import ApiError, error_response
 from core.web.limits import rate_limited
+from core.web.schemas import MAX_TEXT
 
 PREFIX = "/apps/api"
 #: What the panel says when Deskloop abstains: the agent must not read "no answer" as "broken".
@@ -58,13 +59,15 @@ class _Body(BaseModel):
 
 
 class SuggestionRequest(_Body):
-    text: str | None = Field(default=None, max_length=20_000,
+    text: str | None = Field(default=None, max_length=MAX_TEXT,
                              description="The ticket's text as the panel reads it, used when Deskloop has not "
                                          "stored the ticket yet.")
 
 
 class SentRequest(_Body):
-    text: str = Field(min_length=1, max_length=100_000)
+    text: str = Field(min_length=1, max_length=MAX_TEXT,
+                      description="The reply as sent; it is compared with the draft, so it is bounded as a "
+                                  "ticket's text is.")
     channel: Literal["reply", "note"] = "reply"
     session: str | None = Field(default=None, max_length=4096,
                                 description="The page's panel session, when the report comes through a helpdesk "

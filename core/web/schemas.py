@@ -7,9 +7,10 @@ the document cannot drift from the code.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from core.types import (
     Csat,
@@ -22,8 +23,51 @@ from core.types import (
 )
 
 
+#: Longest free text in a request: a customer's message, a sent reply, a note. Also the longest text
+#: the draft-versus-sent comparison reads (:data:`core.feedback.MAX_COMPARED_CHARS`).
+MAX_TEXT = 20_000
+#: Longest name, key, label, actor or event id.
+MAX_NAME = 255
+#: Most names in one list (intent keys).
+MAX_NAMES = 500
+#: A signal's payload holds a few details and at most one reply: this many values in all, nested
+#: ones included, and this many characters of text (keys and strings) in all.
+MAX_PAYLOAD_VALUES = 1000
+MAX_PAYLOAD_CHARS = 2 * MAX_TEXT
+
+Name = Annotated[str, Field(max_length=MAX_NAME)]
+
+
 class _Body(BaseModel):
+    """A request body. Every string and list is bounded: the body cap (1 MiB) alone would let one
+    field carry a megabyte into a model, a comparison or a row."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _payload_sizes(value: Any, path: str) -> tuple[int, int]:
+    """(values, characters) in a JSON value; refuses a key or a string that is too long."""
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            raise PydanticCustomError("payload_text_too_long", "{path} has {length} characters; at most {limit}",
+                                      {"path": path, "length": len(value), "limit": MAX_TEXT})
+        return 1, len(value)
+    if isinstance(value, dict):
+        values, chars = 1, 0
+        for key, item in value.items():
+            if len(key) > MAX_NAME:
+                raise PydanticCustomError("payload_key_too_long", "{path} has a key of {length} characters; at most "
+                                          "{limit}", {"path": path, "length": len(key), "limit": MAX_NAME})
+            found = _payload_sizes(item, f"{path}.{key}")
+            values, chars = values + found[0], chars + len(key) + found[1]
+        return values, chars
+    if isinstance(value, list):
+        values, chars = 1, 0
+        for i, item in enumerate(value):
+            found = _payload_sizes(item, f"{path}[{i}]")
+            values, chars = values + found[0], chars + found[1]
+        return values, chars
+    return 1, 0
 
 
 class ErrorDetail(BaseModel):
@@ -100,8 +144,8 @@ class TicketDetail(TicketSummary):
 
 
 class SuggestRequest(_Body):
-    text: str = Field(min_length=1, max_length=20000, description="The customer's message.")
-    customer_name: str | None = Field(default=None, max_length=255, description="Used to greet the customer.")
+    text: str = Field(min_length=1, max_length=MAX_TEXT, description="The customer's message.")
+    customer_name: str | None = Field(default=None, max_length=MAX_NAME, description="Used to greet the customer.")
 
 
 class SignalRequest(_Body):
@@ -110,7 +154,7 @@ class SignalRequest(_Body):
     kind: SignalKind
     ticket_id: int | None = None
     suggestion_id: int | None = None
-    actor: str | None = Field(default=None, max_length=255)
+    actor: str | None = Field(default=None, max_length=MAX_NAME)
     weight: float | None = Field(default=None, ge=-100, le=100,
                                  description="How much the signal counts; by default +1 for positive outcomes "
                                              "and labels, -1 for negative outcomes (CSAT by its rating).")
@@ -119,10 +163,22 @@ class SignalRequest(_Body):
         description="Kind-specific details. draft_sent / draft_edited: `sent`, the reply that went out (the "
                     "server compares it with the draft and stores the similarity); intent_changed: `intent`; "
                     "tag_changed: `tags`; csat: `rating` (good/bad or 1-5); escalated: `group`, and the "
-                    "suggestion's context is attached.",
+                    "suggestion's context is attached. Strings: at most 20,000 characters (`sent` is refused "
+                    "past that), keys 255; at most 1,000 values and 40,000 characters in all.",
     )
-    source_event: str | None = Field(default=None, max_length=255,
+    source_event: str | None = Field(default=None, max_length=MAX_NAME,
                                      description="An id of the originating event; a repeat is stored once.")
+
+    @field_validator("payload")
+    @classmethod
+    def _bounded_payload(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        values, chars = _payload_sizes(payload, "payload")
+        if values - 1 > MAX_PAYLOAD_VALUES or chars > MAX_PAYLOAD_CHARS:
+            raise PydanticCustomError(
+                "payload_too_large", "payload holds {values} values and {chars} characters; at most {max_values} "
+                "and {max_chars}", {"values": values - 1, "chars": chars, "max_values": MAX_PAYLOAD_VALUES,
+                                    "max_chars": MAX_PAYLOAD_CHARS})
+        return payload
 
 
 class ClusterSummary(BaseModel):
@@ -247,7 +303,7 @@ class JobQueued(BaseModel):
 
 
 class AcceptRequest(_Body):
-    keys: list[str] = Field(default_factory=list, description="The intents to accept.")
+    keys: list[Name] = Field(default_factory=list, max_length=MAX_NAMES, description="The intents to accept.")
     all: bool = Field(default=False, description="Accept every proposed intent instead of naming them.")
 
 
@@ -258,7 +314,7 @@ class AcceptResult(BaseModel):
 
 
 class RenameRequest(_Body):
-    label: str = Field(min_length=1, max_length=255)
+    label: str = Field(min_length=1, max_length=MAX_NAME)
 
 
 class RenameResult(BaseModel):
@@ -268,8 +324,9 @@ class RenameResult(BaseModel):
 
 
 class MergeRequest(_Body):
-    keys: list[str] = Field(description="Two or more intents to merge.")
-    into: str | None = Field(default=None, description="The one that keeps its name (default: the first key).")
+    keys: list[Name] = Field(max_length=MAX_NAMES, description="Two or more intents to merge.")
+    into: str | None = Field(default=None, max_length=MAX_NAME,
+                             description="The one that keeps its name (default: the first key).")
 
 
 class MergeResult(BaseModel):

@@ -43,9 +43,13 @@ function say(target, message, isError = false) {
   target.className = isError ? "alert" : "notice";
 }
 
+/** The page's CSRF token: state-changing calls made with the sign-in session must carry it. */
+const CSRF_TOKEN = document.querySelector('meta[name="csrf-token"]').content;
+
 /** The API's answer, or an Error carrying its reason. */
 async function call(method, path, body) {
   const options = { method, headers: { Accept: "application/json" } };
+  if (method !== "GET") options.headers["X-CSRFToken"] = CSRF_TOKEN;
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);

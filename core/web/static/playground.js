@@ -84,8 +84,12 @@ class ApiError extends Error {
   }
 }
 
+/** The page's CSRF token: state-changing calls made with the sign-in session must carry it. */
+const CSRF_TOKEN = document.querySelector('meta[name="csrf-token"]').content;
+
 async function api(path, { method = "GET", body } = {}) {
   const init = { method, headers: { Accept: "application/json" } };
+  if (method !== "GET") init.headers["X-CSRFToken"] = CSRF_TOKEN;
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -335,7 +339,7 @@ async function requestSuggestion(source, call) {
 
 function suggestForTicket(ticket) {
   requestSuggestion({ kind: "ticket", ticket },
-    () => api(tenantPath(`/tickets/${encodeURIComponent(ticket.id)}/suggestion`)));
+    () => api(tenantPath(`/tickets/${encodeURIComponent(ticket.id)}/suggestion`), { method: "POST" }));
 }
 
 function suggestForText(text, customerName) {

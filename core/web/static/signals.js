@@ -2,6 +2,7 @@
 const api = document.body.dataset.apiRoot;
 const tenant = document.body.dataset.tenant;
 const status = document.getElementById("signals-status");
+const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
 
 function say(message, isError) {
   status.hidden = false;
@@ -15,7 +16,9 @@ document.querySelectorAll("button.revoke").forEach((button) => {
     const id = row.dataset.signalId;
     button.disabled = true;
     try {
-      const response = await fetch(`${api}/tenants/${encodeURIComponent(tenant)}/signals/${id}/revoke`, { method: "POST" });
+      const response = await fetch(`${api}/tenants/${encodeURIComponent(tenant)}/signals/${id}/revoke`, {
+        method: "POST", headers: { Accept: "application/json", "X-CSRFToken": csrfToken },
+      });
       const body = await response.json();
       if (!response.ok) throw new Error(body.error?.reason || `HTTP ${response.status}`);
       row.classList.add("revoked");
