@@ -17,6 +17,7 @@ from sqlalchemy import select
 from core.access.operators import add_operator, find_operator, set_disabled
 from core.app import create_app
 from core.store.tables import AuditEventRow
+from tests.access_support import csrf_token_from
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, OidcProvider
 
 ADMIN = "admin@example.com"
@@ -243,8 +244,6 @@ def test_a_callback_works_once(app, provider, browser):
 
 
 def _csrf(client) -> str:
-    from tests.access_support import csrf_token_from
-
     return csrf_token_from(client.get("/playground").get_data(as_text=True))
 
 

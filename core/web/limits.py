@@ -1,8 +1,9 @@
 """Abuse limits on the HTTP surface: body size, JSON depth and request rates.
 
 - **Size**: ``MAX_CONTENT_LENGTH`` (``DESKLOOP_MAX_BODY_BYTES``, 1 MiB by default) makes Werkzeug
-  refuse a larger body with 413 from its ``Content-Length`` before reading it, and stop reading a
-  chunked body at the cap. Helpdesk webhooks and Canvas Kit requests are a few kilobytes.
+  refuse a larger body with 413 from its ``Content-Length`` before reading it; a chunked body is
+  read up to the cap and refused with 413 there (:func:`_whole_body`). Helpdesk webhooks and
+  Canvas Kit requests are a few kilobytes.
 - **Depth**: Python's JSON parser recurses; a body of 100,000 ``[`` would end in a RecursionError
   (a 500). Every JSON-looking body is measured first, in linear time, and refused with 400 past
   :data:`MAX_JSON_DEPTH`, whichever parser (Flask's or an adapter's) reads it next.
@@ -24,6 +25,7 @@ from itertools import accumulate
 from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.app_access import AccessDenied, identity_for_bearer
 from core.config import Settings
@@ -56,10 +58,26 @@ def _as_json_reads_it(body: bytes) -> bytes:
     return body.decode(encoding, errors="replace").encode("utf-8", errors="replace")
 
 
+def _whole_body() -> bytes:
+    """The body, read once and cached for the views, or 413 past ``MAX_CONTENT_LENGTH``.
+
+    A body with a ``Content-Length`` over the cap is refused before a byte is read. A streamed
+    (chunked) one is read up to the cap, where Werkzeug stops and returns what it read as if the
+    body ended there: one more byte tells a body that really ended at the cap from a longer one,
+    which the views would otherwise receive cut short (a truncated signature check, form or JSON).
+    """
+    body = request.get_data(cache=True)
+    cap = request.max_content_length
+    if request.content_length is None and cap is not None and len(body) >= cap:
+        if request.environ["wsgi.input"].read(1):
+            raise RequestEntityTooLarge()
+    return body
+
+
 def _refuse_deep_json():
     if not request.content_length and not request.environ.get("wsgi.input_terminated"):
         return None  # no body: without a length Werkzeug reads none unless the server ends the stream
-    body = request.get_data(cache=True)  # bounded by MAX_CONTENT_LENGTH (413 past it)
+    body = _whole_body()
     if not body:
         return None
     body = _as_json_reads_it(body).lstrip()
