@@ -73,6 +73,18 @@ def test_a_signed_sidebar_load_gets_a_panel_session_and_the_key_is_fetched_once(
     assert fake_zendesk.fake(zendesk_account.api).public_key_reads == 1
 
 
+def test_only_the_tenants_own_zendesk_may_frame_the_sidebar(client, zendesk_account):
+    policy = client.post(SIDEBAR, data={"token": zendesk_account.token()}).headers["Content-Security-Policy"]
+    assert f"frame-ancestors https://{ACCOUNT}" in policy and "*" not in policy.split("frame-ancestors")[1]
+    assert "script-src 'self' https://static.zdassets.com" in policy and "unsafe-inline" not in policy
+    refused = client.post(SIDEBAR, data={"token": "not-a-token"})
+    assert "frame-ancestors https://*.zendesk.com;" in refused.headers["Content-Security-Policy"] + ";"
+    for other in ("/api/v1/health", "/login", "/apps/panel/panel.js"):
+        answer = client.get(other)
+        assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+        assert answer.headers["X-Frame-Options"] == "DENY"
+
+
 @pytest.mark.parametrize("problem", ["missing", "get", "other key", "expired", "other account", "other audience",
                                      "no expiry", "hs256 with the public key", "not a jwt"])
 def test_a_forged_or_missing_token_gets_401_and_no_tenant_data(client, zendesk_account, problem):

@@ -52,14 +52,17 @@ def simulate(out: Path, count: int | None, seed: int, weeks: int, end, helpdesk_
 @click.option("--helpdesk-shaped", is_flag=True,
               help=f"Also build tenant '{HELPDESK_TENANT}': a history shaped like a real Zendesk account, "
                    "with no intent field (see README: learning from a real helpdesk's history).")
+@click.option("--tickets", type=click.IntRange(200, 100_000), default=None,
+              help="How many tickets of history to simulate (default: one per Banking77 query, about 10,000; "
+                   "fewer build faster and learn less).")
 @click.pass_obj
-def demo(runtime: Runtime, host: str, port: int, no_serve: bool, helpdesk_shaped: bool) -> None:
+def demo(runtime: Runtime, host: str, port: int, no_serve: bool, helpdesk_shaped: bool, tickets: int | None) -> None:
     """Build the demo tenant (history, model, a first signal) and serve the app."""
     from core.demo.build import build_demo, build_helpdesk_demo
 
-    build_demo(runtime, DEMO_TENANT, end=date.today(), report=click.echo)
+    build_demo(runtime, DEMO_TENANT, end=date.today(), count=tickets, report=click.echo)
     if helpdesk_shaped:
-        build_helpdesk_demo(runtime, HELPDESK_TENANT, end=date.today(), report=click.echo)
+        build_helpdesk_demo(runtime, HELPDESK_TENANT, end=date.today(), count=tickets, report=click.echo)
     email, password = demo_admin(runtime)
     click.echo(f"Sign in at http://{host}:{port}/login as {email} with password {password}")
     click.echo("  (a new password each run; `deskloop user add` makes accounts of your own)")

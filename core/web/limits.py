@@ -46,7 +46,7 @@ GROUPS = ("login", "suggest")
 def json_depth(body: bytes) -> int:
     """How deeply ``body``'s arrays and objects nest (brackets inside strings do not count)."""
     brackets = _STRINGS.sub(b"", body).translate(None, _NOT_BRACKETS)
-    return max(accumulate(_STEP[b] for b in brackets), default=0)
+    return max(accumulate((_STEP[b] for b in brackets), initial=0))
 
 
 def _as_json_reads_it(body: bytes) -> bytes:
