@@ -181,16 +181,18 @@ def test_logout_without_the_csrf_token_is_refused_and_the_session_remains(app, o
 
 
 def test_a_logged_out_cookie_replayed_does_not_sign_in_again(app, operator):
-    """Sessions live in the signed cookie; replaying one taken before logout still works as long
-    as the operator's session version holds. A password reset (or disabling) is what revokes it."""
+    """Sessions live in the signed cookie, so signing out bumps the operator's session version:
+    a copy of the cookie taken before (another tab, device, or a thief) proves nothing after."""
     client = app.test_client()
     _sign_in(client)
+    other_device = app.test_client()
+    _sign_in(other_device)
     stolen = client.get_cookie("deskloop_session").value
     client.post("/logout", data={"csrf_token": _page_token(client)})
-    set_password(app.extensions["deskloop"], EMAIL, "saffron-glacier-tumble-89-orchid")
     thief = app.test_client()
     thief.set_cookie("deskloop_session", stolen)
     assert not _proves_a_session(thief)
+    assert not _proves_a_session(other_device)  # signing out ends every session of that operator
 
 
 def test_a_session_ends_after_its_lifetime_however_active(app, operator):

@@ -196,3 +196,12 @@ def record_login(runtime: Runtime, operator_id: int) -> None:
         row = session.get(OperatorRow, operator_id)
         if row is not None:
             row.last_login_at = utcnow()
+
+
+def end_sessions(runtime: Runtime, operator_id: int) -> None:
+    """End every session the operator has open, on every device. Sessions live in signed cookies,
+    so signing out must make the cookie itself worthless: a copy taken before would still be valid."""
+    with runtime.db.transaction() as session:
+        row = session.get(OperatorRow, operator_id)
+        if row is not None:
+            row.session_version += 1

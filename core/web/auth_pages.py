@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 
 import requests
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import login_user
+from flask_login import current_user, login_user
 
 from core.access import audit
-from core.access.operators import Operator, authenticate, find_operator, record_login
+from core.access.operators import Operator, authenticate, end_sessions, find_operator, record_login
 from core.errors import BadInput
 from core.web.access import SessionOperator, public, safe_next, sign_out
 from core.web.limits import rate_limited
@@ -66,6 +66,10 @@ def login():
 @blueprint.post("/logout")
 @public
 def logout():
+    """Sign out everywhere: the session cookie is signed, not stored, so only a new session version
+    makes a copy of it (in another tab, device or a stolen backup) stop working."""
+    if current_user.is_authenticated:
+        end_sessions(_runtime(), current_user.operator.id)
     sign_out()
     return redirect(url_for("auth.login"))
 
