@@ -152,3 +152,12 @@ def test_urgent_and_frustrated_tickets_are_flagged_in_the_list(page, base_url, d
     calm = page.get_by_test_id("ticket-item").filter(has_text="How do I reset my password?")
     expect(calm.get_by_test_id("urgent-flag")).to_have_count(0)
     expect(calm.get_by_test_id("sentiment-flag")).to_have_count(0)
+
+
+def test_signing_out_ends_the_session(page, base_url, demo):
+    page.goto(f"{base_url}/playground")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{base_url}/login")
+    page.goto(f"{base_url}/tenants/{demo}/signals")
+    assert "/login" in page.url  # sent back to sign in
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
