@@ -111,8 +111,11 @@ def tenant_app(runtime: Runtime, name: str, zendesk_app_id: str | None, intercom
                            field="intercom_workspace_id")
         wanted["intercom_workspace_id"] = intercom_workspace_id.strip()
     settings = update_app_settings(runtime, name, wanted) if wanted else found.settings
+    if wanted:
+        audit.record(runtime, cli_actor(), "tenant.app_settings", tenant=name, detail=wanted)
     if new_token:
         token = issue_app_token(runtime, name)
+        audit.record(runtime, cli_actor(), "tenant.app_token", tenant=name)
         click.echo(f"app token (shown once; paste it into the app's secure parameter): {token}")
         settings = {**settings, APP_TOKEN_SETTING: "set"}
     for key in ("zendesk_app_id", "intercom_workspace_id"):
@@ -134,6 +137,7 @@ def tenant_rotate(runtime: Runtime) -> None:
         rows = session.scalars(select(TenantRow).where(TenantRow.credentials.is_not(None))).all()
         for row in rows:
             row.credentials = rotate(runtime.settings.secret_key, row.credentials)
+        audit.record(runtime, cli_actor(), "tenant.rotate_secrets", detail={"tenants": len(rows)}, session=session)
     click.echo(f"re-encrypted the credentials of {len(rows)} tenant(s)")
 
 
