@@ -7,10 +7,11 @@
 - **Depth**: Python's JSON parser recurses; a body of 100,000 ``[`` would end in a RecursionError
   (a 500). Every JSON-looking body is measured first, in linear time, and refused with 400 past
   :data:`MAX_JSON_DEPTH`, whichever parser (Flask's or an adapter's) reads it next.
-- **Rates** (Flask-Limiter, moving window): sign-in attempts per address (``login``), suggestions
-  per caller (``suggest``: the operator or API token, the panel's tenant and agent, else the
-  address), and failed proofs per address (:mod:`core.web.access`). Each group is one budget
-  shared by all its routes. With ``DESKLOOP_REDIS_URL`` the counts live in Redis, so every machine
+- **Rates** (Flask-Limiter, moving window): sign-in attempts per address and route (``login``:
+  the password form's POSTs, the single sign-on start and callback), suggestions per caller
+  (``suggest``: the operator or API token, the panel's tenant and agent, else the address; one
+  budget for all the suggestion routes), and failed proofs per address (:mod:`core.web.access`).
+  With ``DESKLOOP_REDIS_URL`` the counts live in Redis, so every machine
   of a deployment counts together, under ``deskloop-limits:<queue name>:``: deployments sharing a
   Redis are told apart by their queue name (``DESKLOOP_QUEUE``), as their jobs are. Without it the
   counts are in memory, per process (the embedded default).
@@ -119,11 +120,9 @@ def _caller_key() -> str:
     return get_remote_address()
 
 
-def _counted_methods(app: Flask, endpoint: str, group: str) -> list[str] | None:
+def _counted_methods(app: Flask, endpoint: str) -> list[str] | None:
     """Sign-in routes count their attempts: the form's POST, not the page that shows it (GET);
     a GET-only route such as the single sign-on callback counts every call."""
-    if group != "login":
-        return None
     methods = set().union(*(rule.methods or () for rule in app.url_map.iter_rules(endpoint)))
     return ["POST"] if "POST" in methods else None
 
@@ -135,14 +134,15 @@ def init_limits(app: Flask, settings: Settings) -> Limiter:
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.redis_url or "memory://",
                       storage_options=options, headers_enabled=True, strategy="moving-window")
     app.extensions["deskloop_limiter"] = limiter
-    rates = {"login": settings.rate_login, "suggest": settings.rate_suggest}
-    keys = {"login": get_remote_address, "suggest": _caller_key}
+    suggestions = limiter.shared_limit(settings.rate_suggest, scope="suggest", key_func=_caller_key)
     for endpoint, view in list(app.view_functions.items()):
         group = getattr(view, LIMIT_ATTRIBUTE, None)
-        if group is not None:
-            shared = limiter.shared_limit(rates[group], scope=group, key_func=keys[group],
-                                          methods=_counted_methods(app, endpoint, group))
-            app.view_functions[endpoint] = shared(view)
+        if group == "suggest":
+            app.view_functions[endpoint] = suggestions(view)
+        elif group == "login":  # per route: a password sign-in and a single sign-on are two calls apart
+            sign_in = limiter.limit(settings.rate_login, key_func=get_remote_address,
+                                    methods=_counted_methods(app, endpoint))
+            app.view_functions[endpoint] = sign_in(view)
     app.before_request(_refuse_deep_json)
     return limiter
 
