@@ -94,6 +94,7 @@ def world(settings, db) -> Iterator[World]:
     add_tenant(runtime, "globex", "intercom", "api.intercom.io",
                {"access_token": "intercom-token", "client_secret": INTERCOM_SECRET}, {})
     update_app_settings(runtime, "globex", {"intercom_workspace_id": WORKSPACE})
+    add_tenant(runtime, "initech", "zendesk", "initech.zendesk.com", ZENDESK_CREDENTIALS, {"write_back_tags": False})
     runtime.close()
     made = World(base, db, app_token)
     yield made
@@ -640,33 +641,58 @@ def test_failed_bearer_tokens_from_an_address_block_it_even_with_a_valid_token(w
     for forged in ("dlk_not-a-token", "dlk_another", "dlk_third"):
         assert client.get("/api/v1/tenants", headers=bearer(forged)).status_code == 401
     before = world.rows()
-    assert "too many failed attempts" in refusal(client.get("/api/v1/tenants", headers=bearer(token)), 429)
-    assert refusal(client.post(f"/apps/api/tickets/{OPEN_TICKET}/suggestion", json={},
-                               headers=bearer(world.app_token)), 429)
+    blocked = client.get("/api/v1/tenants", headers=bearer(token))
+    assert "too many failed attempts" in refusal(blocked, 429)
+    assert 1 <= int(blocked.headers["Retry-After"]) <= 60
+    assert refusal(client.get("/api/v1/tenants/acme/tickets", headers=bearer(token)), 429)
     assert world.rows() == before
     assert client.get("/api/v1/health").status_code == 200  # public routes stay open
     elsewhere = client_at(app, "10.1.2.3")
     assert elsewhere.get("/api/v1/tenants", headers=bearer(token)).status_code == 200
 
 
-def test_bad_webhook_signatures_and_panel_proofs_from_an_address_block_it(world):
+def test_bad_webhook_signatures_and_panel_proofs_from_an_address_block_that_tenant(world):
     app = world.app(rate_auth_failures="3/minute")
     client = app.test_client()
     body = (ZENDESK_FIXTURES / "ticket.created.json").read_bytes()
     assert client.post("/webhooks/zendesk/acme", data=body, content_type="application/json",
                        headers=zendesk.sign(body, "not-the-secret", "2026-01-05T10:00:00Z")).status_code == 401
-    for forged in ("acme.not-the-token", "forged.session.token"):
+    for forged in ("acme.not-the-token", "acme.another-guess"):
         assert client.post(f"/apps/api/tickets/{OPEN_TICKET}/suggestion", json={},
                            headers=bearer(forged)).status_code == 401
     before = world.rows()
     signed = client.post("/webhooks/zendesk/acme", data=body, headers=zendesk_headers(body),
                          content_type="application/json")
     assert "too many failed attempts" in refusal(signed, 429)
+    assert refusal(client.post(f"/apps/api/tickets/{OPEN_TICKET}/suggestion", json={},
+                               headers=bearer(world.app_token)), 429)
     assert world.rows() == before  # the delivery is not stored: Zendesk retries it later
     later = client_at(app, "10.1.2.3")
     accepted = later.post("/webhooks/zendesk/acme", data=body, headers=zendesk_headers(body),
                           content_type="application/json")
     assert accepted.status_code == 200 and accepted.get_json()["accepted"] >= 1
+
+
+def test_one_tenants_wrong_secret_does_not_lock_out_the_others_behind_the_same_address(world):
+    """Helpdesks send every tenant's webhooks from the same few addresses."""
+    app = world.app(rate_auth_failures="3/minute")
+    client = app.test_client()
+    body = (ZENDESK_FIXTURES / "ticket.created.json").read_bytes()
+    for _ in range(4):
+        client.post("/webhooks/zendesk/initech", data=body, content_type="application/json",
+                    headers=zendesk.sign(body, "not-the-secret", "2026-01-05T10:00:00Z"))
+    assert refusal(client.post("/webhooks/zendesk/initech", data=body, content_type="application/json",
+                               headers=zendesk_headers(body)), 429)
+    accepted = client.post("/webhooks/zendesk/acme", data=body, headers=zendesk_headers(body),
+                           content_type="application/json")
+    assert accepted.status_code == 200 and accepted.get_json()["accepted"] >= 1
+
+
+def test_a_rate_store_that_cannot_be_reached_limits_nothing(world):
+    app = world.app(redis_url="redis://127.0.0.1:1/0", rate_auth_failures="1/minute")
+    client = app.test_client()
+    assert client.get("/api/v1/tenants", headers=bearer("dlk_forged")).status_code == 401
+    assert client.get("/api/v1/tenants", headers=bearer(world.token(app))).status_code == 200
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
-from limits import parse as parse_limit
+from limits import parse_many
 
 from core.access import ROLE_SCOPES, SCOPES
 from core.access.operators import Operator, get_operator
@@ -178,19 +178,45 @@ def safe_next(target: str | None) -> str | None:
     return target if not parts.scheme and not parts.netloc else None
 
 
-def _failure_key() -> tuple[str, str]:
-    return "auth-failures", request.remote_addr or "unknown"
+def _failure_key() -> tuple[str, str, str]:
+    """Failed proofs count per address and per tenant the request claims: helpdesks send every
+    tenant's webhooks and proxied panel calls from the same few addresses, so one tenant's wrong
+    secret must not lock the others out. The claim comes from the URL, else an app token's slug."""
+    claimed = "-"  # operators' proofs name no tenant: a guesser gets one budget per address
+    rule = g.get("access_rule")
+    if rule is not None and rule.kind in ("signature", "panel"):
+        token = request.headers.get("Authorization", "").partition(" ")[2].strip()
+        claimed = (request.view_args or {}).get("tenant") or (token.partition(".")[0] if "." in token else "-")
+    return "auth-failures", request.remote_addr or "unknown", str(claimed)[:63]
 
 
-def _too_many_failures(app: Flask) -> bool:
-    limiter = app.extensions["deskloop_limiter"]
-    return not limiter.limiter.test(parse_limit(app.config["DESKLOOP_RATE_AUTH_FAILURES"]), *_failure_key())
+def _failure_limits(app: Flask):
+    return parse_many(app.config["DESKLOOP_RATE_AUTH_FAILURES"])
+
+
+def _seconds_until_allowed(app: Flask) -> int | None:
+    """None while failed proofs are under every limit, else how long until they are not. A rate
+    store that cannot be reached (Redis down) limits nothing: refusing every request would be worse."""
+    strategy = app.extensions["deskloop_limiter"].limiter
+    try:
+        blocked = [item for item in _failure_limits(app) if not strategy.test(item, *_failure_key())]
+        if not blocked:
+            return None
+        resets = [strategy.get_window_stats(item, *_failure_key()).reset_time for item in blocked]
+    except Exception:  # the storage's own connection errors
+        log.warning("rate-limit storage unreachable; failed proofs are not being counted")
+        return None
+    return max(1, int(max(resets) - datetime.now(UTC).timestamp()) + 1)
 
 
 def _count_failure(response):
     if response.status_code == 401:
-        limiter = current_app.extensions["deskloop_limiter"]
-        limiter.limiter.hit(parse_limit(current_app.config["DESKLOOP_RATE_AUTH_FAILURES"]), *_failure_key())
+        strategy = current_app.extensions["deskloop_limiter"].limiter
+        try:
+            for item in _failure_limits(current_app):
+                strategy.hit(item, *_failure_key())
+        except Exception:
+            log.warning("rate-limit storage unreachable; a failed proof was not counted")
     return response
 
 
@@ -204,8 +230,11 @@ def _enforce():
         log.error("route %s has no access rule; refused", endpoint)
         return error_response(403, "this route declares no access rule")
     g.access_rule = rule
-    if rule.kind != "public" and _too_many_failures(app):
-        return error_response(429, "too many failed attempts from this address; wait a minute and try again")
+    wait = _seconds_until_allowed(app) if rule.kind != "public" else None
+    if wait is not None:
+        response, status = error_response(429, f"too many failed attempts from this address; try again in {wait} s")
+        response.headers["Retry-After"] = str(wait)
+        return response, status
     if rule.kind in ("signature", "panel"):
         return None  # the view verifies the helpdesk's signature or the panel's proof itself
     if rule.kind == "public":

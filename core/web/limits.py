@@ -132,7 +132,8 @@ def init_limits(app: Flask, settings: Settings) -> Limiter:
     app.config["DESKLOOP_RATE_AUTH_FAILURES"] = settings.rate_auth_failures
     options = {"key_prefix": f"deskloop-limits:{settings.queue_name}"} if settings.redis_url else {}
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.redis_url or "memory://",
-                      storage_options=options, headers_enabled=True, strategy="moving-window")
+                      storage_options=options, headers_enabled=True, strategy="moving-window",
+                      swallow_errors=True)  # Redis down: serve without limits (and log), not 500
     app.extensions["deskloop_limiter"] = limiter
     suggestions = limiter.shared_limit(settings.rate_suggest, scope="suggest", key_func=_caller_key)
     for endpoint, view in list(app.view_functions.items()):
