@@ -155,6 +155,8 @@ def set_disabled(runtime: Runtime, email: str, disabled: bool) -> Operator:
 def set_role(runtime: Runtime, email: str, role: str, tenants: tuple[str, ...] = ()) -> Operator:
     """Change an operator's role and tenants (their sessions end, so the change applies at once)."""
     role = _check_role(role)
+    if role == "admin" and tenants:
+        raise BadInput("an admin sees every tenant; give --tenant only to agents and viewers", field="tenant")
     if role != "admin" and not tenants:
         raise BadInput(f"an {role} needs at least one --tenant to see", field="tenant")
 
