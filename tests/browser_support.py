@@ -77,8 +77,10 @@ def _new_page(browser, viewport: dict, request) -> Iterator:
     # A 4xx answer is logged by Chromium as "Failed to load resource"; the page shows those itself.
     page.on("console", lambda msg: problems.append(f"console: {msg.text}")
             if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
-    if "base_url" in request.fixturenames:
-        sign_in(page, request.getfixturevalue("base_url"))
+    if "base_url" in request.fixturenames:  # in a page of its own: the test's page starts blank
+        signing_in = context.new_page()
+        sign_in(signing_in, request.getfixturevalue("base_url"))
+        signing_in.close()
     yield page
     context.close()
     assert not problems, problems

@@ -35,6 +35,8 @@ from tests.panel_support import ZendeskAccount, seed_tenant, zendesk_account  # 
 pytestmark = pytest.mark.browser
 
 PANEL_WIDTH = 320
+ZENDESK_AGENT = "https://acme.zendesk.com/agent/"
+DESKLOOP_PUBLIC = "https://deskloop.acme.example"
 BUILD_BASE = "https://deskloop.example.com"
 ADDED = " I have also ordered a replacement; it ships today."
 
@@ -123,6 +125,18 @@ FRESH_HARNESS = r"""
 """
 
 
+def zendesk_page(page, base_url: str, html: str) -> None:
+    """Show ``html`` as a page of the tenant's own Zendesk account: the only site whose frames the
+    sidebar's Content-Security-Policy accepts (``frame-ancestors https://acme.zendesk.com``).
+
+    Deskloop itself is reached at a public https address, as in production, whose requests the
+    test relays to the local server: Chromium would not let a public page frame a loopback one."""
+    page.route(f"{ZENDESK_AGENT}**", lambda route: route.fulfill(body=html, content_type="text/html"))
+    page.context.route(f"{DESKLOOP_PUBLIC}/**", lambda route: route.fulfill(  # after any page's own routes
+        response=route.fetch(url=base_url + route.request.url.removeprefix(DESKLOOP_PUBLIC))))
+    page.goto(f"{ZENDESK_AGENT}tickets/4242")
+
+
 def zendesk_harness(page, base_url: str, account: ZendeskAccount, ticket: dict) -> object:
     """Open the sidebar as Zendesk does (a signed POST into a 320px iframe); returns the frame."""
     def zendesk_proxy(raw: str) -> str:  # Zendesk's proxy: fills secure settings, sends server side
@@ -130,7 +144,8 @@ def zendesk_harness(page, base_url: str, account: ZendeskAccount, ticket: dict) 
         assert options.get("secure") is True
         headers = {k: v.replace("{{setting.deskloop_app_token}}", account.app_token)
                    for k, v in (options.get("headers") or {}).items()}
-        answer = requests.request(options.get("type", "GET"), options["url"], data=options.get("data"),
+        url = options["url"].replace(DESKLOOP_PUBLIC, base_url)
+        answer = requests.request(options.get("type", "GET"), url, data=options.get("data"),
                                   headers={**headers, "Content-Type": options.get("contentType", "application/json")},
                                   timeout=10)
         return json.dumps({"status": answer.status_code, "body": answer.text})
@@ -138,8 +153,8 @@ def zendesk_harness(page, base_url: str, account: ZendeskAccount, ticket: dict) 
     page.expose_function("zafProxy", zendesk_proxy)
     page.route("https://static.zdassets.com/**", lambda route: route.fulfill(
         body=ZAF_HARNESS % {"ticket": json.dumps(ticket)}, content_type="application/javascript"))
-    action = f"{base_url}/apps/zendesk/sidebar?origin=https%3A%2F%2Facme.zendesk.com&app_guid=guid-1"
-    page.set_content(f"""
+    action = f"{DESKLOOP_PUBLIC}/apps/zendesk/sidebar?origin=https%3A%2F%2Facme.zendesk.com&app_guid=guid-1"
+    zendesk_page(page, base_url, f"""
         <h3 style="font-family:sans-serif">Zendesk ticket {ticket["ticket.id"]}</h3>
         <iframe name="sidebar" style="width:{PANEL_WIDTH}px;height:640px;border:1px solid #ccc"></iframe>
         <form id="signed" method="post" target="sidebar" action="{action}">
@@ -237,7 +252,7 @@ def test_zendesk_slow_server_shows_a_spinner_then_a_message_and_retry_works(page
         if not held:
             held.append(route)  # never answered: Deskloop is stuck
         else:
-            route.continue_()
+            route.fallback()
 
     page.route("**/apps/api/tickets/*/suggestion", hold_the_first)
     ticket = {"ticket.id": 4242, "ticket.subject": "Card not here", "ticket.description": "Where is my card?"}
@@ -255,8 +270,8 @@ def test_zendesk_slow_server_shows_a_spinner_then_a_message_and_retry_works(page
 def test_a_forged_token_shows_no_tenant_data_in_the_browser(page, base_url, zendesk_account):
     from tests.panel_support import new_key, zendesk_token
 
-    action = f"{base_url}/apps/zendesk/sidebar?origin=https%3A%2F%2Facme.zendesk.com&app_guid=guid-1"
-    page.set_content(f"""<iframe name="sidebar" style="width:{PANEL_WIDTH}px;height:300px"></iframe>
+    action = f"{DESKLOOP_PUBLIC}/apps/zendesk/sidebar?origin=https%3A%2F%2Facme.zendesk.com&app_guid=guid-1"
+    zendesk_page(page, base_url, f"""<iframe name="sidebar" style="width:{PANEL_WIDTH}px;height:300px"></iframe>
         <form id="f" method="post" target="sidebar" action="{action}">
         <input type="hidden" name="token" value="{zendesk_token(new_key())}"></form>
         <script>document.getElementById("f").submit()</script>""")

@@ -113,9 +113,9 @@ def test_rotation_reencrypts_with_the_first_key(db, settings, credentials_file, 
 
 
 def test_a_wrong_key_cannot_read_credentials():
-    token = encrypt("k" * 40, {"api_token": "t"})
+    token = encrypt("kestrel-harbour-lantern-93-quietly-folding", {"api_token": "t"})
     with pytest.raises(Exception, match="cannot be decrypted"):
-        decrypt("j" * 40, token)
+        decrypt("juniper-meadow-copper-17-slowly-unwinding", token)
 
 
 CHECKED = {  # helpdesk -> (fake API module, domain, working credentials, the identity setting it learns)

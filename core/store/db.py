@@ -42,7 +42,10 @@ def _create_private_file(path: Path) -> None:
     """Create the SQLite file readable by its owner only (SQLite gives its WAL and shared-memory
     files the same permissions): it holds every tenant's tickets and requesters."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    try:  # never open an existing file: closing any descriptor of it drops this process's SQLite locks
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
 
 
 class Database:
