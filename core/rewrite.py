@@ -5,8 +5,11 @@ and the evidence replies, with every personal detail and every name replaced by 
 placeholder such as ``[name 1]`` or ``[order id 2]``. It is told to use no fact that is not in the
 evidence. The answer is accepted only if it keeps every placeholder of the draft and adds no
 personal detail of its own; the placeholders are then filled back in. Anything else (an error,
-a timeout, a dropped or invented detail) keeps the original draft, so the rewrite can make a
-draft read better but can never make it leak or lie about a customer's details.
+a timeout, a dropped or invented detail) keeps the original draft. An accepted answer then goes
+through the drafts' slot rule (:func:`core.drafting.guard_rewrite`): a capitalized word, number or
+detected detail that is neither template, in the draft, nor this customer's own becomes a
+placeholder, so a detail copied from an evidence reply (one the detectors do not know, such as a
+street without a suffix) cannot reach the draft either.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import re
 from dataclasses import dataclass, field
 
 from core.config import Settings
+from core.drafting import guard_rewrite
 from core.entities import PERSONAL_TYPES, find_entities, replace_personal
+from core.ml.templates import ReplyTemplates
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +67,13 @@ def _client(settings: Settings):
 
 
 def rewrite_draft(settings: Settings, draft: str, customer_text: str, evidence_replies: list[str],
-                  names: tuple[str, ...] = ()) -> str | None:
+                  names: tuple[str, ...] = (), customer_name: str | None = None,
+                  templates: ReplyTemplates | None = None, group: str | None = None) -> str | None:
     """The rewritten draft, or ``None`` when rewriting is off or the answer cannot be trusted.
 
-    ``names`` are the people to hide from the endpoint (this customer's names, other customers').
+    ``names`` are the people to hide from the endpoint (this customer's names, other customers');
+    ``templates`` and ``group`` (the suggested intent) say which details the answer may keep
+    besides the draft's and this customer's own.
     """
     if not settings.llm_url:
         return None
@@ -86,7 +94,7 @@ def rewrite_draft(settings: Settings, draft: str, customer_text: str, evidence_r
     if not _trustworthy(answer, redacted_draft):
         log.warning("draft rewrite dropped a placeholder or added a personal detail; keeping the original draft")
         return None
-    return redactor.restore(answer)
+    return guard_rewrite(redactor.restore(answer), draft, customer_text, customer_name, templates, group)
 
 
 def _trustworthy(answer: str, redacted_draft: str) -> bool:

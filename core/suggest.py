@@ -13,13 +13,14 @@ from functools import lru_cache
 import numpy as np
 from sqlalchemy import select
 
-from core.drafting import draft_reply
+from core.drafting import draft_from_evidence, draft_reply, outline
 from core.entities import find_entities
 from core.learning.live import memory_for
 from core.ml.encoder import encoder_for
 from core.ml.memory import FeedbackMemory
 from core.ml.model import TicketModel
 from core.ml.registry import StoredModel
+from core.ml.templates import templates_for
 from core.ml.training import registry_for
 from core.rewrite import rewrite_draft
 from core.runtime import Runtime
@@ -90,7 +91,9 @@ def build_suggestion(model: TicketModel, stored: StoredModel, text: str, custome
         if preferred is not None and not memory.demoted(f"signal:{preferred.signal_id}"):
             draft_source = f"signal:{preferred.signal_id}"
             learned_from.append(preferred.signal_id)
-            draft = draft_reply(preferred.reply, preferred.customer_name, customer_name, text, model.vocabulary.people)
+            # An agent's edited reply to another customer: the same slot rule as any evidence reply.
+            draft = draft_reply(preferred.reply, preferred.customer_name, customer_name, text,
+                                model.vocabulary.people, templates_for(model), intent)
         elif neighbours:
             draft, draft_source = _draft_from(model, neighbours, memory, customer_name, text)
     return Suggestion(
@@ -123,11 +126,14 @@ def _evidence(model: TicketModel, neighbours) -> list[Evidence]:
 
 def _draft_from(model: TicketModel, neighbours, memory: FeedbackMemory | None, customer_name: str | None,
                 text: str) -> tuple[str, str]:
-    """The draft from the closest resolved ticket whose reply no outcome has demoted."""
+    """The draft from the closest resolved ticket whose reply no outcome has demoted: that reply's
+    learned skeleton, filled for this customer (see :mod:`core.drafting`)."""
     sources = [f"ticket:{tid}" for tid, _ in neighbours]
     chosen = next((i for i, s in enumerate(sources) if not (memory is not None and memory.demoted(s))), 0)
     best = model.resolutions[neighbours[chosen][0]]
-    return draft_reply(best.reply, best.requester_name, customer_name, text, model.vocabulary.people), sources[chosen]
+    draft = draft_from_evidence(templates_for(model), best.ticket_id, best.reply, best.requester_name, customer_name,
+                                text, best.intent)
+    return draft, sources[chosen]
 
 
 def _without_intents(model: TicketModel, stored: StoredModel, text: str, customer_name: str | None,
@@ -191,10 +197,15 @@ def suggest(runtime: Runtime, tenant_slug: str, text: str, ticket_id: int | None
 
 def _rewritten(runtime: Runtime, model: TicketModel, suggestion: Suggestion, text: str,
                customer_name: str | None) -> Suggestion:
-    """The suggestion with its draft rewritten by the configured LLM, when the rewrite can be trusted."""
-    evidence = [model.resolutions[e.ticket_id].reply for e in suggestion.evidence[:3] if e.ticket_id in model.resolutions]
+    """The suggestion with its draft rewritten by the configured LLM, when the rewrite can be trusted.
+    The endpoint sees the evidence replies as outlines (their slots as placeholders), never another
+    customer's details."""
+    templates = templates_for(model)
+    evidence = [outline(templates, r.ticket_id, r.reply, r.requester_name, r.intent)
+                for r in (model.resolutions.get(e.ticket_id) for e in suggestion.evidence[:3]) if r is not None]
     names = (*(customer_name or "").split(), *model.vocabulary.people)
-    better = rewrite_draft(runtime.settings, suggestion.draft, text, evidence, names)
+    better = rewrite_draft(runtime.settings, suggestion.draft, text, evidence, names, customer_name=customer_name,
+                           templates=templates, group=suggestion.intent)
     return suggestion.model_copy(update={"draft": better, "rewritten": True}) if better else suggestion
 
 

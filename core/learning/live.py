@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sqlalchemy import func, select
 
 from core.learning.effects import effect_of
 from core.ml.memory import FeedbackMemory, Taught
+from core.ml.templates import mask_echoes
 from core.store.tables import SignalRow, SuggestionRow, TicketRow
 
 #: How stale another process's view may be: a correction acts within this (plus one query).
@@ -67,7 +68,7 @@ def recorded(tenant_id: int, signal_id: int, kind: str, weight: float, payload: 
                 state.dirty = True
                 continue
             _apply(state, signal_id, kind, effect, np.frombuffer(vector, dtype=np.float32) if vector is not None else None,
-                   getattr(suggestion, "customer_name", None))
+                   getattr(suggestion, "customer_name", None), getattr(suggestion, "text", None))
 
 
 def memory_for(runtime, tenant_id: int, model, version: str, row_for) -> FeedbackMemory:
@@ -103,14 +104,22 @@ def _apply_new_signals(session, state: _State, row_for) -> None:
         payload = payload or {}
         effect = effect_of(kind, weight, payload, suggested_intent, draft_source)
         row = None
+        text = suggestion_text or ticket_text
         if kind in TEACHING:
-            text = suggestion_text or ticket_text
             row = np.frombuffer(vector, dtype=np.float32) if vector is not None else (row_for(text) if text else None)
-        _apply(state, signal_id, kind, effect, row, customer_name or requester)
+        _apply(state, signal_id, kind, effect, row, customer_name or requester, text)
 
 
-def _apply(state: _State, signal_id: int, kind: str, effect, row, customer_name: str | None) -> None:
-    """One signal into the memory (both the database path and a process's own signal use this)."""
+def _apply(state: _State, signal_id: int, kind: str, effect, row, customer_name: str | None,
+           text: str | None = None) -> None:
+    """One signal into the memory (both the database path and a process's own signal use this).
+
+    An edited reply becomes a preferred answer for other customers, so what it copied from its own
+    ticket (``text``: an address, card digits, an order id the customer wrote) is turned into
+    placeholders before it is remembered; the draft then treats it like any other reply (see
+    :func:`core.drafting.draft_reply`)."""
+    if effect.reply and text:
+        effect = replace(effect, reply=mask_echoes(effect.reply, text, customer_name))
     state.memory.reinforce(effect.source, effect.outcome)
     if kind in TEACHING and row is not None:
         state.memory.teach(Taught(signal_id, effect.intent, effect.tags, effect.reply, customer_name), row)

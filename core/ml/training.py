@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, not_, select
 
 from core.clustering import update_clusters
 from core.learning.effects import Effect, effect_of
@@ -22,6 +22,7 @@ from core.ml.promotion import Verdict, judge
 from core.ml.registry import ModelLoadError, ModelRegistry, StoredModel
 from core.labels import LabelSource, labels_for
 from core.ml.tags import automation_tags
+from core.ml.templates import ReplySource, learn_for_model
 from core.runtime import Runtime
 from core.store.label_rows import LABEL_COLUMNS, accepted_intents, label_row, label_settings, label_source_of
 from core.store.tables import MessageRow, SignalRow, SuggestionRow, TenantRow, TicketRow
@@ -72,6 +73,37 @@ def load_training_tickets(runtime: Runtime, tenant_id: int,
             requester_name=t.requester_name, agent_name=replies.get(t.id, (None, None))[1],
         ))
     return out, max_signal_id
+
+
+def reply_sources(runtime: Runtime, tenant_id: int, tickets: list[TrainingTicket]) -> list[ReplySource]:
+    """The resolved replies of ``tickets`` with what template learning needs of each ticket: who
+    the customer is (replies are counted per distinct customer) and the ticket's own text (its
+    customer messages and internal notes, requester, organization and field values), which a
+    detail copied into the reply repeats."""
+    answered = {t.ticket_id: t for t in tickets if t.reply}
+    own: dict[int, list[str]] = {}
+    customer: dict[int, str] = {}
+    with runtime.db.tenant_session(tenant_id) as session:
+        for row in session.execute(select(
+            TicketRow.id, TicketRow.subject, TicketRow.text, TicketRow.requester_name, TicketRow.requester_email,
+            TicketRow.requester_external_id, TicketRow.organization, TicketRow.custom_fields,
+        )):
+            if row.id not in answered:
+                continue
+            fields = " ".join(str(v) for v in (row.custom_fields or {}).values() if v is not None)
+            own[row.id] = [row.subject or "", row.text or "", row.requester_name or "", row.requester_email or "",
+                           row.organization or "", fields]
+            customer[row.id] = (row.requester_external_id or (row.requester_email or "").lower()
+                                or row.requester_name or f"ticket:{row.id}")
+        for ticket_id, body in session.execute(
+            select(MessageRow.ticket_id, MessageRow.body)
+            .where(not_(and_(MessageRow.author_role == "agent", MessageRow.public.is_(True))))
+        ):
+            if ticket_id in own:
+                own[ticket_id].append(body or "")
+    return [ReplySource(t.ticket_id, t.reply, customer.get(t.ticket_id, f"ticket:{t.ticket_id}"), t.requester_name,
+                        t.agent_name, "\n".join(own.get(t.ticket_id, ())))
+            for t in answered.values()]
 
 
 def _taught_by_signals(session) -> tuple[dict[int, list[Effect]], int]:
@@ -143,6 +175,9 @@ def train_tenant(runtime: Runtime, tenant_slug: str, force: bool = False) -> Sto
                             draft_precision=float(settings.get("draft_target_precision", DEFAULT_DRAFT_PRECISION)),
                             noisy_labels=source.kind != "intent")
     model.label_source = source.spec
+    # Reply templates ride on the model as an attribute of their own (``templates_for`` learns them
+    # lazily for a model saved without): which words of a reply a draft may copy (core.ml.templates).
+    model.reply_templates = learn_for_model(model, reply_sources(runtime, tenant_id, tickets))
     snapshot = hashlib.sha256(",".join(str(t.ticket_id) for t in tickets).encode()).hexdigest()[:16]
     metadata = {
         "tenant": tenant_slug,
@@ -159,6 +194,7 @@ def train_tenant(runtime: Runtime, tenant_slug: str, force: bool = False) -> Sto
         "promotion": verdict.as_dict() if verdict is not None else {"promoted": True, "reason": "first model"},
         "forced": bool(force and verdict is not None and not verdict.promote),
         "metrics": model.metrics,
+        "reply_templates": model.reply_templates.summary,
     }
     stored = registry.save(model, metadata)
     texts = [t.text for t in tickets]
