@@ -19,6 +19,7 @@ from core.access import SCOPES
 from core.errors import BadInput, NotFound
 from core.runtime import Runtime
 from core.store.tables import ApiTokenRow, TenantRow, utcnow
+from core.store.tickets import aware_utc
 
 TOKEN_PREFIX = "dlk_"
 #: ``last_used_at`` is written at most this often per token, so reads stay reads.
@@ -90,15 +91,9 @@ def verify_token(runtime: Runtime, token: str) -> ApiToken | None:
             return None
         row, slug = found
         now = utcnow()
-        if row.last_used_at is None or now - _aware(row.last_used_at) > _TOUCH_EVERY:
+        if row.last_used_at is None or now - aware_utc(row.last_used_at) > _TOUCH_EVERY:
             row.last_used_at = now
         return _as_token(row, slug)
-
-
-def _aware(moment: datetime) -> datetime:
-    from datetime import UTC
-
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def list_tokens(runtime: Runtime, tenant: str | None = None) -> list[ApiToken]:

@@ -198,11 +198,12 @@ def _seconds_until_allowed(app: Flask) -> int | None:
     """None while failed proofs are under every limit, else how long until they are not. A rate
     store that cannot be reached (Redis down) limits nothing: refusing every request would be worse."""
     strategy = app.extensions["deskloop_limiter"].limiter
+    key = _failure_key()
     try:
-        blocked = [item for item in _failure_limits(app) if not strategy.test(item, *_failure_key())]
+        blocked = [item for item in _failure_limits(app) if not strategy.test(item, *key)]
         if not blocked:
             return None
-        resets = [strategy.get_window_stats(item, *_failure_key()).reset_time for item in blocked]
+        resets = [strategy.get_window_stats(item, *key).reset_time for item in blocked]
     except Exception:  # the storage's own connection errors
         log.warning("rate-limit storage unreachable; failed proofs are not being counted")
         return None
@@ -212,9 +213,10 @@ def _seconds_until_allowed(app: Flask) -> int | None:
 def _count_failure(response):
     if response.status_code == 401:
         strategy = current_app.extensions["deskloop_limiter"].limiter
+        key = _failure_key()
         try:
             for item in _failure_limits(current_app):
-                strategy.hit(item, *_failure_key())
+                strategy.hit(item, *key)
         except Exception:
             log.warning("rate-limit storage unreachable; a failed proof was not counted")
     return response
