@@ -6,14 +6,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.special import softmax
 
-from core.ml.abstention import DEFAULT_TARGET_PRECISION, AbstentionRule
+from core.ml.abstention import DEFAULT_NOVELTY_BUDGET, DEFAULT_TARGET_PRECISION, AbstentionRule, Observation
 from core.ml.encoder import SentenceEncoding, sentence_part
 from core.ml.intent import IntentClassifier
 from core.ml.ngrams import NgramRows, text_features
 from core.ml.retrieval import DEFAULT_DRAFT_PRECISION, DraftRule
 from core.ml.tags import TagModel, word_block_width
-from core.ml.similarity import SimilarityIndex, nearest_others
+from core.ml.similarity import SimilarityIndex, nearest_others, nearest_per_label
 from core.vocabulary import Vocabulary
 
 
@@ -101,14 +102,16 @@ class TicketModel:
     def fit(cls, tickets: list[TrainingTicket], target_precision: float = DEFAULT_TARGET_PRECISION,
             encoder: SentenceEncoding | None = None, vectors: np.ndarray | None = None,
             tag_options: dict | None = None, draft_precision: float = DEFAULT_DRAFT_PRECISION,
-            noisy_labels: bool = False) -> TicketModel:
+            noisy_labels: bool = False, novelty_budget: float = DEFAULT_NOVELTY_BUDGET) -> TicketModel:
         """Train every part from ``tickets``; ``encoder`` adds sentence vectors (see :mod:`core.ml.encoder`),
         or pass ``vectors`` already encoded by it (one row per ticket). Tickets without an intent
         still teach similarity, drafts and tags; with fewer than two intents there is no intent
         model. ``tag_options`` go to :func:`fit_tag_model` (excluded tags, target precision);
         ``draft_precision`` is how often a day-one draft's source reply must agree with the reply
         the ticket really got (see :mod:`core.ml.retrieval`). ``noisy_labels``: intents come from
-        a field agents fill rather than a curated intent (see :func:`_abstention_rule`)."""
+        a field agents fill rather than a curated intent (see :func:`_abstention_rule`).
+        ``novelty_budget``: the share of known questions the novelty check may wrongly call
+        unfamiliar (see :mod:`core.ml.abstention`)."""
         texts = [t.text for t in tickets]
         if encoder is not None and vectors is None:
             vectors = encoder.encode(texts)
@@ -145,7 +148,7 @@ class TicketModel:
                                       [t.intent if intents is not None else None for t in tickets],
                                       [bool(t.reply) for t in tickets], reference_rows=reference_rows)
         if intents is not None:
-            abstention = _abstention_rule(intents, index, target_precision, noisy_labels)
+            abstention = _abstention_rule(intents, index, target_precision, noisy_labels, novelty_budget)
             intents.out_of_fold = None  # only needed to fit the rule; not worth storing
         resolutions = {t.ticket_id: Resolution(t.ticket_id, t.external_id, t.intent, t.reply, t.requester_name)
                        for t in tickets if t.reply}
@@ -160,6 +163,10 @@ class TicketModel:
             "cv_accuracy": intents.cv_accuracy if intents is not None else None,
             "abstention_threshold": abstention.threshold if abstention is not None else None,
             "target_precision": target_precision,
+            "novelty_budget": novelty_budget if abstention is not None else None,
+            "novelty_threshold": abstention.novelty_threshold if abstention is not None else None,
+            "answered_threshold": abstention.answered_threshold if abstention is not None else None,
+            "ambiguity_threshold": abstention.ambiguity_threshold if abstention is not None else None,
             "temperature": intents.temperature if intents is not None else None,
             "n_labelled": len(labelled),
             "n_trained_on": len(train_rows),
@@ -191,6 +198,16 @@ class TicketModel:
         if vector is not None:
             return sentence_part(vector.reshape(1, -1))
         return self.ngram_row(text) if ngrams is None else ngrams
+
+    def observe(self, probabilities: dict[str, float], top_decision: float,
+                reference_cosines: np.ndarray) -> Observation:
+        """What the abstention rule reads about a question, from what a suggestion has already
+        computed: :meth:`IntentClassifier.probabilities` (best first) with its top decision value,
+        and the query's :meth:`SimilarityIndex.reference_cosines`. No new scan of the reference set."""
+        predicted = next(iter(probabilities))
+        closest = float(reference_cosines.max()) if len(reference_cosines) else 0.0
+        of_intent = self.index.closest_of_intent(reference_cosines, predicted) if len(reference_cosines) else None
+        return Observation(float(top_decision), closest, of_intent, tuple(list(probabilities.values())[:2]), predicted)
 
     def tag_scores(self, intent_probabilities: dict[str, float], minimum: float = 0.3) -> list[tuple[str, float]]:
         """P(tag | text) as the sum over intents of P(intent | text) * P(tag | intent)."""
@@ -252,9 +269,13 @@ def newest_per_label(labels: list[str], cap: int) -> np.ndarray:
 
 
 def _abstention_rule(intents: IntentClassifier, index: SimilarityIndex, target_precision: float,
-                     noisy_labels: bool = False) -> AbstentionRule:
-    """Fit the rule on out-of-fold decision values and leave-one-out nearest-labelled cosines of
-    the reference rows (the rows the out-of-fold scores were computed for, in the same order).
+                     noisy_labels: bool = False, novelty_budget: float = DEFAULT_NOVELTY_BUDGET) -> AbstentionRule:
+    """Fit the rule (see :mod:`core.ml.abstention`) on what a suggestion would observe about each
+    reference row (the rows the out-of-fold scores were computed for, in the same order) had it
+    not been trained on: its out-of-fold decision values, and its leave-one-out cosines to the
+    nearest other reference row of each intent, which give the nearest-example term (so the
+    predicted intent and whether it is right are those of the served model), the nearest
+    labelled example, and the nearest example of the predicted intent.
     ``noisy_labels``: the labels come from a helpdesk field agents fill, so a right answer is
     sometimes scored against a wrong label; the precision asked of the labels is the target times
     their consistency (:func:`label_consistency`)."""
@@ -266,6 +287,19 @@ def _abstention_rule(intents: IntentClassifier, index: SimilarityIndex, target_p
             target_precision = target_precision * max(consistency, MIN_LABEL_CONSISTENCY)
     if len(sample) > NEIGHBOUR_SAMPLE:
         sample = np.sort(np.random.default_rng(0).choice(sample, NEIGHBOUR_SAMPLE, replace=False))
-    closest = index.leave_one_out_closest(sample) if len(truth) > 1 else None
-    correct = oof[sample].argmax(axis=1) == truth[sample]
-    return AbstentionRule.fit(oof[sample].max(axis=1), correct, closest, target_precision)
+    linear = oof[sample]
+    if len(truth) < 2:
+        correct = linear.argmax(axis=1) == truth[sample]
+        return AbstentionRule.fit(linear.max(axis=1), correct, None, target_precision)
+    nearest = nearest_per_label(index.reference, truth, sample, len(intents.classes))
+    scores = linear + intents.neighbour_weight * nearest
+    predicted = scores.argmax(axis=1)
+    rows = np.arange(len(sample))
+    probabilities = softmax(scores / intents.temperature, axis=1)
+    top_two = np.argsort(-probabilities, axis=1)[:, :2]
+    return AbstentionRule.fit(
+        linear.max(axis=1), predicted == truth[sample], nearest.max(axis=1), target_precision,
+        closest_of_intent=nearest[rows, predicted],
+        probabilities=np.take_along_axis(probabilities, top_two, axis=1),
+        pair_correct=(top_two == truth[sample][:, None]).any(axis=1),
+        novelty_budget=novelty_budget, predicted=intents.classes[predicted])

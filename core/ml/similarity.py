@@ -29,6 +29,9 @@ class SimilarityIndex:
     resolved_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     reference_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     reference: np.ndarray | sparse.csr_matrix | None = None  # matrix[reference_rows], contiguous
+    #: Positions in the reference set of each intent's rows (for "how close is the nearest example
+    #: of the predicted intent?"); ``None`` in models saved before it existed.
+    reference_by_intent: dict[str, np.ndarray] | None = None
 
     @classmethod
     def build(cls, features, ticket_ids: list[int], intents: list[str | None], resolved: list[bool],
@@ -48,10 +51,15 @@ class SimilarityIndex:
         if reference_rows is None:
             reference_rows = np.asarray([i for i, x in enumerate(intents) if x], dtype=np.int64)
         reference_rows = np.asarray(reference_rows, dtype=np.int64)
+        reference_by_intent: dict[str, list[int]] = {}
+        for position, row in enumerate(reference_rows):
+            if intents[row]:
+                reference_by_intent.setdefault(intents[row], []).append(position)
         return cls(
             matrix, np.asarray(ticket_ids, dtype=np.int64),
             {k: np.asarray(v, dtype=np.int64) for k, v in by_intent.items()},
             np.nonzero(resolved_mask)[0], reference_rows, matrix[reference_rows],
+            {k: np.asarray(v, dtype=np.int64) for k, v in reference_by_intent.items()},
         )
 
     def __len__(self) -> int:
@@ -84,6 +92,14 @@ class SimilarityIndex:
         cosines = self.reference_cosines(query)
         return float(cosines.max()) if len(cosines) else 0.0
 
+    def closest_of_intent(self, cosines: np.ndarray, intent: str) -> float | None:
+        """From a query's :meth:`reference_cosines`, the cosine to the nearest reference example of
+        ``intent`` (``None`` for a model saved before the reference rows' intents were kept)."""
+        if self.reference_by_intent is None:
+            return None
+        positions = self.reference_by_intent.get(intent)
+        return float(cosines[positions].max()) if positions is not None and len(positions) else 0.0
+
     def leave_one_out_closest(self, positions: np.ndarray, chunk: int = 512) -> np.ndarray:
         """For each reference row at ``positions`` (indexes into :attr:`reference_rows`), the cosine
         to the nearest *other* reference row: what :meth:`closest_labelled` would say for a new
@@ -104,6 +120,24 @@ def nearest_others(matrix, positions: np.ndarray, chunk: int = 512) -> tuple[np.
         nearest[start:start + len(part)] = sims.argmax(axis=1)
         closest[start:start + len(part)] = sims.max(axis=1)
     return nearest, closest
+
+
+def nearest_per_label(matrix, labels: np.ndarray, positions: np.ndarray, n_labels: int,
+                      chunk: int = 512) -> np.ndarray:
+    """For each row of ``matrix`` (unit rows, dense or sparse) at ``positions``, the cosine to the
+    nearest *other* row of each label (``labels``: one label index per row, below ``n_labels``),
+    floored at 0 (also where a label has no other row): what a new text like that row would
+    see. One row per position, one column per label; a chunk of rows at a time bounds memory."""
+    order = np.argsort(labels, kind="stable")
+    present, starts = np.unique(labels[order], return_index=True)
+    out = np.zeros((len(positions), n_labels), dtype=np.float32)
+    for start in range(0, len(positions), chunk):
+        part = positions[start:start + chunk]
+        sims = matrix[part] @ matrix.T
+        sims = sims.toarray() if sparse.issparse(sims) else np.asarray(sims)
+        sims[np.arange(len(part)), part] = 0.0
+        out[start:start + len(part), present] = np.maximum(np.maximum.reduceat(sims[:, order], starts, axis=1), 0.0)
+    return out
 
 
 def _cosines(candidates, query) -> np.ndarray:
