@@ -2,7 +2,8 @@
 
 Two questions are answered separately, as a support team asks them: how often is the top intent
 right (forced choice, over rows whose label the tenant knows), and how honest is the model (how
-often it abstains on known labels, and on labels it has never seen). Latency is measured per
+often it abstains on known labels, and on labels it has never seen, each split by the reason the
+suggestion gave: unfamiliar, ambiguous, low confidence). Latency is measured per
 suggestion through the same code that serves the API (intent, tags, entities, similar tickets
 and the draft), one ticket at a time, as an agent opening a ticket would see it.
 """
@@ -22,6 +23,7 @@ from core.ingest.importer import open_reader
 from core.ingest.readers import FieldMap
 from core.runtime import Runtime
 from core.labels import LabelRow, LabelSource
+from core.ml.abstention import REASONS
 from core.ml.tags import tag_metrics
 from core.store.label_rows import label_settings, label_source_of
 from core.store.tickets import canonical_intent, model_text
@@ -84,7 +86,7 @@ def evaluate_file(runtime: Runtime, tenant: str, path: Path, fmt: str | None = N
     model, stored = current_model(runtime, tenant)
     known_labels = set(model.intents.classes) if model.intents is not None else set()
 
-    predicted, abstained, suggested_tags, latencies = [], [], [], []
+    predicted, abstained, reasons, suggested_tags, latencies = [], [], [], [], []
     for row in rows:
         started = time.perf_counter()
         suggestion = build_suggestion(model, stored, row.text, row.customer_name,
@@ -92,6 +94,7 @@ def evaluate_file(runtime: Runtime, tenant: str, path: Path, fmt: str | None = N
         latencies.append((time.perf_counter() - started) * 1000)
         predicted.append(suggestion.intent)
         abstained.append(suggestion.abstained)
+        reasons.append(suggestion.abstain_reason)
         suggested_tags.append([t.tag for t in suggestion.tags])
 
     labelled = np.asarray([r.label is not None for r in rows], dtype=bool)
@@ -116,9 +119,14 @@ def evaluate_file(runtime: Runtime, tenant: str, path: Path, fmt: str | None = N
         "unknown_n": int(unknown.sum()),
         "unknown_abstain_rate": _ratio(abstained_arr[unknown].sum(), unknown.sum()),
         "target_precision": model.abstention.target_precision if model.abstention is not None else None,
+        "novelty_budget": model.abstention.novelty_budget if model.abstention is not None else None,
         "p50_ms": round(float(np.percentile(latencies, 50)), 2),
         "p99_ms": round(float(np.percentile(latencies, 99)), 2),
     }
+    reasons_arr = np.asarray(reasons, dtype=object)
+    for reason in REASONS:  # why it abstained, on known and on never-seen intents
+        figures[f"abstain_rate_{reason}"] = _ratio((reasons_arr[known] == reason).sum(), known.sum())
+        figures[f"unknown_abstain_rate_{reason}"] = _ratio((reasons_arr[unknown] == reason).sum(), unknown.sum())
     tagged = [i for i, r in enumerate(rows) if r.tags is not None]
     if tagged:
         excluded = set(stored.metadata.get("excluded_tags") or ())  # automation tags: nothing to learn

@@ -93,7 +93,7 @@ def _with_context(signal: Signal, suggestion: SuggestionRow | None) -> Signal:
     if signal.kind != "escalated" or suggestion is None or "context" in signal.payload:
         return signal
     context = {"suggestion_id": suggestion.id, "intent": suggestion.intent, "confidence": suggestion.confidence,
-               "abstained": suggestion.abstained, "draft": suggestion.draft, "evidence": suggestion.evidence,
+               "abstained": suggestion.abstained, "abstain_reason": suggestion.abstain_reason, "draft": suggestion.draft, "evidence": suggestion.evidence,
                "text": suggestion.text}
     return signal.model_copy(update={"payload": {**signal.payload, "context": context}})
 

@@ -98,3 +98,24 @@ def exclude_tags(runtime: Runtime, tenant: str, tags: list[str], include: bool =
             updated = current + [t for t in wanted if t not in current]
         tenant_row.settings = {**(tenant_row.settings or {}), "excluded_tags": updated}
     return updated
+
+
+#: What ``deskloop abstention`` may set, with the range a value must fall in (exclusive). Outside
+#: these the rule stops meaning anything: a precision of 0.5 answers every coin toss, a budget of
+#: 0.5 flags half the questions a tenant already knows.
+ABSTENTION_SETTINGS = {"target_precision": (0.5, 1.0), "novelty_budget": (0.0, 0.5)}
+
+
+def set_abstention(runtime: Runtime, tenant: str, values: dict[str, float]) -> dict[str, float | None]:
+    """Store the tenant's abstention settings (read at the next training: see
+    :mod:`core.ml.abstention`); returns every setting's value now (``None``: the default)."""
+    for name, value in values.items():
+        low, high = ABSTENTION_SETTINGS[name]
+        if not low < value < high:
+            raise BadInput(f"{name} must be above {low} and below {high}, got {value}", field=name)
+    tenant_id = runtime.db.tenant_id(tenant)
+    with runtime.db.transaction(tenant_id) as session:
+        tenant_row = session.get(TenantRow, tenant_id)
+        tenant_row.settings = {**(tenant_row.settings or {}), **values}
+        current = dict(tenant_row.settings)
+    return {name: current.get(name) for name in ABSTENTION_SETTINGS}

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from core.drafting import draft_from_evidence, draft_reply, outline
 from core.entities import find_entities
 from core.learning.live import memory_for
+from core.ml.abstention import AMBIGUOUS, LOW_CONFIDENCE
 from core.ml.encoder import encoder_for
 from core.ml.memory import FeedbackMemory
 from core.ml.model import TicketModel
@@ -71,14 +72,14 @@ def build_suggestion(model: TicketModel, stored: StoredModel, text: str, custome
     shared = reference if model.intents.neighbour_weight and len(reference) else None
     probabilities, top_decision = model.intents.probabilities(text, vector, ngrams=ngrams, reference_cosines=shared)
     intent, confidence = next(iter(probabilities.items()))
-    abstained = model.abstention.abstains(top_decision, float(reference.max()) if len(reference) else 0.0)
+    reason = model.abstention.decide(model.observe(probabilities, top_decision, reference))
     tags = _tags(model, probabilities, ngrams, vector)
     learned_from: list[int] = []
     match = memory.closest(query) if memory is not None else None
     if match is not None:  # a person answered nearly this question since the model was trained
         learned_from.append(match.taught.signal_id)
         if match.taught.intent:
-            intent, confidence, abstained = match.taught.intent, round(match.similarity, 4), False
+            intent, confidence, reason = match.taught.intent, round(match.similarity, 4), None
             if model.tag_model is None:
                 tags = _tags(model, {intent: 1.0}, ngrams, vector)
         if match.taught.tags is not None:
@@ -86,7 +87,7 @@ def build_suggestion(model: TicketModel, stored: StoredModel, text: str, custome
     neighbours = [n for n in model.index.nearest(query, k=6, intent=intent) if n[0] != exclude_ticket_id][:5]
     evidence = _evidence(model, neighbours)
     draft = draft_source = None
-    if not abstained:
+    if reason is None:
         preferred = memory.preferred_reply.get(intent) if memory is not None else None
         if preferred is not None and not memory.demoted(f"signal:{preferred.signal_id}"):
             draft_source = f"signal:{preferred.signal_id}"
@@ -99,7 +100,9 @@ def build_suggestion(model: TicketModel, stored: StoredModel, text: str, custome
     return Suggestion(
         intent=intent,
         confidence=round(confidence, 4),
-        abstained=abstained,
+        abstained=reason is not None,
+        abstain_reason=reason,
+        ambiguous_between=list(probabilities)[:2] if reason == AMBIGUOUS else [],
         tags=tags,
         entities=[Entity(type=e.type, text=e.text, start=e.start, end=e.end)
                   for e in find_entities(text, model.vocabulary.patterns)],
@@ -155,7 +158,8 @@ def _without_intents(model: TicketModel, stored: StoredModel, text: str, custome
     if confident:
         draft, draft_source = _draft_from(model, neighbours, memory, customer_name, text)
     return Suggestion(
-        intent=None, confidence=round(float(closest), 4), abstained=not confident, tags=tags,
+        intent=None, confidence=round(float(closest), 4), abstained=not confident,
+        abstain_reason=None if confident else LOW_CONFIDENCE, tags=tags,
         entities=[Entity(type=e.type, text=e.text, start=e.start, end=e.end)
                   for e in find_entities(text, model.vocabulary.patterns)],
         draft=draft, evidence=_evidence(model, neighbours), model_version=stored.version,
@@ -184,6 +188,7 @@ def suggest(runtime: Runtime, tenant_slug: str, text: str, ticket_id: int | None
         row = SuggestionRow(
             tenant_id=tenant_id, ticket_id=ticket_id, text=text, intent=suggestion.intent,
             confidence=suggestion.confidence, abstained=suggestion.abstained,
+            abstain_reason=suggestion.abstain_reason,
             tags=[t.model_dump() for t in suggestion.tags], entities=[e.model_dump() for e in suggestion.entities],
             draft=suggestion.draft, evidence=[e.model_dump() for e in suggestion.evidence],
             model_version=suggestion.model_version, draft_source=suggestion.draft_source, customer_name=customer_name,

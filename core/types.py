@@ -155,6 +155,13 @@ class Suggestion(_Model):
     intent: str | None
     confidence: float
     abstained: bool
+    #: Why it abstains (``None`` when it answers): ``unfamiliar``, nothing like this question in
+    #: the tickets the model learned from; ``ambiguous``, two known intents are both likely
+    #: (named in ``ambiguous_between``, best first) and the agent can pick one; ``low_confidence``,
+    #: a familiar question the model is not sure enough about (also a day-one tenant's ticket
+    #: with no resolved ticket close enough to draft from). See :mod:`core.ml.abstention`.
+    abstain_reason: Literal["unfamiliar", "ambiguous", "low_confidence"] | None = None
+    ambiguous_between: list[str] = Field(default_factory=list)
     tags: list[TagScore] = Field(default_factory=list)
     entities: list[Entity] = Field(default_factory=list)
     draft: str | None = None

@@ -250,10 +250,15 @@ def test_other_operator_commands_leave_an_audit_entry(runtime, db, tmp_path):
     assert run("intents", "rename", "--tenant", "acme", keys[0], "Delivery").exit_code == 0
     assert run("intents", "merge", "--tenant", "acme", "delivery", keys[2], "--into", "delivery").exit_code == 0
     assert run("intents", "split", "--tenant", "acme", "delivery", "--parts", "2").exit_code == 0
+    assert run("tags", "exclude", "--tenant", "acme", "password").exit_code == 0
+    assert run("tags", "include", "--tenant", "acme", "password").exit_code == 0
+    assert run("abstention", "--tenant", "acme", "--novelty-budget", "0.05").exit_code == 0
 
     trail = {e["action"]: e for e in audit_trail()}
     assert set(trail) == {"tenant.add", "model.rollback", "tags.merge", "labels.use", "signal.revoke",
-                          "intents.accept", "intents.rename", "intents.merge", "intents.split"}
+                          "intents.accept", "intents.rename", "intents.merge", "intents.split", "tags.exclude",
+                          "tags.include", "abstention.set"}
+    assert trail["abstention.set"]["detail"] == {"novelty_budget": 0.05}
     assert trail["tenant.add"]["tenant"] == "gamma" and trail["tenant.add"]["detail"]["helpdesk"] == "zendesk"
     assert trail["model.rollback"]["target"] == version
     assert trail["tags.merge"]["target"] == "refund" and trail["tags.merge"]["detail"]["alias"] == "money"

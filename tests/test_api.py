@@ -179,5 +179,7 @@ def test_a_question_about_something_never_seen_needs_a_human(client, trained):
     for text in ("Can I open a joint account for my kids?", "What are your opening hours in Paris?"):
         suggestion = client.post("/api/v1/tenants/acme/suggest", json={"text": text}).json
         assert suggestion["abstained"] is True and suggestion["draft"] is None
+        assert suggestion["abstain_reason"] == "unfamiliar", text
     known = client.post("/api/v1/tenants/acme/suggest", json={"text": "I can't remember my password"}).json
     assert known["abstained"] is False and known["intent"] == "password_reset" and known["draft"]
+    assert known["abstain_reason"] is None and known["ambiguous_between"] == []

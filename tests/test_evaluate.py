@@ -52,6 +52,10 @@ def test_evaluate_prints_the_figures(trained, tmp_path):
     assert figures["accuracy"] == pytest.approx(5 / 6, abs=1e-4)  # the mislabelled row is the one miss
     assert 0 < figures["macro_f1"] <= 1
     assert 0 <= figures["abstain_rate"] <= 1 and 0 <= figures["unknown_abstain_rate"] <= 1
+    for prefix in ("abstain_rate", "unknown_abstain_rate"):  # every abstention has exactly one reason
+        by_reason = [figures[f"{prefix}_{reason}"] for reason in ("unfamiliar", "ambiguous", "low_confidence")]
+        assert sum(by_reason) == pytest.approx(figures[prefix], abs=1e-3)
+    assert figures["novelty_budget"] == pytest.approx(0.10)
     assert figures["p99_ms"] >= figures["p50_ms"] > 0
     for key in ("accuracy_answered", "target_precision", "model_version"):
         assert key in figures
@@ -74,3 +78,20 @@ def test_unknown_tenant_and_missing_file_exit_2(trained, tmp_path):
     assert CliRunner().invoke(main, ["evaluate", str(path), "--tenant", "nobody", "--label-field", "category"]).exit_code == 2
     missing = CliRunner().invoke(main, ["evaluate", str(tmp_path / "nope.csv"), "--tenant", "acme"])
     assert missing.exit_code == 2 and "no such file" in missing.output
+
+
+def test_abstention_settings_reach_the_next_model_and_bad_values_exit_2(trained, settings):
+    runner = CliRunner()
+    for bad in ("0.5", "0", "-0.1", "nan", "inf"):
+        refused = runner.invoke(main, ["abstention", "--tenant", "acme", "--novelty-budget", bad])
+        assert refused.exit_code == 2 and "novelty_budget must be above 0.0 and below 0.5" in refused.output
+    refused = runner.invoke(main, ["abstention", "--tenant", "acme", "--target-precision", "1.2"])
+    assert refused.exit_code == 2 and "target_precision" in refused.output
+    shown = runner.invoke(main, ["abstention", "--tenant", "acme"])
+    assert shown.exit_code == 0 and "0.1 (default)" in shown.output and "0.96 (default)" in shown.output
+
+    changed = runner.invoke(main, ["abstention", "--tenant", "acme", "--novelty-budget", "0.05"])
+    assert changed.exit_code == 0 and "novelty_budget   0.05" in changed.output
+    model = train_tenant(Runtime(settings), "acme", force=True)
+    assert model.metadata["novelty_budget"] == 0.05 and model.metadata["metrics"]["novelty_budget"] == 0.05
+    assert runner.invoke(main, ["abstention", "--tenant", "nobody"]).exit_code == 2

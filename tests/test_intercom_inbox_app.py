@@ -28,7 +28,7 @@ from core.ml.training import train_tenant
 from core.store.db import Database
 from core.store.tables import SignalRow, SuggestionRow
 from core.store.tickets import upsert_tickets
-from core.web.panel_api import ABSTAIN_MESSAGE
+from core.web.panel_api import UNFAMILIAR_MESSAGE
 from integrations.intercom import INTEGRATION, canvas
 from integrations.intercom.canvas import CardState, SimilarTicket, SubmitRequest
 from integrations.intercom.client import note_html
@@ -319,8 +319,8 @@ def test_a_known_conversation_shows_intent_confidence_tags_and_the_draft(inbox):
 def test_a_conversation_deskloop_abstains_on_says_so_and_offers_nothing_to_send(inbox):
     shown = inbox.initialize(ABSTAINING)
     (stored,) = inbox.rows(SuggestionRow)
-    assert stored.abstained
-    assert texts(shown)[0] == ABSTAIN_MESSAGE
+    assert stored.abstained and stored.abstain_reason == "unfamiliar"
+    assert texts(shown)[0] == UNFAMILIAR_MESSAGE
     assert components(shown, "textarea") == [] and components(shown, "button") == []
     assert shown["stored_data"]["suggestion_id"] == stored.id
 

@@ -179,3 +179,47 @@ def test_per_intent_figures_judge_each_calibration_row_without_it():
         expected = (rest.sum() + INTENT_PRIOR_ROWS * 0.6) / (len(rest) + INTENT_PRIOR_ROWS)
         variance = (((rest - expected) ** 2).sum() + INTENT_PRIOR_ROWS * 0.09) / (len(rest) + INTENT_PRIOR_ROWS)
         assert each_centre[i] == pytest.approx(expected) and each_spread[i] == pytest.approx(np.sqrt(variance))
+
+
+@pytest.mark.parametrize(("reason", "between", "expected"), [
+    ("unfamiliar", [], "this question looks new"),
+    ("ambiguous", ["card_arrival", "card_delivery_estimate"], "either card arrival or card delivery estimate"),
+    ("low_confidence", [], "not sure enough"),
+])
+def test_the_panel_tells_the_agent_why_there_is_no_draft(reason, between, expected):
+    from core.types import Suggestion
+    from core.web.panel_api import abstain_message
+
+    shown = Suggestion(intent="card_arrival", confidence=0.4, abstained=True, abstain_reason=reason,
+                       ambiguous_between=between)
+    assert expected in abstain_message(shown)
+    assert not any(other in abstain_message(shown) for other in ("looks new", "either", "not sure enough")
+                   if other not in expected)
+
+
+def test_a_suggestion_served_ambiguous_names_the_two_intents_best_first(model, clusters, monkeypatch):
+    """Through :func:`core.suggest.build_suggestion`: an abstention the rule calls ambiguous
+    carries the two most likely intents; an answer or another reason carries none."""
+    from dataclasses import replace
+
+    from core.ml.registry import StoredModel
+    from core.suggest import build_suggestion
+
+    texts, vectors = clusters["intent_0"][1]
+    monkeypatch.setattr("core.ml.abstention.MIN_RUNNER_UP_SHARE", 0.0)  # any runner-up counts as close
+    always_ambiguous = replace(model.abstention, novelty_threshold=None, threshold=1e9, answered_threshold=1e9,
+                               ambiguity_threshold=0.0)
+    served = replace_abstention(model, always_ambiguous)
+    made = build_suggestion(served, StoredModel("v", None, {}), texts[0], vector=vectors[0])
+    assert made.abstained and made.abstain_reason == AMBIGUOUS and made.draft is None
+    assert made.ambiguous_between[0] == made.intent and len(made.ambiguous_between) == 2
+    answered = build_suggestion(model, StoredModel("v", None, {}), texts[0], vector=vectors[0])
+    assert answered.abstain_reason is None and answered.ambiguous_between == []
+
+
+def replace_abstention(model: TicketModel, rule: AbstentionRule) -> TicketModel:
+    import copy
+
+    clone = copy.copy(model)
+    clone.abstention = rule
+    return clone

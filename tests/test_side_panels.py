@@ -20,6 +20,7 @@ from core.feedback import record_signal, text_similarity
 from core.normalize import clean_message
 from core.store.tables import SignalRow
 from core.types import Signal
+from core.web.panel_api import UNFAMILIAR_MESSAGE
 from tests import fake_zendesk
 from tests.panel_support import (  # noqa: F401
     ACCOUNT,
@@ -156,7 +157,7 @@ def test_abstention_says_a_human_is_needed_and_offers_no_draft(client, zendesk_a
     shown = client.post("/apps/api/tickets/9998/suggestion", json={"text": "What are your opening hours in Paris?"},
                         headers=bearer(zendesk_account.app_token)).json
     assert shown["abstained"] is True and shown["draft"] is None
-    assert shown["message"] == "No suggestion: this one needs a human."
+    assert shown["abstain_reason"] == "unfamiliar" and shown["message"] == UNFAMILIAR_MESSAGE
 
 
 def test_the_sent_reply_becomes_one_draft_versus_sent_signal(client, zendesk_account, db):

@@ -27,6 +27,7 @@ from core.connections import add_tenant
 from core.feedback import text_similarity
 from core.normalize import clean_message
 from core.store.tables import SignalRow
+from core.web.panel_api import UNFAMILIAR_MESSAGE
 from manifests.build import build_packages
 from tests.browser_support import ARTIFACTS, expect, screenshot
 from tests.fake_api import serve
@@ -233,7 +234,7 @@ def test_zendesk_abstention_says_a_human_is_needed_and_a_save_records_nothing(pa
     ticket = {"ticket.id": 9998, "ticket.subject": "Visiting", "ticket.description": "What are your opening hours in Paris?"}
     frame = zendesk_harness(page, base_url, zendesk_account, ticket)
     panel = page.frame_locator("iframe[name=sidebar]")
-    expect(panel.get_by_test_id("panel-abstained")).to_have_text("No suggestion: this one needs a human.")
+    expect(panel.get_by_test_id("panel-abstained")).to_have_text(UNFAMILIAR_MESSAGE)
     expect(panel.get_by_test_id("panel-insert")).to_have_count(0)
     expect(panel.get_by_test_id("panel-intent")).to_have_count(0)
     expect(panel.get_by_test_id("panel-tag")).to_have_count(0)
@@ -372,7 +373,7 @@ def test_freshdesk_abstention_on_a_narrow_panel(page, base_url, freshdesk_packag
         page.set_content(f"""<iframe name="sidebar" src="{package_url}/app/index.html"
                     style="width:{PANEL_WIDTH}px;height:400px;border:1px solid #ccc"></iframe>""")
         panel = page.frame_locator("iframe[name=sidebar]")
-        expect(panel.get_by_test_id("panel-abstained")).to_have_text("No suggestion: this one needs a human.")
+        expect(panel.get_by_test_id("panel-abstained")).to_have_text(UNFAMILIAR_MESSAGE)
         expect(panel.get_by_test_id("panel-insert")).to_have_count(0)
         assert no_horizontal_scroll(page.frame(name="sidebar"))
         panel_shot(page, "freshdesk-sidebar-abstained")

@@ -87,7 +87,9 @@ def tags_exclude(runtime: Runtime, names: tuple[str, ...], tenant: str) -> None:
     """Never learn or suggest the tags NAMES (a trigger adds them, or they mean nothing)."""
     from core.label_settings import exclude_tags
 
-    click.echo("excluded tags: " + ", ".join(exclude_tags(runtime, tenant, list(names))))
+    excluded = exclude_tags(runtime, tenant, list(names))
+    audit.record(runtime, cli_actor(), "tags.exclude", tenant=tenant, detail={"tags": list(names)})
+    click.echo("excluded tags: " + ", ".join(excluded))
 
 
 @tags.command("include")
@@ -99,6 +101,7 @@ def tags_include(runtime: Runtime, names: tuple[str, ...], tenant: str) -> None:
     from core.label_settings import exclude_tags
 
     remaining = exclude_tags(runtime, tenant, list(names), include=True)
+    audit.record(runtime, cli_actor(), "tags.include", tenant=tenant, detail={"tags": list(names)})
     click.echo("excluded tags: " + (", ".join(remaining) or "none"))
 
 

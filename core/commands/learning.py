@@ -9,6 +9,7 @@ import click
 
 from core.commands.ingest import reading_options, ticket_file_options
 from core.errors import BadInput
+from core.ml.abstention import DEFAULT_NOVELTY_BUDGET, DEFAULT_TARGET_PRECISION
 from core.runtime import Runtime
 
 
@@ -16,6 +17,7 @@ def register(group: click.Group) -> None:
     group.add_command(train)
     group.add_command(suggest)
     group.add_command(evaluate)
+    group.add_command(abstention)
 
 
 @click.command()
@@ -80,7 +82,10 @@ def suggest(runtime: Runtime, tenant: str, text: str, customer_name: str | None,
         click.echo("intent model not trained yet (`deskloop labels suggest` says where intents could come from)")
     if suggestion.abstained:
         guess = f"best guess {suggestion.intent}, " if suggestion.intent else "closest past ticket "
-        click.echo(f"no suggestion: this one needs a human ({guess}{suggestion.confidence:.0%})")
+        why = {"unfamiliar": "the question looks new",
+               "ambiguous": "either " + " or ".join(suggestion.ambiguous_between),
+               "low_confidence": "not sure enough"}.get(suggestion.abstain_reason or "", "")
+        click.echo(f"no suggestion: this one needs a human, {why} ({guess}{suggestion.confidence:.0%})")
         if suggestion.evidence:
             click.echo("similar: " + ", ".join(f"{e.external_id} ({e.score:.2f})" for e in suggestion.evidence))
         return
@@ -105,7 +110,8 @@ def evaluate(runtime: Runtime, path: str, tenant: str, as_json: bool, **flags) -
 
     Prints n; accuracy and macro_f1 (top intent, forced choice, rows whose label the tenant knows);
     abstain_rate and accuracy_answered; unknown_n and unknown_abstain_rate (labels the tenant has
-    never seen); p50_ms and p99_ms per suggestion. Nothing is written.
+    never seen); the same two rates split by the reason given (abstain_rate_unfamiliar,
+    _ambiguous, _low_confidence); p50_ms and p99_ms per suggestion. Nothing is written.
     """
     from core.evaluation import evaluate_file
 
@@ -114,4 +120,30 @@ def evaluate(runtime: Runtime, path: str, tenant: str, as_json: bool, **flags) -
         click.echo(json.dumps(figures))
         return
     for key, value in figures.items():
-        click.echo(f"{key:22} {value}")
+        click.echo(f"{key:36} {value}")
+
+
+@click.command()
+@click.option("--tenant", required=True, help="Tenant slug.")
+@click.option("--target-precision", type=float, default=None,
+              help="How often an answer must be right (default 0.96); below it the suggestion abstains.")
+@click.option("--novelty-budget", type=float, default=None,
+              help="Share of known questions the novelty check may wrongly call unfamiliar (default 0.10).")
+@click.pass_obj
+def abstention(runtime: Runtime, tenant: str, target_precision: float | None, novelty_budget: float | None) -> None:
+    """Show or set when the tenant's suggestions say "needs a human" (read at the next training)."""
+    from core.access import audit
+    from core.access.audit import cli_actor
+    from core.label_settings import set_abstention
+
+    wanted = {k: v for k, v in {"target_precision": target_precision, "novelty_budget": novelty_budget}.items()
+              if v is not None}
+    current = set_abstention(runtime, tenant, wanted)
+    if wanted:
+        audit.record(runtime, cli_actor(), "abstention.set", tenant=tenant, detail=wanted)
+    defaults = {"target_precision": DEFAULT_TARGET_PRECISION, "novelty_budget": DEFAULT_NOVELTY_BUDGET}
+    for name, value in current.items():
+        shown = f"{value}" if value is not None else f"{defaults[name]} (default)"
+        click.echo(f"{name:16} {shown}")
+    if wanted:
+        click.echo(f"run `deskloop train --tenant {tenant}` to apply")

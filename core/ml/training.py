@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, not_, select
 
 from core.clustering import update_clusters
 from core.learning.effects import Effect, effect_of
-from core.ml.abstention import DEFAULT_TARGET_PRECISION
+from core.ml.abstention import DEFAULT_NOVELTY_BUDGET, DEFAULT_TARGET_PRECISION
 from core.ml.encoder import encode_for_training, encoder_for, encoder_named
 from core.ml.model import (
     TRAIN_PER_INTENT,
@@ -158,6 +158,7 @@ def train_tenant(runtime: Runtime, tenant_slug: str, force: bool = False) -> Sto
     with runtime.db.admin_session() as session:
         settings = session.scalar(select(TenantRow.settings).where(TenantRow.id == tenant_id)) or {}
     target_precision = float(settings.get("target_precision", DEFAULT_TARGET_PRECISION))
+    novelty_budget = float(settings.get("novelty_budget", DEFAULT_NOVELTY_BUDGET))
     source = label_source_of(settings)
     tickets, max_signal_id = load_training_tickets(runtime, tenant_id, source)
     tag_options = {"excluded": excluded_tags(runtime, tenant_id, settings),
@@ -173,7 +174,7 @@ def train_tenant(runtime: Runtime, tenant_slug: str, force: bool = False) -> Sto
     model = TicketModel.fit(tickets, target_precision=target_precision, encoder=encoder, vectors=vectors,
                             tag_options=tag_options,
                             draft_precision=float(settings.get("draft_target_precision", DEFAULT_DRAFT_PRECISION)),
-                            noisy_labels=source.kind != "intent")
+                            noisy_labels=source.kind != "intent", novelty_budget=novelty_budget)
     model.label_source = source.spec
     # Reply templates ride on the model as an attribute of their own (``templates_for`` learns them
     # lazily for a model saved without): which words of a reply a draft may copy (core.ml.templates).
@@ -185,6 +186,7 @@ def train_tenant(runtime: Runtime, tenant_slug: str, force: bool = False) -> Sto
         "method": "linear-svm on word+char tf-idf" + (f" and {model.encoder_name}" if model.encoder_name else "")
                   + ", temperature-calibrated",
         "target_precision": target_precision,
+        "novelty_budget": novelty_budget,
         "label_source": source.spec,
         "excluded_tags": sorted(tag_options["excluded"]),
         "training_seconds": round(time.perf_counter() - started, 2),

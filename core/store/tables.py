@@ -151,6 +151,9 @@ class SuggestionRow(TenantScoped, Base):
     intent: Mapped[str | None] = mapped_column(String(128))
     confidence: Mapped[float] = mapped_column(Float)
     abstained: Mapped[bool] = mapped_column(Boolean)
+    #: Why (see :class:`core.types.Suggestion`): what the inbox's intelligence reads to find new
+    #: kinds of questions nobody has an intent for yet.
+    abstain_reason: Mapped[str | None] = mapped_column(String(16))
     tags: Mapped[list] = mapped_column(default=list)
     entities: Mapped[list] = mapped_column(default=list)
     draft: Mapped[str | None] = mapped_column(Text)

@@ -31,8 +31,12 @@ from core.web.limits import rate_limited
 from core.web.schemas import MAX_TEXT
 
 PREFIX = "/apps/api"
-#: What the panel says when Deskloop abstains: the agent must not read "no answer" as "broken".
+#: What the panel says when Deskloop abstains, by reason: the agent must not read "no answer" as
+#: "broken", and should know whether the question is new, a choice between two intents, or doubt.
 ABSTAIN_MESSAGE = "No suggestion: this one needs a human."
+UNFAMILIAR_MESSAGE = ("No suggestion: this question looks new. Nothing like it is in the tickets Deskloop learned "
+                      "from, so it needs a human; the closest past tickets are below.")
+LOW_CONFIDENCE_MESSAGE = "No suggestion: Deskloop is not sure enough about this one, so it needs a human."
 #: Shown while the tenant has no intent labels: similar tickets and drafts work from day one.
 NOT_TRAINED_MESSAGE = "Intent model not trained yet: suggestions come from similar resolved tickets."
 NOT_TRAINED_ABSTAIN_MESSAGE = ("No draft: no past ticket is close enough yet, and the intent model is not trained. "
@@ -40,7 +44,18 @@ NOT_TRAINED_ABSTAIN_MESSAGE = ("No draft: no past ticket is close enough yet, an
 
 
 def abstain_message(s: Suggestion) -> str:
-    return NOT_TRAINED_ABSTAIN_MESSAGE if s.intent_model == "not_trained" else ABSTAIN_MESSAGE
+    """Why there is no draft, in the agent's words (see :attr:`Suggestion.abstain_reason`)."""
+    if s.intent_model == "not_trained":
+        return NOT_TRAINED_ABSTAIN_MESSAGE
+    if s.abstain_reason == "unfamiliar":
+        return UNFAMILIAR_MESSAGE
+    if s.abstain_reason == "ambiguous" and len(s.ambiguous_between) >= 2:
+        first, second = (name.replace("_", " ") for name in s.ambiguous_between[:2])
+        return (f"No suggestion: this is either {first} or {second}, and Deskloop cannot tell which. "
+                "The reply you send teaches it.")
+    if s.abstain_reason == "low_confidence":
+        return LOW_CONFIDENCE_MESSAGE
+    return ABSTAIN_MESSAGE
 
 blueprint = Blueprint("panel_api", __name__, url_prefix=PREFIX)
 #: The shared panel script and style (``manifests/panel``), for the pages Deskloop serves itself.
@@ -107,6 +122,7 @@ def panel_payload(made: PanelSuggestion) -> dict:
     s = made.suggestion
     return {
         "suggestion_id": s.id, "ticket_known": made.ticket_known, "abstained": s.abstained,
+        "abstain_reason": s.abstain_reason, "ambiguous_between": s.ambiguous_between,
         "message": abstain_message(s) if s.abstained else None, "intent": s.intent, "confidence": s.confidence,
         "intent_model": s.intent_model,
         "notice": NOT_TRAINED_MESSAGE if s.intent_model == "not_trained" and not s.abstained else None,

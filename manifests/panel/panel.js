@@ -124,6 +124,7 @@
 
       if (s.abstained) {
         parts.push(el("div", { className: "dl-abstain", testid: "panel-abstained", role: "note",
+                                "data-reason": s.abstain_reason || "",
                                 text: s.message || "No suggestion: this one needs a human." }));
       }
 

@@ -365,10 +365,8 @@ function renderSuggestion(s) {
   el.confidenceFill.style.width = percent(Math.min(1, Math.max(0, s.confidence)));
   el.panel.classList.toggle("is-abstained", s.abstained);
   el.abstained.hidden = !s.abstained;
-  el.abstainedDetail.textContent = s.abstained
-    ? `The model is only ${percent(s.confidence)} sure this is ${s.intent || "a known intent"}, below the confidence it `
-      + "needs to answer on its own, so it proposes no draft. Route this ticket to an agent."
-    : "";
+  el.abstained.dataset.reason = s.abstain_reason || "";
+  el.abstainedDetail.textContent = s.abstained ? abstainDetail(s) : "";
 
   el.tags.replaceChildren(...(s.tags.length ? s.tags.map((t) => node("li", { className: "chip", testid: "tag-chip" }, [
     node("span", { text: t.tag }), node("span", { className: "chip-score", text: percent(t.confidence) }),
@@ -410,6 +408,23 @@ function renderSuggestion(s) {
   el.status.textContent = s.abstained
     ? `Deskloop abstained on ${about}: it needs a human (best guess ${s.intent}, ${percent(s.confidence)}).`
     : `Suggestion for ${about}: ${s.intent}, ${percent(s.confidence)} confident.`;
+}
+
+/** Why Deskloop abstained, in words (see Suggestion.abstain_reason in the API). */
+function abstainDetail(s) {
+  const guess = `${s.intent || "a known intent"}, ${percent(s.confidence)}`;
+  if (s.abstain_reason === "unfamiliar") {
+    return `This question looks new: it is far from every labelled ticket the model learned from (best guess ${guess}), `
+      + "so it proposes no draft. Route this ticket to an agent; if such questions keep coming, they may be an intent "
+      + "of their own.";
+  }
+  if (s.abstain_reason === "ambiguous" && s.ambiguous_between.length >= 2) {
+    const [first, second] = s.ambiguous_between;
+    return `This is either ${first} or ${second}, and the model cannot tell which, so it proposes no draft. `
+      + "An agent's reply, or a corrected intent, teaches Deskloop which it was.";
+  }
+  return `The model is only ${percent(s.confidence)} sure this is ${s.intent || "a known intent"}, below the confidence it `
+    + "needs to answer on its own, so it proposes no draft. Route this ticket to an agent.";
 }
 
 function setDraftLocked(locked) {
