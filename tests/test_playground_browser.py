@@ -108,6 +108,18 @@ def test_pasted_text_gets_a_suggestion_and_a_discard_is_recorded(page, base_url,
     expect(page.get_by_test_id("signal-item").first).to_contain_text("draft_discarded")
 
 
+def test_a_question_nobody_asked_before_is_called_new_with_no_draft(page, base_url, demo):
+    page.goto(f"{base_url}/playground")
+    page.get_by_label("Customer message").fill("What are your opening hours in Paris?")
+    page.get_by_role("button", name="Suggest", exact=True).click()
+
+    abstained = page.get_by_test_id("suggestion-abstained")
+    expect(abstained).to_be_visible()
+    expect(abstained).to_have_attribute("data-reason", "unfamiliar")
+    expect(abstained).to_contain_text("This question looks new")
+    expect(page.get_by_test_id("no-draft")).to_contain_text("Deskloop abstained")
+
+
 def test_a_tenant_without_a_model_shows_the_409_reason(page, base_url, demo, db, settings):
     seed(db, settings, "newdesk", train=False)
     page.goto(f"{base_url}/playground")
