@@ -34,15 +34,10 @@ from core.ml.model import TicketModel, TrainingTicket
 
 
 def predict(model: TicketModel, texts: list[str], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Top intent and whether the model abstains, per text (the same rule suggestions use)."""
-    scores = model.intents.scores(texts, vectors)
-    predicted = model.intents.classes[scores.argmax(axis=1)]
-    scores = model.intents.scores(texts, vectors, neighbours=False)  # abstention reads the linear model alone
-    abstained = np.array([
-        model.abstention.abstains(float(s.max()), model.index.closest_labelled(model.similarity_query(t, v)))
-        for t, v, s in zip(texts, vectors, scores, strict=True)
-    ])
-    return predicted, abstained
+    """Top intent and whether the model abstains, per text, the way a suggestion decides them
+    (:meth:`TicketModel.intent_judgement`)."""
+    judged = [model.intent_judgement(t, v) for t, v in zip(texts, vectors, strict=True)]
+    return np.asarray([j.intent for j in judged]), np.asarray([j.abstain_reason is not None for j in judged])
 
 
 def _fit_with_vectors(tickets: list[TrainingTicket], vectors: np.ndarray) -> TicketModel:

@@ -88,12 +88,9 @@ def run(count: int, seed: int, encoder_dir: Path, tag_precision: float = DEFAULT
         true_tags.append([x for x in tickets[i].tags if x not in excluded])
         if labels[i] is None:
             continue
-        query = model.similarity_query(text, vector, row)
-        probabilities, top = model.intents.probabilities(text, vector, ngrams=row,
-                                                         reference_cosines=model.index.reference_cosines(query))
-        predicted = next(iter(probabilities))
-        abstained = model.abstention.abstains(top, model.index.closest_labelled(query))
-        answers.append((labels[i], normalize_label(CATEGORY_OF[truth[i]]), predicted, abstained))
+        judged = model.intent_judgement(text, vector, row)
+        answers.append((labels[i], normalize_label(CATEGORY_OF[truth[i]]), judged.intent,
+                        judged.abstain_reason is not None))
     chosen = np.array([a[0] for a in answers])
     clean = np.array([a[1] for a in answers])
     predicted = np.array([a[2] for a in answers])

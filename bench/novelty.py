@@ -132,14 +132,8 @@ def draws(scenario: str, labels: np.ndarray, count: int):
 
 def probe(model: TicketModel, texts: list[str], vectors: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
     """Top intent and abstention reason per text, the way a suggestion computes them."""
-    predicted, reasons = [], []
-    for text, vector in zip(texts, vectors, strict=True):
-        ngrams = model.ngram_row(text)
-        reference = model.index.reference_cosines(model.similarity_query(text, vector, ngrams))
-        probabilities, top = model.intents.probabilities(text, vector, ngrams=ngrams, reference_cosines=reference)
-        predicted.append(next(iter(probabilities)))
-        reasons.append(model.abstention.decide(model.observe(probabilities, top, reference)))
-    return np.asarray(predicted), reasons
+    judged = [model.intent_judgement(t, v) for t, v in zip(texts, vectors, strict=True)]
+    return np.asarray([j.intent for j in judged]), [j.abstain_reason for j in judged]
 
 
 def run_draw(scenario: str, draw: int, texts: list[str], labels: np.ndarray, vectors: np.ndarray,

@@ -68,11 +68,9 @@ def build_suggestion(model: TicketModel, stored: StoredModel, text: str, custome
     query = model.similarity_query(text, vector, ngrams) if query is None else query
     if model.intents is None:
         return _without_intents(model, stored, text, customer_name, exclude_ticket_id, vector, memory, query, ngrams)
-    reference = model.index.reference_cosines(query)  # read twice: nearest examples per intent, abstention
-    shared = reference if model.intents.neighbour_weight and len(reference) else None
-    probabilities, top_decision = model.intents.probabilities(text, vector, ngrams=ngrams, reference_cosines=shared)
+    judged = model.intent_judgement(text, vector, ngrams, query)
+    probabilities, reason = judged.probabilities, judged.abstain_reason
     intent, confidence = next(iter(probabilities.items()))
-    reason = model.abstention.decide(model.observe(probabilities, top_decision, reference))
     tags = _tags(model, probabilities, ngrams, vector)
     learned_from: list[int] = []
     match = memory.closest(query) if memory is not None else None

@@ -54,6 +54,8 @@ def _trained(settings, db, slug: str, intents: bool):
     runtime = app.extensions["deskloop"]
     stored = train_tenant(runtime, slug)
     model, _ = current_model(runtime, slug)
+    if intents:  # and no novelty check: a question mixing a card and an address may be called new
+        model.abstention = replace(model.abstention, novelty_threshold=None)
     if not intents:
         # Replies this full of personal data never agree enough for the day-one rule to draft on its
         # own; open it to every distance, since this measures what a draft contains, not when.

@@ -57,13 +57,7 @@ def model(clusters) -> TicketModel:
 
 def _reasons(model: TicketModel, texts: list[str], vectors: np.ndarray) -> list[str | None]:
     """What a suggestion would say, computed the way a suggestion computes it."""
-    reasons = []
-    for text, vector in zip(texts, vectors, strict=True):
-        ngrams = model.ngram_row(text)
-        reference = model.index.reference_cosines(model.similarity_query(text, vector, ngrams))
-        probabilities, top = model.intents.probabilities(text, vector, ngrams=ngrams, reference_cosines=reference)
-        reasons.append(model.abstention.decide(model.observe(probabilities, top, reference)))
-    return reasons
+    return [model.intent_judgement(t, v).abstain_reason for t, v in zip(texts, vectors, strict=True)]
 
 
 def test_a_perfectly_separable_tenant_still_abstains_on_a_new_intent_as_unfamiliar(model, clusters):

@@ -19,6 +19,19 @@ from core.vocabulary import Vocabulary
 
 
 @dataclass(frozen=True)
+class IntentJudgement:
+    """What the intent model says about a question: the most likely intents with calibrated
+    probabilities (best first) and the abstention reason (``None``: it answers)."""
+
+    probabilities: dict[str, float]
+    abstain_reason: str | None
+
+    @property
+    def intent(self) -> str:
+        return next(iter(self.probabilities))
+
+
+@dataclass(frozen=True)
 class TrainingTicket:
     """The slice of a stored ticket that training reads."""
 
@@ -198,6 +211,18 @@ class TicketModel:
         if vector is not None:
             return sentence_part(vector.reshape(1, -1))
         return self.ngram_row(text) if ngrams is None else ngrams
+
+    def intent_judgement(self, text: str, vector: np.ndarray | None, ngrams=None, query=None) -> IntentJudgement:
+        """The intents a suggestion would propose for ``text`` and whether (and why) it would
+        abstain, exactly as :func:`core.suggest.build_suggestion` decides it (benchmarks and
+        evaluation read this so their figures are the served ones). Needs an intent model."""
+        ngrams = self.ngram_row(text) if ngrams is None else ngrams
+        query = self.similarity_query(text, vector, ngrams) if query is None else query
+        reference = self.index.reference_cosines(query)  # read twice: nearest examples per intent, abstention
+        shared = reference if self.intents.neighbour_weight and len(reference) else None
+        probabilities, top_decision = self.intents.probabilities(text, vector, ngrams=ngrams, reference_cosines=shared)
+        reason = self.abstention.decide(self.observe(probabilities, top_decision, reference))
+        return IntentJudgement(probabilities, reason)
 
     def observe(self, probabilities: dict[str, float], top_decision: float,
                 reference_cosines: np.ndarray) -> Observation:
