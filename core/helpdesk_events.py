@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from core.events import HelpdeskEvent
-from core.normalize import clean_message, clean_subject
+from core.normalize import clean_message, clean_subject, text_for_model
 from core.runtime import Runtime
 from core.sentiment import analyze as analyze_tone
 from core.store.db import upsert_insert
@@ -215,8 +215,7 @@ def _rebuild_text(ticket: TicketRow, messages: list[MessageRow]) -> None:
     may have added them out of order)."""
     ordered = sorted(messages, key=lambda m: (aware_utc(m.created_at) or datetime.min.replace(tzinfo=UTC), m.position))
     customer = [m for m in ordered if m.author_role == "customer" and m.public and m.body]
-    subject = clean_subject(ticket.subject or "")
-    ticket.text = "\n".join([subject, *(m.body for m in customer)] if subject else [m.body for m in customer])
+    ticket.text = text_for_model(clean_subject(ticket.subject or ""), [m.body for m in customer])
     toned = [m for m in customer if m.sentiment is not None]
     if toned:
         ticket.sentiment = toned[-1].sentiment

@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.normalize import clean_message, clean_subject
+from core.normalize import clean_message, clean_subject, text_for_model
 
 GMAIL_REPLY = """Hi, my card still hasn't arrived.
 
@@ -108,3 +108,27 @@ def test_whitespace_is_normalized():
 
 def test_subject_loses_reply_prefixes():
     assert clean_subject("Re: Fwd: RE:  Card not arrived") == "Card not arrived"
+
+
+def test_a_subject_that_repeats_the_message_is_read_once():
+    # A web form's subject is the message's opening words: read twice, they would weigh double.
+    assert text_for_model("Why is my card", ["Why is my card declined?"]) == "Why is my card declined?"
+    assert text_for_model("Card not arrived", ["My new card still hasn't arrived."]) == \
+        "Card not arrived\nMy new card still hasn't arrived."
+    assert text_for_model("Refund", []) == "Refund"
+    assert text_for_model("", ["a", "b"]) == "a\nb"
+
+
+@pytest.mark.parametrize(("body", "read"), [
+    ("Hi,\n\nMy card never came.", "My card never came."),
+    ("Hello team!\nWhere is my refund?", "Where is my refund?"),
+    ("Dear Support Team,\nI was charged twice.", "I was charged twice."),
+    ("Good morning\nThe app crashes.", "The app crashes."),
+    ("Hi there\nI lost my card.", "I lost my card."),
+    ("Hey my card is broken\nplease help", "Hey my card is broken\nplease help"),  # a question, not a greeting
+    ("Hello, I need help with\nmy card", "Hello, I need help with\nmy card"),
+    ("Hi,", "Hi,"),  # nothing follows: kept
+    ("Hiring question\nDo you sponsor visas?", "Hiring question\nDo you sponsor visas?"),
+])
+def test_models_read_a_message_without_its_opening_greeting(body, read):
+    assert text_for_model("", [body]) == read

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from sqlalchemy import String, cast, delete, func, select
 from sqlalchemy.orm import Session
 
-from core.normalize import CLEANER_VERSION, clean_message, clean_subject
+from core.normalize import CLEANER_VERSION, clean_message, clean_subject, text_for_model
 from core.sentiment import TONE_VERSION
 from core.sentiment import analyze as analyze_tone
 from core.store.db import upsert_insert
@@ -141,13 +141,13 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 def model_text(ticket: Ticket, cleaned: list[str] | None = None) -> str:
-    """What models read: the cleaned subject and the customer's public messages, cleaned.
+    """What models read: the cleaned subject (unless it only repeats the first message's words,
+    see :func:`core.normalize.text_for_model`) and the customer's public messages, cleaned.
     ``cleaned`` passes bodies already cleaned, in message order."""
     cleaned = cleaned if cleaned is not None else [clean_message(m.body) for m in ticket.messages]
     customer = [body for m, body in zip(ticket.messages, cleaned, strict=True)
                 if m.author_role == "customer" and m.public and body]
-    subject = clean_subject(ticket.subject)
-    return "\n".join([subject, *customer] if subject else customer)
+    return text_for_model(clean_subject(ticket.subject), customer)
 
 
 def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime) -> tuple[dict, list[dict]]:
