@@ -122,8 +122,9 @@ def test_jsonl_tickets_keep_raw_bodies_and_store_cleaned_text(db):
     assert stored.clean_bodies[0] == ("Hello,\n\nMy new card still hasn't arrived and it's been two weeks.\n"
                                       "Can you send another one?")
     assert ticket.messages[1].public is False
-    # What models read: the subject without "Re:" and the customer's words, never the agents'.
-    assert stored.text == "Card not arrived\nHello,\n\nMy new card still hasn't arrived and it's been two weeks.\n" \
+    # What models read: the subject without "Re:" and the customer's words without the greeting,
+    # never the agents'.
+    assert stored.text == "Card not arrived\nMy new card still hasn't arrived and it's been two weeks.\n" \
                           "Can you send another one?"
 
     refund = by_external_id(db, "acme", "zd-1002")
