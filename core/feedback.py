@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.errors import BadInput, NotFound
 from core.learning import live
-from core.learning.effects import default_weight
+from core.learning.kinds import SENT_REPLY_KINDS, check_payload, default_weight
 from core.runtime import Runtime
 from core.store.tables import SignalRow, SuggestionRow, TicketRow
 from core.store.tickets import aware_utc
@@ -65,7 +65,7 @@ def _common_subsequence(a: str, b: str) -> int:
 
 def _classify_sent_reply(signal: Signal, draft: str | None) -> Signal:
     sent = signal.payload.get("sent")
-    if signal.kind not in ("draft_sent", "draft_edited") or sent is None:
+    if signal.kind not in SENT_REPLY_KINDS or sent is None:
         return signal
     if draft is None:
         raise BadInput("the suggestion had no draft, so a sent reply cannot be compared to one", field="payload.sent")
@@ -75,17 +75,8 @@ def _classify_sent_reply(signal: Signal, draft: str | None) -> Signal:
 
 
 def _check_payload(signal: Signal) -> None:
-    """Refuse a signal that cannot teach what its kind says (a 400, never half a label)."""
-    payload = signal.payload
-    if signal.kind == "intent_changed" and not (isinstance(payload.get("intent"), str) and payload["intent"].strip()):
-        raise BadInput("an intent_changed signal needs payload.intent, the right intent", field="payload.intent")
-    if signal.kind == "tag_changed" and not (isinstance(payload.get("tags"), list)
-                                             and all(isinstance(t, str) for t in payload["tags"])):
-        raise BadInput("a tag_changed signal needs payload.tags, the list of right tags", field="payload.tags")
-    if signal.kind == "csat" and payload.get("rating") in (None, ""):
-        raise BadInput("a csat signal needs payload.rating (good/bad or 1-5)", field="payload.rating")
-    if signal.kind == "draft_edited" and payload.get("sent") is None:
-        raise BadInput("a draft_edited signal needs payload.sent, the reply the agent sent", field="payload.sent")
+    """Refuse a signal that cannot teach what its kind says (see :mod:`core.learning.kinds`)."""
+    check_payload(signal.kind, signal.payload)
 
 
 def _with_context(signal: Signal, suggestion: SuggestionRow | None) -> Signal:
@@ -98,9 +89,6 @@ def _with_context(signal: Signal, suggestion: SuggestionRow | None) -> Signal:
     return signal.model_copy(update={"payload": {**signal.payload, "context": context}})
 
 
-_DRAFT_OUTCOMES = ("draft_sent", "draft_edited")
-
-
 def record_signal(runtime: Runtime, tenant_slug: str, signal: Signal) -> tuple[Signal, bool]:
     """Store ``signal`` for the tenant. Returns (stored signal, created); a repeated
     ``source_event`` returns the signal already stored, so a duplicate delivery counts once."""
@@ -110,11 +98,11 @@ def record_signal(runtime: Runtime, tenant_slug: str, signal: Signal) -> tuple[S
             existing = session.scalar(select(SignalRow).where(SignalRow.source_event == signal.source_event))
             if existing is not None:
                 return _to_signal(existing), False
-        if signal.kind in _DRAFT_OUTCOMES and signal.suggestion_id is not None:
+        if signal.kind in SENT_REPLY_KINDS and signal.suggestion_id is not None:
             # One outcome per draft: the panel reports the reply at send time and the helpdesk's
             # webhook reports it again moments later; a later reply on the ticket is not an edit of it.
             outcome = session.scalar(select(SignalRow).where(
-                SignalRow.suggestion_id == signal.suggestion_id, SignalRow.kind.in_(_DRAFT_OUTCOMES),
+                SignalRow.suggestion_id == signal.suggestion_id, SignalRow.kind.in_(SENT_REPLY_KINDS),
                 SignalRow.revoked_at.is_(None)).limit(1))
             if outcome is not None:
                 return _to_signal(outcome), False

@@ -8,11 +8,13 @@ least as new as the last one applied (helpdesks retry and reorder deliveries). M
 once per helpdesk message id whatever their order, and the ticket's model text is rebuilt from
 them in time order.
 
-Then the learning loop hears about it: an agent's reply on a ticket that had a draft becomes the
+Then the listeners hear about it (:mod:`core.listeners`, the seam after every event; a notifier
+or autonomy subscribes there). The two registered here: the learning loop (inline), where an agent's reply on a ticket that had a draft becomes the
 draft-versus-sent signal, a reopen, a CSAT rating, a changed tag list or a reassignment to
 another group become their signals (each keyed by its event, so it counts once). Anything
 Deskloop itself wrote (our tags, our note) is stored but never learned from. A new customer
-message is answered with a suggestion, written back to the helpdesk when the tenant wants it.
+message is answered with a suggestion, written back to the helpdesk when the tenant wants it (a
+job).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from core.events import HelpdeskEvent
+from core.learning.kinds import TEACHING_EVENTS
+from core.listeners import Occurrence, listen, publish
 from core.normalize import clean_message, clean_subject, text_for_model
 from core.runtime import Runtime
 from core.sentiment import analyze as analyze_tone
@@ -226,29 +230,39 @@ def _rebuild_text(ticket: TicketRow, messages: list[MessageRow]) -> None:
 
 
 def _after(runtime: Runtime, tenant_slug: str, helpdesk: str, event: HelpdeskEvent, tags_changed: bool) -> None:
-    """Signals and write-back for one applied event. A failure here is logged, not raised: the
-    event is stored and applied, and retrying it would not make a signal any truer."""
+    """Tell the listeners (:mod:`core.listeners`) about one applied event; anything Deskloop wrote
+    itself (our tags, our note) is heard by nobody. A listener's failure is logged, not raised:
+    the event is stored and applied, and retrying it would not make a signal any truer."""
     if event.from_deskloop:
         return
-    try:
-        teaches = event.kind in _TEACHING_KINDS and (event.kind != "fields_changed" or tags_changed)
-        signal = _signal_for(runtime, tenant_slug, helpdesk, event) if teaches else None
-        if signal is not None:
-            from core.feedback import record_signal
-
-            record_signal(runtime, tenant_slug, signal)
-        if event.kind in ("ticket_created", "customer_replied") and _wants_write_back(runtime, tenant_slug):
-            from core.jobs import enqueue
-            from core.write_back import write_back
-
-            enqueue(write_back, tenant_slug, helpdesk, event.ticket_external_id,
-                    job_id=f"{helpdesk}:{tenant_slug}:write-back:{event.event_id}", settings=runtime.settings)
-    except Exception:  # logged with its traceback; the event itself is safely applied
-        log.exception("%s event %s for tenant %s: follow-up failed", helpdesk, event.event_id, tenant_slug)
+    publish(runtime, Occurrence("event", tenant_slug, helpdesk, event.kind, event.event_id,
+                                event.model_dump(mode="json"), {"tags_changed": tags_changed}))
 
 
-#: Event kinds that can carry a learning signal (the others only update the ticket).
-_TEACHING_KINDS = frozenset({"agent_replied", "reopened", "csat_received", "fields_changed", "reassigned"})
+@listen("learning-signal", "event", TEACHING_EVENTS)
+def _record_learning_signal(runtime: Runtime, occurrence: Occurrence) -> None:
+    """The learning signal the event carries (see :mod:`core.learning.kinds`), inline: the next
+    suggestion must already see it."""
+    event = HelpdeskEvent.model_validate(occurrence.data)
+    if event.kind == "fields_changed" and not occurrence.extra.get("tags_changed"):
+        return
+    signal = _signal_for(runtime, occurrence.tenant, occurrence.source, event)
+    if signal is not None:
+        from core.feedback import record_signal
+
+        record_signal(runtime, occurrence.tenant, signal)
+
+
+def _write_back_wanted(runtime: Runtime, occurrence: Occurrence) -> bool:
+    return _wants_write_back(runtime, occurrence.tenant)
+
+
+@listen("write-back", "event", ("ticket_created", "customer_replied"), as_job=True, wanted=_write_back_wanted)
+def _write_back(runtime: Runtime, occurrence: Occurrence) -> None:
+    """Suggest for a new customer message and write back what the tenant allows (a job)."""
+    from core.write_back import write_back
+
+    write_back(occurrence.tenant, occurrence.source, occurrence.data["ticket_external_id"])
 
 
 def _wants_write_back(runtime: Runtime, tenant_slug: str) -> bool:

@@ -187,7 +187,7 @@ class Signal(_Model):
     ticket_id: int | None = None
     suggestion_id: int | None = None
     actor: str | None = None
-    weight: float | None = None  # None: the kind's default (see core.learning.effects)
+    weight: float | None = None  # None: the kind's default (see core.learning.kinds)
     payload: dict[str, Any] = Field(default_factory=dict)
     source_event: str | None = None
     created_at: datetime | None = None

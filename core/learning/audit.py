@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.feedback import list_signals
-from core.learning.effects import DEFAULT_WEIGHTS
+from core.learning.kinds import KINDS, default_weight
 from core.ml.registry import StoredModel
 from core.ml.training import registry_for
 from core.runtime import Runtime
@@ -31,7 +31,7 @@ def describe(signal: Signal) -> str:
     if kind == "draft_edited":
         return (f"the agent's edited reply (similarity {payload.get('similarity', 0):.2f} to the draft) becomes "
                 "the preferred answer for this intent")
-    weight = signal.weight if signal.weight is not None else DEFAULT_WEIGHTS.get(kind, 0.0)
+    weight = signal.weight if signal.weight is not None else (default_weight(kind, payload) if kind in KINDS else 0.0)
     if kind == "escalated":
         return f"escalated to {payload.get('group') or 'a human'}, with the suggestion's context kept"
     if weight > 0:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from sqlalchemy import func, select
 
-from core.learning.effects import effect_of
+from core.learning.kinds import TEACHING_AT_ONCE, effect_of
 from core.ml.memory import FeedbackMemory, Taught
 from core.ml.templates import mask_echoes
 from core.store.tables import SignalRow, SuggestionRow, TicketRow
@@ -25,8 +25,8 @@ from core.store.tables import SignalRow, SuggestionRow, TicketRow
 POLL_SECONDS = 0.1
 
 #: Kinds that create a labelled example in the memory (the rest only promote or demote replies;
-#: their labels reach the model at the next training).
-TEACHING = {"intent_changed", "tag_changed", "draft_edited"}
+#: their labels reach the model at the next training): see :mod:`core.learning.kinds`.
+TEACHING = TEACHING_AT_ONCE
 
 
 @dataclass

@@ -8,7 +8,7 @@ import time
 from sqlalchemy import and_, func, not_, select
 
 from core.clustering import update_clusters
-from core.learning.effects import Effect, effect_of
+from core.learning.kinds import Effect, training_effect
 from core.ml.abstention import DEFAULT_NOVELTY_BUDGET, DEFAULT_TARGET_PRECISION
 from core.ml.encoder import encode_for_training, encoder_for, encoder_named
 from core.ml.model import (
@@ -117,9 +117,7 @@ def _taught_by_signals(session) -> tuple[dict[int, list[Effect]], int]:
         .where(SignalRow.revoked_at.is_(None), SignalRow.ticket_id.is_not(None))
         .order_by(SignalRow.id)
     ):
-        effect = effect_of(kind, weight, payload or {}, suggested_intent, draft_source)
-        if kind == "draft_sent" and draft:
-            effect = Effect(intent=effect.intent, reply=draft)  # the draft went out as it was
+        effect = training_effect(kind, weight, payload or {}, suggested_intent, draft_source, draft)
         if effect.intent or effect.tags is not None or effect.reply:
             taught.setdefault(ticket_id, []).append(effect)
     return taught, max_signal_id

@@ -1,0 +1,86 @@
+"""The seam after every applied event (``core.listeners``): a listener subscribes to event kinds,
+runs inline or as a job with a deterministic id, hears nothing Deskloop wrote itself, and a failing
+listener neither stops the others nor the event."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from core import listeners
+from core.listeners import Occurrence, listen
+from core.store.tables import HelpdeskEventRow
+from tests.test_webhooks import acme, app, client, deliver, fixture  # noqa: F401
+
+
+@pytest.fixture
+def heard():
+    got: list[Occurrence] = []
+
+    @listen("test-probe", "event", ("ticket_created",))
+    def probe(runtime, occurrence):
+        got.append(occurrence)
+
+    @listen("test-broken", "event")
+    def broken(runtime, occurrence):
+        raise RuntimeError("a notifier is down")
+
+    yield got
+    listeners.forget("test-probe")
+    listeners.forget("test-broken")
+
+
+def test_a_listener_hears_the_kinds_it_subscribed_to_once_per_event(client, db, heard):
+    created = fixture("ticket.created")
+    assert deliver(client, created).status_code == 200
+    assert deliver(client, created).status_code == 200  # a retried delivery is heard once
+    [occurrence] = heard
+    assert occurrence.tenant == "acme" and occurrence.source == "zendesk" and occurrence.kind == "ticket_created"
+    assert occurrence.data["ticket_external_id"] == str(created["detail"]["id"])
+    with acme(db) as session:  # the broken listener did not stop the event from being applied
+        assert all(e.processed_at is not None for e in session.scalars(select(HelpdeskEventRow)))
+
+
+def test_listeners_that_run_as_jobs_get_json_and_a_deterministic_id(monkeypatch):
+    queued = []
+
+    def fake_enqueue(func, *args, job_id=None, settings=None, **_):
+        queued.append((func.__module__ + "." + func.__name__, args, job_id))
+
+    monkeypatch.setattr("core.jobs.enqueue", fake_enqueue)
+
+    @listen("test-job", "event", ("reopened",), as_job=True)
+    def job(runtime, occurrence):
+        raise AssertionError("runs in a worker, not inline")
+
+    try:
+        occurrence = Occurrence("event", "acme", "zendesk", "reopened", "ev-7", {"a": 1}, {"tags_changed": False})
+        listeners.publish(type("R", (), {"settings": None})(), occurrence)
+    finally:
+        listeners.forget("test-job")
+    [(path, args, job_id)] = [q for q in queued if q[2].endswith(":test-job:ev-7")]
+    assert path == "core.listeners.run_listener" and job_id == "zendesk:acme:test-job:ev-7"
+    assert args == ("test-job", {"topic": "event", "tenant": "acme", "source": "zendesk", "kind": "reopened",
+                                 "key": "ev-7", "data": {"a": 1}, "extra": {"tags_changed": False}})
+
+
+def test_two_listeners_cannot_share_a_name():
+    @listen("test-twice", "event")
+    def first(runtime, occurrence):
+        pass
+
+    try:
+        with pytest.raises(ValueError):
+            @listen("test-twice", "event")
+            def second(runtime, occurrence):
+                pass
+    finally:
+        listeners.forget("test-twice")
+
+
+def test_the_core_subscribes_learning_and_write_back():
+    import core.helpdesk_events  # noqa: F401  registers them
+
+    names = {x.name: x for x in listeners._listeners.values()}
+    assert not names["learning-signal"].as_job and names["write-back"].as_job
+    assert {"agent_replied", "reopened", "csat_received", "fields_changed", "reassigned"} == names["learning-signal"].kinds
