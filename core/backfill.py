@@ -16,11 +16,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from core.clock import aware_utc
 from core.connections import connection
 from core.helpdesks import integration
 from core.runtime import Runtime
 from core.store.tables import BackfillStateRow, TicketRow
-from core.store.tickets import UpsertCounts, aware_utc, upsert_tickets
+from core.store.tickets import UpsertCounts, upsert_tickets
 from core.taxonomy import load_aliases
 from core.types import Ticket
 

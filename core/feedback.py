@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from core.clock import aware_utc
 from core.errors import BadInput, NotFound
 from core.learning import live
 from core.learning.kinds import SENT_REPLY_KINDS, check_payload, default_weight
 from core.runtime import Runtime
 from core.store.tables import SignalRow, SuggestionRow, TicketRow
-from core.store.tickets import aware_utc
 from core.types import Signal
 
 

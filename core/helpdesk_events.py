@@ -26,15 +26,15 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from core.clock import aware_utc
 from core.events import HelpdeskEvent
 from core.learning.kinds import TEACHING_EVENTS
 from core.listeners import Occurrence, listen, publish
 from core.normalize import clean_message, clean_subject, text_for_model
 from core.runtime import Runtime
-from core.sentiment import analyze as analyze_tone
 from core.store.db import upsert_insert
 from core.store.tables import HelpdeskEventRow, MessageRow, SuggestionRow, TicketRow
-from core.store.tickets import apply_aliases, aware_utc
+from core.store.tickets import apply_aliases, message_values
 from core.taxonomy import load_aliases
 from core.types import Signal
 
@@ -199,14 +199,10 @@ def _add_message(session, tenant_id: int, ticket: TicketRow, event: HelpdeskEven
     existing = session.scalars(select(MessageRow).where(MessageRow.ticket_id == ticket.id)).all()
     if event.message_external_id is not None and any(m.external_id == event.message_external_id for m in existing):
         return False
-    body = clean_message(message.body)
-    tone = analyze_tone(body) if message.author_role == "customer" and body else None
-    added = MessageRow(
-        tenant_id=tenant_id, ticket_id=ticket.id, position=max((m.position for m in existing), default=-1) + 1,
-        author_role=message.author_role, public=message.public, author_name=message.author_name,
-        body_raw=message.body, body=body, created_at=message.created_at or event.occurred_at,
-        external_id=event.message_external_id, sentiment=tone.sentiment if tone else None,
-        sentiment_score=tone.score if tone else None, urgent=tone.urgent if tone else None)
+    position = max((m.position for m in existing), default=-1) + 1
+    added = MessageRow(ticket_id=ticket.id, **message_values(
+        tenant_id, position, message, created_at=message.created_at or event.occurred_at,
+        external_id=event.message_external_id))
     session.add(added)
     if message.author_role == "agent" and message.public and ticket.first_response_at is None:
         ticket.first_response_at = message.created_at or event.occurred_at

@@ -19,7 +19,8 @@ from core.access import ROLE_SCOPES, ROLES
 from core.access.strength import check_password
 from core.errors import BadInput, NotFound
 from core.runtime import Runtime
-from core.store.tables import OperatorRow, OperatorTenantRow, TenantRow, utcnow
+from core.clock import utcnow
+from core.store.tables import OperatorRow, OperatorTenantRow, TenantRow
 
 _hasher = PasswordHasher()
 #: Verified against when the email is unknown, so both answers take the same time.

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from core.access import SCOPES
 from core.errors import BadInput, NotFound
 from core.runtime import Runtime
-from core.store.tables import ApiTokenRow, TenantRow, utcnow
-from core.store.tickets import aware_utc
+from core.clock import aware_utc, utcnow
+from core.store.tables import ApiTokenRow, TenantRow
 
 TOKEN_PREFIX = "dlk_"
 #: ``last_used_at`` is written at most this often per token, so reads stay reads.

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import func, select
 
+from core.clock import aware_utc
 from core.errors import BadInput
 from core.feedback import record_signal, text_similarity
 from core.ml.encoder import encode_for_training, encoder_named
@@ -32,7 +33,7 @@ from core.ml.registry import ModelLoadError, StoredModel
 from core.ml.training import ModelRefused, load_training_tickets, train_tenant
 from core.runtime import Runtime
 from core.store.tables import ReplayRunRow, TicketRow
-from core.store.tickets import aware_utc, model_text, upsert_tickets
+from core.store.tickets import model_text, upsert_tickets
 from core.suggest import build_suggestion, sentence_vector, suggest
 from core.types import Message, Signal, Ticket
 

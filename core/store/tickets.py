@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from sqlalchemy import String, cast, delete, func, select
 from sqlalchemy.orm import Session
 
+from core.clock import aware_utc
 from core.normalize import CLEANER_VERSION, clean_message, clean_subject, text_for_model
 from core.sentiment import TONE_VERSION
 from core.sentiment import analyze as analyze_tone
@@ -133,13 +134,6 @@ def check_lengths(ticket: Ticket) -> None:
             raise FieldTooLong("tags", 128, len(tag))
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """Aware UTC datetimes only: naive ones are taken as UTC (PostgreSQL would use its own zone)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def model_text(ticket: Ticket, cleaned: list[str] | None = None) -> str:
     """What models read: the cleaned subject (unless it only repeats the first message's words,
     see :func:`core.normalize.text_for_model`) and the customer's public messages, cleaned.
@@ -148,6 +142,31 @@ def model_text(ticket: Ticket, cleaned: list[str] | None = None) -> str:
     customer = [body for m, body in zip(ticket.messages, cleaned, strict=True)
                 if m.author_role == "customer" and m.public and body]
     return text_for_model(clean_subject(ticket.subject), customer)
+
+
+def message_values(tenant_id: int, position: int, message: Message, body: str | None = None, tone=None,
+                   created_at: datetime | None = None, external_id: str | None = None) -> dict:
+    """One ``messages`` row: the raw body kept beside the cleaned one (``body``, cleaned here when
+    not given) and, for a customer's message, its tone (``tone``, analysed here when not given).
+    ``created_at`` and ``external_id`` default to the message's own (a webhook event knows them
+    when the message does not)."""
+    body = clean_message(message.body) if body is None else body
+    if tone is None and message.author_role == "customer" and body:
+        tone = analyze_tone(body)
+    return {
+        "tenant_id": tenant_id,
+        "position": position,
+        "author_role": message.author_role,
+        "public": message.public,
+        "author_name": message.author_name,
+        "body_raw": message.body,
+        "body": body,
+        "created_at": aware_utc(created_at or message.created_at),
+        "external_id": external_id if external_id is not None else message.external_id,
+        "sentiment": tone.sentiment if tone else None,
+        "sentiment_score": tone.score if tone else None,
+        "urgent": tone.urgent if tone else None,
+    }
 
 
 def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime) -> tuple[dict, list[dict]]:
@@ -173,10 +192,10 @@ def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime
         "priority": ticket.priority,
         "status": ticket.status,
         "channel": ticket.channel,
-        "created_at": _utc(ticket.created_at),
-        "updated_at": _utc(ticket.updated_at),
-        "first_response_at": _utc(ticket.first_response_at),
-        "solved_at": _utc(ticket.solved_at),
+        "created_at": aware_utc(ticket.created_at),
+        "updated_at": aware_utc(ticket.updated_at),
+        "first_response_at": aware_utc(ticket.first_response_at),
+        "solved_at": aware_utc(ticket.solved_at),
         "csat_score": ticket.csat.score if ticket.csat else None,
         "csat_comment": ticket.csat.comment if ticket.csat else None,
         "reopen_count": ticket.reopen_count,
@@ -193,23 +212,8 @@ def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime
     digest = hashlib.sha256(ticket.model_dump_json().encode())
     digest.update(json.dumps([tags, intent, CLEANER_VERSION, TONE_VERSION]).encode())
     row["content_hash"] = digest.hexdigest()
-    messages = [
-        {
-            "tenant_id": tenant_id,
-            "position": position,
-            "author_role": m.author_role,
-            "public": m.public,
-            "author_name": m.author_name,
-            "body_raw": m.body,
-            "body": body,
-            "created_at": _utc(m.created_at),
-            "external_id": m.external_id,
-            "sentiment": tone.sentiment if tone else None,
-            "sentiment_score": tone.score if tone else None,
-            "urgent": tone.urgent if tone else None,
-        }
-        for position, (m, body, tone) in enumerate(zip(ticket.messages, cleaned, tones, strict=True))
-    ]
+    messages = [message_values(tenant_id, position, m, body, tone)
+                for position, (m, body, tone) in enumerate(zip(ticket.messages, cleaned, tones, strict=True))]
     seen: set[str] = set()
     for message in messages:  # a helpdesk id names one message; a repeat would break the unique key
         if message["external_id"] in seen:
@@ -295,11 +299,6 @@ def _upsert_batch(session: Session, tenant_id: int, tickets: list[Ticket], alias
 
 
 # Reading -------------------------------------------------------------------------------------
-
-
-def aware_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything was stored as UTC."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _to_stored(row: TicketRow, messages: list[MessageRow]) -> StoredTicket:

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from core.clock import aware_utc
+
 #: Without ``updated_since`` Freshdesk lists only tickets created in the last 30 days, so a full
 #: backfill asks from the epoch instead.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -45,7 +47,7 @@ class BackfillCursor:
 
     @classmethod
     def start(cls, since: datetime | None) -> BackfillCursor:
-        moment = EPOCH if since is None else _utc(since)
+        moment = EPOCH if since is None else aware_utc(since)
         return cls(moment.replace(microsecond=0))
 
     @classmethod
@@ -55,7 +57,7 @@ class BackfillCursor:
             data = json.loads(text)
             if data.get("v") != VERSION:
                 raise ValueError(f"version {data.get('v')!r}")
-            return cls(_utc(datetime.fromisoformat(data["updated_since"].replace("Z", "+00:00"))),
+            return cls(aware_utc(datetime.fromisoformat(data["updated_since"].replace("Z", "+00:00"))),
                        int(data["page"]), frozenset(int(i) for i in data["seen"]))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a Freshdesk backfill cursor: {text[:80]!r} ({exc})") from exc
@@ -71,24 +73,20 @@ class BackfillCursor:
 
     def unseen(self, listed: Iterable[Listed]) -> list[Listed]:
         """The listed tickets not delivered yet."""
-        return [t for t in listed if _utc(t.updated_at) > self.updated_since
-                or (_utc(t.updated_at) == self.updated_since and t.id not in self.seen)]
+        return [t for t in listed if aware_utc(t.updated_at) > self.updated_since
+                or (aware_utc(t.updated_at) == self.updated_since and t.id not in self.seen)]
 
     def after(self, listed: list[Listed]) -> BackfillCursor:
         """The position after a full page (more follow)."""
-        newest = max((_utc(t.updated_at) for t in listed), default=self.updated_since)
+        newest = max((aware_utc(t.updated_at) for t in listed), default=self.updated_since)
         if newest > self.updated_since:
-            return BackfillCursor(newest, 1, frozenset(t.id for t in listed if _utc(t.updated_at) == newest))
+            return BackfillCursor(newest, 1, frozenset(t.id for t in listed if aware_utc(t.updated_at) == newest))
         if self.page >= MAX_PAGES:
             raise ValueError(f"more than {MAX_PAGES} pages of tickets share updated_at {_iso(self.updated_since)}; "
                              "Freshdesk cannot list past them")
-        same = frozenset(t.id for t in listed if _utc(t.updated_at) == self.updated_since)
+        same = frozenset(t.id for t in listed if aware_utc(t.updated_at) == self.updated_since)
         return BackfillCursor(self.updated_since, self.page + 1, self.seen | same)
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _iso(moment: datetime) -> str:
-    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return aware_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
