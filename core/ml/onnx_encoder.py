@@ -1,4 +1,6 @@
-"""The sentence vectors of :mod:`core.ml.encoder`, computed by onnxruntime from an int8 ONNX graph.
+"""The sentence vectors of :mod:`core.ml.encoder`, computed by onnxruntime from an ONNX graph:
+fp32 as served (:data:`core.ml.encoder.SERVED_ENCODER_NAME`, identical vectors to PyTorch's) or
+int8 (faster, a quarter point less accurate).
 
 Why: a suggestion must come back within 20 ms (p99) on one core, and the PyTorch encoder alone
 takes most of that. Measured on a loaded two-core AMD EPYC (``taskset -c 1``, one thread, 500
@@ -6,8 +8,8 @@ single Banking77 texts, tokenization included, better of two runs), p50 / p99 pe
 
 =========================  =========  =========
 PyTorch (fp32)              8.8 ms    19.7 ms
-ONNX fp32                   4.6 ms     9.1 ms
-ONNX int8 (this default)    1.4 ms     4.0 ms
+ONNX fp32 (served)          4.6 ms     9.1 ms
+ONNX int8                   1.4 ms     4.0 ms
 =========================  =========  =========
 
 The int8 vectors agree with PyTorch's to a mean cosine of 0.9955 (minimum 0.989; fp32 ONNX:
@@ -65,7 +67,8 @@ def export_onnx(target_dir: Path, quantize: bool = True) -> Path:
 
     Args:
         target_dir: Folder for the export; created if missing.
-        quantize: Int8 dynamic quantization of the weights (default). ``False`` keeps fp32.
+        quantize: Int8 dynamic quantization of the weights (this function's default; the served
+            encoder asks for fp32, see :func:`core.ml.encoder.encoder`).
 
     Returns:
         The path of the ONNX file. An existing export with matching metadata is returned untouched.
