@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                       panel_api.blueprint, panel_api.assets, auth_pages.blueprint, admin_pages.blueprint):
         app.register_blueprint(blueprint)
     for desk in registered().values():  # loaded now, not in the first webhook's request
-        side_panel = getattr(desk, "app_blueprint", lambda: None)()
+        side_panel = desk.app_blueprint()
         if side_panel is not None:
             app.register_blueprint(side_panel)
     init_access(app)

@@ -43,6 +43,33 @@ class Connection:
         return self.settings.get("api_url")
 
 
+@dataclass(frozen=True)
+class SettingSpec:
+    """A tenant setting an integration needs (e.g. the id of the app the helpdesk installed), so
+    the CLI and the API can validate and document it without knowing the helpdesk:
+    ``deskloop tenant app NAME --set KEY=VALUE``."""
+
+    name: str
+    help: str
+    #: What a value must match in full (a regular expression).
+    pattern: str = r"\S+"
+    #: No two tenants of the same helpdesk may hold the same value (it names whose requests are whose).
+    unique: bool = False
+
+    def check(self, value: str) -> str:
+        """The value, stripped, or :class:`BadInput` with the reason."""
+        import re
+
+        value = value.strip()
+        if not re.fullmatch(self.pattern, value):
+            raise BadInput(f"{self.name} must match {self.pattern}: {self.help}", field=self.name)
+        return value
+
+
+#: What an integration can do; the core asks before relying on it.
+CAPABILITIES = frozenset({"webhooks", "backfill", "write_back_tags", "private_note", "panel", "panel_apply_tags"})
+
+
 @dataclass
 class BackfillPage:
     """One page of history in the common shape, and where to resume after it (``None``: the
@@ -89,6 +116,17 @@ class HelpdeskIntegration(Protocol):
     #: ``fixtures/webhooks/<name>.json`` (checked by the contract test).
     handled_events: tuple[str, ...]
     fixtures_dir: Path
+    #: What it can do (names from :data:`CAPABILITIES`).
+    capabilities: frozenset[str]
+    #: Tenant settings its side panel or webhooks need (``deskloop tenant app --set``).
+    app_settings: tuple[SettingSpec, ...]
+    #: The ticket's page in the agent interface, ``{domain}`` and ``{id}`` filled in (similar-ticket
+    #: links); ``None``: no link.
+    ticket_url_template: str | None
+
+    def app_blueprint(self) -> Any:
+        """The side-panel app's Flask blueprint, or ``None`` for a helpdesk without one."""
+        ...
 
     def verify(self, headers: Mapping[str, str], body: bytes, secrets: Mapping[str, str], now: datetime) -> None:
         """Return if the delivery is provably from the helpdesk; raise
@@ -141,3 +179,12 @@ def check_secrets(helpdesk: HelpdeskIntegration, secrets: Mapping[str, str]) -> 
     unknown = sorted(set(secrets) - set(helpdesk.secret_names) - set(helpdesk.optional_secret_names))
     if unknown:
         raise BadInput(f"unknown credential names for {helpdesk.name}: {', '.join(unknown)}")
+
+
+def app_setting(helpdesk: HelpdeskIntegration, name: str) -> SettingSpec:
+    """The integration's setting called ``name``; :class:`BadInput` naming the ones it has."""
+    for spec in helpdesk.app_settings:
+        if spec.name == name:
+            return spec
+    known = ", ".join(s.name for s in helpdesk.app_settings) or "none"
+    raise BadInput(f"{helpdesk.name} has no setting {name!r} (its settings: {known})", field=name)

@@ -51,7 +51,7 @@ class PanelSuggestion:
 def ticket_url(helpdesk: str, domain: str | None, external_id: str) -> str | None:
     """The ticket's page in the helpdesk's agent interface, when the integration knows its shape."""
     desk = registered().get(helpdesk)
-    template = getattr(desk, "ticket_url_template", None)
+    template = desk.ticket_url_template if desk is not None else None
     if not template or not domain:
         return None
     return template.format(domain=domain.removeprefix("https://").strip("/"), id=external_id)

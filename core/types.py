@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 AuthorRole = Literal["customer", "agent", "bot"]
 Priority = Literal["low", "normal", "high", "urgent"]
 Status = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
-Helpdesk = Literal["zendesk", "freshdesk", "intercom", "none"]
+#: An installed helpdesk integration's name (see :mod:`core.helpdesks`, which checks it against the
+#: registered entry points), or ``"none"`` for a tenant with imported history only.
+Helpdesk = str
 
 #: What an agent or customer can tell Deskloop about a suggestion or a ticket.
 SignalKind = Literal[

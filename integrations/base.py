@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from core.events import HelpdeskEvent
-from core.helpdesks import Connection, HelpdeskClient
+from core.helpdesks import Connection, HelpdeskClient, SettingSpec
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ class WebhookIntegration:
     app_module: str | None = None
     #: The ticket's page in the agent interface, ``{domain}`` and ``{id}`` filled in (similar-ticket links).
     ticket_url_template: str | None = None
+    capabilities: frozenset[str] = frozenset({"webhooks", "backfill", "write_back_tags", "private_note", "panel"})
+    app_settings: tuple[SettingSpec, ...] = ()
 
     @property
     def handled_events(self) -> tuple[str, ...]:

@@ -26,7 +26,7 @@ def tenant() -> None:
 
 @tenant.command("add")
 @click.argument("name")
-@click.option("--helpdesk", required=True, type=click.Choice(["zendesk", "freshdesk", "intercom"]))
+@click.option("--helpdesk", required=True, help="An installed helpdesk integration (zendesk, freshdesk, intercom, ...).")
 @click.option("--domain", required=True, help="The account's address: acme.zendesk.com, acme.freshdesk.com, "
                                               "or Intercom's API host (api.intercom.io, api.eu.intercom.io, ...).")
 @click.option("--credentials", "credentials_file", type=click.Path(path_type=Path),
@@ -84,32 +84,32 @@ def tenant_list(runtime: Runtime, as_json: bool) -> None:
 
 @tenant.command("app")
 @click.argument("name")
-@click.option("--zendesk-app-id", default=None,
-              help="The id Zendesk gave the uploaded sidebar app (its public key verifies the panel's signed URL).")
-@click.option("--intercom-workspace-id", default=None,
-              help="The Intercom workspace id (app id) whose Canvas Kit requests belong to this tenant.")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="A setting the tenant's helpdesk app needs (repeatable); `deskloop tenant app NAME` lists them.")
 @click.option("--new-token", is_flag=True,
-              help="Issue a new app token for the Freshdesk app's secure parameter (the old one stops working).")
+              help="Issue a new app token for an app's secure parameter (the old one stops working).")
 @click.pass_obj
-def tenant_app(runtime: Runtime, name: str, zendesk_app_id: str | None, intercom_workspace_id: str | None,
-               new_token: bool) -> None:
-    """Set up the side-panel app of a connected tenant; without options, show how it is set up."""
+def tenant_app(runtime: Runtime, name: str, assignments: tuple[str, ...], new_token: bool) -> None:
+    """Set up the side-panel app of a connected tenant; without options, show how it is set up
+    and which settings its helpdesk's app takes."""
     from core.app_access import APP_TOKEN_SETTING, issue_app_token, update_app_settings
     from core.connections import list_tenants
+    from core.helpdesks import app_setting, integration
 
     found = {t.slug: t for t in list_tenants(runtime)}.get(name)
     if found is None or found.helpdesk == "none":
         raise BadInput(f"no tenant {name!r} connected to a helpdesk (see `deskloop tenant list`)")
+    desk = integration(found.helpdesk)
     wanted: dict[str, str] = {}
-    if zendesk_app_id is not None:
-        if found.helpdesk != "zendesk" or not zendesk_app_id.isdigit():
-            raise BadInput("--zendesk-app-id takes the numeric app id of a Zendesk tenant's app", field="zendesk_app_id")
-        wanted["zendesk_app_id"] = zendesk_app_id
-    if intercom_workspace_id is not None:
-        if found.helpdesk != "intercom" or not intercom_workspace_id.strip():
-            raise BadInput("--intercom-workspace-id takes an Intercom tenant's workspace id",
-                           field="intercom_workspace_id")
-        wanted["intercom_workspace_id"] = intercom_workspace_id.strip()
+    for assignment in assignments:
+        key, sep, value = assignment.partition("=")
+        if not sep:
+            raise BadInput(f"--set takes KEY=VALUE, got {assignment!r}", field="set")
+        spec = app_setting(desk, key.strip())
+        wanted[spec.name] = spec.check(value)
+    for key, value in wanted.items():
+        if app_setting(desk, key).unique:
+            _check_unclaimed(list_tenants(runtime), found, key, value)
     settings = update_app_settings(runtime, name, wanted) if wanted else found.settings
     if wanted:
         audit.record(runtime, cli_actor(), "tenant.app_settings", tenant=name, detail=wanted)
@@ -118,10 +118,16 @@ def tenant_app(runtime: Runtime, name: str, zendesk_app_id: str | None, intercom
         audit.record(runtime, cli_actor(), "tenant.app_token", tenant=name)
         click.echo(f"app token (shown once; paste it into the app's secure parameter): {token}")
         settings = {**settings, APP_TOKEN_SETTING: "set"}
-    for key in ("zendesk_app_id", "intercom_workspace_id"):
-        if settings.get(key):
-            click.echo(f"{key}: {settings[key]}")
+    for spec in desk.app_settings:
+        click.echo(f"{spec.name}: {settings.get(spec.name) or 'not set'}  ({spec.help})")
     click.echo(f"app token: {'set' if settings.get(APP_TOKEN_SETTING) else 'not set'}")
+
+
+def _check_unclaimed(tenants, tenant, key: str, value: str) -> None:
+    """A setting that names whose requests are whose (a workspace id) belongs to one tenant only."""
+    for other in tenants:
+        if other.slug != tenant.slug and other.helpdesk == tenant.helpdesk and other.settings.get(key) == value:
+            raise BadInput(f"{key} {value!r} already belongs to tenant {other.slug!r}", field=key)
 
 
 @tenant.command("rotate-secrets")

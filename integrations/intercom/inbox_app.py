@@ -13,7 +13,7 @@ says what happened, never an HTTP error, which Intercom would show as a broken a
 
 Every request proves where it comes from before anything is read: the raw body's
 ``X-Body-Signature`` must verify with the ``client_secret`` of the tenant whose
-``intercom_workspace_id`` (``deskloop tenant app NAME --intercom-workspace-id ID``) is the body's
+``intercom_workspace_id`` (``deskloop tenant app NAME --set intercom_workspace_id=ID``) is the body's
 ``workspace_id``. Otherwise: 401 and no tenant data. A malformed request is a 400 with the reason.
 The signature carries no timestamp, so a captured request could be replayed: a draft already
 sent from this app is never posted again.

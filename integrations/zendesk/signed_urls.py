@@ -95,7 +95,7 @@ def verify_token(token: str, conn: Connection) -> dict[str, Any]:
     app_id = str(conn.settings.get(APP_ID_SETTING) or "")
     if not app_id:
         raise AccessDenied(f"tenant {conn.tenant!r} has no Zendesk app id; run "
-                           f"`deskloop tenant app {conn.tenant} --zendesk-app-id ID`")
+                           f"`deskloop tenant app {conn.tenant} --set zendesk_app_id=ID`")
     host = account_host(conn.domain)
     for refresh in (False, True):
         try:
