@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from core.errors import BadInput, NotFound
-from core.helpdesks import Connection, check_secrets, integration
+from core.helpdesks import Connection, HelpdeskError, check_secrets, integration
 from core.runtime import Runtime
 from core.secrets import decrypt, encrypt
 from core.store.tables import TenantRow
@@ -108,7 +108,7 @@ def _identity(desk, conn: Connection) -> dict[str, str]:
         return desk.client(conn).identity()
     except BadInput:
         raise
-    except Exception as exc:  # the helpdesk's own error types; their messages carry no secrets
+    except HelpdeskError as exc:  # every client's errors; their messages carry no secrets
         raise BadInput(f"{desk.name} did not accept the credentials or could not be reached: {exc}") from exc
 
 

@@ -43,6 +43,50 @@ class Connection:
         return self.settings.get("api_url")
 
 
+class HelpdeskError(Exception):
+    """A call to a helpdesk failed for good (its client's retries are spent). Each client raises
+    its own subclass *and* the matching one below, so the core can act on what happened without
+    knowing the helpdesk. ``status`` is the HTTP status (``None`` when no answer came back);
+    ``retry_after`` the seconds the helpdesk asked to wait, when it said."""
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status, self.retry_after = status, retry_after
+
+
+class HelpdeskUnauthorized(HelpdeskError):
+    """401/403: the credentials are wrong, revoked or lack a permission. Retrying will not help."""
+
+
+class HelpdeskNotFound(HelpdeskError):
+    """404: the ticket (or tag, user) does not exist, or no longer does."""
+
+
+class HelpdeskRateLimited(HelpdeskError):
+    """429 for longer than the client waits: try again after ``retry_after``."""
+
+
+class HelpdeskUnavailable(HelpdeskError):
+    """5xx, a timeout or an unreachable host: try again later."""
+
+
+class HelpdeskRejected(HelpdeskError):
+    """Another 4xx: the helpdesk understood the request and refused it. Retrying will not help."""
+
+
+def error_class_for(status: int | None) -> type[HelpdeskError]:
+    """Which :class:`HelpdeskError` an HTTP status (or no answer at all) means."""
+    if status in (401, 403):
+        return HelpdeskUnauthorized
+    if status == 404:
+        return HelpdeskNotFound
+    if status == 429:
+        return HelpdeskRateLimited
+    if status is None or status >= 500 or status in (408, 409):
+        return HelpdeskUnavailable
+    return HelpdeskRejected
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     """A tenant setting an integration needs (e.g. the id of the app the helpdesk installed), so

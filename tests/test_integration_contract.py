@@ -95,3 +95,23 @@ def test_the_web_app_starts_without_the_vendor_libraries():
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                             cwd=Path(__file__).resolve().parents[1]).stdout.strip()
     assert loaded == "[]"
+
+
+def test_every_clients_errors_say_what_happened_in_the_cores_terms():
+    """Each helpdesk's errors are also one of the core's, so the core can act on a rate limit or
+    bad credentials without knowing the helpdesk (and never catches bare ``Exception``)."""
+    from core import helpdesks as h
+    from integrations.freshdesk import errors as freshdesk
+    from integrations.intercom import errors as intercom
+    from integrations.zendesk.client import zendesk_error
+
+    assert issubclass(freshdesk.FreshdeskAuthError, h.HelpdeskUnauthorized)
+    assert issubclass(freshdesk.FreshdeskRateLimited, h.HelpdeskRateLimited)
+    assert issubclass(freshdesk.FreshdeskNotFound, h.HelpdeskNotFound)
+    assert issubclass(intercom.IntercomRateLimited, h.HelpdeskRateLimited)
+    assert issubclass(intercom.IntercomUnauthorized, h.HelpdeskUnauthorized)
+    for status, kind in ((401, h.HelpdeskUnauthorized), (403, h.HelpdeskUnauthorized), (404, h.HelpdeskNotFound),
+                         (429, h.HelpdeskRateLimited), (503, h.HelpdeskUnavailable), (None, h.HelpdeskUnavailable),
+                         (422, h.HelpdeskRejected)):
+        raised = zendesk_error("x", status, 7)
+        assert isinstance(raised, kind) and raised.status == status and raised.retry_after == 7

@@ -49,6 +49,8 @@ from integrations.freshdesk.errors import (
     FreshdeskAPIError,
     FreshdeskAuthError,
     FreshdeskConfigError,
+    FreshdeskNotFound,
+    FreshdeskRateLimited,
     FreshdeskRequestRejected,
     FreshdeskUnavailable,
 )
@@ -194,17 +196,19 @@ class FreshdeskClient:
                 return call(*args, **kwargs)
             except library.FreshdeskRateLimited as exc:
                 rate_limited += 1
-                if rate_limited > self._rate_limit_waits:
-                    raise FreshdeskUnavailable(f"{self.domain}: still rate limited after {rate_limited - 1} "
-                                               f"waits to {what}") from exc
                 wait = self._retry_after(exc)
+                if rate_limited > self._rate_limit_waits:
+                    raise FreshdeskRateLimited(f"{self.domain}: still rate limited after {rate_limited - 1} "
+                                               f"waits to {what}", 429, wait) from exc
                 log.warning("Freshdesk %s rate limited (429) to %s: waiting %s s", self.domain, what, wait)
                 self._sleep(wait)
             except (library.FreshdeskUnauthorized, library.FreshdeskAccessDenied) as exc:
                 raise FreshdeskAuthError(f"{self.domain} refused the api_key to {what}: {exc} "
                                          "(give the current key with `deskloop tenant add ... --replace`)") from exc
-            except (library.FreshdeskBadRequest, library.FreshdeskNotFound) as exc:
-                raise FreshdeskRequestRejected(f"{self.domain} refused to {what}: {exc}") from exc
+            except library.FreshdeskNotFound as exc:
+                raise FreshdeskNotFound(f"{self.domain} refused to {what}: {exc}", 404) from exc
+            except library.FreshdeskBadRequest as exc:
+                raise FreshdeskRequestRejected(f"{self.domain} refused to {what}: {exc}", 400) from exc
             except (library.FreshdeskError, requests.RequestException) as exc:
                 status = self._status()
                 if not self._transient(exc, status, repeatable):

@@ -9,22 +9,38 @@ API key (it only ever travels as the basic-auth user name).
 from __future__ import annotations
 
 from core.errors import BadInput
+from core.helpdesks import (
+    HelpdeskError,
+    HelpdeskNotFound,
+    HelpdeskRateLimited,
+    HelpdeskRejected,
+    HelpdeskUnauthorized,
+    HelpdeskUnavailable,
+)
 
 
-class FreshdeskAPIError(Exception):
+class FreshdeskAPIError(HelpdeskError):
     """A Freshdesk request failed for good."""
 
 
-class FreshdeskAuthError(FreshdeskAPIError):
+class FreshdeskAuthError(FreshdeskAPIError, HelpdeskUnauthorized):
     """401/403: the API key is wrong, revoked, or its agent may not do this."""
 
 
-class FreshdeskRequestRejected(FreshdeskAPIError):
+class FreshdeskRequestRejected(FreshdeskAPIError, HelpdeskRejected):
     """400/404/409...: Freshdesk understood the request and refused it (retrying will not help)."""
 
 
-class FreshdeskUnavailable(FreshdeskAPIError):
+class FreshdeskUnavailable(FreshdeskAPIError, HelpdeskUnavailable):
     """5xx, timeouts, unreachable host, or rate limited for longer than we wait: try again later."""
+
+
+class FreshdeskNotFound(FreshdeskRequestRejected, HelpdeskNotFound):
+    """404: the ticket (or contact) does not exist, or no longer does."""
+
+
+class FreshdeskRateLimited(FreshdeskUnavailable, HelpdeskRateLimited):
+    """429 for longer than the client waits out (``retry_after``: what Freshdesk last asked)."""
 
 
 class FreshdeskConfigError(BadInput):

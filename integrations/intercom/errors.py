@@ -7,26 +7,33 @@ tell them apart without importing python-intercom.
 
 from __future__ import annotations
 
+from core.helpdesks import (
+    HelpdeskError,
+    HelpdeskNotFound,
+    HelpdeskRateLimited,
+    HelpdeskUnauthorized,
+    HelpdeskUnavailable,
+)
 
-class IntercomError(Exception):
+
+class IntercomError(HelpdeskError):
     """An Intercom API call failed; the message names the call and Intercom's reason."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, status, retry_after)
 
 
-class IntercomUnauthorized(IntercomError):
+class IntercomUnauthorized(IntercomError, HelpdeskUnauthorized):
     """401/403: the access token is wrong, revoked, or lacks a permission the call needs."""
 
 
-class IntercomNotFound(IntercomError):
+class IntercomNotFound(IntercomError, HelpdeskNotFound):
     """404: the conversation (or tag, admin) does not exist, or no longer does."""
 
 
-class IntercomRateLimited(IntercomError):
+class IntercomRateLimited(IntercomError, HelpdeskRateLimited):
     """429 after every retry."""
 
 
-class IntercomUnavailable(IntercomError):
+class IntercomUnavailable(IntercomError, HelpdeskUnavailable):
     """5xx, 408, 409 or a network failure, after the retries the call allows."""

@@ -67,7 +67,17 @@ from zenpy.lib.exception import (
 )
 
 from core.errors import BadInput
-from core.helpdesks import BackfillPage, Connection
+from core.helpdesks import (
+    BackfillPage,
+    Connection,
+    HelpdeskError,
+    HelpdeskNotFound,
+    HelpdeskRateLimited,
+    HelpdeskRejected,
+    HelpdeskUnauthorized,
+    HelpdeskUnavailable,
+    error_class_for,
+)
 from core.types import Ticket
 from integrations.zendesk.account import account_host
 from integrations.zendesk.adapter import ticket_from_rest
@@ -101,13 +111,41 @@ USER_FIELDS = ("id", "name", "email", "role")
 TIMEOUT = 60
 
 
-class ZendeskError(Exception):
+class ZendeskError(HelpdeskError):
     """Zendesk could not be reached or refused a request. ``status`` is the HTTP status (``None``
-    when no response came back); ``retry_after`` the seconds Zendesk asked to wait, if it did."""
+    when no response came back); ``retry_after`` the seconds Zendesk asked to wait, if it did.
+    Raised as the subclass that also says what happened to the core (:func:`zendesk_error`)."""
 
-    def __init__(self, message: str, status: int | None = None, retry_after: int | None = None):
-        super().__init__(message)
-        self.status, self.retry_after = status, retry_after
+
+class ZendeskUnauthorized(ZendeskError, HelpdeskUnauthorized):
+    pass
+
+
+class ZendeskNotFound(ZendeskError, HelpdeskNotFound):
+    pass
+
+
+class ZendeskRateLimited(ZendeskError, HelpdeskRateLimited):
+    pass
+
+
+class ZendeskUnavailable(ZendeskError, HelpdeskUnavailable):
+    pass
+
+
+class ZendeskRejected(ZendeskError, HelpdeskRejected):
+    pass
+
+
+_BY_KIND: dict[type[HelpdeskError], type[ZendeskError]] = {
+    HelpdeskUnauthorized: ZendeskUnauthorized, HelpdeskNotFound: ZendeskNotFound,
+    HelpdeskRateLimited: ZendeskRateLimited, HelpdeskUnavailable: ZendeskUnavailable,
+    HelpdeskRejected: ZendeskRejected,
+}
+
+
+def zendesk_error(message: str, status: int | None = None, retry_after: float | None = None) -> ZendeskError:
+    return _BY_KIND[error_class_for(status)](message, status, retry_after)
 
 
 class ZendeskTransport(HTTPAdapter):
@@ -279,14 +317,14 @@ class ZendeskClient:
             response = getattr(exc, "response", None)
             status = None if response is None else response.status_code
             retry_after = None if response is None else _int_or_none(response.headers.get("Retry-After"))
-            raise ZendeskError(f"Zendesk answered {status} to {action}: {_reason(response)}", status,
+            raise zendesk_error(f"Zendesk answered {status} to {action}: {_reason(response)}", status,
                                retry_after) from exc
         except RatelimitBudgetExceeded as exc:
-            raise ZendeskError(f"{action}: rate limited for longer than the budget allows", 429) from exc
+            raise zendesk_error(f"{action}: rate limited for longer than the budget allows", 429) from exc
         except ZenpyException as exc:
-            raise ZendeskError(f"{action}: {exc}") from exc
+            raise zendesk_error(f"{action}: {exc}") from exc
         except requests.RequestException as exc:  # no answer, or one that is not JSON
-            raise ZendeskError(f"{action} failed: {type(exc).__name__}") from exc
+            raise zendesk_error(f"{action} failed: {type(exc).__name__}") from exc
 
 
 def _session(account_url: str, api_url: str | None, retry: Retry) -> requests.Session:
