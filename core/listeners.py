@@ -16,6 +16,7 @@ its package (imported through its entry point).
 from __future__ import annotations
 
 import logging
+from importlib import import_module
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -123,6 +124,11 @@ def _as_json(occurrence: Occurrence) -> dict[str, Any]:
             "kind": occurrence.kind, "key": occurrence.key, "data": occurrence.data, "extra": occurrence.extra}
 
 
+#: Modules whose import registers the core's own listeners: a worker that has not imported them
+#: yet (it only imported this module, to run a queued listener) loads them by name.
+CORE_LISTENER_MODULES = ("core.helpdesk_events",)
+
+
 def _import_core_listeners() -> None:
-    """A worker that has not imported the event handler yet has not registered its listeners."""
-    import core.helpdesk_events  # noqa: F401
+    for module in CORE_LISTENER_MODULES:
+        import_module(module)

