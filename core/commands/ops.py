@@ -1,4 +1,4 @@
-"""Operating commands: migrate the database, run the web server, the RQ worker and the scheduler."""
+"""Operating commands: migrate the database, run the RQ worker and the scheduler, export the encoder."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ def register(group: click.Group) -> None:
     group.add_command(migrate)
     group.add_command(worker)
     group.add_command(scheduler)
+    group.add_command(encoder)
 
 
 @click.command()
@@ -53,3 +54,27 @@ def scheduler(runtime: Runtime, interval: int) -> None:
     if not runtime.settings.redis_url:
         raise click.UsageError("DESKLOOP_REDIS_URL is not set; on the embedded default run `deskloop train` instead")
     run_scheduler(runtime, interval)
+
+
+@click.group()
+def encoder() -> None:
+    """The sentence encoder suggestions read."""
+
+
+@encoder.command("export")
+@click.pass_obj
+def encoder_export(runtime: Runtime) -> None:
+    """Export the served sentence encoder to ONNX under DESKLOOP_ENCODER_DIR, once, at build time
+    (needs the `export` extra: PyTorch and the weights). A server then runs without PyTorch."""
+    import time
+
+    from core.errors import BadInput
+    from core.ml.encoder import export_served
+    from core.ml.onnx_encoder import EncoderNotExported
+
+    started = time.perf_counter()
+    try:
+        folder = export_served(runtime.settings.encoders_dir)
+    except EncoderNotExported as exc:
+        raise BadInput(str(exc)) from exc
+    click.echo(f"sentence encoder ready in {folder} ({time.perf_counter() - started:.1f} s)")

