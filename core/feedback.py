@@ -20,7 +20,6 @@ from core.store.tables import SignalRow, SuggestionRow, TicketRow
 from core.store.tickets import aware_utc
 from core.types import Signal
 
-
 #: The longest text the draft-versus-sent comparison reads. The API and the side panels refuse a
 #: longer sent reply with 400 (:data:`core.web.schemas.MAX_TEXT`, the panels' ``SentRequest``). A
 #: helpdesk's webhook or the Canvas Kit app reports a reply that was already sent, so refusing

@@ -8,8 +8,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.ml.abstention import (AMBIGUOUS, LOW_CONFIDENCE, REASONS, UNFAMILIAR, AbstentionRule, Observation,
-                                threshold_for_budget)
+from core.ml.abstention import (
+    AMBIGUOUS,
+    LOW_CONFIDENCE,
+    REASONS,
+    UNFAMILIAR,
+    AbstentionRule,
+    Observation,
+    threshold_for_budget,
+)
 from core.ml.encoder import DIMENSION, LAYERS
 from core.ml.model import TicketModel, TrainingTicket
 from core.ml.similarity import SimilarityIndex, nearest_per_label

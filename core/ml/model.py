@@ -13,8 +13,8 @@ from core.ml.encoder import SentenceEncoding, sentence_part
 from core.ml.intent import IntentClassifier
 from core.ml.ngrams import NgramRows, text_features
 from core.ml.retrieval import DEFAULT_DRAFT_PRECISION, DraftRule
-from core.ml.tags import TagModel, word_block_width
 from core.ml.similarity import SimilarityIndex, nearest_others, nearest_per_label
+from core.ml.tags import TagModel, word_block_width
 from core.vocabulary import Vocabulary
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from core.ml.abstention import threshold_for_precision
 from core.ml.similarity import nearest_others
 

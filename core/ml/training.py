@@ -8,6 +8,7 @@ import time
 from sqlalchemy import and_, func, not_, select
 
 from core.clustering import update_clusters
+from core.labels import LabelSource, labels_for
 from core.learning.effects import Effect, effect_of
 from core.ml.abstention import DEFAULT_NOVELTY_BUDGET, DEFAULT_TARGET_PRECISION
 from core.ml.encoder import encode_for_training, encoder_for, encoder_named
@@ -17,10 +18,9 @@ from core.ml.model import (
     TrainingTicket,
     newest_per_label,
 )
-from core.ml.retrieval import DEFAULT_DRAFT_PRECISION
 from core.ml.promotion import Verdict, judge
 from core.ml.registry import ModelLoadError, ModelRegistry, StoredModel
-from core.labels import LabelSource, labels_for
+from core.ml.retrieval import DEFAULT_DRAFT_PRECISION
 from core.ml.tags import automation_tags
 from core.ml.templates import ReplySource, learn_for_model
 from core.runtime import Runtime

@@ -14,6 +14,7 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select, text
 
 from core import intent_proposals, tasks
+from core.access import audit
 from core.clustering import list_clusters
 from core.feedback import record_signal, revoke_signal
 from core.jobs import enqueue
@@ -26,7 +27,6 @@ from core.store.tables import TenantRow
 from core.store.tickets import StoredTicket, count_tickets, get_ticket, list_tickets
 from core.suggest import similar_tickets, suggest, suggest_for_ticket
 from core.types import Signal
-from core.access import audit
 from core.web.access import actor, current_principal, public
 from core.web.errors import ApiError
 from core.web.limits import rate_limited
