@@ -40,7 +40,7 @@ def test_a_suggestion_shares_the_index_reference_cosines_with_the_nearest_exampl
 
     rng = np.random.default_rng(2)
     vectors = rng.normal(size=(len(TEXTS), 1152)).astype(np.float32)
-    tickets = [TrainingTicket(i, str(i), t, label, [], "Reply.", None) for i, (t, label) in enumerate(zip(TEXTS, LABELS))]
+    tickets = [TrainingTicket(i, str(i), t, label, [], "Reply.", None) for i, (t, label) in enumerate(zip(TEXTS, LABELS, strict=True))]
     model = TicketModel.fit(tickets, vectors=vectors)
     query = model.similarity_query(TEXTS[2], vectors[2])
     shared = model.intents.score_one(TEXTS[2], vectors[2], reference_cosines=model.index.reference_cosines(query))

@@ -99,7 +99,7 @@ def _apply_new_signals(session, state: _State, row_for) -> None:
         .where(SignalRow.id > state.last_signal_id, SignalRow.revoked_at.is_(None))
         .order_by(SignalRow.id)
     ).all()
-    for (signal_id, kind, weight, payload, ticket_id, suggested_intent, draft_source, vector, suggestion_text,
+    for (signal_id, kind, weight, payload, _ticket_id, suggested_intent, draft_source, vector, suggestion_text,
          customer_name, ticket_text, requester) in rows:
         payload = payload or {}
         effect = effect_of(kind, weight, payload, suggested_intent, draft_source)
