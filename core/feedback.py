@@ -70,7 +70,8 @@ def _classify_sent_reply(signal: Signal, draft: str | None) -> Signal:
         raise BadInput("the suggestion had no draft, so a sent reply cannot be compared to one", field="payload.sent")
     similarity = text_similarity(draft, str(sent))
     kind = "draft_sent" if similarity == 1.0 else "draft_edited"
-    return signal.model_copy(update={"kind": kind, "payload": {**signal.payload, "draft": draft, "similarity": similarity}})
+    payload = {**signal.payload, "draft": draft, "similarity": similarity}
+    return signal.model_copy(update={"kind": kind, "payload": payload})
 
 
 def _check_payload(signal: Signal) -> None:
@@ -92,7 +93,8 @@ def _with_context(signal: Signal, suggestion: SuggestionRow | None) -> Signal:
     if signal.kind != "escalated" or suggestion is None or "context" in signal.payload:
         return signal
     context = {"suggestion_id": suggestion.id, "intent": suggestion.intent, "confidence": suggestion.confidence,
-               "abstained": suggestion.abstained, "abstain_reason": suggestion.abstain_reason, "draft": suggestion.draft, "evidence": suggestion.evidence,
+               "abstained": suggestion.abstained, "abstain_reason": suggestion.abstain_reason,
+               "draft": suggestion.draft, "evidence": suggestion.evidence,
                "text": suggestion.text}
     return signal.model_copy(update={"payload": {**signal.payload, "context": context}})
 
@@ -132,7 +134,8 @@ def record_signal(runtime: Runtime, tenant_slug: str, signal: Signal) -> tuple[S
                 signal = signal.model_copy(update={"suggestion_id": suggestion.id})
                 draft, model_version = suggestion.draft, suggestion.model_version
         named_ticket = signal.ticket_id  # a suggestion's own ticket is known to exist (foreign key)
-        if named_ticket is not None and session.scalar(select(TicketRow.id).where(TicketRow.id == named_ticket)) is None:
+        if (named_ticket is not None
+                and session.scalar(select(TicketRow.id).where(TicketRow.id == named_ticket)) is None):
             raise BadInput(f"no ticket {ticket_id} for tenant {tenant_slug}", field="ticket_id")
         signal = _with_context(_classify_sent_reply(signal, draft), suggestion)
         _check_payload(signal)

@@ -90,8 +90,8 @@ def schedule_processing(runtime: Runtime, tenant_slug: str) -> str:
 def process_events(tenant_slug: str) -> dict[str, int]:
     """The worker job: apply the tenant's pending events, oldest first, in batches, then act on
     them. Enqueued by :func:`schedule_processing` (once per tenant per flag window) and by the
-    scheduler's sweep; a job drains whatever is pending, whoever stored it. Concurrent workers skip each other's locked rows; an event already processed is never
-    applied twice."""
+    scheduler's sweep; a job drains whatever is pending, whoever stored it. Concurrent workers skip
+    each other's locked rows; an event already processed is never applied twice."""
     from core.runtime import for_jobs
 
     runtime = for_jobs()

@@ -141,7 +141,8 @@ def _labels(tags: list[str] | None, intent: str | None) -> frozenset[str]:
 
 
 def suggest_merges(session, *, similarity: float = 0.8, neighbours: int = 10, min_pairs: int = 3,
-                   min_score: float = 0.3, min_evidence: float = 0.2, limit: int = 10, max_tickets: int = 50_000) -> list[MergeSuggestion]:
+                   min_score: float = 0.3, min_evidence: float = 0.2, limit: int = 10,
+                   max_tickets: int = 50_000) -> list[MergeSuggestion]:
     """Likely duplicate labels, best first.
 
     For every ticket, its nearest neighbours by TF-IDF cosine (scikit-learn ``NearestNeighbors``)

@@ -58,7 +58,8 @@ def model(clusters) -> TicketModel:
         texts += train_texts
         labels += [intent] * len(train_texts)
         vectors.append(train_vectors)
-    tickets = [TrainingTicket(i, str(i), t, label, [], None, None) for i, (t, label) in enumerate(zip(texts, labels, strict=True))]
+    tickets = [TrainingTicket(i, str(i), t, label, [], None, None)
+               for i, (t, label) in enumerate(zip(texts, labels, strict=True))]
     return TicketModel.fit(tickets, vectors=np.vstack(vectors), novelty_budget=0.05)
 
 

@@ -103,7 +103,8 @@ def tenant_app(runtime: Runtime, name: str, zendesk_app_id: str | None, intercom
     wanted: dict[str, str] = {}
     if zendesk_app_id is not None:
         if found.helpdesk != "zendesk" or not zendesk_app_id.isdigit():
-            raise BadInput("--zendesk-app-id takes the numeric app id of a Zendesk tenant's app", field="zendesk_app_id")
+            raise BadInput("--zendesk-app-id takes the numeric app id of a Zendesk tenant's app",
+                           field="zendesk_app_id")
         wanted["zendesk_app_id"] = zendesk_app_id
     if intercom_workspace_id is not None:
         if found.helpdesk != "intercom" or not intercom_workspace_id.strip():

@@ -167,7 +167,8 @@ def _arriving(ticket: Ticket) -> Ticket:
 
 def _answered(ticket: Ticket, reply: str | None) -> Ticket:
     """The ticket once the agent has replied (what the helpdesk reports): solved, with the reply."""
-    messages = _first_customer_message(ticket) + ([Message(author_role="agent", body=reply, public=True)] if reply else [])
+    answer = [Message(author_role="agent", body=reply, public=True)] if reply else []
+    messages = _first_customer_message(ticket) + answer
     return ticket.model_copy(update={"messages": messages, "intent": None, "status": "solved"})
 
 

@@ -77,7 +77,8 @@ class FeedbackMemory:
         if not self.examples:
             return None
         if self._matrix is None:
-            self._matrix = sparse.vstack(self.rows, format="csr") if sparse.issparse(self.rows[0]) else np.vstack(self.rows)
+            self._matrix = (sparse.vstack(self.rows, format="csr") if sparse.issparse(self.rows[0])
+                            else np.vstack(self.rows))
         query_row = _unit(query)
         scores = self._matrix @ (query_row.T if sparse.issparse(query_row) else query_row.ravel())
         scores = scores.toarray().ravel() if sparse.issparse(scores) else np.asarray(scores).ravel()

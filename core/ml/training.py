@@ -169,7 +169,8 @@ def train_tenant(runtime: Runtime, tenant_slug: str, force: bool = False) -> Sto
     registry = registry_for(runtime, tenant_slug)
     verdict = _judge(runtime, registry, tickets, vectors, encoder, source.spec)
     if verdict is not None and not verdict.promote and not force:
-        registry.record_refusal({**verdict.as_dict(), "data": {"tickets": len(tickets)}, "max_signal_id": max_signal_id})
+        registry.record_refusal({**verdict.as_dict(), "data": {"tickets": len(tickets)},
+                                 "max_signal_id": max_signal_id})
         raise ModelRefused(verdict)
     model = TicketModel.fit(tickets, target_precision=target_precision, encoder=encoder, vectors=vectors,
                             tag_options=tag_options,

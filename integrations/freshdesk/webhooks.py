@@ -170,7 +170,8 @@ def _note_added(root: Payload, common: _Common) -> list[HelpdeskEvent]:
     latest comment is the note."""
     name, value = _triggered(root)
     if name != "note_type" or value not in ("public", "private"):
-        raise MalformedPayload(f"{root.path}.triggered_event: expected a note type, got {root.str('triggered_event')!r}")
+        raise MalformedPayload(
+            f"{root.path}.triggered_event: expected a note type, got {root.str('triggered_event')!r}")
     field = "ticket_latest_private_comment" if value == "private" else "ticket_latest_public_comment"
     return [_message_event(common, "agent_replied", "agent", field, public=value == "public")]
 
