@@ -35,8 +35,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from core.events import BadSignature, HelpdeskEvent, MalformedPayload
-from core.types import Csat, Message, Person
+from core.events import BadSignature, EventKind, HelpdeskEvent, MalformedPayload
+from core.types import AuthorRole, Csat, Message, Person
 from integrations.freshdesk import adapter
 from integrations.payload import Payload
 
@@ -113,7 +113,7 @@ class _Common:
             raise MalformedPayload(f"{root.path}.ticket_id: expected a ticket number")
         return cls(root, name, str(ticket_id), _time(root, "ticket_modified_on"), api_user)
 
-    def event(self, kind: str, **fields) -> HelpdeskEvent:
+    def event(self, kind: EventKind, **fields) -> HelpdeskEvent:
         """An event with the ticket fields the template reports (a field the template leaves out
         stays ``None``: not said, so the stored ticket keeps its value)."""
         root = self.root
@@ -234,7 +234,7 @@ EVENT_HANDLERS: dict[str, Handler] = {
 # Readers ------------------------------------------------------------------------------------------
 
 
-def _message_event(common: _Common, kind: str, role: str, field: str, public: bool) -> HelpdeskEvent:
+def _message_event(common: _Common, kind: EventKind, role: AuthorRole, field: str, public: bool) -> HelpdeskEvent:
     author, body = adapter.split_comment(_text(common.root, field))
     if not body:
         raise MalformedPayload(f"{common.root.path}.{field}: the comment has no body")
