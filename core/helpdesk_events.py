@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import select
 
@@ -32,7 +33,7 @@ from core.store.db import upsert_insert
 from core.store.tables import HelpdeskEventRow, MessageRow, SuggestionRow, TicketRow
 from core.store.tickets import apply_aliases, aware_utc
 from core.taxonomy import load_aliases
-from core.types import Signal
+from core.types import Csat, Message, Signal
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def _apply(session, tenant_id: int, marker: HelpdeskEventRow, event: HelpdeskEve
         _apply_fields(ticket, event, load_aliases(session) if event.tags is not None else {})
     if event.kind == "reopened":
         ticket.reopen_count = (ticket.reopen_count or 0) + 1
-    added = _add_message(session, tenant_id, ticket, event) if event.message is not None else False
+    added = _add_message(session, tenant_id, ticket, event, event.message) if event.message is not None else False
     outcome = ("applied" if fresh else "stale: fields kept (a newer event was applied)") + \
         ("; message added" if added else "")
     marker.processed_at, marker.outcome = datetime.now(UTC), outcome
@@ -189,9 +190,8 @@ def _apply_fields(ticket: TicketRow, event: HelpdeskEvent, aliases: dict[str, st
     ticket.content_hash = ""  # no longer what an import wrote: a re-import must not be skipped
 
 
-def _add_message(session, tenant_id: int, ticket: TicketRow, event: HelpdeskEvent) -> bool:
-    """Add the event's message unless the ticket has it already; rebuild the ticket's text."""
-    message = event.message
+def _add_message(session, tenant_id: int, ticket: TicketRow, event: HelpdeskEvent, message: Message) -> bool:
+    """Add the event's ``message`` unless the ticket has it already; rebuild the ticket's text."""
     existing = session.scalars(select(MessageRow).where(MessageRow.ticket_id == ticket.id)).all()
     if event.message_external_id is not None and any(m.external_id == event.message_external_id for m in existing):
         return False
@@ -274,14 +274,16 @@ def _signal_for(runtime: Runtime, tenant_slug: str, helpdesk: str, event: Helpde
         latest_tags = sorted(t["tag"] for t in latest.tags or [])
     source = f"{helpdesk}:{event.event_id}"
     actor = event.assignee or (event.message.author_name if event.message else None)
-    if event.kind == "agent_replied" and event.message.public and with_draft is not None:
+    # A checked event has the fields its kind needs (core.events.REQUIRED_FIELDS).
+    if event.kind == "agent_replied" and cast(Message, event.message).public and with_draft is not None:
         return Signal(kind="draft_sent", suggestion_id=with_draft.id, actor=actor, source_event=source,
-                      payload={"sent": clean_message(event.message.body)})
+                      payload={"sent": clean_message(cast(Message, event.message).body)})
     if event.kind == "reopened":
         return Signal(kind="reopened", ticket_id=ticket_id, source_event=source)
     if event.kind == "csat_received":
+        rating = cast(Csat, event.csat)
         return Signal(kind="csat", ticket_id=ticket_id, source_event=source,
-                      payload={"rating": event.csat.score, "comment": event.csat.comment})
+                      payload={"rating": rating.score, "comment": rating.comment})
     if event.kind == "fields_changed" and event.tags is not None and sorted(event.tags) != latest_tags:
         return Signal(kind="tag_changed", suggestion_id=latest.id, actor=actor, source_event=source,
                       payload={"tags": event.tags})

@@ -89,7 +89,7 @@ def build_helpdesk_demo(runtime: Runtime, tenant: str, end: date, seed: int = 7,
     say(import_file(runtime.db, history, tenant).summary())
     tenant_id = runtime.db.tenant_id(tenant)
     with runtime.db.transaction() as session:  # the dropdown's name, as the helpdesk shows it
-        row = session.get(TenantRow, tenant_id)
+        row = session.get_one(TenantRow, tenant_id)
         row.settings = {**(row.settings or {}), "field_names": FIELD_NAMES}
     report("training what needs no intents: similar tickets, drafts, tags (about two minutes)...")
     stored = train_tenant(runtime, tenant)

@@ -24,6 +24,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, overload
 
 from sqlalchemy import String, cast, delete, func, select
 from sqlalchemy.orm import Session
@@ -193,7 +194,7 @@ def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime
     digest = hashlib.sha256(ticket.model_dump_json().encode())
     digest.update(json.dumps([tags, intent, CLEANER_VERSION, TONE_VERSION]).encode())
     row["content_hash"] = digest.hexdigest()
-    messages = [
+    messages: list[dict[str, Any]] = [
         {
             "tenant_id": tenant_id,
             "position": position,
@@ -251,10 +252,10 @@ def _upsert_batch(session: Session, tenant_id: int, tickets: list[Ticket], alias
     now = datetime.now(UTC)
     existing: dict[tuple[str, str], tuple[int, str]] = {}
     for source in {t.source for t in tickets}:
-        ids = [t.external_id for t in tickets if t.source == source]
+        wanted = [t.external_id for t in tickets if t.source == source]
         found = session.execute(
             select(TicketRow.external_id, TicketRow.id, TicketRow.content_hash).where(
-                TicketRow.tenant_id == tenant_id, TicketRow.source == source, TicketRow.external_id.in_(ids)
+                TicketRow.tenant_id == tenant_id, TicketRow.source == source, TicketRow.external_id.in_(wanted)
             )
         )
         existing.update({(source, ext): (id_, digest) for ext, id_, digest in found})
@@ -297,6 +298,10 @@ def _upsert_batch(session: Session, tenant_id: int, tickets: list[Ticket], alias
 # Reading -------------------------------------------------------------------------------------
 
 
+@overload
+def aware_utc(value: datetime) -> datetime: ...
+@overload
+def aware_utc(value: datetime | None) -> datetime | None: ...
 def aware_utc(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; everything was stored as UTC."""
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
