@@ -127,5 +127,5 @@ def build_clusters(vectors: np.ndarray, texts: list[str], ticket_ids: list[int],
     labels = label_clusters(texts, assignment)
     mapping, next_key = reconcile(assignment, ids, previous or {}, next_key)
     clusters = [Cluster(mapping[c], labels[c], tuple(int(i) for i in ids[assignment == c]))
-                for c in sorted(mapping, key=mapping.get)]
+                for c in sorted(mapping, key=mapping.__getitem__)]
     return clusters, next_key

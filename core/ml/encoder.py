@@ -131,7 +131,7 @@ def encode_for_training(encoding: SentenceEncoding, texts: list[str]) -> np.ndar
         known = {i: _training_cache.get((name, t)) for i, t in enumerate(texts)}
     missing = sorted({t for i, t in enumerate(texts) if known[i] is None})
     fresh = dict(zip(missing, encoding.encode(missing), strict=True)) if missing else {}
-    out = np.stack([known[i] if known[i] is not None else fresh[t] for i, t in enumerate(texts)]) if texts \
+    out = np.stack([v if (v := known[i]) is not None else fresh[t] for i, t in enumerate(texts)]) if texts \
         else np.zeros((0, 0), dtype=np.float32)
     with _training_cache_lock:
         for text, row in fresh.items():

@@ -70,7 +70,7 @@ class FeedbackMemory:
     def reinforce(self, source: str | None, weight: float) -> None:
         """Add an outcome (positive promotes, negative demotes) to a reply source."""
         if source:
-            self.source_feedback[source] += weight
+            self.source_feedback[source] += weight  # type: ignore[assignment]  # float weights; typeshed says int
 
     def closest(self, query) -> Match | None:
         """The taught example nearest to ``query`` if it is close enough to act on."""

@@ -115,6 +115,8 @@ class OnnxSentenceEncoder:
     tokenizer's truncation and padding are set once here and never changed afterwards.
     """
 
+    name: str  # given by core.ml.encoder.encoder, which serves it under the encoder's name
+
     def __init__(self, model_dir: Path, threads: int = 1) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer

@@ -302,7 +302,9 @@ def tag_metrics(true_lists: list[Iterable[str]], predicted_lists: list[Iterable[
     """
     if len(true_lists) != len(predicted_lists):
         raise ValueError("one predicted list per true list")
-    tp, fp, fn = Counter(), Counter(), Counter()
+    tp: Counter[str] = Counter()
+    fp: Counter[str] = Counter()
+    fn: Counter[str] = Counter()
     for truth, predicted in zip(true_lists, predicted_lists, strict=True):
         truth, predicted = set(truth), set(predicted)
         tp.update(truth & predicted)
