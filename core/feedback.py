@@ -8,6 +8,7 @@ which is the labelled correction the learning loop consumes.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +19,7 @@ from core.learning.effects import default_weight
 from core.runtime import Runtime
 from core.store.tables import SignalRow, SuggestionRow, TicketRow
 from core.store.tickets import aware_utc
-from core.types import Signal
+from core.types import Signal, SignalKind
 
 #: The longest text the draft-versus-sent comparison reads. The API and the side panels refuse a
 #: longer sent reply with 400 (:data:`core.web.schemas.MAX_TEXT`, the panels' ``SentRequest``). A
@@ -181,7 +182,8 @@ def list_signals(runtime: Runtime, tenant_slug: str, limit: int = 50) -> list[Si
 
 def _to_signal(row: SignalRow) -> Signal:
     return Signal(
-        id=row.id, kind=row.kind, ticket_id=row.ticket_id, suggestion_id=row.suggestion_id, actor=row.actor,
+        id=row.id, kind=cast(SignalKind, row.kind), ticket_id=row.ticket_id, suggestion_id=row.suggestion_id,
+        actor=row.actor,
         weight=row.weight, payload=row.payload or {}, source_event=row.source_event,
         created_at=aware_utc(row.created_at), revoked_at=aware_utc(row.revoked_at),
     )

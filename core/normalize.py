@@ -26,6 +26,7 @@ import html
 import re
 import unicodedata
 from functools import cache
+from typing import Any
 
 import ftfy
 import lxml.html
@@ -189,7 +190,7 @@ def _visible_text(root, drop_quotes: bool) -> tuple[str, bool]:
         if text:
             out.append(text if pre_depth else _WHITESPACE_RUN.sub(" ", text))
 
-    stack: list[tuple[object, str | None]] = [(root, None)]
+    stack: list[tuple[Any, str | None]] = [(root, None)]  # lxml elements
     while stack:
         element, closer = stack.pop()
         if closer is not None:  # leaving the element

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -53,7 +54,7 @@ def tenant_add(runtime: Runtime, name: str, helpdesk: str, domain: str, credenti
     if (credentials_file is None) == (not credentials_env):
         raise BadInput("give the credentials with exactly one of --credentials FILE or --credentials-env")
     credentials = read_credentials_file(credentials_file) if credentials_file else read_credentials_env()
-    settings = {"write_back_tags": write_back_tags, "private_note": private_note}
+    settings: dict[str, Any] = {"write_back_tags": write_back_tags, "private_note": private_note}
     if api_url:
         settings["api_url"] = api_url.rstrip("/")
     added = add_tenant(runtime, name, helpdesk, domain, credentials, settings, replace=replace, check=check)
@@ -129,6 +130,8 @@ def tenant_app(runtime: Runtime, name: str, zendesk_app_id: str | None, intercom
 @click.pass_obj
 def tenant_rotate(runtime: Runtime) -> None:
     """Re-encrypt every tenant's credentials with the first key in DESKLOOP_SECRET_KEY."""
+    from typing import cast
+
     from sqlalchemy import select
 
     from core.secrets import rotate
@@ -137,7 +140,7 @@ def tenant_rotate(runtime: Runtime) -> None:
     with runtime.db.transaction() as session:
         rows = session.scalars(select(TenantRow).where(TenantRow.credentials.is_not(None))).all()
         for row in rows:
-            row.credentials = rotate(runtime.settings.secret_key, row.credentials)
+            row.credentials = rotate(runtime.settings.secret_key, cast(str, row.credentials))  # selected non-null
         audit.record(runtime, cli_actor(), "tenant.rotate_secrets", detail={"tenants": len(rows)}, session=session)
     click.echo(f"re-encrypted the credentials of {len(rows)} tenant(s)")
 

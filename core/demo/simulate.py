@@ -48,7 +48,8 @@ class Query:
 
 def load_queries() -> list[Query]:
     path = resources.files("core.demo") / "data" / "banking77.csv"
-    with path.open(encoding="utf-8", newline="") as handle:
+    # Traversable.open hands newline on to the file it opens; typeshed's protocol leaves it out.
+    with path.open(encoding="utf-8", newline="") as handle:  # type: ignore[call-overload]
         return [Query(row["text"].strip(), row["category"].strip()) for row in csv.DictReader(handle)]
 
 

@@ -44,7 +44,7 @@ ones.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import cast
+from typing import Final, Literal, cast
 
 import numpy as np
 
@@ -70,9 +70,10 @@ DEFAULT_TARGET_PRECISION = 0.96
 DEFAULT_NOVELTY_BUDGET = 0.10
 
 #: Why a suggestion abstains (see the module docstring).
-UNFAMILIAR = "unfamiliar"
-AMBIGUOUS = "ambiguous"
-LOW_CONFIDENCE = "low_confidence"
+AbstainReason = Literal["unfamiliar", "ambiguous", "low_confidence"]
+UNFAMILIAR: Final = "unfamiliar"
+AMBIGUOUS: Final = "ambiguous"
+LOW_CONFIDENCE: Final = "low_confidence"
 REASONS = (UNFAMILIAR, AMBIGUOUS, LOW_CONFIDENCE)
 
 #: Floors on the spreads: a small or templated history (every ticket a near-copy of the others)
@@ -190,7 +191,7 @@ class AbstentionRule:
         familiarity = self.familiarity(observed.top_decision, observed.closest_of_intent, observed.intent)
         return familiarity < self.novelty_threshold
 
-    def decide(self, observed: Observation) -> str | None:
+    def decide(self, observed: Observation) -> AbstainReason | None:
         """Why to abstain (one of :data:`REASONS`), or ``None`` to answer: the novelty check
         first, then the precision rule, whose abstentions are ambiguous when a close pair of
         intents is trustworthy together (the agent can pick one) and low confidence otherwise."""

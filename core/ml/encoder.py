@@ -32,6 +32,8 @@ class SentenceEncoding(Protocol):
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray: ...
 
+    def __hash__(self) -> int: ...  # encoders are cached by identity (core.suggest._encode_one)
+
 
 class SentenceEncoder:
     """Thread-safe, lazily loaded; one per process (see :func:`encoder`)."""

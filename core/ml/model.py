@@ -9,7 +9,13 @@ from typing import Any, cast
 import numpy as np
 from scipy.special import softmax
 
-from core.ml.abstention import DEFAULT_NOVELTY_BUDGET, DEFAULT_TARGET_PRECISION, AbstentionRule, Observation
+from core.ml.abstention import (
+    DEFAULT_NOVELTY_BUDGET,
+    DEFAULT_TARGET_PRECISION,
+    AbstainReason,
+    AbstentionRule,
+    Observation,
+)
 from core.ml.encoder import SentenceEncoding, sentence_part
 from core.ml.intent import IntentClassifier
 from core.ml.ngrams import NgramRows, text_features
@@ -25,7 +31,7 @@ class IntentJudgement:
     probabilities (best first) and the abstention reason (``None``: it answers)."""
 
     probabilities: dict[str, float]
-    abstain_reason: str | None
+    abstain_reason: AbstainReason | None
 
     @property
     def intent(self) -> str:

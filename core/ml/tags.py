@@ -66,7 +66,7 @@ import re
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -293,7 +293,7 @@ def automation_tags(tag_lists: list[list[str]], channels: list[str | None], shar
     return found
 
 
-def tag_metrics(true_lists: list[Iterable[str]], predicted_lists: list[Iterable[str]]) -> dict:
+def tag_metrics(true_lists: Sequence[Iterable[str]], predicted_lists: Sequence[Iterable[str]]) -> dict:
     """Micro and macro precision, recall and F1 of predicted tags against the true ones.
 
     Micro counts every (ticket, tag) decision together; macro averages per tag over the tags that
