@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test bench browser clean
+.PHONY: demo lint test bench browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,12 @@ demo: $(STAMP)
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
-test: $(STAMP) browser
+# Configured in pyproject.toml ([tool.ruff], [tool.mypy]); `make test` runs it first.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check core integrations manifests tests bench
+	$(VENV)/bin/mypy
+
+test: $(STAMP) lint browser
 	$(VENV)/bin/pytest
 
 bench: $(STAMP)

@@ -93,7 +93,7 @@ def run_one(path: str, fmt: str) -> None:
     from core.runtime import Runtime
 
     runtime = Runtime()
-    runtime.db  # migrate before timing, as `deskloop migrate` would have
+    _ = runtime.db  # migrate before timing, as `deskloop migrate` would have
     mapping = FieldMap(text="text", label="category", id="id", created="created", reply="reply")
     started = time.perf_counter()
     result = import_file(runtime.db, path, "bench", fmt=fmt, mapping=mapping, show_progress=False)

@@ -131,7 +131,8 @@ def main() -> int:
     for r in results:
         print(f"{r['seed']:>5} {r['tickets']:>8} {str(r['true_source_rank']):>17} {r['tags']['micro_f1']:>13.3f} "
               f"{r['tags']['macro_f1']:>13.3f} {r['intent_accuracy_vs_chosen']:>20.3f} "
-              f"{r['intent_accuracy_vs_true']:>18.3f} {r['abstain_rate']:>8.3f} {r['accuracy_answered_vs_true'] or 0:>13.3f}")
+              f"{r['intent_accuracy_vs_true']:>18.3f} {r['abstain_rate']:>8.3f} "
+              f"{r['accuracy_answered_vs_true'] or 0:>13.3f}")
         print(f"      top three sources: {r['top3']}; ranking {r['rank_seconds']} s, training {r['train_seconds']} s; "
               f"{r['tags_learned']} tags learned; agents' chosen value matches the true one on "
               f"{r['chosen_vs_true_agreement']:.1%} of held-out tickets")

@@ -63,7 +63,8 @@ def main() -> int:
         env.pop("DESKLOOP_DATABASE_URL", None)
         env.pop("DESKLOOP_REDIS_URL", None)
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "core.cli", "replay", str(path), "--tenant", "b77-replay", "--json"],
+        done = subprocess.run([sys.executable, "-m", "core.cli", "replay", str(path), "--tenant", "b77-replay",
+                               "--json"],
                               cwd=ROOT, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             print(done.stderr, file=sys.stderr)

@@ -31,7 +31,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.support import free_port, postgres_database, serve
+from bench.support import free_port, postgres_database, serve  # noqa: E402 (after the sys.path line)
 
 DATA = ROOT / "core" / "demo" / "data" / "banking77.csv"
 

@@ -48,7 +48,8 @@ Means: banking77 known abstained 0.096, unseen 0.754; subset20 0.088 and 0.866; 
 0.777 (0.110 and 0.740 while models read the demo's greetings and a subject repeating the
 message's first words: see :func:`core.normalize.text_for_model`; the bare queries in the same
 split give 0.106 and 0.790). At ``--budget 0.05``: 0.075 and 0.674, 0.041 and 0.724, 0.096 and
-0.673 (the precision rule then adds 3 to 4 points of known questions). Before (the precision rule alone, same draws): banking77 0.089 and 0.705 (the figures of
+0.673 (the precision rule then adds 3 to 4 points of known questions). Before (the precision
+rule alone, same draws): banking77 0.089 and 0.705 (the figures of
 ``bench/banking77_intents.py``); subset20 0.003 and 0.176 (three of five draws abstained on no
 never-seen question at all); demo 0.112 and 0.719 (0.078 to 0.144 of known ones from draw to
 draw). On the demo history the precision target alone costs about 0.11 of known questions

@@ -82,7 +82,8 @@ def main() -> int:
         latencies = []
         for i, text in enumerate(sample):
             t0 = time.perf_counter()
-            suggestion = build_suggestion(model, stored, text, names[i % 3], vector=sentence_vector(runtime, model, text))
+            suggestion = build_suggestion(model, stored, text, names[i % 3],
+                                          vector=sentence_vector(runtime, model, text))
             elapsed = (time.perf_counter() - t0) * 1000
             if i >= 50:  # the first 50 warm caches and allocators
                 latencies.append(elapsed)

@@ -1,15 +1,15 @@
 """Webhook acknowledgement latency and event processing, on PostgreSQL + Redis, over loopback.
 
 After a warm-up of 300 deliveries at half the rate (a server's first requests open its database
-connections; a long-running server has them), sends 10,000 signed webhooks at 200 per second (open loop: each request leaves at its scheduled
-time, and latency is counted from that time, so a server that falls behind is charged for the
-queue it builds) to gunicorn serving the app, with RQ workers applying the events. The traffic
-mixes Zendesk, Freshdesk and Intercom deliveries built from each integration's fixtures: per
-ticket a creation, a customer reply, an agent reply and the ticket being solved, each signed as
-that helpdesk signs; 5% of deliveries are sent twice, and for 5% of tickets the "solved" update
-is delivered before the agent reply that happened earlier. Afterwards the database is counted:
-every distinct event stored and processed exactly once, every message stored once, and no
-ticket rolled back by a late, older update.
+connections; a long-running server has them), sends 10,000 signed webhooks at 200 per second (open
+loop: each request leaves at its scheduled time, and latency is counted from that time, so a server
+that falls behind is charged for the queue it builds) to gunicorn serving the app, with RQ workers
+applying the events. The traffic mixes Zendesk, Freshdesk and Intercom deliveries built from each
+integration's fixtures: per ticket a creation, a customer reply, an agent reply and the ticket
+being solved, each signed as that helpdesk signs; 5% of deliveries are sent twice, and for 5% of
+tickets the "solved" update is delivered before the agent reply that happened earlier. Afterwards
+the database is counted: every distinct event stored and processed exactly once, every message
+stored once, and no ticket rolled back by a late, older update.
 
 Targets: acknowledgement p99 at most 50 ms at 200 requests/s; zero lost or duplicated events.
 
@@ -38,7 +38,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.support import free_port, postgres_database, serve
+from bench.support import free_port, postgres_database, serve  # noqa: E402 (after the sys.path line)
 
 REDIS_URL = "redis://127.0.0.1:6379/12"
 SECRETS = {
@@ -219,12 +219,14 @@ def main() -> int:
         distinct_events, distinct_messages = expected_counts(traffic)
         print(f"{len(traffic):,} deliveries ({args.warm_up} of them a warm-up, not timed; "
               f"{len(traffic) - len({d.body for d in traffic}):,} duplicates, "
-              f"{len(swapped)} tickets with a late older update) carrying {distinct_events:,} distinct events", flush=True)
+              f"{len(swapped)} tickets with a late older update) carrying {distinct_events:,} distinct events",
+              flush=True)
 
         port = free_port()
         server = serve(env, "gunicorn", port, workers=args.web_workers, threads=4)
         workers = [subprocess.Popen([sys.executable, "-m", "core.cli", "worker"], cwd=ROOT, env=env,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(args.rq_workers)]
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   for _ in range(args.rq_workers)]
         try:
             warm_statuses = send(f"http://127.0.0.1:{port}", traffic[:args.warm_up], args.rate / 2)[1]
             started = time.perf_counter()

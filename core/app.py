@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.config import Settings
@@ -29,7 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     runtime = Runtime(settings)
     check_credentials_key(runtime)
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
-    app.json.sort_keys = False
+    cast(DefaultJSONProvider, app.json).sort_keys = False  # Flask's default provider
     app.extensions["deskloop"] = runtime
     app.config.update(
         SECRET_KEY=session_key(settings),
@@ -40,8 +42,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
     )
     if settings.proxy_hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
-                                x_host=settings.proxy_hops)
+        proxied = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
+                           x_host=settings.proxy_hops)
+        app.wsgi_app = proxied  # type: ignore[method-assign]  # Flask's documented way to add WSGI middleware
     for blueprint in (api.blueprint, playground.blueprint, learning_pages.blueprint, webhooks.blueprint,
                       panel_api.blueprint, panel_api.assets, auth_pages.blueprint, admin_pages.blueprint):
         app.register_blueprint(blueprint)

@@ -70,7 +70,7 @@ def identity_for_app_token(runtime: Runtime, token: str) -> PanelIdentity:
     with runtime.db.admin_session() as session:
         row = session.execute(select(TenantRow.helpdesk, TenantRow.settings).where(TenantRow.slug == slug)).first()
     expected = (row.settings or {}).get(APP_TOKEN_SETTING) if row is not None else None
-    if not expected or not hmac.compare_digest(expected, _digest(token)):
+    if row is None or not expected or not hmac.compare_digest(expected, _digest(token)):
         raise AccessDenied("the app token is not valid (issue one with `deskloop tenant app NAME --new-token`)")
     return PanelIdentity(slug, row.helpdesk)
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import select
 
@@ -60,7 +61,7 @@ def run_backfill(runtime: Runtime, tenant_slug: str, since: datetime | None = No
         with runtime.db.transaction(tenant_id) as session:
             fresh = _not_older_than_stored(session, page.tickets)
             counts += upsert_tickets(session, tenant_id, fresh, load_aliases(session))
-            state = session.scalar(select(BackfillStateRow))
+            state = _state(session)
             state.cursor, state.updated_at = page.cursor, datetime.now(UTC)
             state.tickets += len(page.tickets)
             state.pages += 1
@@ -70,10 +71,15 @@ def run_backfill(runtime: Runtime, tenant_slug: str, since: datetime | None = No
         if on_page is not None:
             on_page(len(page.tickets))
     with runtime.db.transaction(tenant_id) as session:  # a client that ends without a final cursor=None page
-        state = session.scalar(select(BackfillStateRow))
+        state = _state(session)
         state.finished_at = state.finished_at or datetime.now(UTC)
     return BackfillSummary(conn.helpdesk, since, resumed, pages, received, counts, skipped,
                            time.perf_counter() - started)
+
+
+def _state(session) -> BackfillStateRow:
+    """The tenant's backfill state row, which :func:`_starting_point` made sure exists."""
+    return cast(BackfillStateRow, session.scalar(select(BackfillStateRow)))
 
 
 def _starting_point(runtime: Runtime, tenant_id: int, since: datetime | None,
@@ -83,7 +89,7 @@ def _starting_point(runtime: Runtime, tenant_id: int, since: datetime | None,
         state = session.scalar(select(BackfillStateRow))
         unfinished = state is not None and state.finished_at is None and state.cursor is not None
         same_range = state is not None and (since is None or aware_utc(state.since) == since)
-        if unfinished and same_range and not restart:
+        if state is not None and unfinished and same_range and not restart:
             return aware_utc(state.since), state.cursor, True
         if state is None:
             state = BackfillStateRow(tenant_id=tenant_id)
@@ -104,5 +110,5 @@ def _not_older_than_stored(session, tickets: list[Ticket]) -> list[Ticket]:
         stored.update({(source, ext): aware_utc(updated) for ext, updated in session.execute(
             select(TicketRow.external_id, TicketRow.updated_at).where(TicketRow.source == source,
                                                                       TicketRow.external_id.in_(ids)))})
-    return [t for t in tickets if not (stored.get((t.source, t.external_id)) and t.updated_at
-                                       and stored[(t.source, t.external_id)] > t.updated_at)]
+    return [t for t in tickets if not ((known := stored.get((t.source, t.external_id))) and t.updated_at
+                                       and known > t.updated_at)]

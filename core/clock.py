@@ -8,12 +8,19 @@ or compares goes through :func:`aware_utc` first.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@overload
+def aware_utc(value: datetime) -> datetime: ...
+@overload
+def aware_utc(value: None) -> None: ...
+@overload
+def aware_utc(value: datetime | None) -> datetime | None: ...
 def aware_utc(value: datetime | None) -> datetime | None:
     """``value`` as an aware UTC datetime: a naive one is taken as UTC, an aware one converted."""
     if value is None:

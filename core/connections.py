@@ -13,7 +13,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 
@@ -22,7 +22,7 @@ from core.helpdesks import Connection, HelpdeskError, check_secrets, integration
 from core.runtime import Runtime
 from core.secrets import decrypt, encrypt
 from core.store.tables import TenantRow
-from core.types import Tenant
+from core.types import Helpdesk, Tenant
 
 #: Per-tenant settings a connection understands, with their defaults.
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -83,7 +83,8 @@ def add_tenant(runtime: Runtime, slug: str, helpdesk: str, domain: str | None, c
     created by an import (helpdesk ``none``) can be connected without ``replace``. ``check``
     calls the helpdesk first: the credentials must work, and the user they act as is kept in the
     settings so webhooks about Deskloop's own tags and notes are not learned from."""
-    Tenant(slug=slug, helpdesk=helpdesk, domain=domain)  # the same checks as everywhere: BadInput on a bad slug
+    # The same checks as everywhere (pydantic checks the helpdesk too): BadInput on a bad slug.
+    Tenant(slug=slug, helpdesk=cast(Helpdesk, helpdesk), domain=domain)
     desk = integration(helpdesk)
     check_secrets(desk, credentials)
     token = encrypt(runtime.settings.secret_key, credentials)

@@ -123,7 +123,8 @@ def outline(templates: ReplyTemplates, ticket_id: int, reply: str, requester_nam
             group: str | None = None) -> str:
     """A resolved reply as its skeleton with every slot a placeholder: what may be shown to an
     outside helper (the optional LLM rewrite) instead of another customer's reply."""
-    return "".join(text or label(kind) for kind, text in templates.skeleton_for(ticket_id, reply, requester_name, group))
+    skeleton = templates.skeleton_for(ticket_id, reply, requester_name, group)
+    return "".join(text or label(kind) for kind, text in skeleton)
 
 
 def guard_rewrite(rewritten: str, draft: str, customer_text: str, customer_name: str | None,

@@ -41,13 +41,21 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         r"(?:,? [A-Z][a-z]+(?: [A-Z][a-z]+){0,2})?(?:,? (?:[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}|\d{5}(?:-\d{4})?))?"
         r"|\b[A-Z][a-zäöüß]+(?:straße|strasse|weg|platz|gasse|allee) \d{1,4}[a-z]?\b"
     )),
-    ("order_id", re.compile(rf"\b(?:order|ord)(?:\s*(?:no\.?|number|id))?(?:\s+(?:is|was))?\s*[#:-]?\s*#?({_ID})\b", re.I)),
-    ("account_id", re.compile(rf"\b(?:account|acct|customer)(?:\s*(?:no\.?|number|id))?(?:\s+(?:is|was))?\s*[#:-]?\s*#?({_ID})\b", re.I)),
+    ("order_id", re.compile(
+        rf"\b(?:order|ord)(?:\s*(?:no\.?|number|id))?(?:\s+(?:is|was))?\s*[#:-]?\s*#?({_ID})\b", re.I)),
+    ("account_id", re.compile(
+        rf"\b(?:account|acct|customer)(?:\s*(?:no\.?|number|id))?(?:\s+(?:is|was))?\s*[#:-]?\s*#?({_ID})\b", re.I)),
     ("ticket_id", re.compile(r"(?:\bticket[\s#:-]*|#)(\d{3,10})\b", re.I)),
-    ("error_code", re.compile(r"\b(?:E|ERR|ERROR)[-_ ]?\d{2,5}\b|\b[A-Z]{2,5}-\d{3,5}\b|\b(?:HTTP )?[45]\d{2}(?= error\b)", re.I)),
-    ("money", re.compile(r"(?:[$€£¥]\s?\d[\d,]*(?:\.\d{1,2})?|\b\d[\d,]*(?:\.\d{1,2})?\s?(?:USD|EUR|GBP|dollars|euros|pounds)\b)", re.I)),
+    ("error_code", re.compile(
+        r"\b(?:E|ERR|ERROR)[-_ ]?\d{2,5}\b|\b[A-Z]{2,5}-\d{3,5}\b|\b(?:HTTP )?[45]\d{2}(?= error\b)", re.I)),
+    ("money", re.compile(
+        r"(?:[$€£¥]\s?\d[\d,]*(?:\.\d{1,2})?|\b\d[\d,]*(?:\.\d{1,2})?\s?(?:USD|EUR|GBP|dollars|euros|pounds)\b)",
+        re.I)),
     ("phone", re.compile(r"(?<!\w)(?<!\d\.)\+?\d{1,3}[\s.-]?\(?\d{2,4}\)?[\s.-]?\d{3,4}[\s.-]?\d{3,4}(?!\w|\.\d)")),
-    ("date", re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?(?:,? \d{4})?\b", re.I)),
+    ("date", re.compile(
+        r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b"
+        r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?(?:,? \d{4})?\b",
+        re.I)),
 ]
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 from sklearn.metrics import f1_score
@@ -21,10 +22,10 @@ from core import taxonomy
 from core.errors import BadInput
 from core.ingest.importer import open_reader
 from core.ingest.readers import FieldMap
-from core.runtime import Runtime
 from core.labels import LabelRow, LabelSource
 from core.ml.abstention import REASONS
 from core.ml.tags import tag_metrics
+from core.runtime import Runtime
 from core.store.label_rows import label_settings, label_source_of
 from core.store.tickets import canonical_intent, model_text
 from core.suggest import build_suggestion, current_model, sentence_vector
@@ -47,7 +48,7 @@ def read_tickets(path: Path, fmt: str | None = None, mapping: FieldMap | None = 
     return [ticket for _, ticket in open_reader(Path(path), fmt, mapping, source)]
 
 
-def read_labelled(path: Path, fmt: str | None, mapping: FieldMap | None, source: str | None,
+def read_labelled(path: str | Path, fmt: str | None, mapping: FieldMap | None, source: str | None,
                   aliases: dict[str, str], label_source: LabelSource | None = None) -> list[Row]:
     """Every row of the file with its (alias-canonical) label and its tags. The label is the
     row's intent field, or what the tenant's label source reads from it (a custom field, a tag
@@ -74,7 +75,7 @@ def label_row_of(ticket: Ticket) -> LabelRow:
                     ticket_type=ticket.ticket_type, group=ticket.group, form=ticket.form, macros=tuple(ticket.macros))
 
 
-def evaluate_file(runtime: Runtime, tenant: str, path: Path, fmt: str | None = None,
+def evaluate_file(runtime: Runtime, tenant: str, path: str | Path, fmt: str | None = None,
                   mapping: FieldMap | None = None, source: str | None = None) -> dict[str, float | int | str]:
     """The figures ``deskloop evaluate`` prints (see the module docstring)."""
     tenant_id = runtime.db.tenant_id(tenant)
@@ -105,7 +106,7 @@ def evaluate_file(runtime: Runtime, tenant: str, path: Path, fmt: str | None = N
     unknown = labelled & ~known
     correct = predicted_arr == labels
     answered = known & ~abstained_arr
-    figures = {
+    figures: dict[str, Any] = {
         "tenant": tenant,
         "model_version": stored.version,
         "label_source": model.label_source,
@@ -130,7 +131,7 @@ def evaluate_file(runtime: Runtime, tenant: str, path: Path, fmt: str | None = N
     tagged = [i for i, r in enumerate(rows) if r.tags is not None]
     if tagged:
         excluded = set(stored.metadata.get("excluded_tags") or ())  # automation tags: nothing to learn
-        truth = [[t for t in rows[i].tags if t not in excluded] for i in tagged]
+        truth = [[t for t in cast(list[str], rows[i].tags) if t not in excluded] for i in tagged]
         scores = tag_metrics(truth, [suggested_tags[i] for i in tagged])
         figures.update({"tags_n": len(tagged), **{f"tags_{k}": v for k, v in scores.items()}})
     return figures

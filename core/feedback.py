@@ -8,6 +8,7 @@ which is the labelled correction the learning loop consumes.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,8 +19,7 @@ from core.learning import live
 from core.learning.kinds import SENT_REPLY_KINDS, check_payload, default_weight
 from core.runtime import Runtime
 from core.store.tables import SignalRow, SuggestionRow, TicketRow
-from core.types import Signal
-
+from core.types import Signal, SignalKind
 
 #: The longest text the draft-versus-sent comparison reads. The API and the side panels refuse a
 #: longer sent reply with 400 (:data:`core.web.schemas.MAX_TEXT`, the panels' ``SentRequest``). A
@@ -71,7 +71,8 @@ def _classify_sent_reply(signal: Signal, draft: str | None) -> Signal:
         raise BadInput("the suggestion had no draft, so a sent reply cannot be compared to one", field="payload.sent")
     similarity = text_similarity(draft, str(sent))
     kind = "draft_sent" if similarity == 1.0 else "draft_edited"
-    return signal.model_copy(update={"kind": kind, "payload": {**signal.payload, "draft": draft, "similarity": similarity}})
+    payload = {**signal.payload, "draft": draft, "similarity": similarity}
+    return signal.model_copy(update={"kind": kind, "payload": payload})
 
 
 def _check_payload(signal: Signal) -> None:
@@ -84,7 +85,8 @@ def _with_context(signal: Signal, suggestion: SuggestionRow | None) -> Signal:
     if signal.kind != "escalated" or suggestion is None or "context" in signal.payload:
         return signal
     context = {"suggestion_id": suggestion.id, "intent": suggestion.intent, "confidence": suggestion.confidence,
-               "abstained": suggestion.abstained, "abstain_reason": suggestion.abstain_reason, "draft": suggestion.draft, "evidence": suggestion.evidence,
+               "abstained": suggestion.abstained, "abstain_reason": suggestion.abstain_reason,
+               "draft": suggestion.draft, "evidence": suggestion.evidence,
                "text": suggestion.text}
     return signal.model_copy(update={"payload": {**signal.payload, "context": context}})
 
@@ -121,7 +123,8 @@ def record_signal(runtime: Runtime, tenant_slug: str, signal: Signal) -> tuple[S
                 signal = signal.model_copy(update={"suggestion_id": suggestion.id})
                 draft, model_version = suggestion.draft, suggestion.model_version
         named_ticket = signal.ticket_id  # a suggestion's own ticket is known to exist (foreign key)
-        if named_ticket is not None and session.scalar(select(TicketRow.id).where(TicketRow.id == named_ticket)) is None:
+        if (named_ticket is not None
+                and session.scalar(select(TicketRow.id).where(TicketRow.id == named_ticket)) is None):
             raise BadInput(f"no ticket {ticket_id} for tenant {tenant_slug}", field="ticket_id")
         signal = _with_context(_classify_sent_reply(signal, draft), suggestion)
         _check_payload(signal)
@@ -167,7 +170,8 @@ def list_signals(runtime: Runtime, tenant_slug: str, limit: int = 50) -> list[Si
 
 def _to_signal(row: SignalRow) -> Signal:
     return Signal(
-        id=row.id, kind=row.kind, ticket_id=row.ticket_id, suggestion_id=row.suggestion_id, actor=row.actor,
+        id=row.id, kind=cast(SignalKind, row.kind), ticket_id=row.ticket_id, suggestion_id=row.suggestion_id,
+        actor=row.actor,
         weight=row.weight, payload=row.payload or {}, source_event=row.source_event,
         created_at=aware_utc(row.created_at), revoked_at=aware_utc(row.revoked_at),
     )

@@ -9,12 +9,12 @@ once per helpdesk message id whatever their order, and the ticket's model text i
 them in time order.
 
 Then the listeners hear about it (:mod:`core.listeners`, the seam after every event; a notifier
-or autonomy subscribes there). The two registered here: the learning loop (inline), where an agent's reply on a ticket that had a draft becomes the
-draft-versus-sent signal, a reopen, a CSAT rating, a changed tag list or a reassignment to
-another group become their signals (each keyed by its event, so it counts once). Anything
-Deskloop itself wrote (our tags, our note) is stored but never learned from. A new customer
-message is answered with a suggestion, written back to the helpdesk when the tenant wants it (a
-job).
+or autonomy subscribes there). The two registered here: the learning loop (inline), where an
+agent's reply on a ticket that had a draft becomes the draft-versus-sent signal, and a reopen, a
+CSAT rating, a changed tag list or a reassignment to another group become their signals (each
+keyed by its event, so it counts once); and write-back (a job), where a new customer message is
+answered with a suggestion written back to the helpdesk when the tenant wants it. Anything
+Deskloop itself wrote (our tags, our note) is stored but heard by nobody.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import select
 
@@ -36,7 +37,7 @@ from core.store.db import upsert_insert
 from core.store.tables import HelpdeskEventRow, MessageRow, SuggestionRow, TicketRow
 from core.store.tickets import apply_aliases, message_values
 from core.taxonomy import load_aliases
-from core.types import Signal
+from core.types import Csat, Message, Signal
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +95,8 @@ def schedule_processing(runtime: Runtime, tenant_slug: str) -> str:
 def process_events(tenant_slug: str) -> dict[str, int]:
     """The worker job: apply the tenant's pending events, oldest first, in batches, then act on
     them. Enqueued by :func:`schedule_processing` (once per tenant per flag window) and by the
-    scheduler's sweep; a job drains whatever is pending, whoever stored it. Concurrent workers skip each other's locked rows; an event already processed is never
-    applied twice."""
+    scheduler's sweep; a job drains whatever is pending, whoever stored it. Concurrent workers skip
+    each other's locked rows; an event already processed is never applied twice."""
     from core.runtime import for_jobs
 
     runtime = for_jobs()
@@ -146,7 +147,7 @@ def _apply(session, tenant_id: int, marker: HelpdeskEventRow, event: HelpdeskEve
         _apply_fields(ticket, event, load_aliases(session) if event.tags is not None else {})
     if event.kind == "reopened":
         ticket.reopen_count = (ticket.reopen_count or 0) + 1
-    added = _add_message(session, tenant_id, ticket, event) if event.message is not None else False
+    added = _add_message(session, tenant_id, ticket, event, event.message) if event.message is not None else False
     outcome = ("applied" if fresh else "stale: fields kept (a newer event was applied)") + \
         ("; message added" if added else "")
     marker.processed_at, marker.outcome = datetime.now(UTC), outcome
@@ -193,9 +194,8 @@ def _apply_fields(ticket: TicketRow, event: HelpdeskEvent, aliases: dict[str, st
     ticket.content_hash = ""  # no longer what an import wrote: a re-import must not be skipped
 
 
-def _add_message(session, tenant_id: int, ticket: TicketRow, event: HelpdeskEvent) -> bool:
-    """Add the event's message unless the ticket has it already; rebuild the ticket's text."""
-    message = event.message
+def _add_message(session, tenant_id: int, ticket: TicketRow, event: HelpdeskEvent, message: Message) -> bool:
+    """Add the event's ``message`` unless the ticket has it already; rebuild the ticket's text."""
     existing = session.scalars(select(MessageRow).where(MessageRow.ticket_id == ticket.id)).all()
     if event.message_external_id is not None and any(m.external_id == event.message_external_id for m in existing):
         return False
@@ -284,14 +284,16 @@ def _signal_for(runtime: Runtime, tenant_slug: str, helpdesk: str, event: Helpde
         latest_tags = sorted(t["tag"] for t in latest.tags or [])
     source = f"{helpdesk}:{event.event_id}"
     actor = event.assignee or (event.message.author_name if event.message else None)
-    if event.kind == "agent_replied" and event.message.public and with_draft is not None:
+    # A checked event has the fields its kind needs (core.events.REQUIRED_FIELDS).
+    if event.kind == "agent_replied" and cast(Message, event.message).public and with_draft is not None:
         return Signal(kind="draft_sent", suggestion_id=with_draft.id, actor=actor, source_event=source,
-                      payload={"sent": clean_message(event.message.body)})
+                      payload={"sent": clean_message(cast(Message, event.message).body)})
     if event.kind == "reopened":
         return Signal(kind="reopened", ticket_id=ticket_id, source_event=source)
     if event.kind == "csat_received":
+        rating = cast(Csat, event.csat)
         return Signal(kind="csat", ticket_id=ticket_id, source_event=source,
-                      payload={"rating": event.csat.score, "comment": event.csat.comment})
+                      payload={"rating": rating.score, "comment": rating.comment})
     if event.kind == "fields_changed" and event.tags is not None and sorted(event.tags) != latest_tags:
         return Signal(kind="tag_changed", suggestion_id=latest.id, actor=actor, source_event=source,
                       payload={"tags": event.tags})

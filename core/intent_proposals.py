@@ -10,7 +10,7 @@ to them. Every change is one transaction, checked before anything is written.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -37,7 +37,7 @@ class _Corpus:
 
 
 def _corpus(runtime: Runtime, tenant_id: int, only: Sequence[int] | None = None,
-            skip: set[int] = frozenset()) -> _Corpus:
+            skip: Set[int] = frozenset()) -> _Corpus:
     """The tenant's tickets with customer text (``only`` those ids), and each one's first public reply."""
     with runtime.db.tenant_session(tenant_id) as session:
         query = select(TicketRow.id, TicketRow.external_id, TicketRow.text).order_by(TicketRow.id)
@@ -139,7 +139,7 @@ def accept(runtime: Runtime, tenant: str, keys: Sequence[str], every: bool = Fal
             raise BadInput("no proposed intents to accept: run `deskloop intents discover` first")
         for row in rows:
             row.status, row.updated_at = "accepted", datetime.now(UTC)
-        tenant_row = session.get(TenantRow, tenant_id)
+        tenant_row = session.get_one(TenantRow, tenant_id)
         previous = (tenant_row.settings or {}).get("label_source") or "intent"
         tenant_row.settings = {**(tenant_row.settings or {}), "label_source": "discovered"}
     return {"accepted": [r.key for r in rows], "label_source": "discovered", "previous_label_source": previous}

@@ -17,7 +17,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from core.config import Settings
 
@@ -33,7 +33,7 @@ class Enqueued:
     """What :func:`enqueue` did: ``ran`` in-process (with ``result``), queued, or was a duplicate."""
 
     job_id: str | None
-    mode: str  # "inline", "queued" or "duplicate"
+    mode: Literal["inline", "queued", "duplicate"]
     result: Any = None
 
 

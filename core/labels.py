@@ -33,7 +33,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -116,7 +116,7 @@ class LabelSource:
         if self.kind == "discovered":
             return normalize_label(row.discovered)
         if self.kind == "field":
-            return normalize_label((row.custom_fields or {}).get(self.name))
+            return normalize_label((row.custom_fields or {}).get(cast(str, self.name)))  # a field source names one
         if self.kind == "type":
             return normalize_label(row.ticket_type)
         if self.kind == "group":
@@ -133,7 +133,7 @@ class LabelSource:
         names = {"intent": "the intent field", "type": "ticket type", "group": "group", "form": "ticket form",
                  "macro": "macro applied", "discovered": "discovered intents"}
         if self.kind == "field":
-            shown = (field_names or {}).get(self.name)
+            shown = (field_names or {}).get(cast(str, self.name))
             return f"custom field {self.name}" + (f" ({shown})" if shown else "")
         if self.kind == "tags":
             return f"tags starting {self.name!r}" if self.name is not None else f"{len(self.tags)} listed tags"
@@ -337,7 +337,7 @@ def predictability(texts: Sequence[str], labels: Sequence[str], seed: int = 0) -
     rows = np.asarray([i for i in rows if counts[y[i]] >= CV_FOLDS], dtype=np.int64)
     if len(rows) < 2 * CV_FOLDS or len({y[i] for i in rows}) < 2:
         return 0.0
-    sample_texts = [texts[i] for i in rows]
+    sample_texts = [texts[int(i)] for i in rows]
     truth = y[rows]
     predicted = np.empty(len(rows), dtype=object)
     for train, test in StratifiedKFold(CV_FOLDS, shuffle=True, random_state=seed).split(sample_texts, truth):

@@ -16,9 +16,9 @@ its package (imported through its entry point).
 from __future__ import annotations
 
 import logging
-from importlib import import_module
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any, Literal
 
 from core.runtime import Runtime

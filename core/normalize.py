@@ -26,6 +26,7 @@ import html
 import re
 import unicodedata
 from functools import cache
+from typing import Any
 
 import ftfy
 import lxml.html
@@ -189,7 +190,7 @@ def _visible_text(root, drop_quotes: bool) -> tuple[str, bool]:
         if text:
             out.append(text if pre_depth else _WHITESPACE_RUN.sub(" ", text))
 
-    stack: list[tuple[object, str | None]] = [(root, None)]
+    stack: list[tuple[Any, str | None]] = [(root, None)]  # lxml elements
     while stack:
         element, closer = stack.pop()
         if closer is not None:  # leaving the element
@@ -295,7 +296,7 @@ def strip_signature(text: str) -> str:
         return text
     lines = text.split("\n")
     for i, line in enumerate(lines):
-        if line in ("--", "-- ", "—") and i > 0 and any(l.strip() for l in lines[:i]):
+        if line in ("--", "-- ", "—") and i > 0 and any(earlier.strip() for earlier in lines[:i]):
             lines = lines[:i]
             break
     while len(lines) > 1 and (not lines[-1].strip() or _SENT_FROM.match(lines[-1].strip())):
@@ -303,7 +304,7 @@ def strip_signature(text: str) -> str:
     start = max(1, len(lines) - _MAX_SIGNATURE_LINES - 1)
     for i in range(start, len(lines)):
         if _SIGN_OFF.match(lines[i].strip()) and _looks_like_name_block(lines[i + 1:]):
-            if any(l.strip() for l in lines[:i]):
+            if any(earlier.strip() for earlier in lines[:i]):
                 lines = lines[:i]
             break
     return normalize_whitespace("\n".join(lines))

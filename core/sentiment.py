@@ -26,7 +26,8 @@ _FRUSTRATION_CUES = re.compile(
 )
 _URGENCY_CUES = re.compile(
     r"\b(urgent(ly)?|asap|immediately|right now|emergency|as soon as possible|today|tonight|"
-    r"stole|stolen|steal|theft|fraud(ulent)?|scam(med)?|hacked|compromised|block (it|my card)|freeze (it|my card)|unauthori[sz]ed|don'?t recogni[sz]e|locked out|"
+    r"stole|stolen|steal|theft|fraud(ulent)?|scam(med)?|hacked|compromised|block (it|my card)|freeze (it|my card)|"
+    r"unauthori[sz]ed|don'?t recogni[sz]e|locked out|"
     r"can'?t (access|log ?in|pay)|cannot (access|log ?in|pay)|blocked|outage|down for everyone|"
     r"deadline|lost (my )?(card|phone|wallet))\b",
     re.I,

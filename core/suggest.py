@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
+from typing import cast
 
 import numpy as np
 from sqlalchemy import select
@@ -87,11 +88,12 @@ def build_suggestion(model: TicketModel, stored: StoredModel, text: str, custome
     draft = draft_source = None
     if reason is None:
         preferred = memory.preferred_reply.get(intent) if memory is not None else None
-        if preferred is not None and not memory.demoted(f"signal:{preferred.signal_id}"):
+        if preferred is not None and memory is not None and not memory.demoted(f"signal:{preferred.signal_id}"):
             draft_source = f"signal:{preferred.signal_id}"
             learned_from.append(preferred.signal_id)
             # An agent's edited reply to another customer: the same slot rule as any evidence reply.
-            draft = draft_reply(preferred.reply, preferred.customer_name, customer_name, text,
+            # (A preferred reply is only ever taught with its reply.)
+            draft = draft_reply(cast(str, preferred.reply), preferred.customer_name, customer_name, text,
                                 model.vocabulary.people, templates_for(model), intent)
         elif neighbours:
             draft, draft_source = _draft_from(model, neighbours, memory, customer_name, text)
@@ -207,7 +209,8 @@ def _rewritten(runtime: Runtime, model: TicketModel, suggestion: Suggestion, tex
     evidence = [outline(templates, r.ticket_id, r.reply, r.requester_name, r.intent)
                 for r in (model.resolutions.get(e.ticket_id) for e in suggestion.evidence[:3]) if r is not None]
     names = (*(customer_name or "").split(), *model.vocabulary.people)
-    better = rewrite_draft(runtime.settings, suggestion.draft, text, evidence, names, customer_name=customer_name,
+    draft = cast(str, suggestion.draft)  # called only for a suggestion with a draft
+    better = rewrite_draft(runtime.settings, draft, text, evidence, names, customer_name=customer_name,
                            templates=templates, group=suggestion.intent)
     return suggestion.model_copy(update={"draft": better, "rewritten": True}) if better else suggestion
 

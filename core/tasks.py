@@ -18,7 +18,8 @@ def train_tenant(tenant_slug: str, force: bool = False) -> dict:
         return {"tenant": tenant_slug, "version": None, "promoted": False, "reason": refused.verdict.reason,
                 "metrics": {}}
     return {"tenant": tenant_slug, "version": stored.version, "promoted": True,
-            "reason": stored.metadata.get("promotion", {}).get("reason", ""), "metrics": stored.metadata.get("metrics", {})}
+            "reason": stored.metadata.get("promotion", {}).get("reason", ""),
+            "metrics": stored.metadata.get("metrics", {})}
 
 
 def after_backfill(tenant_slug: str) -> dict:

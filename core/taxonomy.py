@@ -108,7 +108,8 @@ def _rewrite_tickets(session, tenant_id: int, mapping: dict[str, str]) -> int:
 
 def tag_counts(session) -> tuple[Counter, Counter]:
     """How many of the tenant's tickets carry each tag, and each intent."""
-    tags, intents = Counter(), Counter()
+    tags: Counter[str] = Counter()
+    intents: Counter[str] = Counter()
     for ticket_tags, intent in session.execute(select(TicketRow.tags, TicketRow.intent)):
         tags.update(ticket_tags or [])
         if intent:
@@ -141,7 +142,8 @@ def _labels(tags: list[str] | None, intent: str | None) -> frozenset[str]:
 
 
 def suggest_merges(session, *, similarity: float = 0.8, neighbours: int = 10, min_pairs: int = 3,
-                   min_score: float = 0.3, min_evidence: float = 0.2, limit: int = 10, max_tickets: int = 50_000) -> list[MergeSuggestion]:
+                   min_score: float = 0.3, min_evidence: float = 0.2, limit: int = 10,
+                   max_tickets: int = 50_000) -> list[MergeSuggestion]:
     """Likely duplicate labels, best first.
 
     For every ticket, its nearest neighbours by TF-IDF cosine (scikit-learn ``NearestNeighbors``)
@@ -184,7 +186,7 @@ def suggest_merges(session, *, similarity: float = 0.8, neighbours: int = 10, mi
     near: Counter = Counter()  # near-identical neighbours per label
     #: (a, b): near pairs where an a-ticket's neighbour carries b instead; a pair that differs in more
     #: labels than one on each side counts fractionally, as it says less about a and b in particular.
-    cross: Counter = Counter()
+    cross: defaultdict[tuple[str, str], float] = defaultdict(float)
     examples: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
     for i, (row_distances, row_indices) in enumerate(zip(distances, indices, strict=True)):
         for distance, j in zip(row_distances, row_indices, strict=True):

@@ -79,7 +79,7 @@ class Vocabulary:
         # Customers write names capitalized often ("Apple Pay" at least a third of the time, even
         # in lower-case chat); "There" or "Now" are capitalized only where a sentence starts
         # without punctuation before it, a small share of their uses.
-        anywhere = Counter()
+        anywhere: Counter[str] = Counter()
         for text in texts:
             low = text.lower()
             for phrase in frequent:

@@ -8,9 +8,10 @@ mistyped field fail at the boundary as :class:`core.events.MalformedPayload` nam
 
 from __future__ import annotations
 
+import builtins
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, overload
 
 from core.events import MalformedPayload
 
@@ -50,6 +51,13 @@ class Payload:
     def has(self, key: str) -> bool:
         return self.data.get(key) is not None
 
+    # Each reader below returns None only when the field is absent and not required; the overloads
+    # say so, so a required read types as the value itself. (The methods named str, int and bool
+    # shadow the builtins inside this class body, hence ``builtins.str`` in the signatures.)
+    @overload
+    def obj(self, key: str, required: Literal[True] = ...) -> Payload: ...
+    @overload
+    def obj(self, key: str, required: bool) -> Payload | None: ...
     def obj(self, key: str, required: bool = True) -> Payload | None:
         value = self._get(key, (dict,), required)
         return None if value is None else Payload(value, self._where(key))
@@ -59,12 +67,20 @@ class Payload:
         value = self._get(key, (list,), required) or []
         return [Payload(item, f"{self._where(key)}[{i}]") for i, item in enumerate(value)]
 
-    def str(self, key: str, required: bool = True) -> str | None:
+    @overload
+    def str(self, key: builtins.str, required: Literal[True] = ...) -> builtins.str: ...
+    @overload
+    def str(self, key: builtins.str, required: bool) -> builtins.str | None: ...
+    def str(self, key: builtins.str, required: bool = True) -> builtins.str | None:
         """A string; numbers are accepted and turned into strings (vendors mix ``"123"`` and ``123`` ids)."""
         value = self._get(key, (str, int), required)
         return None if value is None else str(value)
 
-    def int(self, key: str, required: bool = True) -> int | None:
+    @overload
+    def int(self, key: builtins.str, required: Literal[True] = ...) -> builtins.int: ...
+    @overload
+    def int(self, key: builtins.str, required: bool) -> builtins.int | None: ...
+    def int(self, key: builtins.str, required: bool = True) -> builtins.int | None:
         value = self._get(key, (int, str), required)
         if value is None:
             return None
@@ -73,10 +89,18 @@ class Payload:
         except ValueError as exc:
             raise MalformedPayload(f"{self._where(key)}: expected an integer, got {value!r}") from exc
 
-    def bool(self, key: str, required: bool = True) -> bool | None:
+    @overload
+    def bool(self, key: builtins.str, required: Literal[True] = ...) -> builtins.bool: ...
+    @overload
+    def bool(self, key: builtins.str, required: builtins.bool) -> builtins.bool | None: ...
+    def bool(self, key: builtins.str, required: builtins.bool = True) -> builtins.bool | None:
         return self._get(key, (bool,), required)
 
-    def strings(self, key: str, required: bool = True) -> list[str] | None:
+    @overload
+    def strings(self, key: builtins.str, required: Literal[True] = ...) -> list[builtins.str]: ...
+    @overload
+    def strings(self, key: builtins.str, required: builtins.bool) -> list[builtins.str] | None: ...
+    def strings(self, key: builtins.str, required: builtins.bool = True) -> list[builtins.str] | None:
         value = self._get(key, (list,), required)
         if value is None:
             return None
@@ -84,7 +108,11 @@ class Payload:
             raise MalformedPayload(f"{self._where(key)}: expected a list of strings")
         return [str(v) for v in value]
 
-    def time(self, key: str, required: bool = True) -> datetime | None:
+    @overload
+    def time(self, key: builtins.str, required: Literal[True] = ...) -> datetime: ...
+    @overload
+    def time(self, key: builtins.str, required: builtins.bool) -> datetime | None: ...
+    def time(self, key: builtins.str, required: builtins.bool = True) -> datetime | None:
         """An ISO-8601 string or a Unix timestamp, as an aware UTC datetime."""
         value = self._get(key, (str, int, float), required)
         if value is None:
@@ -97,7 +125,7 @@ class Payload:
             raise MalformedPayload(f"{self._where(key)}: not a timestamp: {value!r}") from exc
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
-    def raw(self, key: str) -> Any:
+    def raw(self, key: builtins.str) -> Any:
         """The value as is (``None`` when absent), for fields passed through untouched."""
         return self.data.get(key)
 

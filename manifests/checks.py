@@ -342,7 +342,7 @@ def _zendesk_translations(package: Path, manifest: dict) -> list[str]:
             if missing:
                 problems.append(f"{label}: app.{', app.'.join(missing)} missing")
         if path.stem == locale:
-            labels = app.get("parameters") if isinstance(app.get("parameters"), dict) else {}
+            labels = parameters if isinstance(parameters := app.get("parameters"), dict) else {}
             for parameter in manifest.get("parameters") or []:
                 name = parameter.get("name") if isinstance(parameter, dict) else None
                 entry = labels.get(name) if name else None
@@ -420,7 +420,7 @@ def _freshdesk_manifest(package: Path, manifest: dict) -> list[str]:
                 problems.append(f"modules.support_ticket.location.ticket_sidebar.{key} is required")
             elif not (package / "app" / value).is_file():
                 problems.append(f"modules.support_ticket.location.ticket_sidebar.{key}: app/{value} does not exist")
-    modules = manifest.get("modules") if isinstance(manifest.get("modules"), dict) else {}
+    modules = declared if isinstance(declared := manifest.get("modules"), dict) else {}
     common = modules.get("common")
     if not isinstance(common, dict) or not isinstance(common.get("requests"), dict):
         problems.append("modules.common.requests must declare the request templates the app uses")
@@ -551,10 +551,10 @@ class _PageRefs(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
-        if tag == "script" and found.get("src"):
-            self.scripts.append(found["src"])
-        elif tag == "link" and "stylesheet" in (found.get("rel") or "").lower().split() and found.get("href"):
-            self.styles.append(found["href"])
+        if tag == "script" and (src := found.get("src")):
+            self.scripts.append(src)
+        elif tag == "link" and "stylesheet" in (found.get("rel") or "").lower().split() and (href := found.get("href")):
+            self.styles.append(href)
 
 
 def _freshdesk_pages(package: Path, manifest: dict) -> list[str]:

@@ -189,7 +189,7 @@ def test_session_writes_need_the_csrf_token_and_cross_site_forms_are_refused(app
 
 def test_security_headers_on_every_page(app, ids):
     client, _ = signed_in_client(app, "admin")
-    for method, url, rule, pattern in _routes(app, ids):
+    for method, url, _rule, pattern in _routes(app, ids):
         if method != "GET":
             continue
         answer = client.get(url)

@@ -205,7 +205,8 @@ def test_a_backfilled_history_without_intents_suggests_at_once_then_learns_inten
     assert day_one["tags"] and not {t["tag"] for t in day_one["tags"]} & AUTOMATION_TAGS, day_one["tags"]
 
     # A stored ticket nobody has answered yet: the panel reads its text from the store.
-    waiting = next(desk.external_id(n) for n, (t, intent) in enumerate(zip(tickets, truth), start=desk.first_number)
+    waiting = next(desk.external_id(n)
+                   for n, (t, intent) in enumerate(zip(tickets, truth, strict=True), start=desk.first_number)
                    if intent == WAITING and t.status not in ("solved", "closed"))
     stored = panel(waiting)
     assert stored["ticket_known"] is True and stored["intent_model"] == "not_trained"

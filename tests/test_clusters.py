@@ -94,7 +94,8 @@ def test_similar_tickets_for_any_ticket(app, db):
     tenant_id = db.ensure_tenant("b77")
     rows = _banking(200)
     with db.transaction(tenant_id) as session:
-        upsert_tickets(session, tenant_id, [make_ticket(f"b-{i}", t, c, f"About {c}.") for i, (t, c) in enumerate(rows)])
+        upsert_tickets(session, tenant_id,
+                       [make_ticket(f"b-{i}", t, c, f"About {c}.") for i, (t, c) in enumerate(rows)])
     train_tenant(app.extensions["deskloop"], "b77")
     client = authorized_client(app)
     first = client.get("/api/v1/tenants/b77/tickets?limit=1").json["tickets"][0]

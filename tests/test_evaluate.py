@@ -75,7 +75,8 @@ def test_bad_files_exit_2_naming_the_problem(trained, tmp_path, rows, header, me
 
 def test_unknown_tenant_and_missing_file_exit_2(trained, tmp_path):
     path = _write(tmp_path / "labelled.csv", ROWS)
-    assert CliRunner().invoke(main, ["evaluate", str(path), "--tenant", "nobody", "--label-field", "category"]).exit_code == 2
+    unknown = CliRunner().invoke(main, ["evaluate", str(path), "--tenant", "nobody", "--label-field", "category"])
+    assert unknown.exit_code == 2
     missing = CliRunner().invoke(main, ["evaluate", str(tmp_path / "nope.csv"), "--tenant", "acme"])
     assert missing.exit_code == 2 and "no such file" in missing.output
 

@@ -84,7 +84,8 @@ def test_backfill_webhook_and_suggestion_go_through_the_core(app, db):
                                   "X-Toydesk-Signature": toydesk.sign(body, SECRETS["webhook_secret"])})
     assert signed.status_code == 200 and signed.get_json()["accepted"] == 1
     with db.tenant_session(db.tenant_id("toys")) as session:
-        stored = session.scalar(select(TicketRow).where(TicketRow.source == "toydesk", TicketRow.external_id == "T-900"))
+        stored = session.scalar(select(TicketRow).where(TicketRow.source == "toydesk",
+                                                        TicketRow.external_id == "T-900"))
     assert stored is not None and "card" in stored.text and stored.tags == ["web"]
 
     shown = panel_suggestion(runtime, "toys", "toydesk", "toys.example", "T-900")

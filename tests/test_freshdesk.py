@@ -187,7 +187,8 @@ def test_a_retried_delivery_dedupes_and_another_fact_does_not():
     first = only(delivery("agent_replied"))
     assert only(delivery("agent_replied")).event_id == first.event_id
     later = only(delivery("agent_replied", ticket_modified_on="2025-03-05 17:25:01 UTC"))
-    same_second = only(delivery("agent_replied", ticket_latest_public_comment="Tomás Ortega : <div>One more thing</div>"))
+    same_second = only(delivery("agent_replied",
+                                ticket_latest_public_comment="Tomás Ortega : <div>One more thing</div>"))
     assert len({first.event_id, later.event_id, same_second.event_id}) == 3
     assert first.event_id.startswith("1042:agent_replied:20250305T172044Z:")
 

@@ -40,7 +40,8 @@ def test_a_suggestion_shares_the_index_reference_cosines_with_the_nearest_exampl
 
     rng = np.random.default_rng(2)
     vectors = rng.normal(size=(len(TEXTS), 1152)).astype(np.float32)
-    tickets = [TrainingTicket(i, str(i), t, label, [], "Reply.", None) for i, (t, label) in enumerate(zip(TEXTS, LABELS))]
+    tickets = [TrainingTicket(i, str(i), t, label, [], "Reply.", None)
+               for i, (t, label) in enumerate(zip(TEXTS, LABELS, strict=True))]
     model = TicketModel.fit(tickets, vectors=vectors)
     query = model.similarity_query(TEXTS[2], vectors[2])
     shared = model.intents.score_one(TEXTS[2], vectors[2], reference_cosines=model.index.reference_cosines(query))
@@ -51,7 +52,8 @@ def test_a_suggestion_shares_the_index_reference_cosines_with_the_nearest_exampl
 
 def test_cosines_without_scikit_learn_normalize_match_for_sparse_and_dense_rows():
     model = IntentClassifier.fit(TEXTS, LABELS, calibrate=False)
-    sparse_index = SimilarityIndex.build(model.ngrams.transform(TEXTS), list(range(len(TEXTS))), LABELS, [True] * len(TEXTS))
+    sparse_index = SimilarityIndex.build(model.ngrams.transform(TEXTS), list(range(len(TEXTS))), LABELS,
+                                         [True] * len(TEXTS))
     query = model.ngram_row("refund missing")
     expected = (sparse_index.matrix @ (query / np.sqrt(query.multiply(query).sum())).T).toarray().ravel()
     assert np.allclose(sparse_index._scores(query), expected, atol=1e-6)

@@ -9,7 +9,7 @@ from core.label_settings import rank_and_keep
 from core.runtime import Runtime
 from core.store.tickets import upsert_tickets
 from tests.browser_support import expect, screenshot
-from tests.test_intents_api import propose, proposals, seed, tenant_settings, unlabelled_inbox
+from tests.test_intents_api import proposals, propose, seed, tenant_settings, unlabelled_inbox
 
 pytestmark = pytest.mark.browser
 

@@ -501,7 +501,8 @@ def test_stored_data_is_read_from_either_canvas_shape(nested):
     current = {"content": {"components": []}, "stored_data": stored}
     request = SubmitRequest.model_validate({
         "workspace_id": "abc123", "admin": {"id": 7200001}, "component_id": "wrong",
-        "context": {"conversation_id": int(KNOWN)}, "current_canvas": {"current_canvas": current} if nested else current})
+        "context": {"conversation_id": int(KNOWN)},
+        "current_canvas": {"current_canvas": current} if nested else current})
     assert request.stored_data == stored and request.admin.id == "7200001" and request.conversation_id == KNOWN
 
 

@@ -120,7 +120,8 @@ def test_training_reads_labels_from_signals_and_ignores_revoked_ones(client, app
     tickets = client.get(f"{API}/tickets?limit=50").json["tickets"]
     target = next(t for t in tickets if t["external_id"] == "card_arrival-0")
     suggestion = client.post(f"{API}/tickets/{target['id']}/suggestion").json
-    relabel = _signal(client, kind="intent_changed", suggestion_id=suggestion["id"], payload={"intent": "card_delivery"})
+    relabel = _signal(client, kind="intent_changed", suggestion_id=suggestion["id"],
+                      payload={"intent": "card_delivery"})
     retag = _signal(client, kind="tag_changed", ticket_id=target["id"], payload={"tags": ["cards", "delivery"]})
     tenant_id = db.tenant_id("acme")
 

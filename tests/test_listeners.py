@@ -83,4 +83,5 @@ def test_the_core_subscribes_learning_and_write_back():
 
     names = {x.name: x for x in listeners._listeners.values()}
     assert not names["learning-signal"].as_job and names["write-back"].as_job
-    assert {"agent_replied", "reopened", "csat_received", "fields_changed", "reassigned"} == names["learning-signal"].kinds
+    taught_by = names["learning-signal"].kinds
+    assert taught_by == {"agent_replied", "reopened", "csat_received", "fields_changed", "reassigned"}

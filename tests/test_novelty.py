@@ -8,8 +8,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.ml.abstention import (AMBIGUOUS, LOW_CONFIDENCE, REASONS, UNFAMILIAR, AbstentionRule, Observation,
-                                threshold_for_budget)
+from core.ml.abstention import (
+    AMBIGUOUS,
+    LOW_CONFIDENCE,
+    REASONS,
+    UNFAMILIAR,
+    AbstentionRule,
+    Observation,
+    threshold_for_budget,
+)
 from core.ml.encoder import DIMENSION, LAYERS
 from core.ml.model import TicketModel, TrainingTicket
 from core.ml.similarity import SimilarityIndex, nearest_per_label
@@ -51,7 +58,8 @@ def model(clusters) -> TicketModel:
         texts += train_texts
         labels += [intent] * len(train_texts)
         vectors.append(train_vectors)
-    tickets = [TrainingTicket(i, str(i), t, label, [], None, None) for i, (t, label) in enumerate(zip(texts, labels))]
+    tickets = [TrainingTicket(i, str(i), t, label, [], None, None)
+               for i, (t, label) in enumerate(zip(texts, labels, strict=True))]
     return TicketModel.fit(tickets, vectors=np.vstack(vectors), novelty_budget=0.05)
 
 

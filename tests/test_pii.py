@@ -104,7 +104,7 @@ def _leaks(draft: str, secrets: set[str]) -> list[str]:
 def test_no_draft_carries_another_customers_details(client):
     client, secrets = client
     drafts = 0
-    for intent, texts in INTENTS.items():
+    for texts in INTENTS.values():
         for text in texts:
             body = {"text": text + " My order is ZQ55501.", "customer_name": "Zelda Quinn"}
             suggestion = client.post("/api/v1/tenants/pii/suggest", json=body).json

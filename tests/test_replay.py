@@ -34,7 +34,7 @@ def _history(path, rounds: int, seed: int = 3) -> int:
     rnd = random.Random(seed)
     start = datetime(2026, 3, 1, tzinfo=UTC)
     lines = []
-    for r in range(rounds):
+    for _ in range(rounds):
         batch = rows[:]
         rnd.shuffle(batch)
         for intent, text, reply in batch:

@@ -231,7 +231,8 @@ def page_suggestion_id(db, slug: str) -> int:
 
 
 def test_zendesk_abstention_says_a_human_is_needed_and_a_save_records_nothing(page, base_url, zendesk_account, db):
-    ticket = {"ticket.id": 9998, "ticket.subject": "Visiting", "ticket.description": "What are your opening hours in Paris?"}
+    ticket = {"ticket.id": 9998, "ticket.subject": "Visiting",
+              "ticket.description": "What are your opening hours in Paris?"}
     frame = zendesk_harness(page, base_url, zendesk_account, ticket)
     panel = page.frame_locator("iframe[name=sidebar]")
     expect(panel.get_by_test_id("panel-abstained")).to_have_text(UNFAMILIAR_MESSAGE)

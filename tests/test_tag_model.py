@@ -195,7 +195,8 @@ def test_excluded_automation_and_own_tags_are_never_learned_nor_suggested(data):
 def test_automation_tags_need_enough_tickets_and_nearly_all_of_them():
     channels = ["chat"] * 40 + ["email"] * 200 + [None] * 60
     tags = [["chat_transcript"] if c == "chat" else [] for c in channels]  # all 40 chats: too few to tell
-    tags = [row + (["email_in"] if c == "email" and i % 100 else []) for i, (row, c) in enumerate(zip(tags, channels))]
+    tags = [row + (["email_in"] if c == "email" and i % 100 else [])
+            for i, (row, c) in enumerate(zip(tags, channels, strict=True))]
     assert automation_tags(tags, channels) == {"email_in"}  # 198 of 200 emails: 99%
     assert automation_tags(tags, channels, share=0.995) == set()
     assert automation_tags([["a"]] * 49, [None] * 49) == set()

@@ -57,7 +57,8 @@ def test_credentials_from_the_environment_in_key_value_form(db, settings):
     assert result.exit_code == 0, result.output
     with db.admin_session() as session:
         row = session.scalar(select(TenantRow).where(TenantRow.slug == "beta"))
-        assert decrypt(settings.secret_key, row.credentials) == {"api_key": "fd-key-31", "webhook_secret": "hdr-secret-9"}
+        credentials = decrypt(settings.secret_key, row.credentials)
+        assert credentials == {"api_key": "fd-key-31", "webhook_secret": "hdr-secret-9"}
         assert row.settings["private_note"] is True
 
 

@@ -60,7 +60,8 @@ def client(app):
     return app.test_client()
 
 
-def deliver(client, payload: dict | bytes, secret: str = CREDENTIALS["webhook_secret"], signed_at: datetime | None = None):
+def deliver(client, payload: dict | bytes, secret: str = CREDENTIALS["webhook_secret"],
+            signed_at: datetime | None = None):
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     stamp = (signed_at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     headers = {**zendesk.sign(body, secret, stamp), "Content-Type": "application/json"}
@@ -207,9 +208,9 @@ def test_the_agents_sent_reply_becomes_the_draft_versus_sent_signal(client, db):
     stored = ticket(db, created["detail"]["id"])
     draft = "Hi Priya, sorry about the dented bottle! I've sent a replacement; it should reach you Friday."
     with db.transaction(stored.tenant_id) as session:
-        suggestion = SuggestionRow(tenant_id=stored.tenant_id, ticket_id=stored.id, text=stored.text, intent="damaged_item",
-                                   confidence=0.9, abstained=False, tags=[], entities=[], draft=draft, evidence=[],
-                                   model_version="v1")
+        suggestion = SuggestionRow(tenant_id=stored.tenant_id, ticket_id=stored.id, text=stored.text,
+                                   intent="damaged_item", confidence=0.9, abstained=False, tags=[], entities=[],
+                                   draft=draft, evidence=[], model_version="v1")
         session.add(suggestion)
         session.flush()
         suggestion_id = suggestion.id
@@ -235,7 +236,8 @@ def test_a_reopen_counts_and_is_a_negative_signal_about_the_last_suggestion(clie
     stored = ticket(db, created["detail"]["id"])
     with db.transaction(stored.tenant_id) as session:
         session.add(SuggestionRow(tenant_id=stored.tenant_id, ticket_id=stored.id, text=stored.text, intent="x",
-                                  confidence=0.8, abstained=False, tags=[], entities=[], draft="Try this.", evidence=[]))
+                                  confidence=0.8, abstained=False, tags=[], entities=[], draft="Try this.",
+                                  evidence=[]))
     reopened = at(fixture("ticket.status_changed.reopened", variant=True), now)
     reopened["detail"]["id"] = created["detail"]["id"]
     assert deliver(client, reopened).status_code == 200
@@ -259,7 +261,8 @@ def test_with_redis_deliveries_share_a_queued_drain_and_none_is_left_behind(sett
     monkeypatch.setenv("DESKLOOP_REDIS_URL", redis_url)
     forget_connections()
     app = create_app(Settings.from_env())
-    add_tenant(app.extensions["deskloop"], "acme", "zendesk", "acme.zendesk.com", CREDENTIALS, {"write_back_tags": False})
+    add_tenant(app.extensions["deskloop"], "acme", "zendesk", "acme.zendesk.com", CREDENTIALS,
+               {"write_back_tags": False})
     client = app.test_client()
     now = datetime.now(UTC)
     created = at(fixture("ticket.created"), now - timedelta(hours=1))
@@ -272,7 +275,8 @@ def test_with_redis_deliveries_share_a_queued_drain_and_none_is_left_behind(sett
                           env=os.environ.copy(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     with acme(db) as session:
-        assert session.scalar(select(func.count(HelpdeskEventRow.id)).where(HelpdeskEventRow.processed_at.is_(None))) == 0
+        pending = select(func.count(HelpdeskEventRow.id)).where(HelpdeskEventRow.processed_at.is_(None))
+        assert session.scalar(pending) == 0
     assert ticket(db, created["detail"]["id"]).status == "solved"
     app.extensions["deskloop"].close()
     forget_connections()
@@ -292,7 +296,8 @@ def test_the_scheduler_drains_events_left_pending(client, db, app):
         session.execute(update(TicketRow).values(subject=""))
     assert enqueue_stuck_events(runtime) == ["acme"]  # embedded default: drained in-process, right now
     with acme(db) as session:
-        assert session.scalar(select(func.count(HelpdeskEventRow.id)).where(HelpdeskEventRow.processed_at.is_(None))) == 0
+        pending = select(func.count(HelpdeskEventRow.id)).where(HelpdeskEventRow.processed_at.is_(None))
+        assert session.scalar(pending) == 0
     assert enqueue_stuck_events(runtime) == []
 
 

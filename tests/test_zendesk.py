@@ -87,7 +87,8 @@ def test_the_signature_is_base64_hmac_sha256_of_timestamp_then_body():
 def test_the_old_body_then_timestamp_example_is_not_accepted():
     """An older revision of Zendesk's page signs BODY+TIMESTAMP; its worked example must fail here
     (we implement the current page's TIMESTAMP+BODY; a live delivery settles it, see SETUP.md)."""
-    headers = {SIGNATURE_HEADER: "tRDSF7URY8BLCDlaBcQ7FHu051Zk+aAB0NKMP53teMw=", TIMESTAMP_HEADER: "2021-07-25T10:00:00Z"}
+    headers = {SIGNATURE_HEADER: "tRDSF7URY8BLCDlaBcQ7FHu051Zk+aAB0NKMP53teMw=",
+               TIMESTAMP_HEADER: "2021-07-25T10:00:00Z"}
     with pytest.raises(BadSignature, match="does not match"):
         verify(headers, b'{"say": "hello"}', {"webhook_secret": "HRkRd4BeOAoUkfZr-mhauJT64rvBASlJRoIyPsd3zeA="},
                datetime(2021, 7, 25, 10, tzinfo=UTC))

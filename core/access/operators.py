@@ -17,9 +17,9 @@ from sqlalchemy import delete, select
 
 from core.access import ROLE_SCOPES, ROLES
 from core.access.strength import check_password
+from core.clock import utcnow
 from core.errors import BadInput, NotFound
 from core.runtime import Runtime
-from core.clock import utcnow
 from core.store.tables import OperatorRow, OperatorTenantRow, TenantRow
 
 _hasher = PasswordHasher()

@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from core.access import SCOPES
+from core.clock import aware_utc, utcnow
 from core.errors import BadInput, NotFound
 from core.runtime import Runtime
-from core.clock import aware_utc, utcnow
 from core.store.tables import ApiTokenRow, TenantRow
 
 TOKEN_PREFIX = "dlk_"

@@ -23,10 +23,12 @@ def register(group: click.Group) -> None:
 
 @click.command()
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="JSONL file to write.")
-@click.option("--tickets", "count", type=click.IntRange(min=1), default=None, help="How many (default: one per Banking77 query).")
+@click.option("--tickets", "count", type=click.IntRange(min=1), default=None,
+              help="How many (default: one per Banking77 query).")
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--weeks", type=click.IntRange(min=1), default=8, show_default=True)
-@click.option("--end", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Last day of the history (default: today).")
+@click.option("--end", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Last day of the history (default: today).")
 @click.option("--helpdesk-shaped", is_flag=True,
               help="Write a Zendesk-shaped history with no intent (categories, tags, types, groups, macros); "
                    "the true intents go beside it (history.jsonl: history.truth.csv).")

@@ -149,7 +149,8 @@ def rollback(runtime: Runtime, tenant: str, version: str) -> None:
     runtime.db.tenant_id(tenant)
     registry = registry_for(runtime, tenant)
     if version not in {v.version for v in registry.versions()}:
-        raise BadInput(f"no model version {version!r} for tenant {tenant}; `deskloop models --tenant {tenant}` lists them")
+        raise BadInput(f"no model version {version!r} for tenant {tenant}; "
+                       f"`deskloop models --tenant {tenant}` lists them")
     registry.load(version)  # refuses a tampered file or another scikit-learn's, before it goes live
     registry.promote(version)
     audit.record(runtime, cli_actor(), "model.rollback", tenant=tenant, target=version)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -26,7 +27,8 @@ def tenant() -> None:
 
 @tenant.command("add")
 @click.argument("name")
-@click.option("--helpdesk", required=True, help="An installed helpdesk integration (zendesk, freshdesk, intercom, ...).")
+@click.option("--helpdesk", required=True,
+              help="An installed helpdesk integration (zendesk, freshdesk, intercom, ...).")
 @click.option("--domain", required=True, help="The account's address: acme.zendesk.com, acme.freshdesk.com, "
                                               "or Intercom's API host (api.intercom.io, api.eu.intercom.io, ...).")
 @click.option("--credentials", "credentials_file", type=click.Path(path_type=Path),
@@ -53,7 +55,7 @@ def tenant_add(runtime: Runtime, name: str, helpdesk: str, domain: str, credenti
     if (credentials_file is None) == (not credentials_env):
         raise BadInput("give the credentials with exactly one of --credentials FILE or --credentials-env")
     credentials = read_credentials_file(credentials_file) if credentials_file else read_credentials_env()
-    settings = {"write_back_tags": write_back_tags, "private_note": private_note}
+    settings: dict[str, Any] = {"write_back_tags": write_back_tags, "private_note": private_note}
     if api_url:
         settings["api_url"] = api_url.rstrip("/")
     added = add_tenant(runtime, name, helpdesk, domain, credentials, settings, replace=replace, check=check)
@@ -134,6 +136,8 @@ def _check_unclaimed(tenants, tenant, key: str, value: str) -> None:
 @click.pass_obj
 def tenant_rotate(runtime: Runtime) -> None:
     """Re-encrypt every tenant's credentials with the first key in DESKLOOP_SECRET_KEY."""
+    from typing import cast
+
     from sqlalchemy import select
 
     from core.secrets import rotate
@@ -142,7 +146,7 @@ def tenant_rotate(runtime: Runtime) -> None:
     with runtime.db.transaction() as session:
         rows = session.scalars(select(TenantRow).where(TenantRow.credentials.is_not(None))).all()
         for row in rows:
-            row.credentials = rotate(runtime.settings.secret_key, row.credentials)
+            row.credentials = rotate(runtime.settings.secret_key, cast(str, row.credentials))  # selected non-null
         audit.record(runtime, cli_actor(), "tenant.rotate_secrets", detail={"tenants": len(rows)}, session=session)
     click.echo(f"re-encrypted the credentials of {len(rows)} tenant(s)")
 

@@ -18,7 +18,7 @@ def register(group: click.Group) -> None:
 @click.pass_obj
 def migrate(runtime: Runtime) -> None:
     """Bring the database schema up to date."""
-    runtime.db  # opening the database migrates it
+    _ = runtime.db  # opening the database migrates it
     click.echo(f"database at {runtime.db.engine.url.render_as_string(hide_password=True)} is up to date")
 
 

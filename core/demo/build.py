@@ -55,7 +55,8 @@ def _first_signal(runtime: Runtime, tenant: str) -> str:
     tenant_id = runtime.db.tenant_id(tenant)
     with runtime.db.tenant_session(tenant_id) as session:
         open_ids = session.scalars(
-            select(TicketRow.id).where(TicketRow.status.in_(("new", "open"))).order_by(TicketRow.created_at.desc()).limit(50)
+            select(TicketRow.id).where(TicketRow.status.in_(("new", "open")))
+            .order_by(TicketRow.created_at.desc()).limit(50)
         ).all()
     for ticket_id in open_ids:
         suggestion = suggest_for_ticket(runtime, tenant, ticket_id)
@@ -65,7 +66,8 @@ def _first_signal(runtime: Runtime, tenant: str) -> str:
                 kind="draft_edited", suggestion_id=suggestion.id, actor="demo-agent",
                 payload={"sent": sent}, source_event=f"demo:first-edit:{ticket_id}",
             ))
-            return f"recorded a first signal: {signal.kind} on ticket {ticket_id} (similarity {signal.payload['similarity']:.2f})"
+            return (f"recorded a first signal: {signal.kind} on ticket {ticket_id} "
+                    f"(similarity {signal.payload['similarity']:.2f})")
     return "no open ticket had a confident draft; no signal recorded"
 
 
@@ -87,7 +89,7 @@ def build_helpdesk_demo(runtime: Runtime, tenant: str, end: date, seed: int = 7,
     say(import_file(runtime.db, history, tenant).summary())
     tenant_id = runtime.db.tenant_id(tenant)
     with runtime.db.transaction() as session:  # the dropdown's name, as the helpdesk shows it
-        row = session.get(TenantRow, tenant_id)
+        row = session.get_one(TenantRow, tenant_id)
         row.settings = {**(row.settings or {}), "field_names": FIELD_NAMES}
     report("training what needs no intents: similar tickets, drafts, tags (about two minutes)...")
     stored = train_tenant(runtime, tenant)

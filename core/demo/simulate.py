@@ -48,7 +48,8 @@ class Query:
 
 def load_queries() -> list[Query]:
     path = resources.files("core.demo") / "data" / "banking77.csv"
-    with path.open(encoding="utf-8", newline="") as handle:
+    # Traversable.open hands newline on to the file it opens; typeshed's protocol leaves it out.
+    with path.open(encoding="utf-8", newline="") as handle:  # type: ignore[call-overload]
         return [Query(row["text"].strip(), row["category"].strip()) for row in csv.DictReader(handle)]
 
 
@@ -173,7 +174,8 @@ class HistorySimulator:
         ticket["solved_at"] = solved.isoformat()
         ticket["updated_at"] = solved.isoformat()
         if rnd.random() < 0.4:
-            score = rnd.choice((1, 2, 2, 3)) if reopened else rnd.choices((5, 4, 3, 2, 1), (0.62, 0.22, 0.08, 0.05, 0.03))[0]
+            score = (rnd.choice((1, 2, 2, 3)) if reopened
+                     else rnd.choices((5, 4, 3, 2, 1), (0.62, 0.22, 0.08, 0.05, 0.03))[0])
             ticket["csat"] = {"score": score}
             if score <= 2:
                 ticket["csat"]["comment"] = rnd.choice(("Took too long.", "Still not fixed.", "Not helpful."))
@@ -198,7 +200,8 @@ class HistorySimulator:
         newest = stamps[-1] if stamps else datetime.now(UTC)
         for number, (query, created) in enumerate(zip(chosen, stamps, strict=True), start=1):
             if number > len(queries):  # a repeat of a query: vary the wording slightly
-                query = Query(self.random.choice(("", "Hi, ", "Hello! ", "Quick question: ")) + query.text, query.intent)
+                greeting = self.random.choice(("", "Hi, ", "Hello! ", "Quick question: "))
+                query = Query(greeting + query.text, query.intent)
             yield number, query, created, newest
 
 

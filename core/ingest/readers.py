@@ -192,7 +192,8 @@ class CsvReader(_Reader):
                 mapped = "email" if path.endswith("email") else "requester"
             elif head == "messages":
                 mapped = "reply" if path.startswith("messages.1") else "text"
-            raise BadInput(reason, file=file, line=line, field=columns.get(mapped, path)) from None
+            blamed = columns.get(mapped, path) if mapped is not None else path
+            raise BadInput(reason, file=file, line=line, field=blamed) from None
 
 
 class JsonlReader(_Reader):

@@ -168,7 +168,7 @@ def default_weight(kind: str, payload: dict[str, Any]) -> float:
 
 def csat_is_good(payload: dict[str, Any]) -> bool:
     """A rating of ``good``/``bad`` (Zendesk, Intercom's thumbs) or 1-5 (4 and 5 are good)."""
-    rating = payload.get("rating")
+    rating: Any = payload.get("rating")  # whatever the helpdesk sent
     if isinstance(rating, str):
         return rating.strip().lower() in {"good", "great", "amazing", "positive", "satisfied"}
     try:

@@ -55,7 +55,8 @@ def recorded(tenant_id: int, signal_id: int, kind: str, weight: float, payload: 
     """A signal this process just stored: apply it to the tenant's memories at once, without a
     query, where it is the very next signal they have not seen (ids are handed out in order, so
     nothing can sit between); otherwise mark them to read from the database."""
-    effect = effect_of(kind, weight, payload, getattr(suggestion, "intent", None), getattr(suggestion, "draft_source", None))
+    effect = effect_of(kind, weight, payload, getattr(suggestion, "intent", None),
+                       getattr(suggestion, "draft_source", None))
     vector = getattr(suggestion, "vector", None)
     with _lock:
         for (_, tid, _), state in _states.items():
@@ -67,7 +68,8 @@ def recorded(tenant_id: int, signal_id: int, kind: str, weight: float, payload: 
             if state.dirty or state.last_signal_id != signal_id - 1 or incomplete:
                 state.dirty = True
                 continue
-            _apply(state, signal_id, kind, effect, np.frombuffer(vector, dtype=np.float32) if vector is not None else None,
+            _apply(state, signal_id, kind, effect,
+                   np.frombuffer(vector, dtype=np.float32) if vector is not None else None,
                    getattr(suggestion, "customer_name", None), getattr(suggestion, "text", None))
 
 
@@ -99,7 +101,7 @@ def _apply_new_signals(session, state: _State, row_for) -> None:
         .where(SignalRow.id > state.last_signal_id, SignalRow.revoked_at.is_(None))
         .order_by(SignalRow.id)
     ).all()
-    for (signal_id, kind, weight, payload, ticket_id, suggested_intent, draft_source, vector, suggestion_text,
+    for (signal_id, kind, weight, payload, _ticket_id, suggested_intent, draft_source, vector, suggestion_text,
          customer_name, ticket_text, requester) in rows:
         payload = payload or {}
         effect = effect_of(kind, weight, payload, suggested_intent, draft_source)

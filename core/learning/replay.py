@@ -18,7 +18,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from sqlalchemy import func, select
@@ -68,7 +70,7 @@ def replay(runtime: Runtime, tenant: str, tickets: list[Ticket], block_size: int
     frozen: TicketModel | None = None
     last_attempt = 0
     for n, ticket in enumerate(tickets, start=1):
-        label, reply = ticket.intent, _agent_reply(ticket)
+        label, reply = cast(str, ticket.intent), _agent_reply(ticket)  # labelled: see _check_labelled
         name = ticket.requester.name if ticket.requester else None
         ticket_id = _store(runtime, tenant_id, _arriving(ticket))
         suggestion = _suggest(runtime, tenant, ticket_id, name)
@@ -130,7 +132,7 @@ def offline_cv_accuracy(runtime: Runtime, tickets: list[Ticket]) -> float:
 
 def _in_time_order(tickets: list[Ticket]) -> list[Ticket]:
     if all(t.created_at is not None for t in tickets):
-        return sorted(tickets, key=lambda t: t.created_at)  # stable: file order breaks ties
+        return sorted(tickets, key=lambda t: cast(datetime, t.created_at))  # stable: file order breaks ties
     return list(tickets)
 
 
@@ -168,22 +170,23 @@ def _arriving(ticket: Ticket) -> Ticket:
 
 def _answered(ticket: Ticket, reply: str | None) -> Ticket:
     """The ticket once the agent has replied (what the helpdesk reports): solved, with the reply."""
-    messages = _first_customer_message(ticket) + ([Message(author_role="agent", body=reply, public=True)] if reply else [])
+    answer = [Message(author_role="agent", body=reply, public=True)] if reply else []
+    messages = _first_customer_message(ticket) + answer
     return ticket.model_copy(update={"messages": messages, "intent": None, "status": "solved"})
 
 
 def _store(runtime: Runtime, tenant_id: int, ticket: Ticket) -> int:
     with runtime.db.transaction(tenant_id) as session:
         upsert_tickets(session, tenant_id, [ticket])
-        return session.scalar(select(TicketRow.id).where(TicketRow.source == ticket.source,
-                                                         TicketRow.external_id == ticket.external_id))
+        return cast(int, session.scalar(select(TicketRow.id).where(TicketRow.source == ticket.source,
+                                                                   TicketRow.external_id == ticket.external_id)))
 
 
 def _suggest(runtime: Runtime, tenant: str, ticket_id: int, name: str | None):
     with runtime.db.tenant_session(runtime.db.tenant_id(tenant)) as session:
         text = session.scalar(select(TicketRow.text).where(TicketRow.id == ticket_id))
     try:
-        return suggest(runtime, tenant, text, ticket_id=ticket_id, customer_name=name)
+        return suggest(runtime, tenant, cast(str, text), ticket_id=ticket_id, customer_name=name)
     except ModelLoadError:  # no model yet: the agent answers alone
         return None
 

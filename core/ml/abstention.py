@@ -44,6 +44,7 @@ ones.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Final, Literal, cast
 
 import numpy as np
 
@@ -69,9 +70,10 @@ DEFAULT_TARGET_PRECISION = 0.96
 DEFAULT_NOVELTY_BUDGET = 0.10
 
 #: Why a suggestion abstains (see the module docstring).
-UNFAMILIAR = "unfamiliar"
-AMBIGUOUS = "ambiguous"
-LOW_CONFIDENCE = "low_confidence"
+AbstainReason = Literal["unfamiliar", "ambiguous", "low_confidence"]
+UNFAMILIAR: Final = "unfamiliar"
+AMBIGUOUS: Final = "ambiguous"
+LOW_CONFIDENCE: Final = "low_confidence"
 REASONS = (UNFAMILIAR, AMBIGUOUS, LOW_CONFIDENCE)
 
 #: Floors on the spreads: a small or templated history (every ticket a near-copy of the others)
@@ -167,14 +169,16 @@ class AbstentionRule:
         """The precision rule's score (higher: more likely right)."""
         value = (top_decision - self.decision_mean) / self.decision_std
         if self.neighbour_mean is not None and closest_labelled is not None:
-            value += (closest_labelled - self.neighbour_mean) / self.neighbour_std
+            value += (closest_labelled - self.neighbour_mean) / cast(float, self.neighbour_std)  # set with the mean
         return float(value)
 
     def familiarity(self, top_decision: float, closest_of_intent: float, intent: str | None = None) -> float:
         """The novelty check's score (higher: more like the known questions of that intent)."""
         stats = self.intent_stats.get(intent) if self.intent_stats is not None and intent is not None else None
+        # The intent-neighbour figures are set whenever the novelty check is (see fit).
         decision_mean, decision_std, neighbour_mean, neighbour_std = stats or (
-            self.decision_mean, self.decision_std, self.intent_neighbour_mean, self.intent_neighbour_std)
+            self.decision_mean, self.decision_std, cast(float, self.intent_neighbour_mean),
+            cast(float, self.intent_neighbour_std))
         return float((top_decision - decision_mean) / decision_std
                      + (closest_of_intent - neighbour_mean) / neighbour_std)
 
@@ -182,18 +186,19 @@ class AbstentionRule:
         return self.novelty_threshold is not None and observed.closest_of_intent is not None
 
     def unfamiliar(self, observed: Observation) -> bool:
-        if not self.checks_novelty(observed):
+        if self.novelty_threshold is None or observed.closest_of_intent is None:  # not checks_novelty
             return False
         familiarity = self.familiarity(observed.top_decision, observed.closest_of_intent, observed.intent)
         return familiarity < self.novelty_threshold
 
-    def decide(self, observed: Observation) -> str | None:
+    def decide(self, observed: Observation) -> AbstainReason | None:
         """Why to abstain (one of :data:`REASONS`), or ``None`` to answer: the novelty check
         first, then the precision rule, whose abstentions are ambiguous when a close pair of
         intents is trustworthy together (the agent can pick one) and low confidence otherwise."""
         if self.unfamiliar(observed):
             return UNFAMILIAR
-        threshold = self.answered_threshold if self.checks_novelty(observed) else self.threshold
+        # answered_threshold is fitted whenever the novelty check is.
+        threshold = cast(float, self.answered_threshold) if self.checks_novelty(observed) else self.threshold
         if self.score(observed.top_decision, observed.closest_labelled) >= threshold:
             return None
         return AMBIGUOUS if self.ambiguous(observed.probabilities) else LOW_CONFIDENCE
@@ -272,8 +277,8 @@ def _intent_stats(rule: AbstentionRule, top_decision: np.ndarray, closest_of_int
         rows = predicted == intent
         decision, decision_each = _shrunk(top_decision[rows], rule.decision_mean, rule.decision_std,
                                           MIN_DECISION_SPREAD)
-        neighbour, neighbour_each = _shrunk(closest_of_intent[rows], rule.intent_neighbour_mean,
-                                            rule.intent_neighbour_std, MIN_NEIGHBOUR_SPREAD)
+        neighbour, neighbour_each = _shrunk(closest_of_intent[rows], cast(float, rule.intent_neighbour_mean),
+                                            cast(float, rule.intent_neighbour_std), MIN_NEIGHBOUR_SPREAD)
         stats[str(intent)] = (*decision, *neighbour)
         familiarity[rows] = ((top_decision[rows] - decision_each[0]) / decision_each[1]
                              + (closest_of_intent[rows] - neighbour_each[0]) / neighbour_each[1])

@@ -1,6 +1,7 @@
 """Clusters of related tickets, with readable labels and identities that survive retraining.
 
-Tickets are grouped by k-means on their unit-length vectors, warm-started from the previous clustering (the same vectors similarity uses).
+Tickets are grouped by k-means on their unit-length vectors, warm-started from the previous
+clustering (the same vectors similarity uses).
 Identities come from membership, not from centroids (the vector space itself changes when a model
 is retrained): each new cluster is matched one-to-one to the previous cluster it shares the most
 tickets with (Hungarian assignment on the overlap counts) and keeps that cluster's id when they
@@ -37,7 +38,8 @@ def cluster_count(n: int) -> int:
     return max(2, min(400, math.ceil(n / 60)))
 
 
-def _warm_start(vectors: np.ndarray, ticket_ids: np.ndarray, previous: dict[int, set[int]], k: int) -> np.ndarray | None:
+def _warm_start(vectors: np.ndarray, ticket_ids: np.ndarray, previous: dict[int, set[int]],
+                k: int) -> np.ndarray | None:
     """Initial centroids: each previous cluster's members, averaged in today's vector space, then
     the tickets farthest from all of them for the clusters the grown data adds."""
     row_of = {int(t): i for i, t in enumerate(ticket_ids)}
@@ -125,5 +127,5 @@ def build_clusters(vectors: np.ndarray, texts: list[str], ticket_ids: list[int],
     labels = label_clusters(texts, assignment)
     mapping, next_key = reconcile(assignment, ids, previous or {}, next_key)
     clusters = [Cluster(mapping[c], labels[c], tuple(int(i) for i in ids[assignment == c]))
-                for c in sorted(mapping, key=mapping.get)]
+                for c in sorted(mapping, key=mapping.__getitem__)]
     return clusters, next_key

@@ -129,18 +129,18 @@ def split_intent(texts: list[str], vectors: np.ndarray, rows: list[int], parts: 
     with the same tree as :func:`discover_intents`, cut at exactly ``parts`` groups. Labels are
     what distinguishes each part from its siblings and from every other ticket in ``texts``.
     ``seed`` is accepted for symmetry; the split is deterministic."""
-    rows = np.asarray(sorted(set(int(r) for r in rows)), dtype=int)
-    if len(rows) == 0:
+    picked = np.asarray(sorted(set(int(r) for r in rows)), dtype=int)
+    if len(picked) == 0:
         return []
     X = _unit(vectors)
-    parts = max(1, min(int(parts), len(rows)))
-    sub = X[rows]
+    parts = max(1, min(int(parts), len(picked)))
+    sub = X[picked]
     if parts == 1:
-        groups = [np.arange(len(rows))]
+        groups = [np.arange(len(picked))]
     else:
         children = _tree(sub)
-        groups = _groups_after(len(rows), children, len(rows) - parts)
-    return _describe(texts, X, [rows[g] for g in groups])
+        groups = _groups_after(len(picked), children, len(picked) - parts)
+    return _describe(texts, X, [picked[g] for g in groups])
 
 
 def assign_to_intents(vectors_new: np.ndarray, centres: np.ndarray, min_cosine: float) -> np.ndarray:
@@ -187,11 +187,11 @@ def most_common_reply(rows: list[int], replies: list[str | None]) -> str | None:
     digits), near-duplicates grouped (character n-gram cosine >= :data:`SAME_REPLY`, so a
     different greeting or order number is the same reply), and the most common wording of the
     largest group returned. ``None`` when no row has a reply."""
-    found = [replies[r] for r in rows if 0 <= r < len(replies) and replies[r] and replies[r].strip()]
+    found = [reply for r in rows if 0 <= r < len(replies) and (reply := replies[r]) and reply.strip()]
     if not found:
         return None
     normalized = [_normalize_reply(t) for t in found]
-    first = {}
+    first: dict[str, int] = {}
     for i, norm in enumerate(normalized):
         first.setdefault(norm, i)
     counts = Counter(normalized)
@@ -211,7 +211,7 @@ def most_common_reply(rows: list[int], replies: list[str | None]) -> str | None:
     winner = max(leaders, key=lambda j: (weight[j], -j))
     group = set(members[winner])
     originals = Counter(t for t, norm in zip(found, normalized, strict=True) if norm in group)
-    first_original = {}
+    first_original: dict[str, int] = {}
     for i, t in enumerate(found):
         first_original.setdefault(t, i)
     return max(originals, key=lambda t: (originals[t], -first_original[t]))
@@ -444,7 +444,7 @@ def label_groups(texts: list[str], groups: list[np.ndarray], terms: int = LABEL_
     present = sp.csr_matrix((np.ones(len(docs)), (rows, cols)), shape=shape)  # texts per class with it
     per_class = np.asarray(counts.sum(axis=1)).ravel()
     rarity = np.log1p(per_class.mean() / np.maximum(np.asarray(counts.sum(axis=0)).ravel(), 1))
-    stems = np.array(sorted(vocabulary, key=vocabulary.get))
+    stems = np.array(sorted(vocabulary, key=vocabulary.__getitem__))
     labels = []
     for c, g in enumerate(groups):
         score = counts[c].toarray().ravel() / max(per_class[c], 1) * rarity

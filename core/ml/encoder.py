@@ -21,13 +21,14 @@ import numpy as np
 from core.ml.encoder_shape import DIMENSION, ENCODER_NAME, LAYERS, MAX_TOKENS
 
 
-
 class SentenceEncoding(Protocol):
     """What training and suggesting need from an encoder."""
 
     name: str
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray: ...
+
+    def __hash__(self) -> int: ...  # encoders are cached by identity (core.suggest._encode_one)
 
 
 class SentenceEncoder:
@@ -140,7 +141,7 @@ def encode_for_training(encoding: SentenceEncoding, texts: list[str]) -> np.ndar
         known = {i: _training_cache.get((name, t)) for i, t in enumerate(texts)}
     missing = sorted({t for i, t in enumerate(texts) if known[i] is None})
     fresh = dict(zip(missing, encoding.encode(missing), strict=True)) if missing else {}
-    out = np.stack([known[i] if known[i] is not None else fresh[t] for i, t in enumerate(texts)]) if texts \
+    out = np.stack([v if (v := known[i]) is not None else fresh[t] for i, t in enumerate(texts)]) if texts \
         else np.zeros((0, 0), dtype=np.float32)
     with _training_cache_lock:
         for text, row in fresh.items():

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import cast
 
 import numpy as np
 from scipy import sparse
@@ -86,7 +87,8 @@ class IntentClassifier:
         if self.uses_vectors:
             out += (np.asarray(vectors, dtype=np.float32) * VECTOR_WEIGHT) @ self.weights[n_ngrams:]
         if self.neighbour_weight and neighbours:
-            cosines = _unit_rows(sentence_part(np.asarray(vectors, dtype=np.float32))) @ self.neighbours.T
+            references = cast(np.ndarray, self.neighbours)  # set with the term (neighbour_weight)
+            cosines = _unit_rows(sentence_part(np.asarray(vectors, dtype=np.float32))) @ references.T
             out += self.neighbour_weight * self._nearest_per_class(cosines)
         return out + self.intercept
 
@@ -101,8 +103,9 @@ class IntentClassifier:
     @cached_property
     def _neighbour_groups(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(order grouping the reference rows by class, where each group starts, its class)."""
-        order = np.argsort(self.neighbour_labels, kind="stable")
-        present, starts = np.unique(self.neighbour_labels[order], return_index=True)
+        labels = cast(np.ndarray, self.neighbour_labels)  # set with the term (neighbour_weight)
+        order = np.argsort(labels, kind="stable")
+        present, starts = np.unique(labels[order], return_index=True)
         return order, starts, present
 
     def ngram_row(self, text: str) -> sparse.csr_matrix:
@@ -135,7 +138,9 @@ class IntentClassifier:
         if not self.neighbour_weight:
             return out, out
         if reference_cosines is None:
-            reference_cosines = self.neighbours @ _unit_rows(sentence_part(vector.reshape(1, -1)))[0]
+            # The nearest-example term needs the sentence vector when the cosines are not given.
+            vector = cast(np.ndarray, vector)
+            reference_cosines = cast(np.ndarray, self.neighbours) @ _unit_rows(sentence_part(vector.reshape(1, -1)))[0]
         term = self._nearest_per_class(np.asarray(reference_cosines, np.float32))
         return out + self.neighbour_weight * term, out
 

@@ -70,14 +70,15 @@ class FeedbackMemory:
     def reinforce(self, source: str | None, weight: float) -> None:
         """Add an outcome (positive promotes, negative demotes) to a reply source."""
         if source:
-            self.source_feedback[source] += weight
+            self.source_feedback[source] += weight  # type: ignore[assignment]  # float weights; typeshed says int
 
     def closest(self, query) -> Match | None:
         """The taught example nearest to ``query`` if it is close enough to act on."""
         if not self.examples:
             return None
         if self._matrix is None:
-            self._matrix = sparse.vstack(self.rows, format="csr") if sparse.issparse(self.rows[0]) else np.vstack(self.rows)
+            self._matrix = (sparse.vstack(self.rows, format="csr") if sparse.issparse(self.rows[0])
+                            else np.vstack(self.rows))
         query_row = _unit(query)
         scores = self._matrix @ (query_row.T if sparse.issparse(query_row) else query_row.ravel())
         scores = scores.toarray().ravel() if sparse.issparse(scores) else np.asarray(scores).ravel()

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 from scipy.special import softmax
 
-from core.ml.abstention import DEFAULT_NOVELTY_BUDGET, DEFAULT_TARGET_PRECISION, AbstentionRule, Observation
+from core.ml.abstention import (
+    DEFAULT_NOVELTY_BUDGET,
+    DEFAULT_TARGET_PRECISION,
+    AbstainReason,
+    AbstentionRule,
+    Observation,
+)
 from core.ml.encoder import SentenceEncoding, sentence_part
 from core.ml.intent import IntentClassifier
 from core.ml.ngrams import NgramRows, text_features
 from core.ml.retrieval import DEFAULT_DRAFT_PRECISION, DraftRule
-from core.ml.tags import TagModel, word_block_width
 from core.ml.similarity import SimilarityIndex, nearest_others, nearest_per_label
+from core.ml.tags import TagModel, word_block_width
 from core.vocabulary import Vocabulary
 
 
@@ -24,7 +31,7 @@ class IntentJudgement:
     probabilities (best first) and the abstention reason (``None``: it answers)."""
 
     probabilities: dict[str, float]
-    abstain_reason: str | None
+    abstain_reason: AbstainReason | None
 
     @property
     def intent(self) -> str:
@@ -89,7 +96,7 @@ class TicketModel:
     resolutions: dict[int, Resolution]  # by ticket id
     vocabulary: Vocabulary
     encoder_name: str | None  # sentence encoder the model was trained with (None: n-grams only)
-    metrics: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)  # figures, and the tag model's under "tags"
     #: Which tags agents put on tickets, learned from the text (see :mod:`core.ml.tags`); models
     #: trained before it existed load with ``None`` and score tags as P(tag | intent).
     tag_model: TagModel | None = None
@@ -106,7 +113,8 @@ class TicketModel:
 
     @property
     def ngrams(self) -> NgramRows:
-        return self.intents._ngram_rows if self.intents is not None else self.ngram_features
+        # Without an intent model, the model keeps its own n-gram features.
+        return self.intents._ngram_rows if self.intents is not None else cast(NgramRows, self.ngram_features)
 
     def ngram_row(self, text: str):
         return self.ngrams.row(text)
@@ -155,7 +163,7 @@ class TicketModel:
         for intent, tag_counts in counts.items():
             tags_by_intent[intent] = {tag: n / totals[intent] for tag, n in tag_counts.items()}
 
-        ngram_matrix = ngrams.transform(texts) if texts else None
+        ngram_matrix = cast(NgramRows, ngrams).transform(texts) if texts else None  # made whenever there is text
         index_features = sentence_part(vectors) if vectors is not None else ngram_matrix
         index = SimilarityIndex.build(index_features, [t.ticket_id for t in tickets],
                                       [t.intent if intents is not None else None for t in tickets],
@@ -172,7 +180,7 @@ class TicketModel:
         tag_model = fit_tag_model(ngrams, ngram_matrix, vectors, [t.tags for t in tickets], tag_options or {})
         vocabulary = Vocabulary.learn(texts, [tag for t in tickets for tag in t.tags],
                                       [t.requester_name for t in tickets], [t.agent_name for t in tickets])
-        metrics = {
+        metrics: dict[str, Any] = {
             "cv_accuracy": intents.cv_accuracy if intents is not None else None,
             "abstention_threshold": abstention.threshold if abstention is not None else None,
             "target_precision": target_precision,
@@ -216,12 +224,13 @@ class TicketModel:
         """The intents a suggestion would propose for ``text`` and whether (and why) it would
         abstain, exactly as :func:`core.suggest.build_suggestion` decides it (benchmarks and
         evaluation read this so their figures are the served ones). Needs an intent model."""
+        intents, abstention = cast(IntentClassifier, self.intents), cast(AbstentionRule, self.abstention)
         ngrams = self.ngram_row(text) if ngrams is None else ngrams
         query = self.similarity_query(text, vector, ngrams) if query is None else query
         reference = self.index.reference_cosines(query)  # read twice: nearest examples per intent, abstention
-        shared = reference if self.intents.neighbour_weight and len(reference) else None
-        probabilities, top_decision = self.intents.probabilities(text, vector, ngrams=ngrams, reference_cosines=shared)
-        reason = self.abstention.decide(self.observe(probabilities, top_decision, reference))
+        shared = reference if intents.neighbour_weight and len(reference) else None
+        probabilities, top_decision = intents.probabilities(text, vector, ngrams=ngrams, reference_cosines=shared)
+        reason = abstention.decide(self.observe(probabilities, top_decision, reference))
         return IntentJudgement(probabilities, reason)
 
     def observe(self, probabilities: dict[str, float], top_decision: float,
@@ -239,7 +248,7 @@ class TicketModel:
         scores: Counter = Counter()
         for intent, p in intent_probabilities.items():
             for tag, share in self.tags_by_intent.get(intent, {}).items():
-                scores[tag] += p * share
+                scores[tag] += p * share  # type: ignore[assignment]  # a Counter adds floats; typeshed says int
         return [(tag, round(float(s), 4)) for tag, s in scores.most_common() if s >= minimum]
 
 
@@ -304,7 +313,7 @@ def _abstention_rule(intents: IntentClassifier, index: SimilarityIndex, target_p
     ``noisy_labels``: the labels come from a helpdesk field agents fill, so a right answer is
     sometimes scored against a wrong label; the precision asked of the labels is the target times
     their consistency (:func:`label_consistency`)."""
-    oof, truth = intents.out_of_fold
+    oof, truth = cast(tuple[np.ndarray, np.ndarray], intents.out_of_fold)  # fit keeps them
     sample = np.arange(len(truth))
     if noisy_labels:  # an answer can be right where the label is not: ask the labels' precision of it
         consistency = label_consistency(index, truth)

@@ -123,6 +123,8 @@ class OnnxSentenceEncoder:
     tokenizer's truncation and padding are set once here and never changed afterwards.
     """
 
+    name: str  # given by core.ml.encoder.encoder, which serves it under the encoder's name
+
     def __init__(self, model_dir: Path, threads: int = 1) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -186,7 +188,8 @@ def _reusable(target_dir: Path, wanted: dict) -> bool:
         found = json.loads((target_dir / METADATA_FILE).read_text())
     except (OSError, ValueError):
         return False
-    return (all(found.get(key) == value for key, value in wanted.items() if value is not None or key != "package_version")
+    compared = {key: value for key, value in wanted.items() if value is not None or key != "package_version"}
+    return (all(found.get(key) == value for key, value in compared.items())
             and (target_dir / MODEL_FILE).is_file() and (target_dir / TOKENIZER_FILE).is_file())
 
 

@@ -129,7 +129,8 @@ class ModelRegistry:
         version = version or self.current_version()
         if version is None:
             raise ModelLoadError(
-                f"tenant {self.tenant!r} has no trained {self.name} model yet; run `deskloop train --tenant {self.tenant}`"
+                f"tenant {self.tenant!r} has no trained {self.name} model yet; "
+                f"run `deskloop train --tenant {self.tenant}`"
             )
         folder = self.root / version
         try:

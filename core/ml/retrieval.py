@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from core.ml.abstention import threshold_for_precision
 from core.ml.similarity import nearest_others
 
@@ -57,7 +58,8 @@ class DraftRule:
             sample = np.sort(np.random.default_rng(seed).choice(len(sample), SAMPLE, replace=False))
         nearest, similarity = nearest_others(matrix[resolved_rows], sample)
         reply_vectors = TfidfVectorizer(sublinear_tf=True).fit_transform(replies)
-        agree = np.asarray(reply_vectors[sample].multiply(reply_vectors[nearest]).sum(axis=1)).ravel() >= REPLY_AGREEMENT
+        agreement = np.asarray(reply_vectors[sample].multiply(reply_vectors[nearest]).sum(axis=1)).ravel()
+        agree = agreement >= REPLY_AGREEMENT
         if not agree.any():
             return never
         threshold = threshold_for_precision(similarity, agree, target_precision)

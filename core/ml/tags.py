@@ -66,7 +66,7 @@ import re
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -293,7 +293,7 @@ def automation_tags(tag_lists: list[list[str]], channels: list[str | None], shar
     return found
 
 
-def tag_metrics(true_lists: list[Iterable[str]], predicted_lists: list[Iterable[str]]) -> dict:
+def tag_metrics(true_lists: Sequence[Iterable[str]], predicted_lists: Sequence[Iterable[str]]) -> dict:
     """Micro and macro precision, recall and F1 of predicted tags against the true ones.
 
     Micro counts every (ticket, tag) decision together; macro averages per tag over the tags that
@@ -302,7 +302,9 @@ def tag_metrics(true_lists: list[Iterable[str]], predicted_lists: list[Iterable[
     """
     if len(true_lists) != len(predicted_lists):
         raise ValueError("one predicted list per true list")
-    tp, fp, fn = Counter(), Counter(), Counter()
+    tp: Counter[str] = Counter()
+    fp: Counter[str] = Counter()
+    fn: Counter[str] = Counter()
     for truth, predicted in zip(true_lists, predicted_lists, strict=True):
         truth, predicted = set(truth), set(predicted)
         tp.update(truth & predicted)

@@ -34,6 +34,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 from scipy import sparse
@@ -339,21 +340,22 @@ class ReplyTemplates:
                 if intent:
                     members[intent].append(i)
             members = {g: rows[-PER_INTENT:] for g, rows in members.items()}
-            read = sorted({i for rows in members.values() for i in rows})
+            read: Sequence[int] = sorted({i for rows in members.values() for i in rows})
         else:
             read = range(len(sources))
         profiles: list[_Profile | None] = [None] * len(sources)
         for i in read:
             profiles[i] = _profile(sources[i], people)
-        lexicon, openers = _lexicon([profiles[i] for i in read], [customers[i] for i in read], people)
+        profiled = cast(list[_Profile], profiles)  # what follows reads only the rows read above
+        lexicon, openers = _lexicon([profiled[i] for i in read], [customers[i] for i in read], people)
         templates = cls(lexicon=lexicon, openers=openers, people=people)
         per_source: list[frozenset[str]] = []
         if intents is not None:
-            templates.groups = {g: _template_keys(rows, profiles, customers) for g, rows in members.items()}
+            templates.groups = {g: _template_keys(rows, profiled, customers) for g, rows in members.items()}
             per_source = [templates.groups.get(intent or "", frozenset()) for intent in intents]
         else:
             per_source = [
-                _template_keys([i, *map(int, neighbours[i])], profiles, customers, profiles[i].marked)
+                _template_keys([i, *map(int, neighbours[i])], profiled, customers, profiled[i].marked)
                 if neighbours is not None else frozenset()
                 for i in range(len(sources))
             ]

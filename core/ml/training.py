@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import time
+from typing import Any, cast
 
 from sqlalchemy import and_, func, not_, select
 
 from core.clustering import update_clusters
+from core.labels import LabelSource, labels_for
 from core.learning.kinds import Effect, training_effect
 from core.ml.abstention import DEFAULT_NOVELTY_BUDGET, DEFAULT_TARGET_PRECISION
 from core.ml.encoder import encode_for_training, encoder_for, encoder_named
@@ -17,10 +19,9 @@ from core.ml.model import (
     TrainingTicket,
     newest_per_label,
 )
-from core.ml.retrieval import DEFAULT_DRAFT_PRECISION
 from core.ml.promotion import Verdict, judge
 from core.ml.registry import ModelLoadError, ModelRegistry, StoredModel
-from core.labels import LabelSource, labels_for
+from core.ml.retrieval import DEFAULT_DRAFT_PRECISION
 from core.ml.tags import automation_tags
 from core.ml.templates import ReplySource, learn_for_model
 from core.runtime import Runtime
@@ -101,7 +102,8 @@ def reply_sources(runtime: Runtime, tenant_id: int, tickets: list[TrainingTicket
         ):
             if ticket_id in own:
                 own[ticket_id].append(body or "")
-    return [ReplySource(t.ticket_id, t.reply, customer.get(t.ticket_id, f"ticket:{t.ticket_id}"), t.requester_name,
+    return [ReplySource(t.ticket_id, cast(str, t.reply),  # answered: tickets with a reply
+                        customer.get(t.ticket_id, f"ticket:{t.ticket_id}"), t.requester_name,
                         t.agent_name, "\n".join(own.get(t.ticket_id, ())))
             for t in answered.values()]
 
@@ -159,7 +161,7 @@ def train_tenant(runtime: Runtime, tenant_slug: str, force: bool = False) -> Sto
     novelty_budget = float(settings.get("novelty_budget", DEFAULT_NOVELTY_BUDGET))
     source = label_source_of(settings)
     tickets, max_signal_id = load_training_tickets(runtime, tenant_id, source)
-    tag_options = {"excluded": excluded_tags(runtime, tenant_id, settings),
+    tag_options: dict[str, Any] = {"excluded": excluded_tags(runtime, tenant_id, settings),
                    "target_precision": float(settings.get("tag_target_precision", DEFAULT_TAG_PRECISION))}
     started = time.perf_counter()
     encoder = encoder_named(runtime.settings.encoder, runtime.settings.encoders_dir, batch=True)
@@ -167,7 +169,8 @@ def train_tenant(runtime: Runtime, tenant_slug: str, force: bool = False) -> Sto
     registry = registry_for(runtime, tenant_slug)
     verdict = _judge(runtime, registry, tickets, vectors, encoder, source.spec)
     if verdict is not None and not verdict.promote and not force:
-        registry.record_refusal({**verdict.as_dict(), "data": {"tickets": len(tickets)}, "max_signal_id": max_signal_id})
+        registry.record_refusal({**verdict.as_dict(), "data": {"tickets": len(tickets)},
+                                 "max_signal_id": max_signal_id})
         raise ModelRefused(verdict)
     model = TicketModel.fit(tickets, target_precision=target_precision, encoder=encoder, vectors=vectors,
                             tag_options=tag_options,
@@ -176,7 +179,8 @@ def train_tenant(runtime: Runtime, tenant_slug: str, force: bool = False) -> Sto
     model.label_source = source.spec
     # Reply templates ride on the model as an attribute of their own (``templates_for`` learns them
     # lazily for a model saved without): which words of a reply a draft may copy (core.ml.templates).
-    model.reply_templates = learn_for_model(model, reply_sources(runtime, tenant_id, tickets))
+    templates = learn_for_model(model, reply_sources(runtime, tenant_id, tickets))
+    model.reply_templates = templates  # type: ignore[attr-defined]  # not a TicketModel field: see above
     snapshot = hashlib.sha256(",".join(str(t.ticket_id) for t in tickets).encode()).hexdigest()[:16]
     metadata = {
         "tenant": tenant_slug,
@@ -194,7 +198,7 @@ def train_tenant(runtime: Runtime, tenant_slug: str, force: bool = False) -> Sto
         "promotion": verdict.as_dict() if verdict is not None else {"promoted": True, "reason": "first model"},
         "forced": bool(force and verdict is not None and not verdict.promote),
         "metrics": model.metrics,
-        "reply_templates": model.reply_templates.summary,
+        "reply_templates": templates.summary,
     }
     stored = registry.save(model, metadata)
     texts = [t.text for t in tickets]

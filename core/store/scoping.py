@@ -10,7 +10,9 @@ This is SQLAlchemy's documented multi-tenancy recipe for ``do_orm_execute``.
 
 from __future__ import annotations
 
-from sqlalchemy import event
+from typing import cast
+
+from sqlalchemy import Table, event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql.util import find_tables
 
@@ -18,7 +20,9 @@ from core.store.tables import Base, TenantScoped
 
 
 def _tenant_tables() -> frozenset[str]:
-    return frozenset(m.local_table.name for m in Base.registry.mappers if issubclass(m.class_, TenantScoped))
+    # Each mapper's local_table is a Table (none maps a join or a subquery).
+    return frozenset(cast(Table, m.local_table).name for m in Base.registry.mappers
+                     if issubclass(m.class_, TenantScoped))
 
 
 def _tenant_tables_without_entity(statement, scoped_mappers) -> set[str]:

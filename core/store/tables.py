@@ -7,7 +7,7 @@ Schema changes go through Alembic (``core/store/migrations``), never ``create_al
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -21,6 +21,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -41,6 +42,8 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    if TYPE_CHECKING:  # every class here maps a plain Table (SQLAlchemy types it as any FromClause)
+        __table__: ClassVar[Table]
     type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON, list: JSON}
 
 

@@ -24,6 +24,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import String, cast, delete, func, select
 from sqlalchemy.orm import Session
@@ -212,8 +213,9 @@ def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime
     digest = hashlib.sha256(ticket.model_dump_json().encode())
     digest.update(json.dumps([tags, intent, CLEANER_VERSION, TONE_VERSION]).encode())
     row["content_hash"] = digest.hexdigest()
-    messages = [message_values(tenant_id, position, m, body, tone)
-                for position, (m, body, tone) in enumerate(zip(ticket.messages, cleaned, tones, strict=True))]
+    rows = enumerate(zip(ticket.messages, cleaned, tones, strict=True))
+    messages: list[dict[str, Any]] = [message_values(tenant_id, position, m, body, tone)
+                                      for position, (m, body, tone) in rows]
     seen: set[str] = set()
     for message in messages:  # a helpdesk id names one message; a repeat would break the unique key
         if message["external_id"] in seen:
@@ -255,10 +257,10 @@ def _upsert_batch(session: Session, tenant_id: int, tickets: list[Ticket], alias
     now = datetime.now(UTC)
     existing: dict[tuple[str, str], tuple[int, str]] = {}
     for source in {t.source for t in tickets}:
-        ids = [t.external_id for t in tickets if t.source == source]
+        wanted = [t.external_id for t in tickets if t.source == source]
         found = session.execute(
             select(TicketRow.external_id, TicketRow.id, TicketRow.content_hash).where(
-                TicketRow.tenant_id == tenant_id, TicketRow.source == source, TicketRow.external_id.in_(ids)
+                TicketRow.tenant_id == tenant_id, TicketRow.source == source, TicketRow.external_id.in_(wanted)
             )
         )
         existing.update({(source, ext): (id_, digest) for ext, id_, digest in found})

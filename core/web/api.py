@@ -8,12 +8,13 @@ functions the CLI uses, and let :mod:`core.web.errors` turn bad input into a 4xx
 from __future__ import annotations
 
 from importlib.metadata import version as package_version
-from typing import Any
+from typing import Any, cast
 
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select, text
 
 from core import intent_proposals, tasks
+from core.access import audit
 from core.clustering import list_clusters
 from core.feedback import record_signal, revoke_signal
 from core.jobs import enqueue
@@ -26,7 +27,6 @@ from core.store.tables import TenantRow
 from core.store.tickets import StoredTicket, count_tickets, get_ticket, list_tickets
 from core.suggest import similar_tickets, suggest, suggest_for_ticket
 from core.types import Signal
-from core.access import audit
 from core.web.access import actor, current_principal, public
 from core.web.errors import ApiError
 from core.web.limits import rate_limited
@@ -112,8 +112,9 @@ def _summary(stored: StoredTicket) -> dict[str, Any]:
 
 def _detail(stored: StoredTicket) -> TicketDetail:
     t = stored.ticket
+    tones = cast(list, stored.message_tones)  # set on every ticket read back from the store
     messages = [TicketMessage(**m.model_dump(), body_clean=clean, sentiment=tone[0], urgent=tone[1])
-                for m, clean, tone in zip(t.messages, stored.clean_bodies, stored.message_tones, strict=True)]
+                for m, clean, tone in zip(t.messages, stored.clean_bodies, tones, strict=True)]
     return TicketDetail(
         **_summary(stored), text=stored.text, messages=messages, channel=t.channel, updated_at=t.updated_at,
         first_response_at=t.first_response_at, solved_at=t.solved_at, csat=t.csat, reopen_count=t.reopen_count,
@@ -268,7 +269,7 @@ def clusters(slug: str):
             response=LabelState, errors=(404,))
 def labels(slug: str):
     current, report = label_state(runtime(), slug)
-    return _send(LabelState(current=current, report=report))
+    return _send(LabelState.model_validate({"current": current, "report": report}))
 
 
 @docs.route("POST", "/tenants/<slug>/labels/suggest", scope="admin",
@@ -276,7 +277,7 @@ def labels(slug: str):
             response=LabelState, errors=(400, 404))
 def suggest_labels(slug: str):
     report = rank_and_keep(runtime(), slug)
-    return _send(LabelState(current=report["current"], report=report))
+    return _send(LabelState.model_validate({"current": report["current"], "report": report}))
 
 
 @docs.route("PUT", "/tenants/<slug>/labels/source", scope="admin",

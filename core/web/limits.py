@@ -22,8 +22,10 @@ from __future__ import annotations
 import json
 import re
 from itertools import accumulate
+from typing import cast
 
 from flask import Flask, current_app, g, request
+from flask.typing import RouteCallable
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -130,20 +132,23 @@ def _counted_methods(app: Flask, endpoint: str) -> list[str] | None:
 def init_limits(app: Flask, settings: Settings) -> Limiter:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["DESKLOOP_RATE_AUTH_FAILURES"] = settings.rate_auth_failures
-    options = {"key_prefix": f"deskloop-limits:{settings.queue_name}"} if settings.redis_url else {}
+    options: dict[str, str | int] = (
+        {"key_prefix": f"deskloop-limits:{settings.queue_name}"} if settings.redis_url else {})
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.redis_url or "memory://",
                       storage_options=options, headers_enabled=True, strategy="moving-window",
                       swallow_errors=True)  # Redis down: serve without limits (and log), not 500
     app.extensions["deskloop_limiter"] = limiter
     suggestions = limiter.shared_limit(settings.rate_suggest, scope="suggest", key_func=_caller_key)
+    # flask-limiter's decorators return the view they wrap; their annotations pick the async
+    # overload for Flask's sync-or-async view type, hence the casts.
     for endpoint, view in list(app.view_functions.items()):
         group = getattr(view, LIMIT_ATTRIBUTE, None)
         if group == "suggest":
-            app.view_functions[endpoint] = suggestions(view)
+            app.view_functions[endpoint] = cast(RouteCallable, suggestions(view))
         elif group == "login":  # per route: a password sign-in and a single sign-on are two calls apart
             sign_in = limiter.limit(settings.rate_login, key_func=get_remote_address,
                                     methods=_counted_methods(app, endpoint))
-            app.view_functions[endpoint] = sign_in(view)
+            app.view_functions[endpoint] = cast(RouteCallable, sign_in(view))
     app.before_request(_refuse_deep_json)
     return limiter
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from core.web import access
 from core.web.schemas import ErrorBody
@@ -112,8 +112,9 @@ class ApiDocs:
             "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
         }
 
-    def _schemas(self) -> tuple[dict[str, Any], dict[tuple[type[BaseModel], str], dict[str, Any]]]:
-        wanted = {(ErrorBody, "serialization")}
+    def _schemas(self) -> tuple[dict[str, Any], dict[Any, dict[str, Any]]]:
+        """(the schemas by name, each (model, mode)'s reference to its schema)."""
+        wanted: set[tuple[type[BaseModel], JsonSchemaMode]] = {(ErrorBody, "serialization")}
         for op in self.operations:
             wanted.add((op.response, "serialization"))
             wanted.update((model, "serialization") for _, _, model in op.also_answers())

@@ -22,7 +22,6 @@ from core.types import (
     Suggestion,
 )
 
-
 #: Longest free text in a request: a customer's message, a sent reply, a note. Also the longest text
 #: the draft-versus-sent comparison reads (:data:`core.feedback.MAX_COMPARED_CHARS`).
 MAX_TEXT = 20_000

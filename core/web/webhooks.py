@@ -11,7 +11,9 @@ helpdesk or tenant. The raw body is read once and verified as received, before a
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import cast
 
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import ValidationError
@@ -39,7 +41,8 @@ def receive(helpdesk: str, tenant: str):
         raise NotFound(f"tenant {tenant!r} is not connected to {helpdesk}")
     body = request.get_data(cache=True)
     try:
-        desk.verify(request.headers, body, conn.secrets, datetime.now(UTC))
+        # werkzeug's Headers reads like a mapping (get, items) without being typed as one.
+        desk.verify(cast(Mapping[str, str], request.headers), body, conn.secrets, datetime.now(UTC))
     except BadSignature as exc:
         log.warning("%s webhook for %s rejected: %s", helpdesk, tenant, exc)
         return error_response(401, f"signature not accepted: {exc}")

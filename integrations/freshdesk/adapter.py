@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,7 +64,7 @@ _ATTACHMENTS_TAIL = re.compile(r"\n\n(?:Ticket a|A)ttachments :\n.*\Z", re.S)
 # REST v2 ---------------------------------------------------------------------------------------
 
 
-def ticket_from_api(ticket: Mapping[str, Any], conversations: list[Mapping[str, Any]],
+def ticket_from_api(ticket: Mapping[str, Any], conversations: Sequence[Mapping[str, Any]],
                     groups: Mapping[str, str] | None = None) -> Ticket:
     """A REST v2 ticket (listed with ``include=requester,description``) and its conversations;
     ``groups`` names the account's groups by id (as strings), an unnamed group keeps its id.
@@ -87,6 +87,7 @@ def ticket_from_api(ticket: Mapping[str, Any], conversations: list[Mapping[str, 
             created_at=api_time(conv.get("created_at")),
             external_id=None if conv.get("id") is None else str(conv["id"]),
         ))
+    priority = _as_int(ticket.get("priority"))
     return Ticket(
         source="freshdesk",
         external_id=str(ticket["id"]),
@@ -95,7 +96,7 @@ def ticket_from_api(ticket: Mapping[str, Any], conversations: list[Mapping[str, 
         requester=_requester(ticket),
         tags=list(ticket.get("tags") or []),
         status=status_from_code(ticket.get("status")),
-        priority=PRIORITY_CODES.get(_as_int(ticket.get("priority"))),
+        priority=None if priority is None else PRIORITY_CODES.get(priority),
         channel=channel_from_code(ticket.get("source")),
         created_at=created_at,
         updated_at=api_time(ticket.get("updated_at")),

@@ -35,8 +35,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from core.events import BadSignature, HelpdeskEvent, MalformedPayload
-from core.types import Csat, Message, Person
+from core.events import BadSignature, EventKind, HelpdeskEvent, MalformedPayload
+from core.types import AuthorRole, Csat, Message, Person
 from integrations.freshdesk import adapter
 from integrations.payload import Payload
 
@@ -113,7 +113,7 @@ class _Common:
             raise MalformedPayload(f"{root.path}.ticket_id: expected a ticket number")
         return cls(root, name, str(ticket_id), _time(root, "ticket_modified_on"), api_user)
 
-    def event(self, kind: str, **fields) -> HelpdeskEvent:
+    def event(self, kind: EventKind, **fields) -> HelpdeskEvent:
         """An event with the ticket fields the template reports (a field the template leaves out
         stays ``None``: not said, so the stored ticket keeps its value)."""
         root = self.root
@@ -170,7 +170,8 @@ def _note_added(root: Payload, common: _Common) -> list[HelpdeskEvent]:
     latest comment is the note."""
     name, value = _triggered(root)
     if name != "note_type" or value not in ("public", "private"):
-        raise MalformedPayload(f"{root.path}.triggered_event: expected a note type, got {root.str('triggered_event')!r}")
+        raise MalformedPayload(
+            f"{root.path}.triggered_event: expected a note type, got {root.str('triggered_event')!r}")
     field = "ticket_latest_private_comment" if value == "private" else "ticket_latest_public_comment"
     return [_message_event(common, "agent_replied", "agent", field, public=value == "public")]
 
@@ -233,7 +234,7 @@ EVENT_HANDLERS: dict[str, Handler] = {
 # Readers ------------------------------------------------------------------------------------------
 
 
-def _message_event(common: _Common, kind: str, role: str, field: str, public: bool) -> HelpdeskEvent:
+def _message_event(common: _Common, kind: EventKind, role: AuthorRole, field: str, public: bool) -> HelpdeskEvent:
     author, body = adapter.split_comment(_text(common.root, field))
     if not body:
         raise MalformedPayload(f"{common.root.path}.{field}: the comment has no body")

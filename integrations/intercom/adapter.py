@@ -129,7 +129,7 @@ def first_message(conversation: Payload) -> Message | None:
         return None
     author = source.obj("author", required=False)
     role, body = author_role(author), source.str("body", required=False)
-    if role is None or not (body or "").strip():
+    if role is None or body is None or not body.strip():
         return None
     return Message(author_role=role, body=body, public=True, author_name=_name(author),
                    created_at=conversation.time("created_at", required=False),
@@ -147,7 +147,7 @@ def part_message(part: Payload) -> Message | None:
         return None
     author = part.obj("author", required=False)
     role = author_role(author)
-    if role is None or not (body or "").strip():
+    if role is None or body is None or not body.strip():
         return None
     return Message(author_role=role, body=body, public=public, author_name=_name(author),
                    created_at=part.time("created_at", required=False), external_id=part.str("id"))
@@ -234,7 +234,7 @@ def csat(conversation: Payload) -> Csat | None:
     """The customer's rating (Intercom rates 1 to 5, like Deskloop) and remark, if rated."""
     rating = conversation.obj("conversation_rating", required=False)
     score = rating.int("rating", required=False) if rating else None
-    if score is None:
+    if rating is None or score is None:
         return None
     if not 1 <= score <= 5:
         raise MalformedPayload(f"{rating.path}.rating: expected 1 to 5, got {score}")

@@ -49,6 +49,7 @@ from urllib.parse import quote
 import httpx
 from intercom import Intercom, IntercomEnvironment
 from intercom.core.api_error import ApiError
+from intercom.core.request_options import RequestOptions
 from intercom.types import AdminReplyConversationRequest, CreateOrUpdateTagRequest
 
 from core.errors import BadInput
@@ -259,7 +260,7 @@ class IntercomClient:
     # -- calls -------------------------------------------------------------------------------------
 
     @staticmethod
-    def _options() -> dict[str, Any]:
+    def _options() -> RequestOptions:
         return {"max_retries": 0}  # this client retries (module notes)
 
     def _call(self, what: str, call: Callable[[], T], idempotent: bool = True) -> T:
@@ -329,6 +330,7 @@ def _backoff(attempt: int) -> float:
 def _translate(what: str, exc: ApiError) -> IntercomError:
     status = exc.status_code
     message = f"Intercom {what}: HTTP {status} {_vendor_reason(exc.body)}".rstrip()
+    kind: type[IntercomError]
     if status in (401, 403):
         kind = IntercomUnauthorized
         message += " (check the access_token and the app's permissions)"

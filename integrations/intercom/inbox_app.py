@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import BaseModel, ValidationError
@@ -156,8 +156,9 @@ def _card_state(made: PanelSuggestion, conversation: str) -> CardState:
     similar = [SimilarTicket(id=x.external_id, title=x.subject.strip() or f"Ticket {x.external_id}",
                              subtitle=f"{canvas.intent_label(x.intent)} · {canvas.percent(x.score)} similar",
                              url=x.url) for x in made.similar]
-    return CardState(suggestion_id=s.id, conversation_id=conversation, intent=s.intent, confidence=s.confidence,
-                     tags=[t.tag for t in s.tags], similar=similar)
+    # The panel's suggestion is a stored one, so it has its id.
+    return CardState(suggestion_id=cast(int, s.id), conversation_id=conversation, intent=s.intent,
+                     confidence=s.confidence, tags=[t.tag for t in s.tags], similar=similar)
 
 
 # -- submit ----------------------------------------------------------------------------------------

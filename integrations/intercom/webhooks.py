@@ -32,7 +32,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from core.events import BadSignature, HelpdeskEvent, MalformedPayload
 from integrations.intercom import adapter
@@ -144,7 +144,7 @@ def _messages(item: Payload, roles: set[str], public: bool) -> Found:
         if message is None or message.author_role not in roles or message.public != public:
             continue
         kind = "customer_replied" if message.author_role == "customer" else "agent_replied"
-        found.append((message.external_id, {
+        found.append((cast(str, message.external_id), {  # part_message reads it from the part's required id
             "kind": kind, "occurred_at": message.created_at or item.time("updated_at"), "message": message,
             "message_external_id": message.external_id, "from_deskloop": adapter.created_by_app(part),
             **_ticket_fields(item)}))

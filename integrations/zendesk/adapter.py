@@ -35,7 +35,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from core.types import Csat, Message, Person, Priority, Status, Ticket
+from core.types import AuthorRole, Csat, Message, Person, Priority, Status, Ticket
 
 SOURCE = "zendesk"
 
@@ -103,7 +103,7 @@ def person_from_user(user_id: Any, user: Mapping[str, Any] | None) -> Person | N
     return Person(external_id=str(user_id), name=user.get("name") or None, email=user.get("email") or None)
 
 
-def author_role(author_id: Any, requester_id: Any, users: Mapping[str, Mapping[str, Any]]) -> str:
+def author_role(author_id: Any, requester_id: Any, users: Mapping[str, Mapping[str, Any]]) -> AuthorRole:
     """Who wrote a comment. The author's Zendesk role decides when it is known (an end user CC'd
     on the ticket is still a customer); otherwise the requester is the customer and anyone else
     is staff, since REST comments carry no role of their own."""

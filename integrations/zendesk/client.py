@@ -50,7 +50,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -157,15 +157,17 @@ class ZendeskTransport(HTTPAdapter):
         self.account_url = account_url.rstrip("/")
         self.api_url = api_url.rstrip("/") if api_url else None
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        if self.api_url is None or not request.url.startswith(self.account_url):
+    # Forwards whatever keywords requests passes, rather than restating HTTPAdapter.send's list.
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        url = cast(str, request.url)  # a prepared request being sent has its URL
+        if self.api_url is None or not url.startswith(self.account_url):
             return super().send(request, **kwargs)
         forwarded = request.copy()
-        forwarded.url = self.api_url + request.url[len(self.account_url):]
+        forwarded.url = self.api_url + url[len(self.account_url):]
         forwarded.headers["X-Forwarded-Host"] = urlsplit(self.account_url).netloc
         forwarded.headers["X-Forwarded-Proto"] = "https"
         response = super().send(forwarded, **kwargs)
-        response.request, response.url = request, request.url
+        response.request, response.url = request, url
         return response
 
 
@@ -204,7 +206,8 @@ class ZendeskClient:
                 start_time = 0 if since is None else int(since.timestamp())
                 export = self._zenpy.tickets.incremental(start_time=start_time, include=SIDELOADS,
                                                          per_page=self.page_size)
-            page_cursor, batch = getattr(export, "after_cursor", None), []
+            page_cursor = getattr(export, "after_cursor", None)
+            batch: list[Any] = []
             for zenpy_ticket in export:
                 if export.after_cursor != page_cursor:  # zenpy just fetched the next page
                     yield BackfillPage(self._tickets(batch), page_cursor)
@@ -376,7 +379,8 @@ def _reason(response: requests.Response | None) -> str:
     if isinstance(data, dict):
         error, description = data.get("error"), data.get("description")
         if isinstance(error, dict):  # some endpoints nest it: {"error": {"title", "message"}}
-            error, description = error.get("title"), error.get("message")
+            nested = error
+            error, description = nested.get("title"), nested.get("message")
         text = ": ".join(str(part) for part in (error, description) if part)
         return text[:300] or "no reason given"
     return "no reason given"

@@ -22,9 +22,9 @@ from core.app_access import AccessDenied, issue_session
 from core.connections import connection
 from core.helpdesks import Connection
 from core.runtime import Runtime
+from core.store.tables import TenantRow
 from core.web.access import panel
 from core.web.headers import allow_framing
-from core.store.tables import TenantRow
 from core.web.panel_api import PREFIX as PANEL_API_PREFIX
 from integrations.zendesk.account import account_host
 from integrations.zendesk.signed_urls import (

@@ -36,7 +36,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from core.events import BadSignature, HelpdeskEvent, MalformedPayload
+from core.events import BadSignature, EventKind, HelpdeskEvent, MalformedPayload
 from core.types import Message, Person, Priority
 from integrations.payload import Payload
 from integrations.zendesk.adapter import (
@@ -129,7 +129,7 @@ class Delivery:
     def by_deskloop(self, actor_id: str | None) -> bool:
         return self.api_user_id is not None and actor_id is not None and actor_id == self.api_user_id
 
-    def common(self, kind: str, **fields: Any) -> HelpdeskEvent:
+    def common(self, kind: EventKind, **fields: Any) -> HelpdeskEvent:
         """A common event with this delivery's identity; a field pydantic rejects is a malformed payload."""
         fields.setdefault("from_deskloop", self.by_deskloop(self.detail.str("actor_id", required=False)))
         try:
@@ -309,9 +309,9 @@ def parse(body: bytes, settings: Mapping[str, Any] | None = None) -> list[Helpde
     events = handler(delivery)
     if len(events) > 1:  # one delivery, several facts: each needs its own idempotency key
         events = [e.model_copy(update={"event_id": f"{e.event_id}:{i}"}) for i, e in enumerate(events, 1)]
-    for event in events:
+    for parsed in events:
         try:
-            event.check()
+            parsed.check()
         except ValueError as exc:
             raise MalformedPayload(str(exc)) from exc
     return events
