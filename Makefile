@@ -1,14 +1,14 @@
 # The two commands a newcomer needs: `make demo` and `make test`. Both create the environment first.
 VENV ?= .venv
 PYTHON ?= python3
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 
 .PHONY: demo lint test bench browser clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[export,test]'
+	$(VENV)/bin/pip install --quiet -c requirements.lock -e '.[export,test]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 demo: $(STAMP)
@@ -31,3 +31,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) artifacts
+
+# Refresh the lock from the current environment (after a deliberate upgrade, with the tests green).
+lock: $(STAMP)
+	{ sed -n '1,3p' requirements.lock; $(VENV)/bin/pip freeze --exclude-editable; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
