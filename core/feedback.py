@@ -17,6 +17,7 @@ from core.clock import aware_utc
 from core.errors import BadInput, NotFound
 from core.learning import live
 from core.learning.kinds import SENT_REPLY_KINDS, check_payload, default_weight
+from core.listeners import Occurrence, publish
 from core.runtime import Runtime
 from core.store.tables import SignalRow, SuggestionRow, TicketRow
 from core.types import Signal, SignalKind
@@ -142,6 +143,8 @@ def record_signal(runtime: Runtime, tenant_slug: str, signal: Signal) -> tuple[S
             raise
         stored = _to_signal(row)
     live.recorded(tenant_id, row.id, row.kind, row.weight, row.payload or {}, suggestion, ticket_id)
+    publish(runtime, Occurrence("signal", tenant_slug, "signals", stored.kind, str(stored.id),
+                                stored.model_dump(mode="json"), {}))
     return stored, True
 
 

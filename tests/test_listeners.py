@@ -85,3 +85,36 @@ def test_the_core_subscribes_learning_and_write_back():
     assert not names["learning-signal"].as_job and names["write-back"].as_job
     taught_by = names["learning-signal"].kinds
     assert taught_by == {"agent_replied", "reopened", "csat_received", "fields_changed", "reassigned"}
+
+
+def test_a_recorded_signal_is_heard_once_by_its_listeners(settings, db):
+    from core.feedback import record_signal
+    from core.runtime import Runtime
+    from core.store.tickets import upsert_tickets
+    from core.types import Signal
+    from tests.factories import small_inbox
+
+    heard: list[Occurrence] = []
+
+    @listen("test-signals", "signal", ("reopened",))
+    def probe(runtime, occurrence):
+        heard.append(occurrence)
+
+    runtime = Runtime(settings)
+    tenant_id = db.ensure_tenant("acme")
+    with db.transaction(tenant_id) as session:
+        upsert_tickets(session, tenant_id, small_inbox()[:2])
+    with db.tenant_session(tenant_id) as session:
+        from core.store.tables import TicketRow
+
+        ticket_id = session.scalars(select(TicketRow.id)).first()
+    try:
+        for _ in range(2):  # the same source event twice: one signal, heard once
+            record_signal(runtime, "acme", Signal(kind="reopened", ticket_id=ticket_id, source_event="zendesk:ev-3"))
+        record_signal(runtime, "acme", Signal(kind="confirmed", ticket_id=ticket_id))  # not subscribed
+    finally:
+        listeners.forget("test-signals")
+        runtime.close()
+    [occurrence] = heard
+    assert occurrence.topic == "signal" and occurrence.kind == "reopened" and occurrence.tenant == "acme"
+    assert occurrence.data["ticket_id"] == ticket_id and occurrence.key == str(occurrence.data["id"])
