@@ -43,6 +43,7 @@ from freshdesk.v2.models import Ticket as LibraryTicket
 from requests.adapters import HTTPAdapter
 
 from core.helpdesks import BackfillPage, Connection
+from core.outbound import RetryPolicy, asked_wait
 from integrations.freshdesk import adapter
 from integrations.freshdesk.cursor import BackfillCursor
 from integrations.freshdesk.errors import (
@@ -216,7 +217,7 @@ class FreshdeskClient:
                 failures += 1
                 if failures > self._server_retries:
                     raise FreshdeskUnavailable(f"{self.domain} failed {failures} times to {what}: {exc}") from exc
-                wait = self._backoff * 2 ** (failures - 1)
+                wait = RetryPolicy(backoff=self._backoff).backoff_wait(failures)
                 log.warning("Freshdesk %s failed to %s (%s): retry %d in %.1f s", self.domain, what,
                             status or type(exc).__name__, failures, wait)
                 self._sleep(wait)
@@ -240,14 +241,11 @@ class FreshdeskClient:
 
     def _retry_after(self, exc: Exception) -> float:
         response = getattr(self._last, "response", None)
-        value = response.headers.get("Retry-After") if response is not None else None
-        if value is None:
+        asked = asked_wait(response.headers) if response is not None else None
+        if asked is None:
             found = re.search(r"until (\d+) seconds", str(exc))  # the library quotes it in its message
-            value = found.group(1) if found else None
-        try:
-            return max(0.0, float(value)) if value is not None else DEFAULT_RETRY_AFTER
-        except ValueError:
-            return DEFAULT_RETRY_AFTER
+            asked = float(found.group(1)) if found else None
+        return asked if asked is not None else DEFAULT_RETRY_AFTER
 
     def _next_page_linked(self) -> bool:
         """Freshdesk sends ``Link: <...>; rel="next"`` while more pages follow."""

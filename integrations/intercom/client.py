@@ -34,7 +34,6 @@ with Intercom's own error code and message; the access token never appears in th
 
 from __future__ import annotations
 
-import email.utils
 import html
 import json
 import logging
@@ -55,6 +54,7 @@ from intercom.types import AdminReplyConversationRequest, CreateOrUpdateTagReque
 from core.errors import BadInput
 from core.events import MalformedPayload
 from core.helpdesks import BackfillPage, Connection
+from core.outbound import RetryPolicy
 from core.types import Ticket
 from integrations.intercom.adapter import ticket_from_conversation
 from integrations.intercom.errors import (
@@ -84,6 +84,7 @@ ATTEMPTS = 6
 LONGEST_WAIT = 300.0
 #: Backoff (seconds) before retry n when the answer says nothing: 1, 2, 4, 8, 16.
 BACKOFF_BASE = 1.0
+POLICY = RetryPolicy(attempts=ATTEMPTS, backoff=BACKOFF_BASE, longest_wait=LONGEST_WAIT)
 
 REGIONS = {
     "api.intercom.io": IntercomEnvironment.US_PRODUCTION.value,
@@ -307,24 +308,12 @@ def _read_cursor(cursor: str) -> tuple[str, int]:
 
 
 def _wait(headers: dict[str, str], attempt: int) -> float:
-    """Seconds to wait before the next attempt: ``Retry-After`` (seconds or an HTTP date), else
-    Intercom's ``X-RateLimit-Reset`` (a Unix time), else exponential backoff."""
-    found = {k.lower(): v for k, v in headers.items()}
-    retry_after = (found.get("retry-after") or "").strip()
-    if retry_after.isdigit():
-        return min(float(retry_after), LONGEST_WAIT)
-    if retry_after:
-        when = email.utils.parsedate_tz(retry_after)
-        if when is not None:
-            return min(max(email.utils.mktime_tz(when) - time.time(), 0.0), LONGEST_WAIT)
-    reset = (found.get("x-ratelimit-reset") or "").strip()
-    if reset.isdigit():
-        return min(max(int(reset) - time.time(), 0.0), LONGEST_WAIT)
-    return _backoff(attempt)
+    """Seconds to wait before the next attempt (:meth:`core.outbound.RetryPolicy.wait`)."""
+    return POLICY.wait(headers, attempt)
 
 
 def _backoff(attempt: int) -> float:
-    return min(BACKOFF_BASE * 2 ** (attempt - 1), LONGEST_WAIT)
+    return POLICY.backoff_wait(attempt)
 
 
 def _translate(what: str, exc: ApiError) -> IntercomError:

@@ -78,6 +78,7 @@ from core.helpdesks import (
     HelpdeskUnavailable,
     error_class_for,
 )
+from core.outbound import RetryPolicy
 from core.types import Ticket
 from integrations.zendesk.account import account_host
 from integrations.zendesk.adapter import ticket_from_rest
@@ -93,7 +94,9 @@ SIDELOADS = ["users"]
 #: 5xx retries for idempotent requests: 4 more attempts, 0.5 s, 1 s, 2 s apart (urllib3's
 #: backoff, no wait before the first retry). 429 is left to zenpy, which honours Retry-After.
 RETRIED_STATUSES = (500, 502, 503, 504)
-IDEMPOTENT_RETRY = Retry(total=4, backoff_factor=0.5, status_forcelist=RETRIED_STATUSES,
+POLICY = RetryPolicy(attempts=5, backoff=1.0)
+IDEMPOTENT_RETRY = Retry(total=POLICY.attempts - 1, backoff_factor=POLICY.backoff / 2,  # urllib3 doubles it
+                         status_forcelist=RETRIED_STATUSES,
                          allowed_methods=frozenset({"GET", "PUT"}), respect_retry_after_header=False,
                          raise_on_status=False)
 #: For writes that must not repeat: only a connection that never got through is tried again
