@@ -110,6 +110,25 @@ class SettingSpec:
         return value
 
 
+@dataclass(frozen=True)
+class PanelPackage:
+    """A helpdesk's side-panel app as ``deskloop manifests build`` makes it: the template folder
+    (under ``manifests/``), the check that says whether the helpdesk would accept the built
+    package (``"module:function"``, given the built folder, returning problems), whether the
+    helpdesk takes it as a zip upload, and which shared panel files go where inside it."""
+
+    folder: str
+    check: str
+    zipped: bool = True
+    shared_files: Mapping[str, str] = field(default_factory=dict)
+
+    def checker(self) -> Any:
+        from importlib import import_module
+
+        module, _, name = self.check.partition(":")
+        return getattr(import_module(module), name)
+
+
 #: What an integration can do; the core asks before relying on it.
 CAPABILITIES = frozenset({"webhooks", "backfill", "write_back_tags", "private_note", "panel", "panel_apply_tags"})
 
@@ -167,6 +186,8 @@ class HelpdeskIntegration(Protocol):
     #: The ticket's page in the agent interface, ``{domain}`` and ``{id}`` filled in (similar-ticket
     #: links); ``None``: no link.
     ticket_url_template: str | None
+    #: Its side-panel app package (``None``: it has none).
+    panel_package: PanelPackage | None
 
     def app_blueprint(self) -> Any:
         """The side-panel app's Flask blueprint, or ``None`` for a helpdesk without one."""

@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Any, cast
 
 from core.events import HelpdeskEvent
-from core.helpdesks import Connection, HelpdeskClient, SettingSpec
+from core.helpdesks import Connection, HelpdeskClient, PanelPackage, SettingSpec
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class WebhookIntegration:
     ticket_url_template: str | None = None
     capabilities: frozenset[str] = frozenset({"webhooks", "backfill", "write_back_tags", "private_note", "panel"})
     app_settings: tuple[SettingSpec, ...] = ()
+    panel_package: PanelPackage | None = None
 
     @property
     def handled_events(self) -> tuple[str, ...]:

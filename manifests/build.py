@@ -27,18 +27,24 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from core.errors import BadInput
-from manifests.checks import CHECKS, LOCAL_HOST, TEXT_SUFFIXES
+from core.helpdesks import PanelPackage, registered
+from manifests.checks import LOCAL_HOST, TEXT_SUFFIXES
 
 #: Where the templates live: this package.
 SOURCE = Path(__file__).resolve().parent
-#: Built in this order; each is a folder in :data:`SOURCE` and a key of :data:`manifests.checks.CHECKS`.
-HELPDESKS = ("zendesk", "freshdesk", "intercom")
-#: The helpdesks that install an uploaded zip (Intercom's app is settings typed into a form).
-ZIPPED = ("zendesk", "freshdesk")
-#: The shared panel (source, relative to :data:`SOURCE`) and where each helpdesk's app loads it.
-SHARED_FILES = {
-    "freshdesk": {"panel/panel.js": "app/scripts/panel.js", "panel/panel.css": "app/styles/panel.css"},
-}
+
+
+def panel_packages() -> dict[str, PanelPackage]:
+    """Every installed helpdesk's side-panel package (each integration declares its own: folder in
+    :data:`SOURCE`, check, zip or not, shared panel files), by helpdesk name."""
+    return {name: desk.panel_package for name, desk in sorted(registered().items())
+            if desk.kind == "helpdesk" and desk.panel_package is not None}
+
+
+#: The helpdesks built, in order (from the installed integrations).
+HELPDESKS = tuple(panel_packages())
+#: The helpdesks that install an uploaded zip.
+ZIPPED = tuple(name for name, package in panel_packages().items() if package.zipped)
 #: What ``--replace`` may find in ``out``: an earlier build and nothing else, so a mistyped
 #: ``--out`` cannot wipe an unrelated folder.
 BUILD_ENTRIES = frozenset(HELPDESKS) | {f"{name}.zip" for name in ZIPPED}
@@ -123,12 +129,12 @@ def build_packages(base_url: str, out: Path, *, replace: bool = False,
     built = False
     try:
         problems = []
-        for helpdesk in HELPDESKS:
+        for helpdesk, package in panel_packages().items():
             folder = staging / helpdesk
-            _render(source / helpdesk, folder, base.placeholders())
-            for origin, target in SHARED_FILES.get(helpdesk, {}).items():
+            _render(source / package.folder, folder, base.placeholders())
+            for origin, target in package.shared_files.items():
                 _copy_shared(source / origin, folder / target)
-            problems += [f"{helpdesk}/{problem}" for problem in CHECKS[helpdesk](folder)]
+            problems += [f"{helpdesk}/{problem}" for problem in package.checker()(folder)]
         if problems:
             raise BadInput("the built apps would be refused by the helpdesks:\n  " + "\n  ".join(problems))
         for helpdesk in ZIPPED:

@@ -115,3 +115,25 @@ def test_every_clients_errors_say_what_happened_in_the_cores_terms():
                          (422, h.HelpdeskRejected)):
         raised = zendesk_error("x", status, 7)
         assert isinstance(raised, kind) and raised.status == status and raised.retry_after == 7
+
+
+def test_one_retry_policy_reads_what_the_helpdesk_asked():
+    from core.outbound import RetryPolicy, asked_wait
+
+    policy = RetryPolicy(attempts=6, backoff=1.0, longest_wait=300.0)
+    assert [policy.backoff_wait(n) for n in (1, 2, 3, 10)] == [1.0, 2.0, 4.0, 300.0]
+    assert policy.wait({"Retry-After": "7"}, 1) == 7.0 and policy.wait({"retry-after": "9999"}, 1) == 300.0
+    assert asked_wait({"Retry-After": "Thu, 01 Jan 1970 00:01:40 GMT"}, now=40.0) == 60.0
+    assert asked_wait({"X-RateLimit-Reset": "130"}, now=100.0) == 30.0
+    assert asked_wait({"Retry-After": "soon"}) is None and policy.wait({}, 3) == 4.0
+
+
+@pytest.mark.parametrize("name", HELPDESKS)
+def test_each_integration_declares_its_side_panel_package(name):
+    """The manifest build reads what each integration declares; nothing lists the helpdesks."""
+    from manifests.build import SOURCE, panel_packages
+
+    package = integration(name).panel_package
+    assert package is not None and (SOURCE / package.folder).is_dir()
+    assert callable(package.checker()) and panel_packages()[name] == package
+    assert all((SOURCE / origin).is_file() for origin in package.shared_files)

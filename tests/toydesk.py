@@ -59,6 +59,7 @@ class Toydesk:
     app_settings = (SettingSpec("toydesk_board", "the board whose tickets belong to this tenant", r"[a-z]{2,12}",
                                 unique=True),)
     ticket_url_template = "https://{domain}/t/{id}"
+    panel_package = None  # no side panel: suggestions reach it through write-back only
 
     def verify(self, headers: Mapping[str, str], body: bytes, secrets: Mapping[str, str], now: datetime) -> None:
         given = headers.get("X-Toydesk-Signature", "")

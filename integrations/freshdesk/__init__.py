@@ -7,6 +7,7 @@ the admin's side of the setup is ``SETUP.md`` beside this file.
 
 from __future__ import annotations
 
+from core.helpdesks import PanelPackage
 from integrations.base import WebhookIntegration
 from integrations.freshdesk import webhooks
 
@@ -19,4 +20,7 @@ INTEGRATION = WebhookIntegration(
     webhooks=webhooks,
     client_path="integrations.freshdesk.client:FreshdeskClient",
     ticket_url_template="https://{domain}/a/tickets/{id}",
+    # The shared panel script and style, where the Freshworks app loads them.
+    panel_package=PanelPackage("freshdesk", "manifests.checks:check_freshdesk", shared_files={
+        "panel/panel.js": "app/scripts/panel.js", "panel/panel.css": "app/styles/panel.css"}),
 )

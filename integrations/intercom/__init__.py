@@ -7,7 +7,7 @@ Intercom admin is in ``SETUP.md``; the vendor facts this relies on are cited in 
 
 from __future__ import annotations
 
-from core.helpdesks import SettingSpec
+from core.helpdesks import PanelPackage, SettingSpec
 from integrations.base import WebhookIntegration
 from integrations.intercom import webhooks
 
@@ -21,6 +21,8 @@ INTEGRATION = WebhookIntegration(
     webhooks=webhooks,
     client_path="integrations.intercom.client:IntercomClient",
     app_module="integrations.intercom.inbox_app",
+    # Intercom's app is settings typed into its Developer Hub, not an upload.
+    panel_package=PanelPackage("intercom", "manifests.checks:check_intercom", zipped=False),
     app_settings=(SettingSpec("intercom_workspace_id", "the Intercom workspace id (app id) whose Canvas Kit "
                               "requests belong to this tenant", pattern=r"[A-Za-z0-9_-]{1,64}", unique=True),),
 )

@@ -8,7 +8,7 @@ the HTTP stack. Admin setup: ``SETUP.md`` beside this file.
 
 from __future__ import annotations
 
-from core.helpdesks import SettingSpec
+from core.helpdesks import PanelPackage, SettingSpec
 from integrations.base import WebhookIntegration
 from integrations.zendesk import webhooks
 
@@ -22,6 +22,7 @@ INTEGRATION = WebhookIntegration(
     client_path="integrations.zendesk.client:ZendeskClient",
     app_module="integrations.zendesk.sidebar",
     ticket_url_template="https://{domain}/agent/tickets/{id}",
+    panel_package=PanelPackage("zendesk", "manifests.checks:check_zendesk"),
     capabilities=frozenset({"webhooks", "backfill", "write_back_tags", "private_note", "panel", "panel_apply_tags"}),
     app_settings=(SettingSpec("zendesk_app_id",  # signed_urls.APP_ID_SETTING (kept out of this import)
                               "the id Zendesk gave the uploaded sidebar app (its public key verifies "
