@@ -82,7 +82,7 @@ def json_depth() -> None:
 
 
 def similarity() -> None:
-    from core.feedback import MAX_COMPARED_CHARS, text_similarity
+    from core.learning.feedback import MAX_COMPARED_CHARS, text_similarity
 
     rnd = random.Random(3)
     words = ["".join(rnd.choices(string.ascii_lowercase, k=rnd.randint(2, 9))) for _ in range(3000)]

@@ -76,7 +76,7 @@ class Tally:
 
 
 def _suggest(runtime, model, stored, text: str, name: str | None, exclude: int | None = None):
-    from core.suggest import build_suggestion, sentence_vector
+    from core.suggesting.suggest import build_suggestion, sentence_vector
 
     started = time.perf_counter()
     suggestion = build_suggestion(model, stored, text, name, exclude_ticket_id=exclude,
@@ -92,7 +92,7 @@ def demo(runtime, count: int) -> Tally:
 
     from core.demo.simulate import HistorySimulator
     from core.store.tables import TicketRow
-    from core.suggest import current_model
+    from core.suggesting.suggest import current_model
     from core.types import Ticket
 
     tickets = [Ticket.model_validate(t) for t in HistorySimulator(seed=7, end=date(2026, 11, 20)).tickets(count)]
@@ -119,7 +119,7 @@ def personal(runtime, slug: str, intents: bool) -> Tally:
     from sqlalchemy import select
 
     from core.store.tables import TicketRow
-    from core.suggest import current_model
+    from core.suggesting.suggest import current_model
     from tests.personal_data import leaks, personal_history, probes
 
     tickets, customers = personal_history(seed=5, intents=intents)

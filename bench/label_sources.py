@@ -15,7 +15,7 @@ types, groups, forms, macros), for each seed:
    abstention rate, and accuracy of the answers given.
 
 Everything runs through the code ``deskloop labels suggest`` and ``deskloop train`` run
-(:func:`core.labels.rank_sources`, :class:`core.ml.model.TicketModel`), in one process, with the
+(:func:`core.labelling.sources.rank_sources`, :class:`core.ml.model.TicketModel`), in one process, with the
 served sentence encoder.
 
     .venv/bin/python bench/label_sources.py [--tickets 10003] [--seeds 7 11 23] [--json]
@@ -35,13 +35,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.demo.helpdesk_shaped import CATEGORY_FIELD, CATEGORY_OF, FIELD_NAMES, generate_helpdesk_history
-from core.labels import LabelRow, LabelSource, labels_for, normalize_label, rank_sources
+from core.labelling.sources import LabelRow, LabelSource, labels_for, normalize_label, rank_sources
 from core.ml.encoder import encoder
 from core.ml.model import TicketModel, TrainingTicket
 from core.ml.tags import automation_tags, tag_metrics
 from core.ml.training import DEFAULT_TAG_PRECISION
-from core.normalize import clean_message
 from core.store.tickets import model_text
+from core.text.normalize import clean_message
 
 TRUE_SOURCE = f"field:{CATEGORY_FIELD}"
 

@@ -103,9 +103,9 @@ def signal_throughput(home: str, count: int) -> float:
     os.environ.pop("DESKLOOP_DATABASE_URL", None)
     os.environ.pop("DESKLOOP_REDIS_URL", None)
     from core.demo.simulate import load_queries
-    from core.feedback import record_signal
+    from core.learning.feedback import record_signal
     from core.runtime import Runtime
-    from core.suggest import current_model, live_memory, suggest
+    from core.suggesting.suggest import current_model, live_memory, suggest
     from core.types import Signal
 
     runtime = Runtime()

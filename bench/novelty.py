@@ -46,7 +46,7 @@ demo          2     6788      0.939     0.969       0.094        0.721  0.094/0.
 
 Means: banking77 known abstained 0.096, unseen 0.754; subset20 0.088 and 0.866; demo 0.103 and
 0.777 (0.110 and 0.740 while models read the demo's greetings and a subject repeating the
-message's first words: see :func:`core.normalize.text_for_model`; the bare queries in the same
+message's first words: see :func:`core.text.normalize.text_for_model`; the bare queries in the same
 split give 0.106 and 0.790). At ``--budget 0.05``: 0.075 and 0.674, 0.041 and 0.724, 0.096 and
 0.673 (the precision rule then adds 3 to 4 points of known questions). Before (the precision
 rule alone, same draws): banking77 0.089 and 0.705 (the figures of

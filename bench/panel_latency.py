@@ -43,12 +43,12 @@ def build(home: Path, tickets: int) -> str:
     """The trained, connected tenant in ``home``; returns its app token."""
     from datetime import date
 
-    from core.app_access import issue_app_token
     from core.config import Settings
-    from core.connections import add_tenant
     from core.demo.simulate import write_history
+    from core.helpdesk.connections import add_tenant
     from core.ingest import import_file
     from core.ml.training import train_tenant
+    from core.panel.access import issue_app_token
     from core.runtime import Runtime
 
     runtime = Runtime(Settings.from_env({"DESKLOOP_HOME": str(home), "DESKLOOP_SECRET_KEY": SECRET_KEY}))

@@ -66,7 +66,7 @@ def main() -> int:
         from core.demo.simulate import load_queries
         from core.ml.training import registry_for
         from core.runtime import Runtime
-        from core.suggest import build_suggestion, current_model, sentence_vector
+        from core.suggesting.suggest import build_suggestion, current_model, sentence_vector
 
         runtime = Runtime()
         if args.home and registry_for(runtime, "big").current_version():

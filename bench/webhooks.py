@@ -177,7 +177,7 @@ def send(url: str, traffic: list[Delivery], rate: float) -> tuple[list[float], l
 
 def expected_counts(traffic: list[Delivery]) -> tuple[int, int]:
     """(distinct events, distinct messages) the deliveries carry, parsed the way the server does."""
-    from core.helpdesks import integration
+    from core.helpdesk.contract import integration
 
     events, messages = set(), set()
     for delivery in {(d.helpdesk, d.body): d for d in traffic}.values():
@@ -206,7 +206,7 @@ def main() -> int:
         from redis import Redis
 
         Redis.from_url(REDIS_URL).flushdb()
-        from core.connections import add_tenant
+        from core.helpdesk.connections import add_tenant
         from core.runtime import Runtime
 
         runtime = Runtime()

@@ -16,10 +16,10 @@ from core.runtime import Runtime
 def create_app(settings: Settings | None = None) -> Flask:
     """An app bound to one Runtime (settings and a migrated database), shared by its requests.
 
-    Refuses to start (:class:`core.secrets.SecretsUnavailable`, with the reason) when the database
+    Refuses to start (:class:`core.helpdesk.secrets.SecretsUnavailable`, with the reason) when the database
     holds helpdesk credentials and ``DESKLOOP_SECRET_KEY`` is missing or weak: such a server could
     verify no webhook and would answer every one of them with an error."""
-    from core.helpdesks import registered
+    from core.helpdesk.contract import registered
     from core.web import admin_pages, api, auth_pages, learning_pages, panel_api, playground, webhooks
     from core.web.access import init_access
     from core.web.errors import register_error_handlers

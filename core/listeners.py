@@ -3,13 +3,13 @@
 What happens after an event used to be spelled out in the event handler; a notifier (Slack,
 Linear), a write-back, autonomy or the learning loop now *subscribe* instead. A listener names the
 event (or signal) kinds it wants and whether it runs inline (cheap, must see the event before the
-next one: the learning signal) or as a job. Jobs keep the discipline of :mod:`core.jobs`: JSON
+next one: the learning signal) or as a job. Jobs keep the discipline of :mod:`core.background.queue`: JSON
 arguments only (the event as its JSON shape) and a deterministic id per listener and event, so a
 retried delivery never runs a listener twice. A listener that fails is logged and the others still
 run: the event itself is already stored and applied.
 
 Listeners register at import time with :func:`listen`; the core's own are in
-:mod:`core.helpdesk_events` (learning signal, write-back). An integration registers its own from
+:mod:`core.helpdesk.webhook_events` (learning signal, write-back). An integration registers its own from
 its package (imported through its entry point).
 """
 
@@ -88,7 +88,7 @@ def listeners_for(topic: Topic, kind: str) -> list[Listener]:
 def publish(runtime: Runtime, occurrence: Occurrence) -> None:
     """Run every listener of the occurrence's topic and kind: inline ones now, in registration
     order; the others as jobs with id ``<source>:<tenant>:<listener>:<key>``."""
-    from core.jobs import enqueue
+    from core.background.queue import enqueue
 
     for listener in listeners_for(occurrence.topic, occurrence.kind):
         try:
@@ -126,7 +126,7 @@ def _as_json(occurrence: Occurrence) -> dict[str, Any]:
 
 #: Modules whose import registers the core's own listeners: a worker that has not imported them
 #: yet (it only imported this module, to run a queued listener) loads them by name.
-CORE_LISTENER_MODULES = ("core.helpdesk_events",)
+CORE_LISTENER_MODULES = ("core.helpdesk.webhook_events",)
 
 
 def _import_core_listeners() -> None:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 AuthorRole = Literal["customer", "agent", "bot"]
 Priority = Literal["low", "normal", "high", "urgent"]
 Status = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
-#: An installed helpdesk integration's name (see :mod:`core.helpdesks`, which checks it against the
+#: An installed helpdesk integration's name (see :mod:`core.helpdesk.contract`, which checks it against the
 #: registered entry points), or ``"none"`` for a tenant with imported history only.
 Helpdesk = str
 
@@ -108,7 +108,7 @@ class Ticket(_Model):
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     page_context: PageContext | None = None
     #: How the helpdesk itself sorted the ticket: candidate label sources for teams whose history
-    #: has no intent (see :mod:`core.labels`). ``ticket_type`` is Zendesk's type, Freshdesk's
+    #: has no intent (see :mod:`core.labelling.sources`). ``ticket_type`` is Zendesk's type, Freshdesk's
     #: ``type``; ``group`` the group or team it went to; ``form`` the ticket form; ``macros`` the
     #: macros or saved replies agents applied, by name, where the helpdesk's API tells.
     ticket_type: str | None = Field(default=None, max_length=128)

@@ -16,12 +16,12 @@ from types import ModuleType
 from typing import Any, cast
 
 from core.events import HelpdeskEvent
-from core.helpdesks import Connection, HelpdeskClient, PanelPackage, SettingSpec
+from core.helpdesk.contract import Connection, HelpdeskClient, PanelPackage, SettingSpec
 
 
 @dataclass(frozen=True)
 class WebhookIntegration:
-    """A :class:`core.helpdesks.HelpdeskIntegration` made of ``webhooks`` (``verify``, ``parse``,
+    """A :class:`core.helpdesk.contract.HelpdeskIntegration` made of ``webhooks`` (``verify``, ``parse``,
     ``event_name``, ``EVENT_HANDLERS``; fixtures in ``fixtures/`` beside it) and ``client_path``
     (``"package.module:ClassName"``, built with the tenant's connection)."""
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from core.errors import BadInput
-from core.helpdesks import PanelPackage, registered
+from core.helpdesk.contract import PanelPackage, registered
 from manifests.checks import LOCAL_HOST, TEXT_SUFFIXES
 
 #: Where the templates live: this package.

@@ -15,7 +15,7 @@ from core.access.operators import authenticate, list_operators
 from core.access.tokens import list_tokens
 from core.app import create_app
 from core.cli import main
-from core.feedback import record_signal
+from core.learning.feedback import record_signal
 from core.ml.training import train_tenant
 from core.runtime import Runtime
 from core.store.tickets import upsert_tickets

@@ -15,7 +15,7 @@ import pytest
 
 from core.access import ROLE_SCOPES, SCOPES
 from core.app import create_app
-from core.feedback import record_signal
+from core.learning.feedback import record_signal
 from core.store.tickets import upsert_tickets
 from core.types import Signal
 from core.web.access import rule_for

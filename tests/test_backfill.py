@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core.connections import add_tenant, forget_connections
+from core.helpdesk.connections import add_tenant, forget_connections
 from core.runtime import Runtime
 from core.store.tables import BackfillStateRow, MessageRow, TicketRow
 from tests import fake_intercom

@@ -32,9 +32,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from core.app import create_app
-from core.app_access import issue_app_token
 from core.cli import main
-from core.connections import add_tenant, forget_connections
 from core.demo.helpdesk_shaped import (
     CATEGORY_FIELD,
     CHANNEL_TAGS,
@@ -43,6 +41,8 @@ from core.demo.helpdesk_shaped import (
     SLA_TAG,
     generate_helpdesk_history,
 )
+from core.helpdesk.connections import add_tenant, forget_connections
+from core.panel.access import issue_app_token
 from core.runtime import Runtime
 from core.store.tables import TenantRow
 from core.types import Ticket

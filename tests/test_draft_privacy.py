@@ -23,14 +23,14 @@ from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from core.app import create_app
-from core.drafting import draft_reply, fill, guard_rewrite
 from core.learning import live
 from core.ml.retrieval import DraftRule
 from core.ml.templates import ReplySource, ReplyTemplates, mask_echoes, words_of
 from core.ml.training import train_tenant
 from core.store.tables import TenantRow, TicketRow
 from core.store.tickets import upsert_tickets
-from core.suggest import build_suggestion, current_model, sentence_vector
+from core.suggesting.drafting import draft_reply, fill, guard_rewrite
+from core.suggesting.suggest import build_suggestion, current_model, sentence_vector
 from tests.access_support import authorized_client
 from tests.personal_data import leaks, make_customer, personal_history, probes
 from tests.test_rewrite import ChatServer

@@ -1,4 +1,4 @@
-from core.drafting import draft_reply
+from core.suggesting.drafting import draft_reply
 
 
 def test_the_other_customers_name_and_details_never_reach_the_draft():

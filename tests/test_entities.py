@@ -1,4 +1,4 @@
-from core.entities import find_entities, luhn_valid, redact
+from core.text.entities import find_entities, luhn_valid, redact
 
 
 def _types(text):
@@ -57,7 +57,7 @@ def test_street_addresses():
 
 
 def test_a_tenant_vocabulary_learns_products_from_text_and_features_from_tags():
-    from core.vocabulary import Vocabulary
+    from core.text.vocabulary import Vocabulary
 
     texts = [f"Hi, my payment with Google Pay failed again ({i}). There is a problem with the virtual card."
              for i in range(6)] + ["there is nothing else", "now it works"] * 5

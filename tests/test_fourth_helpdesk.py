@@ -11,13 +11,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from core import helpdesks
 from core.app import create_app
-from core.backfill import run_backfill
 from core.cli import main
-from core.connections import add_tenant, forget_connections
+from core.helpdesk import contract as helpdesks
+from core.helpdesk.backfill import run_backfill
+from core.helpdesk.connections import add_tenant, forget_connections
 from core.ml.training import train_tenant
-from core.panels import panel_suggestion
+from core.panel.suggestions import panel_suggestion
 from core.store.tables import TicketRow
 from tests import toydesk
 from tests.factories import small_inbox

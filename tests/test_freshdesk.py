@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.events import BadSignature, MalformedPayload
-from core.helpdesks import Connection
+from core.helpdesk.contract import Connection
 from integrations.freshdesk import INTEGRATION
 from integrations.freshdesk.client import FreshdeskClient
 from integrations.freshdesk.errors import (
@@ -443,8 +443,8 @@ def test_every_api_fixture_is_served(freshdesk):
 
 def test_a_backfill_stores_how_each_ticket_was_sorted(settings, db):
     """Through python-freshdesk against the local Freshdesk into the database (SQLite and PostgreSQL)."""
-    from core.backfill import run_backfill
-    from core.connections import add_tenant, forget_connections
+    from core.helpdesk.backfill import run_backfill
+    from core.helpdesk.connections import add_tenant, forget_connections
     from core.runtime import Runtime
     from core.store.tickets import list_tickets
 

@@ -20,7 +20,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from core.app import create_app
-from core.connections import add_tenant, forget_connections
+from core.helpdesk.connections import add_tenant, forget_connections
 from core.learning.replay import replay
 from core.runtime import Runtime
 from core.store.tables import Base

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.events import EVENT_KINDS, HelpdeskEvent
-from core.helpdesks import HelpdeskIntegration, helpdesk_names, integration
+from core.helpdesk.contract import HelpdeskIntegration, helpdesk_names, integration
 
 HELPDESKS = ["zendesk", "freshdesk", "intercom"]
 
@@ -89,7 +89,7 @@ def test_the_web_app_starts_without_the_vendor_libraries():
     import subprocess
     import sys
 
-    script = ("import sys; from core.helpdesks import registered; "
+    script = ("import sys; from core.helpdesk.contract import registered; "
               "[d.app_blueprint() for d in registered().values()]; import core.web.panel_api; "
               "print(sorted(m for m in ('zenpy', 'freshdesk', 'intercom') if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
@@ -100,7 +100,7 @@ def test_the_web_app_starts_without_the_vendor_libraries():
 def test_every_clients_errors_say_what_happened_in_the_cores_terms():
     """Each helpdesk's errors are also one of the core's, so the core can act on a rate limit or
     bad credentials without knowing the helpdesk (and never catches bare ``Exception``)."""
-    from core import helpdesks as h
+    from core.helpdesk import contract as h
     from integrations.freshdesk import errors as freshdesk
     from integrations.intercom import errors as intercom
     from integrations.zendesk.client import zendesk_error
@@ -118,7 +118,7 @@ def test_every_clients_errors_say_what_happened_in_the_cores_terms():
 
 
 def test_one_retry_policy_reads_what_the_helpdesk_asked():
-    from core.outbound import RetryPolicy, asked_wait
+    from core.helpdesk.outbound import RetryPolicy, asked_wait
 
     policy = RetryPolicy(attempts=6, backoff=1.0, longest_wait=300.0)
     assert [policy.backoff_wait(n) for n in (1, 2, 3, 10)] == [1.0, 2.0, 4.0, 300.0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.label_settings import rank_and_keep
+from core.labelling.settings import rank_and_keep
 from core.runtime import Runtime
 from core.store.tickets import upsert_tickets
 from tests.browser_support import expect, screenshot

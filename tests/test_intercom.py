@@ -16,7 +16,7 @@ import pytest
 
 from core.errors import BadInput
 from core.events import BadSignature, MalformedPayload
-from core.helpdesks import ENTRY_POINT_GROUP, Connection, HelpdeskIntegration
+from core.helpdesk.contract import ENTRY_POINT_GROUP, Connection, HelpdeskIntegration
 from integrations.intercom import INTEGRATION
 from integrations.intercom.adapter import ticket_from_conversation
 from integrations.intercom.client import (
@@ -561,8 +561,8 @@ def test_every_api_fixture_is_served(connect):
 
 def test_a_backfill_stores_how_each_conversation_was_sorted(settings, db):
     """Through python-intercom against the local Intercom into the database (SQLite and PostgreSQL)."""
-    from core.backfill import run_backfill
-    from core.connections import add_tenant, forget_connections
+    from core.helpdesk.backfill import run_backfill
+    from core.helpdesk.connections import add_tenant, forget_connections
     from core.runtime import Runtime
     from core.store.tickets import list_tickets
 

@@ -20,11 +20,11 @@ from flask import Flask
 from sqlalchemy import select
 
 from core.app import create_app
-from core.app_access import update_app_settings
-from core.connections import add_tenant, forget_connections
 from core.events import BadSignature
-from core.feedback import text_similarity
+from core.helpdesk.connections import add_tenant, forget_connections
+from core.learning.feedback import text_similarity
 from core.ml.training import train_tenant
+from core.panel.access import update_app_settings
 from core.store.db import Database
 from core.store.tables import SignalRow, SuggestionRow
 from core.store.tickets import upsert_tickets

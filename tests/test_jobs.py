@@ -11,9 +11,9 @@ import pytest
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from core import tasks
+from core.background import tasks
+from core.background.queue import JobArgumentError, enqueue, redis_connection
 from core.config import Settings
-from core.jobs import JobArgumentError, enqueue, redis_connection
 from core.ml.training import registry_for
 from core.runtime import Runtime
 from core.store.tickets import upsert_tickets
@@ -44,7 +44,7 @@ def test_with_redis_the_job_goes_through_rq_as_json(trained_inbox, settings, red
 
     connection = redis_connection(with_redis)
     stored = json.loads(zlib.decompress(connection.hget(f"rq:job:{first.job_id}", "data")))  # JSON, not a pickle
-    assert stored[0] == "core.tasks.train_tenant" and stored[2] == ["acme"]
+    assert stored[0] == "core.background.tasks.train_tenant" and stored[2] == ["acme"]
 
     # The Procfile's worker, as its own process (a worker forks a work horse per job, which must
     # not inherit this test process's model threads).
@@ -64,7 +64,7 @@ def test_only_json_primitives_can_be_job_arguments(settings):
 
 
 def test_job_ids_with_vendor_characters_stay_distinct():
-    from core.jobs import rq_job_id
+    from core.background.queue import rq_job_id
 
     assert rq_job_id("train-acme_1") == "train-acme_1"
     assert rq_job_id("zendesk:a/b") != rq_job_id("zendesk:a_b")

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from core.errors import BadInput
-from core.labels import LabelRow, LabelSource, check_source, rank_sources
+from core.labelling.sources import LabelRow, LabelSource, check_source, rank_sources
 
 WORDS = {
     "refund": "I want my money back for the order refund please",

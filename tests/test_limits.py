@@ -29,11 +29,11 @@ from werkzeug.serving import make_server
 
 from core.access.operators import add_operator
 from core.app import create_app
-from core.app_access import PanelIdentity, issue_app_token, issue_session, update_app_settings
 from core.config import Settings
-from core.connections import add_tenant, forget_connections
-from core.feedback import MAX_COMPARED_CHARS, text_similarity
-from core.helpdesks import registered
+from core.helpdesk.connections import add_tenant, forget_connections
+from core.helpdesk.contract import registered
+from core.learning.feedback import MAX_COMPARED_CHARS, text_similarity
+from core.panel.access import PanelIdentity, issue_app_token, issue_session, update_app_settings
 from core.runtime import Runtime
 from core.store.db import Database
 from core.store.tables import Base, SignalRow, SuggestionRow, TicketRow

@@ -47,7 +47,7 @@ def test_listeners_that_run_as_jobs_get_json_and_a_deterministic_id(monkeypatch)
     def fake_enqueue(func, *args, job_id=None, settings=None, **_):
         queued.append((func.__module__ + "." + func.__name__, args, job_id))
 
-    monkeypatch.setattr("core.jobs.enqueue", fake_enqueue)
+    monkeypatch.setattr("core.background.queue.enqueue", fake_enqueue)
 
     @listen("test-job", "event", ("reopened",), as_job=True)
     def job(runtime, occurrence):
@@ -79,7 +79,7 @@ def test_two_listeners_cannot_share_a_name():
 
 
 def test_the_core_subscribes_learning_and_write_back():
-    import core.helpdesk_events  # noqa: F401  registers them
+    import core.helpdesk.webhook_events  # noqa: F401  registers them
 
     names = {x.name: x for x in listeners._listeners.values()}
     assert not names["learning-signal"].as_job and names["write-back"].as_job
@@ -88,7 +88,7 @@ def test_the_core_subscribes_learning_and_write_back():
 
 
 def test_a_recorded_signal_is_heard_once_by_its_listeners(settings, db):
-    from core.feedback import record_signal
+    from core.learning.feedback import record_signal
     from core.runtime import Runtime
     from core.store.tickets import upsert_tickets
     from core.types import Signal

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from click.testing import CliRunner
 
 from core.cli import main
-from core.feedback import record_signal
+from core.learning.feedback import record_signal
 from core.ml.training import registry_for
 from core.runtime import Runtime
 from core.store.tickets import upsert_tickets

@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.normalize import clean_message, clean_subject, text_for_model
+from core.text.normalize import clean_message, clean_subject, text_for_model
 
 GMAIL_REPLY = """Hi, my card still hasn't arrived.
 

@@ -200,12 +200,12 @@ def test_the_panel_tells_the_agent_why_there_is_no_draft(reason, between, expect
 
 
 def test_a_suggestion_served_ambiguous_names_the_two_intents_best_first(model, clusters, monkeypatch):
-    """Through :func:`core.suggest.build_suggestion`: an abstention the rule calls ambiguous
+    """Through :func:`core.suggesting.suggest.build_suggestion`: an abstention the rule calls ambiguous
     carries the two most likely intents; an answer or another reason carries none."""
     from dataclasses import replace
 
     from core.ml.registry import StoredModel
-    from core.suggest import build_suggestion
+    from core.suggesting.suggest import build_suggestion
 
     texts, vectors = clusters["intent_0"][1]
     monkeypatch.setattr("core.ml.abstention.MIN_RUNNER_UP_SHARE", 0.0)  # any runner-up counts as close

@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import update
 
 from core.app import create_app
-from core.entities import iban_valid, luhn_valid
 from core.ml.training import train_tenant
 from core.store.tables import TenantRow
 from core.store.tickets import upsert_tickets
-from core.suggest import current_model
+from core.suggesting.suggest import current_model
+from core.text.entities import iban_valid, luhn_valid
 from tests.access_support import authorized_client
 from tests.factories import make_ticket
 

@@ -17,8 +17,8 @@ from werkzeug.wrappers import Request, Response
 from core.app import create_app
 from core.config import Settings
 from core.ml.training import train_tenant
-from core.rewrite import rewrite_draft
 from core.store.tickets import upsert_tickets
+from core.suggesting.rewrite import rewrite_draft
 from tests.access_support import authorized_client
 from tests.factories import make_ticket, small_inbox
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.sentiment import analyze
 from core.store.tickets import get_ticket, upsert_tickets
+from core.text.sentiment import analyze
 from tests.factories import make_ticket
 
 

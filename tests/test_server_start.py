@@ -15,7 +15,7 @@ from sqlalchemy import update
 from core.app import create_app
 from core.cli import main
 from core.config import Settings
-from core.secrets import SecretsUnavailable, encrypt, secret_keys
+from core.helpdesk.secrets import SecretsUnavailable, encrypt, secret_keys
 from core.store.tables import TenantRow
 
 WEAK_KEYS = ["a" * 40, "password" * 5, "0123456789" * 4, "abcdefghijklmnopqrstuvwxyz0123456789"]

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from core.app import create_app
-from core.app_access import PanelIdentity, issue_session
-from core.feedback import record_signal, text_similarity
-from core.normalize import clean_message
+from core.learning.feedback import record_signal, text_similarity
+from core.panel.access import PanelIdentity, issue_session
 from core.store.tables import SignalRow
+from core.text.normalize import clean_message
 from core.types import Signal
 from core.web.panel_api import UNFAMILIAR_MESSAGE
 from tests import fake_zendesk
@@ -204,11 +204,11 @@ def test_bad_input_is_a_400_with_the_field_and_nothing_is_recorded(client, zende
 
 
 def test_one_tenants_token_cannot_touch_another_tenants_suggestions(client, zendesk_account, db):
-    from core.app_access import issue_app_token
+    from core.panel.access import issue_app_token
     from tests.panel_support import seed_tenant
 
     seed_tenant(zendesk_account.runtime, "globex", "freshdesk")
-    from core.connections import add_tenant
+    from core.helpdesk.connections import add_tenant
 
     add_tenant(zendesk_account.runtime, "globex", "freshdesk", "globex.freshdesk.com",
                {"api_key": "fd-key", "webhook_secret": "fd-secret"})

@@ -22,11 +22,11 @@ import requests
 from flask import Flask, Response, send_from_directory
 from sqlalchemy import select
 
-from core.app_access import issue_app_token
-from core.connections import add_tenant
-from core.feedback import text_similarity
-from core.normalize import clean_message
+from core.helpdesk.connections import add_tenant
+from core.learning.feedback import text_similarity
+from core.panel.access import issue_app_token
 from core.store.tables import SignalRow
+from core.text.normalize import clean_message
 from core.web.panel_api import UNFAMILIAR_MESSAGE
 from manifests.build import build_packages
 from tests.browser_support import ARTIFACTS, expect, screenshot

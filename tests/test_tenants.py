@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from core.cli import main
-from core.secrets import decrypt, encrypt
+from core.helpdesk.secrets import decrypt, encrypt
 from core.store.tables import TenantRow
 
 ZENDESK_CREDENTIALS = {"email": "ops@acme.example", "api_token": "zd-token-5f1c9a", "webhook_secret": "whsec-77aa"}

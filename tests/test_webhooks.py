@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.app import create_app
-from core.connections import add_tenant, forget_connections
+from core.helpdesk.connections import add_tenant, forget_connections
 from core.store.tables import (
     HelpdeskEventRow,
     MessageRow,
@@ -255,8 +255,8 @@ def test_with_redis_deliveries_share_a_queued_drain_and_none_is_left_behind(sett
     import subprocess
     import sys
 
+    from core.background.queue import queue
     from core.config import Settings
-    from core.jobs import queue
 
     monkeypatch.setenv("DESKLOOP_REDIS_URL", redis_url)
     forget_connections()
@@ -286,7 +286,7 @@ def test_the_scheduler_drains_events_left_pending(client, db, app):
     """A worker that died mid-job leaves events pending; the scheduler's sweep gets them applied."""
     from sqlalchemy import update
 
-    from core.scheduler import enqueue_stuck_events
+    from core.background.scheduler import enqueue_stuck_events
 
     deliver(client, fixture("ticket.created"))
     runtime = app.extensions["deskloop"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from core.events import BadSignature, MalformedPayload
-from core.helpdesks import Connection, HelpdeskIntegration, integration
+from core.helpdesk.contract import Connection, HelpdeskIntegration, integration
 from integrations.zendesk import INTEGRATION
 from integrations.zendesk.client import ZendeskClient, ZendeskError, account_host
 from integrations.zendesk.webhooks import (
@@ -554,8 +554,8 @@ def test_the_account_domain_is_read_in_its_usual_spellings(domain, host):
 
 def test_a_backfill_stores_how_each_ticket_was_sorted(settings, db):
     """Through zenpy against the local Zendesk into the database (SQLite and PostgreSQL)."""
-    from core.backfill import run_backfill
-    from core.connections import add_tenant, forget_connections
+    from core.helpdesk.backfill import run_backfill
+    from core.helpdesk.connections import add_tenant, forget_connections
     from core.runtime import Runtime
     from core.store.tickets import list_tickets
 

@@ -1,5 +1,5 @@
 """A fourth helpdesk defined only inside the tests: "Toydesk", the smallest thing that satisfies
-:class:`core.helpdesks.HelpdeskIntegration` (no shared base class, no vendor library). Its
+:class:`core.helpdesk.contract.HelpdeskIntegration` (no shared base class, no vendor library). Its
 webhooks are JSON signed with an HMAC-SHA256 of the body in ``X-Toydesk-Signature``; its client
 serves history from a list in memory. ``tests/test_fourth_helpdesk.py`` registers it through an
 entry point, as a real package would, and drives it through the core."""
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from core.events import BadSignature, HelpdeskEvent, MalformedPayload
-from core.helpdesks import BackfillPage, Connection, SettingSpec
+from core.helpdesk.contract import BackfillPage, Connection, SettingSpec
 from core.types import Message, Person, Ticket
 
 #: History the client serves, two tickets a page (a test fills it).

@@ -42,8 +42,8 @@ def replay(runtime: Runtime, path: str, tenant: str, block_size: int, as_json: b
         TimeRemainingColumn,
     )
 
-    from core.evaluation import read_tickets
     from core.learning.replay import replay as run_replay
+    from core.suggesting.evaluation import read_tickets
 
     tickets = read_tickets(Path(path), **reading_options(flags))
     with Progress(TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -96,7 +96,7 @@ def signals(ctx: click.Context, tenant: str | None, limit: int, as_json: bool) -
 @click.pass_obj
 def revoke(runtime: Runtime, tenant: str, signal_id: int) -> None:
     """Withdraw a signal: it stops influencing suggestions now and later model versions."""
-    from core.feedback import revoke_signal
+    from core.learning.feedback import revoke_signal
 
     revoked = revoke_signal(runtime, tenant, signal_id)
     audit.record(runtime, cli_actor(), "signal.revoke", tenant=tenant, target=f"signal:{signal_id}")

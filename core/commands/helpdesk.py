@@ -50,7 +50,7 @@ def tenant_add(runtime: Runtime, name: str, helpdesk: str, domain: str, credenti
     """Connect tenant NAME to a helpdesk account. Credentials never go on the command line (shell
     history, process lists): they come from a file or the environment, and are stored encrypted
     with DESKLOOP_SECRET_KEY."""
-    from core.connections import add_tenant, read_credentials_env, read_credentials_file
+    from core.helpdesk.connections import add_tenant, read_credentials_env, read_credentials_file
 
     if (credentials_file is None) == (not credentials_env):
         raise BadInput("give the credentials with exactly one of --credentials FILE or --credentials-env")
@@ -71,7 +71,7 @@ def tenant_add(runtime: Runtime, name: str, helpdesk: str, domain: str, credenti
 @click.pass_obj
 def tenant_list(runtime: Runtime, as_json: bool) -> None:
     """Tenants, their helpdesk, and which credentials are set (never their values)."""
-    from core.connections import list_tenants
+    from core.helpdesk.connections import list_tenants
 
     tenants = list_tenants(runtime)
     if as_json:
@@ -94,9 +94,9 @@ def tenant_list(runtime: Runtime, as_json: bool) -> None:
 def tenant_app(runtime: Runtime, name: str, assignments: tuple[str, ...], new_token: bool) -> None:
     """Set up the side-panel app of a connected tenant; without options, show how it is set up
     and which settings its helpdesk's app takes."""
-    from core.app_access import APP_TOKEN_SETTING, issue_app_token, update_app_settings
-    from core.connections import list_tenants
-    from core.helpdesks import app_setting, integration
+    from core.helpdesk.connections import list_tenants
+    from core.helpdesk.contract import app_setting, integration
+    from core.panel.access import APP_TOKEN_SETTING, issue_app_token, update_app_settings
 
     found = {t.slug: t for t in list_tenants(runtime)}.get(name)
     if found is None or found.helpdesk == "none":
@@ -140,7 +140,7 @@ def tenant_rotate(runtime: Runtime) -> None:
 
     from sqlalchemy import select
 
-    from core.secrets import rotate
+    from core.helpdesk.secrets import rotate
     from core.store.tables import TenantRow
 
     with runtime.db.transaction() as session:
@@ -171,7 +171,7 @@ def backfill(runtime: Runtime, tenant_slug: str, since: datetime | None, restart
         TimeElapsedColumn,
     )
 
-    from core.backfill import run_backfill
+    from core.helpdesk.backfill import run_backfill
 
     since = since.replace(tzinfo=UTC) if since else None
     with Progress(TextColumn("[bold]backfill[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -185,8 +185,8 @@ def backfill(runtime: Runtime, tenant_slug: str, since: datetime | None, restart
 
 
 def _train_after_backfill(runtime: Runtime, tenant_slug: str) -> None:
-    from core import tasks
-    from core.jobs import enqueue
+    from core.background import tasks
+    from core.background.queue import enqueue
 
     if runtime.settings.redis_url:
         outcome = enqueue(tasks.after_backfill, tenant_slug, job_id=f"after-backfill:{tenant_slug}",

@@ -33,7 +33,7 @@ def labels_suggest(runtime: Runtime, tenant: str, as_json: bool) -> None:
     """Rank the tenant's candidate label sources by coverage, number and balance of classes and
     how predictable each is from the customers' words (a quick cross-validation), with examples.
     Changes nothing."""
-    from core.label_settings import suggest_sources
+    from core.labelling.settings import suggest_sources
 
     current, reports = suggest_sources(runtime, tenant)
     if as_json:
@@ -64,7 +64,7 @@ def labels_use(runtime: Runtime, source: str, tenant: str) -> None:
     """Learn intents from SOURCE (intent, field:KEY, type, group, form, macro, tags:PREFIX*,
     tags:A,B,C or discovered). Checked on the stored tickets first; the next training relabels
     the history."""
-    from core.label_settings import use_source
+    from core.labelling.settings import use_source
 
     result = use_source(runtime, tenant, source)
     audit.record(runtime, cli_actor(), "labels.use", tenant=tenant, target=result["source"],
@@ -85,7 +85,7 @@ def tags() -> None:
 @click.pass_obj
 def tags_exclude(runtime: Runtime, names: tuple[str, ...], tenant: str) -> None:
     """Never learn or suggest the tags NAMES (a trigger adds them, or they mean nothing)."""
-    from core.label_settings import exclude_tags
+    from core.labelling.settings import exclude_tags
 
     excluded = exclude_tags(runtime, tenant, list(names))
     audit.record(runtime, cli_actor(), "tags.exclude", tenant=tenant, detail={"tags": list(names)})
@@ -98,7 +98,7 @@ def tags_exclude(runtime: Runtime, names: tuple[str, ...], tenant: str) -> None:
 @click.pass_obj
 def tags_include(runtime: Runtime, names: tuple[str, ...], tenant: str) -> None:
     """Learn the tags NAMES again."""
-    from core.label_settings import exclude_tags
+    from core.labelling.settings import exclude_tags
 
     remaining = exclude_tags(runtime, tenant, list(names), include=True)
     audit.record(runtime, cli_actor(), "tags.include", tenant=tenant, detail={"tags": list(names)})
@@ -130,7 +130,7 @@ def _print_intents(listing: dict, as_json: bool) -> None:
 def intents_discover(runtime: Runtime, tenant: str, min_size: int, as_json: bool) -> None:
     """Propose intents from the tickets no accepted intent holds (replacing earlier proposals;
     accepted intents stay). Nothing is learned until they are accepted."""
-    from core.intent_proposals import discover
+    from core.labelling.proposals import discover
 
     _print_intents(discover(runtime, tenant, min_size), as_json)
 
@@ -141,7 +141,7 @@ def intents_discover(runtime: Runtime, tenant: str, min_size: int, as_json: bool
 @click.pass_obj
 def intents_list(runtime: Runtime, tenant: str, as_json: bool) -> None:
     """Proposed and accepted intents, largest first."""
-    from core.intent_proposals import listing
+    from core.labelling.proposals import listing
 
     _print_intents(listing(runtime, tenant), as_json)
 
@@ -153,7 +153,7 @@ def intents_list(runtime: Runtime, tenant: str, as_json: bool) -> None:
 @click.pass_obj
 def intents_accept(runtime: Runtime, keys: tuple[str, ...], tenant: str, every: bool) -> None:
     """Accept intents: their tickets become training labels (label source `discovered`)."""
-    from core.intent_proposals import accept
+    from core.labelling.proposals import accept
 
     result = accept(runtime, tenant, list(keys), every)
     audit.record(runtime, cli_actor(), "intents.accept", tenant=tenant, detail={"keys": list(keys), "all": every})
@@ -168,7 +168,7 @@ def intents_accept(runtime: Runtime, keys: tuple[str, ...], tenant: str, every: 
 @click.pass_obj
 def intents_rename(runtime: Runtime, key: str, label: str, tenant: str) -> None:
     """Give intent KEY the name LABEL (its key follows)."""
-    from core.intent_proposals import rename
+    from core.labelling.proposals import rename
 
     result = rename(runtime, tenant, key, label)
     audit.record(runtime, cli_actor(), "intents.rename", tenant=tenant, target=key, detail={"label": label})
@@ -182,7 +182,7 @@ def intents_rename(runtime: Runtime, key: str, label: str, tenant: str) -> None:
 @click.pass_obj
 def intents_merge(runtime: Runtime, keys: tuple[str, ...], tenant: str, into: str | None) -> None:
     """Merge intents KEYS into one."""
-    from core.intent_proposals import merge
+    from core.labelling.proposals import merge
 
     result = merge(runtime, tenant, list(keys), into)
     audit.record(runtime, cli_actor(), "intents.merge", tenant=tenant, target=result["key"],
@@ -197,7 +197,7 @@ def intents_merge(runtime: Runtime, keys: tuple[str, ...], tenant: str, into: st
 @click.pass_obj
 def intents_split(runtime: Runtime, key: str, tenant: str, parts: int) -> None:
     """Split intent KEY into PARTS proposed intents by the wording of its tickets."""
-    from core.intent_proposals import split
+    from core.labelling.proposals import split
 
     result = split(runtime, tenant, key, parts)
     audit.record(runtime, cli_actor(), "intents.split", tenant=tenant, target=key, detail={"parts": parts})

@@ -28,8 +28,8 @@ def register(group: click.Group) -> None:
 def train(runtime: Runtime, tenant: str, background: bool, force: bool) -> None:
     """Train a new model version from the tenant's tickets and signals; it goes into service
     unless it is worse than the current one on the newest tickets."""
-    from core import tasks
-    from core.jobs import enqueue
+    from core.background import tasks
+    from core.background.queue import enqueue
 
     runtime.db.tenant_id(tenant)  # fail early, with exit code 2, for an unknown tenant
     started = time.perf_counter()
@@ -70,7 +70,7 @@ def train(runtime: Runtime, tenant: str, background: bool, force: bool) -> None:
 @click.pass_obj
 def suggest(runtime: Runtime, tenant: str, text: str, customer_name: str | None, as_json: bool) -> None:
     """Suggest intent, tags, entities, similar tickets and a draft for a message."""
-    from core.suggest import suggest as make_suggestion
+    from core.suggesting.suggest import suggest as make_suggestion
 
     if not text.strip():
         raise click.BadParameter("the text is empty", param_hint="--text")
@@ -113,7 +113,7 @@ def evaluate(runtime: Runtime, path: str, tenant: str, as_json: bool, **flags) -
     never seen); the same two rates split by the reason given (abstain_rate_unfamiliar,
     _ambiguous, _low_confidence); p50_ms and p99_ms per suggestion. Nothing is written.
     """
-    from core.evaluation import evaluate_file
+    from core.suggesting.evaluation import evaluate_file
 
     figures = evaluate_file(runtime, tenant, path, **reading_options(flags))
     if as_json:
@@ -134,7 +134,7 @@ def abstention(runtime: Runtime, tenant: str, target_precision: float | None, no
     """Show or set when the tenant's suggestions say "needs a human" (read at the next training)."""
     from core.access import audit
     from core.access.audit import cli_actor
-    from core.label_settings import set_abstention
+    from core.labelling.settings import set_abstention
 
     wanted = {k: v for k, v in {"target_precision": target_precision, "novelty_budget": novelty_budget}.items()
               if v is not None}

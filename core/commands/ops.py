@@ -35,7 +35,7 @@ def worker(runtime: Runtime, burst: bool, niceness: int) -> None:
     queued work can wait a moment. On a machine of their own this changes nothing."""
     import os
 
-    from core.jobs import run_worker
+    from core.background.queue import run_worker
 
     if not runtime.settings.redis_url:
         raise click.UsageError("DESKLOOP_REDIS_URL is not set; without Redis, jobs run in-process")
@@ -49,7 +49,7 @@ def worker(runtime: Runtime, burst: bool, niceness: int) -> None:
 @click.pass_obj
 def scheduler(runtime: Runtime, interval: int) -> None:
     """Enqueue periodic retraining for the workers (needs DESKLOOP_REDIS_URL)."""
-    from core.scheduler import run_scheduler
+    from core.background.scheduler import run_scheduler
 
     if not runtime.settings.redis_url:
         raise click.UsageError("DESKLOOP_REDIS_URL is not set; on the embedded default run `deskloop train` instead")

@@ -8,12 +8,12 @@ from datetime import date
 from sqlalchemy import select
 
 from core.demo.simulate import write_history
-from core.feedback import record_signal
 from core.ingest.importer import import_file
+from core.learning.feedback import record_signal
 from core.ml.training import train_tenant
 from core.runtime import Runtime
 from core.store.tables import TicketRow
-from core.suggest import suggest_for_ticket
+from core.suggesting.suggest import suggest_for_ticket
 from core.types import Signal
 
 
@@ -78,7 +78,7 @@ def build_helpdesk_demo(runtime: Runtime, tenant: str, end: date, seed: int = 7,
     types, groups, forms, macros. Trains what can be trained without intents (similar tickets,
     drafts, tags) and ranks the label sources, as a team connecting its helpdesk would see it."""
     from core.demo.helpdesk_shaped import FIELD_NAMES, write_helpdesk_history
-    from core.label_settings import suggest_sources
+    from core.labelling.settings import suggest_sources
     from core.store.tables import TenantRow
 
     lines, say = _collector(report)

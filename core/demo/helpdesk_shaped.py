@@ -5,7 +5,7 @@ account has none: what it has is a category dropdown some agents fill and some m
 product area, a finer tag the agent may forget or spell their own way, and tags that triggers add to
 every ticket of a channel), the ticket type, the group, the form and the macro the agent applied.
 This module writes such an account from the same seeded pieces (Banking77 wording, requesters,
-organizations, rhythm, the reply per intent, reopens, CSAT), so label discovery (:mod:`core.labels`)
+organizations, rhythm, the reply per intent, reopens, CSAT), so label discovery (:mod:`core.labelling.sources`)
 can be tested and benchmarked against the truth it never sees.
 
 The truth, the Banking77 intent each ticket was written from, is kept out of the ticket:

@@ -23,11 +23,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from core import taxonomy
 from core.errors import BadInput
 from core.ingest.readers import CsvReader, FieldMap, JsonlReader
 from core.store.db import Database
 from core.store.tickets import FieldTooLong, UpsertCounts, check_lengths, upsert_tickets
+from core.text import taxonomy
 from core.types import Tenant
 
 Format = Literal["csv", "jsonl"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.feedback import list_signals
+from core.learning.feedback import list_signals
 from core.learning.kinds import KINDS, default_weight
 from core.ml.registry import StoredModel
 from core.ml.training import registry_for

@@ -119,7 +119,7 @@ def _apply(state: _State, signal_id: int, kind: str, effect, row, customer_name:
     An edited reply becomes a preferred answer for other customers, so what it copied from its own
     ticket (``text``: an address, card digits, an order id the customer wrote) is turned into
     placeholders before it is remembered; the draft then treats it like any other reply (see
-    :func:`core.drafting.draft_reply`)."""
+    :func:`core.suggesting.drafting.draft_reply`)."""
     if effect.reply and text:
         effect = replace(effect, reply=mask_echoes(effect.reply, text, customer_name))
     state.memory.reinforce(effect.source, effect.outcome)

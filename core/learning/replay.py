@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 
 from core.clock import aware_utc
 from core.errors import BadInput
-from core.feedback import record_signal, text_similarity
+from core.learning.feedback import record_signal, text_similarity
 from core.ml.encoder import encode_for_training, encoder_named
 from core.ml.intent import NEIGHBOUR_WEIGHT, _out_of_fold_scores
 from core.ml.model import TicketModel
@@ -36,7 +36,7 @@ from core.ml.training import ModelRefused, load_training_tickets, train_tenant
 from core.runtime import Runtime
 from core.store.tables import ReplayRunRow, TicketRow
 from core.store.tickets import model_text, upsert_tickets
-from core.suggest import build_suggestion, sentence_vector, suggest
+from core.suggesting.suggest import build_suggestion, sentence_vector, suggest
 from core.types import Message, Signal, Ticket
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ class SentenceEncoding(Protocol):
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray: ...
 
-    def __hash__(self) -> int: ...  # encoders are cached by identity (core.suggest._encode_one)
+    def __hash__(self) -> int: ...  # encoders are cached by identity (core.suggesting.suggest._encode_one)
 
 
 class SentenceEncoder:

@@ -22,7 +22,7 @@ from core.ml.ngrams import NgramRows, text_features
 from core.ml.retrieval import DEFAULT_DRAFT_PRECISION, DraftRule
 from core.ml.similarity import SimilarityIndex, nearest_others, nearest_per_label
 from core.ml.tags import TagModel, word_block_width
-from core.vocabulary import Vocabulary
+from core.text.vocabulary import Vocabulary
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class TicketModel:
     ngram_features: NgramRows | None = None
     #: When a draft may come from the closest resolved ticket without an intent (day one).
     draft_rule: DraftRule | None = None
-    #: Where the intent labels came from (a :class:`core.labels.LabelSource` spec).
+    #: Where the intent labels came from (a :class:`core.labelling.sources.LabelSource` spec).
     label_source: str = "intent"
 
     @property
@@ -222,7 +222,7 @@ class TicketModel:
 
     def intent_judgement(self, text: str, vector: np.ndarray | None, ngrams=None, query=None) -> IntentJudgement:
         """The intents a suggestion would propose for ``text`` and whether (and why) it would
-        abstain, exactly as :func:`core.suggest.build_suggestion` decides it (benchmarks and
+        abstain, exactly as :func:`core.suggesting.suggest.build_suggestion` decides it (benchmarks and
         evaluation read this so their figures are the served ones). Needs an intent model."""
         intents, abstention = cast(IntentClassifier, self.intents), cast(AbstentionRule, self.abstention)
         ngrams = self.ngram_row(text) if ngrams is None else ngrams

@@ -265,7 +265,7 @@ def automation_tags(tag_lists: list[list[str]], channels: list[str | None], shar
       :data:`MIN_AUTOMATION_TICKETS` tickets (a trigger per channel: "web_widget", "email",
       "chat_transcript"); a ticket without a known channel counts only overall;
     - ``own``: the tags Deskloop applied itself. Deskloop writes the tenant's own tag names (see
-      :mod:`core.write_back`), so they cannot be told apart by name; the caller knows them from
+      :mod:`core.helpdesk.write_back`), so they cannot be told apart by name; the caller knows them from
       the helpdesk's actor (``from_deskloop``) and passes them, so Deskloop never learns from
       its own guesses;
     - names matching :data:`SYSTEM_TAG` (``deskloop``, ``deskloop_*``): markers a tenant's own

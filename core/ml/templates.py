@@ -40,8 +40,8 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from core.entities import PERSONAL_TYPES, find_entities
-from core.vocabulary import is_common_word
+from core.text.entities import PERSONAL_TYPES, find_entities
+from core.text.vocabulary import is_common_word
 
 #: A unit is template only when replies to at least this many distinct customers use it: one
 #: customer's details recur in every reply to that customer, and two customers can share a street.
@@ -77,7 +77,7 @@ ENTITY_KIND = {
 NAME_KINDS = frozenset({"first name", "last name", "full name", "name"})
 
 #: (kind, text): kind ``""`` is literal text, ``"="`` a detector entity learned as template (the
-#: second net in :mod:`core.drafting` spares it), anything else a slot of that kind (text empty:
+#: second net in :mod:`core.suggesting.drafting` spares it), anything else a slot of that kind (text empty:
 #: a skeleton never stores the evidence's value).
 Piece = tuple[str, str]
 Skeleton = tuple[Piece, ...]
@@ -111,7 +111,7 @@ _PARTICLES = frozenset({"de", "la", "le", "les", "du", "des", "del", "della", "d
 
 
 def is_common(word: str) -> bool:
-    """Ordinary English: a stop word or one of :mod:`core.vocabulary`'s common words."""
+    """Ordinary English: a stop word or one of :mod:`core.text.vocabulary`'s common words."""
     low = word.lower()
     return low in _COMMON or is_common_word(low)
 

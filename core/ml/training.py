@@ -8,10 +8,10 @@ from typing import Any, cast
 
 from sqlalchemy import and_, func, not_, select
 
-from core.clustering import update_clusters
-from core.labels import LabelSource, labels_for
+from core.labelling.sources import LabelSource, labels_for
 from core.learning.kinds import Effect, training_effect
 from core.ml.abstention import DEFAULT_NOVELTY_BUDGET, DEFAULT_TARGET_PRECISION
+from core.ml.cluster_store import update_clusters
 from core.ml.encoder import encode_for_training, encoder_for, encoder_named
 from core.ml.model import (
     TRAIN_PER_INTENT,
@@ -40,7 +40,7 @@ def load_training_tickets(runtime: Runtime, tenant_id: int,
                           source: LabelSource | None = None) -> tuple[list[TrainingTicket], int]:
     """Every ticket's text, labels and, for resolved tickets, the first public agent reply; with
     what non-revoked signals taught applied on top (a corrected intent or tags, the reply an agent
-    actually sent). Intents are read from the tenant's label source (see :mod:`core.labels`;
+    actually sent). Intents are read from the tenant's label source (see :mod:`core.labelling.sources`;
     ``source`` overrides the setting), values too rare to learn left out. Also returns the newest
     signal id read, recorded in the model's metadata."""
     with runtime.db.tenant_session(tenant_id) as session:

@@ -1,6 +1,6 @@
 """Reading what label sources need from a tenant's stored tickets, and the tenant's label settings.
 
-Settings (in the tenant's ``settings`` JSON): ``label_source`` (a :class:`core.labels.LabelSource`
+Settings (in the tenant's ``settings`` JSON): ``label_source`` (a :class:`core.labelling.sources.LabelSource`
 spec; the ticket's own intent field when absent), ``excluded_tags`` (tags never learned or
 suggested, beside the automation tags found by rule) and ``field_names`` (custom field id to the
 name agents see, for readable reports).
@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.labels import LabelRow, LabelSource
+from core.labelling.sources import LabelRow, LabelSource
 from core.store.tables import IntentProposalRow, TenantRow, TicketRow
 
 LABEL_COLUMNS = (TicketRow.intent, TicketRow.tags, TicketRow.custom_fields, TicketRow.ticket_type,

@@ -30,11 +30,11 @@ from sqlalchemy import String, cast, delete, func, select
 from sqlalchemy.orm import Session
 
 from core.clock import aware_utc
-from core.normalize import CLEANER_VERSION, clean_message, clean_subject, text_for_model
-from core.sentiment import TONE_VERSION
-from core.sentiment import analyze as analyze_tone
 from core.store.db import upsert_insert
 from core.store.tables import MessageRow, TicketRow
+from core.text.normalize import CLEANER_VERSION, clean_message, clean_subject, text_for_model
+from core.text.sentiment import TONE_VERSION
+from core.text.sentiment import analyze as analyze_tone
 from core.types import Csat, Message, PageContext, Person, Ticket
 
 #: Rows per statement: large enough to amortize round trips, small enough for SQLite's 32k
@@ -137,7 +137,7 @@ def check_lengths(ticket: Ticket) -> None:
 
 def model_text(ticket: Ticket, cleaned: list[str] | None = None) -> str:
     """What models read: the cleaned subject (unless it only repeats the first message's words,
-    see :func:`core.normalize.text_for_model`) and the customer's public messages, cleaned.
+    see :func:`core.text.normalize.text_for_model`) and the customer's public messages, cleaned.
     ``cleaned`` passes bodies already cleaned, in message order."""
     cleaned = cleaned if cleaned is not None else [clean_message(m.body) for m in ticket.messages]
     customer = [body for m, body in zip(ticket.messages, cleaned, strict=True)
@@ -241,7 +241,7 @@ def upsert_tickets(session: Session, tenant_id: int, tickets: Sequence[Ticket],
     """Insert or update ``tickets`` for ``tenant_id`` and replace their messages.
 
     Repeated keys within ``tickets`` keep the last one. Tags and intent go through ``aliases``
-    (alias -> canonical, see :mod:`core.taxonomy`). Runs in the caller's transaction and commits
+    (alias -> canonical, see :mod:`core.text.taxonomy`). Runs in the caller's transaction and commits
     nothing, so an import can roll back everything it wrote.
     """
     aliases = aliases or {}

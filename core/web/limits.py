@@ -30,8 +30,8 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from core.app_access import AccessDenied, identity_for_bearer
 from core.config import Settings
+from core.panel.access import AccessDenied, identity_for_bearer
 from core.web.errors import error_response
 
 MAX_JSON_DEPTH = 64

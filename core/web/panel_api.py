@@ -1,6 +1,6 @@
 """``/apps/api``: the endpoints the side-panel apps call from inside a helpdesk.
 
-Every request proves its tenant with an app token or a panel session (:mod:`core.app_access`);
+Every request proves its tenant with an app token or a panel session (:mod:`core.panel.access`);
 without one it gets 401 and no tenant data. The tenant comes from that proof, never from the URL,
 so one tenant's panel cannot read another's tickets. Errors are JSON with a reason, as in the API.
 """
@@ -15,15 +15,15 @@ from flask import Blueprint, current_app, jsonify, request, send_from_directory
 from pydantic import BaseModel, ConfigDict, Field
 
 import manifests
-from core.app_access import (
+from core.errors import NotFound
+from core.helpdesk.connections import connection
+from core.panel.access import (
     AccessDenied,
     PanelIdentity,
     identity_for_bearer,
     identity_for_session,
 )
-from core.connections import connection
-from core.errors import NotFound
-from core.panels import PanelSuggestion, panel_suggestion, record_sent, record_wrong
+from core.panel.suggestions import PanelSuggestion, panel_suggestion, record_sent, record_wrong
 from core.types import Suggestion
 from core.web.access import panel, public
 from core.web.errors import ApiError, error_response

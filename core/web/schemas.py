@@ -23,7 +23,7 @@ from core.types import (
 )
 
 #: Longest free text in a request: a customer's message, a sent reply, a note. Also the longest text
-#: the draft-versus-sent comparison reads (:data:`core.feedback.MAX_COMPARED_CHARS`).
+#: the draft-versus-sent comparison reads (:data:`core.learning.feedback.MAX_COMPARED_CHARS`).
 MAX_TEXT = 20_000
 #: Longest name, key, label, actor or event id.
 MAX_NAME = 255
@@ -239,7 +239,7 @@ class SourceExample(BaseModel):
 
 
 class LabelSourceReport(BaseModel):
-    """One candidate label source, scored on the tenant's stored tickets (see :mod:`core.labels`)."""
+    """One candidate label source, scored on the tenant's stored tickets (see :mod:`core.labelling.sources`)."""
 
     source: str = Field(description="The spec to send to `PUT .../labels/source`, e.g. `field:360`, `tags:reason:*`.")
     description: str

@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import func, select
 
 from core.config import Settings
+from core.helpdesk.secrets import SecretsUnavailable, secret_keys
 from core.runtime import Runtime
-from core.secrets import SecretsUnavailable, secret_keys
 from core.store.tables import TenantRow
 
 _HKDF_INFO = b"deskloop operator sessions v1"

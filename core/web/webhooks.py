@@ -2,7 +2,7 @@
 
 Nothing slow happens inside the request (no model, no helpdesk API call): the helpdesk wants an
 answer within seconds and retries otherwise, so the events are stored and a worker applies them
-(:mod:`core.helpdesk_events`). Answers: 200 for a stored or deliberately ignored delivery (an
+(:mod:`core.helpdesk.webhook_events`). Answers: 200 for a stored or deliberately ignored delivery (an
 ignored event must not be retried or get the webhook switched off), 401 for a signature that
 does not verify, 400 with the reason for a payload that cannot be read, 404 for an unknown
 helpdesk or tenant. The raw body is read once and verified as received, before any JSON parsing.
@@ -18,11 +18,11 @@ from typing import cast
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import ValidationError
 
-from core.connections import connection
 from core.errors import NotFound
 from core.events import BadSignature
-from core.helpdesk_events import schedule_processing, store_events
-from core.helpdesks import integration
+from core.helpdesk.connections import connection
+from core.helpdesk.contract import integration
+from core.helpdesk.webhook_events import schedule_processing, store_events
 from core.web.access import signed
 from core.web.errors import error_response, validation_reason
 

@@ -7,7 +7,7 @@ the admin's side of the setup is ``SETUP.md`` beside this file.
 
 from __future__ import annotations
 
-from core.helpdesks import PanelPackage
+from core.helpdesk.contract import PanelPackage
 from integrations.base import WebhookIntegration
 from integrations.freshdesk import webhooks
 

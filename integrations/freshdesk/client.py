@@ -42,8 +42,8 @@ from freshdesk.v2 import errors as library
 from freshdesk.v2.models import Ticket as LibraryTicket
 from requests.adapters import HTTPAdapter
 
-from core.helpdesks import BackfillPage, Connection
-from core.outbound import RetryPolicy, asked_wait
+from core.helpdesk.contract import BackfillPage, Connection
+from core.helpdesk.outbound import RetryPolicy, asked_wait
 from integrations.freshdesk import adapter
 from integrations.freshdesk.cursor import BackfillCursor
 from integrations.freshdesk.errors import (
@@ -103,7 +103,7 @@ class FreshdeskClient:
     def __repr__(self) -> str:
         return f"FreshdeskClient({self.domain!r})"
 
-    # The contract (core.helpdesks.HelpdeskClient) ---------------------------------------------
+    # The contract (core.helpdesk.contract.HelpdeskClient) ---------------------------------------------
 
     def backfill(self, since: datetime | None, cursor: str | None) -> Iterator[BackfillPage]:
         """Tickets updated since ``since``, oldest first, one page of up to 100 per

@@ -9,7 +9,7 @@ API key (it only ever travels as the basic-auth user name).
 from __future__ import annotations
 
 from core.errors import BadInput
-from core.helpdesks import (
+from core.helpdesk.contract import (
     HelpdeskError,
     HelpdeskNotFound,
     HelpdeskRateLimited,

@@ -7,7 +7,7 @@ Intercom admin is in ``SETUP.md``; the vendor facts this relies on are cited in 
 
 from __future__ import annotations
 
-from core.helpdesks import PanelPackage, SettingSpec
+from core.helpdesk.contract import PanelPackage, SettingSpec
 from integrations.base import WebhookIntegration
 from integrations.intercom import webhooks
 

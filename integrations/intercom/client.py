@@ -53,8 +53,8 @@ from intercom.types import AdminReplyConversationRequest, CreateOrUpdateTagReque
 
 from core.errors import BadInput
 from core.events import MalformedPayload
-from core.helpdesks import BackfillPage, Connection
-from core.outbound import RetryPolicy
+from core.helpdesk.contract import BackfillPage, Connection
+from core.helpdesk.outbound import RetryPolicy
 from core.types import Ticket
 from integrations.intercom.adapter import ticket_from_conversation
 from integrations.intercom.errors import (
@@ -109,7 +109,7 @@ def base_url(connection: Connection) -> str:
 
 
 class IntercomClient:
-    """One tenant's Intercom workspace (see :class:`core.helpdesks.HelpdeskClient`)."""
+    """One tenant's Intercom workspace (see :class:`core.helpdesk.contract.HelpdeskClient`)."""
 
     def __init__(self, connection: Connection, attempts: int = ATTEMPTS, longest_wait: float = LONGEST_WAIT,
                  timeout: float | None = None) -> None:
@@ -308,7 +308,7 @@ def _read_cursor(cursor: str) -> tuple[str, int]:
 
 
 def _wait(headers: dict[str, str], attempt: int) -> float:
-    """Seconds to wait before the next attempt (:meth:`core.outbound.RetryPolicy.wait`)."""
+    """Seconds to wait before the next attempt (:meth:`core.helpdesk.outbound.RetryPolicy.wait`)."""
     return POLICY.wait(headers, attempt)
 
 

@@ -7,7 +7,7 @@ tell them apart without importing python-intercom.
 
 from __future__ import annotations
 
-from core.helpdesks import (
+from core.helpdesk.contract import (
     HelpdeskError,
     HelpdeskNotFound,
     HelpdeskRateLimited,

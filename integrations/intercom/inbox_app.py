@@ -28,13 +28,13 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import BaseModel, ValidationError
 
-from core.app_access import tenant_with_setting
-from core.connections import connection
 from core.errors import BadInput, NotFound
 from core.events import BadSignature, MalformedPayload
-from core.helpdesks import Connection
+from core.helpdesk.connections import connection
+from core.helpdesk.contract import Connection
 from core.ml.registry import ModelLoadError
-from core.panels import (
+from core.panel.access import tenant_with_setting
+from core.panel.suggestions import (
     PanelSuggestion,
     panel_suggestion,
     record_sent,
@@ -68,7 +68,7 @@ log = logging.getLogger(__name__)
 PREFIX = "/apps/intercom"
 #: The tenant setting naming the tenant's Intercom workspace.
 WORKSPACE_SETTING = "intercom_workspace_id"
-#: Keys the signals this app records (:func:`core.panels.sent_event`).
+#: Keys the signals this app records (:func:`core.panel.suggestions.sent_event`).
 ORIGIN = "intercom-inbox"
 #: A teammate waits on every call: one retry at most, two seconds apart at most, ten seconds a request.
 ATTEMPTS = 2

@@ -8,7 +8,7 @@ the HTTP stack. Admin setup: ``SETUP.md`` beside this file.
 
 from __future__ import annotations
 
-from core.helpdesks import PanelPackage, SettingSpec
+from core.helpdesk.contract import PanelPackage, SettingSpec
 from integrations.base import WebhookIntegration
 from integrations.zendesk import webhooks
 

@@ -67,7 +67,7 @@ from zenpy.lib.exception import (
 )
 
 from core.errors import BadInput
-from core.helpdesks import (
+from core.helpdesk.contract import (
     BackfillPage,
     Connection,
     HelpdeskError,
@@ -78,7 +78,7 @@ from core.helpdesks import (
     HelpdeskUnavailable,
     error_class_for,
 )
-from core.outbound import RetryPolicy
+from core.helpdesk.outbound import RetryPolicy
 from core.types import Ticket
 from integrations.zendesk.account import account_host
 from integrations.zendesk.adapter import ticket_from_rest
@@ -175,7 +175,7 @@ class ZendeskTransport(HTTPAdapter):
 
 
 class ZendeskClient:
-    """One tenant's Zendesk account (see :class:`core.helpdesks.HelpdeskClient`)."""
+    """One tenant's Zendesk account (see :class:`core.helpdesk.contract.HelpdeskClient`)."""
 
     def __init__(self, connection: Connection, page_size: int = PAGE_SIZE):
         host = account_host(connection.domain)

@@ -18,9 +18,9 @@ import logging
 from flask import Blueprint, current_app, render_template, request
 from sqlalchemy import select
 
-from core.app_access import AccessDenied, issue_session
-from core.connections import connection
-from core.helpdesks import Connection
+from core.helpdesk.connections import connection
+from core.helpdesk.contract import Connection
+from core.panel.access import AccessDenied, issue_session
 from core.runtime import Runtime
 from core.store.tables import TenantRow
 from core.web.access import panel

@@ -22,8 +22,8 @@ from typing import Any
 import jwt
 import requests
 
-from core.app_access import AccessDenied, PanelIdentity
-from core.helpdesks import Connection
+from core.helpdesk.contract import Connection
+from core.panel.access import AccessDenied, PanelIdentity
 from integrations.zendesk.account import account_host
 
 KEY_TTL_SECONDS = 3600

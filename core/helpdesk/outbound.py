@@ -2,7 +2,7 @@
 same against Zendesk, Freshdesk and Intercom, and a fourth helpdesk gets it for free.
 
 A client retries what cannot have done harm (a read; a write the helpdesk refused before doing
-it) and gives up with a :class:`core.helpdesks.HelpdeskError`. Between attempts it waits what the
+it) and gives up with a :class:`core.helpdesk.contract.HelpdeskError`. Between attempts it waits what the
 helpdesk asked (``Retry-After`` in seconds or as an HTTP date, else a rate-limit reset time),
 never longer than :attr:`RetryPolicy.longest_wait`, and otherwise backs off exponentially.
 """

@@ -5,7 +5,7 @@ contain a digit (so "account details" or "ordered" are words, not ids), a card n
 the Luhn checksum and an IBAN its mod-97 check, so a reference of the right length is not taken
 for either. ``PERSONAL_TYPES`` identify a customer and must never travel from one customer's ticket
 to another's. A tenant's own product and feature names come from a :class:`Vocabulary` learned
-from its tags and ticket text (see :mod:`core.vocabulary`).
+from its tags and ticket text (see :mod:`core.text.vocabulary`).
 """
 
 from __future__ import annotations

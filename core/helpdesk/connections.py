@@ -2,7 +2,7 @@
 
 Credentials are read from a file or the environment (never a command-line argument, which would
 sit in shell history and ``ps``), checked against what the helpdesk integration needs, and stored
-encrypted (:mod:`core.secrets`). Listing shows which credentials are set, never their values.
+encrypted (:mod:`core.helpdesk.secrets`). Listing shows which credentials are set, never their values.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any, cast
 from sqlalchemy import select
 
 from core.errors import BadInput, NotFound
-from core.helpdesks import Connection, HelpdeskError, check_secrets, integration
+from core.helpdesk.contract import Connection, HelpdeskError, check_secrets, integration
+from core.helpdesk.secrets import decrypt, encrypt
 from core.runtime import Runtime
-from core.secrets import decrypt, encrypt
 from core.store.tables import TenantRow
 from core.types import Helpdesk, Tenant
 

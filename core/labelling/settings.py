@@ -1,6 +1,6 @@
 """Choosing a tenant's label source and excluded tags: the reports, the checks and the writes.
 
-Reading and scoring is :mod:`core.labels`; this module reads the tenant's tickets, and writes the
+Reading and scoring is :mod:`core.labelling.sources`; this module reads the tenant's tickets, and writes the
 tenant's settings in one transaction, after every check has passed, so a bad choice changes
 nothing. The next training reads the new source and relabels the whole history.
 """
@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from core.errors import BadInput
-from core.labels import LabelSource, SourceReport, check_source, rank_sources
+from core.labelling.sources import LabelSource, SourceReport, check_source, rank_sources
 from core.ml.tags import automation_tags
 from core.runtime import Runtime
 from core.store.label_rows import label_settings, label_source_of, load_label_rows

@@ -14,8 +14,6 @@ from typing import cast
 import numpy as np
 from sqlalchemy import select
 
-from core.drafting import draft_from_evidence, draft_reply, outline
-from core.entities import find_entities
 from core.learning.live import memory_for
 from core.ml.abstention import AMBIGUOUS, LOW_CONFIDENCE
 from core.ml.encoder import encoder_for
@@ -24,9 +22,11 @@ from core.ml.model import TicketModel
 from core.ml.registry import StoredModel
 from core.ml.templates import templates_for
 from core.ml.training import registry_for
-from core.rewrite import rewrite_draft
 from core.runtime import Runtime
 from core.store.tables import SuggestionRow, TicketRow
+from core.suggesting.drafting import draft_from_evidence, draft_reply, outline
+from core.suggesting.rewrite import rewrite_draft
+from core.text.entities import find_entities
 from core.types import Entity, Evidence, Suggestion, TagScore
 
 _models: dict[tuple[str, str], tuple[TicketModel, StoredModel]] = {}
@@ -130,7 +130,7 @@ def _evidence(model: TicketModel, neighbours) -> list[Evidence]:
 def _draft_from(model: TicketModel, neighbours, memory: FeedbackMemory | None, customer_name: str | None,
                 text: str) -> tuple[str, str]:
     """The draft from the closest resolved ticket whose reply no outcome has demoted: that reply's
-    learned skeleton, filled for this customer (see :mod:`core.drafting`)."""
+    learned skeleton, filled for this customer (see :mod:`core.suggesting.drafting`)."""
     sources = [f"ticket:{tid}" for tid, _ in neighbours]
     chosen = next((i for i, s in enumerate(sources) if not (memory is not None and memory.demoted(s))), 0)
     best = model.resolutions[neighbours[chosen][0]]

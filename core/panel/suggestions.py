@@ -8,7 +8,7 @@ the agent finally sent into the draft-versus-sent signal; :func:`record_wrong` i
 the suggestion was wrong.
 
 A draft has one outcome: the first report of what was sent (the panel at send time, or the
-helpdesk's webhook moments later) is the one recorded; see :func:`core.feedback.record_signal`.
+helpdesk's webhook moments later) is the one recorded; see :func:`core.learning.feedback.record_signal`.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from core.errors import BadInput, NotFound
-from core.feedback import record_signal
-from core.helpdesks import registered
-from core.normalize import clean_message
+from core.helpdesk.contract import registered
+from core.learning.feedback import record_signal
 from core.runtime import Runtime
 from core.store.tables import SignalRow, TicketRow
-from core.suggest import suggest
+from core.suggesting.suggest import suggest
+from core.text.normalize import clean_message
 from core.types import Signal, Suggestion
 
 #: How many of the suggestion's evidence tickets a panel lists.

@@ -28,7 +28,7 @@ ENTRY_POINT_GROUP = "deskloop.integrations"
 class Connection:
     """Everything a client needs to reach one tenant's helpdesk account.
 
-    ``secrets`` are decrypted (see :mod:`core.secrets`) and must never be logged or repr'd;
+    ``secrets`` are decrypted (see :mod:`core.helpdesk.secrets`) and must never be logged or repr'd;
     ``api_url`` overrides the helpdesk's public API address (a proxy, or a local test server).
     """
 

@@ -6,7 +6,7 @@ words that recur in replies to several different customers, with every other det
 is filled only from the current ticket (this customer's name, order id, amount, address, city,
 card digits when they wrote them) and otherwise shows as a placeholder the agent fills in, such as
 ``[delivery address]`` or ``[detail]``; the evidence's own value is never stored in the skeleton,
-so it cannot come back. The pattern detectors (:func:`core.entities.find_entities`) then run over
+so it cannot come back. The pattern detectors (:func:`core.text.entities.find_entities`) then run over
 what is left as a second net: a detected personal detail that is neither learned template nor this
 customer's own becomes a placeholder too.
 """
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 
-from core.entities import find_entities, replace_personal
 from core.ml.templates import ENTITY_KIND, NAME_KINDS, ReplyTemplates, Skeleton, words_of
+from core.text.entities import find_entities, replace_personal
 
 #: Slot kinds the current ticket may fill, and the detail of the ticket that fills each.
 _FILLED_BY = {

@@ -18,12 +18,12 @@ from typing import cast
 from sqlalchemy import select
 
 from core.clock import aware_utc
-from core.connections import connection
-from core.helpdesks import integration
+from core.helpdesk.connections import connection
+from core.helpdesk.contract import integration
 from core.runtime import Runtime
 from core.store.tables import BackfillStateRow, TicketRow
 from core.store.tickets import UpsertCounts, upsert_tickets
-from core.taxonomy import load_aliases
+from core.text.taxonomy import load_aliases
 from core.types import Ticket
 
 

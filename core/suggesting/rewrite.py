@@ -6,7 +6,7 @@ placeholder such as ``[name 1]`` or ``[order id 2]``. It is told to use no fact 
 evidence. The answer is accepted only if it keeps every placeholder of the draft and adds no
 personal detail of its own; the placeholders are then filled back in. Anything else (an error,
 a timeout, a dropped or invented detail) keeps the original draft. An accepted answer then goes
-through the drafts' slot rule (:func:`core.drafting.guard_rewrite`): a capitalized word, number or
+through the drafts' slot rule (:func:`core.suggesting.drafting.guard_rewrite`): a capitalized word, number or
 detected detail that is neither template, in the draft, nor this customer's own becomes a
 placeholder, so a detail copied from an evidence reply (one the detectors do not know, such as a
 street without a suffix) cannot reach the draft either.
@@ -19,9 +19,9 @@ import re
 from dataclasses import dataclass, field
 
 from core.config import Settings
-from core.drafting import guard_rewrite
-from core.entities import PERSONAL_TYPES, find_entities, replace_personal
 from core.ml.templates import ReplyTemplates
+from core.suggesting.drafting import guard_rewrite
+from core.text.entities import PERSONAL_TYPES, find_entities, replace_personal
 
 log = logging.getLogger(__name__)
 

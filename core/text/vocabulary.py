@@ -92,7 +92,7 @@ class Vocabulary:
 
     @cached_property
     def patterns(self) -> list[tuple[str, re.Pattern[str]]]:
-        """(type, pattern) pairs for :func:`core.entities.find_entities`, longest phrases first."""
+        """(type, pattern) pairs for :func:`core.text.entities.find_entities`, longest phrases first."""
         by_type: dict[str, list[str]] = defaultdict(list)
         for phrase, kind in self.terms.items():
             words = [re.escape(w) + ("s?" if kind == "feature" else "") for w in phrase.split()]

@@ -2,7 +2,7 @@
 webhook events left pending) for the RQ workers.
 
 RQ's own cron scheduler enqueues with the pickle serializer, which our JSON-only workers refuse,
-so this small loop enqueues through :func:`core.jobs.enqueue` instead. Job ids contain the period
+so this small loop enqueues through :func:`core.background.queue.enqueue` instead. Job ids contain the period
 number, so several schedulers (or a restart) never queue the same period's job twice.
 """
 
@@ -13,8 +13,8 @@ import time
 
 from sqlalchemy import select
 
-from core import tasks
-from core.jobs import enqueue
+from core.background import tasks
+from core.background.queue import enqueue
 from core.runtime import Runtime
 from core.store.tables import TenantRow
 
@@ -38,10 +38,10 @@ def enqueue_due(runtime: Runtime, interval_seconds: int, now: float | None = Non
 def enqueue_stuck_events(runtime: Runtime, older_than_seconds: int = 60) -> list[str]:
     """A drain for every tenant with webhook events still pending after ``older_than_seconds``
     (a worker died mid-job, or Redis lost its queue): the safety net under
-    :func:`core.helpdesk_events.schedule_processing`. Returns the tenants."""
+    :func:`core.helpdesk.webhook_events.schedule_processing`. Returns the tenants."""
     from datetime import UTC, datetime, timedelta
 
-    from core.helpdesk_events import process_events
+    from core.helpdesk.webhook_events import process_events
     from core.store.tables import HelpdeskEventRow
 
     cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)

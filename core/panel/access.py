@@ -27,10 +27,10 @@ from typing import Any
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from core.connections import forget_connections
 from core.errors import BadInput, NotFound
+from core.helpdesk.connections import forget_connections
+from core.helpdesk.secrets import secret_keys
 from core.runtime import Runtime
-from core.secrets import secret_keys
 from core.store.tables import TenantRow
 
 #: A panel session lasts one working day; the helpdesk reloads the panel (and re-signs) long before.

@@ -1,0 +1,2 @@
+"""Background work: one way to queue a job (RQ with Redis, in-process without), the jobs, and
+the scheduler."""

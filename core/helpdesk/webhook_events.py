@@ -1,0 +1,303 @@
+"""Helpdesk events: stored once when a webhook arrives, applied to the ticket by a worker.
+
+Receiving (:func:`store_events`) only inserts rows: the unique key (tenant, helpdesk, event id)
+turns a duplicate delivery into nothing, and the webhook answers at once. Applying
+(:func:`process_events`, an RQ job) updates the ticket under a row lock, in the order the events
+happened, with one rule against rollbacks: a ticket's fields are only overwritten by an event at
+least as new as the last one applied (helpdesks retry and reorder deliveries). Messages are added
+once per helpdesk message id whatever their order, and the ticket's model text is rebuilt from
+them in time order.
+
+Then the listeners hear about it (:mod:`core.listeners`, the seam after every event; a notifier
+or autonomy subscribes there). The two registered here: the learning loop (inline), where an
+agent's reply on a ticket that had a draft becomes the draft-versus-sent signal, and a reopen, a
+CSAT rating, a changed tag list or a reassignment to another group become their signals (each
+keyed by its event, so it counts once); and write-back (a job), where a new customer message is
+answered with a suggestion written back to the helpdesk when the tenant wants it. Anything
+Deskloop itself wrote (our tags, our note) is stored but heard by nobody.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import cast
+
+from sqlalchemy import select
+
+from core.clock import aware_utc
+from core.events import HelpdeskEvent
+from core.learning.kinds import TEACHING_EVENTS
+from core.listeners import Occurrence, listen, publish
+from core.runtime import Runtime
+from core.store.db import upsert_insert
+from core.store.tables import HelpdeskEventRow, MessageRow, SuggestionRow, TicketRow
+from core.store.tickets import apply_aliases, message_values
+from core.text.normalize import clean_message, clean_subject, text_for_model
+from core.text.taxonomy import load_aliases
+from core.types import Csat, Message, Signal
+
+log = logging.getLogger(__name__)
+
+
+def store_events(runtime: Runtime, tenant_id: int, helpdesk: str, events: Sequence[HelpdeskEvent]) -> list[int]:
+    """Insert ``events``; returns the ids of the rows that are new (duplicates are skipped). One
+    Core statement in its own transaction: this runs inside every webhook request, where the ORM
+    session's bookkeeping would be pure overhead."""
+    if not events:
+        return []
+    now = datetime.now(UTC)
+    rows = [{"tenant_id": tenant_id, "helpdesk": helpdesk, "event_id": e.event_id, "kind": e.kind,
+             "ticket_external_id": e.ticket_external_id, "occurred_at": e.occurred_at,
+             "data": e.model_dump(mode="json"), "received_at": now} for e in events]
+    engine = runtime.db.engine
+    statement = upsert_insert(engine.dialect.name, HelpdeskEventRow.__table__).on_conflict_do_nothing(
+        index_elements=["tenant_id", "helpdesk", "event_id"]).returning(HelpdeskEventRow.__table__.c.id)
+    with engine.begin() as connection:
+        return list(connection.execute(statement, rows).scalars())
+
+
+#: Pending events applied per transaction: one commit (one WAL flush) for a batch instead of
+#: one per event; small enough that a batch's row locks are held only briefly.
+BATCH_SIZE = 100
+
+
+#: How long a tenant's "events are pending" flag lives in Redis: deliveries within this window
+#: share one processing job (a drain) instead of enqueueing one each.
+PENDING_FLAG_MS = 500
+
+
+def _pending_flag(tenant_slug: str) -> str:
+    return f"deskloop:events-pending:{tenant_slug}"
+
+
+def schedule_processing(runtime: Runtime, tenant_slug: str) -> str:
+    """Make sure a job will apply the tenant's pending events; called after every stored delivery.
+
+    Without Redis the events are applied now, in-process. With Redis, the first delivery in a
+    :data:`PENDING_FLAG_MS` window sets the tenant's flag and enqueues a drain; the others only
+    find the flag set (one Redis round trip instead of an enqueue: at 200 deliveries a second an
+    enqueue each cost the web process and the workers a core). No event is left behind: a drain
+    only stops after seeing the flag expired *and then* no pending event, and the flag outlives
+    every delivery that found it set, so anything stored under the flag is seen by that last look.
+    """
+    from core.background.queue import enqueue, redis_connection
+
+    if not runtime.settings.redis_url:
+        return enqueue(process_events, tenant_slug, settings=runtime.settings).mode
+    if redis_connection(runtime.settings).set(_pending_flag(tenant_slug), 1, nx=True, px=PENDING_FLAG_MS):
+        return enqueue(process_events, tenant_slug, settings=runtime.settings).mode
+    return "pending"
+
+
+def process_events(tenant_slug: str) -> dict[str, int]:
+    """The worker job: apply the tenant's pending events, oldest first, in batches, then act on
+    them. Enqueued by :func:`schedule_processing` (once per tenant per flag window) and by the
+    scheduler's sweep; a job drains whatever is pending, whoever stored it. Concurrent workers skip
+    each other's locked rows; an event already processed is never applied twice."""
+    from core.runtime import for_jobs
+
+    runtime = for_jobs()
+    tenant_id = runtime.db.tenant_id(tenant_slug)
+    counts = {"applied": 0, "stale": 0, "batches": 0}
+    flagged = _flag_reader(runtime, tenant_slug)
+    while True:
+        deliveries_pending = flagged()  # read before looking for events: see schedule_processing
+        done = []
+        with runtime.db.transaction(tenant_id) as session:
+            rows = session.scalars(
+                select(HelpdeskEventRow).where(HelpdeskEventRow.processed_at.is_(None))
+                .order_by(HelpdeskEventRow.occurred_at, HelpdeskEventRow.id).limit(BATCH_SIZE)
+                .with_for_update(skip_locked=True)).all()
+            for row in rows:
+                event = HelpdeskEvent.model_validate(row.data)
+                outcome, tags_changed = _apply(session, tenant_id, row, event)
+                counts["stale" if outcome.startswith("stale") else "applied"] += 1
+                done.append((row.helpdesk, event, tags_changed))
+        if not rows:
+            if not deliveries_pending:
+                return counts
+            time.sleep(0.05)  # a delivery may be storing its events right now
+            continue
+        counts["batches"] += 1
+        for helpdesk, event, tags_changed in done:  # after the commit: signals read what was applied
+            _after(runtime, tenant_slug, helpdesk, event, tags_changed)
+
+
+def _flag_reader(runtime: Runtime, tenant_slug: str):
+    """A function telling whether the tenant's pending flag is set (always False without Redis)."""
+    if not runtime.settings.redis_url:
+        return lambda: False
+    from core.background.queue import redis_connection
+
+    client, key = redis_connection(runtime.settings), _pending_flag(tenant_slug)
+    return lambda: bool(client.exists(key))
+
+
+def _apply(session, tenant_id: int, marker: HelpdeskEventRow, event: HelpdeskEvent) -> tuple[str, bool]:
+    """Apply one locked, pending event to its ticket and mark it processed. Returns what
+    happened and whether the ticket's tags changed."""
+    ticket = _locked_ticket(session, tenant_id, marker.helpdesk, event)
+    tags_before = list(ticket.tags or [])
+    newest = aware_utc(ticket.updated_at)
+    fresh = newest is None or event.occurred_at >= newest
+    if fresh:
+        _apply_fields(ticket, event, load_aliases(session) if event.tags is not None else {})
+    if event.kind == "reopened":
+        ticket.reopen_count = (ticket.reopen_count or 0) + 1
+    added = _add_message(session, tenant_id, ticket, event, event.message) if event.message is not None else False
+    outcome = ("applied" if fresh else "stale: fields kept (a newer event was applied)") + \
+        ("; message added" if added else "")
+    marker.processed_at, marker.outcome = datetime.now(UTC), outcome
+    return outcome, sorted(ticket.tags or []) != sorted(tags_before)
+
+
+def _locked_ticket(session, tenant_id: int, helpdesk: str, event: HelpdeskEvent) -> TicketRow:
+    """The ticket the event is about, locked; created (empty) when this is the first word of it."""
+    session.execute(upsert_insert(session.get_bind().dialect.name, TicketRow.__table__).on_conflict_do_nothing(
+        index_elements=["tenant_id", "source", "external_id"]).values(
+        tenant_id=tenant_id, source=helpdesk, external_id=event.ticket_external_id, subject="", text="",
+        tags=[], reopen_count=0, custom_fields={}, macros=[], content_hash="", imported_at=datetime.now(UTC),
+        created_at=event.created_at or event.occurred_at))
+    return session.scalar(select(TicketRow).where(TicketRow.source == helpdesk,
+                                                  TicketRow.external_id == event.ticket_external_id)
+                          .with_for_update().execution_options(populate_existing=True))
+
+
+def _apply_fields(ticket: TicketRow, event: HelpdeskEvent, aliases: dict[str, str]) -> None:
+    if event.subject is not None:
+        ticket.subject = event.subject
+    if event.requester is not None:
+        ticket.requester_name = event.requester.name or ticket.requester_name
+        ticket.requester_email = event.requester.email or ticket.requester_email
+        ticket.requester_external_id = event.requester.external_id or ticket.requester_external_id
+    for name in ("organization", "priority", "status", "channel", "assignee", "ticket_type", "form"):
+        if getattr(event, name) is not None:
+            setattr(ticket, name, getattr(event, name))
+    if event.group is not None:
+        ticket.assigned_group = event.group
+    if event.tags is not None:
+        ticket.tags = apply_aliases(event.tags, aliases)
+    if event.custom_fields is not None:
+        ticket.custom_fields = {**(ticket.custom_fields or {}), **event.custom_fields}
+    if event.macros is not None:
+        ticket.macros = list(event.macros)
+    if event.page_context is not None:
+        ticket.page_context = event.page_context.model_dump(mode="json")
+    if event.csat is not None:
+        ticket.csat_score, ticket.csat_comment = event.csat.score, event.csat.comment
+    if event.status in ("solved", "closed") and ticket.solved_at is None:
+        ticket.solved_at = event.occurred_at
+    ticket.updated_at = event.occurred_at
+    ticket.content_hash = ""  # no longer what an import wrote: a re-import must not be skipped
+
+
+def _add_message(session, tenant_id: int, ticket: TicketRow, event: HelpdeskEvent, message: Message) -> bool:
+    """Add the event's ``message`` unless the ticket has it already; rebuild the ticket's text."""
+    existing = session.scalars(select(MessageRow).where(MessageRow.ticket_id == ticket.id)).all()
+    if event.message_external_id is not None and any(m.external_id == event.message_external_id for m in existing):
+        return False
+    position = max((m.position for m in existing), default=-1) + 1
+    added = MessageRow(ticket_id=ticket.id, **message_values(
+        tenant_id, position, message, created_at=message.created_at or event.occurred_at,
+        external_id=event.message_external_id))
+    session.add(added)
+    if message.author_role == "agent" and message.public and ticket.first_response_at is None:
+        ticket.first_response_at = message.created_at or event.occurred_at
+    _rebuild_text(ticket, [*existing, added])
+    return True
+
+
+def _rebuild_text(ticket: TicketRow, messages: list[MessageRow]) -> None:
+    """The model text and tone from the customer's public messages in time order (deliveries
+    may have added them out of order)."""
+    ordered = sorted(messages, key=lambda m: (aware_utc(m.created_at) or datetime.min.replace(tzinfo=UTC), m.position))
+    customer = [m for m in ordered if m.author_role == "customer" and m.public and m.body]
+    ticket.text = text_for_model(clean_subject(ticket.subject or ""), [m.body for m in customer])
+    toned = [m for m in customer if m.sentiment is not None]
+    if toned:
+        ticket.sentiment = toned[-1].sentiment
+        ticket.urgent = any(m.urgent for m in toned)
+
+
+# What the learning loop and the helpdesk hear ------------------------------------------------
+
+
+def _after(runtime: Runtime, tenant_slug: str, helpdesk: str, event: HelpdeskEvent, tags_changed: bool) -> None:
+    """Tell the listeners (:mod:`core.listeners`) about one applied event; anything Deskloop wrote
+    itself (our tags, our note) is heard by nobody. A listener's failure is logged, not raised:
+    the event is stored and applied, and retrying it would not make a signal any truer."""
+    if event.from_deskloop:
+        return
+    publish(runtime, Occurrence("event", tenant_slug, helpdesk, event.kind, event.event_id,
+                                event.model_dump(mode="json"), {"tags_changed": tags_changed}))
+
+
+@listen("learning-signal", "event", TEACHING_EVENTS)
+def _record_learning_signal(runtime: Runtime, occurrence: Occurrence) -> None:
+    """The learning signal the event carries (see :mod:`core.learning.kinds`), inline: the next
+    suggestion must already see it."""
+    event = HelpdeskEvent.model_validate(occurrence.data)
+    if event.kind == "fields_changed" and not occurrence.extra.get("tags_changed"):
+        return
+    signal = _signal_for(runtime, occurrence.tenant, occurrence.source, event)
+    if signal is not None:
+        from core.learning.feedback import record_signal
+
+        record_signal(runtime, occurrence.tenant, signal)
+
+
+def _write_back_wanted(runtime: Runtime, occurrence: Occurrence) -> bool:
+    return _wants_write_back(runtime, occurrence.tenant)
+
+
+@listen("write-back", "event", ("ticket_created", "customer_replied"), as_job=True, wanted=_write_back_wanted)
+def _write_back(runtime: Runtime, occurrence: Occurrence) -> None:
+    """Suggest for a new customer message and write back what the tenant allows (a job)."""
+    from core.helpdesk.write_back import write_back
+
+    write_back(occurrence.tenant, occurrence.source, occurrence.data["ticket_external_id"])
+
+
+def _wants_write_back(runtime: Runtime, tenant_slug: str) -> bool:
+    from core.helpdesk.connections import connection
+
+    settings = connection(runtime, tenant_slug).settings
+    return bool(settings.get("write_back_tags") or settings.get("private_note"))
+
+
+def _signal_for(runtime: Runtime, tenant_slug: str, helpdesk: str, event: HelpdeskEvent) -> Signal | None:
+    """The learning signal an event carries, about the ticket's latest suggestion (none without one)."""
+    tenant_id = runtime.db.tenant_id(tenant_slug)
+    with runtime.db.tenant_session(tenant_id) as session:
+        ticket_id = session.scalar(select(TicketRow.id).where(TicketRow.source == helpdesk,
+                                                              TicketRow.external_id == event.ticket_external_id))
+        latest = session.scalar(select(SuggestionRow).where(SuggestionRow.ticket_id == ticket_id)
+                                .order_by(SuggestionRow.id.desc()).limit(1)) if ticket_id else None
+        if latest is None:
+            return None
+        with_draft = latest if latest.draft else session.scalar(
+            select(SuggestionRow).where(SuggestionRow.ticket_id == ticket_id, SuggestionRow.draft.is_not(None))
+            .order_by(SuggestionRow.id.desc()).limit(1))
+        latest_tags = sorted(t["tag"] for t in latest.tags or [])
+    source = f"{helpdesk}:{event.event_id}"
+    actor = event.assignee or (event.message.author_name if event.message else None)
+    # A checked event has the fields its kind needs (core.events.REQUIRED_FIELDS).
+    if event.kind == "agent_replied" and cast(Message, event.message).public and with_draft is not None:
+        return Signal(kind="draft_sent", suggestion_id=with_draft.id, actor=actor, source_event=source,
+                      payload={"sent": clean_message(cast(Message, event.message).body)})
+    if event.kind == "reopened":
+        return Signal(kind="reopened", ticket_id=ticket_id, source_event=source)
+    if event.kind == "csat_received":
+        rating = cast(Csat, event.csat)
+        return Signal(kind="csat", ticket_id=ticket_id, source_event=source,
+                      payload={"rating": rating.score, "comment": rating.comment})
+    if event.kind == "fields_changed" and event.tags is not None and sorted(event.tags) != latest_tags:
+        return Signal(kind="tag_changed", suggestion_id=latest.id, actor=actor, source_event=source,
+                      payload={"tags": event.tags})
+    if event.kind == "reassigned" and event.group is not None:
+        return Signal(kind="escalated", suggestion_id=latest.id, actor=actor, source_event=source,
+                      payload={"group": event.group, "assignee": event.assignee})
+    return None
