@@ -18,9 +18,9 @@ from core.panel.access import issue_app_token, update_app_settings
 from core.runtime import Runtime
 from core.store.tickets import upsert_tickets
 from integrations.zendesk.signed_urls import forget_keys
-from tests import fake_zendesk
 from tests.factories import make_ticket, small_inbox
 from tests.fake_api import serve
+from tests.integrations.zendesk import fake_zendesk
 
 ACCOUNT = "acme.zendesk.com"
 APP_ID = 7
@@ -52,7 +52,7 @@ def zendesk_token(key: rsa.RSAPrivateKey, **overrides) -> str:
 @dataclass
 class ZendeskAccount:
     runtime: Runtime
-    api: object  # the fake Zendesk app (tests.fake_zendesk)
+    api: object  # the fake Zendesk app (tests.integrations.zendesk.fake_zendesk)
     key: rsa.RSAPrivateKey
     app_token: str
 

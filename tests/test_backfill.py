@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 from core.helpdesk.connections import add_tenant, forget_connections
 from core.runtime import Runtime
 from core.store.tables import BackfillStateRow, MessageRow, TicketRow
-from tests import fake_intercom
 from tests.fake_api import serve
+from tests.integrations.intercom import fake_intercom
 
 DESKLOOP = str(Path(sys.executable).with_name("deskloop"))
 

@@ -47,8 +47,10 @@ from core.runtime import Runtime
 from core.store.tables import TenantRow
 from core.types import Ticket
 from core.web.panel_api import NOT_TRAINED_MESSAGE
-from tests import fake_freshdesk, fake_intercom, fake_zendesk
 from tests.fake_api import Content, Sorting, serve
+from tests.integrations.freshdesk import fake_freshdesk
+from tests.integrations.intercom import fake_intercom
+from tests.integrations.zendesk import fake_zendesk
 
 DESKLOOP = str(Path(sys.executable).with_name("deskloop"))
 TENANT = "acme"

@@ -21,7 +21,7 @@ from core.store.tables import SignalRow
 from core.text.normalize import clean_message
 from core.types import Signal
 from core.web.panel_api import UNFAMILIAR_MESSAGE
-from tests import fake_zendesk
+from tests.integrations.zendesk import fake_zendesk
 from tests.panel_support import (  # noqa: F401
     ACCOUNT,
     ZendeskAccount,

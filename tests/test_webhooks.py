@@ -307,9 +307,9 @@ def test_a_new_ticket_gets_its_suggested_tags_and_draft_written_back(settings, d
     local server answering like Zendesk)."""
     from core.ml.training import train_tenant
     from core.store.tickets import upsert_tickets
-    from tests import fake_zendesk
     from tests.factories import small_inbox
     from tests.fake_api import serve
+    from tests.integrations.zendesk import fake_zendesk
 
     tenant_id = db.ensure_tenant("acme")
     with db.transaction(tenant_id) as session:

@@ -33,7 +33,7 @@ from integrations.intercom import INTEGRATION, canvas
 from integrations.intercom.canvas import CardState, SimilarTicket, SubmitRequest
 from integrations.intercom.client import note_html
 from tests.factories import make_ticket, small_inbox
-from tests.fake_intercom import (
+from tests.integrations.intercom.fake_intercom import (
     ACCESS_TOKEN,
     FakeIntercom,
     conversation_id,

@@ -51,7 +51,7 @@ from tests.fake_api import (
     sorting_for,
 )
 
-FIXTURES = Path(__file__).resolve().parent.parent / "integrations" / "zendesk" / "fixtures" / "api"
+FIXTURES = Path(__file__).resolve().parents[3] / "integrations" / "zendesk" / "fixtures" / "api"
 EXPORT, COMMENTS, TAGS = "incremental_tickets_cursor.json", "ticket_comments.json", "ticket_tags.json"
 UPDATE, ME, NOT_FOUND = "ticket_update.json", "users_me.json", "record_not_found.json"
 GROUPS, FORMS = "groups.json", "ticket_forms.json"

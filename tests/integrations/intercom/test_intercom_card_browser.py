@@ -14,7 +14,7 @@ import re
 import pytest
 
 from tests.browser_support import ARTIFACTS, expect, screenshot
-from tests.test_intercom_inbox_app import KNOWN, inbox  # noqa: F401
+from tests.integrations.intercom.test_intercom_inbox_app import KNOWN, inbox  # noqa: F401
 
 pytestmark = pytest.mark.browser
 

@@ -1,5 +1,5 @@
 """Freshdesk: automation-rule deliveries in, REST API v2 out through python-freshdesk, against a
-local server that answers like Freshdesk (:mod:`tests.fake_freshdesk`)."""
+local server that answers like Freshdesk (:mod:`tests.integrations.freshdesk.fake_freshdesk`)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from integrations.freshdesk.errors import (
 )
 from integrations.freshdesk.webhooks import SECRET_HEADER, sign
 from tests.fake_api import Sorting, serve
-from tests.fake_freshdesk import API_KEY, DOMAIN, fake, make_app
+from tests.integrations.freshdesk.fake_freshdesk import API_KEY, DOMAIN, fake, make_app
 
 WEBHOOKS = Path(INTEGRATION.fixtures_dir) / "webhooks"
 SETUP = Path(INTEGRATION.fixtures_dir).parent / "SETUP.md"

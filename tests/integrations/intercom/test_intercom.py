@@ -28,7 +28,7 @@ from integrations.intercom.client import (
 )
 from integrations.intercom.webhooks import EVENT_HANDLERS, sign
 from tests.fake_api import Sorting
-from tests.fake_intercom import (
+from tests.integrations.intercom.fake_intercom import (
     ACCESS_TOKEN,
     FakeIntercom,
     conversation_id,

@@ -29,7 +29,7 @@ from integrations.zendesk.webhooks import (
     verify,
 )
 from tests.fake_api import Sorting, serve
-from tests.fake_zendesk import EPOCH, STEP, FakeZendesk, fake, make_app
+from tests.integrations.zendesk.fake_zendesk import EPOCH, STEP, FakeZendesk, fake, make_app
 
 FIXTURES = Path(INTEGRATION.fixtures_dir)
 SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
