@@ -136,7 +136,7 @@ def test_tenant_add_checks_the_credentials_with_the_helpdesk(db, settings, tmp_p
     from tests.fake_api import serve
 
     module, domain, credentials, identity = CHECKED[helpdesk]
-    fake = importlib.import_module(f"tests.{module}")
+    fake = importlib.import_module(f"tests.integrations.{helpdesk}.{module}")
     good, bad = tmp_path / "good.json", tmp_path / "bad.json"
     good.write_text(json.dumps(credentials))
     wrong = {k: ("wrong-" + v if k in ("api_token", "api_key", "access_token") else v) for k, v in credentials.items()}
