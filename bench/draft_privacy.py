@@ -37,7 +37,7 @@ PLACEHOLDER = re.compile(r"\[[a-z][a-z ]*\]")
 def _tenant(runtime, slug: str, tickets, target_precision: float = 0.5) -> None:
     from sqlalchemy import update
 
-    from core.ml.training import train_tenant
+    from core.learning.training import train_tenant
     from core.store.tables import TenantRow
     from core.store.tickets import upsert_tickets
 

@@ -36,10 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.demo.helpdesk_shaped import CATEGORY_FIELD, CATEGORY_OF, FIELD_NAMES, generate_helpdesk_history
 from core.labelling.sources import LabelRow, LabelSource, labels_for, normalize_label, rank_sources
+from core.learning.training import DEFAULT_TAG_PRECISION
 from core.ml.encoder import encoder
 from core.ml.model import TicketModel, TrainingTicket
 from core.ml.tags import automation_tags, tag_metrics
-from core.ml.training import DEFAULT_TAG_PRECISION
 from core.store.tickets import model_text
 from core.text.normalize import clean_message
 

@@ -47,7 +47,7 @@ def build(home: Path, tickets: int) -> str:
     from core.demo.simulate import write_history
     from core.helpdesk.connections import add_tenant
     from core.ingest import import_file
-    from core.ml.training import train_tenant
+    from core.learning.training import train_tenant
     from core.panel.access import issue_app_token
     from core.runtime import Runtime
 

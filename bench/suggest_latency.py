@@ -34,7 +34,7 @@ def build(runtime, home: Path, tickets: int) -> None:
 
     from core.demo.simulate import write_history
     from core.ingest import import_file
-    from core.ml.training import train_tenant
+    from core.learning.training import train_tenant
 
     history = home / "history.jsonl"
     write_history(history, count=tickets, seed=7, end=date(2026, 11, 20))
@@ -64,7 +64,7 @@ def main() -> int:
         os.environ.pop("DESKLOOP_DATABASE_URL", None)
         os.environ.pop("DESKLOOP_REDIS_URL", None)
         from core.demo.simulate import load_queries
-        from core.ml.training import registry_for
+        from core.learning.training import registry_for
         from core.runtime import Runtime
         from core.suggesting.suggest import build_suggestion, current_model, sentence_vector
 

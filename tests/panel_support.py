@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from core.helpdesk.connections import add_tenant, forget_connections
-from core.ml.training import train_tenant
+from core.learning.training import train_tenant
 from core.panel.access import issue_app_token, update_app_settings
 from core.runtime import Runtime
 from core.store.tickets import upsert_tickets

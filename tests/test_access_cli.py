@@ -16,7 +16,7 @@ from core.access.tokens import list_tokens
 from core.app import create_app
 from core.cli import main
 from core.learning.feedback import record_signal
-from core.ml.training import train_tenant
+from core.learning.training import train_tenant
 from core.runtime import Runtime
 from core.store.tickets import upsert_tickets
 from core.types import Signal

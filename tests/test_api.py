@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.app import create_app
-from core.ml.training import train_tenant
+from core.learning.training import train_tenant
 from core.store.tickets import upsert_tickets
 from tests.access_support import authorized_client
 from tests.factories import make_ticket, small_inbox

@@ -9,8 +9,8 @@ import pytest
 
 from core.app import create_app
 from core.demo.simulate import load_queries
+from core.learning.training import train_tenant
 from core.ml.clusters import build_clusters
-from core.ml.training import train_tenant
 from core.store.tickets import upsert_tickets
 from tests.access_support import authorized_client
 from tests.factories import make_ticket

@@ -24,9 +24,9 @@ from sqlalchemy import select, update
 
 from core.app import create_app
 from core.learning import live
+from core.learning.training import train_tenant
 from core.ml.retrieval import DraftRule
 from core.ml.templates import ReplySource, ReplyTemplates, mask_echoes, words_of
-from core.ml.training import train_tenant
 from core.store.tables import TenantRow, TicketRow
 from core.store.tickets import upsert_tickets
 from core.suggesting.drafting import draft_reply, fill, guard_rewrite

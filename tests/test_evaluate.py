@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from core.cli import main
-from core.ml.training import train_tenant
+from core.learning.training import train_tenant
 from core.runtime import Runtime
 from core.store.tickets import upsert_tickets
 from tests.factories import small_inbox

@@ -16,7 +16,7 @@ from core.cli import main
 from core.helpdesk import contract as helpdesks
 from core.helpdesk.backfill import run_backfill
 from core.helpdesk.connections import add_tenant, forget_connections
-from core.ml.training import train_tenant
+from core.learning.training import train_tenant
 from core.panel.suggestions import panel_suggestion
 from core.store.tables import TicketRow
 from tests import toydesk

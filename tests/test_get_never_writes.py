@@ -21,9 +21,9 @@ from sqlalchemy import select
 
 from core.app import create_app
 from core.helpdesk.connections import add_tenant, forget_connections
-from core.learning.replay import replay
 from core.runtime import Runtime
 from core.store.tables import Base
+from core.suggesting.replay import replay
 from core.web.panel_api import PANEL_DIR
 from tests.access_support import signed_in_client, token_for
 from tests.factories import small_inbox

@@ -68,3 +68,54 @@ def test_no_module_imports_itself_back():
 def test_the_check_finds_a_cycle():
     assert _a_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _a_cycle({"a": {"b"}, "b": set()}) is None
+
+
+#: ``core`` in layers, lowest first: a module may import its own layer and the layers below it, never
+#: one above. The order is the story of a ticket: shapes, text, storage, dispatch, access, models,
+#: labels, imports, learning, suggestions, helpdesks, the side panel, background entry points, and
+#: last the surfaces (web, commands, demo). Old job paths kept as shims sit on top.
+LAYERS: list[set[str]] = [
+    {"core", "core.types", "core.clock", "core.errors", "core.config", "core.events"},
+    {"core.text"},
+    {"core.store", "core.runtime"},
+    {"core.dispatch"},
+    {"core.access"},
+    {"core.ml"},
+    {"core.labelling"},
+    {"core.ingest"},
+    {"core.learning"},
+    {"core.suggesting"},
+    {"core.helpdesk"},
+    {"core.panel"},
+    {"core.background"},
+    {"core.web", "core.app"},
+    {"core.commands", "core.demo"},
+    {"core.cli", "core.tasks", "core.helpdesk_events", "core.write_back", "core.listeners"},
+    {"integrations"},
+]
+
+
+def _layer_of(module: str) -> int:
+    parts = module.split(".")
+    for depth in (2, 1):
+        name = ".".join(parts[:depth])
+        for index, layer in enumerate(LAYERS):
+            if name in layer:
+                return index
+    raise AssertionError(f"{module} belongs to no layer: add its package to LAYERS")
+
+
+def _upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    return sorted(f"{name} -> {target}" for name, targets in graph.items() for target in targets
+                  if _layer_of(target) > _layer_of(name))
+
+
+def test_no_package_imports_a_layer_above_it():
+    upward = _upward_imports(_graph())
+    assert not upward, "imports against the layers:\n" + "\n".join(upward)
+
+
+def test_the_layer_check_finds_an_upward_import():
+    assert _upward_imports({"core.ml.model": {"core.learning.training"}}) == [
+        "core.ml.model -> core.learning.training"]
+    assert _upward_imports({"core.learning.training": {"core.ml.model"}}) == []

@@ -318,7 +318,7 @@ def test_discovering_with_redis_queues_one_job(settings, db, acme, redis_url):
         assert first.status_code == 202 and first.json["status"] == "queued" and first.json["job_id"]
         again = client.post("/api/v1/tenants/acme/intents/discover")
         assert again.status_code == 202 and again.json == {"job_id": first.json["job_id"], "status": "duplicate"}
-        from core.background.queue import redis_connection
+        from core.dispatch.queue import redis_connection
 
         jobs = Queue(queued_settings.queue_name, connection=redis_connection(queued_settings),
                      serializer=JSONSerializer).jobs

@@ -12,9 +12,9 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from core.background import tasks
-from core.background.queue import JobArgumentError, enqueue, redis_connection
 from core.config import Settings
-from core.ml.training import registry_for
+from core.dispatch.queue import JobArgumentError, enqueue, redis_connection
+from core.learning.training import registry_for
 from core.runtime import Runtime
 from core.store.tickets import upsert_tickets
 from tests.factories import small_inbox
@@ -64,7 +64,7 @@ def test_only_json_primitives_can_be_job_arguments(settings):
 
 
 def test_job_ids_with_vendor_characters_stay_distinct():
-    from core.background.queue import rq_job_id
+    from core.dispatch.queue import rq_job_id
 
     assert rq_job_id("train-acme_1") == "train-acme_1"
     assert rq_job_id("zendesk:a/b") != rq_job_id("zendesk:a_b")

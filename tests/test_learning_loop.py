@@ -7,7 +7,7 @@ import pytest
 
 from core.app import create_app
 from core.learning import live
-from core.ml.training import load_training_tickets, train_tenant
+from core.learning.training import load_training_tickets, train_tenant
 from core.store.tickets import upsert_tickets
 from tests.access_support import authorized_client
 from tests.factories import small_inbox

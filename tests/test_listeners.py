@@ -1,4 +1,4 @@
-"""The seam after every applied event (``core.listeners``): a listener subscribes to event kinds,
+"""The seam after every applied event (``core.dispatch.listeners``): a listener subscribes to event kinds,
 runs inline or as a job with a deterministic id, hears nothing Deskloop wrote itself, and a failing
 listener neither stops the others nor the event."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import listeners
-from core.listeners import Occurrence, listen
+from core.dispatch import listeners
+from core.dispatch.listeners import Occurrence, listen
 from core.store.tables import HelpdeskEventRow
 from tests.test_webhooks import acme, app, client, deliver, fixture  # noqa: F401
 
@@ -47,7 +47,7 @@ def test_listeners_that_run_as_jobs_get_json_and_a_deterministic_id(monkeypatch)
     def fake_enqueue(func, *args, job_id=None, settings=None, **_):
         queued.append((func.__module__ + "." + func.__name__, args, job_id))
 
-    monkeypatch.setattr("core.background.queue.enqueue", fake_enqueue)
+    monkeypatch.setattr("core.dispatch.queue.enqueue", fake_enqueue)
 
     @listen("test-job", "event", ("reopened",), as_job=True)
     def job(runtime, occurrence):
@@ -59,7 +59,7 @@ def test_listeners_that_run_as_jobs_get_json_and_a_deterministic_id(monkeypatch)
     finally:
         listeners.forget("test-job")
     [(path, args, job_id)] = [q for q in queued if q[2].endswith(":test-job:ev-7")]
-    assert path == "core.listeners.run_listener" and job_id == "zendesk:acme:test-job:ev-7"
+    assert path == "core.dispatch.listeners.run_listener" and job_id == "zendesk:acme:test-job:ev-7"
     assert args == ("test-job", {"topic": "event", "tenant": "acme", "source": "zendesk", "kind": "reopened",
                                  "key": "ev-7", "data": {"a": 1}, "extra": {"tags_changed": False}})
 

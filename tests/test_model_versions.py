@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from core.cli import main
 from core.learning.feedback import record_signal
-from core.ml.training import registry_for
+from core.learning.training import registry_for
 from core.runtime import Runtime
 from core.store.tickets import upsert_tickets
 from core.types import Signal

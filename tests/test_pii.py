@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import update
 
 from core.app import create_app
-from core.ml.training import train_tenant
+from core.learning.training import train_tenant
 from core.store.tables import TenantRow
 from core.store.tickets import upsert_tickets
 from core.suggesting.suggest import current_model

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from core.ml.training import train_tenant
+from core.learning.training import train_tenant
 from core.runtime import Runtime
 from core.store.tables import SignalRow
 from core.store.tickets import upsert_tickets

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Request, Response
 
 from core.app import create_app
 from core.config import Settings
-from core.ml.training import train_tenant
+from core.learning.training import train_tenant
 from core.store.tickets import upsert_tickets
 from core.suggesting.rewrite import rewrite_draft
 from tests.access_support import authorized_client

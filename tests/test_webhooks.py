@@ -255,8 +255,8 @@ def test_with_redis_deliveries_share_a_queued_drain_and_none_is_left_behind(sett
     import subprocess
     import sys
 
-    from core.background.queue import queue
     from core.config import Settings
+    from core.dispatch.queue import queue
 
     monkeypatch.setenv("DESKLOOP_REDIS_URL", redis_url)
     forget_connections()
@@ -305,7 +305,7 @@ def test_a_new_ticket_gets_its_suggested_tags_and_draft_written_back(settings, d
     """Through the whole path: webhook, stored event, suggestion from the trained model, and the
     tags and the private note written to the helpdesk by its client library (zenpy, against a
     local server answering like Zendesk)."""
-    from core.ml.training import train_tenant
+    from core.learning.training import train_tenant
     from core.store.tickets import upsert_tickets
     from tests.factories import small_inbox
     from tests.fake_api import serve

@@ -1,2 +1,2 @@
-"""Background work: one way to queue a job (RQ with Redis, in-process without), the jobs, and
-the scheduler."""
+"""The background entry points: the jobs a worker runs by dotted path and the scheduler's sweep.
+They sit above every domain because they start work in all of them."""

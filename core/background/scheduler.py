@@ -2,7 +2,7 @@
 webhook events left pending) for the RQ workers.
 
 RQ's own cron scheduler enqueues with the pickle serializer, which our JSON-only workers refuse,
-so this small loop enqueues through :func:`core.background.queue.enqueue` instead. Job ids contain the period
+so this small loop enqueues through :func:`core.dispatch.queue.enqueue` instead. Job ids contain the period
 number, so several schedulers (or a restart) never queue the same period's job twice.
 """
 
@@ -14,7 +14,7 @@ import time
 from sqlalchemy import select
 
 from core.background import tasks
-from core.background.queue import enqueue
+from core.dispatch.queue import enqueue
 from core.runtime import Runtime
 from core.store.tables import TenantRow
 

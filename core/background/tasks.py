@@ -1,5 +1,5 @@
 """Background jobs. Each takes primitive arguments and builds what it needs from the environment,
-so it runs the same in-process or in an RQ worker (see :mod:`core.background.queue`)."""
+so it runs the same in-process or in an RQ worker (see :mod:`core.dispatch.queue`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from core import runtime as runtimes
 def train_tenant(tenant_slug: str, force: bool = False) -> dict:
     """Train a new model version for the tenant and promote it unless it is worse than the one in
     service; returns its version, metrics and the promotion verdict."""
-    from core.ml.training import ModelRefused
-    from core.ml.training import train_tenant as train
+    from core.learning.training import ModelRefused
+    from core.learning.training import train_tenant as train
 
     try:
         stored = train(runtimes.for_jobs(), tenant_slug, force=force)

@@ -42,8 +42,8 @@ def replay(runtime: Runtime, path: str, tenant: str, block_size: int, as_json: b
         TimeRemainingColumn,
     )
 
-    from core.learning.replay import replay as run_replay
     from core.suggesting.evaluation import read_tickets
+    from core.suggesting.replay import replay as run_replay
 
     tickets = read_tickets(Path(path), **reading_options(flags))
     with Progress(TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -113,7 +113,7 @@ def models(ctx: click.Context, tenant: str | None, as_json: bool) -> None:
         return
     if tenant is None:
         raise click.UsageError("--tenant is required")
-    from core.ml.training import registry_for
+    from core.learning.training import registry_for
 
     ctx.obj.db.tenant_id(tenant)
     registry = registry_for(ctx.obj, tenant)
@@ -144,7 +144,7 @@ def models(ctx: click.Context, tenant: str | None, as_json: bool) -> None:
 @click.pass_obj
 def rollback(runtime: Runtime, tenant: str, version: str) -> None:
     """Put an earlier model VERSION back in service (checked: checksum, library versions)."""
-    from core.ml.training import registry_for
+    from core.learning.training import registry_for
 
     runtime.db.tenant_id(tenant)
     registry = registry_for(runtime, tenant)

@@ -186,7 +186,7 @@ def backfill(runtime: Runtime, tenant_slug: str, since: datetime | None, restart
 
 def _train_after_backfill(runtime: Runtime, tenant_slug: str) -> None:
     from core.background import tasks
-    from core.background.queue import enqueue
+    from core.dispatch.queue import enqueue
 
     if runtime.settings.redis_url:
         outcome = enqueue(tasks.after_backfill, tenant_slug, job_id=f"after-backfill:{tenant_slug}",

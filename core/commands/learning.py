@@ -29,7 +29,7 @@ def train(runtime: Runtime, tenant: str, background: bool, force: bool) -> None:
     """Train a new model version from the tenant's tickets and signals; it goes into service
     unless it is worse than the current one on the newest tickets."""
     from core.background import tasks
-    from core.background.queue import enqueue
+    from core.dispatch.queue import enqueue
 
     runtime.db.tenant_id(tenant)  # fail early, with exit code 2, for an unknown tenant
     started = time.perf_counter()

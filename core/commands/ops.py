@@ -35,7 +35,7 @@ def worker(runtime: Runtime, burst: bool, niceness: int) -> None:
     queued work can wait a moment. On a machine of their own this changes nothing."""
     import os
 
-    from core.background.queue import run_worker
+    from core.dispatch.queue import run_worker
 
     if not runtime.settings.redis_url:
         raise click.UsageError("DESKLOOP_REDIS_URL is not set; without Redis, jobs run in-process")

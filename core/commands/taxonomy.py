@@ -34,7 +34,7 @@ def taxonomy() -> None:
 @click.pass_obj
 def merge(runtime: Runtime, alias: str, canonical: str, tenant: str) -> None:
     """Make ALIAS a name for CANONICAL, on existing tickets and on later imports."""
-    from core.text import taxonomy as vocabulary
+    from core.labelling import taxonomy as vocabulary
 
     tenant_id = runtime.db.tenant_id(tenant)
     with runtime.db.transaction(tenant_id) as session:
@@ -52,7 +52,7 @@ def merge(runtime: Runtime, alias: str, canonical: str, tenant: str) -> None:
 @click.pass_obj
 def list_(runtime: Runtime, tenant: str) -> None:
     """Show the tenant's aliases and how many tickets carry each tag and intent."""
-    from core.text import taxonomy as vocabulary
+    from core.labelling import taxonomy as vocabulary
 
     tenant_id = runtime.db.tenant_id(tenant)
     with runtime.db.tenant_session(tenant_id) as session:
@@ -81,7 +81,7 @@ def list_(runtime: Runtime, tenant: str) -> None:
 @click.pass_obj
 def suggest(runtime: Runtime, tenant: str, apply_: bool, yes: bool, limit: int, similarity: float) -> None:
     """List tags that look like duplicates, with the evidence; change nothing unless confirmed."""
-    from core.text import taxonomy as vocabulary
+    from core.labelling import taxonomy as vocabulary
 
     tenant_id = runtime.db.tenant_id(tenant)
     with runtime.db.tenant_session(tenant_id) as session:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from core.demo.simulate import write_history
 from core.ingest.importer import import_file
 from core.learning.feedback import record_signal
-from core.ml.training import train_tenant
+from core.learning.training import train_tenant
 from core.runtime import Runtime
 from core.store.tables import TicketRow
 from core.suggesting.suggest import suggest_for_ticket

@@ -20,10 +20,10 @@ from sqlalchemy import select
 from core.clock import aware_utc
 from core.helpdesk.connections import connection
 from core.helpdesk.contract import integration
+from core.labelling.taxonomy import load_aliases
 from core.runtime import Runtime
 from core.store.tables import BackfillStateRow, TicketRow
 from core.store.tickets import UpsertCounts, upsert_tickets
-from core.text.taxonomy import load_aliases
 from core.types import Ticket
 
 

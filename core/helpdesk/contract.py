@@ -4,7 +4,7 @@ The core never imports a helpdesk's package: integrations register themselves as
 points in the ``deskloop.integrations`` group (see ``pyproject.toml``), each naming an object that
 satisfies :class:`HelpdeskIntegration`. Adding a helpdesk is a new package under ``integrations/``
 and one line in ``pyproject.toml``; nothing in ``core/`` changes. Something that only needs to
-hear about events (a notifier) subscribes through :mod:`core.listeners` instead.
+hear about events (a notifier) subscribes through :mod:`core.dispatch.listeners` instead.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ least as new as the last one applied (helpdesks retry and reorder deliveries). M
 once per helpdesk message id whatever their order, and the ticket's model text is rebuilt from
 them in time order.
 
-Then the listeners hear about it (:mod:`core.listeners`, the seam after every event; a notifier
+Then the listeners hear about it (:mod:`core.dispatch.listeners`, the seam after every event; a notifier
 or autonomy subscribes there). The two registered here: the learning loop (inline), where an
 agent's reply on a ticket that had a draft becomes the draft-versus-sent signal, and a reopen, a
 CSAT rating, a changed tag list or a reassignment to another group become their signals (each
@@ -28,15 +28,15 @@ from typing import cast
 from sqlalchemy import select
 
 from core.clock import aware_utc
+from core.dispatch.listeners import Occurrence, listen, publish
 from core.events import HelpdeskEvent
+from core.labelling.taxonomy import load_aliases
 from core.learning.kinds import TEACHING_EVENTS
-from core.listeners import Occurrence, listen, publish
 from core.runtime import Runtime
 from core.store.db import upsert_insert
 from core.store.tables import HelpdeskEventRow, MessageRow, SuggestionRow, TicketRow
 from core.store.tickets import apply_aliases, message_values
 from core.text.normalize import clean_message, clean_subject, text_for_model
-from core.text.taxonomy import load_aliases
 from core.types import Csat, Message, Signal
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def schedule_processing(runtime: Runtime, tenant_slug: str) -> str:
     only stops after seeing the flag expired *and then* no pending event, and the flag outlives
     every delivery that found it set, so anything stored under the flag is seen by that last look.
     """
-    from core.background.queue import enqueue, redis_connection
+    from core.dispatch.queue import enqueue, redis_connection
 
     if not runtime.settings.redis_url:
         return enqueue(process_events, tenant_slug, settings=runtime.settings).mode
@@ -130,7 +130,7 @@ def _flag_reader(runtime: Runtime, tenant_slug: str):
     """A function telling whether the tenant's pending flag is set (always False without Redis)."""
     if not runtime.settings.redis_url:
         return lambda: False
-    from core.background.queue import redis_connection
+    from core.dispatch.queue import redis_connection
 
     client, key = redis_connection(runtime.settings), _pending_flag(tenant_slug)
     return lambda: bool(client.exists(key))
@@ -226,7 +226,7 @@ def _rebuild_text(ticket: TicketRow, messages: list[MessageRow]) -> None:
 
 
 def _after(runtime: Runtime, tenant_slug: str, helpdesk: str, event: HelpdeskEvent, tags_changed: bool) -> None:
-    """Tell the listeners (:mod:`core.listeners`) about one applied event; anything Deskloop wrote
+    """Tell the listeners (:mod:`core.dispatch.listeners`) about one applied event; anything Deskloop wrote
     itself (our tags, our note) is heard by nobody. A listener's failure is logged, not raised:
     the event is stored and applied, and retrying it would not make a signal any truer."""
     if event.from_deskloop:

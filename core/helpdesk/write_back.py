@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from core.helpdesk.connections import connection
 from core.helpdesk.contract import integration
-from core.ml.training import registry_for
+from core.learning.training import registry_for
 from core.runtime import for_jobs
 from core.store.tables import TicketRow
 from core.suggesting.suggest import suggest_for_ticket

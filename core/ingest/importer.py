@@ -25,9 +25,9 @@ from rich.progress import (
 
 from core.errors import BadInput
 from core.ingest.readers import CsvReader, FieldMap, JsonlReader
+from core.labelling import taxonomy
 from core.store.db import Database
 from core.store.tickets import FieldTooLong, UpsertCounts, check_lengths, upsert_tickets
-from core.text import taxonomy
 from core.types import Tenant
 
 Format = Literal["csv", "jsonl"]

@@ -1,1 +1,2 @@
-"""Where a tenant's intents come from: label sources, the chosen one, and intents discovered and proposed."""
+"""Where a tenant's labels come from: label sources and the chosen one, the tag taxonomy (aliases
+such as ``payments`` -> ``billing``), and intents discovered and proposed."""

@@ -18,10 +18,10 @@ import numpy as np
 from sqlalchemy import delete, select
 
 from core.errors import BadInput, NotFound
+from core.labelling.label_rows import accepted_intents
 from core.ml.discovery import discover_intents, most_common_reply, split_intent
 from core.ml.encoder import encode_for_training, encoder_named, sentence_part
 from core.runtime import Runtime
-from core.store.label_rows import accepted_intents
 from core.store.tables import IntentProposalRow, MessageRow, TenantRow, TicketRow
 
 #: Example messages kept per proposal (shown on the page and in the JSON).

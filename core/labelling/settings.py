@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from core.errors import BadInput
+from core.labelling.label_rows import label_settings, label_source_of, load_label_rows
 from core.labelling.sources import LabelSource, SourceReport, check_source, rank_sources
 from core.ml.tags import automation_tags
 from core.runtime import Runtime
-from core.store.label_rows import label_settings, label_source_of, load_label_rows
 from core.store.tables import TenantRow, TicketRow
 from core.types import normalize_tags
 

@@ -1,1 +1,2 @@
-"""The learning loop: what signals mean, how they act at once, and how the loop is replayed and measured."""
+"""The learning loop: what signals mean, how they act at once, and how labels and signals become
+a trained model."""

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from core.learning.feedback import list_signals
 from core.learning.kinds import KINDS, default_weight
+from core.learning.training import registry_for
 from core.ml.registry import StoredModel
-from core.ml.training import registry_for
 from core.runtime import Runtime
 from core.types import Signal
 

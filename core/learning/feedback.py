@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.clock import aware_utc
+from core.dispatch.listeners import Occurrence, publish
 from core.errors import BadInput, NotFound
 from core.learning import live
 from core.learning.kinds import SENT_REPLY_KINDS, check_payload, default_weight
-from core.listeners import Occurrence, publish
 from core.runtime import Runtime
 from core.store.tables import SignalRow, SuggestionRow, TicketRow
 from core.types import Signal, SignalKind

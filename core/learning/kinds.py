@@ -4,7 +4,7 @@ produce it.
 
 Every other place reads this table: recording checks the payload (:func:`check_payload`) and
 fills the weight (:func:`default_weight`); the live memory (:mod:`core.learning.live`, acting on
-the very next suggestion) and training (:mod:`core.ml.training`, the next model version) both ask
+the very next suggestion) and training (:mod:`core.learning.training`, the next model version) both ask
 :func:`effect_of`, so the two never disagree about what a signal says; the helpdesk event
 handler (:mod:`core.helpdesk.webhook_events`) listens to the events named here. Adding a kind is one
 :class:`KindSpec` below plus its name in :data:`core.types.SignalKind` (the API's schema), which a

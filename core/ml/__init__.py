@@ -1,1 +1,2 @@
-"""Learning: features, training, the versioned model registry and the predictor."""
+"""Models: features, the predictor, abstention, clusters and the versioned model registry; no
+knowledge of labels, signals or training data (training lives in :mod:`core.learning`)."""

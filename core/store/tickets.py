@@ -241,7 +241,7 @@ def upsert_tickets(session: Session, tenant_id: int, tickets: Sequence[Ticket],
     """Insert or update ``tickets`` for ``tenant_id`` and replace their messages.
 
     Repeated keys within ``tickets`` keep the last one. Tags and intent go through ``aliases``
-    (alias -> canonical, see :mod:`core.text.taxonomy`). Runs in the caller's transaction and commits
+    (alias -> canonical, see :mod:`core.labelling.taxonomy`). Runs in the caller's transaction and commits
     nothing, so an import can roll back everything it wrote.
     """
     aliases = aliases or {}

@@ -21,14 +21,14 @@ from sklearn.metrics import f1_score
 from core.errors import BadInput
 from core.ingest.importer import open_reader
 from core.ingest.readers import FieldMap
+from core.labelling import taxonomy
+from core.labelling.label_rows import label_settings, label_source_of
 from core.labelling.sources import LabelRow, LabelSource
 from core.ml.abstention import REASONS
 from core.ml.tags import tag_metrics
 from core.runtime import Runtime
-from core.store.label_rows import label_settings, label_source_of
 from core.store.tickets import canonical_intent, model_text
 from core.suggesting.suggest import build_suggestion, current_model, sentence_vector
-from core.text import taxonomy
 from core.types import Ticket
 
 

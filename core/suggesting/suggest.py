@@ -15,13 +15,13 @@ import numpy as np
 from sqlalchemy import select
 
 from core.learning.live import memory_for
+from core.learning.training import registry_for
 from core.ml.abstention import AMBIGUOUS, LOW_CONFIDENCE
 from core.ml.encoder import encoder_for
 from core.ml.memory import FeedbackMemory
 from core.ml.model import TicketModel
 from core.ml.registry import StoredModel
 from core.ml.templates import templates_for
-from core.ml.training import registry_for
 from core.runtime import Runtime
 from core.store.tables import SuggestionRow, TicketRow
 from core.suggesting.drafting import draft_from_evidence, draft_reply, outline

@@ -1,1 +1,1 @@
-"""Reading what customers write: cleaning, entities, sentiment, the tag taxonomy and a tenant's own words."""
+"""Reading what customers write: cleaning, entities, sentiment and a tenant's own words."""

@@ -15,17 +15,17 @@ from sqlalchemy import select, text
 
 from core.access import audit
 from core.background import tasks
-from core.background.queue import enqueue
+from core.dispatch.queue import enqueue
 from core.labelling import proposals as intent_proposals
 from core.labelling.settings import label_state, rank_and_keep, use_source
 from core.learning.audit import audited_signals
 from core.learning.feedback import record_signal, revoke_signal
-from core.learning.replay import latest_replay_run
+from core.learning.training import registry_for
 from core.ml.cluster_store import list_clusters
-from core.ml.training import registry_for
 from core.runtime import Runtime
 from core.store.tables import TenantRow
 from core.store.tickets import StoredTicket, count_tickets, get_ticket, list_tickets
+from core.suggesting.replay import latest_replay_run
 from core.suggesting.suggest import similar_tickets, suggest, suggest_for_ticket
 from core.types import Signal
 from core.web.access import actor, current_principal, public

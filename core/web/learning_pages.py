@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template
 
 from core.learning.audit import audited_signals
-from core.learning.replay import latest_replay_run
 from core.store.db import UnknownTenantError
+from core.suggesting.replay import latest_replay_run
 from core.web.access import operator
 
 blueprint = Blueprint("learning", __name__)

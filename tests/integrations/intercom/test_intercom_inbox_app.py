@@ -23,7 +23,7 @@ from core.app import create_app
 from core.events import BadSignature
 from core.helpdesk.connections import add_tenant, forget_connections
 from core.learning.feedback import text_similarity
-from core.ml.training import train_tenant
+from core.learning.training import train_tenant
 from core.panel.access import update_app_settings
 from core.store.db import Database
 from core.store.tables import SignalRow, SuggestionRow

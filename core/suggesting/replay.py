@@ -28,11 +28,11 @@ from sqlalchemy import func, select
 from core.clock import aware_utc
 from core.errors import BadInput
 from core.learning.feedback import record_signal, text_similarity
+from core.learning.training import ModelRefused, load_training_tickets, train_tenant
 from core.ml.encoder import encode_for_training, encoder_named
 from core.ml.intent import NEIGHBOUR_WEIGHT, _out_of_fold_scores
 from core.ml.model import TicketModel
 from core.ml.registry import ModelLoadError, StoredModel
-from core.ml.training import ModelRefused, load_training_tickets, train_tenant
 from core.runtime import Runtime
 from core.store.tables import ReplayRunRow, TicketRow
 from core.store.tickets import model_text, upsert_tickets

@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from sqlalchemy import and_, func, not_, select
 
+from core.labelling.label_rows import LABEL_COLUMNS, accepted_intents, label_row, label_settings, label_source_of
 from core.labelling.sources import LabelSource, labels_for
 from core.learning.kinds import Effect, training_effect
 from core.ml.abstention import DEFAULT_NOVELTY_BUDGET, DEFAULT_TARGET_PRECISION
@@ -25,7 +26,6 @@ from core.ml.retrieval import DEFAULT_DRAFT_PRECISION
 from core.ml.tags import automation_tags
 from core.ml.templates import ReplySource, learn_for_model
 from core.runtime import Runtime
-from core.store.label_rows import LABEL_COLUMNS, accepted_intents, label_row, label_settings, label_source_of
 from core.store.tables import MessageRow, SignalRow, SuggestionRow, TenantRow, TicketRow
 
 MODEL_NAME = "suggestions"

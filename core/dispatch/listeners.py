@@ -1,0 +1,134 @@
+"""The seam after every applied helpdesk event and every recorded signal: who else hears about it.
+
+What happens after an event used to be spelled out in the event handler; a notifier (Slack,
+Linear), a write-back, autonomy or the learning loop now *subscribe* instead. A listener names the
+event (or signal) kinds it wants and whether it runs inline (cheap, must see the event before the
+next one: the learning signal) or as a job. Jobs keep the discipline of :mod:`core.dispatch.queue`: JSON
+arguments only (the event as its JSON shape) and a deterministic id per listener and event, so a
+retried delivery never runs a listener twice. A listener that fails is logged and the others still
+run: the event itself is already stored and applied.
+
+Listeners register at import time with :func:`listen`; the core's own are in
+:mod:`core.helpdesk.webhook_events` (learning signal, write-back). An integration registers its own from
+its package (imported through its entry point).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any, Literal
+
+from core.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+Topic = Literal["event", "signal"]
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """What a listener hears: one applied helpdesk event or one recorded signal, for a tenant.
+
+    ``data`` is the event's (or signal's) JSON shape (:meth:`pydantic.BaseModel.model_dump` in
+    JSON mode), so a job can carry it; ``extra`` what the applier learned on the way (e.g. whether
+    the tags changed), JSON too."""
+
+    topic: Topic
+    tenant: str
+    source: str  # the helpdesk, or "signals"
+    kind: str
+    key: str  # the event id, or the signal id: the job id's last part
+    data: dict[str, Any]
+    extra: dict[str, Any]
+
+
+Handler = Callable[[Runtime, Occurrence], None]
+
+
+@dataclass(frozen=True)
+class Listener:
+    name: str
+    topic: Topic
+    kinds: frozenset[str] | None  # None: every kind
+    handle: Handler
+    as_job: bool
+    #: Checked inline before a job is queued (e.g. "does this tenant want write-back?"), so a
+    #: listener that has nothing to do costs no job.
+    wanted: Callable[[Runtime, Occurrence], bool] | None = None
+
+
+_listeners: dict[str, Listener] = {}
+
+
+def listen(name: str, topic: Topic, kinds: Iterable[str] | None = None, as_job: bool = False,
+           wanted: Callable[[Runtime, Occurrence], bool] | None = None):
+    """Register the decorated ``handler(runtime, occurrence)`` under ``name`` (unique: the job id
+    and the log say it)."""
+    def register(handler: Handler) -> Handler:
+        if name in _listeners and _listeners[name].handle.__qualname__ != handler.__qualname__:
+            raise ValueError(f"a listener called {name!r} is already registered")
+        _listeners[name] = Listener(name, topic, frozenset(kinds) if kinds is not None else None, handler, as_job,
+                                    wanted)
+        return handler
+    return register
+
+
+def forget(name: str) -> None:
+    """Unregister (tests, and an integration switched off)."""
+    _listeners.pop(name, None)
+
+
+def listeners_for(topic: Topic, kind: str) -> list[Listener]:
+    return [x for x in _listeners.values() if x.topic == topic and (x.kinds is None or kind in x.kinds)]
+
+
+def publish(runtime: Runtime, occurrence: Occurrence) -> None:
+    """Run every listener of the occurrence's topic and kind: inline ones now, in registration
+    order; the others as jobs with id ``<source>:<tenant>:<listener>:<key>``."""
+    from core.dispatch.queue import enqueue
+
+    for listener in listeners_for(occurrence.topic, occurrence.kind):
+        try:
+            if listener.wanted is not None and not listener.wanted(runtime, occurrence):
+                continue
+            if listener.as_job:
+                enqueue(run_listener, listener.name, _as_json(occurrence),
+                        job_id=f"{occurrence.source}:{occurrence.tenant}:{listener.name}:{occurrence.key}",
+                        settings=runtime.settings)
+            else:
+                listener.handle(runtime, occurrence)
+        except Exception:  # logged with its traceback; the others still run
+            log.exception("listener %s for %s %s of tenant %s failed", listener.name, occurrence.topic,
+                          occurrence.key, occurrence.tenant)
+
+
+def run_listener(name: str, occurrence: dict[str, Any]) -> None:
+    """The job a queued listener runs (a worker imports it by this dotted path)."""
+    from core.runtime import for_jobs
+
+    listener = _listeners.get(name)
+    if listener is None:
+        _import_core_listeners()
+        listener = _listeners.get(name)
+    if listener is None:
+        log.warning("no listener called %s is registered here; job dropped", name)
+        return
+    listener.handle(for_jobs(), Occurrence(**occurrence))
+
+
+def _as_json(occurrence: Occurrence) -> dict[str, Any]:
+    return {"topic": occurrence.topic, "tenant": occurrence.tenant, "source": occurrence.source,
+            "kind": occurrence.kind, "key": occurrence.key, "data": occurrence.data, "extra": occurrence.extra}
+
+
+#: Modules whose import registers the core's own listeners: a worker that has not imported them
+#: yet (it only imported this module, to run a queued listener) loads them by name.
+CORE_LISTENER_MODULES = ("core.helpdesk.webhook_events",)
+
+
+def _import_core_listeners() -> None:
+    for module in CORE_LISTENER_MODULES:
+        import_module(module)
