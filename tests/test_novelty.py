@@ -123,7 +123,6 @@ def test_a_rule_saved_before_the_novelty_check_decides_by_precision_alone():
                          threshold=-1.0, target_precision=0.96)
     assert old.decide(Observation(1.0, 0.05, 0.0, (0.5, 0.5))) == LOW_CONFIDENCE
     assert old.decide(Observation(1.0, 0.8, 0.0, (0.5, 0.5))) is None  # no novelty check to fail
-    assert old.abstains(1.0, 0.05) and not old.abstains(1.0, 0.8)
 
 
 def test_the_budget_threshold_is_a_conformal_quantile():
@@ -166,7 +165,7 @@ def test_a_caller_that_cannot_observe_novelty_gets_the_precision_rule_fitted_on_
     assert both.threshold == alone.threshold and both.answered_threshold is not None
     assert alone.novelty_threshold is None and alone.answered_threshold is None
     for d, n in zip(decision[:50], closest[:50], strict=True):
-        assert both.abstains(d, n) == alone.abstains(d, n)
+        assert both.decide(Observation(d, n)) == alone.decide(Observation(d, n))
 
 
 def test_per_intent_figures_judge_each_calibration_row_without_it():

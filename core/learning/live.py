@@ -24,10 +24,6 @@ from core.store.tables import SignalRow, SuggestionRow, TicketRow
 #: How stale another process's view may be: a correction acts within this (plus one query).
 POLL_SECONDS = 0.1
 
-#: Kinds that create a labelled example in the memory (the rest only promote or demote replies;
-#: their labels reach the model at the next training): see :mod:`core.learning.kinds`.
-TEACHING = TEACHING_AT_ONCE
-
 
 @dataclass
 class _State:
@@ -64,7 +60,8 @@ def recorded(tenant_id: int, signal_id: int, kind: str, weight: float, payload: 
                 continue
             # Teaching needs the stored vector, and the customer's name from the suggestion (the
             # database path would take the ticket's requester instead).
-            incomplete = kind in TEACHING and (vector is None or (suggestion.customer_name is None and ticket_id))
+            unnamed = suggestion.customer_name is None and ticket_id
+            incomplete = kind in TEACHING_AT_ONCE and (vector is None or unnamed)
             if state.dirty or state.last_signal_id != signal_id - 1 or incomplete:
                 state.dirty = True
                 continue
@@ -107,7 +104,7 @@ def _apply_new_signals(session, state: _State, row_for) -> None:
         effect = effect_of(kind, weight, payload, suggested_intent, draft_source)
         row = None
         text = suggestion_text or ticket_text
-        if kind in TEACHING:
+        if kind in TEACHING_AT_ONCE:
             row = np.frombuffer(vector, dtype=np.float32) if vector is not None else (row_for(text) if text else None)
         _apply(state, signal_id, kind, effect, row, customer_name or requester, text)
 
@@ -123,7 +120,7 @@ def _apply(state: _State, signal_id: int, kind: str, effect, row, customer_name:
     if effect.reply and text:
         effect = replace(effect, reply=mask_echoes(effect.reply, text, customer_name))
     state.memory.reinforce(effect.source, effect.outcome)
-    if kind in TEACHING and row is not None:
+    if kind in TEACHING_AT_ONCE and row is not None:
         state.memory.teach(Taught(signal_id, effect.intent, effect.tags, effect.reply, customer_name), row)
     state.last_signal_id = signal_id
 

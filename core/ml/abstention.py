@@ -210,12 +210,6 @@ class AbstentionRule:
         first, second = probabilities[:2]
         return second >= MIN_RUNNER_UP_SHARE * first and first + second >= self.ambiguity_threshold
 
-    def abstains(self, top_decision: float, closest_labelled: float | None, closest_of_intent: float | None = None,
-                 probabilities: tuple[float, ...] | None = None, intent: str | None = None) -> bool:
-        """Whether :meth:`decide` gives any reason; without ``closest_of_intent`` the precision rule only."""
-        observed = Observation(top_decision, closest_labelled, closest_of_intent, probabilities, intent)
-        return self.decide(observed) is not None
-
     @classmethod
     def fit(cls, top_decision: np.ndarray, correct: np.ndarray, closest_labelled: np.ndarray | None,
             target_precision: float = DEFAULT_TARGET_PRECISION, closest_of_intent: np.ndarray | None = None,

@@ -36,7 +36,7 @@ class SimilarityIndex:
     @classmethod
     def build(cls, features, ticket_ids: list[int], intents: list[str | None], resolved: list[bool],
               reference_rows: np.ndarray | None = None) -> SimilarityIndex:
-        """``reference_rows`` are the labelled rows that :meth:`closest_labelled` compares with
+        """``reference_rows`` are the labelled rows that :meth:`reference_cosines` compares with
         (every labelled row when ``None``)."""
         if isinstance(features, np.ndarray):
             matrix = np.ascontiguousarray(features, dtype=np.float32)
@@ -87,11 +87,6 @@ class SimilarityIndex:
             return np.zeros(0, np.float32)
         return _cosines(self.reference, query)
 
-    def closest_labelled(self, query) -> float:
-        """Cosine to the nearest labelled ticket of the reference set (0 when there is none)."""
-        cosines = self.reference_cosines(query)
-        return float(cosines.max()) if len(cosines) else 0.0
-
     def closest_of_intent(self, cosines: np.ndarray, intent: str) -> float | None:
         """From a query's :meth:`reference_cosines`, the cosine to the nearest reference example of
         ``intent`` (``None`` for a model saved before the reference rows' intents were kept)."""
@@ -99,12 +94,6 @@ class SimilarityIndex:
             return None
         positions = self.reference_by_intent.get(intent)
         return float(cosines[positions].max()) if positions is not None and len(positions) else 0.0
-
-    def leave_one_out_closest(self, positions: np.ndarray, chunk: int = 512) -> np.ndarray:
-        """For each reference row at ``positions`` (indexes into :attr:`reference_rows`), the cosine
-        to the nearest *other* reference row: what :meth:`closest_labelled` would say for a new
-        ticket like it."""
-        return nearest_others(self.reference, positions, chunk)[1]
 
 
 def nearest_others(matrix, positions: np.ndarray, chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
