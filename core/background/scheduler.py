@@ -55,10 +55,20 @@ def enqueue_stuck_events(runtime: Runtime, older_than_seconds: int = 60) -> list
     return list(slugs)
 
 
-def run_scheduler(runtime: Runtime, interval_seconds: int, tick_seconds: int = 60) -> None:
+def run_scheduler(runtime: Runtime, interval_seconds: int, tick_seconds: int = 15,
+                  stuck_after_seconds: int = 30) -> None:
+    """Tick forever. A tick that fails (Redis or the database restarting) is logged and the next
+    one tries again: the scheduler is the safety net for exactly those moments, so it must outlive them."""
     while True:
-        for job_id in enqueue_due(runtime, interval_seconds):
-            log.info("enqueued %s", job_id)
-        for slug in enqueue_stuck_events(runtime):
-            log.warning("webhook events of %s were still pending; enqueued a drain", slug)
+        try:
+            _tick(runtime, interval_seconds, stuck_after_seconds)
+        except Exception as exc:  # any outage; the next tick retries
+            log.error("scheduler tick failed (%s: %s); trying again in %d s", type(exc).__name__, exc, tick_seconds)
         time.sleep(tick_seconds)
+
+
+def _tick(runtime: Runtime, interval_seconds: int, stuck_after_seconds: int) -> None:
+    for job_id in enqueue_due(runtime, interval_seconds):
+        log.info("enqueued %s", job_id)
+    for slug in enqueue_stuck_events(runtime, stuck_after_seconds):
+        log.warning("webhook events of %s were still pending; enqueued a drain", slug)

@@ -46,14 +46,18 @@ def worker(runtime: Runtime, burst: bool, niceness: int) -> None:
 
 @click.command()
 @click.option("--every", "interval", default=86400, show_default=True, help="Seconds between retrains of a tenant.")
+@click.option("--sweep-every", default=15, show_default=True, type=click.IntRange(1, 3600),
+              help="Seconds between two looks for webhook events left pending.")
+@click.option("--stuck-after", default=30, show_default=True, type=click.IntRange(1, 86400),
+              help="Seconds an event may stay pending before the sweep enqueues a drain for its tenant.")
 @click.pass_obj
-def scheduler(runtime: Runtime, interval: int) -> None:
-    """Enqueue periodic retraining for the workers (needs DESKLOOP_REDIS_URL)."""
+def scheduler(runtime: Runtime, interval: int, sweep_every: int, stuck_after: int) -> None:
+    """Enqueue periodic retraining and drains of webhook events left pending (needs DESKLOOP_REDIS_URL)."""
     from core.background.scheduler import run_scheduler
 
     if not runtime.settings.redis_url:
         raise click.UsageError("DESKLOOP_REDIS_URL is not set; on the embedded default run `deskloop train` instead")
-    run_scheduler(runtime, interval)
+    run_scheduler(runtime, interval, tick_seconds=sweep_every, stuck_after_seconds=stuck_after)
 
 
 @click.group()

@@ -62,6 +62,11 @@ class Listener:
 
 _listeners: dict[str, Listener] = {}
 
+#: Waits before each retry of a listener job that failed: about ten minutes in all, longer than a
+#: helpdesk's usual outage or rate-limit window (the client itself retries within seconds first).
+#: A listener job must therefore be safe to run again (write-back adds tags, which is idempotent).
+JOB_RETRY_SECONDS = (10, 30, 60, 120, 300)
+
 
 def listen(name: str, topic: Topic, kinds: Iterable[str] | None = None, as_job: bool = False,
            wanted: Callable[[Runtime, Occurrence], bool] | None = None):
@@ -97,7 +102,7 @@ def publish(runtime: Runtime, occurrence: Occurrence) -> None:
             if listener.as_job:
                 enqueue(run_listener, listener.name, _as_json(occurrence),
                         job_id=f"{occurrence.source}:{occurrence.tenant}:{listener.name}:{occurrence.key}",
-                        settings=runtime.settings)
+                        settings=runtime.settings, retry_after=JOB_RETRY_SECONDS)
             else:
                 listener.handle(runtime, occurrence)
         except Exception:  # logged with its traceback; the others still run
