@@ -45,7 +45,7 @@ class Occurrence:
     extra: dict[str, Any]
 
 
-Handler = Callable[[Runtime, Occurrence], None]
+Handler = Callable[[Runtime, Occurrence], Any]
 
 
 @dataclass(frozen=True)
@@ -110,8 +110,9 @@ def publish(runtime: Runtime, occurrence: Occurrence) -> None:
                           occurrence.key, occurrence.tenant)
 
 
-def run_listener(name: str, occurrence: dict[str, Any]) -> None:
-    """The job a queued listener runs (a worker imports it by this dotted path)."""
+def run_listener(name: str, occurrence: dict[str, Any]) -> Any:
+    """The job a queued listener runs (a worker imports it by this dotted path); returns what the
+    listener returned, which RQ keeps as the job's result (what was done, for an operator)."""
     from core.runtime import for_jobs
 
     listener = _listeners.get(name)
@@ -120,8 +121,8 @@ def run_listener(name: str, occurrence: dict[str, Any]) -> None:
         listener = _listeners.get(name)
     if listener is None:
         log.warning("no listener called %s is registered here; job dropped", name)
-        return
-    listener.handle(for_jobs(), Occurrence(**occurrence))
+        return None
+    return listener.handle(for_jobs(), Occurrence(**occurrence))
 
 
 def _as_json(occurrence: Occurrence) -> dict[str, Any]:

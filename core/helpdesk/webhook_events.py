@@ -254,11 +254,12 @@ def _write_back_wanted(runtime: Runtime, occurrence: Occurrence) -> bool:
 
 
 @listen("write-back", "event", ("ticket_created", "customer_replied"), as_job=True, wanted=_write_back_wanted)
-def _write_back(runtime: Runtime, occurrence: Occurrence) -> None:
-    """Suggest for a new customer message and write back what the tenant allows (a job)."""
+def _write_back(runtime: Runtime, occurrence: Occurrence) -> str:
+    """Suggest for a new customer message and write back what the tenant allows (a job); returns
+    what was written."""
     from core.helpdesk.write_back import write_back
 
-    write_back(occurrence.tenant, occurrence.source, occurrence.data["ticket_external_id"])
+    return write_back(occurrence.tenant, occurrence.source, occurrence.data["ticket_external_id"])
 
 
 def _wants_write_back(runtime: Runtime, tenant_slug: str) -> bool:

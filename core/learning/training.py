@@ -161,6 +161,8 @@ def train_tenant(runtime: Runtime, tenant_slug: str, force: bool = False) -> Sto
     novelty_budget = float(settings.get("novelty_budget", DEFAULT_NOVELTY_BUDGET))
     source = label_source_of(settings)
     tickets, max_signal_id = load_training_tickets(runtime, tenant_id, source)
+    if not tickets:  # a tenant just connected, before its backfill or first webhook
+        raise ModelRefused(Verdict(False, "no tickets to learn from yet"))
     tag_options: dict[str, Any] = {"excluded": excluded_tags(runtime, tenant_id, settings),
                    "target_precision": float(settings.get("tag_target_precision", DEFAULT_TAG_PRECISION))}
     started = time.perf_counter()
