@@ -332,7 +332,8 @@ def _summary(name, sent, counts, distinct_events, distinct_messages, all_applied
     return {
         "scenario": name, "deliveries": len(sent.outcomes), "retried": retried, "never_acknowledged": never,
         "events_sent": distinct_events, "stored": counts["stored"], "applied": counts["applied"],
-        "lost": lost_events, "messages_twice": twice_messages, "messages_missing": max(0, distinct_messages - counts["messages"]),
+        "lost": lost_events, "messages_twice": twice_messages,
+        "messages_missing": max(0, distinct_messages - counts["messages"]),
         "write_backs": sum(notes.values()), "write_backs_lost": lost_writes, "write_backs_twice": twice_writes,
         "recovery_s": None if recovery is None else round(recovery, 1),
         "p50_ms": round(float(np.percentile(firsts, 50)), 1) if firsts else None,
