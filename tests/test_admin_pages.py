@@ -15,7 +15,7 @@ from core.access.tokens import list_tokens
 from core.app import create_app
 from tests.access_support import STRONG_PASSWORD, authorized_client, signed_in_client, token_for
 
-ADMIN_PAGES = ("/admin", "/admin/users", "/admin/tokens", "/admin/audit")
+ADMIN_PAGES = ("/admin", "/admin/users", "/admin/tokens", "/admin/audit", "/admin/events")
 
 
 @pytest.fixture
