@@ -26,10 +26,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from core.clock import aware_utc
+from core.dispatch import drains
 from core.dispatch.listeners import Occurrence, listen, publish
 from core.errors import BadInput, NotFound
 from core.events import HelpdeskEvent
@@ -81,7 +82,8 @@ def _pending_flag(tenant_slug: str) -> str:
 def schedule_processing(runtime: Runtime, tenant_slug: str) -> str:
     """Make sure a job will apply the tenant's pending events; called after every stored delivery.
 
-    Without Redis the events are applied now, in-process. With Redis, the first delivery in a
+    Without Redis the events are applied in this process, on a background drain thread
+    (:mod:`core.dispatch.drains`, one per tenant), so the webhook is answered first. With Redis, the first delivery in a
     :data:`PENDING_FLAG_MS` window sets the tenant's flag and enqueues a drain; the others only
     find the flag set (one Redis round trip instead of an enqueue: at 200 deliveries a second an
     enqueue each cost the web process and the workers a core). No event is left behind: a drain
@@ -91,7 +93,7 @@ def schedule_processing(runtime: Runtime, tenant_slug: str) -> str:
     from core.dispatch.queue import enqueue, redis_connection
 
     if not runtime.settings.redis_url:
-        return enqueue(process_events, tenant_slug, settings=runtime.settings).mode
+        return "background" if start_drain(runtime, tenant_slug) else "draining"
     if redis_connection(runtime.settings).set(_pending_flag(tenant_slug), 1, nx=True, px=PENDING_FLAG_MS):
         return enqueue(process_events, tenant_slug, settings=runtime.settings).mode
     return "pending"
@@ -106,7 +108,33 @@ def process_events(tenant_slug: str) -> dict[str, int]:
     others go on."""
     from core.runtime import for_jobs
 
-    runtime = for_jobs()
+    return drain_events(for_jobs(), tenant_slug)
+
+
+def start_drain(runtime: Runtime, tenant_slug: str) -> bool:
+    """The embedded default's drain: :func:`drain_events` on a background thread of this process,
+    one per tenant at a time, woken again when the tenant's next retry is due. Returns whether a
+    new thread started (False: the running one goes round once more)."""
+    def work() -> float | None:
+        drain_events(runtime, tenant_slug)
+        return seconds_until_retry(runtime, tenant_slug)
+
+    return drains.start((id(runtime), tenant_slug), tenant_slug, work)
+
+
+def seconds_until_retry(runtime: Runtime, tenant_slug: str) -> float | None:
+    """Seconds until the tenant's next event waiting for a retry is due (None: none waits)."""
+    tenant_id = runtime.db.tenant_id(tenant_slug)
+    with runtime.db.tenant_session(tenant_id) as session:
+        due = session.scalar(select(func.min(HelpdeskEventRow.next_attempt_at)).where(
+            HelpdeskEventRow.processed_at.is_(None), HelpdeskEventRow.quarantined_at.is_(None)))
+    if due is None:
+        return None
+    return max((aware_utc(due) - datetime.now(UTC)).total_seconds(), 0.0) + 0.1
+
+
+def drain_events(runtime: Runtime, tenant_slug: str) -> dict[str, int]:
+    """Apply the tenant's due events until none is left (see :func:`process_events`)."""
     tenant_id = runtime.db.tenant_id(tenant_slug)
     counts = {"applied": 0, "stale": 0, "failed": 0, "batches": 0}
     flagged = _flag_reader(runtime, tenant_slug)
