@@ -123,3 +123,35 @@ def test_nul_characters_are_cleaned_the_same_way_on_both_databases(db, settings,
     assert all("\x00" not in tag for tag in stored.tags)
     assert (message.body_raw, message.author_name) == ("It never arrived", "Priya")
     assert "\x00" not in stored.text
+
+
+def test_nul_in_a_csv_is_cleaned_on_both_databases(db, settings, tmp_path):
+    path = tmp_path / "nul.csv"
+    path.write_text("id,text,requester\n1,My card\x00 never came,Pri\x00ya\n", encoding="utf-8")
+    done = deskloop("import", str(path), "--tenant", "acme", "--id-field", "id", "--requester-field", "requester")
+    assert done.returncode == 0, done.stderr
+    with db.tenant_session(db.tenant_id("acme")) as session:
+        stored = session.scalar(select(TicketRow))
+        body = session.scalar(select(MessageRow.body_raw))
+    assert stored.requester_name == "Priya" and body == "My card never came" and "\x00" not in stored.text
+
+
+def test_a_write_nobody_checked_first_is_fitted_not_refused(db):
+    """A backfill page goes straight to upsert_tickets: an over-long value is cut to its column (the
+    length read from the table) and a NUL removed, on PostgreSQL as on SQLite, in every field."""
+    from core.store.tickets import upsert_tickets
+    from core.types import Message, Person, Ticket
+
+    tenant_id = db.ensure_tenant("acme")
+    with db.transaction(tenant_id) as session:
+        counts = upsert_tickets(session, tenant_id, [Ticket(
+            source="zendesk", external_id="X\x00" + "9" * 100, subject="Hi\x00",
+            requester=Person(name="N" * 300), channel="c" * 50, organization="O\x00" * 200,
+            messages=[Message(author_role="customer", body="Hello\x00", author_name="A" * 300)])])
+    assert counts.inserted == 1
+    with db.tenant_session(tenant_id) as session:
+        stored = session.scalar(select(TicketRow))
+        message = session.scalar(select(MessageRow))
+    assert stored.external_id == "X" + "9" * 100 and stored.subject == "Hi"
+    assert len(stored.requester_name) == 255 and len(stored.channel) == 32 and stored.organization == "O" * 200
+    assert message.body_raw == "Hello" and len(message.author_name) == 255
