@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from core.cli import main
 from core.store.tables import MessageRow, TenantRow, TicketRow
@@ -74,13 +74,30 @@ def test_a_failed_import_into_an_existing_tenant_keeps_the_tenant_and_its_ticket
         assert session.scalars(select(TicketRow.external_id)).all() == ["T-1"]
 
 
+def _import_is_writing(db, wal_size_before: int) -> bool:
+    """Whether the import's transaction has written (the new tenant's row included, uncommitted):
+    on PostgreSQL a session holds a write lock on ``tenants``; on SQLite the write-ahead log grows."""
+    if db.dialect == "postgresql":
+        with db.engine.connect() as connection:
+            return bool(connection.execute(text(
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON l.relation = c.oid "
+                "WHERE c.relname = 'tickets' AND l.mode = 'RowExclusiveLock' AND l.pid <> pg_backend_pid()")).scalar())
+    wal = Path(db.url.split("///", 1)[1] + "-wal")
+    return wal.exists() and wal.stat().st_size > wal_size_before + 1_000_000
+
+
 def test_a_killed_import_leaves_no_tenant(db, settings, tmp_path):
     """Killed while writing a large file: its transaction never commits, the tenant with it."""
     path = jsonl(tmp_path / "big.jsonl", [good(n) for n in range(60_000)])
+    wal = Path(db.url.split("///", 1)[1] + "-wal") if db.dialect == "sqlite" else None
+    before = wal.stat().st_size if wal is not None and wal.exists() else 0
     process = subprocess.Popen([DESKLOOP, "import", str(path), "--tenant", "killed"], env=os.environ.copy(),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(4)  # past startup and migration, into the writing
+    deadline = time.monotonic() + 120
+    while not _import_is_writing(db, before) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert process.poll() is None, "the import finished before it could be killed; make the file larger"
+    assert _import_is_writing(db, before), "the import never started writing"
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     assert "killed" not in tenants(db)

@@ -6,7 +6,9 @@ turns a duplicate delivery into nothing, and the webhook answers at once. Applyi
 happened, with one rule against rollbacks: a ticket's fields are only overwritten by an event at
 least as new as the last one applied (helpdesks retry and reorder deliveries). Messages are added
 once per helpdesk message id whatever their order, and the ticket's model text is rebuilt from
-them in time order.
+them in time order. Without Redis the same drain runs on a background thread of the web process
+(:func:`start_drain`). An event that fails to apply is pinned on itself, retried with backoff and
+then quarantined (:mod:`core.helpdesk.event_failures`); the tenant's other events go on.
 
 Then the listeners hear about it (:mod:`core.dispatch.listeners`, the seam after every event; a notifier
 or autonomy subscribes there). The two registered here: the learning loop (inline), where an
@@ -83,8 +85,9 @@ def schedule_processing(runtime: Runtime, tenant_slug: str) -> str:
     """Make sure a job will apply the tenant's pending events; called after every stored delivery.
 
     Without Redis the events are applied in this process, on a background drain thread
-    (:mod:`core.dispatch.drains`, one per tenant), so the webhook is answered first. With Redis, the first delivery in a
-    :data:`PENDING_FLAG_MS` window sets the tenant's flag and enqueues a drain; the others only
+    (:mod:`core.dispatch.drains`, one per tenant), so the webhook is answered first. With Redis,
+    the first delivery in a :data:`PENDING_FLAG_MS` window sets the tenant's flag and enqueues a
+    drain; the others only
     find the flag set (one Redis round trip instead of an enqueue: at 200 deliveries a second an
     enqueue each cost the web process and the workers a core). No event is left behind: a drain
     only stops after seeing the flag expired *and then* no pending event, and the flag outlives
