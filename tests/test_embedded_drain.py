@@ -5,6 +5,7 @@ that drain runs is not lost; a drain that dies leaves its events pending for the
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from core.events import HelpdeskEvent
 from core.helpdesk.webhook_events import store_events
 from core.store.tables import HelpdeskEventRow, TicketRow
 from core.types import Message
+from tests.test_event_failures import poison_refused  # noqa: F401
 from tests.test_webhooks import acme, app, at, client, deliver, fixture, ticket  # noqa: F401
 
 
@@ -106,3 +108,24 @@ def test_a_drain_wakes_itself_when_a_retry_is_due():
     assert drains.start("retrying", "retrying", work)
     assert ran_twice.wait(timeout=10) and len(runs) == 2
     drains.wait_idle()
+
+
+def test_a_refused_event_is_retried_by_the_drain_itself_when_its_time_comes(client, db, poison_refused,
+                                                                               monkeypatch):
+    """No delivery and no scheduler: the drain wakes when the failed event's retry is due, and
+    applies it once the database accepts it."""
+    from core.helpdesk import event_failures
+
+    monkeypatch.setattr(event_failures, "FIRST_BACKOFF", timedelta(milliseconds=500))
+    created = fixture("ticket.created")
+    created["detail"].update(id="77", description="POISON in the first message")
+    assert deliver(client, created).status_code == 200
+    with acme(db) as session:
+        [failed] = session.scalars(select(HelpdeskEventRow)).all()
+    assert failed.processed_at is None and failed.attempts >= 1 and failed.quarantined_at is None
+    poison_refused()  # the fix, before the retry comes
+    deadline = time.monotonic() + 20
+    while pending(db) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    drains.wait_idle()
+    assert pending(db) == 0 and ticket(db, "77") is not None
