@@ -37,18 +37,24 @@ def enqueue_due(runtime: Runtime, interval_seconds: int, now: float | None = Non
 
 def enqueue_stuck_events(runtime: Runtime, older_than_seconds: int = 60) -> list[str]:
     """A drain for every tenant with webhook events still pending after ``older_than_seconds``
-    (a worker died mid-job, or Redis lost its queue): the safety net under
-    :func:`core.helpdesk.webhook_events.schedule_processing`. Returns the tenants."""
+    (a worker died mid-job, or Redis lost its queue) or whose retry time has come (an event that
+    failed to apply, see :mod:`core.helpdesk.event_failures`): the safety net under
+    :func:`core.helpdesk.webhook_events.schedule_processing`. Quarantined events wait for an
+    operator and wake nothing. Returns the tenants."""
     from datetime import UTC, datetime, timedelta
 
+    from core.helpdesk.event_failures import due_condition
     from core.helpdesk.webhook_events import process_events
     from core.store.tables import HelpdeskEventRow
 
-    cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
+    now = datetime.now(UTC)
+    cutoff = now - timedelta(seconds=older_than_seconds)
+    stuck = HelpdeskEventRow.received_at < cutoff
+    retry_due = HelpdeskEventRow.next_attempt_at.is_not(None)  # due_condition has checked it has come
     with runtime.db.admin_session() as session:
         slugs = session.scalars(
             select(TenantRow.slug).join(HelpdeskEventRow, HelpdeskEventRow.tenant_id == TenantRow.id)
-            .where(HelpdeskEventRow.processed_at.is_(None), HelpdeskEventRow.received_at < cutoff).distinct()
+            .where(due_condition(now), stuck | retry_due).distinct()
             .execution_options(all_tenants=True)).all()
     for slug in slugs:
         enqueue(process_events, slug, settings=runtime.settings)

@@ -22,7 +22,7 @@ from core.helpdesk.contract import Connection, HelpdeskError, check_secrets, int
 from core.helpdesk.secrets import decrypt, encrypt
 from core.runtime import Runtime
 from core.store.tables import TenantRow
-from core.types import Helpdesk, Tenant
+from core.types import Helpdesk, Tenant, check_slug
 
 #: Per-tenant settings a connection understands, with their defaults.
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -84,6 +84,7 @@ def add_tenant(runtime: Runtime, slug: str, helpdesk: str, domain: str | None, c
     calls the helpdesk first: the credentials must work, and the user they act as is kept in the
     settings so webhooks about Deskloop's own tags and notes are not learned from."""
     # The same checks as everywhere (pydantic checks the helpdesk too): BadInput on a bad slug.
+    check_slug(slug)
     Tenant(slug=slug, helpdesk=cast(Helpdesk, helpdesk), domain=domain)
     desk = integration(helpdesk)
     check_secrets(desk, credentials)

@@ -223,7 +223,10 @@ class HelpdeskEventRow(TenantScoped, Base):
     """One common event received from a helpdesk webhook, stored before it is acknowledged.
 
     The unique key on (tenant, helpdesk, event id) is what makes a duplicate delivery a no-op;
-    ``processed_at`` is set by the worker that applied it, ``outcome`` says what it did.
+    ``processed_at`` is set by the worker that applied it, ``outcome`` says what it did. An event
+    that fails to apply is retried with backoff (``attempts``, ``next_attempt_at``, ``last_error``:
+    the exception's class and a message without values) and, after the last attempt, quarantined
+    (``quarantined_at``) so the tenant's later events go on; an operator retries it after a fix.
     """
 
     __tablename__ = "helpdesk_events"
@@ -242,6 +245,10 @@ class HelpdeskEventRow(TenantScoped, Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column()
     outcome: Mapped[str | None] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    quarantined_at: Mapped[datetime | None] = mapped_column()
 
 
 class BackfillStateRow(TenantScoped, Base):
