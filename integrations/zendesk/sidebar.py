@@ -16,13 +16,12 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, current_app, render_template, request
-from sqlalchemy import select
 
+from core.helpdesk.accounts import ACCOUNT, holder
 from core.helpdesk.connections import connection
 from core.helpdesk.contract import Connection
 from core.panel.access import AccessDenied, issue_session
 from core.runtime import Runtime
-from core.store.tables import TenantRow
 from core.web.access import panel
 from core.web.headers import allow_framing
 from core.web.panel_api import PREFIX as PANEL_API_PREFIX
@@ -44,15 +43,12 @@ blueprint = Blueprint("zendesk_sidebar", __name__, url_prefix="/apps/zendesk", t
 
 
 def _tenant_for_account(runtime: Runtime, host: str) -> Connection:
+    """The tenant holding the account (one indexed read: :mod:`core.helpdesk.accounts`)."""
     with runtime.db.admin_session() as session:
-        rows = session.execute(select(TenantRow.slug, TenantRow.domain).where(TenantRow.helpdesk == "zendesk")).all()
-    for row in rows:
-        try:
-            if account_host(row.domain) == host:
-                return connection(runtime, row.slug)
-        except ValueError:  # a tenant with an unusable domain cannot be the one
-            continue
-    raise AccessDenied(f"no tenant is connected to the Zendesk account {host}")
+        slug = holder(session, "zendesk", ACCOUNT, account_host(host))
+    if slug is None:
+        raise AccessDenied(f"no tenant is connected to the Zendesk account {host}")
+    return connection(runtime, slug)
 
 
 def _refused(reason: str):
