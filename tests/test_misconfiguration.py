@@ -14,7 +14,7 @@ import pytest
 
 from core.app import create_app
 from core.helpdesk.connections import add_tenant, forget_connections
-from core.panel.access import PanelIdentity, issue_session, update_app_settings
+from core.panel.access import PanelIdentity, issue_app_token, issue_session, update_app_settings
 from core.runtime import Runtime
 from integrations.intercom import canvas
 from integrations.zendesk import webhooks as zendesk
@@ -144,3 +144,23 @@ def test_a_zendesk_sidebar_whose_key_cannot_be_fetched_is_a_503_then_a_forged_to
             assert client.post(SIDEBAR, data={"token": zendesk_token(new_key())}).status_code == 401
         finally:
             app.extensions["deskloop"].close()
+
+
+def test_a_tampered_model_in_service_is_a_503_not_a_409(runtime, settings, caplog):
+    """A model that fails its checksum is the operator's to fix: the panel is told to retry, the
+    log says which model and why, and the answer names no path on the server."""
+    from core.learning.training import registry_for
+
+    add_tenant(runtime, "acme", "zendesk", "acme.zendesk.com", ZENDESK)
+    token = issue_app_token(runtime, "acme")
+    stored = registry_for(runtime, "acme").save({"weights": [1]}, {})
+    (stored.path / "model.joblib").write_bytes(b"not the model")
+    app = create_app(settings)
+    try:
+        with caplog.at_level(logging.INFO):
+            answer = app.test_client().post("/apps/api/tickets/4242/suggestion", json={"text": "Where is my card?"},
+                                            headers={"Authorization": f"Bearer {token}"})
+        assert_misconfigured(answer, caplog, "failed its checksum")
+        assert str(stored.path) not in answer.get_data(as_text=True)
+    finally:
+        app.extensions["deskloop"].close()

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from core.errors import BadInput, NotFound
 from core.helpdesk.accounts import AccountClaimed
 from core.helpdesk.secrets import SecretsUnavailable
-from core.ml.registry import ModelLoadError
+from core.ml.registry import ModelLoadError, ModelUnusable
 from core.store.db import UnknownTenantError
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(UnknownTenantError)
     def _unknown_tenant(exc: UnknownTenantError):
         return error_response(404, str(exc))
+
+    @app.errorhandler(ModelUnusable)
+    def _unusable_model(exc: ModelUnusable):
+        return misconfigured(str(exc))
 
     @app.errorhandler(ModelLoadError)
     def _no_model(exc: ModelLoadError):
