@@ -173,3 +173,15 @@ def test_the_upgrade_claims_what_tenants_hold_and_the_older_tenant_keeps_a_share
             _to_revision(db, "0011")
         finally:
             db.dispose()
+
+
+def test_a_claimed_account_is_refused_before_the_helpdesk_is_called(runtime, tmp_path):
+    """`tenant add` checks credentials with the helpdesk by default; a claimed account is refused
+    first (here the API address answers nothing, so a call would fail differently)."""
+    add_tenant(runtime, "acme", "zendesk", "acme.zendesk.com", ZENDESK)
+    path = tmp_path / "creds.json"
+    path.write_text(json.dumps(ZENDESK))
+    taken = run("tenant", "add", "globex", "--helpdesk", "zendesk", "--domain", "acme.zendesk.com",
+                "--credentials", str(path), "--api-url", "http://127.0.0.1:9")
+    assert taken.exit_code == 2
+    assert "zendesk account 'acme.zendesk.com' already belongs to tenant 'acme'" in taken.output

@@ -23,7 +23,7 @@ from typing import Any, cast
 from sqlalchemy import select
 
 from core.errors import BadInput, NotFound
-from core.helpdesk.accounts import ACCOUNT, claim, release_other_helpdesks
+from core.helpdesk.accounts import ACCOUNT, AccountClaimed, claim, holder, release_other_helpdesks
 from core.helpdesk.contract import Connection, HelpdeskError, check_secrets, integration
 from core.helpdesk.secrets import decrypt, encrypt
 from core.runtime import Runtime
@@ -95,6 +95,11 @@ def add_tenant(runtime: Runtime, slug: str, helpdesk: str, domain: str | None, c
     desk = integration(helpdesk)
     check_secrets(desk, credentials)
     account = desk.account_key(domain)
+    if account is not None:  # before calling the helpdesk; the claim below is what decides
+        with runtime.db.admin_session() as session:
+            found = holder(session, helpdesk, ACCOUNT, account)
+        if found not in (None, slug):
+            raise AccountClaimed(helpdesk, ACCOUNT, account, found)
     token = encrypt(runtime.settings.secret_key, credentials)
     merged = {**DEFAULT_SETTINGS, **(settings or {})}
     if check:
