@@ -31,6 +31,11 @@ class ModelLoadError(RuntimeError):
     """A stored model cannot be used: missing, tampered with, or written by another library version."""
 
 
+class ModelUnusable(ModelLoadError):
+    """A model is in service but cannot be loaded (tampered with, incomplete, or written by another
+    library version): the operator's to fix, not the caller's (HTTP 503, not 409)."""
+
+
 @dataclass(frozen=True)
 class StoredModel:
     version: str
@@ -136,20 +141,20 @@ class ModelRegistry:
         try:
             metadata = json.loads((folder / METADATA).read_text())
         except FileNotFoundError as exc:
-            raise ModelLoadError(f"model version {version!r} has no metadata in {folder}") from exc
+            raise ModelUnusable(f"model version {version!r} has no metadata in {folder}") from exc
         written_with = metadata.get("libraries", {}).get("scikit-learn")
         if written_with != sklearn.__version__:
-            raise ModelLoadError(
+            raise ModelUnusable(
                 f"model {version} was written by scikit-learn {written_with}, this is {sklearn.__version__}; "
                 "retrain with `deskloop train` (loading it could give wrong answers)"
             )
         written_format = metadata.get("libraries", {}).get("deskloop-model-format", "1")
         if written_format != MODEL_FORMAT:
-            raise ModelLoadError(
+            raise ModelUnusable(
                 f"model {version} is in Deskloop model format {written_format}, this release reads {MODEL_FORMAT}; "
                 "retrain with `deskloop train`"
             )
         artifact = folder / ARTIFACT
         if file_sha256(artifact) != metadata.get("sha256"):
-            raise ModelLoadError(f"model {version} failed its checksum; the file was changed after it was saved")
+            raise ModelUnusable(f"model {version} failed its checksum; the file was changed after it was saved")
         return joblib.load(artifact), StoredModel(version, folder, metadata)

@@ -24,8 +24,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, object_session
 
 from core.clock import utcnow
 
@@ -63,6 +64,44 @@ class TenantRow(Base):
     credentials: Mapped[str | None] = mapped_column(Text, doc="Encrypted at rest; never logged.")
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Bumped in the same transaction as any change to the row (credentials, domain, settings), so
+    #: every process caching what it read from it (decrypted connections) sees the change on its
+    #: next use: :func:`core.store.tenants.lock_tenant`, and :func:`_bump_config_version` below.
+    config_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+@event.listens_for(TenantRow, "before_update")
+def _bump_config_version(_mapper, _connection, target: TenantRow) -> None:
+    """Any ORM change to a tenant row bumps its stamp, so no writer can forget to (an increment in
+    SQL: two writers racing both count)."""
+    session = object_session(target)
+    if session is not None and session.is_modified(target, include_collections=False):
+        target.config_version = TenantRow.config_version + 1  # a SQL expression, run in the UPDATE
+
+
+class ExternalAccountRow(Base):
+    """A helpdesk account, workspace or app a tenant holds: one tenant per (helpdesk, kind, value).
+
+    Requests from a helpdesk name their account (a Zendesk token's issuer, an Intercom workspace
+    id), and that name is how Deskloop finds the tenant: were two tenants to hold the same one,
+    the second would capture (or break) the first one's app. The unique key makes that impossible
+    even for two commands racing. ``kind`` is ``account`` for the account the connection's domain
+    names, or the name of a unique app setting (:attr:`core.helpdesk.contract.SettingSpec.unique`).
+
+    Not tenant-scoped: it is read before the tenant is known, to find it."""
+
+    __tablename__ = "external_accounts"
+    __table_args__ = (
+        UniqueConstraint("helpdesk", "kind", "value", name="uq_external_accounts_helpdesk_kind_value"),
+        Index("ix_external_accounts_tenant", "tenant_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    helpdesk: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(String(255))
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class TicketRow(TenantScoped, Base):

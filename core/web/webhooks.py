@@ -1,5 +1,10 @@
 """``POST /webhooks/<helpdesk>/<tenant>``: verify, parse, persist, enqueue, answer.
 
+A fault of ours (credentials the server cannot decrypt) is a 503 with ``Retry-After``
+(:func:`core.web.errors.misconfigured`), so the helpdesk retries once it is fixed. The tenant's
+connection comes from a per-process cache checked against the tenant's stamp on every delivery,
+so a rotated secret is in force at once in every worker.
+
 Nothing slow happens inside the request (no model, no helpdesk API call): the helpdesk wants an
 answer within seconds and retries otherwise, so the events are stored and a worker applies them
 (:mod:`core.helpdesk.webhook_events`). Answers: 200 for a stored or deliberately ignored delivery (an
