@@ -23,6 +23,7 @@ from core.learning.training import registry_for
 from core.ml.registry import ModelLoadError, ModelRegistry, ModelTooLarge, library_versions
 from core.runtime import Runtime
 from core.store.artifacts import ArtifactStore, VersionNotStored
+from core.store.db import UnknownTenantError
 from core.store.tables import ModelVersionRow
 from core.suggesting import suggest
 
@@ -46,6 +47,7 @@ def test_a_writer_killed_half_way_leaves_no_version(db, settings, tmp_path):
                                str(tmp_path / "worker")], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert writer.stdout is not None and writer.stdout.readline().strip() == "writing"
+        assert registry.versions() == [] and registry.current_version() is None  # not while it writes
         os.kill(writer.pid, signal.SIGKILL)
     finally:
         writer.kill()
@@ -126,6 +128,12 @@ def test_another_tenants_version_is_not_found(db, tmp_path):
     store = ArtifactStore(db, db.tenant_id("acme"), "suggestions")
     with pytest.raises(VersionNotStored):
         next(store.chunks(theirs.version))
+
+
+def test_a_model_for_a_tenant_that_does_not_exist_is_not_written_anywhere(db, tmp_path):
+    with pytest.raises(UnknownTenantError):
+        ModelRegistry(tmp_path / "models", "nobody", "suggestions", db=db).save({"weights": [1]}, {})
+    assert not (tmp_path / "models").exists() and _stored_rows(db) == (0, 0)
 
 
 @pytest.mark.parametrize("name", ["../globex/suggestions/x", "..", "/etc/passwd", "a" * 65, ""])

@@ -44,6 +44,10 @@ MAX_MODEL_BYTES = 1024 * 1024 * 1024
 VERSION_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,63}")
 
 
+#: (database, folder) pairs this process has already looked in for models kept on disk.
+_looked_on_disk: set[tuple[str, Path]] = set()
+
+
 class ModelLoadError(RuntimeError):
     """A stored model cannot be used: missing, tampered with, or written by another library version."""
 
@@ -103,11 +107,15 @@ class ModelRegistry:
 
     @property
     def store(self) -> ArtifactStore:
-        """The database side, once models an older release left on this disk are in it."""
+        """The database side, once models an older release left on this disk are in it (looked
+        for once per process and folder: a registry is made per request)."""
         if not self._imported:
             self._imported = True
-            if has_models_on_disk(self.root):
-                import_from_disk(self.root, self._store)
+            looked = (self.db.url, self.root)
+            if looked not in _looked_on_disk:
+                if has_models_on_disk(self.root):
+                    import_from_disk(self.root, self._store)
+                _looked_on_disk.add(looked)
         return self._store
 
     def import_from_disk(self) -> Imported | None:
@@ -124,6 +132,7 @@ class ModelRegistry:
     def save(self, model: Any, metadata: dict[str, Any], promote: bool = True) -> StoredModel:
         """Store a new version (in the database, and in this machine's cache) and, by default,
         put it in service."""
+        store = self.store  # an unknown tenant stops here, before anything is written
         version = self.new_version()
         temporary = self.cache.temporary(version)
         try:
@@ -142,7 +151,7 @@ class ModelRegistry:
                 "sha256": sha256,
                 "size": size,
             })
-            self.store.put(version, temporary, sha256, full)
+            store.put(version, temporary, sha256, full)
             self.cache.keep(version, temporary)
         finally:
             temporary.unlink(missing_ok=True)
