@@ -92,10 +92,10 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait(timeout=20)
 
 
-def _wait_for_health(url: str, web: subprocess.Popen) -> None:
+def _wait_for_health(url: str, web: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        assert web.poll() is None, "gunicorn exited before it answered"
+        assert web.poll() is None, f"gunicorn exited before it answered:\n{log.read_text()}"
         try:
             if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
                 return
@@ -164,12 +164,13 @@ def test_a_model_trained_on_the_worker_host_is_served_by_the_web_host(db, settin
                                     host.gateway), _through(redis_url, to_redis, host.gateway))
 
         web_host = hosts["web"]
+        web_log = tmp_path / "web.log"  # a file, not a pipe: nothing reads it while gunicorn runs
         web = web_host.run([str(BIN / "gunicorn"), "--bind", f"{web_host.address}:8000", "--workers", "2",
                             "core.app:create_app()"], envs["web"], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, text=True)
+                           stderr=stack.enter_context(web_log.open("w")))
         stack.callback(_stop, web)
         base = f"http://{web_host.address}:8000"
-        _wait_for_health(base, web)
+        _wait_for_health(base, web, web_log)
         headers = {"Authorization": f"Bearer {token}"}
 
         def suggestion() -> httpx.Response:
