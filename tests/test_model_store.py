@@ -243,3 +243,13 @@ def test_a_web_process_serves_a_version_promoted_elsewhere_and_loads_each_versio
     worker.promote(first.version)  # a rollback on any machine is served at once too
     assert suggest.current_model(runtime, "acme")[1].version == first.version
     runtime.close()
+
+
+def test_deskloop_models_verify_names_a_damaged_copy_and_fetch_repairs_it(settings, db):
+    stored = _registry(db, settings.models_dir).save({"weights": [1]}, {})
+    (stored.path / "model.joblib").write_bytes(b"damaged on this machine")
+    checked = CliRunner().invoke(main, ["models", "verify", "--tenant", "acme"])
+    assert checked.exit_code == 1 and f"{stored.version}  damaged" in checked.output
+    repaired = CliRunner().invoke(main, ["models", "verify", "--tenant", "acme", "--fetch"])
+    assert repaired.exit_code == 0 and f"{stored.version}  fetched" in repaired.output
+    assert CliRunner().invoke(main, ["models", "verify", "--tenant", "acme"]).output.strip() == f"{stored.version}  ok"
