@@ -72,3 +72,11 @@ def test_refused_retrains_are_kept_with_the_version_in_service(registry):
     registry.record_refusal({"reason": "worse on the newest tickets"})
     [refusal] = registry.refusals()
     assert refusal["reason"] == "worse on the newest tickets" and refusal["in_service"] == stored.version
+
+
+def test_metrics_that_are_not_finite_are_kept_as_they_were(registry):
+    """A draft rule that never drafts has an infinite threshold; PostgreSQL's json type refuses that."""
+    registry.save({"weights": [1]}, {"metrics": {"draft_min_similarity": float("inf")}})
+    registry.record_refusal({"reason": "could not judge", "p_value": float("nan")})
+    assert registry.versions()[0].metadata["metrics"]["draft_min_similarity"] == float("inf")
+    assert registry.refusals()[0]["p_value"] != registry.refusals()[0]["p_value"]  # NaN

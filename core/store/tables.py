@@ -6,6 +6,7 @@ Schema changes go through Alembic (``core/store/migrations``), never ``create_al
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -23,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -342,6 +344,20 @@ class AuditEventRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class PythonJSON(TypeDecorator):
+    """JSON kept as text, as Python's ``json`` writes it: model metrics can be infinite or NaN
+    (``Infinity``), which PostgreSQL's json type refuses and which model metadata always held."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else json.dumps(value, sort_keys=True)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(value)
+
+
 class ModelVersionRow(TenantScoped, Base):
     """One saved model version of a tenant: what every machine needs to fetch and trust it.
 
@@ -358,7 +374,7 @@ class ModelVersionRow(TenantScoped, Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
     chunks: Mapped[int] = mapped_column(Integer)
-    details: Mapped[dict[str, Any]] = mapped_column(doc="The version's metadata (libraries, data, metrics).")
+    details: Mapped[dict[str, Any]] = mapped_column(PythonJSON, doc="Its metadata (libraries, data, metrics).")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -394,4 +410,4 @@ class ModelRefusalRow(TenantScoped, Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    details: Mapped[dict[str, Any]] = mapped_column()
+    details: Mapped[dict[str, Any]] = mapped_column(PythonJSON)

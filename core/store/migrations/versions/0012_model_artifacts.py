@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.Column("chunks", sa.Integer(), nullable=False),
-        sa.Column("details", sa.JSON(), nullable=False),
+        sa.Column("details", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         *_tenant("model_versions"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_model_versions")),
@@ -63,7 +63,7 @@ def upgrade() -> None:
         sa.Column("id", Id, nullable=False),
         sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("details", sa.JSON(), nullable=False),
+        sa.Column("details", sa.Text(), nullable=False),
         *_tenant("model_refusals"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_model_refusals")),
     )
