@@ -109,20 +109,21 @@ class ModelRegistry:
     def store(self) -> ArtifactStore:
         """The database side, once models an older release left on this disk are in it (looked
         for once per process and folder: a registry is made per request)."""
+        store = self._store  # an unknown tenant stops here, before its folder is looked at
         if not self._imported:
             self._imported = True
             looked = (self.db.url, self.root)
             if looked not in _looked_on_disk:
                 if has_models_on_disk(self.root):
-                    import_from_disk(self.root, self._store)
+                    import_from_disk(self.root, store)
                 _looked_on_disk.add(looked)
-        return self._store
+        return store
 
     def import_from_disk(self) -> Imported | None:
         """Move the models an older release saved under this machine's folder into the database
         now (``deskloop migrate``) rather than when first asked for; ``None`` if there were none."""
-        self._imported = True
-        return import_from_disk(self.root, self._store) if has_models_on_disk(self.root) else None
+        store, self._imported = self._store, True
+        return import_from_disk(self.root, store) if has_models_on_disk(self.root) else None
 
     def new_version(self) -> str:
         """A name that sorts in training order: two versions trained within one second (a test,
