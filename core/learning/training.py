@@ -33,7 +33,8 @@ RESOLVED = ("solved", "closed")
 
 
 def registry_for(runtime: Runtime, tenant_slug: str) -> ModelRegistry:
-    return ModelRegistry(runtime.settings.models_dir, tenant_slug, MODEL_NAME)
+    return ModelRegistry(runtime.settings.models_dir, tenant_slug, MODEL_NAME, db=runtime.db,
+                         max_bytes=runtime.settings.max_model_bytes)
 
 
 def load_training_tickets(runtime: Runtime, tenant_id: int,

@@ -6,6 +6,7 @@ Schema changes go through Alembic (``core/store/migrations``), never ``create_al
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -23,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     event,
 )
@@ -386,3 +388,72 @@ class AuditEventRow(Base):
     tenant: Mapped[str | None] = mapped_column(String(63), index=True)
     target: Mapped[str | None] = mapped_column(String(255))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PythonJSON(TypeDecorator):
+    """JSON kept as text, as Python's ``json`` writes it: model metrics can be infinite or NaN
+    (``Infinity``), which PostgreSQL's json type refuses and which model metadata always held."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else json.dumps(value, sort_keys=True)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(value)
+
+
+class ModelVersionRow(TenantScoped, Base):
+    """One saved model version of a tenant: what every machine needs to fetch and trust it.
+
+    The artifact itself is in :class:`ModelChunkRow`; ``sha256`` and ``size`` describe the whole
+    artifact, so a reader checks what it assembled before loading it. The row is written in the
+    same transaction as every chunk, so a version is never visible half-written."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", "version", name="uq_model_versions_tenant_name_version"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    chunks: Mapped[int] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(PythonJSON, doc="Its metadata (libraries, data, metrics).")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelChunkRow(TenantScoped, Base):
+    """A slice of a model artifact, a few MiB each: no row (nor driver buffer) ever holds a whole
+    large model, and a reader streams them to its cache in order."""
+
+    __tablename__ = "model_chunks"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ModelCurrentRow(TenantScoped, Base):
+    """The version in service for a tenant's model name: promotion and rollback update this one row."""
+
+    __tablename__ = "model_current"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_model_current_tenant_name"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    promoted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelRefusalRow(TenantScoped, Base):
+    """A retrain that was not put in service, and why (listed by ``deskloop models``)."""
+
+    __tablename__ = "model_refusals"
+    __table_args__ = (Index("ix_model_refusals_tenant_name", "tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    details: Mapped[dict[str, Any]] = mapped_column(PythonJSON)

@@ -29,19 +29,40 @@ from core.suggesting.rewrite import rewrite_draft
 from core.text.entities import find_entities
 from core.types import Entity, Evidence, Suggestion, TagScore
 
-_models: dict[tuple[str, str], tuple[TicketModel, StoredModel]] = {}
+#: Loaded models by (database, tenant, model name, version): one per tenant, the version in service.
+_models: dict[tuple[str, str, str, str], tuple[TicketModel, StoredModel]] = {}
+_loading: dict[tuple[str, str, str, str], threading.Lock] = {}
 _lock = threading.Lock()
 
 
 def current_model(runtime: Runtime, tenant_slug: str) -> tuple[TicketModel, StoredModel]:
-    """The tenant's model in service, loaded at most once per version per process."""
+    """The tenant's model in service, loaded at most once per version per process.
+
+    The version in service is read from the database on every call (one indexed row), so a model
+    promoted by a worker on another machine is served from the next request on. Loading holds a
+    lock of that tenant's version only: a large model being fetched for one tenant does not hold up
+    the others. A newly loaded version replaces the tenant's older one in memory."""
     registry = registry_for(runtime, tenant_slug)
     version = registry.current_version()
-    key = (str(registry.root), version or "")
+    key = (*registry.identity, version or "")
+    found = _models.get(key)
+    if found is not None:
+        return found
     with _lock:
-        if key not in _models:
-            _models[key] = registry.load(version)
-        return _models[key]
+        loading = _loading.setdefault(key, threading.Lock())
+    with loading:
+        found = _models.get(key)
+        if found is None:
+            try:
+                found = registry.load(version)
+                with _lock:
+                    for older in [k for k in _models if k[:3] == key[:3]]:
+                        del _models[older]
+                    _models[key] = found
+            finally:
+                with _lock:
+                    _loading.pop(key, None)
+        return found
 
 
 def sentence_vector(runtime: Runtime, model: TicketModel, text: str):
