@@ -5,8 +5,8 @@ turns a duplicate delivery into nothing, and the webhook answers at once. Applyi
 (:func:`process_events`, an RQ job) updates the ticket under a row lock, in the order the events
 happened, with one rule against rollbacks: a ticket's fields are only overwritten by an event at
 least as new as the last one applied (helpdesks retry and reorder deliveries). Messages are added
-once per helpdesk message id whatever their order, and the ticket's model text is rebuilt from
-them in time order.
+once per helpdesk message id whatever their order, raw bodies cut to the ticket's budget
+(:mod:`core.text.limits`), and the ticket's model text is rebuilt from them in time order.
 
 Then the listeners hear about it (:mod:`core.dispatch.listeners`, the seam after every event; a notifier
 or autonomy subscribes there). The two registered here: the learning loop (inline), where an
@@ -35,7 +35,8 @@ from core.learning.kinds import TEACHING_EVENTS
 from core.runtime import Runtime
 from core.store.db import upsert_insert
 from core.store.tables import HelpdeskEventRow, MessageRow, SuggestionRow, TicketRow
-from core.store.tickets import apply_aliases, message_values
+from core.store.tickets import apply_aliases, kept_raw, message_values
+from core.text.limits import MESSAGE_RAW_CHARS
 from core.text.normalize import clean_message, clean_subject, text_for_model
 from core.types import Csat, Message, Signal
 
@@ -200,9 +201,10 @@ def _add_message(session, tenant_id: int, ticket: TicketRow, event: HelpdeskEven
     if event.message_external_id is not None and any(m.external_id == event.message_external_id for m in existing):
         return False
     position = max((m.position for m in existing), default=-1) + 1
+    raw = kept_raw([message], already=sum(len(m.body_raw or "") for m in existing))[0]
     added = MessageRow(ticket_id=ticket.id, **message_values(
         tenant_id, position, message, created_at=message.created_at or event.occurred_at,
-        external_id=event.message_external_id))
+        external_id=event.message_external_id, raw=raw))
     session.add(added)
     if message.author_role == "agent" and message.public and ticket.first_response_at is None:
         ticket.first_response_at = message.created_at or event.occurred_at
@@ -287,7 +289,7 @@ def _signal_for(runtime: Runtime, tenant_slug: str, helpdesk: str, event: Helpde
     # A checked event has the fields its kind needs (core.events.REQUIRED_FIELDS).
     if event.kind == "agent_replied" and cast(Message, event.message).public and with_draft is not None:
         return Signal(kind="draft_sent", suggestion_id=with_draft.id, actor=actor, source_event=source,
-                      payload={"sent": clean_message(cast(Message, event.message).body)})
+                      payload={"sent": clean_message(cast(Message, event.message).body, MESSAGE_RAW_CHARS)})
     if event.kind == "reopened":
         return Signal(kind="reopened", ticket_id=ticket_id, source_event=source)
     if event.kind == "csat_received":
