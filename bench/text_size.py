@@ -15,7 +15,7 @@ order numbers, amounts and an address, a quoted earlier reply and a signature) g
 Times are the best of ``--repeat`` runs (one run from 256 KB up); peak memory is what Python
 allocated at most (``tracemalloc``) over one more pass of all three, minus what was allocated before.
 
-    .venv/bin/python bench/text_size.py [--repeat 3] [--tickets 2000]
+    .venv/bin/python bench/text_size.py [--repeat 3] [--tickets 2000] [--sizes 1 4 16 64 256 1024]
 """
 
 from __future__ import annotations
@@ -126,6 +126,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tickets", type=int, default=2000)
+    parser.add_argument("--sizes", type=int, nargs="+", default=SIZES_KB, help="message sizes in KB")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="deskloop-text-size-") as tmp:
@@ -155,7 +156,7 @@ def main() -> int:
                   f"{'text µs/KB':>10} | {'import':>8} {'µs/KB':>7} | {'webhook':>8} {'µs/KB':>7} | {'peak MB':>7}")
         print(header)
         print("-" * len(header))
-        for kb in SIZES_KB:
+        for kb in args.sizes:
             raw = message_of(kb * 1024, queries, kb)
             runs = args.repeat if kb < 256 else 1
             best: dict[str, float] = {}
