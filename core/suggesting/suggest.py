@@ -51,7 +51,7 @@ def sentence_vector(runtime: Runtime, model: TicketModel, text: str):
     """The sentence vector ``model`` reads for ``text``, or ``None`` for an n-gram-only model."""
     if not model.encoder_name:
         return None
-    return _encode_one(encoder_for(model, runtime.settings.encoders_dir), text)
+    return _encode_one(encoder_for(model, runtime.settings.encoders_dir), bounded_model_text(text))
 
 
 @lru_cache(maxsize=64)
