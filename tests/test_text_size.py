@@ -317,6 +317,13 @@ def test_entities_and_templates_read_adversarial_text(name):
     assert "".join(u.text for u in units) == text[:20_000]
 
 
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+def test_cleaning_adversarial_text_reads_to_the_cap(name):
+    cleaned = clean_message(ADVERSARIAL[name])
+    assert len(cleaned) <= MESSAGE_MODEL_CHARS + SLACK
+    assert left_out(cleaned) >= len(ADVERSARIAL[name]) - len(cleaned) - SLACK
+
+
 def test_a_run_of_capitalized_words_is_one_marked_unit():
     """Joined once at the end of the run (joining as it grew copied the run for every word)."""
     text = "Ship it to " + "Calle Mayor " * 1500 + "today."
