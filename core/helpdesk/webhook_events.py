@@ -5,8 +5,9 @@ turns a duplicate delivery into nothing, and the webhook answers at once. Applyi
 (:func:`process_events`, an RQ job) updates the ticket under a row lock, in the order the events
 happened, with one rule against rollbacks: a ticket's fields are only overwritten by an event at
 least as new as the last one applied (helpdesks retry and reorder deliveries). Messages are added
-once per helpdesk message id whatever their order, and the ticket's model text is rebuilt from
-them in time order. Without Redis the same drain runs on a background thread of the web process
+once per helpdesk message id whatever their order, raw bodies cut to the ticket's budget
+(:mod:`core.text.limits`), and the ticket's model text is rebuilt from them in time order.
+Without Redis the same drain runs on a background thread of the web process
 (:func:`start_drain`). An event that fails to apply is pinned on itself, retried with backoff and
 then quarantined (:mod:`core.helpdesk.event_failures`); the tenant's other events go on.
 
@@ -43,7 +44,8 @@ from core.runtime import Runtime
 from core.store.db import upsert_insert
 from core.store.fitting import fit_and_note, fit_values
 from core.store.tables import HelpdeskEventRow, MessageRow, SuggestionRow, TicketRow
-from core.store.tickets import apply_aliases, message_values
+from core.store.tickets import apply_aliases, kept_raw, message_values
+from core.text.limits import MESSAGE_RAW_CHARS
 from core.text.normalize import clean_message, clean_subject, text_for_model
 from core.types import Csat, Message, Signal
 
@@ -326,9 +328,10 @@ def _apply_fields(ticket: TicketRow, event: HelpdeskEvent, aliases: dict[str, st
 def _add_message(session, tenant_id: int, ticket: TicketRow, event: HelpdeskEvent, message: Message) -> bool:
     """Add the event's ``message`` unless the ticket has it already; rebuild the ticket's text."""
     existing = session.scalars(select(MessageRow).where(MessageRow.ticket_id == ticket.id)).all()
+    raw = kept_raw([message], already=sum(len(m.body_raw or "") for m in existing))[0]
     values = message_values(tenant_id, position=max((m.position for m in existing), default=-1) + 1,
                             message=message, created_at=message.created_at or event.occurred_at,
-                            external_id=event.message_external_id)  # fitted to the columns there
+                            external_id=event.message_external_id, raw=raw)  # fitted to the columns there
     if values["external_id"] is not None and any(m.external_id == values["external_id"] for m in existing):
         return False
     added = MessageRow(ticket_id=ticket.id, **values)
@@ -417,7 +420,7 @@ def _signal_for(runtime: Runtime, tenant_slug: str, helpdesk: str, event: Helpde
     # A checked event has the fields its kind needs (core.events.REQUIRED_FIELDS).
     if event.kind == "agent_replied" and cast(Message, event.message).public and with_draft is not None:
         return Signal(kind="draft_sent", suggestion_id=with_draft.id, actor=actor, source_event=source,
-                      payload={"sent": clean_message(cast(Message, event.message).body)})
+                      payload={"sent": clean_message(cast(Message, event.message).body, MESSAGE_RAW_CHARS)})
     if event.kind == "reopened":
         return Signal(kind="reopened", ticket_id=ticket_id, source_event=source)
     if event.kind == "csat_received":

@@ -24,6 +24,7 @@ from core.ml.encoder import encode_for_training, encoder_named, sentence_part
 from core.runtime import Runtime
 from core.store.tables import IntentProposalRow, MessageRow, TicketRow
 from core.store.tenants import locked_tenant
+from core.text.limits import bounded_model_text
 
 #: Example messages kept per proposal (shown on the page and in the JSON).
 EXAMPLES = 5
@@ -52,8 +53,8 @@ def _corpus(runtime: Runtime, tenant_id: int, only: Sequence[int] | None = None,
             .order_by(MessageRow.ticket_id, MessageRow.position)
         ):
             replies.setdefault(ticket_id, body)
-    return _Corpus([t.id for t in tickets], [t.external_id for t in tickets], [t.text for t in tickets],
-                   [replies.get(t.id) for t in tickets])
+    return _Corpus([t.id for t in tickets], [t.external_id for t in tickets],
+                   [bounded_model_text(t.text) for t in tickets], [replies.get(t.id) for t in tickets])
 
 
 def _vectors(runtime: Runtime, texts: list[str]) -> np.ndarray:

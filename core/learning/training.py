@@ -27,6 +27,7 @@ from core.ml.tags import automation_tags
 from core.ml.templates import ReplySource, learn_for_model
 from core.runtime import Runtime
 from core.store.tables import MessageRow, SignalRow, SuggestionRow, TenantRow, TicketRow
+from core.text.limits import MESSAGE_MODEL_CHARS, bounded_model_text, truncated
 
 MODEL_NAME = "suggestions"
 RESOLVED = ("solved", "closed")
@@ -70,8 +71,9 @@ def load_training_tickets(runtime: Runtime, tenant_id: int,
             intent = effect.intent or intent
             tags = list(effect.tags) if effect.tags is not None else tags
             reply = effect.reply or reply
-        out.append(TrainingTicket(
-            ticket_id=t.id, external_id=t.external_id, text=t.text, intent=intent, tags=tags, reply=reply,
+        out.append(TrainingTicket(  # bounded: rows stored before the caps, a long sent reply
+            ticket_id=t.id, external_id=t.external_id, text=bounded_model_text(t.text), intent=intent, tags=tags,
+            reply=truncated(reply, MESSAGE_MODEL_CHARS) if reply else reply,
             requester_name=t.requester_name, agent_name=replies.get(t.id, (None, None))[1],
         ))
     return out, max_signal_id

@@ -13,6 +13,10 @@ without the field) must not undo what a webhook's reassignment recorded; the pri
 group cleared in the helpdesk stays until something names another. ``macros`` are replaced whole:
 only a source that knows them sends them.
 
+Raw bodies are kept up to their caps (:func:`core.text.limits.raw_budgets`: per message and per
+ticket) and cleaned from what is kept, so a ticket of any size costs a bounded amount to store,
+clean and score; a cut body ends with a visible marker.
+
 Writes name ``tenant_id`` explicitly (Core statements bypass the session's ORM scoping); reads are
 ORM statements, which the tenant-scoped session filters.
 """
@@ -33,6 +37,7 @@ from core.clock import aware_utc
 from core.store.db import upsert_insert
 from core.store.fitting import column_limits, fit_and_note, fit_values
 from core.store.tables import MessageRow, TagAliasRow, TicketRow
+from core.text.limits import MESSAGE_RAW_CHARS, raw_budgets, truncated
 from core.text.normalize import CLEANER_VERSION, clean_message, clean_subject, text_for_model
 from core.text.sentiment import TONE_VERSION
 from core.text.sentiment import analyze as analyze_tone
@@ -151,19 +156,22 @@ def model_text(ticket: Ticket, cleaned: list[str] | None = None) -> str:
     """What models read: the cleaned subject (unless it only repeats the first message's words,
     see :func:`core.text.normalize.text_for_model`) and the customer's public messages, cleaned.
     ``cleaned`` passes bodies already cleaned, in message order."""
-    cleaned = cleaned if cleaned is not None else [clean_message(m.body) for m in ticket.messages]
+    cleaned = cleaned if cleaned is not None else [clean_message(body) for body in kept_raw(ticket.messages)]
     customer = [body for m, body in zip(ticket.messages, cleaned, strict=True)
                 if m.author_role == "customer" and m.public and body]
     return text_for_model(clean_subject(ticket.subject), customer)
 
 
 def message_values(tenant_id: int, position: int, message: Message, body: str | None = None, tone=None,
-                   created_at: datetime | None = None, external_id: str | None = None) -> dict:
-    """One ``messages`` row: the raw body kept beside the cleaned one (``body``, cleaned here when
-    not given) and, for a customer's message, its tone (``tone``, analysed here when not given).
+                   created_at: datetime | None = None, external_id: str | None = None,
+                   raw: str | None = None) -> dict:
+    """One ``messages`` row: the raw body kept (``raw``: cut to the ticket's budget by the caller,
+    else to :data:`MESSAGE_RAW_CHARS` here) beside the cleaned one (``body``, cleaned here when not
+    given) and, for a customer's message, its tone (``tone``, analysed here when not given).
     ``created_at`` and ``external_id`` default to the message's own (a webhook event knows them
     when the message does not)."""
-    body = clean_message(message.body) if body is None else body
+    raw = truncated(message.body, MESSAGE_RAW_CHARS) if raw is None else raw
+    body = clean_message(raw) if body is None else body
     if tone is None and message.author_role == "customer" and body:
         tone = analyze_tone(body)
     return fit_and_note(MessageRow.__table__, {
@@ -172,7 +180,7 @@ def message_values(tenant_id: int, position: int, message: Message, body: str | 
         "author_role": message.author_role,
         "public": message.public,
         "author_name": message.author_name,
-        "body_raw": message.body,
+        "body_raw": raw,
         "body": body,
         "created_at": aware_utc(created_at or message.created_at),
         "external_id": external_id if external_id is not None else message.external_id,
@@ -182,8 +190,16 @@ def message_values(tenant_id: int, position: int, message: Message, body: str | 
     }, "a message")
 
 
+def kept_raw(messages: Sequence[Message], already: int = 0) -> list[str]:
+    """The raw bodies of ``messages`` as stored: each cut to its budget (:func:`raw_budgets`),
+    ``already`` being the raw characters the ticket stores before them."""
+    budgets = raw_budgets([len(m.body) for m in messages], already)
+    return [truncated(m.body, budget) for m, budget in zip(messages, budgets, strict=True)]
+
+
 def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime) -> tuple[dict, list[dict]]:
-    cleaned = [clean_message(m.body) for m in ticket.messages]
+    raw = kept_raw(ticket.messages)
+    cleaned = [clean_message(body) for body in raw]
     tones = [analyze_tone(body) if m.author_role == "customer" and body else None
              for m, body in zip(ticket.messages, cleaned, strict=True)]
     customer_tones = [tone for tone in tones if tone is not None]
@@ -226,9 +242,9 @@ def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime
     digest.update(json.dumps([tags, intent, CLEANER_VERSION, TONE_VERSION]).encode())
     row["content_hash"] = digest.hexdigest()
     row = fit_and_note(TicketRow.__table__, row, f"ticket {ticket.source}:{ticket.external_id}")
-    rows = enumerate(zip(ticket.messages, cleaned, tones, strict=True))
-    messages: list[dict[str, Any]] = [message_values(tenant_id, position, m, body, tone)
-                                      for position, (m, body, tone) in rows]
+    rows = enumerate(zip(ticket.messages, cleaned, tones, raw, strict=True))
+    messages: list[dict[str, Any]] = [message_values(tenant_id, position, m, body, tone, raw=kept)
+                                      for position, (m, body, tone, kept) in rows]
     seen: set[str] = set()
     for message in messages:  # a helpdesk id names one message; a repeat would break the unique key
         if message["external_id"] in seen:

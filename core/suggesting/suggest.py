@@ -2,7 +2,9 @@
 
 Models are loaded once per process and version (loading checks checksum and library version), and
 every suggestion is stored with the model version that made it, so a later signal can say which
-model it judged.
+model it judged. Whatever the caller passes, a model reads at most a ticket's model text
+(:func:`core.text.limits.bounded_model_text`): a ticket stored before the caps existed, or a text
+from any other path, costs a bounded time.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from core.store.tables import SuggestionRow, TicketRow
 from core.suggesting.drafting import draft_from_evidence, draft_reply, outline
 from core.suggesting.rewrite import rewrite_draft
 from core.text.entities import find_entities
+from core.text.limits import bounded_model_text
 from core.types import Entity, Evidence, Suggestion, TagScore
 
 #: Loaded models by (database, tenant, model name, version): one per tenant, the version in service.
@@ -69,7 +72,7 @@ def sentence_vector(runtime: Runtime, model: TicketModel, text: str):
     """The sentence vector ``model`` reads for ``text``, or ``None`` for an n-gram-only model."""
     if not model.encoder_name:
         return None
-    return _encode_one(encoder_for(model, runtime.settings.encoders_dir), text)
+    return _encode_one(encoder_for(model, runtime.settings.encoders_dir), bounded_model_text(text))
 
 
 @lru_cache(maxsize=64)
@@ -86,6 +89,7 @@ def build_suggestion(model: TicketModel, stored: StoredModel, text: str, custome
     """A suggestion for ``text`` with its :func:`sentence_vector` (pure: reads the model and the
     live ``memory`` of signals, writes nothing). ``query`` is the similarity row when the caller
     already has it."""
+    text = bounded_model_text(text)
     ngrams = model.ngram_row(text)  # read by the intent, tag and (without an encoder) similarity models
     query = model.similarity_query(text, vector, ngrams) if query is None else query
     if model.intents is None:
@@ -197,6 +201,7 @@ def live_memory(runtime: Runtime, tenant_id: int, model: TicketModel, stored: St
 def suggest(runtime: Runtime, tenant_slug: str, text: str, ticket_id: int | None = None,
             customer_name: str | None = None) -> Suggestion:
     """Suggest for ``text`` and store the suggestion so signals can refer to it."""
+    text = bounded_model_text(text)
     tenant_id = runtime.db.tenant_id(tenant_slug)
     model, stored = current_model(runtime, tenant_slug)
     vector = sentence_vector(runtime, model, text)
@@ -255,6 +260,7 @@ def similar_tickets(runtime: Runtime, tenant_slug: str, ticket_id: int, limit: i
         text = session.scalar(select(TicketRow.text).where(TicketRow.id == ticket_id))
     if text is None:
         return None
+    text = bounded_model_text(text)
     model, _ = current_model(runtime, tenant_slug)
     vector = sentence_vector(runtime, model, text)
     nearest = model.index.nearest(model.similarity_query(text, vector), k=limit + 1)

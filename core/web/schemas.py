@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from core.text.limits import MESSAGE_RAW_CHARS
 from core.types import (
     Csat,
     Message,
@@ -143,7 +144,9 @@ class TicketDetail(TicketSummary):
 
 
 class SuggestRequest(_Body):
-    text: str = Field(min_length=1, max_length=MAX_TEXT, description="The customer's message.")
+    text: str = Field(min_length=1, max_length=MESSAGE_RAW_CHARS,
+                      description="The customer's message. Models read its first 20,000 characters; a longer "
+                                  "one is cut there and marked `[... truncated N characters]`.")
     customer_name: str | None = Field(default=None, max_length=MAX_NAME, description="Used to greet the customer.")
 
 
