@@ -153,14 +153,20 @@ def test_a_tampered_model_in_service_is_a_503_not_a_409(runtime, settings, caplo
 
     add_tenant(runtime, "acme", "zendesk", "acme.zendesk.com", ZENDESK)
     token = issue_app_token(runtime, "acme")
+    from sqlalchemy import update
+
+    from core.store.tables import ModelChunkRow
+
     stored = registry_for(runtime, "acme").save({"weights": [1]}, {})
-    (stored.path / "model.joblib").write_bytes(b"not the model")
+    (stored.path / "model.joblib").unlink()  # this machine's copy gone: it is fetched from the database
+    with runtime.db.transaction(runtime.db.tenant_id("acme")) as session:
+        session.execute(update(ModelChunkRow).values(data=b"not the model"))
     app = create_app(settings)
     try:
         with caplog.at_level(logging.INFO):
             answer = app.test_client().post("/apps/api/tickets/4242/suggestion", json={"text": "Where is my card?"},
                                             headers={"Authorization": f"Bearer {token}"})
-        assert_misconfigured(answer, caplog, "failed its checksum")
+        assert_misconfigured(answer, caplog, "retrain with `deskloop train`")
         assert str(stored.path) not in answer.get_data(as_text=True)
     finally:
         app.extensions["deskloop"].close()

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 from vaderSentiment import vaderSentiment as vader
 
+from core.dispatch import drains
 from core.ingest.importer import import_file
 from core.ml.templates import cut
 from core.store.tables import MessageRow, SuggestionRow, TicketRow
@@ -133,6 +134,7 @@ def test_a_webhook_message_keeps_its_raw_body_to_its_cap_and_marks_the_model_tex
     answer = client.post("/webhooks/zendesk/acme", data=body, headers=zendesk_headers(body),
                          content_type="application/json")
     assert answer.status_code == 200
+    drains.wait_idle()  # the embedded default applies it after the answer
     with world.db.engine.connect() as conn:
         ticket_id, text = conn.execute(select(TicketRow.id, TicketRow.text)
                                        .where(TicketRow.external_id == "77001")).one()
