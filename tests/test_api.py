@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 
 from core.app import create_app
@@ -183,3 +185,12 @@ def test_a_question_about_something_never_seen_needs_a_human(client, trained):
     known = client.post("/api/v1/tenants/acme/suggest", json={"text": "I can't remember my password"}).json
     assert known["abstained"] is False and known["intent"] == "password_reset" and known["draft"]
     assert known["abstain_reason"] is None and known["ambiguous_between"] == []
+
+
+def test_cluster_times_carry_their_offset(client, trained):
+    """SQLite reads times back without a zone; the answer still gives each one as UTC (RFC 3339)."""
+    clusters = client.get("/api/v1/tenants/acme/clusters").json["clusters"]
+    assert clusters
+    for cluster in clusters:
+        for name in ("first_seen_at", "updated_at"):
+            assert datetime.fromisoformat(cluster[name]).utcoffset() == timedelta(0), cluster[name]

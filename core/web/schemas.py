@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from core.clock import aware_utc
 from core.types import (
     Csat,
     Message,
@@ -35,6 +36,9 @@ MAX_PAYLOAD_VALUES = 1000
 MAX_PAYLOAD_CHARS = 2 * MAX_TEXT
 
 Name = Annotated[str, Field(max_length=MAX_NAME)]
+#: A moment read back from the store, answered with its offset: SQLite hands back naive datetimes,
+#: which would serialize without one (not an RFC 3339 ``date-time``, as the document promises).
+Moment = Annotated[datetime, AfterValidator(aware_utc)]
 
 
 class _Body(BaseModel):
@@ -185,8 +189,8 @@ class ClusterSummary(BaseModel):
     label: str = Field(description="The words most distinctive of the cluster.")
     size: int
     model_version: str | None
-    first_seen_at: datetime
-    updated_at: datetime
+    first_seen_at: Moment
+    updated_at: Moment
 
 
 class ClusterList(BaseModel):
@@ -221,7 +225,7 @@ class CurvePoint(BaseModel):
 class ReplayRun(BaseModel):
     id: int
     source: str
-    created_at: datetime
+    created_at: Moment
     block_size: int
     blocks: list[CurvePoint]
     frozen_blocks: list[CurvePoint] = Field(description="The same method frozen after the first block.")
@@ -255,7 +259,7 @@ class LabelSourceReport(BaseModel):
 
 
 class LabelReport(BaseModel):
-    at: datetime = Field(description="When the sources were ranked.")
+    at: Moment = Field(description="When the sources were ranked.")
     current: str = Field(description="The source in use when they were ranked.")
     candidates: list[LabelSourceReport] = Field(description="Best first; rejected sources last.")
 
