@@ -194,3 +194,26 @@ def test_cluster_times_carry_their_offset(client, trained):
     for cluster in clusters:
         for name in ("first_seen_at", "updated_at"):
             assert datetime.fromisoformat(cluster[name]).utcoffset() == timedelta(0), cluster[name]
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/tenants/acme/tickets/9223372036854775808",
+    "/api/v1/tenants/acme/tickets/44823458050604734146425126912/similar",
+    "/api/v1/tenants/acme/tickets/" + "9" * 5000,
+])
+def test_ids_past_the_largest_row_id_name_nothing(client, db, path):
+    _seed(db, "acme", small_inbox())
+    response = client.get(path)
+    assert response.status_code == 404 and response.json["error"]["reason"]
+    revoke = client.post("/api/v1/tenants/acme/signals/44823458050604734146425126912/revoke")
+    assert revoke.status_code == 404 and revoke.json["error"]["reason"]
+
+
+@pytest.mark.parametrize("field", ["ticket_id", "suggestion_id"])
+def test_a_signal_naming_an_id_past_the_largest_is_refused(client, db, field):
+    _seed(db, "acme", small_inbox())
+    response = client.post("/api/v1/tenants/acme/signals", json={"kind": "confirmed", field: -(2**100)})
+    assert response.status_code == 400 and response.json["error"]["field"] == field
+    response = client.post("/api/v1/tenants/acme/signals", json={"kind": "confirmed", field: 2**63})
+    assert response.status_code == 400 and response.json["error"]["field"] == field
+    assert client.get("/api/v1/tenants/acme/signals").json["signals"] == []

@@ -36,6 +36,10 @@ MAX_PAYLOAD_VALUES = 1000
 MAX_PAYLOAD_CHARS = 2 * MAX_TEXT
 
 Name = Annotated[str, Field(max_length=MAX_NAME)]
+#: The largest row id (tickets, suggestions, signals): ids are signed 64-bit columns, and a larger
+#: number names no row (and would not fit a query's parameter).
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 #: A moment read back from the store, answered with its offset: SQLite hands back naive datetimes,
 #: which would serialize without one (not an RFC 3339 ``date-time``, as the document promises).
 Moment = Annotated[datetime, AfterValidator(aware_utc)]
@@ -155,8 +159,8 @@ class SignalRequest(_Body):
     """A signal as posted by a client: the server sets id, time and revocation."""
 
     kind: SignalKind
-    ticket_id: int | None = None
-    suggestion_id: int | None = None
+    ticket_id: RowId | None = None
+    suggestion_id: RowId | None = None
     actor: str | None = Field(default=None, max_length=MAX_NAME)
     weight: float | None = Field(default=None, ge=-100, le=100,
                                  description="How much the signal counts; by default +1 for positive outcomes "
