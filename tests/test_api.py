@@ -217,3 +217,37 @@ def test_a_signal_naming_an_id_past_the_largest_is_refused(client, db, field):
     response = client.post("/api/v1/tenants/acme/signals", json={"kind": "confirmed", field: 2**63})
     assert response.status_code == 400 and response.json["error"]["field"] == field
     assert client.get("/api/v1/tenants/acme/signals").json["signals"] == []
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/api/v1/tenants/acme/suggest", {"text": "my card\u0000 is late"}, "text"),
+    ("/api/v1/tenants/acme/intents/merge", {"keys": ["refunds", "card\u0000"]}, "keys"),
+    ("/api/v1/tenants/acme/intents/accept", {"keys": ["\u0000"]}, "keys"),
+    ("/api/v1/tenants/acme/signals", {"kind": "confirmed", "ticket_id": 1, "payload": {"note": ["ok", "\u0000"]}},
+     "payload"),
+])
+def test_a_nul_character_in_a_body_is_refused_on_either_database(client, db, path, body, field):
+    _seed(db, "acme", small_inbox())
+    response = client.post(path, json=body)
+    assert response.status_code == 400 and response.json["error"]["field"] == field
+    assert "NUL" in response.json["error"]["reason"]
+
+
+def test_a_nul_character_in_the_url_is_refused_on_either_database(client, db):
+    _seed(db, "acme", small_inbox())
+    response = client.get("/api/v1/tenants/acme/tickets?intent=refund%00")
+    assert response.status_code == 400 and response.json["error"]["field"] == "intent"
+    for path in ("/api/v1/tenants/ac%00me/clusters", "/api/v1/tenants/acme/intents/re%00fund/split"):
+        response = client.open(path, method="POST" if path.endswith("split") else "GET", json={"parts": 2})
+        assert response.status_code == 404 and response.json["error"]["reason"]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/api/v1/tenants/acme/intents/accept", {"all": "T"}, "all"),
+    ("/api/v1/tenants/acme/intents/x/split", {"parts": "3"}, "parts"),
+    ("/api/v1/tenants/acme/signals", {"kind": "confirmed", "ticket_id": "1"}, "ticket_id"),
+])
+def test_body_values_must_have_the_documented_type(client, db, path, body, field):
+    _seed(db, "acme", small_inbox())
+    response = client.post(path, json=body)
+    assert response.status_code == 400 and response.json["error"]["field"] == field

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from core.clock import aware_utc
@@ -47,9 +47,38 @@ Moment = Annotated[datetime, AfterValidator(aware_utc)]
 
 class _Body(BaseModel):
     """A request body. Every string and list is bounded: the body cap (1 MiB) alone would let one
-    field carry a megabyte into a model, a comparison or a row."""
+    field carry a megabyte into a model, a comparison or a row.
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    Values are taken as the document types them (strict: ``"T"`` is no boolean, ``"3"`` no
+    integer), and no string may hold a NUL character: it is never text a person wrote, and
+    PostgreSQL cannot store it (SQLite can, so refusing it keeps both databases alike)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any, info: ValidationInfo) -> Any:
+        where = nul_at(value, info.field_name or "value")
+        if where is not None:
+            raise PydanticCustomError("nul_character", "{where} contains a NUL character (\\u0000)", {"where": where})
+        return value
+
+
+def nul_at(value: Any, path: str) -> str | None:
+    """Where in a JSON value a string (or an object's key) holds a NUL character, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = f"{path} key {key!r}" if "\x00" in str(key) else nul_at(item, f"{path}.{key}")
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = nul_at(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
 
 
 def _payload_sizes(value: Any, path: str) -> tuple[int, int]:
