@@ -118,9 +118,9 @@ class Payload:
             if isinstance(value, int | float):
                 return datetime.fromtimestamp(value, UTC)
             parsed = datetime.fromisoformat(_trim_nanoseconds(value.replace("Z", "+00:00")))
-        except (ValueError, OverflowError, OSError) as exc:
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        except (ValueError, OverflowError, OSError) as exc:  # OverflowError: before year 1 or after 9999 in UTC
             raise MalformedPayload(f"{self._where(key)}: not a timestamp: {value!r}") from exc
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
     def raw(self, key: builtins.str) -> Any:
         """The value as is (``None`` when absent), for fields passed through untouched."""

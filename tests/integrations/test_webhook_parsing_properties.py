@@ -34,7 +34,8 @@ TENANT_SETTINGS = {"api_user_id": "900", "api_user_name": "Deskloop Bot", "admin
 _REMOVED = object()
 #: What a field is replaced with, in turn: every JSON type, the edges of numbers and text.
 ODD_VALUES: list[Any] = [_REMOVED, None, True, False, 0, -1, 2**70, -(2**70), 1.5, math.nan, math.inf, -math.inf,
-                         "", " ", "\u0000", "not a date", "9" * 5000, [], [None], {}, {"id": None}]
+                         "", " ", "\u0000", "a\u0000b", "not a date", "0001-01-01T00:00:00+01:00",
+                         "9999-12-31T23:59:59-01:00", "9" * 5000, [], [None], {}, {"id": None}]
 
 scalars = (st.none() | st.booleans() | st.integers() | st.integers(min_value=-(10**40), max_value=10**40)
            | st.floats() | st.text(max_size=40))
