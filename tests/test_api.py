@@ -251,3 +251,12 @@ def test_body_values_must_have_the_documented_type(client, db, path, body, field
     _seed(db, "acme", small_inbox())
     response = client.post(path, json=body)
     assert response.status_code == 400 and response.json["error"]["field"] == field
+
+
+def test_an_integral_number_is_an_integer_as_json_schema_reads_it(client, db):
+    _seed(db, "acme", small_inbox())
+    ticket_id = _ticket_id(client, "acme", "refund_status-0")
+    refused = client.post("/api/v1/tenants/acme/signals", json={"kind": "confirmed", "ticket_id": ticket_id + 0.5})
+    assert refused.status_code == 400 and refused.json["error"]["field"] == "ticket_id"
+    made = client.post("/api/v1/tenants/acme/signals", json={"kind": "confirmed", "ticket_id": float(ticket_id)})
+    assert made.status_code == 201 and made.json["ticket_id"] == ticket_id

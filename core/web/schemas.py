@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from core.clock import aware_utc
@@ -39,7 +39,17 @@ Name = Annotated[str, Field(max_length=MAX_NAME)]
 #: The largest row id (tickets, suggestions, signals): ids are signed 64-bit columns, and a larger
 #: number names no row (and would not fit a query's parameter).
 MAX_ROW_ID = 2**63 - 1
-RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+
+
+def _integral(value: Any) -> Any:
+    """JSON has one number type: ``3.0`` is the integer 3 (as JSON Schema reads it), which strict
+    validation would refuse; a string stays refused."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+#: An integer in a request body (strict, but ``3.0`` counts).
+JsonInt = Annotated[int, BeforeValidator(_integral)]
+RowId = Annotated[JsonInt, Field(ge=1, le=MAX_ROW_ID)]
 #: A moment read back from the store, answered with its offset: SQLite hands back naive datetimes,
 #: which would serialize without one (not an RFC 3339 ``date-time``, as the document promises).
 Moment = Annotated[datetime, AfterValidator(aware_utc)]
@@ -372,7 +382,7 @@ class MergeResult(BaseModel):
 
 
 class SplitRequest(_Body):
-    parts: int = Field(default=2, ge=2, le=20, description="How many new proposed intents.")
+    parts: JsonInt = Field(default=2, ge=2, le=20, description="How many new proposed intents.")
 
 
 class SplitResult(BaseModel):
