@@ -260,3 +260,16 @@ def test_an_integral_number_is_an_integer_as_json_schema_reads_it(client, db):
     assert refused.status_code == 400 and refused.json["error"]["field"] == "ticket_id"
     made = client.post("/api/v1/tenants/acme/signals", json={"kind": "confirmed", "ticket_id": float(ticket_id)})
     assert made.status_code == 201 and made.json["ticket_id"] == ticket_id
+
+
+def test_a_signal_naming_only_a_ticket_is_recorded_while_the_tenants_memory_is_live(client, trained):
+    """A suggestion loads the tenant's live memory; a later signal with no suggestion behind it
+    (a customer's confirmation of a ticket) is recorded, not a 500."""
+    suggested = _ticket_id(client, "acme", "card_arrival-1")
+    assert client.post(f"/api/v1/tenants/acme/tickets/{suggested}/suggestion").status_code == 200
+    ticket_id = _ticket_id(client, "acme", "refund_status-2")  # no suggestion was made for it
+    for kind in ("confirmed", "intent_changed"):
+        payload = {"intent": "card_arrival"} if kind == "intent_changed" else {}
+        response = client.post("/api/v1/tenants/acme/signals", json={"kind": kind, "ticket_id": ticket_id,
+                                                                     "payload": payload})
+        assert response.status_code == 201, response.json
