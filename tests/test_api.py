@@ -273,3 +273,13 @@ def test_a_signal_naming_only_a_ticket_is_recorded_while_the_tenants_memory_is_l
         response = client.post("/api/v1/tenants/acme/signals", json={"kind": kind, "ticket_id": ticket_id,
                                                                      "payload": payload})
         assert response.status_code == 201, response.json
+
+
+def test_an_empty_source_event_names_no_event(client, db):
+    _seed(db, "acme", small_inbox())
+    ticket_id = _ticket_id(client, "acme", "refund_status-0")
+    for _ in range(2):
+        response = client.post("/api/v1/tenants/acme/signals",
+                               json={"kind": "confirmed", "ticket_id": ticket_id, "source_event": "  "})
+        assert response.status_code == 201 and response.json["source_event"] is None, response.json
+    assert len(client.get("/api/v1/tenants/acme/signals").json["signals"]) == 2

@@ -37,7 +37,7 @@ from core.config import Settings
 from core.labelling import proposals
 from core.learning.training import train_tenant
 from core.store.db import Database
-from core.store.tables import IntentProposalRow, SignalRow, TicketRow
+from core.store.tables import IntentProposalRow, SignalRow, SuggestionRow, TicketRow
 from core.store.tickets import upsert_tickets
 from core.web.api import PREFIX, docs
 from core.web.schemas import MAX_ROW_ID
@@ -151,6 +151,8 @@ def _ids(db: Database, slug: str) -> dict[str, list]:
             "ticket_id": list(session.scalars(select(TicketRow.id).where(TicketRow.tenant_id == tenant_id))),
             "signal_id": list(session.scalars(select(SignalRow.id).where(SignalRow.tenant_id == tenant_id))),
             "key": list(session.scalars(select(IntentProposalRow.key).where(IntentProposalRow.tenant_id == tenant_id))),
+            "suggestion_id": list(session.scalars(select(SuggestionRow.id)
+                                                  .where(SuggestionRow.tenant_id == tenant_id))),
         }
 
 
@@ -166,9 +168,27 @@ def _fuzz(fuzzed: FuzzedApp, operation: tuple[str, str], mode: schemathesis.Gene
         for name, ids in fuzzed.owner_ids.items():
             if name in (case.path_parameters or {}) and _valid(case, name) and data.draw(st.booleans(), name):
                 case.path_parameters[name] = data.draw(st.sampled_from(ids), name)
+            # A valid body that may name a row (a signal's ticket or suggestion) names one of the
+            # owner's a third of the time, and none a third of the time.
+            if (mode == schemathesis.GenerationMode.POSITIVE and isinstance(case.body, dict)
+                    and name in _body_properties(case)):
+                choice = data.draw(st.sampled_from(["generated", "owner's", "none"]), f"body {name}")
+                if choice == "owner's":
+                    case.body[name] = data.draw(st.sampled_from(ids), f"body {name}")
+                elif choice == "none":
+                    case.body.pop(name, None)
         case.call_and_validate(headers=fuzzed.headers, checks=checks)
 
     run()
+
+
+def _body_properties(case) -> set[str]:
+    """The properties the operation's JSON body declares."""
+    body = case.operation.definition.raw.get("requestBody", {})
+    schema = body.get("content", {}).get("application/json", {}).get("schema", {})
+    if "$ref" in schema:
+        schema = case.operation.schema.raw_schema["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return set(schema.get("properties", {}))
 
 
 def _valid(case, name: str) -> bool:
