@@ -60,6 +60,8 @@ class Settings:
             (``DESKLOOP_PROXY_HOPS``, default 0: such headers are ignored, so a client cannot forge
             its address or scheme).
         max_body_bytes: The largest request body accepted (``DESKLOOP_MAX_BODY_BYTES``, default 1 MiB).
+        max_model_bytes: The largest model artifact stored or fetched (``DESKLOOP_MAX_MODEL_BYTES``,
+            default 1 GiB): a larger one is a training bug every web machine would have to load.
         rate_login, rate_suggest, rate_auth_failures: Rate limits in Flask-Limiter's notation
             (``DESKLOOP_RATE_LOGIN``, ``DESKLOOP_RATE_SUGGEST``, ``DESKLOOP_RATE_AUTH_FAILURES``).
         oidc_issuer, oidc_client_id, oidc_client_secret: Single sign-on through an OpenID Connect
@@ -80,6 +82,7 @@ class Settings:
     secure_cookies: bool = True
     proxy_hops: int = 0
     max_body_bytes: int = 1024 * 1024
+    max_model_bytes: int = 1024 * 1024 * 1024
     rate_login: str = "10/minute;100/hour"
     rate_suggest: str = "120/minute"
     rate_auth_failures: str = "30/minute"
@@ -107,6 +110,7 @@ class Settings:
             secure_cookies=(env.get("DESKLOOP_SECURE_COOKIES") or "1").strip().lower() not in ("0", "false", "no"),
             proxy_hops=_int(env, "DESKLOOP_PROXY_HOPS", 0, 0, 5),
             max_body_bytes=_int(env, "DESKLOOP_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+            max_model_bytes=_int(env, "DESKLOOP_MAX_MODEL_BYTES", 1024 * 1024 * 1024, 1024, 1 << 40),
             rate_login=env.get("DESKLOOP_RATE_LOGIN") or "10/minute;100/hour",
             rate_suggest=env.get("DESKLOOP_RATE_SUGGEST") or "120/minute",
             rate_auth_failures=env.get("DESKLOOP_RATE_AUTH_FAILURES") or "30/minute",
@@ -121,7 +125,8 @@ class Settings:
 
     @property
     def models_dir(self) -> Path:
-        """Where versioned model artifacts are stored, one folder per tenant."""
+        """This machine's verified copies of the model artifacts kept in the database, one folder
+        per tenant (where an older release kept the models themselves)."""
         return self.home / "models"
 
     def ensure_home(self) -> None:

@@ -8,10 +8,13 @@ bodies, so a bad field is reported with its name at the boundary.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from core.errors import BadInput
 
 AuthorRole = Literal["customer", "agent", "bot"]
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -72,6 +75,20 @@ class _Model(BaseModel):
         return utc_representable(value)
 
 
+#: A tenant slug: it names the tenant in URLs, commands and the database, so it is taken exactly
+#: as given (no whitespace trimmed, no case folded): " acme" and "Acme" are refused, not made a
+#: second tenant that `tenant list` prints the same as "acme".
+SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+SLUG_RULE = "lower-case letters, digits, '-' and '_', starting with a letter or digit, at most 63, nothing else"
+
+
+def check_slug(slug: str) -> str:
+    """``slug`` itself when it is a valid tenant slug exactly as given, else :class:`BadInput`."""
+    if not isinstance(slug, str) or not SLUG_PATTERN.fullmatch(slug):
+        raise BadInput(f"tenant {slug!r} is not a valid slug ({SLUG_RULE})", field="tenant")
+    return slug
+
+
 class Tenant(_Model):
     """One installed helpdesk account. Credentials never appear in this shape."""
 
@@ -79,6 +96,19 @@ class Tenant(_Model):
     helpdesk: Helpdesk = "none"
     domain: str | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def _without_nul(cls, value: Any) -> Any:
+        """A tenant's names are taken exactly as given: a NUL is refused by the slug's rule, not dropped."""
+        return value
+
+    @field_validator("slug", mode="before")
+    @classmethod
+    def _slug_exactly_as_given(cls, slug: Any) -> Any:
+        """Before the model's whitespace stripping: a slug is never trimmed into validity."""
+        if isinstance(slug, str) and not SLUG_PATTERN.fullmatch(slug):
+            raise ValueError(f"not a valid slug ({SLUG_RULE})")
+        return slug
 
 
 class Person(_Model):
@@ -136,7 +166,7 @@ class Ticket(_Model):
     first_response_at: datetime | None = None
     solved_at: datetime | None = None
     csat: Csat | None = None
-    reopen_count: int = Field(default=0, ge=0)
+    reopen_count: int = Field(default=0, ge=0, le=2**31 - 1)  # the column is a 32-bit integer
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     page_context: PageContext | None = None
     #: How the helpdesk itself sorted the ticket: candidate label sources for teams whose history

@@ -7,7 +7,7 @@ webhook (or loading the integrations when the app starts) never imports the vend
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import import_module
@@ -38,6 +38,8 @@ class WebhookIntegration:
     capabilities: frozenset[str] = frozenset({"webhooks", "backfill", "write_back_tags", "private_note", "panel"})
     app_settings: tuple[SettingSpec, ...] = ()
     panel_package: PanelPackage | None = None
+    #: The account a tenant's domain names (see ``account_key``); ``None``: the domain names none.
+    account_of: Callable[[str | None], str] | None = None
 
     @property
     def handled_events(self) -> tuple[str, ...]:
@@ -55,6 +57,9 @@ class WebhookIntegration:
 
     def event_name(self, body: bytes) -> str | None:
         return self.webhooks.event_name(body)
+
+    def account_key(self, domain: str | None) -> str | None:
+        return self.account_of(domain) if self.account_of is not None else None
 
     def app_blueprint(self):
         """The side-panel app's Flask blueprint, or ``None`` for a helpdesk without one."""

@@ -15,7 +15,7 @@ from core.access.tokens import list_tokens
 from core.app import create_app
 from tests.access_support import STRONG_PASSWORD, authorized_client, signed_in_client, token_for
 
-ADMIN_PAGES = ("/admin", "/admin/users", "/admin/tokens", "/admin/audit")
+ADMIN_PAGES = ("/admin", "/admin/users", "/admin/tokens", "/admin/audit", "/admin/events")
 
 
 @pytest.fixture
@@ -219,3 +219,45 @@ def test_audit_page_lists_the_actions_and_filters_by_tenant(app, runtime, admin)
     assert "acme-bot" in acme and "beta-bot" not in acme
     nobody = client.get("/admin/audit?tenant=nobody")
     assert nobody.status_code == 200 and 'data-testid="no-events"' in nobody.get_data(as_text=True)
+
+
+def test_the_failed_events_page_lists_quarantined_events_and_retries_one(app, runtime, admin, db):
+    """An event the database refused every time is listed with its error; the retry button (with
+    the CSRF token) applies it once the cause is gone. Another tenant's id is a 404."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select, update
+
+    from core.events import HelpdeskEvent
+    from core.helpdesk.event_failures import record_failure
+    from core.helpdesk.webhook_events import store_events
+    from core.store.tables import HelpdeskEventRow
+    from core.types import Message
+
+    client, csrf = admin
+    assert "No quarantined events" in client.get("/admin/events").get_data(as_text=True)
+    tenant_id = db.tenant_id("acme")
+    [event_id] = store_events(runtime, tenant_id, "zendesk", [HelpdeskEvent(
+        kind="customer_replied", event_id="e-1", ticket_external_id="T-7", occurred_at=datetime.now(UTC),
+        message=Message(author_role="customer", body="Where is my parcel?"))])
+    with db.engine.begin() as connection:  # as if it had failed every attempt
+        connection.execute(update(HelpdeskEventRow).values(attempts=4))
+    record_failure(runtime, tenant_id, event_id, ValueError("secret value"))
+    page = client.get("/admin/events").get_data(as_text=True)
+    assert f'data-event-id="{event_id}"' in page and "T-7" in page and "ValueError" in page
+    assert "secret value" not in page and "Where is my parcel" not in page
+
+    assert client.post(f"/admin/events/acme/{event_id}/retry").status_code == 400  # no CSRF token
+    assert client.post(f"/admin/events/beta/{event_id}/retry", data={"csrf_token": csrf}).status_code == 404
+    viewer, viewer_csrf = signed_in_client(app, "viewer", ("acme",))
+    assert viewer.get("/admin/events").status_code == 403
+    assert viewer.post(f"/admin/events/acme/{event_id}/retry", data={"csrf_token": viewer_csrf}).status_code == 403
+
+    retried = client.post(f"/admin/events/acme/{event_id}/retry", data={"csrf_token": csrf})
+    assert retried.status_code == 303
+    assert "applied" in client.get("/admin/events").get_data(as_text=True)
+    with db.tenant_session(tenant_id) as session:
+        assert session.scalar(select(HelpdeskEventRow.processed_at)) is not None
+    assert "event.retry" in _actions(runtime, "acme")
+    again = client.post(f"/admin/events/acme/{event_id}/retry", data={"csrf_token": csrf})
+    assert again.status_code == 400 and "already applied" in again.get_data(as_text=True)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from core.app import create_app
 from core.cli import main
+from core.dispatch import drains
 from core.helpdesk import contract as helpdesks
 from core.helpdesk.backfill import run_backfill
 from core.helpdesk.connections import add_tenant, forget_connections
@@ -83,6 +84,7 @@ def test_backfill_webhook_and_suggestion_go_through_the_core(app, db):
                          headers={"Content-Type": "application/json",
                                   "X-Toydesk-Signature": toydesk.sign(body, SECRETS["webhook_secret"])})
     assert signed.status_code == 200 and signed.get_json()["accepted"] == 1
+    drains.wait_idle()  # applied by the background drain, after the answer
     with db.tenant_session(db.tenant_id("toys")) as session:
         stored = session.scalar(select(TicketRow).where(TicketRow.source == "toydesk",
                                                         TicketRow.external_id == "T-900"))

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from core.learning.training import registry_for
 from core.runtime import Runtime
 from core.store.tickets import upsert_tickets
 from tests.factories import small_inbox
+from tests.flaky_jobs import fails_twice
 
 
 @pytest.fixture
@@ -69,3 +71,38 @@ def test_job_ids_with_vendor_characters_stay_distinct():
     assert rq_job_id("train-acme_1") == "train-acme_1"
     assert rq_job_id("zendesk:a/b") != rq_job_id("zendesk:a_b")
     assert all(c.isalnum() or c in "_-" for c in rq_job_id("zendesk:01H/x.y"))
+
+
+def test_a_failed_job_is_retried_after_the_waits_it_was_given(settings, redis_url, monkeypatch, tmp_path):
+    monkeypatch.setenv("DESKLOOP_REDIS_URL", redis_url)
+    with_redis = Settings.from_env()
+    counter = tmp_path / "runs"
+    queued = enqueue(fails_twice, str(counter), job_id="flaky:1", settings=with_redis, retry_after=(1, 1))
+    root = Path(__file__).resolve().parent.parent
+    worker = subprocess.Popen([str(Path(sys.executable).with_name("deskloop")), "worker"],
+                              env={**os.environ, "PYTHONPATH": str(root)}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        job = Job.fetch(queued.job_id, connection=redis_connection(with_redis), serializer=JSONSerializer)
+        for _ in range(300):
+            if job.get_status(refresh=True) == "finished":
+                break
+            time.sleep(0.1)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    assert counter.read_text() == "3" and job.return_value() == "written"
+
+
+def test_without_a_retry_a_failed_job_stays_failed(settings, redis_url, monkeypatch, tmp_path):
+    monkeypatch.setenv("DESKLOOP_REDIS_URL", redis_url)
+    with_redis = Settings.from_env()
+    counter = tmp_path / "runs"
+    queued = enqueue(fails_twice, str(counter), job_id="flaky:2", settings=with_redis)
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([str(Path(sys.executable).with_name("deskloop")), "worker", "--burst"],
+                          env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    job = Job.fetch(queued.job_id, connection=redis_connection(with_redis), serializer=JSONSerializer)
+    assert job.get_status() == "failed", job.latest_result()
+    assert counter.exists() and counter.read_text() == "1", job.latest_result().exc_string

@@ -115,6 +115,13 @@ def test_an_escalation_keeps_what_the_ai_knew(client):
     assert context["text"] == "Where is my refund?"
 
 
+def test_a_signal_about_a_ticket_alone_is_stored_while_a_memory_is_loaded(client):
+    """A signal naming only a ticket has no suggestion to read a customer's name from."""
+    _suggest(client, "Where is my refund?")  # loads the tenant's memory in this process
+    ticket = client.get(f"{API}/tickets?limit=1").json["tickets"][0]["id"]
+    assert _signal(client, kind="reopened", ticket_id=ticket)["kind"] == "reopened"
+
+
 def test_training_reads_labels_from_signals_and_ignores_revoked_ones(client, app, db):
     runtime = app.extensions["deskloop"]
     tickets = client.get(f"{API}/tickets?limit=50").json["tickets"]

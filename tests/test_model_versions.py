@@ -114,3 +114,17 @@ def test_signals_name_the_version_that_learned_them(settings, db):
     audit = json.loads(_run("signals", "--tenant", "acme", "--json").output)["signals"]
     assert audit[0]["trained_in"] == registry_for(runtime, "acme").current_version()
     runtime.close()
+
+
+def test_a_tenant_without_tickets_is_refused_not_crashed(settings, db):
+    """The scheduler retrains every tenant, including one connected a moment ago: that is a refusal
+    with a reason, never an exception in the worker."""
+    from core.background.tasks import train_tenant as train_job
+
+    db.ensure_tenant("fresh")
+    Runtime(settings)
+    result = train_job("fresh")
+    assert result["promoted"] is False and result["reason"] == "no tickets to learn from yet"
+    assert registry_for(Runtime(settings), "fresh").current_version() is None
+    refused = _run("train", "--tenant", "fresh")
+    assert "no tickets to learn from yet" in refused.output

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.app import create_app
+from core.dispatch import drains
 from core.helpdesk.connections import add_tenant, forget_connections
 from core.store.tables import (
     HelpdeskEventRow,
@@ -51,6 +52,8 @@ def app(settings, db):
     add_tenant(app.extensions["deskloop"], "acme", "zendesk", "acme.zendesk.com", CREDENTIALS,
                {"write_back_tags": False})
     yield app
+    drains.wait_idle()
+    drains.cancel_timers()
     app.extensions["deskloop"].close()
     forget_connections()
 
@@ -61,11 +64,16 @@ def client(app):
 
 
 def deliver(client, payload: dict | bytes, secret: str = CREDENTIALS["webhook_secret"],
-            signed_at: datetime | None = None):
+            signed_at: datetime | None = None, wait: bool = True):
+    """Post a signed delivery; with ``wait``, also wait until the background drain has applied it
+    (the embedded default answers first and applies after)."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     stamp = (signed_at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     headers = {**zendesk.sign(body, secret, stamp), "Content-Type": "application/json"}
-    return client.post(URL, data=body, headers=headers)
+    answer = client.post(URL, data=body, headers=headers)
+    if wait:
+        drains.wait_idle()
+    return answer
 
 
 def acme(db):
@@ -282,6 +290,54 @@ def test_with_redis_deliveries_share_a_queued_drain_and_none_is_left_behind(sett
     forget_connections()
 
 
+def test_with_the_queue_down_a_stored_delivery_is_still_acknowledged(settings, db, monkeypatch, caplog):
+    """Redis restarting must not turn a stored event into a 5xx: the helpdesk's retry would be a
+    duplicate (which schedules nothing), while the scheduler's sweep finds the pending event."""
+    import socket
+
+    from core.config import Settings
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        closed_port = unused.getsockname()[1]
+    monkeypatch.setenv("DESKLOOP_REDIS_URL", f"redis://127.0.0.1:{closed_port}/0")
+    forget_connections()
+    app = create_app(Settings.from_env())
+    add_tenant(app.extensions["deskloop"], "acme", "zendesk", "acme.zendesk.com", CREDENTIALS,
+               {"write_back_tags": False})
+    answer = deliver(app.test_client(), at(fixture("ticket.created"), datetime.now(UTC)))
+    assert answer.status_code == 200 and answer.get_json()["accepted"] == 1
+    with acme(db) as session:
+        pending = select(func.count(HelpdeskEventRow.id)).where(HelpdeskEventRow.processed_at.is_(None))
+        assert session.scalar(pending) == 1
+    assert "sweep will apply them" in caplog.text
+    app.extensions["deskloop"].close()
+    forget_connections()
+
+
+def test_the_scheduler_outlives_an_outage(settings, monkeypatch, caplog):
+    """A tick that fails (Redis or the database restarting) is logged; the next one runs."""
+    from core.background import scheduler
+    from core.runtime import Runtime
+
+    ticks: list[int] = []
+
+    def tick(runtime, interval, stuck_after):
+        ticks.append(stuck_after)
+        if len(ticks) == 1:
+            raise ConnectionError("Redis is restarting")
+
+    def sleep(seconds):
+        if len(ticks) >= 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(scheduler, "_tick", tick)
+    monkeypatch.setattr(scheduler.time, "sleep", sleep)
+    with pytest.raises(KeyboardInterrupt):
+        scheduler.run_scheduler(Runtime(settings), 86400, tick_seconds=5, stuck_after_seconds=30)
+    assert ticks == [30, 30, 30] and "scheduler tick failed (ConnectionError" in caplog.text
+
+
 def test_the_scheduler_drains_events_left_pending(client, db, app):
     """A worker that died mid-job leaves events pending; the scheduler's sweep gets them applied."""
     from sqlalchemy import update
@@ -324,7 +380,7 @@ def test_a_new_ticket_gets_its_suggested_tags_and_draft_written_back(settings, d
                    {"api_url": url, "write_back_tags": True, "private_note": True})
         created = at(fixture("ticket.created"), datetime.now(UTC))
         created["detail"].update(id="2", subject="Card", description="My new card still has not arrived")
-        assert deliver(app.test_client(), created).status_code == 200
+        assert deliver(app.test_client(), created).status_code == 200  # waits for the drain, server still up
     state = fake_zendesk.fake(zendesk_api)
     with acme(db) as session:
         suggestion = session.scalar(select(SuggestionRow).order_by(SuggestionRow.id.desc()))

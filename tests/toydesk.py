@@ -87,6 +87,9 @@ class Toydesk:
         except ValueError:
             return None
 
+    def account_key(self, domain: str | None) -> str | None:
+        return (domain or "").strip().lower() or None
+
     def client(self, connection: Connection) -> ToydeskClient:
         return ToydeskClient(connection)
 

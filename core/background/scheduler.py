@@ -37,28 +37,44 @@ def enqueue_due(runtime: Runtime, interval_seconds: int, now: float | None = Non
 
 def enqueue_stuck_events(runtime: Runtime, older_than_seconds: int = 60) -> list[str]:
     """A drain for every tenant with webhook events still pending after ``older_than_seconds``
-    (a worker died mid-job, or Redis lost its queue): the safety net under
-    :func:`core.helpdesk.webhook_events.schedule_processing`. Returns the tenants."""
+    (a worker died mid-job, or Redis lost its queue) or whose retry time has come (an event that
+    failed to apply, see :mod:`core.helpdesk.event_failures`): the safety net under
+    :func:`core.helpdesk.webhook_events.schedule_processing`. Quarantined events wait for an
+    operator and wake nothing. Returns the tenants."""
     from datetime import UTC, datetime, timedelta
 
+    from core.helpdesk.event_failures import due_condition
     from core.helpdesk.webhook_events import process_events
     from core.store.tables import HelpdeskEventRow
 
-    cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
+    now = datetime.now(UTC)
+    cutoff = now - timedelta(seconds=older_than_seconds)
+    stuck = HelpdeskEventRow.received_at < cutoff
+    retry_due = HelpdeskEventRow.next_attempt_at.is_not(None)  # due_condition has checked it has come
     with runtime.db.admin_session() as session:
         slugs = session.scalars(
             select(TenantRow.slug).join(HelpdeskEventRow, HelpdeskEventRow.tenant_id == TenantRow.id)
-            .where(HelpdeskEventRow.processed_at.is_(None), HelpdeskEventRow.received_at < cutoff).distinct()
+            .where(due_condition(now), stuck | retry_due).distinct()
             .execution_options(all_tenants=True)).all()
     for slug in slugs:
         enqueue(process_events, slug, settings=runtime.settings)
     return list(slugs)
 
 
-def run_scheduler(runtime: Runtime, interval_seconds: int, tick_seconds: int = 60) -> None:
+def run_scheduler(runtime: Runtime, interval_seconds: int, tick_seconds: int = 15,
+                  stuck_after_seconds: int = 30) -> None:
+    """Tick forever. A tick that fails (Redis or the database restarting) is logged and the next
+    one tries again: the scheduler is the safety net for exactly those moments, so it must outlive them."""
     while True:
-        for job_id in enqueue_due(runtime, interval_seconds):
-            log.info("enqueued %s", job_id)
-        for slug in enqueue_stuck_events(runtime):
-            log.warning("webhook events of %s were still pending; enqueued a drain", slug)
+        try:
+            _tick(runtime, interval_seconds, stuck_after_seconds)
+        except Exception as exc:  # any outage; the next tick retries
+            log.error("scheduler tick failed (%s: %s); trying again in %d s", type(exc).__name__, exc, tick_seconds)
         time.sleep(tick_seconds)
+
+
+def _tick(runtime: Runtime, interval_seconds: int, stuck_after_seconds: int) -> None:
+    for job_id in enqueue_due(runtime, interval_seconds):
+        log.info("enqueued %s", job_id)
+    for slug in enqueue_stuck_events(runtime, stuck_after_seconds):
+        log.warning("webhook events of %s were still pending; enqueued a drain", slug)

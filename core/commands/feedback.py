@@ -123,7 +123,8 @@ def models(ctx: click.Context, tenant: str | None, as_json: bool) -> None:
         click.echo(json.dumps({"current": current, "versions": [
             {"version": v.version, "created_at": v.metadata.get("created_at"), "metrics": v.metadata.get("metrics", {}),
              "data": v.metadata.get("data", {}), "promotion": v.metadata.get("promotion", {}),
-             "libraries": v.metadata.get("libraries", {}), "sha256": v.metadata.get("sha256")} for v in versions
+             "libraries": v.metadata.get("libraries", {}), "sha256": v.metadata.get("sha256"),
+             "size": v.metadata.get("size")} for v in versions
         ], "refused": registry.refusals()}, indent=2))
         return
     if not versions:
@@ -133,6 +134,7 @@ def models(ctx: click.Context, tenant: str | None, as_json: bool) -> None:
         marker = "*" if v.version == current else " "
         click.echo(f"{marker} {v.version}  {m.get('data', {}).get('tickets', 0):>7,} tickets  "
                    f"cv accuracy {m.get('metrics', {}).get('cv_accuracy') or 0:.3f}  "
+                   f"{_megabytes(m.get('size'))}  sha256 {str(m.get('sha256'))[:12]}  "
                    f"{m.get('promotion', {}).get('reason', '')}")
     for r in registry.refusals():
         click.echo(f"  refused {r['at'][:19]}: {r['reason']}")
@@ -155,3 +157,27 @@ def rollback(runtime: Runtime, tenant: str, version: str) -> None:
     registry.promote(version)
     audit.record(runtime, cli_actor(), "model.rollback", tenant=tenant, target=version)
     click.echo(f"{tenant} now serves model {version}")
+
+
+def _megabytes(size: int | None) -> str:
+    return f"{size / 1e6:>8.2f} MB" if size is not None else "       ? MB"
+
+
+@models.command()
+@click.option("--tenant", required=True, help="Tenant slug.")
+@click.option("--fetch", is_flag=True, help="Fetch a missing or damaged copy from the database.")
+@click.pass_obj
+def verify(runtime: Runtime, tenant: str, fetch: bool) -> None:
+    """Check this machine's copies of the tenant's models against the checksums in the database.
+
+    A damaged copy is removed (the next load fetches it again); exit code 1 when one was found."""
+    from core.learning.training import registry_for
+
+    runtime.db.tenant_id(tenant)
+    found = registry_for(runtime, tenant).check_cache(fetch=fetch)
+    for version, state in found.items():
+        click.echo(f"{version}  {state}")
+    if not found:
+        click.echo(f"{tenant} has no model yet")
+    if "damaged" in found.values():
+        raise SystemExit(1)

@@ -109,9 +109,6 @@ def tenant_app(runtime: Runtime, name: str, assignments: tuple[str, ...], new_to
             raise BadInput(f"--set takes KEY=VALUE, got {assignment!r}", field="set")
         spec = app_setting(desk, key.strip())
         wanted[spec.name] = spec.check(value)
-    for key, value in wanted.items():
-        if app_setting(desk, key).unique:
-            _check_unclaimed(list_tenants(runtime), found, key, value)
     settings = update_app_settings(runtime, name, wanted) if wanted else found.settings
     if wanted:
         audit.record(runtime, cli_actor(), "tenant.app_settings", tenant=name, detail=wanted)
@@ -125,26 +122,20 @@ def tenant_app(runtime: Runtime, name: str, assignments: tuple[str, ...], new_to
     click.echo(f"app token: {'set' if settings.get(APP_TOKEN_SETTING) else 'not set'}")
 
 
-def _check_unclaimed(tenants, tenant, key: str, value: str) -> None:
-    """A setting that names whose requests are whose (a workspace id) belongs to one tenant only."""
-    for other in tenants:
-        if other.slug != tenant.slug and other.helpdesk == tenant.helpdesk and other.settings.get(key) == value:
-            raise BadInput(f"{key} {value!r} already belongs to tenant {other.slug!r}", field=key)
-
-
 @tenant.command("rotate-secrets")
 @click.pass_obj
 def tenant_rotate(runtime: Runtime) -> None:
     """Re-encrypt every tenant's credentials with the first key in DESKLOOP_SECRET_KEY."""
     from typing import cast
 
-    from sqlalchemy import select
-
     from core.helpdesk.secrets import rotate
     from core.store.tables import TenantRow
+    from core.store.tenants import lock_tenants
 
     with runtime.db.transaction() as session:
-        rows = session.scalars(select(TenantRow).where(TenantRow.credentials.is_not(None))).all()
+        # Locked first: a secret changed by `tenant add --replace` meanwhile is never overwritten by
+        # its older value re-encrypted.
+        rows = lock_tenants(session, TenantRow.credentials.is_not(None))
         for row in rows:
             row.credentials = rotate(runtime.settings.secret_key, cast(str, row.credentials))  # selected non-null
         audit.record(runtime, cli_actor(), "tenant.rotate_secrets", detail={"tenants": len(rows)}, session=session)

@@ -20,6 +20,29 @@ def migrate(runtime: Runtime) -> None:
     """Bring the database schema up to date."""
     _ = runtime.db  # opening the database migrates it
     click.echo(f"database at {runtime.db.engine.url.render_as_string(hide_password=True)} is up to date")
+    for slug, name, imported in import_models_from_disk(runtime):
+        click.echo(f"{slug}: {len(imported.versions)} {name} model version(s) moved into the database"
+                   + (f", {imported.current} in service" if imported.current else "")
+                   + (f"; left out (failed their checksum): {', '.join(imported.skipped)}" if imported.skipped else ""))
+
+
+def import_models_from_disk(runtime: Runtime):
+    """Each tenant's models an older release kept in this machine's models folder, moved into the
+    database: yields (tenant, model name, what was imported)."""
+    from sqlalchemy import select
+
+    from core.ml.registry import ModelRegistry
+    from core.store.tables import TenantRow
+
+    with runtime.db.admin_session() as session:
+        slugs = session.scalars(select(TenantRow.slug).order_by(TenantRow.slug)).all()
+    for slug in slugs:
+        folder = runtime.settings.models_dir / slug
+        for name in sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else ():
+            imported = ModelRegistry(runtime.settings.models_dir, slug, name, db=runtime.db,
+                                     max_bytes=runtime.settings.max_model_bytes).import_from_disk()
+            if imported is not None:
+                yield slug, name, imported
 
 
 @click.command()
@@ -46,14 +69,18 @@ def worker(runtime: Runtime, burst: bool, niceness: int) -> None:
 
 @click.command()
 @click.option("--every", "interval", default=86400, show_default=True, help="Seconds between retrains of a tenant.")
+@click.option("--sweep-every", default=15, show_default=True, type=click.IntRange(1, 3600),
+              help="Seconds between two looks for webhook events left pending.")
+@click.option("--stuck-after", default=30, show_default=True, type=click.IntRange(1, 86400),
+              help="Seconds an event may stay pending before the sweep enqueues a drain for its tenant.")
 @click.pass_obj
-def scheduler(runtime: Runtime, interval: int) -> None:
-    """Enqueue periodic retraining for the workers (needs DESKLOOP_REDIS_URL)."""
+def scheduler(runtime: Runtime, interval: int, sweep_every: int, stuck_after: int) -> None:
+    """Enqueue periodic retraining and drains of webhook events left pending (needs DESKLOOP_REDIS_URL)."""
     from core.background.scheduler import run_scheduler
 
     if not runtime.settings.redis_url:
         raise click.UsageError("DESKLOOP_REDIS_URL is not set; on the embedded default run `deskloop train` instead")
-    run_scheduler(runtime, interval)
+    run_scheduler(runtime, interval, tick_seconds=sweep_every, stuck_after_seconds=stuck_after)
 
 
 @click.group()

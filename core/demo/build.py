@@ -79,7 +79,7 @@ def build_helpdesk_demo(runtime: Runtime, tenant: str, end: date, seed: int = 7,
     drafts, tags) and ranks the label sources, as a team connecting its helpdesk would see it."""
     from core.demo.helpdesk_shaped import FIELD_NAMES, write_helpdesk_history
     from core.labelling.settings import suggest_sources
-    from core.store.tables import TenantRow
+    from core.store.tenants import locked_tenant
 
     lines, say = _collector(report)
     history = runtime.settings.home / "demo" / "helpdesk-history.jsonl"
@@ -89,7 +89,7 @@ def build_helpdesk_demo(runtime: Runtime, tenant: str, end: date, seed: int = 7,
     say(import_file(runtime.db, history, tenant).summary())
     tenant_id = runtime.db.tenant_id(tenant)
     with runtime.db.transaction() as session:  # the dropdown's name, as the helpdesk shows it
-        row = session.get_one(TenantRow, tenant_id)
+        row = locked_tenant(session, tenant_id)
         row.settings = {**(row.settings or {}), "field_names": FIELD_NAMES}
     report("training what needs no intents: similar tickets, drafts, tags (about two minutes)...")
     stored = train_tenant(runtime, tenant)

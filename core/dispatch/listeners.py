@@ -45,7 +45,7 @@ class Occurrence:
     extra: dict[str, Any]
 
 
-Handler = Callable[[Runtime, Occurrence], None]
+Handler = Callable[[Runtime, Occurrence], Any]
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,11 @@ class Listener:
 
 
 _listeners: dict[str, Listener] = {}
+
+#: Waits before each retry of a listener job that failed: about ten minutes in all, longer than a
+#: helpdesk's usual outage or rate-limit window (the client itself retries within seconds first).
+#: A listener job must therefore be safe to run again (write-back adds tags, which is idempotent).
+JOB_RETRY_SECONDS = (10, 30, 60, 120, 300)
 
 
 def listen(name: str, topic: Topic, kinds: Iterable[str] | None = None, as_job: bool = False,
@@ -97,7 +102,7 @@ def publish(runtime: Runtime, occurrence: Occurrence) -> None:
             if listener.as_job:
                 enqueue(run_listener, listener.name, _as_json(occurrence),
                         job_id=f"{occurrence.source}:{occurrence.tenant}:{listener.name}:{occurrence.key}",
-                        settings=runtime.settings)
+                        settings=runtime.settings, retry_after=JOB_RETRY_SECONDS)
             else:
                 listener.handle(runtime, occurrence)
         except Exception:  # logged with its traceback; the others still run
@@ -105,8 +110,9 @@ def publish(runtime: Runtime, occurrence: Occurrence) -> None:
                           occurrence.key, occurrence.tenant)
 
 
-def run_listener(name: str, occurrence: dict[str, Any]) -> None:
-    """The job a queued listener runs (a worker imports it by this dotted path)."""
+def run_listener(name: str, occurrence: dict[str, Any]) -> Any:
+    """The job a queued listener runs (a worker imports it by this dotted path); returns what the
+    listener returned, which RQ keeps as the job's result (what was done, for an operator)."""
     from core.runtime import for_jobs
 
     listener = _listeners.get(name)
@@ -115,8 +121,8 @@ def run_listener(name: str, occurrence: dict[str, Any]) -> None:
         listener = _listeners.get(name)
     if listener is None:
         log.warning("no listener called %s is registered here; job dropped", name)
-        return
-    listener.handle(for_jobs(), Occurrence(**occurrence))
+        return None
+    return listener.handle(for_jobs(), Occurrence(**occurrence))
 
 
 def _as_json(occurrence: Occurrence) -> dict[str, Any]:

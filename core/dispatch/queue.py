@@ -100,6 +100,7 @@ def enqueue(
     job_id: str | None = None,
     settings: Settings | None = None,
     timeout: int = 1800,
+    retry_after: tuple[int, ...] = (),
 ) -> Enqueued:
     """Run ``func(*args)`` in the background, or right now when no Redis is configured.
 
@@ -110,6 +111,9 @@ def enqueue(
             while the first exists is a no-op.
         settings: Defaults to :meth:`Settings.from_env`.
         timeout: Seconds a worker may spend on the job before RQ stops it.
+        retry_after: Seconds to wait before each retry of a job that failed (RQ's ``Retry``): a
+            job that calls a helpdesk outlives the helpdesk's outage this way. Without Redis the
+            job runs once, now.
     """
     settings = settings or Settings.from_env()
     path = function_path(func)
@@ -117,12 +121,14 @@ def enqueue(
     if not settings.redis_url:
         return Enqueued(job_id=job_id, mode="inline", result=func(*args))
 
+    from rq import Retry
     from rq.exceptions import DuplicateJobError
 
     job_id = rq_job_id(job_id) if job_id is not None else None
+    retry = Retry(max=len(retry_after), interval=list(retry_after)) if retry_after else None
     try:
         job = queue(settings).enqueue_call(
-            path, args=list(args), job_id=job_id, unique=job_id is not None, timeout=timeout
+            path, args=list(args), job_id=job_id, unique=job_id is not None, timeout=timeout, retry=retry
         )
     except DuplicateJobError:
         log.info("job %s already enqueued; skipping duplicate", job_id)
@@ -143,4 +149,5 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
 
     connection = redis_connection(settings)
     worker = SimpleWorker([queue(settings, connection)], connection=connection, serializer=JSONSerializer)
-    worker.work(burst=burst)
+    # with_scheduler: a failed job waiting to be retried (``retry_after``) is put back on the queue.
+    worker.work(burst=burst, with_scheduler=True)

@@ -3,6 +3,11 @@
 Credentials are read from a file or the environment (never a command-line argument, which would
 sit in shell history and ``ps``), checked against what the helpdesk integration needs, and stored
 encrypted (:mod:`core.helpdesk.secrets`). Listing shows which credentials are set, never their values.
+
+Every process keeps the decrypted connections it used, stamped with the tenant row's
+``config_version``; each use compares that stamp with the database's (one indexed read), so a
+reconnect or a rotated webhook secret reaches every running worker on its next request
+(:mod:`core.store.tenants`).
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ from typing import Any, cast
 from sqlalchemy import select
 
 from core.errors import BadInput, NotFound
+from core.helpdesk.accounts import ACCOUNT, AccountClaimed, claim, holder, release_other_helpdesks
 from core.helpdesk.contract import Connection, HelpdeskError, check_secrets, integration
 from core.helpdesk.secrets import decrypt, encrypt
 from core.runtime import Runtime
 from core.store.tables import TenantRow
-from core.types import Helpdesk, Tenant
+from core.store.tenants import config_version, lock_tenant
+from core.types import Helpdesk, Tenant, check_slug
 
 #: Per-tenant settings a connection understands, with their defaults.
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -84,15 +91,22 @@ def add_tenant(runtime: Runtime, slug: str, helpdesk: str, domain: str | None, c
     calls the helpdesk first: the credentials must work, and the user they act as is kept in the
     settings so webhooks about Deskloop's own tags and notes are not learned from."""
     # The same checks as everywhere (pydantic checks the helpdesk too): BadInput on a bad slug.
+    check_slug(slug)
     Tenant(slug=slug, helpdesk=cast(Helpdesk, helpdesk), domain=domain)
     desk = integration(helpdesk)
     check_secrets(desk, credentials)
+    account = desk.account_key(domain)
+    if account is not None:  # before calling the helpdesk; the claim below is what decides
+        with runtime.db.admin_session() as session:
+            found = holder(session, helpdesk, ACCOUNT, account)
+        if found not in (None, slug):
+            raise AccountClaimed(helpdesk, ACCOUNT, account, found)
     token = encrypt(runtime.settings.secret_key, credentials)
     merged = {**DEFAULT_SETTINGS, **(settings or {})}
     if check:
         merged.update(_identity(desk, Connection(slug, helpdesk, domain, dict(credentials), merged)))
     with runtime.db.transaction() as session:
-        row = session.scalar(select(TenantRow).where(TenantRow.slug == slug))
+        row = lock_tenant(session, slug=slug)
         if row is not None and row.helpdesk != "none" and not replace:
             raise BadInput(f"tenant {slug!r} is already connected to {row.helpdesk}; pass --replace to reconnect")
         if row is None:
@@ -100,6 +114,9 @@ def add_tenant(runtime: Runtime, slug: str, helpdesk: str, domain: str | None, c
             session.add(row)
         row.helpdesk, row.domain, row.credentials = helpdesk, domain, token
         row.settings = {**(row.settings or {}), **merged}
+        session.flush()
+        release_other_helpdesks(session, row.id, helpdesk)
+        claim(session, row, helpdesk, ACCOUNT, account)
     forget_connections()
     return ConnectedTenant(slug, helpdesk, domain, sorted(credentials), merged)
 
@@ -123,28 +140,34 @@ def list_tenants(runtime: Runtime) -> list[ConnectedTenant]:
     return out
 
 
-_connections: dict[tuple[str, str], Connection] = {}
+#: (database, slug) -> (the tenant row's config_version when read, the connection).
+_connections: dict[tuple[str, str], tuple[int, Connection]] = {}
 _connections_lock = threading.Lock()
 
 
 def connection(runtime: Runtime, slug: str) -> Connection:
-    """The tenant's decrypted connection, cached per process (a webhook must not query and
-    decrypt on every delivery). :func:`add_tenant` clears the cache in its own process; other
-    processes see a reconnect after a restart."""
+    """The tenant's decrypted connection, cached per process (a webhook must not decrypt on every
+    delivery) and trusted only while the row's ``config_version`` is the one it was read at: a
+    change committed by any process (a rotated secret, new settings) is used from the next call."""
     key = (runtime.settings.database_url, slug)
-    found = _connections.get(key)
-    if found is not None:
-        return found
     with runtime.db.admin_session() as session:
+        stamp = config_version(session, slug)
+        if stamp is None:
+            raise NotFound(f"no tenant named {slug!r}")
+        cached = _connections.get(key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
         row = session.scalar(select(TenantRow).where(TenantRow.slug == slug))
         if row is None:
             raise NotFound(f"no tenant named {slug!r}")
         if row.helpdesk == "none" or not row.credentials:
             raise NotFound(f"tenant {slug!r} is not connected to a helpdesk")
-        found = Connection(slug, row.helpdesk, row.domain, decrypt(runtime.settings.secret_key, row.credentials),
-                           dict(row.settings))
+        # Stamp and values come from one row read, so a change committed in between is never
+        # cached under the older stamp.
+        stamp, found = row.config_version, Connection(
+            slug, row.helpdesk, row.domain, decrypt(runtime.settings.secret_key, row.credentials), dict(row.settings))
     with _connections_lock:
-        _connections[key] = found
+        _connections[key] = (stamp, found)
     return found
 
 

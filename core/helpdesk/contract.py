@@ -208,6 +208,14 @@ class HelpdeskIntegration(Protocol):
         """The helpdesk's name for the delivered event (for logs), ``None`` when absent."""
         ...
 
+    def account_key(self, domain: str | None) -> str | None:
+        """The helpdesk account a tenant's ``domain`` names, spelled one way (``acme.zendesk.com``
+        from ``https://ACME.zendesk.com/``): two tenants cannot connect to one account
+        (:mod:`core.helpdesk.accounts`). ``None`` when the domain names no account of its own
+        (Intercom's is a regional API host every workspace shares); :class:`BadInput` when it
+        cannot name one."""
+        ...
+
     def client(self, connection: Connection) -> HelpdeskClient:
         ...
 

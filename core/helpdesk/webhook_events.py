@@ -5,8 +5,11 @@ turns a duplicate delivery into nothing, and the webhook answers at once. Applyi
 (:func:`process_events`, an RQ job) updates the ticket under a row lock, in the order the events
 happened, with one rule against rollbacks: a ticket's fields are only overwritten by an event at
 least as new as the last one applied (helpdesks retry and reorder deliveries). Messages are added
-once per helpdesk message id whatever their order, and the ticket's model text is rebuilt from
-them in time order.
+once per helpdesk message id whatever their order, raw bodies cut to the ticket's budget
+(:mod:`core.text.limits`), and the ticket's model text is rebuilt from them in time order.
+Without Redis the same drain runs on a background thread of the web process
+(:func:`start_drain`). An event that fails to apply is pinned on itself, retried with backoff and
+then quarantined (:mod:`core.helpdesk.event_failures`); the tenant's other events go on.
 
 Then the listeners hear about it (:mod:`core.dispatch.listeners`, the seam after every event; a notifier
 or autonomy subscribes there). The two registered here: the learning loop (inline), where an
@@ -22,20 +25,27 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from core.clock import aware_utc
+from core.dispatch import drains
 from core.dispatch.listeners import Occurrence, listen, publish
+from core.errors import BadInput, NotFound
 from core.events import HelpdeskEvent
+from core.helpdesk.event_failures import due_condition, record_failure
 from core.labelling.taxonomy import load_aliases
 from core.learning.kinds import TEACHING_EVENTS
 from core.runtime import Runtime
 from core.store.db import upsert_insert
+from core.store.fitting import fit_and_note, fit_values
 from core.store.tables import HelpdeskEventRow, MessageRow, SuggestionRow, TicketRow
-from core.store.tickets import apply_aliases, message_values
+from core.store.tickets import apply_aliases, kept_raw, message_values
+from core.text.limits import MESSAGE_RAW_CHARS
 from core.text.normalize import clean_message, clean_subject, text_for_model
 from core.types import Csat, Message, Signal
 
@@ -76,8 +86,10 @@ def _pending_flag(tenant_slug: str) -> str:
 def schedule_processing(runtime: Runtime, tenant_slug: str) -> str:
     """Make sure a job will apply the tenant's pending events; called after every stored delivery.
 
-    Without Redis the events are applied now, in-process. With Redis, the first delivery in a
-    :data:`PENDING_FLAG_MS` window sets the tenant's flag and enqueues a drain; the others only
+    Without Redis the events are applied in this process, on a background drain thread
+    (:mod:`core.dispatch.drains`, one per tenant), so the webhook is answered first. With Redis,
+    the first delivery in a :data:`PENDING_FLAG_MS` window sets the tenant's flag and enqueues a
+    drain; the others only
     find the flag set (one Redis round trip instead of an enqueue: at 200 deliveries a second an
     enqueue each cost the web process and the workers a core). No event is left behind: a drain
     only stops after seeing the flag expired *and then* no pending event, and the flag outlives
@@ -86,7 +98,7 @@ def schedule_processing(runtime: Runtime, tenant_slug: str) -> str:
     from core.dispatch.queue import enqueue, redis_connection
 
     if not runtime.settings.redis_url:
-        return enqueue(process_events, tenant_slug, settings=runtime.settings).mode
+        return "background" if start_drain(runtime, tenant_slug) else "draining"
     if redis_connection(runtime.settings).set(_pending_flag(tenant_slug), 1, nx=True, px=PENDING_FLAG_MS):
         return enqueue(process_events, tenant_slug, settings=runtime.settings).mode
     return "pending"
@@ -96,34 +108,146 @@ def process_events(tenant_slug: str) -> dict[str, int]:
     """The worker job: apply the tenant's pending events, oldest first, in batches, then act on
     them. Enqueued by :func:`schedule_processing` (once per tenant per flag window) and by the
     scheduler's sweep; a job drains whatever is pending, whoever stored it. Concurrent workers skip
-    each other's locked rows; an event already processed is never applied twice."""
+    each other's locked rows; an event already processed is never applied twice. An event that
+    fails to apply is set aside for a later attempt (:mod:`core.helpdesk.event_failures`) and the
+    others go on."""
     from core.runtime import for_jobs
 
-    runtime = for_jobs()
+    return drain_events(for_jobs(), tenant_slug)
+
+
+def start_drain(runtime: Runtime, tenant_slug: str) -> bool:
+    """The embedded default's drain: :func:`drain_events` on a background thread of this process,
+    one per tenant at a time, woken again when the tenant's next retry is due. Returns whether a
+    new thread started (False: the running one goes round once more)."""
+    def work() -> float | None:
+        drain_events(runtime, tenant_slug)
+        return seconds_until_retry(runtime, tenant_slug)
+
+    return drains.start((id(runtime), tenant_slug), tenant_slug, work)
+
+
+def seconds_until_retry(runtime: Runtime, tenant_slug: str) -> float | None:
+    """Seconds until the tenant's next event waiting for a retry is due (None: none waits)."""
     tenant_id = runtime.db.tenant_id(tenant_slug)
-    counts = {"applied": 0, "stale": 0, "batches": 0}
+    with runtime.db.tenant_session(tenant_id) as session:
+        due = session.scalar(select(func.min(HelpdeskEventRow.next_attempt_at)).where(
+            HelpdeskEventRow.processed_at.is_(None), HelpdeskEventRow.quarantined_at.is_(None)))
+    if due is None:
+        return None
+    return max((aware_utc(due) - datetime.now(UTC)).total_seconds(), 0.0) + 0.1
+
+
+def drain_events(runtime: Runtime, tenant_slug: str) -> dict[str, int]:
+    """Apply the tenant's due events until none is left (see :func:`process_events`)."""
+    tenant_id = runtime.db.tenant_id(tenant_slug)
+    counts = {"applied": 0, "stale": 0, "failed": 0, "batches": 0}
     flagged = _flag_reader(runtime, tenant_slug)
     while True:
         deliveries_pending = flagged()  # read before looking for events: see schedule_processing
-        done = []
-        with runtime.db.transaction(tenant_id) as session:
-            rows = session.scalars(
-                select(HelpdeskEventRow).where(HelpdeskEventRow.processed_at.is_(None))
-                .order_by(HelpdeskEventRow.occurred_at, HelpdeskEventRow.id).limit(BATCH_SIZE)
-                .with_for_update(skip_locked=True)).all()
-            for row in rows:
-                event = HelpdeskEvent.model_validate(row.data)
-                outcome, tags_changed = _apply(session, tenant_id, row, event)
-                counts["stale" if outcome.startswith("stale") else "applied"] += 1
-                done.append((row.helpdesk, event, tags_changed))
-        if not rows:
+        seen, done = _apply_batch(runtime, tenant_id)
+        if not seen:
             if not deliveries_pending:
                 return counts
             time.sleep(0.05)  # a delivery may be storing its events right now
             continue
         counts["batches"] += 1
-        for helpdesk, event, tags_changed in done:  # after the commit: signals read what was applied
-            _after(runtime, tenant_slug, helpdesk, event, tags_changed)
+        counts["failed"] += seen - len(done)
+        for applied in done:  # after the commit: signals read what was applied
+            counts["stale" if applied.outcome.startswith("stale") else "applied"] += 1
+            _after(runtime, tenant_slug, applied.helpdesk, applied.event, applied.tags_changed)
+
+
+@dataclass(frozen=True)
+class _Applied:
+    helpdesk: str
+    event: HelpdeskEvent
+    outcome: str
+    tags_changed: bool
+
+
+#: Errors that say nothing about the event (the database is unreachable, locked or shutting
+#: down): the drain stops and the events stay pending, without counting an attempt against them.
+_TRANSIENT = (OperationalError, InterfaceError)
+
+
+def _apply_batch(runtime: Runtime, tenant_id: int) -> tuple[int, list[_Applied]]:
+    """Apply up to :data:`BATCH_SIZE` due events in one transaction; returns how many were due and
+    those applied. When any of them fails, the batch is rolled back and its events are applied one
+    by one, each in its own transaction, so the failure is pinned on its event alone."""
+    ids: list[int] = []
+    try:
+        with runtime.db.transaction(tenant_id) as session:
+            rows = session.scalars(_due_events().limit(BATCH_SIZE)).all()
+            ids = [row.id for row in rows]
+            return len(rows), [_apply_row(session, tenant_id, row) for row in rows]
+    except _TRANSIENT:
+        raise
+    except Exception:  # noqa: BLE001 - pinned on its event below, and recorded there
+        if not ids:
+            raise  # the batch could not even be read: nothing to pin it on
+    done = [_apply_alone(runtime, tenant_id, event_row_id) for event_row_id in ids]
+    return len(ids), [applied for applied in done if applied is not None]
+
+
+def _due_events():
+    return (select(HelpdeskEventRow).where(due_condition(datetime.now(UTC)))
+            .order_by(HelpdeskEventRow.occurred_at, HelpdeskEventRow.id).with_for_update(skip_locked=True))
+
+
+def _apply_alone(runtime: Runtime, tenant_id: int, event_row_id: int, operator_retry: bool = False) -> _Applied | None:
+    """Apply one event in its own transaction; a failure is recorded on the event (see
+    :func:`core.helpdesk.event_failures.record_failure`) and returns None. Why catch everything
+    here: whatever the cause (a value the database refuses, data that no longer reads, our bug),
+    one event must not hold up the tenant's others; the failure is kept on the row, logged without
+    values, and listed for an operator."""
+    try:
+        with runtime.db.transaction(tenant_id) as session:
+            statement = select(HelpdeskEventRow).where(HelpdeskEventRow.id == event_row_id)
+            if not operator_retry:
+                statement = statement.where(due_condition(datetime.now(UTC)))
+            row = session.scalar(statement.with_for_update(skip_locked=True))
+            if row is None or row.processed_at is not None:
+                return None  # applied meanwhile, or another worker holds it
+            return _apply_row(session, tenant_id, row)
+    except _TRANSIENT:
+        raise
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        record_failure(runtime, tenant_id, event_row_id, exc, quarantine_now=operator_retry)
+        return None
+
+
+def _apply_row(session, tenant_id: int, row: HelpdeskEventRow) -> _Applied:
+    event = HelpdeskEvent.model_validate(row.data)
+    outcome, tags_changed = _apply(session, tenant_id, row, event)
+    row.next_attempt_at = None
+    session.flush()  # a value the database refuses fails here, on this event
+    return _Applied(row.helpdesk, event, outcome, tags_changed)
+
+
+class NotQuarantined(BadInput):
+    """``events retry`` was given an event that is not waiting in quarantine."""
+
+
+def retry_quarantined(runtime: Runtime, tenant_slug: str, event_row_id: int) -> HelpdeskEventRow:
+    """Apply one quarantined event of the tenant now (after a fix) and tell the listeners. Returns
+    its row: applied (``processed_at`` set) or, if it failed again, back in quarantine with the new
+    error. Raises :class:`~core.errors.NotFound` for an id the tenant does not have (another
+    tenant's included) and :class:`NotQuarantined` for one that is not quarantined."""
+    tenant_id = runtime.db.tenant_id(tenant_slug)
+    with runtime.db.transaction(tenant_id) as session:
+        row = session.scalar(select(HelpdeskEventRow).where(HelpdeskEventRow.id == event_row_id).with_for_update())
+        if row is None:
+            raise NotFound(f"tenant {tenant_slug!r} has no webhook event {event_row_id}")
+        if row.processed_at is not None or row.quarantined_at is None:
+            state = "already applied" if row.processed_at is not None else "not quarantined (it is still pending)"
+            raise NotQuarantined(f"webhook event {event_row_id} is {state}; only a quarantined event is retried")
+        row.quarantined_at, row.next_attempt_at = None, None
+    applied = _apply_alone(runtime, tenant_id, event_row_id, operator_retry=True)
+    if applied is not None:
+        _after(runtime, tenant_slug, applied.helpdesk, applied.event, applied.tags_changed)
+    with runtime.db.tenant_session(tenant_id) as session:
+        return session.scalars(select(HelpdeskEventRow).where(HelpdeskEventRow.id == event_row_id)).one()
 
 
 def _flag_reader(runtime: Runtime, tenant_slug: str):
@@ -156,53 +280,61 @@ def _apply(session, tenant_id: int, marker: HelpdeskEventRow, event: HelpdeskEve
 
 def _locked_ticket(session, tenant_id: int, helpdesk: str, event: HelpdeskEvent) -> TicketRow:
     """The ticket the event is about, locked; created (empty) when this is the first word of it."""
+    key, _ = fit_values(TicketRow.__table__, {"source": helpdesk, "external_id": event.ticket_external_id})
     session.execute(upsert_insert(session.get_bind().dialect.name, TicketRow.__table__).on_conflict_do_nothing(
         index_elements=["tenant_id", "source", "external_id"]).values(
-        tenant_id=tenant_id, source=helpdesk, external_id=event.ticket_external_id, subject="", text="",
+        tenant_id=tenant_id, **key, subject="", text="",
         tags=[], reopen_count=0, custom_fields={}, macros=[], content_hash="", imported_at=datetime.now(UTC),
         created_at=event.created_at or event.occurred_at))
-    return session.scalar(select(TicketRow).where(TicketRow.source == helpdesk,
-                                                  TicketRow.external_id == event.ticket_external_id)
+    return session.scalar(select(TicketRow).where(TicketRow.source == key["source"],
+                                                  TicketRow.external_id == key["external_id"])
                           .with_for_update().execution_options(populate_existing=True))
 
 
 def _apply_fields(ticket: TicketRow, event: HelpdeskEvent, aliases: dict[str, str]) -> None:
+    """Set what the event says on the ticket, every value fitted to its column first
+    (:mod:`core.store.fitting`): a NUL or an over-long name must not make the event unstorable."""
+    changes: dict[str, object] = {}
     if event.subject is not None:
-        ticket.subject = event.subject
+        changes["subject"] = event.subject
     if event.requester is not None:
-        ticket.requester_name = event.requester.name or ticket.requester_name
-        ticket.requester_email = event.requester.email or ticket.requester_email
-        ticket.requester_external_id = event.requester.external_id or ticket.requester_external_id
+        changes["requester_name"] = event.requester.name or ticket.requester_name
+        changes["requester_email"] = event.requester.email or ticket.requester_email
+        changes["requester_external_id"] = event.requester.external_id or ticket.requester_external_id
     for name in ("organization", "priority", "status", "channel", "assignee", "ticket_type", "form"):
         if getattr(event, name) is not None:
-            setattr(ticket, name, getattr(event, name))
+            changes[name] = getattr(event, name)
     if event.group is not None:
-        ticket.assigned_group = event.group
+        changes["assigned_group"] = event.group
     if event.tags is not None:
-        ticket.tags = apply_aliases(event.tags, aliases)
+        changes["tags"] = apply_aliases(event.tags, aliases)
     if event.custom_fields is not None:
-        ticket.custom_fields = {**(ticket.custom_fields or {}), **event.custom_fields}
+        changes["custom_fields"] = {**(ticket.custom_fields or {}), **event.custom_fields}
     if event.macros is not None:
-        ticket.macros = list(event.macros)
+        changes["macros"] = list(event.macros)
     if event.page_context is not None:
-        ticket.page_context = event.page_context.model_dump(mode="json")
+        changes["page_context"] = event.page_context.model_dump(mode="json")
     if event.csat is not None:
-        ticket.csat_score, ticket.csat_comment = event.csat.score, event.csat.comment
+        changes["csat_score"], changes["csat_comment"] = event.csat.score, event.csat.comment
     if event.status in ("solved", "closed") and ticket.solved_at is None:
-        ticket.solved_at = event.occurred_at
-    ticket.updated_at = event.occurred_at
-    ticket.content_hash = ""  # no longer what an import wrote: a re-import must not be skipped
+        changes["solved_at"] = event.occurred_at
+    changes["updated_at"] = event.occurred_at
+    changes["content_hash"] = ""  # no longer what an import wrote: a re-import must not be skipped
+    fitted = fit_and_note(TicketRow.__table__, changes, f"ticket {ticket.source}:{ticket.external_id}")
+    for name, value in fitted.items():
+        setattr(ticket, name, value)
 
 
 def _add_message(session, tenant_id: int, ticket: TicketRow, event: HelpdeskEvent, message: Message) -> bool:
     """Add the event's ``message`` unless the ticket has it already; rebuild the ticket's text."""
     existing = session.scalars(select(MessageRow).where(MessageRow.ticket_id == ticket.id)).all()
-    if event.message_external_id is not None and any(m.external_id == event.message_external_id for m in existing):
+    raw = kept_raw([message], already=sum(len(m.body_raw or "") for m in existing))[0]
+    values = message_values(tenant_id, position=max((m.position for m in existing), default=-1) + 1,
+                            message=message, created_at=message.created_at or event.occurred_at,
+                            external_id=event.message_external_id, raw=raw)  # fitted to the columns there
+    if values["external_id"] is not None and any(m.external_id == values["external_id"] for m in existing):
         return False
-    position = max((m.position for m in existing), default=-1) + 1
-    added = MessageRow(ticket_id=ticket.id, **message_values(
-        tenant_id, position, message, created_at=message.created_at or event.occurred_at,
-        external_id=event.message_external_id))
+    added = MessageRow(ticket_id=ticket.id, **values)
     session.add(added)
     if message.author_role == "agent" and message.public and ticket.first_response_at is None:
         ticket.first_response_at = message.created_at or event.occurred_at
@@ -254,11 +386,12 @@ def _write_back_wanted(runtime: Runtime, occurrence: Occurrence) -> bool:
 
 
 @listen("write-back", "event", ("ticket_created", "customer_replied"), as_job=True, wanted=_write_back_wanted)
-def _write_back(runtime: Runtime, occurrence: Occurrence) -> None:
-    """Suggest for a new customer message and write back what the tenant allows (a job)."""
+def _write_back(runtime: Runtime, occurrence: Occurrence) -> str:
+    """Suggest for a new customer message and write back what the tenant allows (a job); returns
+    what was written."""
     from core.helpdesk.write_back import write_back
 
-    write_back(occurrence.tenant, occurrence.source, occurrence.data["ticket_external_id"])
+    return write_back(occurrence.tenant, occurrence.source, occurrence.data["ticket_external_id"])
 
 
 def _wants_write_back(runtime: Runtime, tenant_slug: str) -> bool:
@@ -287,7 +420,7 @@ def _signal_for(runtime: Runtime, tenant_slug: str, helpdesk: str, event: Helpde
     # A checked event has the fields its kind needs (core.events.REQUIRED_FIELDS).
     if event.kind == "agent_replied" and cast(Message, event.message).public and with_draft is not None:
         return Signal(kind="draft_sent", suggestion_id=with_draft.id, actor=actor, source_event=source,
-                      payload={"sent": clean_message(cast(Message, event.message).body)})
+                      payload={"sent": clean_message(cast(Message, event.message).body, MESSAGE_RAW_CHARS)})
     if event.kind == "reopened":
         return Signal(kind="reopened", ticket_id=ticket_id, source_event=source)
     if event.kind == "csat_received":

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -28,7 +27,7 @@ from core.ingest.readers import CsvReader, FieldMap, JsonlReader
 from core.labelling import taxonomy
 from core.store.db import Database
 from core.store.tickets import FieldTooLong, UpsertCounts, check_lengths, upsert_tickets
-from core.types import Tenant
+from core.types import check_slug
 
 Format = Literal["csv", "jsonl"]
 _EXTENSIONS: dict[str, Format] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -77,7 +76,8 @@ def open_reader(path: Path, fmt: str | None = None, mapping: FieldMap | None = N
 def import_file(db: Database, path: str | Path, tenant: str, *, fmt: str | None = None,
                 mapping: FieldMap | None = None, source: str | None = None,
                 show_progress: bool = True, chunk_size: int = CHUNK_SIZE) -> ImportResult:
-    """Import ``path`` into ``tenant`` (created if missing); all or nothing.
+    """Import ``path`` into ``tenant`` (created if missing, in the import's own transaction); all
+    or nothing: a failed or killed import leaves neither tickets nor a new tenant behind.
 
     Raises:
         BadInput: the file cannot be read or a value is invalid; nothing from the file was written.
@@ -86,12 +86,8 @@ def import_file(db: Database, path: str | Path, tenant: str, *, fmt: str | None 
     path = Path(path)
     if not path.is_file():
         raise BadInput("no such file", file=str(path))
-    try:
-        Tenant(slug=tenant)
-    except ValidationError:
-        raise BadInput(f"tenant {tenant!r} is not a valid slug (lower-case letters, digits, '-' and '_')") from None
+    check_slug(tenant)
     reader = open_reader(path, fmt, mapping, source)
-    tenant_id = db.ensure_tenant(tenant)
 
     rows, repeated = 0, 0
     counts = UpsertCounts()
@@ -99,7 +95,7 @@ def import_file(db: Database, path: str | Path, tenant: str, *, fmt: str | None 
     console = Console(stderr=True)
     progress = Progress(TextColumn("importing"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
                         console=console, disable=not (show_progress and console.is_terminal), transient=True)
-    with progress, db.transaction(tenant_id) as session:
+    with progress, db.creating_tenant(tenant) as (session, tenant_id):
         task = progress.add_task("import", total=reader.size)
         aliases = taxonomy.load_aliases(session)
         chunk = []

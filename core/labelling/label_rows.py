@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.labelling.sources import LabelRow, LabelSource
 from core.store.tables import IntentProposalRow, TenantRow, TicketRow
+from core.text.limits import bounded_model_text
 
 LABEL_COLUMNS = (TicketRow.intent, TicketRow.tags, TicketRow.custom_fields, TicketRow.ticket_type,
                  TicketRow.assigned_group, TicketRow.form, TicketRow.macros)
@@ -46,7 +47,7 @@ def load_label_rows(session: Session) -> tuple[list[int], list[LabelRow], list[s
     for row in session.execute(select(TicketRow.id, TicketRow.text, *LABEL_COLUMNS).order_by(TicketRow.id)):
         ids.append(row.id)
         rows.append(label_row(row, discovered))
-        texts.append(row.text or "")
+        texts.append(bounded_model_text(row.text or ""))  # a row stored before the caps
     return ids, rows, texts
 
 

@@ -22,7 +22,9 @@ from core.labelling.label_rows import accepted_intents
 from core.ml.discovery import discover_intents, most_common_reply, split_intent
 from core.ml.encoder import encode_for_training, encoder_named, sentence_part
 from core.runtime import Runtime
-from core.store.tables import IntentProposalRow, MessageRow, TenantRow, TicketRow
+from core.store.tables import IntentProposalRow, MessageRow, TicketRow
+from core.store.tenants import locked_tenant
+from core.text.limits import bounded_model_text
 
 #: Example messages kept per proposal (shown on the page and in the JSON).
 EXAMPLES = 5
@@ -51,8 +53,8 @@ def _corpus(runtime: Runtime, tenant_id: int, only: Sequence[int] | None = None,
             .order_by(MessageRow.ticket_id, MessageRow.position)
         ):
             replies.setdefault(ticket_id, body)
-    return _Corpus([t.id for t in tickets], [t.external_id for t in tickets], [t.text for t in tickets],
-                   [replies.get(t.id) for t in tickets])
+    return _Corpus([t.id for t in tickets], [t.external_id for t in tickets],
+                   [bounded_model_text(t.text) for t in tickets], [replies.get(t.id) for t in tickets])
 
 
 def _vectors(runtime: Runtime, texts: list[str]) -> np.ndarray:
@@ -139,7 +141,7 @@ def accept(runtime: Runtime, tenant: str, keys: Sequence[str], every: bool = Fal
             raise BadInput("no proposed intents to accept: run `deskloop intents discover` first")
         for row in rows:
             row.status, row.updated_at = "accepted", datetime.now(UTC)
-        tenant_row = session.get_one(TenantRow, tenant_id)
+        tenant_row = locked_tenant(session, tenant_id)
         previous = (tenant_row.settings or {}).get("label_source") or "intent"
         tenant_row.settings = {**(tenant_row.settings or {}), "label_source": "discovered"}
     return {"accepted": [r.key for r in rows], "label_source": "discovered", "previous_label_source": previous}

@@ -16,7 +16,8 @@ from core.labelling.label_rows import label_settings, label_source_of, load_labe
 from core.labelling.sources import LabelSource, SourceReport, check_source, rank_sources
 from core.ml.tags import automation_tags
 from core.runtime import Runtime
-from core.store.tables import TenantRow, TicketRow
+from core.store.tables import TicketRow
+from core.store.tenants import locked_tenant
 from core.types import normalize_tags
 
 #: Candidates kept in a stored report; rejected sources rank last, so these are the usable ones.
@@ -46,7 +47,7 @@ def rank_and_keep(runtime: Runtime, tenant: str) -> dict:
               "candidates": [r.as_dict() for r in reports[:REPORT_CANDIDATES]]}
     tenant_id = runtime.db.tenant_id(tenant)
     with runtime.db.transaction(tenant_id) as session:
-        row = session.get_one(TenantRow, tenant_id)
+        row = locked_tenant(session, tenant_id)
         row.settings = {**(row.settings or {}), "label_report": report}
     return report
 
@@ -67,7 +68,7 @@ def use_source(runtime: Runtime, tenant: str, spec: str) -> dict:
     with runtime.db.transaction(tenant_id) as session:
         _, rows, _ = load_label_rows(session)
         labels = check_source(source, rows)
-        tenant_row = session.get_one(TenantRow, tenant_id)
+        tenant_row = locked_tenant(session, tenant_id)
         previous = (tenant_row.settings or {}).get("label_source") or "intent"
         tenant_row.settings = {**(tenant_row.settings or {}), "label_source": source.spec}
     present = [x for x in labels if x is not None]
@@ -83,7 +84,7 @@ def exclude_tags(runtime: Runtime, tenant: str, tags: list[str], include: bool =
         raise BadInput("name at least one tag", field="tags")
     tenant_id = runtime.db.tenant_id(tenant)
     with runtime.db.transaction(tenant_id) as session:
-        tenant_row = session.get_one(TenantRow, tenant_id)
+        tenant_row = locked_tenant(session, tenant_id)
         current = list((tenant_row.settings or {}).get("excluded_tags") or [])
         if include:
             missing = [t for t in wanted if t not in current]
@@ -115,7 +116,7 @@ def set_abstention(runtime: Runtime, tenant: str, values: dict[str, float]) -> d
             raise BadInput(f"{name} must be above {low} and below {high}, got {value}", field=name)
     tenant_id = runtime.db.tenant_id(tenant)
     with runtime.db.transaction(tenant_id) as session:
-        tenant_row = session.get_one(TenantRow, tenant_id)
+        tenant_row = locked_tenant(session, tenant_id)
         tenant_row.settings = {**(tenant_row.settings or {}), **values}
         current = dict(tenant_row.settings)
     return {name: current.get(name) for name in ABSTENTION_SETTINGS}

@@ -22,6 +22,7 @@ from sqlalchemy import String, bindparam, cast, func, or_, select, update
 from core.errors import BadInput
 from core.store.tables import TagAliasRow, TicketRow
 from core.store.tickets import apply_aliases, canonical_intent
+from core.text.limits import bounded_model_text
 from core.types import normalize_tags
 
 
@@ -176,7 +177,7 @@ def suggest_merges(session, *, similarity: float = 0.8, neighbours: int = 10, mi
     # Words only: order numbers and dates are unique per ticket and would hide that two texts say the same.
     vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), token_pattern=r"(?u)\b[^\W\d_]{2,}\b")
     try:
-        matrix = vectorizer.fit_transform(r.text for r in rows)
+        matrix = vectorizer.fit_transform(bounded_model_text(r.text) for r in rows)
     except ValueError:  # no words at all (texts of digits only): nothing to compare
         return []
     k = min(neighbours + 1, len(rows))

@@ -60,7 +60,7 @@ def recorded(tenant_id: int, signal_id: int, kind: str, weight: float, payload: 
                 continue
             # Teaching needs the stored vector, and the customer's name from the suggestion (the
             # database path would take the ticket's requester instead).
-            unnamed = getattr(suggestion, "customer_name", None) is None and ticket_id  # no suggestion: no vector
+            unnamed = getattr(suggestion, "customer_name", None) is None and ticket_id
             incomplete = kind in TEACHING_AT_ONCE and (vector is None or unnamed)
             if state.dirty or state.last_signal_id != signal_id - 1 or incomplete:
                 state.dirty = True

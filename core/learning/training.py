@@ -27,13 +27,15 @@ from core.ml.tags import automation_tags
 from core.ml.templates import ReplySource, learn_for_model
 from core.runtime import Runtime
 from core.store.tables import MessageRow, SignalRow, SuggestionRow, TenantRow, TicketRow
+from core.text.limits import MESSAGE_MODEL_CHARS, bounded_model_text, truncated
 
 MODEL_NAME = "suggestions"
 RESOLVED = ("solved", "closed")
 
 
 def registry_for(runtime: Runtime, tenant_slug: str) -> ModelRegistry:
-    return ModelRegistry(runtime.settings.models_dir, tenant_slug, MODEL_NAME)
+    return ModelRegistry(runtime.settings.models_dir, tenant_slug, MODEL_NAME, db=runtime.db,
+                         max_bytes=runtime.settings.max_model_bytes)
 
 
 def load_training_tickets(runtime: Runtime, tenant_id: int,
@@ -69,8 +71,9 @@ def load_training_tickets(runtime: Runtime, tenant_id: int,
             intent = effect.intent or intent
             tags = list(effect.tags) if effect.tags is not None else tags
             reply = effect.reply or reply
-        out.append(TrainingTicket(
-            ticket_id=t.id, external_id=t.external_id, text=t.text, intent=intent, tags=tags, reply=reply,
+        out.append(TrainingTicket(  # bounded: rows stored before the caps, a long sent reply
+            ticket_id=t.id, external_id=t.external_id, text=bounded_model_text(t.text), intent=intent, tags=tags,
+            reply=truncated(reply, MESSAGE_MODEL_CHARS) if reply else reply,
             requester_name=t.requester_name, agent_name=replies.get(t.id, (None, None))[1],
         ))
     return out, max_signal_id
@@ -161,6 +164,8 @@ def train_tenant(runtime: Runtime, tenant_slug: str, force: bool = False) -> Sto
     novelty_budget = float(settings.get("novelty_budget", DEFAULT_NOVELTY_BUDGET))
     source = label_source_of(settings)
     tickets, max_signal_id = load_training_tickets(runtime, tenant_id, source)
+    if not tickets:  # a tenant just connected, before its backfill or first webhook
+        raise ModelRefused(Verdict(False, "no tickets to learn from yet"))
     tag_options: dict[str, Any] = {"excluded": excluded_tags(runtime, tenant_id, settings),
                    "target_precision": float(settings.get("tag_target_precision", DEFAULT_TAG_PRECISION))}
     started = time.perf_counter()

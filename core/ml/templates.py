@@ -176,8 +176,10 @@ def _names_before_commas(units: list[Unit], people: frozenset[str]) -> list[Unit
     out = list(units)
     for i, unit in enumerate(units):
         if unit.kind == "word" and unit.text in people and unit.text[0].isupper():
-            following = next((u for u in units[i + 1:] if u.kind != "space"), None)
-            if following is not None and following.text == ",":
+            after = i + 1  # walked, not sliced: a slice per name made a reply of names quadratic
+            while after < len(units) and units[after].kind == "space":
+                after += 1
+            if after < len(units) and units[after].text == ",":
                 out[i] = Unit(unit.text, "marked", unit.text, unit.opens_sentence)
     return out
 
@@ -186,15 +188,19 @@ def _joined(units: list[Unit]) -> list[Unit]:
     """Marked units separated by one space are one unit: "Calle Mayor 12" is one detail. A word
     capitalized only because it opens a sentence starts no unit ("Enjoy Osaka!")."""
     out: list[Unit] = []
+    texts: list[list[str]] = []  # what each unit of ``out`` joins, joined once at the end (joining
+    # as the run grows copied it for every word: a long run of capitalized words was quadratic)
     for unit in units:
         if (unit.kind == "marked" and len(out) >= 2 and out[-1].text == " " and out[-2].kind == "marked"
-                and not (out[-2].opens_sentence and " " not in out[-2].text and out[-2].text.isalpha())):
-            first = out[-2]
-            text = f"{first.text} {unit.text}"
-            out[-2:] = [Unit(text, "marked", text, first.opens_sentence)]
+                and not (out[-2].opens_sentence and len(texts[-2]) == 1 and out[-2].text.isalpha())):
+            out.pop()
+            texts.pop()
+            texts[-1].append(unit.text)
         else:
             out.append(unit)
-    return out
+            texts.append([unit.text])
+    return [unit if len(parts) == 1 else Unit(" ".join(parts), "marked", " ".join(parts), unit.opens_sentence)
+            for unit, parts in zip(out, texts, strict=True)]
 
 
 def words_of(text: str) -> set[str]:

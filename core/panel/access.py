@@ -27,11 +27,14 @@ from typing import Any
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from core.errors import BadInput, NotFound
+from core.errors import NotFound
+from core.helpdesk.accounts import claim, holder
 from core.helpdesk.connections import forget_connections
+from core.helpdesk.contract import integration
 from core.helpdesk.secrets import secret_keys
 from core.runtime import Runtime
 from core.store.tables import TenantRow
+from core.store.tenants import lock_tenant
 
 #: A panel session lasts one working day; the helpdesk reloads the panel (and re-signs) long before.
 SESSION_SECONDS = 12 * 3600
@@ -76,11 +79,17 @@ def identity_for_app_token(runtime: Runtime, token: str) -> PanelIdentity:
 
 
 def update_app_settings(runtime: Runtime, slug: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``values`` into the tenant's settings; returns the settings now stored."""
+    """Merge ``values`` into the tenant's settings; returns the settings now stored. A setting its
+    helpdesk declares ``unique`` (a workspace id) is claimed in the same transaction:
+    :class:`core.helpdesk.accounts.AccountClaimed` when another tenant holds the value."""
     with runtime.db.transaction() as session:
-        row = session.scalar(select(TenantRow).where(TenantRow.slug == slug))
+        row = lock_tenant(session, slug=slug)
         if row is None:
             raise NotFound(f"no tenant named {slug!r}")
+        specs = integration(row.helpdesk).app_settings if row.helpdesk != "none" else ()
+        unique = {s.name for s in specs if s.unique}
+        for name in sorted(unique & set(values)):
+            claim(session, row, row.helpdesk, name, str(values[name]))
         row.settings = {**(row.settings or {}), **values}
         stored = dict(row.settings)
     forget_connections()
@@ -88,13 +97,10 @@ def update_app_settings(runtime: Runtime, slug: str, values: dict[str, Any]) -> 
 
 
 def tenant_with_setting(runtime: Runtime, helpdesk: str, name: str, value: str) -> str | None:
-    """The slug of the ``helpdesk`` tenant whose setting ``name`` equals ``value`` (few tenants: a scan)."""
+    """The slug of the ``helpdesk`` tenant holding the unique setting ``name`` = ``value`` (one
+    indexed read; a setting not declared unique is never found)."""
     with runtime.db.admin_session() as session:
-        rows = session.execute(select(TenantRow.slug, TenantRow.settings).where(TenantRow.helpdesk == helpdesk)).all()
-    matches = [r.slug for r in rows if str((r.settings or {}).get(name) or "") == value]
-    if len(matches) > 1:
-        raise BadInput(f"{len(matches)} {helpdesk} tenants have {name} {value!r}; it must name one tenant")
-    return matches[0] if matches else None
+        return holder(session, helpdesk, name, value)
 
 
 def _serializer(runtime: Runtime) -> URLSafeTimedSerializer:

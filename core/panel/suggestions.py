@@ -1,7 +1,8 @@
 """What every side panel shows and sends back, whichever helpdesk hosts it.
 
 A panel knows the ticket by the helpdesk's own id. :func:`panel_suggestion` finds the stored ticket
-(or, when its webhook has not been applied yet, suggests from the text the panel could read),
+(or, when its webhook has not been applied yet, suggests from the text the panel could read, cleaned
+and cut like a stored message's: a long description is read up to its cap, never refused),
 makes a stored suggestion so the agent's answer can refer to it, and adds what an agent needs at a
 glance: the similar tickets with links back into the helpdesk. :func:`record_sent` turns the reply
 the agent finally sent into the draft-versus-sent signal; :func:`record_wrong` is the agent saying
@@ -28,8 +29,6 @@ from core.types import Signal, Suggestion
 
 #: How many of the suggestion's evidence tickets a panel lists.
 SIMILAR_SHOWN = 3
-#: Longest fallback text accepted from a panel (a ticket description; more is not a question).
-MAX_PANEL_TEXT = 20_000
 
 
 @dataclass
@@ -69,11 +68,9 @@ def panel_suggestion(runtime: Runtime, tenant: str, helpdesk: str, domain: str |
         made = suggest(runtime, tenant, row.text, ticket_id=row.id, customer_name=row.requester_name)
         known = True
     else:
-        text = clean_message(fallback_text or "")
+        text = clean_message(fallback_text or "")  # cut at a message's cap, marked (core.text.limits)
         if not text:
             raise NotFound(f"Deskloop has not received {helpdesk} ticket {external_id} yet", field="ticket")
-        if len(text) > MAX_PANEL_TEXT:
-            raise BadInput(f"the ticket text is over {MAX_PANEL_TEXT} characters", field="text")
         made = suggest(runtime, tenant, text, ticket_id=row.id if row is not None else None)
         known = row is not None
     return PanelSuggestion(made, known, _similar(runtime, tenant_id, helpdesk, domain, made))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import sessionmaker
 from core.config import Settings
 from core.store.scoping import ScopedSession, TenantScopeError
 from core.store.tables import TenantRow
+from core.types import check_slug
 
 __all__ = ["Database", "TenantScopeError", "UnknownTenantError"]
 
@@ -101,8 +102,30 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def creating_tenant(self, slug: str) -> Iterator[tuple[ScopedSession, int]]:
+        """A session in one transaction for tenant ``slug`` and its id, the tenant created in that
+        same transaction when it does not exist yet: work that fails (or a process killed midway)
+        leaves no empty tenant behind. Raises :class:`BadInput` for an invalid slug."""
+        check_slug(slug)
+        session = self.admin_session()
+        try:
+            with session.begin():
+                tenant_id = session.scalar(select(TenantRow.id).where(TenantRow.slug == slug))
+                if tenant_id is None:
+                    row = TenantRow(slug=slug, helpdesk="none", settings={})
+                    session.add(row)
+                    session.flush()
+                    tenant_id = row.id
+                session.info["tenant_id"] = tenant_id  # from here on, a session of that tenant
+                yield session, tenant_id
+        finally:
+            session.close()
+
     def ensure_tenant(self, slug: str, helpdesk: str = "none", domain: str | None = None) -> int:
-        """Return the tenant id for ``slug``, creating the tenant if it does not exist yet."""
+        """Return the tenant id for ``slug``, creating the tenant if it does not exist yet.
+        Raises :class:`BadInput` for an invalid slug (see :func:`core.types.check_slug`)."""
+        check_slug(slug)
         with self.transaction() as session:
             tenant_id = session.scalar(select(TenantRow.id).where(TenantRow.slug == slug))
             if tenant_id is None:

@@ -6,6 +6,7 @@ Schema changes go through Alembic (``core/store/migrations``), never ``create_al
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -23,9 +24,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
+    event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, object_session
 
 from core.clock import utcnow
 
@@ -63,6 +66,44 @@ class TenantRow(Base):
     credentials: Mapped[str | None] = mapped_column(Text, doc="Encrypted at rest; never logged.")
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Bumped in the same transaction as any change to the row (credentials, domain, settings), so
+    #: every process caching what it read from it (decrypted connections) sees the change on its
+    #: next use: :func:`core.store.tenants.lock_tenant`, and :func:`_bump_config_version` below.
+    config_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+@event.listens_for(TenantRow, "before_update")
+def _bump_config_version(_mapper, _connection, target: TenantRow) -> None:
+    """Any ORM change to a tenant row bumps its stamp, so no writer can forget to (an increment in
+    SQL: two writers racing both count)."""
+    session = object_session(target)
+    if session is not None and session.is_modified(target, include_collections=False):
+        target.config_version = TenantRow.config_version + 1  # a SQL expression, run in the UPDATE
+
+
+class ExternalAccountRow(Base):
+    """A helpdesk account, workspace or app a tenant holds: one tenant per (helpdesk, kind, value).
+
+    Requests from a helpdesk name their account (a Zendesk token's issuer, an Intercom workspace
+    id), and that name is how Deskloop finds the tenant: were two tenants to hold the same one,
+    the second would capture (or break) the first one's app. The unique key makes that impossible
+    even for two commands racing. ``kind`` is ``account`` for the account the connection's domain
+    names, or the name of a unique app setting (:attr:`core.helpdesk.contract.SettingSpec.unique`).
+
+    Not tenant-scoped: it is read before the tenant is known, to find it."""
+
+    __tablename__ = "external_accounts"
+    __table_args__ = (
+        UniqueConstraint("helpdesk", "kind", "value", name="uq_external_accounts_helpdesk_kind_value"),
+        Index("ix_external_accounts_tenant", "tenant_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    helpdesk: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(String(255))
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class TicketRow(TenantScoped, Base):
@@ -223,7 +264,10 @@ class HelpdeskEventRow(TenantScoped, Base):
     """One common event received from a helpdesk webhook, stored before it is acknowledged.
 
     The unique key on (tenant, helpdesk, event id) is what makes a duplicate delivery a no-op;
-    ``processed_at`` is set by the worker that applied it, ``outcome`` says what it did.
+    ``processed_at`` is set by the worker that applied it, ``outcome`` says what it did. An event
+    that fails to apply is retried with backoff (``attempts``, ``next_attempt_at``, ``last_error``:
+    the exception's class and a message without values) and, after the last attempt, quarantined
+    (``quarantined_at``) so the tenant's later events go on; an operator retries it after a fix.
     """
 
     __tablename__ = "helpdesk_events"
@@ -242,6 +286,10 @@ class HelpdeskEventRow(TenantScoped, Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column()
     outcome: Mapped[str | None] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    quarantined_at: Mapped[datetime | None] = mapped_column()
 
 
 class BackfillStateRow(TenantScoped, Base):
@@ -340,3 +388,72 @@ class AuditEventRow(Base):
     tenant: Mapped[str | None] = mapped_column(String(63), index=True)
     target: Mapped[str | None] = mapped_column(String(255))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PythonJSON(TypeDecorator):
+    """JSON kept as text, as Python's ``json`` writes it: model metrics can be infinite or NaN
+    (``Infinity``), which PostgreSQL's json type refuses and which model metadata always held."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else json.dumps(value, sort_keys=True)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(value)
+
+
+class ModelVersionRow(TenantScoped, Base):
+    """One saved model version of a tenant: what every machine needs to fetch and trust it.
+
+    The artifact itself is in :class:`ModelChunkRow`; ``sha256`` and ``size`` describe the whole
+    artifact, so a reader checks what it assembled before loading it. The row is written in the
+    same transaction as every chunk, so a version is never visible half-written."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", "version", name="uq_model_versions_tenant_name_version"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    chunks: Mapped[int] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(PythonJSON, doc="Its metadata (libraries, data, metrics).")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelChunkRow(TenantScoped, Base):
+    """A slice of a model artifact, a few MiB each: no row (nor driver buffer) ever holds a whole
+    large model, and a reader streams them to its cache in order."""
+
+    __tablename__ = "model_chunks"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ModelCurrentRow(TenantScoped, Base):
+    """The version in service for a tenant's model name: promotion and rollback update this one row."""
+
+    __tablename__ = "model_current"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_model_current_tenant_name"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    promoted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelRefusalRow(TenantScoped, Base):
+    """A retrain that was not put in service, and why (listed by ``deskloop models``)."""
+
+    __tablename__ = "model_refusals"
+    __table_args__ = (Index("ix_model_refusals_tenant_name", "tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    details: Mapped[dict[str, Any]] = mapped_column(PythonJSON)

@@ -13,6 +13,10 @@ without the field) must not undo what a webhook's reassignment recorded; the pri
 group cleared in the helpdesk stays until something names another. ``macros`` are replaced whole:
 only a source that knows them sends them.
 
+Raw bodies are kept up to their caps (:func:`core.text.limits.raw_budgets`: per message and per
+ticket) and cleaned from what is kept, so a ticket of any size costs a bounded amount to store,
+clean and score; a cut body ends with a visible marker.
+
 Writes name ``tenant_id`` explicitly (Core statements bypass the session's ORM scoping); reads are
 ORM statements, which the tenant-scoped session filters.
 """
@@ -31,7 +35,9 @@ from sqlalchemy.orm import Session
 
 from core.clock import aware_utc
 from core.store.db import upsert_insert
-from core.store.tables import MessageRow, TicketRow
+from core.store.fitting import column_limits, fit_and_note, fit_values
+from core.store.tables import MessageRow, TagAliasRow, TicketRow
+from core.text.limits import MESSAGE_RAW_CHARS, raw_budgets, truncated
 from core.text.normalize import CLEANER_VERSION, clean_message, clean_subject, text_for_model
 from core.text.sentiment import TONE_VERSION
 from core.text.sentiment import analyze as analyze_tone
@@ -41,11 +47,15 @@ from core.types import Csat, Message, PageContext, Person, Ticket
 #: bound-parameter limit (a ticket row has 31 values: 31,000 parameters a statement).
 BATCH_SIZE = 1000
 
-#: Column limits from the schema, checked before writing: PostgreSQL refuses an over-long value
-#: (and aborts the whole import) while SQLite would silently store it.
-_LIMITS = {"source": 32, "requester_name": 255, "requester_email": 255, "requester_external_id": 128,
-           "organization": 255, "intent": 128, "channel": 32, "author_name": 255, "ticket_type": 128,
-           "group": 255, "form": 255}
+#: Ticket fields an import checks against their column (the Ticket field's name -> the column's):
+#: a file the user can fix is refused with the line and field rather than cut to fit.
+_CHECKED_COLUMNS = {"source": "source", "external_id": "external_id", "organization": "organization",
+                    "intent": "intent", "channel": "channel", "ticket_type": "ticket_type",
+                    "group": "assigned_group", "form": "form", "priority": "priority", "status": "status",
+                    "requester.name": "requester_name", "requester.email": "requester_email",
+                    "requester.external_id": "requester_external_id"}
+#: Tags are kept in a JSON list, but a tag longer than an alias could ever name is refused too.
+_TAG_COLUMN = "alias"
 
 _UPDATED_COLUMNS = (
     "subject", "text", "requester_name", "requester_email", "requester_external_id", "organization", "tags",
@@ -113,65 +123,83 @@ def canonical_intent(intent: str | None, aliases: dict[str, str]) -> str | None:
 
 
 def check_lengths(ticket: Ticket) -> None:
-    """Raise :class:`FieldTooLong` naming the first value that would not fit its column."""
+    """Raise :class:`FieldTooLong` naming the first value that would not fit its column (limits
+    read from the tables). Imports check first, so the user learns the line and field; what
+    reaches :func:`upsert_tickets` unchecked is cut to fit there (:mod:`core.store.fitting`)."""
+    ticket_limits = column_limits(TicketRow.__table__)
     person = ticket.requester
     values = {
-        "source": ticket.source, "organization": ticket.organization, "intent": ticket.intent,
-        "channel": ticket.channel, "ticket_type": ticket.ticket_type, "group": ticket.group,
-        "form": ticket.form,
+        "source": ticket.source, "external_id": ticket.external_id, "organization": ticket.organization,
+        "intent": ticket.intent, "channel": ticket.channel, "ticket_type": ticket.ticket_type,
+        "group": ticket.group, "form": ticket.form, "priority": ticket.priority, "status": ticket.status,
         "requester.name": person.name if person else None,
         "requester.email": person.email if person else None,
         "requester.external_id": person.external_id if person else None,
     }
     for field, value in values.items():
-        limit = _LIMITS[field.replace(".", "_")]
+        limit = ticket_limits[_CHECKED_COLUMNS[field]]
         if value is not None and len(value) > limit:
             raise FieldTooLong(field, limit, len(value))
+    message_limits = column_limits(MessageRow.__table__)
     for i, message in enumerate(ticket.messages):
-        if message.author_name is not None and len(message.author_name) > 255:
-            raise FieldTooLong(f"messages.{i}.author_name", 255, len(message.author_name))
+        for name in ("author_name", "external_id"):
+            value = getattr(message, name)
+            if value is not None and len(value) > message_limits[name]:
+                raise FieldTooLong(f"messages.{i}.{name}", message_limits[name], len(value))
+    tag_limit = column_limits(TagAliasRow.__table__)[_TAG_COLUMN]
     for tag in ticket.tags:
-        if len(tag) > 128:
-            raise FieldTooLong("tags", 128, len(tag))
+        if len(tag) > tag_limit:
+            raise FieldTooLong("tags", tag_limit, len(tag))
 
 
 def model_text(ticket: Ticket, cleaned: list[str] | None = None) -> str:
     """What models read: the cleaned subject (unless it only repeats the first message's words,
     see :func:`core.text.normalize.text_for_model`) and the customer's public messages, cleaned.
     ``cleaned`` passes bodies already cleaned, in message order."""
-    cleaned = cleaned if cleaned is not None else [clean_message(m.body) for m in ticket.messages]
+    cleaned = cleaned if cleaned is not None else [clean_message(body) for body in kept_raw(ticket.messages)]
     customer = [body for m, body in zip(ticket.messages, cleaned, strict=True)
                 if m.author_role == "customer" and m.public and body]
     return text_for_model(clean_subject(ticket.subject), customer)
 
 
 def message_values(tenant_id: int, position: int, message: Message, body: str | None = None, tone=None,
-                   created_at: datetime | None = None, external_id: str | None = None) -> dict:
-    """One ``messages`` row: the raw body kept beside the cleaned one (``body``, cleaned here when
-    not given) and, for a customer's message, its tone (``tone``, analysed here when not given).
+                   created_at: datetime | None = None, external_id: str | None = None,
+                   raw: str | None = None) -> dict:
+    """One ``messages`` row: the raw body kept (``raw``: cut to the ticket's budget by the caller,
+    else to :data:`MESSAGE_RAW_CHARS` here) beside the cleaned one (``body``, cleaned here when not
+    given) and, for a customer's message, its tone (``tone``, analysed here when not given).
     ``created_at`` and ``external_id`` default to the message's own (a webhook event knows them
     when the message does not)."""
-    body = clean_message(message.body) if body is None else body
+    raw = truncated(message.body, MESSAGE_RAW_CHARS) if raw is None else raw
+    body = clean_message(raw) if body is None else body
     if tone is None and message.author_role == "customer" and body:
         tone = analyze_tone(body)
-    return {
+    return fit_and_note(MessageRow.__table__, {
         "tenant_id": tenant_id,
         "position": position,
         "author_role": message.author_role,
         "public": message.public,
         "author_name": message.author_name,
-        "body_raw": message.body,
+        "body_raw": raw,
         "body": body,
         "created_at": aware_utc(created_at or message.created_at),
         "external_id": external_id if external_id is not None else message.external_id,
         "sentiment": tone.sentiment if tone else None,
         "sentiment_score": tone.score if tone else None,
         "urgent": tone.urgent if tone else None,
-    }
+    }, "a message")
+
+
+def kept_raw(messages: Sequence[Message], already: int = 0) -> list[str]:
+    """The raw bodies of ``messages`` as stored: each cut to its budget (:func:`raw_budgets`),
+    ``already`` being the raw characters the ticket stores before them."""
+    budgets = raw_budgets([len(m.body) for m in messages], already)
+    return [truncated(m.body, budget) for m, budget in zip(messages, budgets, strict=True)]
 
 
 def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime) -> tuple[dict, list[dict]]:
-    cleaned = [clean_message(m.body) for m in ticket.messages]
+    raw = kept_raw(ticket.messages)
+    cleaned = [clean_message(body) for body in raw]
     tones = [analyze_tone(body) if m.author_role == "customer" and body else None
              for m, body in zip(ticket.messages, cleaned, strict=True)]
     customer_tones = [tone for tone in tones if tone is not None]
@@ -213,9 +241,10 @@ def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime
     digest = hashlib.sha256(ticket.model_dump_json().encode())
     digest.update(json.dumps([tags, intent, CLEANER_VERSION, TONE_VERSION]).encode())
     row["content_hash"] = digest.hexdigest()
-    rows = enumerate(zip(ticket.messages, cleaned, tones, strict=True))
-    messages: list[dict[str, Any]] = [message_values(tenant_id, position, m, body, tone)
-                                      for position, (m, body, tone) in rows]
+    row = fit_and_note(TicketRow.__table__, row, f"ticket {ticket.source}:{ticket.external_id}")
+    rows = enumerate(zip(ticket.messages, cleaned, tones, raw, strict=True))
+    messages: list[dict[str, Any]] = [message_values(tenant_id, position, m, body, tone, raw=kept)
+                                      for position, (m, body, tone, kept) in rows]
     seen: set[str] = set()
     for message in messages:  # a helpdesk id names one message; a repeat would break the unique key
         if message["external_id"] in seen:
@@ -246,18 +275,25 @@ def upsert_tickets(session: Session, tenant_id: int, tickets: Sequence[Ticket],
     """
     aliases = aliases or {}
     counts = UpsertCounts()
-    latest = {(t.source, t.external_id): t for t in tickets}  # last wins
+    latest = {_stored_key(t): t for t in tickets}  # last wins
     unique = list(latest.values())
     for start in range(0, len(unique), BATCH_SIZE):
         counts += _upsert_batch(session, tenant_id, unique[start:start + BATCH_SIZE], aliases)
     return counts
 
 
+def _stored_key(ticket: Ticket) -> tuple[str, str]:
+    """The ticket's natural key as it will be stored (fitted to its columns)."""
+    fitted, _ = fit_values(TicketRow.__table__, {"source": ticket.source, "external_id": ticket.external_id})
+    return fitted["source"], fitted["external_id"]
+
+
 def _upsert_batch(session: Session, tenant_id: int, tickets: list[Ticket], aliases: dict[str, str]) -> UpsertCounts:
     now = datetime.now(UTC)
+    keys = [_stored_key(t) for t in tickets]
     existing: dict[tuple[str, str], tuple[int, str]] = {}
-    for source in {t.source for t in tickets}:
-        wanted = [t.external_id for t in tickets if t.source == source]
+    for source in {source for source, _ in keys}:
+        wanted = [external_id for key_source, external_id in keys if key_source == source]
         found = session.execute(
             select(TicketRow.external_id, TicketRow.id, TicketRow.content_hash).where(
                 TicketRow.tenant_id == tenant_id, TicketRow.source == source, TicketRow.external_id.in_(wanted)
@@ -266,9 +302,9 @@ def _upsert_batch(session: Session, tenant_id: int, tickets: list[Ticket], alias
         existing.update({(source, ext): (id_, digest) for ext, id_, digest in found})
 
     ticket_rows, message_rows, unchanged = [], [], 0
-    for ticket in tickets:
+    for ticket, key in zip(tickets, keys, strict=True):
         row, messages = _rows(tenant_id, ticket, aliases, now)
-        known = existing.get((ticket.source, ticket.external_id))
+        known = existing.get(key)
         if known is not None and known[1] == row["content_hash"]:
             unchanged += 1
             continue

@@ -17,6 +17,7 @@ import re
 
 from core.ml.templates import ENTITY_KIND, NAME_KINDS, ReplyTemplates, Skeleton, words_of
 from core.text.entities import find_entities, replace_personal
+from core.text.limits import MESSAGE_MODEL_CHARS, TICKET_MODEL_CHARS, truncated
 
 #: Slot kinds the current ticket may fill, and the detail of the ticket that fills each.
 _FILLED_BY = {
@@ -73,7 +74,7 @@ def label(kind: str) -> str:
 def fill(skeleton: Skeleton, customer_name: str | None, customer_text: str) -> str:
     """``skeleton`` for the customer who wrote ``customer_text``: slots filled from their ticket or
     shown as placeholders, then the detectors' second net over the copied text."""
-    own = own_details(customer_text, customer_name)
+    own = own_details(truncated(customer_text, TICKET_MODEL_CHARS), customer_name)
     text: list[str] = []
     fills: dict[str, str] = {}
     spared: set[str] = set()
@@ -116,6 +117,8 @@ def draft_reply(evidence_reply: str, evidence_customer: str | None, customer_nam
     """
     if templates is None:
         templates = ReplyTemplates(people=people)
+    # A reply an agent sent (kept whole up to a raw body's cap in its signal) is read as one message.
+    evidence_reply = truncated(evidence_reply, MESSAGE_MODEL_CHARS)
     return fill(templates.adapt(evidence_reply, evidence_customer, group), customer_name, customer_text)
 
 

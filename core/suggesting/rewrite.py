@@ -22,6 +22,7 @@ from core.config import Settings
 from core.ml.templates import ReplyTemplates
 from core.suggesting.drafting import guard_rewrite
 from core.text.entities import PERSONAL_TYPES, find_entities, replace_personal
+from core.text.limits import MESSAGE_MODEL_CHARS, truncated
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,9 @@ def rewrite_draft(settings: Settings, draft: str, customer_text: str, evidence_r
     """
     if not settings.llm_url:
         return None
+    # Each text the endpoint reads, and its answer, is at most one message long (core.text.limits).
+    customer_text = truncated(customer_text, MESSAGE_MODEL_CHARS)
+    evidence_replies = [truncated(r, MESSAGE_MODEL_CHARS) for r in evidence_replies]
     redactor = Redactor(names=tuple({n for n in names if n and len(n) > 1}))
     redacted_draft = redactor.redact(draft)
     evidence = "\n\n".join(f"Resolved reply {i + 1}:\n{redactor.redact(r)}" for i, r in enumerate(evidence_replies))
@@ -87,7 +91,7 @@ def rewrite_draft(settings: Settings, draft: str, customer_text: str, evidence_r
             model=settings.llm_model, temperature=0.2,
             messages=[{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}],
         )
-        answer = (response.choices[0].message.content or "").strip()
+        answer = truncated((response.choices[0].message.content or "").strip(), MESSAGE_MODEL_CHARS)
     except Exception as exc:  # any failure of an optional helper keeps the original draft
         log.warning("draft rewrite failed (%s); keeping the original draft", type(exc).__name__)
         return None

@@ -2,7 +2,9 @@
 
 Models are loaded once per process and version (loading checks checksum and library version), and
 every suggestion is stored with the model version that made it, so a later signal can say which
-model it judged.
+model it judged. Whatever the caller passes, a model reads at most a ticket's model text
+(:func:`core.text.limits.bounded_model_text`): a ticket stored before the caps existed, or a text
+from any other path, costs a bounded time.
 """
 
 from __future__ import annotations
@@ -27,28 +29,50 @@ from core.store.tables import SuggestionRow, TicketRow
 from core.suggesting.drafting import draft_from_evidence, draft_reply, outline
 from core.suggesting.rewrite import rewrite_draft
 from core.text.entities import find_entities
+from core.text.limits import bounded_model_text
 from core.types import Entity, Evidence, Suggestion, TagScore
 
-_models: dict[tuple[str, str], tuple[TicketModel, StoredModel]] = {}
+#: Loaded models by (database, tenant, model name, version): one per tenant, the version in service.
+_models: dict[tuple[str, str, str, str], tuple[TicketModel, StoredModel]] = {}
+_loading: dict[tuple[str, str, str, str], threading.Lock] = {}
 _lock = threading.Lock()
 
 
 def current_model(runtime: Runtime, tenant_slug: str) -> tuple[TicketModel, StoredModel]:
-    """The tenant's model in service, loaded at most once per version per process."""
+    """The tenant's model in service, loaded at most once per version per process.
+
+    The version in service is read from the database on every call (one indexed row), so a model
+    promoted by a worker on another machine is served from the next request on. Loading holds a
+    lock of that tenant's version only: a large model being fetched for one tenant does not hold up
+    the others. A newly loaded version replaces the tenant's older one in memory."""
     registry = registry_for(runtime, tenant_slug)
     version = registry.current_version()
-    key = (str(registry.root), version or "")
+    key = (*registry.identity, version or "")
+    found = _models.get(key)
+    if found is not None:
+        return found
     with _lock:
-        if key not in _models:
-            _models[key] = registry.load(version)
-        return _models[key]
+        loading = _loading.setdefault(key, threading.Lock())
+    with loading:
+        found = _models.get(key)
+        if found is None:
+            try:
+                found = registry.load(version)
+                with _lock:
+                    for older in [k for k in _models if k[:3] == key[:3]]:
+                        del _models[older]
+                    _models[key] = found
+            finally:
+                with _lock:
+                    _loading.pop(key, None)
+        return found
 
 
 def sentence_vector(runtime: Runtime, model: TicketModel, text: str):
     """The sentence vector ``model`` reads for ``text``, or ``None`` for an n-gram-only model."""
     if not model.encoder_name:
         return None
-    return _encode_one(encoder_for(model, runtime.settings.encoders_dir), text)
+    return _encode_one(encoder_for(model, runtime.settings.encoders_dir), bounded_model_text(text))
 
 
 @lru_cache(maxsize=64)
@@ -65,6 +89,7 @@ def build_suggestion(model: TicketModel, stored: StoredModel, text: str, custome
     """A suggestion for ``text`` with its :func:`sentence_vector` (pure: reads the model and the
     live ``memory`` of signals, writes nothing). ``query`` is the similarity row when the caller
     already has it."""
+    text = bounded_model_text(text)
     ngrams = model.ngram_row(text)  # read by the intent, tag and (without an encoder) similarity models
     query = model.similarity_query(text, vector, ngrams) if query is None else query
     if model.intents is None:
@@ -176,6 +201,7 @@ def live_memory(runtime: Runtime, tenant_id: int, model: TicketModel, stored: St
 def suggest(runtime: Runtime, tenant_slug: str, text: str, ticket_id: int | None = None,
             customer_name: str | None = None) -> Suggestion:
     """Suggest for ``text`` and store the suggestion so signals can refer to it."""
+    text = bounded_model_text(text)
     tenant_id = runtime.db.tenant_id(tenant_slug)
     model, stored = current_model(runtime, tenant_slug)
     vector = sentence_vector(runtime, model, text)
@@ -234,6 +260,7 @@ def similar_tickets(runtime: Runtime, tenant_slug: str, ticket_id: int, limit: i
         text = session.scalar(select(TicketRow.text).where(TicketRow.id == ticket_id))
     if text is None:
         return None
+    text = bounded_model_text(text)
     model, _ = current_model(runtime, tenant_slug)
     vector = sentence_vector(runtime, model, text)
     nearest = model.index.nearest(model.similarity_query(text, vector), k=limit + 1)

@@ -18,6 +18,10 @@ Library choice, tested on realistic mails (see ``tests/test_normalize.py``):
   "From: the app, I tried to pay ..."; ``quotequail`` misses signatures altogether.
 
 Everything here is conservative: if a rule would leave nothing, the text before that rule is kept.
+
+Sizes are bounded (:mod:`core.text.limits`): a message is cleaned from at most its first
+:data:`MESSAGE_RAW_CHARS` and its cleaned text is cut at :data:`MESSAGE_MODEL_CHARS`, a subject at
+:data:`SUBJECT_MODEL_CHARS` and a ticket's model text at :data:`TICKET_MODEL_CHARS`, each cut marked.
 """
 
 from __future__ import annotations
@@ -34,8 +38,18 @@ from bs4 import BeautifulSoup
 from lxml import etree
 from mailparser_reply.parser import EmailMessage
 
+from core.text.limits import (
+    MESSAGE_MODEL_CHARS,
+    MESSAGE_RAW_CHARS,
+    SUBJECT_MODEL_CHARS,
+    TICKET_MODEL_CHARS,
+    marker,
+    split_marker,
+    truncated,
+)
+
 #: Bump when the cleaning rules change, so re-imports rewrite bodies cleaned by older rules.
-CLEANER_VERSION = "2"
+CLEANER_VERSION = "3"
 
 #: Languages whose reply headers are recognised. Polish is left out on purpose: its pattern accepts a
 #: single "Data: ..." line as a reply header, which would cut English messages that quote data.
@@ -104,21 +118,38 @@ def _header_patterns() -> tuple[tuple[tuple[str, ...], re.Pattern[str]], ...]:
     return tuple(patterns)
 
 
-def clean_message(raw: str | None) -> str:
-    """The new words of one message: plain text without quoted replies, signature or odd unicode.
+#: A message's plain text is repaired and stripped from its first this many times ``limit``
+#: characters: the customer's new words open a message, and what follows them (quoted history,
+#: inline quoting, a signature) rarely doubles them, so the cut text still has ``limit`` of them.
+_CLEANED_FROM = 2
+
+
+def clean_message(raw: str | None, limit: int = MESSAGE_MODEL_CHARS) -> str:
+    """The new words of one message: plain text without quoted replies, signature or odd unicode,
+    at most ``limit`` characters of it (then marked, see :mod:`core.text.limits`).
 
     Short single-line ASCII text (most chat messages, every Banking77 query) takes a fast path that
-    only normalizes whitespace; the import budget is a few microseconds per message.
+    only normalizes whitespace; the import budget is a few microseconds per message. A raw body
+    that was cut when stored ends with a marker: it is cleaned without it and the count carried,
+    as is what lies past ``_CLEANED_FROM * limit`` characters of plain text (quoted history included).
     """
     if not raw:
         return ""
+    raw, cut_before = split_marker(truncated(raw, MESSAGE_RAW_CHARS))
     if "\n" not in raw and "\r" not in raw and raw.isascii() and "<" not in raw and "&" not in raw and ">" not in raw:
-        return " ".join(raw.split())
-    text = html_to_text(raw) if "<" in raw and _HTML_TAG.search(raw) else _unescape(raw)
-    text = fix_unicode(text)
-    text = normalize_whitespace(text)
-    text = strip_quoted(text)
-    return strip_signature(text)
+        text = " ".join(raw.split())
+    else:
+        text = html_to_text(raw) if "<" in raw and _HTML_TAG.search(raw) else _unescape(raw)
+        if len(text) > _CLEANED_FROM * limit:  # the new words come first; ftfy alone costs ~5 µs a character
+            cut_before += len(text) - _CLEANED_FROM * limit
+            text = text[: _CLEANED_FROM * limit]
+        text = fix_unicode(text)
+        text = normalize_whitespace(text)
+        text = strip_quoted(text)
+        text = strip_signature(text)
+    if cut_before:
+        text = f"{text}\n{marker(cut_before)}" if text else marker(cut_before)
+    return truncated(text, limit)
 
 
 def _unescape(text: str) -> str:
@@ -326,7 +357,7 @@ def clean_subject(subject: str | None) -> str:
     """A subject without "Re:"/"Fwd:" prefixes, cleaned like a message."""
     if not subject:
         return ""
-    text = clean_message(subject).replace("\n", " ")
+    text = clean_message(subject, SUBJECT_MODEL_CHARS).replace("\n", " ")
     return re.sub(r"^(?:\s*(?:re|fw|fwd|aw|wg|tr|rv|sv|vs)\s*(?:\[\d+\])?\s*:\s*)+", "", text, flags=re.I).strip()
 
 
@@ -362,8 +393,10 @@ def text_for_model(subject: str, bodies: list[str]) -> str:
     vector), and the same question would read differently by channel. On the simulated demo
     history (most subjects are the message's first seven words), ``bench/novelty.py`` at budget
     0.10: known questions abstained 0.110 -> 0.101, never-seen ones 0.740 -> 0.768 (the bare
-    Banking77 queries in the same split give 0.106 and 0.790)."""
-    bodies = [without_salutation(body) for body in bodies]
+    Banking77 queries in the same split give 0.106 and 0.790). Each part and the whole are cut
+    to their caps (:mod:`core.text.limits`), so a stored body cleaned before the caps reads bounded too."""
+    subject = truncated(subject, SUBJECT_MODEL_CHARS)
+    bodies = [without_salutation(truncated(body, MESSAGE_MODEL_CHARS)) for body in bodies]
     if subject and bodies and _words(subject) in _words(bodies[0]):
         subject = ""
-    return "\n".join([subject, *bodies] if subject else bodies)
+    return truncated("\n".join([subject, *bodies] if subject else bodies), TICKET_MODEL_CHARS)

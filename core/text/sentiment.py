@@ -1,7 +1,9 @@
 """Sentiment (frustrated / neutral / pleased) and urgency per message, offline.
 
 VADER is a lexicon-and-rules model built for short informal text; its lexicon ships inside the
-``vaderSentiment`` package, so nothing is downloaded and a message takes about 0.05 ms. Support
+``vaderSentiment`` package, so nothing is downloaded and a message takes about 0.05 ms. The
+library's own scoring is quadratic in a message's words; :mod:`core.text.valence` gives the same
+scores in linear time, and a message is read up to :data:`core.text.limits.MESSAGE_MODEL_CHARS`. Support
 conversations have their own cues that VADER's general lexicon misses ("still", "again", "third
 time", shouting), which add to the frustration score. Urgency is a separate question: a polite
 message about a stolen card is urgent; an angry one about a fee is not.
@@ -12,6 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+
+from core.text.limits import MESSAGE_MODEL_CHARS, truncated
+from core.text.valence import LinearAnalyzer
 
 Sentiment = str  # "frustrated", "neutral" or "pleased"
 
@@ -41,11 +46,14 @@ class Tone:
     urgent: bool
 
 
-@lru_cache(maxsize=1)
-def _analyzer():
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+#: Messages up to this long are cached ("Thanks!", "Any update?" repeat a lot); a cache of long
+#: ones would hold thousands of whole messages in memory for nothing.
+CACHED_CHARS = 256
 
-    return SentimentIntensityAnalyzer()
+
+@lru_cache(maxsize=1)
+def _analyzer() -> LinearAnalyzer:
+    return LinearAnalyzer()
 
 
 _UPPER = re.compile(r"[A-Z]")
@@ -59,9 +67,19 @@ def _shouting(text: str) -> bool:
     return upper >= 12 and upper / (upper + len(_LOWER.findall(text))) > 0.6
 
 
-@lru_cache(maxsize=8192)
 def analyze(text: str) -> Tone:
-    """The tone of one message. Cached: short messages ("Thanks!", "Any update?") repeat a lot."""
+    """The tone of one message (its first :data:`MESSAGE_MODEL_CHARS` characters)."""
+    if len(text) <= CACHED_CHARS:
+        return _cached(text)
+    return _tone(truncated(text, MESSAGE_MODEL_CHARS))
+
+
+@lru_cache(maxsize=8192)
+def _cached(text: str) -> Tone:
+    return _tone(text)
+
+
+def _tone(text: str) -> Tone:
     score = _analyzer().polarity_scores(text)["compound"]
     cues = len(_FRUSTRATION_CUES.findall(text)) + 2 * _shouting(text)  # shouting weighs double
     score = max(-1.0, score - 0.25 * cues)

@@ -1,4 +1,4 @@
-"""The admin pages: operators, API tokens and the audit trail.
+"""The admin pages: operators, API tokens, the audit trail and quarantined webhook events.
 
 Plain HTML forms posted with the CSRF token, so every action works without JavaScript. A POST
 that changes something redirects to the page it changed (post/redirect/get), except issuing a
@@ -19,6 +19,8 @@ from core.access import SCOPES, audit
 from core.access.operators import list_operators
 from core.access.tokens import TOKEN_PREFIX, ApiToken, issue_token, list_tokens, revoke_token
 from core.errors import BadInput
+from core.helpdesk.event_failures import quarantined_events
+from core.helpdesk.webhook_events import retry_quarantined
 from core.runtime import Runtime
 from core.store.tables import TenantRow
 from core.web.access import actor, current_principal, operator
@@ -119,3 +121,23 @@ def audit_page():
     tenant = request.args.get("tenant", "").strip() or None
     return render_template("admin_audit.html", events=audit.list_events(_runtime(), tenant, AUDIT_PAGE_SIZE),
                            tenant=tenant, tenants=_tenant_slugs(), limit=AUDIT_PAGE_SIZE)
+
+
+@blueprint.get("/events")
+@operator("admin")
+def events_page():
+    """Every tenant's quarantined webhook events (failed every attempt), with a retry for each."""
+    failed = [event for slug in _tenant_slugs() for event in quarantined_events(_runtime(), slug)]
+    return render_template("admin_events.html", events=failed)
+
+
+@blueprint.post("/events/<slug>/<int:event_id>/retry")
+@operator("admin")
+def retry_event(slug: str, event_id: int):
+    """Apply a quarantined event again (after a fix); the page says whether it went in."""
+    row = retry_quarantined(_runtime(), slug, event_id)  # not this tenant's: 404; not quarantined: 400
+    applied = row.processed_at is not None
+    audit.record(_runtime(), actor(), "event.retry", tenant=slug, target=str(event_id), detail={"applied": applied})
+    flash(f"Event {event_id} of {slug} applied." if applied
+          else f"Event {event_id} of {slug} failed again and is back in quarantine: {row.last_error}")
+    return redirect(url_for("admin.events_page"), 303)

@@ -27,6 +27,7 @@ from core.store.tables import TenantRow
 from core.store.tickets import StoredTicket, count_tickets, get_ticket, list_tickets
 from core.suggesting.replay import latest_replay_run
 from core.suggesting.suggest import similar_tickets, suggest, suggest_for_ticket
+from core.text.limits import MESSAGE_MODEL_CHARS, truncated
 from core.types import Signal
 from core.web.access import actor, current_principal, public
 from core.web.errors import ApiError
@@ -212,7 +213,8 @@ def suggest_text(slug: str):
     body = _json_body(SuggestRequest)
     rt = runtime()
     rt.db.tenant_id(slug)
-    return _send(suggest(rt, slug, body.text, customer_name=body.customer_name))
+    text = truncated(body.text, MESSAGE_MODEL_CHARS)  # one message's cap, marked (core.text.limits)
+    return _send(suggest(rt, slug, text, customer_name=body.customer_name))
 
 
 @docs.route("POST", "/tenants/<slug>/signals", scope="signals",

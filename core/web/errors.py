@@ -2,6 +2,11 @@
 
 Bad input is the caller's problem and must say what to fix; anything else is ours and is logged
 with its traceback while the caller sees a plain 500 (no internals, no secrets).
+
+A misconfiguration on our side (no usable ``DESKLOOP_SECRET_KEY``, credentials it cannot decrypt)
+is a 503 with ``Retry-After``: a helpdesk reads a 4xx as "do not send this again" and would drop
+the delivery, while a 5xx is retried once the operator has fixed the server. It is logged as one
+error line naming the problem (never a secret), not as a traceback.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from core.errors import BadInput, NotFound
-from core.ml.registry import ModelLoadError
+from core.helpdesk.accounts import AccountClaimed
+from core.helpdesk.secrets import SecretsUnavailable
+from core.ml.registry import ModelLoadError, ModelUnusable
 from core.store.db import UnknownTenantError
 
 log = logging.getLogger(__name__)
@@ -32,6 +39,20 @@ def error_response(status: int, reason: str, field: str | None = None):
     if field is not None:
         body["field"] = field
     return jsonify(error=body), status
+
+
+#: Seconds a helpdesk is asked to wait before retrying what our misconfiguration refused.
+MISCONFIGURED_RETRY_AFTER = 60
+
+
+def misconfigured(reason: str, retry_after: int = MISCONFIGURED_RETRY_AFTER):
+    """503 for a fault of ours the caller cannot fix: logged loudly, retried by the helpdesk."""
+    log.error("cannot serve %s %s: %s", request.method, request.path, reason)
+    # The caller (often the open internet) learns that it should retry, not how the server is set up.
+    response, status = error_response(503, "Deskloop cannot serve this request until its operator fixes the "
+                                           "server's configuration; retry later")
+    response.headers["Retry-After"] = str(retry_after)
+    return response, status
 
 
 def validation_reason(exc: ValidationError) -> tuple[str, str | None]:
@@ -65,6 +86,14 @@ def register_error_handlers(app: Flask) -> None:
     def _api_error(exc: ApiError):
         return error_response(exc.status, exc.reason, exc.field)
 
+    @app.errorhandler(SecretsUnavailable)
+    def _secrets_unavailable(exc: SecretsUnavailable):
+        return misconfigured(exc.reason)
+
+    @app.errorhandler(AccountClaimed)
+    def _claimed(exc: AccountClaimed):
+        return error_response(409, exc.reason, exc.field)
+
     @app.errorhandler(BadInput)
     def _bad_input(exc: BadInput):
         return error_response(404 if isinstance(exc, NotFound) else 400, exc.reason, exc.field)
@@ -77,6 +106,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(UnknownTenantError)
     def _unknown_tenant(exc: UnknownTenantError):
         return error_response(404, str(exc))
+
+    @app.errorhandler(ModelUnusable)
+    def _unusable_model(exc: ModelUnusable):
+        return misconfigured(str(exc))
 
     @app.errorhandler(ModelLoadError)
     def _no_model(exc: ModelLoadError):

@@ -31,6 +31,7 @@ from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.config import Settings
+from core.helpdesk.secrets import SecretsUnavailable
 from core.panel.access import AccessDenied, identity_for_bearer
 from core.web.errors import error_response
 
@@ -124,7 +125,7 @@ def _caller_key() -> str:
     if rule is not None and rule.kind == "panel":
         try:
             identity = identity_for_bearer(current_app.extensions["deskloop"], request.headers.get("Authorization"))
-        except AccessDenied:
+        except (AccessDenied, SecretsUnavailable):  # the view answers (401, or 503 for our missing key)
             return get_remote_address()
         return f"panel:{identity.tenant}:{identity.agent or '-'}"
     return get_remote_address()

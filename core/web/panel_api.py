@@ -24,6 +24,7 @@ from core.panel.access import (
     identity_for_session,
 )
 from core.panel.suggestions import PanelSuggestion, panel_suggestion, record_sent, record_wrong
+from core.text.limits import MESSAGE_RAW_CHARS
 from core.types import Suggestion
 from core.web.access import panel, public
 from core.web.errors import ApiError, error_response
@@ -74,9 +75,10 @@ class _Body(BaseModel):
 
 
 class SuggestionRequest(_Body):
-    text: str | None = Field(default=None, max_length=MAX_TEXT,
+    text: str | None = Field(default=None, max_length=MESSAGE_RAW_CHARS,
                              description="The ticket's text as the panel reads it, used when Deskloop has not "
-                                         "stored the ticket yet.")
+                                         "stored the ticket yet. Models read its first 20,000 cleaned "
+                                         "characters; a longer text is cut there and marked.")
 
 
 class SentRequest(_Body):

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticCustomError
 
 from core.clock import aware_utc
+from core.text.limits import MESSAGE_RAW_CHARS
 from core.types import (
     Csat,
     Message,
@@ -190,7 +191,9 @@ class TicketDetail(TicketSummary):
 
 
 class SuggestRequest(_Body):
-    text: str = Field(min_length=1, max_length=MAX_TEXT, description="The customer's message.")
+    text: str = Field(min_length=1, max_length=MESSAGE_RAW_CHARS,
+                      description="The customer's message. Models read its first 20,000 characters; a longer "
+                                  "one is cut there and marked `[... truncated N characters]`.")
     customer_name: str | None = Field(default=None, max_length=MAX_NAME, description="Used to greet the customer.")
 
 

@@ -1,11 +1,19 @@
 """``POST /webhooks/<helpdesk>/<tenant>``: verify, parse, persist, enqueue, answer.
 
+A fault of ours (credentials the server cannot decrypt) is a 503 with ``Retry-After``
+(:func:`core.web.errors.misconfigured`), so the helpdesk retries once it is fixed. The tenant's
+connection comes from a per-process cache checked against the tenant's stamp on every delivery,
+so a rotated secret is in force at once in every worker.
+
 Nothing slow happens inside the request (no model, no helpdesk API call): the helpdesk wants an
 answer within seconds and retries otherwise, so the events are stored and a worker applies them
 (:mod:`core.helpdesk.webhook_events`). Answers: 200 for a stored or deliberately ignored delivery (an
 ignored event must not be retried or get the webhook switched off), 401 for a signature that
 does not verify, 400 with the reason for a payload that cannot be read, 404 for an unknown
 helpdesk or tenant. The raw body is read once and verified as received, before any JSON parsing.
+Once the events are stored they are acknowledged even if the queue cannot take the job that
+applies them (Redis restarting): a helpdesk's retry would be a duplicate, which schedules nothing,
+while the scheduler's sweep finds every event left pending.
 """
 
 from __future__ import annotations
@@ -60,6 +68,10 @@ def receive(helpdesk: str, tenant: str):
     tenant_id = runtime.db.tenant_id(tenant)
     new_ids = store_events(runtime, tenant_id, helpdesk, events)
     if new_ids:
-        schedule_processing(runtime, tenant)
+        try:
+            schedule_processing(runtime, tenant)
+        except Exception as exc:  # the queue is down: the events are stored, the scheduler's sweep drains them
+            log.error("%s webhook for %s: events stored, but no drain could be queued (%s); the scheduler's "
+                      "sweep will apply them", helpdesk, tenant, type(exc).__name__)
     return jsonify(accepted=len(new_ids), duplicates=len(events) - len(new_ids))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from core.helpdesk.contract import PanelPackage
 from integrations.base import WebhookIntegration
 from integrations.freshdesk import webhooks
+from integrations.freshdesk.account import account_host
 
 #: Credentials: ``api_key``: the Deskloop agent's API key (Profile settings); ``webhook_secret``: the value
 #: of the secret header every automation rule sends.
@@ -20,6 +21,7 @@ INTEGRATION = WebhookIntegration(
     webhooks=webhooks,
     client_path="integrations.freshdesk.client:FreshdeskClient",
     ticket_url_template="https://{domain}/a/tickets/{id}",
+    account_of=account_host,
     # The shared panel script and style, where the Freshworks app loads them.
     panel_package=PanelPackage("freshdesk", "manifests.checks:check_freshdesk", shared_files={
         "panel/panel.js": "app/scripts/panel.js", "panel/panel.css": "app/styles/panel.css"}),

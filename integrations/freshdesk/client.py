@@ -34,7 +34,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import requests
 from freshdesk.api import API
@@ -42,9 +41,11 @@ from freshdesk.v2 import errors as library
 from freshdesk.v2.models import Ticket as LibraryTicket
 from requests.adapters import HTTPAdapter
 
+from core.errors import BadInput
 from core.helpdesk.contract import BackfillPage, Connection
 from core.helpdesk.outbound import RetryPolicy, asked_wait
 from integrations.freshdesk import adapter
+from integrations.freshdesk.account import account_host
 from integrations.freshdesk.cursor import BackfillCursor
 from integrations.freshdesk.errors import (
     FreshdeskAPIError,
@@ -284,15 +285,10 @@ def _library_api(domain: str, connection: Connection, timeout: float,
 
 def _domain(connection: Connection) -> str:
     """``acme.freshdesk.com`` from what the admin typed (a URL is accepted)."""
-    raw = (connection.domain or "").strip()
-    host = urlsplit(raw if "//" in raw else f"//{raw}").hostname or ""
-    if not host:
-        raise FreshdeskConfigError("a Freshdesk domain such as acme.freshdesk.com is required", field="domain")
-    if not host.endswith(".freshdesk.com"):
-        raise FreshdeskConfigError(f"{host!r} is not a *.freshdesk.com domain: Freshdesk's API is only served "
-                                   "there, so give the account's acme.freshdesk.com name even when agents use "
-                                   "a custom domain", field="domain")
-    return host
+    try:
+        return account_host(connection.domain)
+    except BadInput as exc:
+        raise FreshdeskConfigError(exc.reason, field="domain") from None
 
 
 def _ticket_number(external_id: str) -> int:

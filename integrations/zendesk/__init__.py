@@ -11,6 +11,7 @@ from __future__ import annotations
 from core.helpdesk.contract import PanelPackage, SettingSpec
 from integrations.base import WebhookIntegration
 from integrations.zendesk import webhooks
+from integrations.zendesk.account import account_host
 
 #: Credentials: the agent email the token belongs to (Zendesk's ``email/token`` auth needs both), the API
 #: token, and the webhook's signing secret.
@@ -24,6 +25,7 @@ INTEGRATION = WebhookIntegration(
     ticket_url_template="https://{domain}/agent/tickets/{id}",
     panel_package=PanelPackage("zendesk", "manifests.checks:check_zendesk"),
     capabilities=frozenset({"webhooks", "backfill", "write_back_tags", "private_note", "panel", "panel_apply_tags"}),
+    account_of=account_host,
     app_settings=(SettingSpec("zendesk_app_id",  # signed_urls.APP_ID_SETTING (kept out of this import)
                               "the id Zendesk gave the uploaded sidebar app (its public key verifies "
                               "the panel's signed URL)", pattern=r"\d+"),),

@@ -16,18 +16,20 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, current_app, render_template, request
-from sqlalchemy import select
 
+from core.helpdesk.accounts import ACCOUNT, holder
 from core.helpdesk.connections import connection
 from core.helpdesk.contract import Connection
 from core.panel.access import AccessDenied, issue_session
 from core.runtime import Runtime
-from core.store.tables import TenantRow
 from core.web.access import panel
+from core.web.errors import MISCONFIGURED_RETRY_AFTER
 from core.web.headers import allow_framing
 from core.web.panel_api import PREFIX as PANEL_API_PREFIX
 from integrations.zendesk.account import account_host
 from integrations.zendesk.signed_urls import (
+    AppNotConfigured,
+    KeyUnavailable,
     identity_from_claims,
     unverified_issuer,
     verify_token,
@@ -44,15 +46,19 @@ blueprint = Blueprint("zendesk_sidebar", __name__, url_prefix="/apps/zendesk", t
 
 
 def _tenant_for_account(runtime: Runtime, host: str) -> Connection:
+    """The tenant holding the account (one indexed read: :mod:`core.helpdesk.accounts`)."""
     with runtime.db.admin_session() as session:
-        rows = session.execute(select(TenantRow.slug, TenantRow.domain).where(TenantRow.helpdesk == "zendesk")).all()
-    for row in rows:
-        try:
-            if account_host(row.domain) == host:
-                return connection(runtime, row.slug)
-        except ValueError:  # a tenant with an unusable domain cannot be the one
-            continue
-    raise AccessDenied(f"no tenant is connected to the Zendesk account {host}")
+        slug = holder(session, "zendesk", ACCOUNT, account_host(host))
+    if slug is None:
+        raise AccessDenied(f"no tenant is connected to the Zendesk account {host}")
+    return connection(runtime, slug)
+
+
+def _unavailable(reason: str, retry_after: int):
+    """503: the page cannot be verified for a reason of ours (or Zendesk's), never the agent's."""
+    allow_framing(["https://*.zendesk.com"])
+    body = render_template("zendesk_sidebar_refused.html", reason=reason)
+    return body, 503, {"Cache-Control": "no-store", "Retry-After": str(retry_after)}
 
 
 def _refused(reason: str):
@@ -73,6 +79,14 @@ def sidebar():
     try:
         conn = _tenant_for_account(runtime, unverified_issuer(token))
         claims = verify_token(token, conn)
+    except AppNotConfigured as exc:
+        log.error("Zendesk sidebar cannot verify tokens: %s", exc)
+        return _unavailable("Deskloop's Zendesk app is not set up completely yet. Ask your Deskloop admin to "
+                            "finish its setup, then reload the ticket.", MISCONFIGURED_RETRY_AFTER)
+    except KeyUnavailable as exc:
+        log.warning("Zendesk sidebar: %s", exc)  # logged as an error once, when the fetch failed
+        return _unavailable("Deskloop cannot reach Zendesk to check this page's signature right now. Reload "
+                            "the ticket in a minute.", exc.retry_after)
     except AccessDenied as exc:
         log.warning("Zendesk sidebar refused: %s", exc)  # the reason, never the token
         return _refused("Zendesk's signature on this page could not be verified. Reload the ticket; if this "

@@ -1,0 +1,101 @@
+"""Background drains in the web process, for the embedded default (no Redis, no worker).
+
+A webhook must be answered at once: the helpdesk waits for the acknowledgement and retries (or
+switches the hook off) when it is slow. Without a queue, the work a delivery calls for (applying
+the tenant's pending events) runs here, on a thread of its own, after the answer.
+
+One drain per key (a tenant of a database) at a time: a delivery arriving while that drain runs
+only asks it to go round once more, so nothing stored is left behind (the drain looks again after
+the delivery's events were committed). The work returns how many seconds until it wants to run
+again (an event waiting for its retry), and a timer starts it then. Threads are daemons: at process
+exit an unfinished drain's transaction simply never commits, its events stay pending in the
+database, and the next delivery (or the scheduler's sweep) applies them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable, Hashable
+
+log = logging.getLogger(__name__)
+
+#: What a drain runs: it returns the seconds until it wants to run again, or None.
+Work = Callable[[], float | None]
+
+_lock = threading.Lock()
+_running: dict[Hashable, threading.Thread] = {}
+_again: set[Hashable] = set()
+_timers: dict[Hashable, threading.Timer] = {}
+
+
+def start(key: Hashable, name: str, work: Work) -> bool:
+    """Run ``work`` on a background thread unless a drain for ``key`` runs already, in which case
+    that drain runs it once more when it is done. Returns whether a thread was started. ``name``
+    names the thread and the log lines (no secret, no personal data)."""
+    with _lock:
+        timer = _timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        if key in _running:
+            _again.add(key)
+            return False
+        thread = threading.Thread(target=_run, args=(key, name, work), name=f"deskloop-drain-{name}", daemon=True)
+        _running[key] = thread
+        thread.start()
+        return True
+
+
+def _run(key: Hashable, name: str, work: Work) -> None:
+    while True:
+        again_in: float | None = None
+        try:
+            again_in = work()
+        except Exception as exc:  # noqa: BLE001 - a thread has no caller to raise to; logged without values
+            where = " < ".join(f"{frame.name} ({frame.filename.rsplit('/', 1)[-1]}:{frame.lineno})"
+                               for frame in reversed(traceback.extract_tb(exc.__traceback__)))
+            log.error("background drain %s stopped by %s at %s; its events stay pending",
+                      name, type(exc).__name__, where)
+        with _lock:
+            if key in _again:
+                _again.discard(key)
+                continue
+            del _running[key]
+            if again_in is not None:
+                timer = threading.Timer(max(again_in, 0.0), start, args=(key, name, work))
+                timer.daemon = True
+                _timers[key] = timer
+                timer.start()
+            return
+
+
+def running() -> list[str]:
+    """The names of the drains running now."""
+    with _lock:
+        return [thread.name for thread in _running.values()]
+
+
+def wait_idle(timeout: float = 30.0) -> None:
+    """Return once no drain runs (timers waiting for a retry do not count); ``TimeoutError`` after
+    ``timeout`` seconds. What a test (or an orderly shutdown) waits on to know deliveries so far
+    are applied."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with _lock:
+            threads = list(_running.values())
+        if not threads:
+            return
+        for thread in threads:
+            thread.join(max(deadline - time.monotonic(), 0.0))
+        if time.monotonic() >= deadline and any(thread.is_alive() for thread in threads):
+            raise TimeoutError(f"background drains still running after {timeout} s: {running()}")
+
+
+def cancel_timers() -> None:
+    """Forget every scheduled re-run (a test's teardown; a process about to close its database)."""
+    with _lock:
+        for timer in _timers.values():
+            timer.cancel()
+        _timers.clear()

@@ -1,0 +1,16 @@
+"""Jobs for tests of the queue itself, importable by a worker process by their dotted path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def fails_twice(counter: str) -> str:
+    """Fails on its first two runs (as a call to a helpdesk in an outage would), counting runs in
+    the file ``counter``."""
+    path = Path(counter)
+    runs = int(path.read_text()) + 1 if path.exists() else 1
+    path.write_text(str(runs))
+    if runs < 3:
+        raise RuntimeError("the helpdesk is unavailable")
+    return "written"
