@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from core.web.errors import register_error_handlers
     from core.web.headers import init_headers
     from core.web.limits import init_limits
+    from core.web.openapi import RowIdConverter
     from core.web.session_key import check_credentials_key, session_key
 
     settings = settings or Settings.from_env()
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         proxied = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
                            x_host=settings.proxy_hops)
         app.wsgi_app = proxied  # type: ignore[method-assign]  # Flask's documented way to add WSGI middleware
+    app.url_map.converters["int"] = RowIdConverter  # before any rule is added: ids are bounded
     for blueprint in (api.blueprint, playground.blueprint, learning_pages.blueprint, webhooks.blueprint,
                       panel_api.blueprint, panel_api.assets, auth_pages.blueprint, admin_pages.blueprint):
         app.register_blueprint(blueprint)

@@ -24,6 +24,8 @@ from core.types import (
     Priority,
     Status,
     normalize_tags,
+    utc_representable,
+    without_nul,
 )
 
 EventKind = Literal[
@@ -92,6 +94,16 @@ class HelpdeskEvent(BaseModel):
     group: str | None = Field(default=None, max_length=255)
     #: Written by Deskloop itself (our note, our tags): stored, never learned from.
     from_deskloop: bool = False
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _without_nul(cls, value: Any) -> Any:
+        return without_nul(value)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _utc_representable(cls, value: Any) -> Any:
+        return utc_representable(value)
 
     @field_validator("tags")
     @classmethod

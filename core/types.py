@@ -9,7 +9,7 @@ bodies, so a bad field is reported with its name at the boundary.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -39,8 +39,40 @@ SignalKind = Literal[
 SIGNAL_KINDS: tuple[str, ...] = SignalKind.__args__  # type: ignore[attr-defined]
 
 
+def without_nul(value: Any) -> Any:
+    """A string (or a list's strings) without NUL characters. A helpdesk or an export can carry one,
+    but it is never text a person wrote, and PostgreSQL cannot store it in a text column (SQLite
+    can): dropping it keeps both databases alike and one odd character from stopping a ticket."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, list):
+        return [without_nul(item) if isinstance(item, str) else item for item in value]
+    return value
+
+
+def utc_representable(value: Any) -> Any:
+    """A datetime that converts to UTC (``0001-01-01T00:00+01:00`` does not: it is before year 1
+    in UTC), else ValueError, which pydantic reports with the field; other values as they are."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("the time is out of range once converted to UTC") from None
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _without_nul(cls, value: Any) -> Any:
+        return without_nul(value)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _utc_representable(cls, value: Any) -> Any:
+        return utc_representable(value)
 
 
 #: A tenant slug: it names the tenant in URLs, commands and the database, so it is taken exactly
@@ -64,6 +96,11 @@ class Tenant(_Model):
     helpdesk: Helpdesk = "none"
     domain: str | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def _without_nul(cls, value: Any) -> Any:
+        """A tenant's names are taken exactly as given: a NUL is refused by the slug's rule, not dropped."""
+        return value
 
     @field_validator("slug", mode="before")
     @classmethod

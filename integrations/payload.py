@@ -29,10 +29,7 @@ class Payload:
     @classmethod
     def from_body(cls, body: bytes) -> Payload:
         """Parse a raw request body (UTF-8 JSON object)."""
-        try:
-            return cls(json.loads(body.decode("utf-8")))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise MalformedPayload(f"body is not JSON: {exc}") from exc
+        return cls(read_json(body))
 
     def _where(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
@@ -121,13 +118,26 @@ class Payload:
             if isinstance(value, int | float):
                 return datetime.fromtimestamp(value, UTC)
             parsed = datetime.fromisoformat(_trim_nanoseconds(value.replace("Z", "+00:00")))
-        except (ValueError, OverflowError, OSError) as exc:
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        except (ValueError, OverflowError, OSError) as exc:  # OverflowError: before year 1 or after 9999 in UTC
             raise MalformedPayload(f"{self._where(key)}: not a timestamp: {value!r}") from exc
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
     def raw(self, key: builtins.str) -> Any:
         """The value as is (``None`` when absent), for fields passed through untouched."""
         return self.data.get(key)
+
+
+def read_json(body: bytes) -> Any:
+    """A raw body as JSON, or :class:`MalformedPayload`. Besides text that is not UTF-8 JSON, Python's
+    parser fails on nesting deeper than its recursion limit (``RecursionError``) and on a number of
+    more than 4,300 digits (``ValueError``): a body is refused for either, not answered with a 500.
+    (The web app already refuses deep bodies before a parser sees them; this keeps ``parse`` safe
+    wherever it is called.)"""
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise MalformedPayload(f"body is not JSON: {reason}") from exc
 
 
 def _trim_nanoseconds(value: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 
 from core.app import create_app
@@ -183,3 +185,101 @@ def test_a_question_about_something_never_seen_needs_a_human(client, trained):
     known = client.post("/api/v1/tenants/acme/suggest", json={"text": "I can't remember my password"}).json
     assert known["abstained"] is False and known["intent"] == "password_reset" and known["draft"]
     assert known["abstain_reason"] is None and known["ambiguous_between"] == []
+
+
+def test_cluster_times_carry_their_offset(client, trained):
+    """SQLite reads times back without a zone; the answer still gives each one as UTC (RFC 3339)."""
+    clusters = client.get("/api/v1/tenants/acme/clusters").json["clusters"]
+    assert clusters
+    for cluster in clusters:
+        for name in ("first_seen_at", "updated_at"):
+            assert datetime.fromisoformat(cluster[name]).utcoffset() == timedelta(0), cluster[name]
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/tenants/acme/tickets/9223372036854775808",
+    "/api/v1/tenants/acme/tickets/44823458050604734146425126912/similar",
+    "/api/v1/tenants/acme/tickets/" + "9" * 5000,
+])
+def test_ids_past_the_largest_row_id_name_nothing(client, db, path):
+    _seed(db, "acme", small_inbox())
+    response = client.get(path)
+    assert response.status_code == 404 and response.json["error"]["reason"]
+    revoke = client.post("/api/v1/tenants/acme/signals/44823458050604734146425126912/revoke")
+    assert revoke.status_code == 404 and revoke.json["error"]["reason"]
+
+
+@pytest.mark.parametrize("field", ["ticket_id", "suggestion_id"])
+def test_a_signal_naming_an_id_past_the_largest_is_refused(client, db, field):
+    _seed(db, "acme", small_inbox())
+    response = client.post("/api/v1/tenants/acme/signals", json={"kind": "confirmed", field: -(2**100)})
+    assert response.status_code == 400 and response.json["error"]["field"] == field
+    response = client.post("/api/v1/tenants/acme/signals", json={"kind": "confirmed", field: 2**63})
+    assert response.status_code == 400 and response.json["error"]["field"] == field
+    assert client.get("/api/v1/tenants/acme/signals").json["signals"] == []
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/api/v1/tenants/acme/suggest", {"text": "my card\u0000 is late"}, "text"),
+    ("/api/v1/tenants/acme/intents/merge", {"keys": ["refunds", "card\u0000"]}, "keys"),
+    ("/api/v1/tenants/acme/intents/accept", {"keys": ["\u0000"]}, "keys"),
+    ("/api/v1/tenants/acme/signals", {"kind": "confirmed", "ticket_id": 1, "payload": {"note": ["ok", "\u0000"]}},
+     "payload"),
+])
+def test_a_nul_character_in_a_body_is_refused_on_either_database(client, db, path, body, field):
+    _seed(db, "acme", small_inbox())
+    response = client.post(path, json=body)
+    assert response.status_code == 400 and response.json["error"]["field"] == field
+    assert "NUL" in response.json["error"]["reason"]
+
+
+def test_a_nul_character_in_the_url_is_refused_on_either_database(client, db):
+    _seed(db, "acme", small_inbox())
+    response = client.get("/api/v1/tenants/acme/tickets?intent=refund%00")
+    assert response.status_code == 400 and response.json["error"]["field"] == "intent"
+    for path in ("/api/v1/tenants/ac%00me/clusters", "/api/v1/tenants/acme/intents/re%00fund/split"):
+        response = client.open(path, method="POST" if path.endswith("split") else "GET", json={"parts": 2})
+        assert response.status_code == 404 and response.json["error"]["reason"]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/api/v1/tenants/acme/intents/accept", {"all": "T"}, "all"),
+    ("/api/v1/tenants/acme/intents/x/split", {"parts": "3"}, "parts"),
+    ("/api/v1/tenants/acme/signals", {"kind": "confirmed", "ticket_id": "1"}, "ticket_id"),
+])
+def test_body_values_must_have_the_documented_type(client, db, path, body, field):
+    _seed(db, "acme", small_inbox())
+    response = client.post(path, json=body)
+    assert response.status_code == 400 and response.json["error"]["field"] == field
+
+
+def test_an_integral_number_is_an_integer_as_json_schema_reads_it(client, db):
+    _seed(db, "acme", small_inbox())
+    ticket_id = _ticket_id(client, "acme", "refund_status-0")
+    refused = client.post("/api/v1/tenants/acme/signals", json={"kind": "confirmed", "ticket_id": ticket_id + 0.5})
+    assert refused.status_code == 400 and refused.json["error"]["field"] == "ticket_id"
+    made = client.post("/api/v1/tenants/acme/signals", json={"kind": "confirmed", "ticket_id": float(ticket_id)})
+    assert made.status_code == 201 and made.json["ticket_id"] == ticket_id
+
+
+def test_a_signal_naming_only_a_ticket_is_recorded_while_the_tenants_memory_is_live(client, trained):
+    """A suggestion loads the tenant's live memory; a later signal with no suggestion behind it
+    (a customer's confirmation of a ticket) is recorded, not a 500."""
+    suggested = _ticket_id(client, "acme", "card_arrival-1")
+    assert client.post(f"/api/v1/tenants/acme/tickets/{suggested}/suggestion").status_code == 200
+    ticket_id = _ticket_id(client, "acme", "refund_status-2")  # no suggestion was made for it
+    for kind in ("confirmed", "intent_changed"):
+        payload = {"intent": "card_arrival"} if kind == "intent_changed" else {}
+        response = client.post("/api/v1/tenants/acme/signals", json={"kind": kind, "ticket_id": ticket_id,
+                                                                     "payload": payload})
+        assert response.status_code == 201, response.json
+
+
+def test_an_empty_source_event_names_no_event(client, db):
+    _seed(db, "acme", small_inbox())
+    ticket_id = _ticket_id(client, "acme", "refund_status-0")
+    for _ in range(2):
+        response = client.post("/api/v1/tenants/acme/signals",
+                               json={"kind": "confirmed", "ticket_id": ticket_id, "source_event": "  "})
+        assert response.status_code == 201 and response.json["source_event"] is None, response.json
+    assert len(client.get("/api/v1/tenants/acme/signals").json["signals"]) == 2

@@ -79,3 +79,10 @@ def test_security_schemes_and_each_routes_scope_are_declared(app, document):
                 assert operation["x-deskloop-scope"] == enforced.scope, f"{method} {path}"
                 assert {"apiToken": [enforced.scope]} in operation["security"]
                 assert {"401", "403"} <= set(operation["responses"]), f"{method} {path}"
+
+
+def test_numeric_ids_are_bounded_as_the_server_bounds_them(document):
+    """A path id past a 64-bit row id matches no route (404), so the document says where ids end."""
+    param = next(p for p in document["paths"]["/api/v1/tenants/{slug}/tickets/{ticket_id}"]["get"]["parameters"]
+                 if p["name"] == "ticket_id")
+    assert param["schema"] == {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}

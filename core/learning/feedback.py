@@ -96,6 +96,10 @@ def record_signal(runtime: Runtime, tenant_slug: str, signal: Signal) -> tuple[S
     """Store ``signal`` for the tenant. Returns (stored signal, created); a repeated
     ``source_event`` returns the signal already stored, so a duplicate delivery counts once."""
     tenant_id = runtime.db.tenant_id(tenant_slug)
+    if signal.source_event is not None and not signal.source_event:
+        # An empty event id names no event: stored as none, or the second one would break the
+        # uniqueness of (tenant, source_event) instead of being recorded.
+        signal = signal.model_copy(update={"source_event": None})
     with runtime.db.transaction(tenant_id) as session:
         if signal.source_event:
             existing = session.scalar(select(SignalRow).where(SignalRow.source_event == signal.source_event))

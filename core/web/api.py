@@ -101,6 +101,15 @@ def _int_arg(name: str, default: int, minimum: int, maximum: int) -> int:
     return value
 
 
+def _text_arg(name: str) -> str | None:
+    """A text filter (None when absent or empty); no stored value holds a NUL character, and
+    PostgreSQL refuses one in a query, so it is refused here for both databases."""
+    value = request.args.get(name) or None
+    if value is not None and "\x00" in value:
+        raise ApiError(400, f"{name} contains a NUL character", field=name)
+    return value
+
+
 def _summary(stored: StoredTicket) -> dict[str, Any]:
     t = stored.ticket
     return {
@@ -166,7 +175,7 @@ def tickets(slug: str):
     tenant_id = rt.db.tenant_id(slug)
     limit = _int_arg("limit", 50, 1, 200)
     offset = _int_arg("offset", 0, 0, 10**9)
-    filters = {k: request.args.get(k) or None for k in ("status", "intent", "tag")}
+    filters = {k: _text_arg(k) for k in ("status", "intent", "tag")}
     with rt.db.tenant_session(tenant_id) as session:
         page = list_tickets(session, limit=limit, offset=offset, **filters)
         total = count_tickets(session, **filters)

@@ -93,6 +93,14 @@ def _refuse_deep_json():
     return None
 
 
+def _refuse_nul_in_path():
+    """No tenant, helpdesk or intent key holds a NUL character, so a path with one (``%00``) names
+    nothing: 404 here, before PostgreSQL is asked for it (it refuses such a string with an error)."""
+    if "\x00" in request.path:
+        return error_response(404, "nothing here is named with a NUL character")
+    return None
+
+
 def rate_limited(group: str):
     """Mark a view for the ``group``'s rate (``login`` or ``suggest``), applied per app."""
     if group not in GROUPS:
@@ -151,6 +159,7 @@ def init_limits(app: Flask, settings: Settings) -> Limiter:
                                     methods=_counted_methods(app, endpoint))
             app.view_functions[endpoint] = cast(RouteCallable, sign_in(view))
     app.before_request(_refuse_deep_json)
+    app.before_request(_refuse_nul_in_path)
     return limiter
 
 

@@ -16,9 +16,10 @@ from typing import Any
 from flask import Blueprint
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
+from werkzeug.routing import IntegerConverter, Map
 
 from core.web import access
-from core.web.schemas import ErrorBody
+from core.web.schemas import MAX_ROW_ID, ErrorBody
 
 _RULE_PARAM = re.compile(r"<(?:(?P<converter>[a-z]+):)?(?P<name>\w+)>")
 _CONVERTER_TYPES = {"int": "integer", "float": "number", None: "string", "string": "string"}
@@ -39,6 +40,16 @@ _ERROR_TEXT = {400: "Bad input: the reason names the field",
                404: "No such tenant, or nothing of that id or key (ticket, signal, intent)",
                409: "The tenant has no trained model yet", 413: "The body is larger than the server accepts",
                415: "The body must be JSON"}
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in this app's routes: a row id, so at most :data:`MAX_ROW_ID`. A larger number
+    matches no route (404, as an id that names nothing) instead of reaching the database, which
+    cannot bind it; :func:`core.app.create_app` installs it under the name ``int``."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -126,8 +137,7 @@ class ApiDocs:
 
     def _operation(self, op: Operation, refs) -> dict[str, Any]:
         parameters = [
-            {"name": m["name"], "in": "path", "required": True,
-             "schema": {"type": _CONVERTER_TYPES.get(m["converter"], "string")}}
+            {"name": m["name"], "in": "path", "required": True, "schema": _path_schema(m["converter"])}
             for m in _RULE_PARAM.finditer(op.rule)
         ]
         for q in op.query:
@@ -163,6 +173,11 @@ class ApiDocs:
             operation["requestBody"] = {"required": True,
                                         "content": {"application/json": {"schema": refs[(op.body, "validation")]}}}
         return operation
+
+
+def _path_schema(converter: str | None) -> dict[str, Any]:
+    kind = _CONVERTER_TYPES.get(converter, "string")
+    return {"type": kind, "minimum": 0, "maximum": MAX_ROW_ID} if converter == "int" else {"type": kind}
 
 
 def _op_id(rule: str) -> str:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from core.clock import aware_utc
 from core.text.limits import MESSAGE_RAW_CHARS
 from core.types import (
     Csat,
@@ -36,13 +37,59 @@ MAX_PAYLOAD_VALUES = 1000
 MAX_PAYLOAD_CHARS = 2 * MAX_TEXT
 
 Name = Annotated[str, Field(max_length=MAX_NAME)]
+#: The largest row id (tickets, suggestions, signals): ids are signed 64-bit columns, and a larger
+#: number names no row (and would not fit a query's parameter).
+MAX_ROW_ID = 2**63 - 1
+
+
+def _integral(value: Any) -> Any:
+    """JSON has one number type: ``3.0`` is the integer 3 (as JSON Schema reads it), which strict
+    validation would refuse; a string stays refused."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+#: An integer in a request body (strict, but ``3.0`` counts).
+JsonInt = Annotated[int, BeforeValidator(_integral)]
+RowId = Annotated[JsonInt, Field(ge=1, le=MAX_ROW_ID)]
+#: A moment read back from the store, answered with its offset: SQLite hands back naive datetimes,
+#: which would serialize without one (not an RFC 3339 ``date-time``, as the document promises).
+Moment = Annotated[datetime, AfterValidator(aware_utc)]
 
 
 class _Body(BaseModel):
     """A request body. Every string and list is bounded: the body cap (1 MiB) alone would let one
-    field carry a megabyte into a model, a comparison or a row."""
+    field carry a megabyte into a model, a comparison or a row.
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    Values are taken as the document types them (strict: ``"T"`` is no boolean, ``"3"`` no
+    integer), and no string may hold a NUL character: it is never text a person wrote, and
+    PostgreSQL cannot store it (SQLite can, so refusing it keeps both databases alike)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any, info: ValidationInfo) -> Any:
+        where = nul_at(value, info.field_name or "value")
+        if where is not None:
+            raise PydanticCustomError("nul_character", "{where} contains a NUL character (\\u0000)", {"where": where})
+        return value
+
+
+def nul_at(value: Any, path: str) -> str | None:
+    """Where in a JSON value a string (or an object's key) holds a NUL character, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = f"{path} key {key!r}" if "\x00" in str(key) else nul_at(item, f"{path}.{key}")
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = nul_at(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
 
 
 def _payload_sizes(value: Any, path: str) -> tuple[int, int]:
@@ -154,8 +201,8 @@ class SignalRequest(_Body):
     """A signal as posted by a client: the server sets id, time and revocation."""
 
     kind: SignalKind
-    ticket_id: int | None = None
-    suggestion_id: int | None = None
+    ticket_id: RowId | None = None
+    suggestion_id: RowId | None = None
     actor: str | None = Field(default=None, max_length=MAX_NAME)
     weight: float | None = Field(default=None, ge=-100, le=100,
                                  description="How much the signal counts; by default +1 for positive outcomes "
@@ -188,8 +235,8 @@ class ClusterSummary(BaseModel):
     label: str = Field(description="The words most distinctive of the cluster.")
     size: int
     model_version: str | None
-    first_seen_at: datetime
-    updated_at: datetime
+    first_seen_at: Moment
+    updated_at: Moment
 
 
 class ClusterList(BaseModel):
@@ -224,7 +271,7 @@ class CurvePoint(BaseModel):
 class ReplayRun(BaseModel):
     id: int
     source: str
-    created_at: datetime
+    created_at: Moment
     block_size: int
     blocks: list[CurvePoint]
     frozen_blocks: list[CurvePoint] = Field(description="The same method frozen after the first block.")
@@ -258,7 +305,7 @@ class LabelSourceReport(BaseModel):
 
 
 class LabelReport(BaseModel):
-    at: datetime = Field(description="When the sources were ranked.")
+    at: Moment = Field(description="When the sources were ranked.")
     current: str = Field(description="The source in use when they were ranked.")
     candidates: list[LabelSourceReport] = Field(description="Best first; rejected sources last.")
 
@@ -338,7 +385,7 @@ class MergeResult(BaseModel):
 
 
 class SplitRequest(_Body):
-    parts: int = Field(default=2, ge=2, le=20, description="How many new proposed intents.")
+    parts: JsonInt = Field(default=2, ge=2, le=20, description="How many new proposed intents.")
 
 
 class SplitResult(BaseModel):

@@ -217,9 +217,9 @@ def placeholder_time(value: str) -> datetime:
     """
     try:
         parsed = dateparser.parse(value)
-    except (ValueError, OverflowError) as exc:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # OverflowError: before year 1 or after 9999 in UTC
         raise ValueError(f"not a time: {value!r}") from exc
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def parse_triggered_event(value: str) -> tuple[str, str | tuple[str, str]]:

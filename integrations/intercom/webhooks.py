@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from typing import Any, cast
 
 from core.events import BadSignature, HelpdeskEvent, MalformedPayload
 from integrations.intercom import adapter
-from integrations.payload import Payload
+from integrations.payload import Payload, read_json
 
 SIGNATURE_HEADER = "X-Hub-Signature"
 #: The tenant setting naming the Intercom teammate Deskloop writes as.
@@ -93,8 +92,8 @@ def verify(headers: Mapping[str, str], body: bytes, secrets: Mapping[str, str], 
 def event_name(body: bytes) -> str | None:
     """The notification's topic, for logs (``None`` when the body has none)."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = read_json(body)
+    except MalformedPayload:
         return None
     topic = data.get("topic") if isinstance(data, dict) else None
     return topic if isinstance(topic, str) else None
