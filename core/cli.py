@@ -8,6 +8,7 @@ import logging
 import click
 
 from core.errors import BadInput
+from core.logs import LOG_FORMATS, LogFormat, configure
 from core.ml.registry import ModelLoadError
 from core.runtime import Runtime
 from core.store.db import UnknownTenantError
@@ -31,13 +32,13 @@ class DeskloopGroup(click.Group):
 
 @click.group(cls=DeskloopGroup)
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+@click.option("--log-format", type=click.Choice(LOG_FORMATS), default=None,
+              help="Log lines as text (the default) or one JSON object each; default DESKLOOP_LOG_FORMAT.")
 @click.pass_context
-def main(ctx: click.Context, verbose: bool) -> None:
+def main(ctx: click.Context, verbose: bool, log_format: LogFormat | None) -> None:
     """Deskloop: a helpdesk plugin that learns from every support ticket."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    for chatty in ("alembic", "httpx", "httpcore", "urllib3"):  # a line per HTTP request drowns a backfill
-        logging.getLogger(chatty).setLevel(logging.WARNING)
     runtime = Runtime()
+    configure(log_format or runtime.settings.log_format, logging.DEBUG if verbose else logging.INFO)
     ctx.obj = runtime
     ctx.call_on_close(runtime.close)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import platformdirs
 
 from core.errors import BadInput
+from core.logs import LogFormat, parse_format
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -66,6 +67,8 @@ class Settings:
             (``DESKLOOP_RATE_LOGIN``, ``DESKLOOP_RATE_SUGGEST``, ``DESKLOOP_RATE_AUTH_FAILURES``).
         oidc_issuer, oidc_client_id, oidc_client_secret: Single sign-on through an OpenID Connect
             provider (``DESKLOOP_OIDC_ISSUER`` and friends); unset, only passwords sign in.
+        log_format: ``text`` (default: a person reads the terminal) or ``json``, one object per line
+            for a log pipeline (``DESKLOOP_LOG_FORMAT``; the Procfile's processes choose ``json``).
     """
 
     home: Path
@@ -89,6 +92,7 @@ class Settings:
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = field(default=None, repr=False)
+    log_format: LogFormat = "text"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -117,11 +121,17 @@ class Settings:
             oidc_issuer=(env.get("DESKLOOP_OIDC_ISSUER") or "").rstrip("/") or None,
             oidc_client_id=env.get("DESKLOOP_OIDC_CLIENT_ID") or None,
             oidc_client_secret=env.get("DESKLOOP_OIDC_CLIENT_SECRET") or None,
+            log_format=parse_format(env.get("DESKLOOP_LOG_FORMAT")),
         )
 
     @property
     def encoders_dir(self) -> Path:
         return self.encoder_dir or self.home / "encoders"
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Where gunicorn's workers keep their metric files when ``PROMETHEUS_MULTIPROC_DIR`` is unset."""
+        return self.home / "metrics"
 
     @property
     def models_dir(self) -> Path:

@@ -5,6 +5,10 @@ workers; without it the very same function runs in-process, so the embedded defa
 services. Jobs follow RQ's advice for safe queues: they are referenced by import path, take only
 JSON-serializable primitive arguments (ids, strings, plain dicts), are serialized with RQ's
 ``JSONSerializer`` (never pickle), and carry a deterministic id so a duplicate enqueue is a no-op.
+
+The request id of the request that enqueued a job rides in the job's ``meta`` (JSON, beside the
+arguments, never in them: the arguments and the id stay what the job means), and the worker binds it
+to the job's log lines, so one id finds a webhook's lines in the web process and in the worker.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from core.config import Settings
+from core.logs import bound, log_context
 
 log = logging.getLogger(__name__)
 
@@ -128,12 +133,32 @@ def enqueue(
     retry = Retry(max=len(retry_after), interval=list(retry_after)) if retry_after else None
     try:
         job = queue(settings).enqueue_call(
-            path, args=list(args), job_id=job_id, unique=job_id is not None, timeout=timeout, retry=retry
+            path, args=list(args), job_id=job_id, unique=job_id is not None, timeout=timeout, retry=retry,
+            meta=_job_meta(),
         )
     except DuplicateJobError:
         log.info("job %s already enqueued; skipping duplicate", job_id)
         return Enqueued(job_id=job_id, mode="duplicate")
     return Enqueued(job_id=job.id, mode="queued")
+
+
+def _job_meta() -> dict[str, str]:
+    """What a job carries of the context that enqueued it: the request id and tenant, for its logs."""
+    context = log_context.get()
+    return {name: context[name] for name in ("request_id", "tenant") if name in context}
+
+
+def _worker_class():
+    """RQ's ``SimpleWorker``, binding each job's request id and job id to the log lines it writes."""
+    from rq import SimpleWorker
+
+    class LoggingWorker(SimpleWorker):
+        def execute_job(self, job, queue):
+            meta = job.meta or {}
+            with bound(request_id=meta.get("request_id"), tenant=meta.get("tenant"), job_id=job.id):
+                return super().execute_job(job, queue)
+
+    return LoggingWorker
 
 
 def run_worker(settings: Settings, burst: bool = False) -> None:
@@ -144,10 +169,9 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     job would reopen the database and reload the tenant's model every time (seconds), where a
     long-lived worker keeps both. Scale out by running more workers.
     """
-    from rq import SimpleWorker
     from rq.serializers import JSONSerializer
 
     connection = redis_connection(settings)
-    worker = SimpleWorker([queue(settings, connection)], connection=connection, serializer=JSONSerializer)
+    worker = _worker_class()([queue(settings, connection)], connection=connection, serializer=JSONSerializer)
     # with_scheduler: a failed job waiting to be retried (``retry_after``) is put back on the queue.
     worker.work(burst=burst, with_scheduler=True)
