@@ -20,12 +20,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     holds helpdesk credentials and ``DESKLOOP_SECRET_KEY`` is missing or weak: such a server could
     verify no webhook and would answer every one of them with an error."""
     from core.helpdesk.contract import registered
-    from core.web import admin_pages, api, auth_pages, learning_pages, panel_api, playground, webhooks
+    from core.web import admin_pages, api, auth_pages, learning_pages, operations, panel_api, playground, webhooks
     from core.web.access import init_access
     from core.web.errors import register_error_handlers
     from core.web.headers import init_headers
     from core.web.limits import init_limits
     from core.web.openapi import RowIdConverter
+    from core.web.request_context import init_request_context
     from core.web.session_key import check_credentials_key, session_key
 
     settings = settings or Settings.from_env()
@@ -48,12 +49,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = proxied  # type: ignore[method-assign]  # Flask's documented way to add WSGI middleware
     app.url_map.converters["int"] = RowIdConverter  # before any rule is added: ids are bounded
     for blueprint in (api.blueprint, playground.blueprint, learning_pages.blueprint, webhooks.blueprint,
-                      panel_api.blueprint, panel_api.assets, auth_pages.blueprint, admin_pages.blueprint):
+                      panel_api.blueprint, panel_api.assets, auth_pages.blueprint, admin_pages.blueprint,
+                      operations.blueprint):
         app.register_blueprint(blueprint)
     for desk in registered().values():  # loaded now, not in the first webhook's request
         side_panel = desk.app_blueprint()
         if side_panel is not None:
             app.register_blueprint(side_panel)
+    init_request_context(app)  # first: the access check's log lines carry the request id
     init_access(app)
     init_limits(app, settings)
     init_headers(app)

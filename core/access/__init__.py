@@ -4,8 +4,9 @@ Helpdesk-agnostic and web-agnostic: the web layer (:mod:`core.web.access`) and t
 (``deskloop user``, ``deskloop token``, ``deskloop audit``) both call these functions.
 """
 
-#: What each scope allows. A route declares the one scope it needs.
-SCOPES = ("read", "suggest", "signals", "admin")
+#: What each scope allows. A route declares the one scope it needs. ``metrics`` reads ``/metrics``
+#: only (every tenant's counts, no tenant data): the token a Prometheus server is given.
+SCOPES = ("read", "suggest", "signals", "admin", "metrics")
 ROLES = ("admin", "agent", "viewer")
 #: Roles are bundles of scopes: a viewer reads, an agent also asks for suggestions and sends
 #: signals, an admin also changes settings, tokens, users and models.

@@ -189,6 +189,16 @@ class ModelRegistry:
         return [self._described(a) for a in self.store.versions()]
 
     def load(self, version: str | None = None) -> tuple[Any, StoredModel]:
+        stored = self._usable(version)
+        return joblib.load(self.local_copy(stored)), self._described(stored)
+
+    def check(self, version: str | None = None) -> StoredModel:
+        """What :meth:`load` checks before it reads the artifact (the version in service by default):
+        it is stored, and this release and library can read it. Cheap enough for a readiness probe;
+        fetching and verifying the artifact is left to :meth:`load`."""
+        return self._described(self._usable(version))
+
+    def _usable(self, version: str | None) -> StoredArtifact:
         version = version or self.current_version()
         if version is None:
             raise ModelLoadError(
@@ -200,7 +210,7 @@ class ModelRegistry:
         except VersionNotStored:
             raise ModelLoadError(f"no model version {version!r} for tenant {self.tenant!r}") from None
         _check_libraries(version, stored.metadata)
-        return joblib.load(self.local_copy(stored)), self._described(stored)
+        return stored
 
     def local_copy(self, stored: StoredArtifact) -> Path:
         """This machine's verified copy of ``stored``, fetched from the database when missing or damaged."""

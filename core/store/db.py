@@ -10,6 +10,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, Table, create_engine, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
@@ -49,6 +51,12 @@ def _create_private_file(path: Path) -> None:
         pass
 
 
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("core.store") / "migrations"))
+    return config
+
+
 class Database:
     """One database: its engine, tenant-scoped sessions and schema migrations."""
 
@@ -58,7 +66,9 @@ class Database:
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
                 _create_private_file(Path(path))
-        self.engine: Engine = create_engine(url, pool_pre_ping=True)
+        # hide_parameters: a failed statement's message (logged with its traceback) never shows the values
+        # it carried, which are tickets, names and emails.
+        self.engine: Engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, class_=ScopedSession, expire_on_commit=False)
@@ -74,8 +84,7 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (idempotent)."""
-        config = Config()
-        config.set_main_option("script_location", str(resources.files("core.store") / "migrations"))
+        config = _alembic_config()
         with self.engine.begin() as connection:
             if self.dialect == "postgresql":
                 # Web workers, RQ workers and the scheduler may all start at once: one migrates,
@@ -83,6 +92,13 @@ class Database:
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    def schema_at_head(self) -> bool:
+        """Whether the database's schema is at the newest revision this code knows (a readiness
+        check: code newer than its schema, before a migration ran, would fail on its first query)."""
+        heads = set(ScriptDirectory.from_config(_alembic_config()).get_heads())
+        with self.engine.connect() as connection:
+            return set(MigrationContext.configure(connection).get_current_heads()) == heads
 
     def admin_session(self) -> ScopedSession:
         """A session bound to no tenant: it can manage tenants but cannot read tenant data."""

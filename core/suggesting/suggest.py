@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from core.learning.live import memory_for
 from core.learning.training import registry_for
+from core.metrics import count_suggestion
 from core.ml.abstention import AMBIGUOUS, LOW_CONFIDENCE
 from core.ml.encoder import encoder_for
 from core.ml.memory import FeedbackMemory
@@ -223,6 +224,7 @@ def suggest(runtime: Runtime, tenant_slug: str, text: str, ticket_id: int | None
         session.add(row)
         session.flush()
         suggestion.id, suggestion.ticket_id = row.id, ticket_id
+    count_suggestion(tenant_slug, suggestion.abstain_reason, suggestion.abstained)
     return suggestion
 
 
