@@ -134,7 +134,7 @@ def enqueue(
     try:
         job = queue(settings).enqueue_call(
             path, args=list(args), job_id=job_id, unique=job_id is not None, timeout=timeout, retry=retry,
-            meta=_job_meta(),
+            meta=_job_meta(), description=path,  # RQ logs a job's description; by default it spells out the arguments
         )
     except DuplicateJobError:
         log.info("job %s already enqueued; skipping duplicate", job_id)

@@ -93,12 +93,17 @@ class Database:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
-    def schema_at_head(self) -> bool:
-        """Whether the database's schema is at the newest revision this code knows (a readiness
-        check: code newer than its schema, before a migration ran, would fail on its first query)."""
-        heads = set(ScriptDirectory.from_config(_alembic_config()).get_heads())
+    def schema_state(self) -> str:
+        """``head`` when the schema is at the newest revision this code knows; ``behind`` when it is
+        older (code newer than its schema would fail on its first query); ``ahead`` when it holds a
+        revision this code does not know (a newer release migrated it during a rolling deploy)."""
+        scripts = ScriptDirectory.from_config(_alembic_config())
         with self.engine.connect() as connection:
-            return set(MigrationContext.configure(connection).get_current_heads()) == heads
+            current = set(MigrationContext.configure(connection).get_current_heads())
+        if current == set(scripts.get_heads()):
+            return "head"
+        known = {revision.revision for revision in scripts.walk_revisions()}
+        return "behind" if current <= known else "ahead"
 
     def admin_session(self) -> ScopedSession:
         """A session bound to no tenant: it can manage tenants but cannot read tenant data."""

@@ -36,7 +36,10 @@ def _database(runtime: Runtime) -> str:
 
 
 def _migrations(runtime: Runtime) -> str:
-    return OK if runtime.db.schema_at_head() else "behind"
+    """``behind`` is not ready. ``ahead`` is: in a rolling deploy the new release migrates first, and
+    the old one keeps serving (Deskloop's migrations add before they take away)."""
+    state = runtime.db.schema_state()
+    return OK if state == "head" else state
 
 
 def _redis(runtime: Runtime) -> str:
@@ -85,5 +88,5 @@ def readiness(runtime: Runtime) -> tuple[bool, dict[str, str]]:
         except Exception as exc:  # any driver's failure means "not ready"; the probe must answer, not 500
             log.warning("readiness: %s check failed (%s)", name, type(exc).__name__)
             results[name] = "unreachable" if name in ("database", "redis") else "failing"
-    ready = all(value in (OK, "not configured") for value in results.values())
+    ready = all(value in (OK, "not configured", "ahead") for value in results.values())
     return ready, results
