@@ -96,7 +96,7 @@ def parse_format(raw: str | None) -> LogFormat:
 
 def configure(log_format: LogFormat, level: int = logging.INFO) -> None:
     """One handler on the root logger, to stderr, in ``log_format``; every library's records go
-    through it. Libraries that log a line per HTTP call are held at warnings."""
+    through it. Libraries that log a line (or a body) per HTTP call are held at warnings."""
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, OURS, False)]:
         root.removeHandler(old)
@@ -108,5 +108,6 @@ def configure(log_format: LogFormat, level: int = logging.INFO) -> None:
         setattr(handler, OURS, True)
         root.addHandler(handler)
         root.setLevel(level)
-    for chatty in ("alembic", "httpx", "httpcore", "urllib3"):  # a line per HTTP request drowns a backfill
+    # A line per HTTP request drowns a backfill, and zenpy's debug lines spell out request bodies (notes, drafts).
+    for chatty in ("alembic", "httpx", "httpcore", "urllib3", "zenpy"):
         logging.getLogger(chatty).setLevel(logging.WARNING)

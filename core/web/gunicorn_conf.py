@@ -33,7 +33,7 @@ def _metrics_dir() -> Path:
 
 def _logging(log_format: str) -> dict:
     formatter = {"()": "core.logs.JsonFormatter"} if log_format == "json" else {"format": TEXT_FORMAT}
-    quiet = {name: {"level": "WARNING"} for name in ("alembic", "httpx", "httpcore", "urllib3")}
+    quiet = {name: {"level": "WARNING"} for name in ("alembic", "httpx", "httpcore", "urllib3", "zenpy")}
     return {
         "version": 1,
         "disable_existing_loggers": False,
