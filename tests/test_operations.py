@@ -207,3 +207,29 @@ def test_metrics_read_the_job_queue_and_survive_redis_going_down(settings, db, r
     assert value(up, "deskloop_scrape_source_up", source="database") == 1
     assert "deskloop_webhook_events" in families
     down.extensions["deskloop"].close()
+
+
+def test_metrics_count_suggestions_and_abstentions_by_reason(app, db):
+    from core.learning.training import train_tenant
+    from core.store.tickets import upsert_tickets
+    from tests.factories import small_inbox
+
+    tenant_id = db.ensure_tenant("acme")
+    with db.transaction(tenant_id) as session:
+        upsert_tickets(session, tenant_id, small_inbox())
+    train_tenant(app.extensions["deskloop"], "acme")
+    scraper = authorized_client(app, scopes=("metrics",))
+    agent = authorized_client(app, scopes=("suggest",))
+    before = scrape(scraper)
+    texts = ("I can't remember my password", "Can I open a joint account for my kids?",
+             "What are your opening hours in Paris?")
+    answers = [agent.post("/api/v1/tenants/acme/suggest", json={"text": text}).json for text in texts]
+    assert [a["abstain_reason"] for a in answers] == [None, "unfamiliar", "unfamiliar"]
+    after = scrape(scraper)
+
+    def moved(family: str, name: str, **labels) -> float:
+        return value(after[family], name, **labels) - value_or_zero(before.get(family, []), name, **labels)
+
+    assert moved("deskloop_suggestions", "deskloop_suggestions_total", tenant="acme", outcome="answered") == 1
+    assert moved("deskloop_suggestions", "deskloop_suggestions_total", tenant="acme", outcome="abstained") == 2
+    assert moved("deskloop_abstentions", "deskloop_abstentions_total", tenant="acme", reason="unfamiliar") == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import socket
@@ -53,3 +54,25 @@ def test_web_process_serves_the_api(settings):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    argv = [str(Path(sys.executable).with_name(argv[0])), *argv[1:]]
+    return subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_the_worker_line_logs_json_and_the_command_line_stays_readable(settings, redis_url):
+    """The Procfile's worker (one burst here) writes one JSON object per line; the same command typed
+    by a person writes text; a log format that does not exist is refused with exit code 2."""
+    env = {**os.environ, "DESKLOOP_REDIS_URL": redis_url}
+    env.pop("DESKLOOP_LOG_FORMAT", None)
+    production = _run([*shlex.split(_procfile()["worker"]), "--burst"], env)
+    assert production.returncode == 0, production.stderr
+    lines = [line for line in production.stderr.splitlines() if line.strip()]
+    assert lines and all(json.loads(line)["level"] for line in lines)
+    assert any(json.loads(line)["logger"] == "rq.worker" for line in lines)
+
+    typed = _run(["deskloop", "worker", "--burst"], env)
+    assert typed.returncode == 0 and "INFO rq.worker: " in typed.stderr and not typed.stderr.startswith("{")
+    refused = _run(["deskloop", "worker", "--burst"], {**env, "DESKLOOP_LOG_FORMAT": "yaml"})
+    assert refused.returncode == 2 and "DESKLOOP_LOG_FORMAT must be text or json" in refused.stderr

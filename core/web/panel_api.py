@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 import manifests
 from core.errors import NotFound
 from core.helpdesk.connections import connection
+from core.logs import bind
 from core.panel.access import (
     AccessDenied,
     PanelIdentity,
@@ -102,7 +103,10 @@ def _denied(exc: AccessDenied):
 
 
 def _identity() -> PanelIdentity:
-    return identity_for_bearer(current_app.extensions["deskloop"], request.headers.get("Authorization"))
+    """The proven tenant, also named on the request's log lines (a panel's URL names none)."""
+    identity = identity_for_bearer(current_app.extensions["deskloop"], request.headers.get("Authorization"))
+    bind(tenant=identity.tenant)
+    return identity
 
 
 def _body(model):
