@@ -75,7 +75,7 @@ def test_the_check_finds_a_cycle():
 #: labels, imports, learning, suggestions, helpdesks, the side panel, background entry points, and
 #: last the surfaces (web, commands, demo). Old job paths kept as shims sit on top.
 LAYERS: list[set[str]] = [
-    {"core", "core.types", "core.clock", "core.errors", "core.config", "core.events"},
+    {"core", "core.types", "core.clock", "core.errors", "core.config", "core.events", "core.logs", "core.metrics"},
     {"core.text"},
     {"core.store", "core.runtime"},
     {"core.dispatch"},
