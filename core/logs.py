@@ -6,8 +6,9 @@ parsing prose. Each JSON line carries the request id of the request (or of the j
 enqueued) it belongs to, and the route and tenant slug when known, taken from
 :data:`log_context`: one id follows a webhook from the web process into the worker that applies it.
 
-What a line says is the caller's message: no field here ever reads a request's body, headers or
-query, so nothing a customer or helpdesk sent reaches the log through this module.
+What a line says is the caller's message: no field here reads a request's body, headers or query
+(the request id excepted, and only when it matches :data:`REQUEST_ID`), so nothing a customer or
+helpdesk sent reaches the log through this module.
 """
 
 from __future__ import annotations
