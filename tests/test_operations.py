@@ -18,12 +18,21 @@ from sqlalchemy import text
 
 from core.app import create_app
 from core.dispatch.queue import enqueue
+from core.learning import live
 from core.learning.training import registry_for
 from core.ml.registry import METADATA
 from core.store.tables import HelpdeskEventRow
 from tests.access_support import authorized_client
 
 SECRET_PASSWORD = "pg-pass-Zq81vX"  # in the broken database URL: must never be shown
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memory():
+    """Suggestions here fill the process's live memory; later tests start without it."""
+    live.forget()
+    yield
+    live.forget()
 
 
 def closed_port() -> int:

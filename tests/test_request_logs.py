@@ -22,12 +22,21 @@ from core.app import create_app
 from core.config import Settings
 from core.dispatch.queue import run_worker
 from core.helpdesk.connections import add_tenant, forget_connections
+from core.learning import live
 from core.learning.training import train_tenant
 from core.logs import JsonFormatter
 from core.store.tickets import upsert_tickets
 from tests.access_support import STRONG_PASSWORD, authorized_client, csrf_token_from, token_for
 from tests.factories import small_inbox
 from tests.test_webhooks import CREDENTIALS, deliver, fixture
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memory():
+    """Suggestions here fill the process's live memory; later tests start without it."""
+    live.forget()
+    yield
+    live.forget()
 
 
 class Captured:
