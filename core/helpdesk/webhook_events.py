@@ -148,8 +148,8 @@ def drain_events(runtime: Runtime, tenant_slug: str) -> dict[str, int]:
         seen, done = _apply_batch(runtime, tenant_id)
         if not seen:
             if not deliveries_pending:
-                log.info("webhook events of %s: %d applied, %d stale, in %d batches", tenant_slug,
-                         counts["applied"], counts["stale"], counts["batches"])
+                log.info("webhook events of %s: %d applied, %d stale, %d failed, in %d batches", tenant_slug,
+                         counts["applied"], counts["stale"], counts["failed"], counts["batches"])
                 return counts
             time.sleep(0.05)  # a delivery may be storing its events right now
             continue

@@ -6,9 +6,10 @@ applied the events, ``deskloop train`` promoted a model), so they are read when 
 not counted by whichever web worker happened to see them.
 
 Webhook events are grouped by what the stored row says: no ``processed_at`` is pending, and the
-first word of ``outcome`` (``applied``, ``stale``) is the state. Any column whose name starts with
-``quarantine`` (such as ``quarantined_at``) marks a quarantined event when set: the columns are
-read from the database at each scrape, so the gauge follows the schema it finds.
+first word of ``outcome`` (``applied``, ``stale``) is the state; a set ``quarantined_at`` is
+``quarantined`` whatever else the row says. The column is looked up in the database at each scrape
+(any column named ``quarantine...``), so the gauge reads a database migrated before or after the
+release that added it.
 """
 
 from __future__ import annotations
