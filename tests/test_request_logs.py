@@ -143,6 +143,24 @@ def test_the_request_id_follows_a_webhook_into_the_worker(redis_settings, db, ca
     forget_connections()
 
 
+def test_without_redis_the_request_id_follows_a_webhook_into_the_background_drain(settings, db, captured):
+    from core.dispatch import drains
+
+    forget_connections()
+    app = create_app(settings)
+    add_tenant(app.extensions["deskloop"], "acme", "zendesk", "acme.zendesk.com", CREDENTIALS,
+               {"write_back_tags": False})
+    client = app.test_client()
+    client.environ_base["HTTP_X_REQUEST_ID"] = "inline-req-0099abcd"
+    assert deliver(client, fixture("ticket.created")).status_code == 200
+    drains.wait_idle()
+    applied = [line for line in captured.lines() if line["logger"] == "core.helpdesk.webhook_events"]
+    assert applied and all(line["request_id"] == "inline-req-0099abcd" for line in applied), captured.text
+    assert any("1 applied" in line["message"] for line in applied)
+    app.extensions["deskloop"].close()
+    forget_connections()
+
+
 # Recognisable values, each of which must stay out of every log line.
 CUSTOMER_NAME = "Ximena Quetzalcoatl-Brandt"
 CUSTOMER_EMAIL = "ximena.qb@harbor-pii.example"

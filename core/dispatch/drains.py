@@ -14,6 +14,7 @@ database, and the next delivery (or the scheduler's sweep) applies them.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -42,7 +43,9 @@ def start(key: Hashable, name: str, work: Work) -> bool:
         if key in _running:
             _again.add(key)
             return False
-        thread = threading.Thread(target=_run, args=(key, name, work), name=f"deskloop-drain-{name}", daemon=True)
+        # In the caller's context: the drain's log lines carry the request id of the delivery that started it.
+        thread = threading.Thread(target=contextvars.copy_context().run, args=(_run, key, name, work),
+                                  name=f"deskloop-drain-{name}", daemon=True)
         _running[key] = thread
         thread.start()
         return True
