@@ -7,21 +7,19 @@ without the scope and a token for one tenant only.
 
 from __future__ import annotations
 
-import json
 import socket
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from core.app import create_app
 from core.dispatch.queue import enqueue
 from core.learning import live
 from core.learning.training import registry_for
-from core.ml.registry import METADATA
-from core.store.tables import HelpdeskEventRow
+from core.store.tables import HelpdeskEventRow, ModelVersionRow
 from tests.access_support import authorized_client
 
 SECRET_PASSWORD = "pg-pass-Zq81vX"  # in the broken database URL: must never be shown
@@ -122,9 +120,9 @@ def test_readyz_fails_when_a_model_in_service_cannot_be_loaded(app, db):
     stored = registry.save({"weights": [1, 2, 3]}, {"note": "a stand-in artifact"})
     client = app.test_client()
     assert client.get("/readyz").json["checks"]["models"] == "ok"
-    metadata = json.loads((stored.path / METADATA).read_text())
-    metadata["libraries"]["scikit-learn"] = "0.0.1"  # written by another library version
-    (stored.path / METADATA).write_text(json.dumps(metadata))
+    with db.transaction(db.tenant_id("acme")) as session:  # written by another library version
+        row = session.scalar(select(ModelVersionRow).where(ModelVersionRow.version == stored.version))
+        row.details = {**row.details, "libraries": {**row.details["libraries"], "scikit-learn": "0.0.1"}}
     answer = client.get("/readyz")
     assert answer.status_code == 503 and answer.json["checks"]["models"] == "1 unloadable"
     assert "acme" not in answer.get_data(as_text=True)  # which tenant is for the log, not the public probe
