@@ -14,9 +14,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from core.types import (
+    CommonShape,
     Csat,
     Message,
     PageContext,
@@ -24,8 +25,6 @@ from core.types import (
     Priority,
     Status,
     normalize_tags,
-    utc_representable,
-    without_nul,
 )
 
 EventKind = Literal[
@@ -53,7 +52,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-class HelpdeskEvent(BaseModel):
+class HelpdeskEvent(CommonShape):
     """One thing that happened to one ticket in a helpdesk.
 
     ``event_id`` is the idempotency key: the same delivery (or the same fact delivered twice)
@@ -62,8 +61,6 @@ class HelpdeskEvent(BaseModel):
     + what changed + its timestamp). ``occurred_at`` is the helpdesk's time of the change: a
     ticket's fields are only ever overwritten by an event at least as new as the last applied.
     """
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     kind: EventKind
     event_id: str = Field(min_length=1, max_length=255)
@@ -94,16 +91,6 @@ class HelpdeskEvent(BaseModel):
     group: str | None = Field(default=None, max_length=255)
     #: Written by Deskloop itself (our note, our tags): stored, never learned from.
     from_deskloop: bool = False
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _without_nul(cls, value: Any) -> Any:
-        return without_nul(value)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _utc_representable(cls, value: Any) -> Any:
-        return utc_representable(value)
 
     @field_validator("tags")
     @classmethod

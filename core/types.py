@@ -61,7 +61,10 @@ def utc_representable(value: Any) -> Any:
     return value
 
 
-class _Model(BaseModel):
+class CommonShape(BaseModel):
+    """What every common shape shares: unknown fields refused, whitespace trimmed, NUL removed
+    before validation, and times that stay representable once converted to UTC."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     @field_validator("*", mode="before")
@@ -89,7 +92,7 @@ def check_slug(slug: str) -> str:
     return slug
 
 
-class Tenant(_Model):
+class Tenant(CommonShape):
     """One installed helpdesk account. Credentials never appear in this shape."""
 
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -111,13 +114,13 @@ class Tenant(_Model):
         return slug
 
 
-class Person(_Model):
+class Person(CommonShape):
     name: str | None = None
     email: str | None = None
     external_id: str | None = None
 
 
-class Message(_Model):
+class Message(CommonShape):
     """One message on a ticket. ``body`` is what the helpdesk sent (it may be HTML)."""
 
     author_role: AuthorRole
@@ -128,7 +131,7 @@ class Message(_Model):
     external_id: str | None = Field(default=None, max_length=128)  # the helpdesk's id for the message
 
 
-class Csat(_Model):
+class Csat(CommonShape):
     """Customer satisfaction on a 1 to 5 scale (good/bad helpdesks map good to 5, bad to 1)."""
 
     score: int = Field(ge=1, le=5)
@@ -139,7 +142,7 @@ class Csat(_Model):
         return self.score >= 4
 
 
-class PageContext(_Model):
+class PageContext(CommonShape):
     """Where the customer was when they wrote: the page and the app's state."""
 
     url: str | None = None
@@ -147,7 +150,7 @@ class PageContext(_Model):
     app_state: dict[str, Any] = Field(default_factory=dict)
 
 
-class Ticket(_Model):
+class Ticket(CommonShape):
     """A support conversation in the common shape, as imported or received from a helpdesk."""
 
     source: str = "import"
@@ -191,19 +194,19 @@ class Ticket(_Model):
         return "\n".join(parts)
 
 
-class TagScore(_Model):
+class TagScore(CommonShape):
     tag: str
     confidence: float
 
 
-class Entity(_Model):
+class Entity(CommonShape):
     type: str
     text: str
     start: int
     end: int
 
 
-class Evidence(_Model):
+class Evidence(CommonShape):
     """A resolved ticket a suggestion drew on, and how similar it was."""
 
     ticket_id: int
@@ -211,7 +214,7 @@ class Evidence(_Model):
     score: float
 
 
-class Suggestion(_Model):
+class Suggestion(CommonShape):
     """What Deskloop proposes for a ticket. ``abstained`` means: this one needs a human."""
 
     id: int | None = None
@@ -243,7 +246,7 @@ class Suggestion(_Model):
     intent_model: Literal["trained", "not_trained"] = "trained"
 
 
-class Signal(_Model):
+class Signal(CommonShape):
     """A piece of feedback: what happened, to which suggestion or ticket, from whom, when."""
 
     id: int | None = None
