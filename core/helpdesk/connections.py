@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from sqlalchemy import Connection as DbConnection
 from sqlalchemy import select
 
 from core.errors import BadInput, NotFound
@@ -145,18 +146,24 @@ _connections: dict[tuple[str, str], tuple[int, Connection]] = {}
 _connections_lock = threading.Lock()
 
 
-def connection(runtime: Runtime, slug: str) -> Connection:
+def connection(runtime: Runtime, slug: str, db: DbConnection | None = None) -> Connection:
     """The tenant's decrypted connection, cached per process (a webhook must not decrypt on every
     delivery) and trusted only while the row's ``config_version`` is the one it was read at: a
-    change committed by any process (a rotated secret, new settings) is used from the next call."""
+    change committed by any process (a rotated secret, new settings) is used from the next call.
+    ``db``: a Core connection to read the stamp on (a webhook then stores its events on it: one
+    checkout per delivery instead of two)."""
     key = (runtime.settings.database_url, slug)
+    if db is not None:
+        stamp = config_version(db, slug)
+    else:
+        with runtime.db.engine.connect() as own:
+            stamp = config_version(own, slug)
+    if stamp is None:
+        raise NotFound(f"no tenant named {slug!r}")
+    cached = _connections.get(key)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
     with runtime.db.admin_session() as session:
-        stamp = config_version(session, slug)
-        if stamp is None:
-            raise NotFound(f"no tenant named {slug!r}")
-        cached = _connections.get(key)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
         row = session.scalar(select(TenantRow).where(TenantRow.slug == slug))
         if row is None:
             raise NotFound(f"no tenant named {slug!r}")

@@ -22,6 +22,7 @@ Deskloop itself wrote (our tags, our note) is stored but heard by nobody.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Sequence
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from core.clock import aware_utc
@@ -52,10 +53,12 @@ from core.types import Csat, Message, Signal
 log = logging.getLogger(__name__)
 
 
-def store_events(runtime: Runtime, tenant_id: int, helpdesk: str, events: Sequence[HelpdeskEvent]) -> list[int]:
+def store_events(runtime: Runtime, tenant_id: int, helpdesk: str, events: Sequence[HelpdeskEvent],
+                 db: Connection | None = None) -> list[int]:
     """Insert ``events``; returns the ids of the rows that are new (duplicates are skipped). One
-    Core statement in its own transaction: this runs inside every webhook request, where the ORM
-    session's bookkeeping would be pure overhead."""
+    Core statement, committed before this returns: this runs inside every webhook request, where
+    the ORM session's bookkeeping would be pure overhead. ``db``: the request's connection (one
+    checkout per delivery), committed here; else a connection of its own."""
     if not events:
         return []
     now = datetime.now(UTC)
@@ -63,10 +66,20 @@ def store_events(runtime: Runtime, tenant_id: int, helpdesk: str, events: Sequen
              "ticket_external_id": e.ticket_external_id, "occurred_at": e.occurred_at,
              "data": e.model_dump(mode="json"), "received_at": now} for e in events]
     engine = runtime.db.engine
-    statement = upsert_insert(engine.dialect.name, HelpdeskEventRow.__table__).on_conflict_do_nothing(
+    statement = _insert_new_events(engine.dialect.name)
+    if db is None:
+        with engine.begin() as own:
+            return list(own.execute(statement, rows).scalars())
+    new_ids = list(db.execute(statement, rows).scalars())
+    db.commit()
+    return new_ids
+
+
+@functools.cache
+def _insert_new_events(dialect: str):
+    """The insert that skips events already stored, built once per dialect (every delivery runs it)."""
+    return upsert_insert(dialect, HelpdeskEventRow.__table__).on_conflict_do_nothing(
         index_elements=["tenant_id", "helpdesk", "event_id"]).returning(HelpdeskEventRow.__table__.c.id)
-    with engine.begin() as connection:
-        return list(connection.execute(statement, rows).scalars())
 
 
 #: Pending events applied per transaction: one commit (one WAL flush) for a batch instead of
@@ -83,24 +96,39 @@ def _pending_flag(tenant_slug: str) -> str:
     return f"deskloop:events-pending:{tenant_slug}"
 
 
+#: Of the flag's life, the share a process that set the flag trusts it without asking Redis (``px``
+#: counts from Redis's receipt, after the time the process noted; the rest is a safety margin).
+_TRUSTED_SHARE = 0.8
+
+
 def schedule_processing(runtime: Runtime, tenant_slug: str) -> str:
     """Make sure a job will apply the tenant's pending events; called after every stored delivery.
 
     Without Redis the events are applied in this process, on a background drain thread
     (:mod:`core.dispatch.drains`, one per tenant), so the webhook is answered first. With Redis,
     the first delivery in a :data:`PENDING_FLAG_MS` window sets the tenant's flag and enqueues a
-    drain; the others only
-    find the flag set (one Redis round trip instead of an enqueue: at 200 deliveries a second an
-    enqueue each cost the web process and the workers a core). No event is left behind: a drain
+    drain; the others only find the flag set (one Redis round trip instead of an enqueue: at 200
+    deliveries a second an enqueue each cost the web process and the workers a core), or ask
+    nothing when this process set the flag itself moments ago. No event is left behind: a drain
     only stops after seeing the flag expired *and then* no pending event, and the flag outlives
-    every delivery that found it set, so anything stored under the flag is seen by that last look.
+    every delivery that found it set (or knew it set), so anything stored under the flag is seen
+    by that last look. (A Redis that restarts loses the flag early: the scheduler's sweep finds
+    what was left pending.)
     """
     from core.dispatch.queue import enqueue, redis_connection
 
-    if not runtime.settings.redis_url:
+    redis_url = runtime.settings.redis_url
+    if not redis_url:
         return "background" if start_drain(runtime, tenant_slug) else "draining"
+    key = ("events-pending", tenant_slug)
+    if runtime.knows(key):
+        return "pending"
+    # The trust window is measured from before the SET reaches Redis, so it ends before the flag does.
+    trusted_until = time.monotonic() + PENDING_FLAG_MS / 1000 * _TRUSTED_SHARE
     if redis_connection(runtime.settings).set(_pending_flag(tenant_slug), 1, nx=True, px=PENDING_FLAG_MS):
-        return enqueue(process_events, tenant_slug, settings=runtime.settings).mode
+        mode = enqueue(process_events, tenant_slug, settings=runtime.settings).mode
+        runtime.remember(key, trusted_until - time.monotonic())
+        return mode
     return "pending"
 
 

@@ -194,14 +194,29 @@ def _failure_limits(app: Flask):
     return parse_many(app.config["DESKLOOP_RATE_AUTH_FAILURES"])
 
 
-def _seconds_until_allowed(app: Flask) -> int | None:
+#: How long a process trusts "this address has failed no more than allowed" on a signed route
+#: (webhooks, Canvas Kit) without asking the rate store again: a Redis round trip on every
+#: delivery otherwise, at hundreds a second. A failure counted by this process drops its trust at
+#: once; one counted by another process is seen within this time. A signature is an HMAC of a
+#: secret no one can guess, so the few extra attempts this allows gain nothing; routes proved by
+#: tokens and passwords ask every time, and every machine counts them together exactly.
+ALLOWED_TRUST_SECONDS = 1.0
+
+
+def _seconds_until_allowed(app: Flask, rule: AccessRule) -> int | None:
     """None while failed proofs are under every limit, else how long until they are not. A rate
     store that cannot be reached (Redis down) limits nothing: refusing every request would be worse."""
     strategy = app.extensions["deskloop_limiter"].limiter
     key = _failure_key()
+    runtime = app.extensions["deskloop"]
+    trusting = rule.kind == "signature"
+    if trusting and runtime.knows(key):
+        return None
     try:
         blocked = [item for item in _failure_limits(app) if not strategy.test(item, *key)]
         if not blocked:
+            if trusting:
+                runtime.remember(key, ALLOWED_TRUST_SECONDS)
             return None
         resets = [strategy.get_window_stats(item, *key).reset_time for item in blocked]
     except Exception:  # the storage's own connection errors
@@ -214,6 +229,7 @@ def _count_failure(response):
     if response.status_code == 401:
         strategy = current_app.extensions["deskloop_limiter"].limiter
         key = _failure_key()
+        current_app.extensions["deskloop"].forget(key)
         try:
             for item in _failure_limits(current_app):
                 strategy.hit(item, *key)
@@ -232,7 +248,7 @@ def _enforce():
         log.error("route %s has no access rule; refused", endpoint)
         return error_response(403, "this route declares no access rule")
     g.access_rule = rule
-    wait = _seconds_until_allowed(app) if rule.kind != "public" else None
+    wait = _seconds_until_allowed(app, rule) if rule.kind != "public" else None
     if wait is not None:
         response, status = error_response(429, f"too many failed attempts from this address; try again in {wait} s")
         response.headers["Retry-After"] = str(wait)

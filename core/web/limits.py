@@ -158,6 +158,11 @@ def init_limits(app: Flask, settings: Settings) -> Limiter:
             sign_in = limiter.limit(settings.rate_login, key_func=get_remote_address,
                                     methods=_counted_methods(app, endpoint))
             app.view_functions[endpoint] = cast(RouteCallable, sign_in(view))
+    # Routes in no group skip the limiter's own per-request work (a webhook delivery pays it
+    # otherwise); failed proofs are counted by the access check, not by Flask-Limiter.
+    limited = {endpoint for endpoint, view in app.view_functions.items()
+               if getattr(view, LIMIT_ATTRIBUTE, None) in GROUPS}
+    limiter.request_filter(lambda: request.endpoint not in limited)
     app.before_request(_refuse_deep_json)
     app.before_request(_refuse_nul_in_path)
     return limiter
