@@ -1,7 +1,7 @@
 """Faults under webhook load: what is lost, what is applied twice, how long recovery takes.
 
-Each scenario starts a stack as the Procfile runs it (gunicorn with 2 workers of 4 threads, RQ
-workers, the scheduler) on a PostgreSQL cluster and a Redis server of its own (``bench/services.py``),
+Each scenario runs the Procfile's lines as a platform runs them (web: gunicorn with its config;
+two RQ workers; the scheduler) on a PostgreSQL cluster and a Redis server of its own (``bench/services.py``),
 so they can be killed and restarted without touching anything else on the machine. It sends
 10,000 signed deliveries at 500 a second (Zendesk, Freshdesk and Intercom payloads built from the
 integrations' fixtures, as ``bench/webhooks.py`` does: per ticket a creation, a customer reply, an
@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench import retrying_sender  # noqa: E402 (after the sys.path line)
 from bench.services import Postgres, RedisServer  # noqa: E402
-from bench.support import free_port, serve  # noqa: E402
+from bench.support import free_port  # noqa: E402
 from bench.webhooks import DOMAINS, SECRETS, _signed, build_traffic, expected_counts  # noqa: E402
 
 SCENARIOS = ("baseline", "worker-kill", "redis-restart", "postgres-restart", "helpdesk-errors", "backfill-errors")
@@ -119,17 +119,24 @@ class Stack:
 
     def start(self) -> None:
         self.port = free_port()
-        self.web = serve(self.env, "gunicorn", self.port, workers=2, threads=4)
+        self.web = self._procfile("web", "web")
+        _wait_until_serving(self.port, self.web)
         self.start_workers()
-        self.scheduler = self._cli("scheduler", "--sweep-every", "5", "--stuck-after", "10")
+        self.scheduler = self._procfile("scheduler", "scheduler", "--sweep-every", "5", "--stuck-after", "10")
 
-    def _cli(self, *args: str) -> subprocess.Popen:
-        log = open(Path(self.env["DESKLOOP_HOME"]) / f"{args[0]}.log", "ab")  # noqa: SIM115 (the process owns it)
-        return subprocess.Popen([sys.executable, "-m", "core.cli", *args], cwd=ROOT, env=self.env,
+    def _procfile(self, kind: str, log_name: str, *extra: str) -> subprocess.Popen:
+        """The Procfile's ``kind`` line, run as a platform runs it (a shell command), with ``extra``
+        arguments; the process is the command itself (``exec``), so a signal reaches it."""
+        line = next(text.split(":", 1)[1].strip() for text in (ROOT / "Procfile").read_text().splitlines()
+                    if text.startswith(f"{kind}:"))
+        env = {**self.env, "PORT": str(self.port),
+               "PATH": f"{Path(sys.executable).parent}{os.pathsep}{self.env.get('PATH', '')}"}
+        log = open(Path(self.env["DESKLOOP_HOME"]) / f"{log_name}.log", "ab")  # noqa: SIM115 (the process owns it)
+        return subprocess.Popen(["bash", "-c", f"exec {line} {' '.join(extra)}"], cwd=ROOT, env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
 
     def start_workers(self) -> None:
-        self.workers = [self._cli("worker") for _ in range(self.rq_workers)]
+        self.workers = [self._procfile("worker", "worker") for _ in range(self.rq_workers)]
 
     def kill_workers(self) -> None:
         for worker in self.workers:
@@ -147,6 +154,20 @@ class Stack:
                     process.wait(15)
                 except subprocess.TimeoutExpired:
                     process.kill()
+
+
+def _wait_until_serving(port: int, process: subprocess.Popen) -> None:
+    import requests
+
+    for _ in range(600):
+        if process.poll() is not None:
+            raise RuntimeError(f"the web process exited with {process.returncode}")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/livez", timeout=5).ok:
+                return
+        except requests.RequestException:  # not listening yet, or still loading
+            time.sleep(0.1)
+    raise RuntimeError("the web process did not start")
 
 
 #: Tickets of the simulated demo history the Zendesk tenant learns from.
@@ -307,7 +328,7 @@ def run_webhook_scenario(name: str, deliveries: int, rate: float, reference: dic
         postgres.close()
     notes = _notes_by_ticket(fake_zendesk.fake(zendesk_api))
     result = _summary(name, sent, counts, distinct_events, distinct_messages, all_applied,
-                      fault_end[0] if fault_end else None, notes, reference, faulty)
+                      fault_end[0] if fault_end else None, notes, reference, faulty, rate)
     ended = fault_end[0] if fault_end else sent.finished
     result["jobs_done_s"] = None if jobs_done is None else round(max(0.0, jobs_done - ended), 1)
     return result
@@ -352,7 +373,7 @@ def _wait_for_jobs(redis_url: str, quiet_seconds: float = 5, longest: float = 90
 
 
 def _summary(name, sent, counts, distinct_events, distinct_messages, all_applied, fault_end, notes,
-             reference, faulty) -> dict:
+             reference, faulty, rate) -> dict:
     firsts = [o.first_latency_ms for o in sent.outcomes if o.first_latency_ms is not None]
     never = sum(1 for o in sent.outcomes if o.acknowledged_at is None)
     retried = sum(1 for o in sent.outcomes if o.attempts > 1)
@@ -380,8 +401,20 @@ def _summary(name, sent, counts, distinct_events, distinct_messages, all_applied
         "p50_ms": round(float(np.percentile(firsts, 50)), 1) if firsts else None,
         "p99_ms": round(float(np.percentile(firsts, 99)), 1) if firsts else None,
         "sending_s": round(sent.finished - sent.started, 1),
+        "p99_ms_by_second": _p99_by_second(sent, rate),
         "api_refused": dict(faulty.refused), "notes": notes,
     }
+
+
+def _p99_by_second(sent, rate: float) -> list[float | None]:
+    """First attempts' acknowledgement p99 for each second of the schedule: shows whether a high
+    p99 is a moment (a fault, a warm-up) or the whole run (the server short of capacity)."""
+    seconds: dict[int, list[float]] = {}
+    for index, outcome in enumerate(sent.outcomes):
+        if outcome.first_latency_ms is not None:
+            seconds.setdefault(int(index / rate), []).append(outcome.first_latency_ms)
+    return [round(float(np.percentile(seconds[s], 99)), 1) if s in seconds else None
+            for s in range(max(seconds, default=-1) + 1)]
 
 
 def run_backfill_scenario(conversations: int = 3000) -> dict:

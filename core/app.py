@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from core.web.openapi import RowIdConverter
     from core.web.request_context import init_request_context
     from core.web.session_key import check_credentials_key, session_key
+    from core.web.sessions import CookieOnlySessions
 
     settings = settings or Settings.from_env()
     runtime = Runtime(settings)
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
     )
+    app.session_interface = CookieOnlySessions()
     if settings.proxy_hops:
         proxied = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
                            x_host=settings.proxy_hops)

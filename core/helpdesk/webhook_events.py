@@ -96,8 +96,8 @@ def _pending_flag(tenant_slug: str) -> str:
     return f"deskloop:events-pending:{tenant_slug}"
 
 
-#: Of the flag's life, the share a process that set the flag trusts it without asking Redis (``px``
-#: counts from Redis's receipt, after the time the process noted; the rest is a safety margin).
+#: Of the flag's remaining life (read with it), the share a process trusts it without asking Redis
+#: again (Redis counts from its receipt, after the time the process noted; the rest is a margin).
 _TRUSTED_SHARE = 0.8
 
 
@@ -109,11 +109,11 @@ def schedule_processing(runtime: Runtime, tenant_slug: str) -> str:
     the first delivery in a :data:`PENDING_FLAG_MS` window sets the tenant's flag and enqueues a
     drain; the others only find the flag set (one Redis round trip instead of an enqueue: at 200
     deliveries a second an enqueue each cost the web process and the workers a core), or ask
-    nothing when this process set the flag itself moments ago. No event is left behind: a drain
-    only stops after seeing the flag expired *and then* no pending event, and the flag outlives
-    every delivery that found it set (or knew it set), so anything stored under the flag is seen
-    by that last look. (A Redis that restarts loses the flag early: the scheduler's sweep finds
-    what was left pending.)
+    nothing while this process knows the flag set (the same round trip reads how long it has
+    left). No event is left behind: a drain only stops after seeing the flag expired *and then* no
+    pending event, and the flag outlives every delivery that found it set (or knew it set), so
+    anything stored under the flag is seen by that last look. (A Redis that restarts loses the
+    flag early: the scheduler's sweep finds what was left pending.)
     """
     from core.dispatch.queue import enqueue, redis_connection
 
@@ -123,13 +123,16 @@ def schedule_processing(runtime: Runtime, tenant_slug: str) -> str:
     key = ("events-pending", tenant_slug)
     if runtime.knows(key):
         return "pending"
-    # The trust window is measured from before the SET reaches Redis, so it ends before the flag does.
-    trusted_until = time.monotonic() + PENDING_FLAG_MS / 1000 * _TRUSTED_SHARE
-    if redis_connection(runtime.settings).set(_pending_flag(tenant_slug), 1, nx=True, px=PENDING_FLAG_MS):
-        mode = enqueue(process_events, tenant_slug, settings=runtime.settings).mode
-        runtime.remember(key, trusted_until - time.monotonic())
-        return mode
-    return "pending"
+    # The trust window is measured from before the commands reach Redis, so it ends before the flag.
+    asked_at = time.monotonic()
+    pipe = redis_connection(runtime.settings).pipeline(transaction=False)
+    pipe.set(_pending_flag(tenant_slug), 1, nx=True, px=PENDING_FLAG_MS)
+    pipe.pttl(_pending_flag(tenant_slug))
+    was_set, left_ms = pipe.execute()
+    mode = enqueue(process_events, tenant_slug, settings=runtime.settings).mode if was_set else "pending"
+    if left_ms > 0:  # set by this delivery or another: it lives at least this long after asked_at
+        runtime.remember(key, asked_at + left_ms / 1000 * _TRUSTED_SHARE - time.monotonic())
+    return mode
 
 
 def process_events(tenant_slug: str) -> dict[str, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -14,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, Table, create_engine, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import sessionmaker
 
 from core.config import Settings
@@ -39,6 +41,39 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+#: A pooled connection that was in use less than this long ago is handed out without a ping.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection on checkout (a database restart or a closed idle connection is
+    found there, and the pool opens a new one), but only one that sat idle for a while. SQLAlchemy's
+    ``pool_pre_ping`` pings every checkout: a round trip that cost a webhook delivery as much as
+    its insert. A connection used moments ago was alive then; should the database have restarted
+    in that moment, its first statement fails as a disconnect, and SQLAlchemy discards it with
+    every older connection of the pool, as it does for any connection lost mid-use."""
+    @event.listens_for(engine, "connect")
+    def connected(_dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def checked_in(_dbapi_connection, record) -> None:
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def checked_out(dbapi_connection, record, _proxy) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is not None and time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the driver's own error for a dead connection
+            raise DisconnectionError(f"pooled connection failed its ping: {type(exc).__name__}") from exc
+        if not alive:
+            raise DisconnectionError("pooled connection failed its ping")
 
 
 def _create_private_file(path: Path) -> None:
@@ -68,7 +103,8 @@ class Database:
                 _create_private_file(Path(path))
         # hide_parameters: a failed statement's message (logged with its traceback) never shows the values
         # it carried, which are tickets, names and emails.
-        self.engine: Engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        self.engine: Engine = create_engine(url, hide_parameters=True)
+        _ping_when_idle(self.engine)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, class_=ScopedSession, expire_on_commit=False)

@@ -50,6 +50,11 @@ def _logging(log_format: str) -> dict:
 
 
 metrics_dir = _metrics_dir()
+#: Seconds an idle keep-alive connection stays open. gunicorn's default (2 s) is meant for a
+#: server that clients reach directly; behind a load balancer (whose idle timeout is typically
+#: 60 s) and under helpdesks' steady deliveries, a connection closed under the caller's feet makes
+#: its next request fail and be retried. Idle connections wait in the poller, not in a thread.
+keepalive = 75
 #: JSON unless the environment asks for text: this is the production server.
 logconfig_dict = _logging(parse_format(os.environ.get("DESKLOOP_LOG_FORMAT") or "json"))
 

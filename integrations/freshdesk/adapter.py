@@ -216,10 +216,21 @@ def placeholder_time(value: str) -> datetime:
     (an unrendered ``{{...}}`` included).
     """
     try:
-        parsed = dateparser.parse(value)
+        parsed = _rails_time(value) or dateparser.parse(value)
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except (ValueError, OverflowError) as exc:  # OverflowError: before year 1 or after 9999 in UTC
         raise ValueError(f"not a time: {value!r}") from exc
+
+
+def _rails_time(value: str) -> datetime | None:
+    """The placeholder's own two shapes, read exactly (a tenth of dateutil's cost, on every
+    delivery); None for anything else, which dateutil then reads."""
+    try:
+        if value.endswith(" UTC"):
+            return datetime.strptime(value[:-4], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        return datetime.strptime(value, "%Y-%m-%d %H:%M:%S %z")
+    except ValueError:
+        return None
 
 
 def parse_triggered_event(value: str) -> tuple[str, str | tuple[str, str]]:

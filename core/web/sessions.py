@@ -1,0 +1,22 @@
+"""Flask's signed-cookie sessions, opened only for a request that carries the cookie.
+
+Flask builds its signing serializer (key derivation included) on every request before it looks
+for a cookie. Webhooks, Canvas Kit calls and API-token requests never carry one, and a webhook
+delivery paid that cost hundreds of times a second for a session it never reads. A request
+without the cookie starts from an empty session, exactly what Flask would give it; one that sets
+a value (a sign-in) is saved and signed as usual.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+
+
+class CookieOnlySessions(SecureCookieSessionInterface):
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if not app.secret_key:
+            return None  # Flask's null session: reading works, setting a value explains the missing key
+        if self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
