@@ -342,3 +342,16 @@ def test_a_weak_password_is_refused_on_reset_and_the_old_one_still_works(app, op
     with pytest.raises(BadInput):
         set_password(app.extensions["deskloop"], EMAIL, "password1234")
     assert _sign_in(app.test_client()).status_code == 302
+
+
+def test_a_request_without_the_cookie_gets_none_and_a_forged_cookie_proves_nothing(app, operator):
+    """Sessions are opened only for a request that sends the cookie (:mod:`core.web.sessions`):
+    one that sends none is answered without one, and a cookie that is not signed by this server
+    is no session at all."""
+    client = app.test_client()
+    answer = client.get("/api/v1/health")
+    assert answer.status_code == 200 and not answer.headers.getlist("Set-Cookie")
+    assert not _proves_a_session(client)
+    client.set_cookie("deskloop_session", "eyJfdXNlcl9pZCI6IjEifQ.forged.signature")
+    assert not _proves_a_session(client)
+    assert _sign_in(client).status_code == 302 and _proves_a_session(client)
