@@ -86,6 +86,7 @@ LAYERS: list[set[str]] = [
     {"core.learning"},
     {"core.suggesting"},
     {"core.helpdesk"},
+    {"core.insights"},
     {"core.panel"},
     {"core.background"},
     {"core.web", "core.app"},

@@ -25,12 +25,13 @@ from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-Topic = Literal["event", "signal"]
+Topic = Literal["event", "signal", "incident"]
 
 
 @dataclass(frozen=True)
 class Occurrence:
-    """What a listener hears: one applied helpdesk event or one recorded signal, for a tenant.
+    """What a listener hears: one applied helpdesk event, one recorded signal or one change of an
+    incident (:mod:`core.insights.incidents`), for a tenant.
 
     ``data`` is the event's (or signal's) JSON shape (:meth:`pydantic.BaseModel.model_dump` in
     JSON mode), so a job can carry it; ``extra`` what the applier learned on the way (e.g. whether
