@@ -118,3 +118,75 @@ def test_a_recorded_signal_is_heard_once_by_its_listeners(settings, db):
     [occurrence] = heard
     assert occurrence.topic == "signal" and occurrence.kind == "reopened" and occurrence.tenant == "acme"
     assert occurrence.data["ticket_id"] == ticket_id and occurrence.key == str(occurrence.data["id"])
+
+
+def _store_without_telling(app, monkeypatch, payload) -> None:
+    """Deliver ``payload`` and apply it as a drain killed right after its commit would: applied,
+    its listeners never told."""
+    from core.helpdesk import webhook_events
+
+    monkeypatch.setattr(webhook_events, "_after", lambda *args: (_ for _ in ()).throw(SystemExit("killed")))
+    runtime = app.extensions["deskloop"]
+    with pytest.raises(SystemExit):
+        webhook_events.drain_events(runtime, "acme")
+    monkeypatch.undo()
+
+
+def _age_applied(db, seconds: float) -> None:
+    from datetime import timedelta
+
+    with db.transaction(db.tenant_id("acme")) as session:
+        for row in session.scalars(select(HelpdeskEventRow)):
+            row.processed_at -= timedelta(seconds=seconds)
+
+
+def test_an_event_applied_by_a_drain_that_died_before_telling_is_told_once_later(app, client, db, heard,
+                                                                                 monkeypatch):
+    from core.helpdesk import webhook_events
+    from core.helpdesk.webhook_events import TELL_GRACE_SECONDS, drain_events
+
+    runtime = app.extensions["deskloop"]
+    monkeypatch.setattr(webhook_events, "start_drain", lambda *args: True)  # no background drain
+    assert deliver(client, fixture("ticket.created"), wait=False).status_code == 200
+    _store_without_telling(app, monkeypatch, None)
+    with acme(db) as session:
+        [row] = session.scalars(select(HelpdeskEventRow)).all()
+        assert row.processed_at is not None and row.published_at is None
+    assert drain_events(runtime, "acme")["told_late"] == 0  # within the grace: a live drain may be telling
+    assert heard == []
+    _age_applied(db, TELL_GRACE_SECONDS + 1)
+    assert drain_events(runtime, "acme")["told_late"] == 1
+    assert [o.kind for o in heard] == ["ticket_created"]
+    assert drain_events(runtime, "acme")["told_late"] == 0  # told once
+    assert len(heard) == 1
+
+
+def test_an_event_whose_job_the_queue_refused_is_told_again(app, client, db, monkeypatch):
+    from core.helpdesk.webhook_events import TELL_GRACE_SECONDS, drain_events
+
+    runtime = app.extensions["deskloop"]
+    attempts = []
+
+    def refusing(*args, **kwargs):
+        attempts.append(kwargs.get("job_id"))
+        raise ConnectionError("Redis is restarting")
+
+    monkeypatch.setattr("core.dispatch.queue.enqueue", refusing)
+
+    @listen("test-queued", "event", ("ticket_created",), as_job=True)
+    def queued(runtime, occurrence):
+        raise AssertionError("runs in a worker")
+
+    try:
+        assert deliver(client, fixture("ticket.created")).status_code == 200
+        with acme(db) as session:
+            [row] = session.scalars(select(HelpdeskEventRow)).all()
+            assert row.processed_at is not None and row.published_at is None  # applied, not told
+        _age_applied(db, TELL_GRACE_SECONDS + 1)
+        monkeypatch.setattr("core.dispatch.queue.enqueue", lambda *args, **kwargs: attempts.append(kwargs["job_id"]))
+        assert drain_events(runtime, "acme")["told_late"] == 1
+        assert attempts[0] == attempts[-1] and attempts[-1].endswith(":test-queued:" + row.event_id)
+        with acme(db) as session:
+            assert session.scalars(select(HelpdeskEventRow)).one().published_at is not None
+    finally:
+        listeners.forget("test-queued")

@@ -37,14 +37,15 @@ def enqueue_due(runtime: Runtime, interval_seconds: int, now: float | None = Non
 
 def enqueue_stuck_events(runtime: Runtime, older_than_seconds: int = 60) -> list[str]:
     """A drain for every tenant with webhook events still pending after ``older_than_seconds``
-    (a worker died mid-job, or Redis lost its queue) or whose retry time has come (an event that
-    failed to apply, see :mod:`core.helpdesk.event_failures`): the safety net under
+    (a worker died mid-job, or Redis lost its queue), whose retry time has come (an event that
+    failed to apply, see :mod:`core.helpdesk.event_failures`) or applied without their listeners
+    told (the drain died after its commit, or the queue refused the jobs): the safety net under
     :func:`core.helpdesk.webhook_events.schedule_processing`. Quarantined events wait for an
     operator and wake nothing. Returns the tenants."""
     from datetime import UTC, datetime, timedelta
 
     from core.helpdesk.event_failures import due_condition
-    from core.helpdesk.webhook_events import process_events
+    from core.helpdesk.webhook_events import process_events, untold_condition
     from core.store.tables import HelpdeskEventRow
 
     now = datetime.now(UTC)
@@ -54,7 +55,7 @@ def enqueue_stuck_events(runtime: Runtime, older_than_seconds: int = 60) -> list
     with runtime.db.admin_session() as session:
         slugs = session.scalars(
             select(TenantRow.slug).join(HelpdeskEventRow, HelpdeskEventRow.tenant_id == TenantRow.id)
-            .where(due_condition(now), stuck | retry_due).distinct()
+            .where((due_condition(now) & (stuck | retry_due)) | untold_condition(now)).distinct()
             .execution_options(all_tenants=True)).all()
     for slug in slugs:
         enqueue(process_events, slug, settings=runtime.settings)

@@ -91,24 +91,35 @@ def listeners_for(topic: Topic, kind: str) -> list[Listener]:
     return [x for x in _listeners.values() if x.topic == topic and (x.kinds is None or kind in x.kinds)]
 
 
-def publish(runtime: Runtime, occurrence: Occurrence) -> None:
+def publish(runtime: Runtime, occurrence: Occurrence) -> bool:
     """Run every listener of the occurrence's topic and kind: inline ones now, in registration
-    order; the others as jobs with id ``<source>:<tenant>:<listener>:<key>``."""
+    order; the others as jobs with id ``<source>:<tenant>:<listener>:<key>``. Returns False when a
+    job could not be queued (the queue is unreachable): the caller keeps the occurrence to tell
+    again (the fixed job id makes that safe). A listener that fails inline is logged and counts as
+    told: the same occurrence would fail it again."""
     from core.dispatch.queue import enqueue
 
+    queued_all = True
     for listener in listeners_for(occurrence.topic, occurrence.kind):
         try:
             if listener.wanted is not None and not listener.wanted(runtime, occurrence):
                 continue
-            if listener.as_job:
-                enqueue(run_listener, listener.name, _as_json(occurrence),
-                        job_id=f"{occurrence.source}:{occurrence.tenant}:{listener.name}:{occurrence.key}",
-                        settings=runtime.settings, retry_after=JOB_RETRY_SECONDS)
-            else:
+            if not listener.as_job:
                 listener.handle(runtime, occurrence)
+                continue
         except Exception:  # logged with its traceback; the others still run
             log.exception("listener %s for %s %s of tenant %s failed", listener.name, occurrence.topic,
                           occurrence.key, occurrence.tenant)
+            continue
+        try:
+            enqueue(run_listener, listener.name, _as_json(occurrence),
+                    job_id=f"{occurrence.source}:{occurrence.tenant}:{listener.name}:{occurrence.key}",
+                    settings=runtime.settings, retry_after=JOB_RETRY_SECONDS)
+        except Exception as exc:  # the queue is unreachable: told again later
+            queued_all = False
+            log.error("listener %s for %s %s of tenant %s could not be queued (%s); it will be told again",
+                      listener.name, occurrence.topic, occurrence.key, occurrence.tenant, type(exc).__name__)
+    return queued_all
 
 
 def run_listener(name: str, occurrence: dict[str, Any]) -> Any:

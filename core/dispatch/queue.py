@@ -161,6 +161,13 @@ def _worker_class():
     return LoggingWorker
 
 
+#: How often a worker runs RQ's registry maintenance (RQ's default: every 10 minutes). That is
+#: where a job whose worker was killed mid-run is found, once its heartbeat has lapsed (90 s), and
+#: retried or failed: with the default, a write-back in flight when its worker died came back up
+#: to ten minutes late. One worker at a time does it (RQ takes a lock).
+MAINTENANCE_SECONDS = 30
+
+
 def run_worker(settings: Settings, burst: bool = False) -> None:
     """Process jobs from the Deskloop queue (the Procfile's ``worker``).
 
@@ -172,6 +179,7 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     from rq.serializers import JSONSerializer
 
     connection = redis_connection(settings)
-    worker = _worker_class()([queue(settings, connection)], connection=connection, serializer=JSONSerializer)
+    worker = _worker_class()([queue(settings, connection)], connection=connection, serializer=JSONSerializer,
+                             maintenance_interval=MAINTENANCE_SECONDS)
     # with_scheduler: a failed job waiting to be retried (``retry_after``) is put back on the queue.
     worker.work(burst=burst, with_scheduler=True)

@@ -27,10 +27,10 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from core.clock import aware_utc
@@ -174,6 +174,7 @@ def drain_events(runtime: Runtime, tenant_slug: str) -> dict[str, int]:
     tenant_id = runtime.db.tenant_id(tenant_slug)
     counts = {"applied": 0, "stale": 0, "failed": 0, "batches": 0}
     flagged = _flag_reader(runtime, tenant_slug)
+    counts["told_late"] = tell_untold(runtime, tenant_slug, tenant_id)
     while True:
         deliveries_pending = flagged()  # read before looking for events: see schedule_processing
         seen, done = _apply_batch(runtime, tenant_id)
@@ -186,13 +187,54 @@ def drain_events(runtime: Runtime, tenant_slug: str) -> dict[str, int]:
             continue
         counts["batches"] += 1
         counts["failed"] += seen - len(done)
+        told = []
         for applied in done:  # after the commit: signals read what was applied
             counts["stale" if applied.outcome.startswith("stale") else "applied"] += 1
-            _after(runtime, tenant_slug, applied.helpdesk, applied.event, applied.tags_changed)
+            if _after(runtime, tenant_slug, applied.helpdesk, applied.event, applied.tags_changed):
+                told.append(applied.row_id)
+        _mark_told(runtime, tenant_id, told)
+
+
+#: An applied event whose listeners were not told this long after it was applied was left by a
+#: drain that died between its commit and the telling (a killed worker): the next drain tells them.
+#: Long enough that a live drain is done telling its batch; listener jobs have fixed ids and the
+#: learning signal one per event, so telling twice does not act twice.
+TELL_GRACE_SECONDS = 60
+
+
+def untold_condition(now: datetime):
+    """Applied events whose listeners were still not told :data:`TELL_GRACE_SECONDS` later."""
+    return (HelpdeskEventRow.processed_at.is_not(None) & HelpdeskEventRow.published_at.is_(None)
+            & (HelpdeskEventRow.processed_at < now - timedelta(seconds=TELL_GRACE_SECONDS)))
+
+
+def tell_untold(runtime: Runtime, tenant_slug: str, tenant_id: int, limit: int = 1000) -> int:
+    """Tell the listeners of applied events nobody told (see :data:`TELL_GRACE_SECONDS`); returns how many."""
+    with runtime.db.tenant_session(tenant_id) as session:
+        rows = session.execute(select(HelpdeskEventRow.id, HelpdeskEventRow.helpdesk, HelpdeskEventRow.data,
+                                      HelpdeskEventRow.tags_changed)
+                               .where(untold_condition(datetime.now(UTC)))
+                               .order_by(HelpdeskEventRow.processed_at).limit(limit)).all()
+    told = [row_id for row_id, helpdesk, data, tags_changed in rows
+            if _after(runtime, tenant_slug, helpdesk, HelpdeskEvent.model_validate(data), bool(tags_changed))]
+    _mark_told(runtime, tenant_id, told)
+    if rows:
+        log.warning("webhook events of %s: told the listeners of %d applied events an earlier drain had not",
+                    tenant_slug, len(told))
+    return len(told)
+
+
+def _mark_told(runtime: Runtime, tenant_id: int, row_ids: list[int]) -> None:
+    if not row_ids:
+        return
+    with runtime.db.transaction(tenant_id) as session:
+        session.execute(update(HelpdeskEventRow).where(HelpdeskEventRow.id.in_(row_ids))
+                        .values(published_at=datetime.now(UTC)))
 
 
 @dataclass(frozen=True)
 class _Applied:
+    row_id: int
     helpdesk: str
     event: HelpdeskEvent
     outcome: str
@@ -253,9 +295,9 @@ def _apply_alone(runtime: Runtime, tenant_id: int, event_row_id: int, operator_r
 def _apply_row(session, tenant_id: int, row: HelpdeskEventRow) -> _Applied:
     event = HelpdeskEvent.model_validate(row.data)
     outcome, tags_changed = _apply(session, tenant_id, row, event)
-    row.next_attempt_at = None
+    row.next_attempt_at, row.tags_changed = None, tags_changed
     session.flush()  # a value the database refuses fails here, on this event
-    return _Applied(row.helpdesk, event, outcome, tags_changed)
+    return _Applied(row.id, row.helpdesk, event, outcome, tags_changed)
 
 
 class NotQuarantined(BadInput):
@@ -277,8 +319,8 @@ def retry_quarantined(runtime: Runtime, tenant_slug: str, event_row_id: int) -> 
             raise NotQuarantined(f"webhook event {event_row_id} is {state}; only a quarantined event is retried")
         row.quarantined_at, row.next_attempt_at = None, None
     applied = _apply_alone(runtime, tenant_id, event_row_id, operator_retry=True)
-    if applied is not None:
-        _after(runtime, tenant_slug, applied.helpdesk, applied.event, applied.tags_changed)
+    if applied is not None and _after(runtime, tenant_slug, applied.helpdesk, applied.event, applied.tags_changed):
+        _mark_told(runtime, tenant_id, [applied.row_id])
     with runtime.db.tenant_session(tenant_id) as session:
         return session.scalars(select(HelpdeskEventRow).where(HelpdeskEventRow.id == event_row_id)).one()
 
@@ -390,14 +432,15 @@ def _rebuild_text(ticket: TicketRow, messages: list[MessageRow]) -> None:
 # What the learning loop and the helpdesk hear ------------------------------------------------
 
 
-def _after(runtime: Runtime, tenant_slug: str, helpdesk: str, event: HelpdeskEvent, tags_changed: bool) -> None:
+def _after(runtime: Runtime, tenant_slug: str, helpdesk: str, event: HelpdeskEvent, tags_changed: bool) -> bool:
     """Tell the listeners (:mod:`core.dispatch.listeners`) about one applied event; anything Deskloop wrote
     itself (our tags, our note) is heard by nobody. A listener's failure is logged, not raised:
-    the event is stored and applied, and retrying it would not make a signal any truer."""
+    the event is stored and applied, and retrying it would not make a signal any truer. Returns
+    False when a listener's job could not be queued: the event is then told again later."""
     if event.from_deskloop:
-        return
-    publish(runtime, Occurrence("event", tenant_slug, helpdesk, event.kind, event.event_id,
-                                event.model_dump(mode="json"), {"tags_changed": tags_changed}))
+        return True
+    return publish(runtime, Occurrence("event", tenant_slug, helpdesk, event.kind, event.event_id,
+                                       event.model_dump(mode="json"), {"tags_changed": tags_changed}))
 
 
 @listen("learning-signal", "event", TEACHING_EVENTS)

@@ -27,6 +27,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, object_session
 
@@ -268,12 +269,18 @@ class HelpdeskEventRow(TenantScoped, Base):
     that fails to apply is retried with backoff (``attempts``, ``next_attempt_at``, ``last_error``:
     the exception's class and a message without values) and, after the last attempt, quarantined
     (``quarantined_at``) so the tenant's later events go on; an operator retries it after a fix.
+    ``published_at`` is set once the listeners were told of the applied event (an outbox: a
+    worker killed between the commit and that moment leaves it NULL, and a later drain tells them);
+    ``tags_changed`` keeps what the apply found, for that later telling.
     """
 
     __tablename__ = "helpdesk_events"
     __table_args__ = (
         UniqueConstraint("tenant_id", "helpdesk", "event_id", name="uq_helpdesk_events_tenant_event"),
         Index("ix_helpdesk_events_tenant_ticket", "tenant_id", "ticket_external_id"),
+        Index("ix_helpdesk_events_unpublished", "processed_at",
+              postgresql_where=text("processed_at IS NOT NULL AND published_at IS NULL"),
+              sqlite_where=text("processed_at IS NOT NULL AND published_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -290,6 +297,8 @@ class HelpdeskEventRow(TenantScoped, Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(String(255))
     quarantined_at: Mapped[datetime | None] = mapped_column()
+    published_at: Mapped[datetime | None] = mapped_column()
+    tags_changed: Mapped[bool | None] = mapped_column()
 
 
 class BackfillStateRow(TenantScoped, Base):
