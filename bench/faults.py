@@ -359,6 +359,7 @@ def _wait_for_jobs(redis_url: str, quiet_seconds: float = 5, longest: float = 90
     ended, or None when jobs were still pending after ``longest`` seconds."""
     from redis import Redis
     from rq import Queue
+    from rq.job import Job
     from rq.registry import ScheduledJobRegistry, StartedJobRegistry
     from rq.serializers import JSONSerializer
 
@@ -366,10 +367,15 @@ def _wait_for_jobs(redis_url: str, quiet_seconds: float = 5, longest: float = 90
     queue = Queue("deskloop", connection=connection, serializer=JSONSerializer)
 
     def running() -> int:
-        """Started jobs, including one whose worker was SIGKILLed: RQ's registry maintenance finds
-        it once its heartbeat lapses and retries it (``core.dispatch.queue.MAINTENANCE_SECONDS``),
-        so it is work still to come, not work lost."""
-        return len(StartedJobRegistry(queue=queue))
+        """Started jobs still to finish: those whose worker beats, and listener jobs (write-backs)
+        whose worker was SIGKILLed, which RQ retries once their timeout has passed (the workers'
+        registry maintenance, ``core.dispatch.queue.MAINTENANCE_SECONDS``). A killed drain is left
+        out: nothing retries it, and the scheduler's sweep drains its events again."""
+        ids = StartedJobRegistry(queue=queue).get_job_ids()
+        jobs = [job for job in Job.fetch_many(ids, connection=connection, serializer=JSONSerializer) if job]
+        now = time.time()
+        return sum(1 for job in jobs if job.func_name.endswith("run_listener") or (
+            job.last_heartbeat is not None and now - job.last_heartbeat.timestamp() < 60))
 
     idle_since, began = None, time.monotonic()
     while time.monotonic() - began < longest:

@@ -68,6 +68,11 @@ _listeners: dict[str, Listener] = {}
 #: A listener job must therefore be safe to run again (write-back adds tags, which is idempotent).
 JOB_RETRY_SECONDS = (10, 30, 60, 120, 300)
 
+#: Seconds a listener job may run. A write-back or an alert takes seconds (its client's own retries
+#: included); the bound matters when a worker dies mid-job: RQ finds such a job only once this
+#: time (plus a minute) has passed since it started, and retries it then.
+JOB_TIMEOUT_SECONDS = 300
+
 
 def listen(name: str, topic: Topic, kinds: Iterable[str] | None = None, as_job: bool = False,
            wanted: Callable[[Runtime, Occurrence], bool] | None = None):
@@ -114,7 +119,7 @@ def publish(runtime: Runtime, occurrence: Occurrence) -> bool:
         try:
             enqueue(run_listener, listener.name, _as_json(occurrence),
                     job_id=f"{occurrence.source}:{occurrence.tenant}:{listener.name}:{occurrence.key}",
-                    settings=runtime.settings, retry_after=JOB_RETRY_SECONDS)
+                    settings=runtime.settings, retry_after=JOB_RETRY_SECONDS, timeout=JOB_TIMEOUT_SECONDS)
         except Exception as exc:  # the queue is unreachable: told again later
             queued_all = False
             log.error("listener %s for %s %s of tenant %s could not be queued (%s); it will be told again",
