@@ -74,3 +74,18 @@ def _trend(counts: np.ndarray, profile: np.ndarray, how: np.ndarray) -> float:
     predicted = profile[how[-HOURS_PER_WEEK:]].sum()
     low, high = TREND_BOUNDS
     return float(np.clip((recent + TREND_PRIOR) / (predicted + TREND_PRIOR), low, high))
+
+
+#: Hours before the tested window whose volume sets today's level.
+LEVEL_HOURS = 12
+#: Tickets of prior on both sides of today's level: a quiet category keeps its profile.
+LEVEL_PRIOR = 15.0
+LEVEL_BOUNDS = (0.75, 1.5)
+
+
+def level(observed: float, expected: float) -> float:
+    """Today's level against the profile, from the hours just before the tested window: some days
+    are simply busier (a newsletter went out), and a busy day is not an incident. Bounded, so
+    a slow incident cannot teach the test to expect it."""
+    low, high = LEVEL_BOUNDS
+    return float(np.clip((observed + LEVEL_PRIOR) / (expected + LEVEL_PRIOR), low, high))

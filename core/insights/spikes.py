@@ -18,7 +18,7 @@ import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from scipy.stats import nbinom
+from scipy.special import betainc
 
 #: Opening threshold on the tail probability (many categories, tested every minute: small).
 ALPHA = 1e-5
@@ -56,8 +56,10 @@ def tail(observed: int, expected: float) -> float:
     """P(X >= observed) for X around ``expected`` tickets."""
     if observed <= 0:
         return 1.0
+    # The negative binomial's survival function, P(X > k) = I_{1-p}(k + 1, n) with p = n / (n + mean),
+    # through the regularized incomplete beta directly: scipy.stats' wrapper costs 20x more per call.
     size = DISPERSION
-    return float(nbinom.sf(observed - 1, size, size / (size + max(expected, 1e-9))))
+    return float(betainc(observed, size, max(expected, 1e-9) / (size + max(expected, 1e-9))))
 
 
 def windows(hour_start: datetime, counts: list[int], expected: list[float], fraction: float) -> list[Window]:
