@@ -16,6 +16,8 @@ from sqlalchemy import select, text
 from core.access import audit
 from core.background import tasks
 from core.dispatch.queue import enqueue
+from core.insights.deploys import mark as mark_deploy
+from core.insights.incidents import DeployMarker
 from core.labelling import proposals as intent_proposals
 from core.labelling.settings import label_state, rank_and_keep, use_source
 from core.learning.audit import audited_signals
@@ -362,6 +364,21 @@ def split_intent(slug: str, key: str):
     split = SplitResult(**intent_proposals.split(runtime(), slug, key, body.parts))
     audit.record(runtime(), actor(), "intents.split", tenant=slug, target=key, detail={"parts": body.parts})
     return _send(split)
+
+
+@docs.route("POST", "/tenants/<slug>/deploys", scope="signals",
+            summary="Mark a deploy (service, version, deployed_at, link): incidents name the one before them",
+            response=DeployMarker, status=201, body=DeployMarker, errors=(400, 404))
+def post_deploy(slug: str):
+    """The ``signals`` scope: a deploy pipeline reports what it did, as an agent tool reports a
+    signal, without holding an admin token."""
+    if not request.is_json:
+        raise ApiError(415, "send the body as application/json")
+    raw = request.get_json(silent=True)
+    if not isinstance(raw, dict):
+        raise ApiError(400, "the body is not a JSON object")
+    runtime().db.tenant_id(slug)
+    return _send(mark_deploy(runtime(), slug, raw), 201)
 
 
 @blueprint.get("/openapi.json")
