@@ -77,12 +77,8 @@ def detect(history: History, step: int) -> list[Alert]:
                 seen[c] = upto
                 if c not in expected:
                     since = max(0, hour - HISTORY_HOURS)
-                    fitted = rhythm.fit(hourly[c][since:hour - lookback], since % HOURS_PER_WEEK)
-                    raw = [fitted.expected(h % HOURS_PER_WEEK) for h in range(hour - 24, hour + 1)]
-                    before = slice(hour - lookback - rhythm.LEVEL_HOURS, hour - lookback)
-                    today = rhythm.level(float(hourly[c][before].sum()),
-                                         sum(raw[-(lookback + 1 + rhythm.LEVEL_HOURS):-(lookback + 1)]))
-                    expected[c] = [x * today for x in raw]
+                    expected[c] = rhythm.expected_recent(hourly[c][since:hour + 1], since % HOURS_PER_WEEK,
+                                                         lookback, lookback + 1)
                 current = int(np.searchsorted(arrivals, minute) - np.searchsorted(arrivals, hour * 60))
                 counts = [int(x) for x in hourly[c][hour - lookback:hour]] + [current]
                 window = spikes.windows(_at(hour * 60), counts, expected[c][-(lookback + 1):], (minute % 60 or 60) / 60)

@@ -89,3 +89,18 @@ def level(observed: float, expected: float) -> float:
     a slow incident cannot teach the test to expect it."""
     low, high = LEVEL_BOUNDS
     return float(np.clip((observed + LEVEL_PRIOR) / (expected + LEVEL_PRIOR), low, high))
+
+
+def expected_recent(series: np.ndarray, first_hour_of_week: int, lookback: int, span: int) -> list[float]:
+    """Expected tickets for the last ``span`` hours of ``series`` (hourly counts, oldest first, the
+    last one the current hour), learned from the hours before the last ``lookback + 1`` (the
+    windows under test never teach their own expectation), times today's level."""
+    window_start = series.size - 1 - lookback
+    fitted = fit(series[:max(window_start, 0)], first_hour_of_week)
+
+    def at(index: int) -> float:
+        return fitted.expected(first_hour_of_week + index)
+
+    before = range(max(0, window_start - LEVEL_HOURS), max(window_start, 0))
+    today = level(float(sum(series[i] for i in before)), sum(at(i) for i in before))
+    return [at(i) * today for i in range(series.size - span, series.size)]

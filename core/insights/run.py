@@ -101,12 +101,11 @@ def _assess(session: Session, runtime: Runtime, tenant: TenantRow, key: tuple[st
             now: datetime, row: IncidentRow | None, areas: list[product_areas.Area]) -> str | None:
     kind, category = key
     window_start = current_hour - timedelta(hours=spikes.LOOKBACK_HOURS)
-    history = _series(by_hour, since, window_start - HOUR)
-    fitted = rhythm.fit(history, hour_of_week(since))
-    started = hour_of(row.started_at) if row is not None else window_start
+    started = max(hour_of(row.started_at), since) if row is not None else window_start
     first = min(started, window_start)
-    span = _series(by_hour, first, current_hour)
-    expected = [fitted.expected(hour_of_week(first + i * HOUR)) for i in range(span.size)]
+    series = _series(by_hour, since, current_hour)
+    span = series[int((first - since) / HOUR):]
+    expected = rhythm.expected_recent(series, hour_of_week(since), spikes.LOOKBACK_HOURS, span.size)
     tail = spikes.LOOKBACK_HOURS + 1
     assessment = spikes.assess(spikes.windows(current_hour, [int(c) for c in span[-tail:]], expected[-tail:],
                                               fraction))
