@@ -85,3 +85,16 @@ def test_lifecycle_opens_grows_and_ends():
     assert change is None and state4 is not None  # quiet, but not for long enough yet
     ended, change = spikes.step("acme", "intent", "x", state4, calm, 45, NOW + timedelta(hours=3))
     assert change == "ended" and ended is None
+
+
+def test_windows_cut_to_the_minute_catch_a_sharp_rise_an_hourly_window_would_dilute():
+    """Ten tickets in the last quarter hour of a category expecting 2 an hour: the hour so far
+    holds its normal 40 minutes too, but the 15-minute window sees the rise alone."""
+    now = HOUR + timedelta(minutes=55)
+    ages = [i * 1.4 for i in range(10)] + [20.0, 35.0]
+    windows = spikes.recent_windows(now, ages, [2.0, 2.0, 2.0], 55)
+    assert [w.start for w in windows][:2] == [now - timedelta(minutes=15), now - timedelta(minutes=30)]
+    assert windows[0].observed == 10 and abs(windows[0].expected - 0.5) < 1e-9
+    assert abs(windows[-1].expected - 2.0 * (2 + 55 / 60)) < 1e-9  # never beyond the hours it has
+    assessment = spikes.assess(windows)
+    assert assessment.hot and assessment.window.start == now - timedelta(minutes=15)

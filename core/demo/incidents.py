@@ -52,8 +52,9 @@ def rhythm_shape() -> np.ndarray:
     return shape / shape.max()
 
 
-def simulate(seed: int, weeks: int = 7, incidents: int = 3, deploy_share: float = 0.4) -> History:
-    """A history of ``weeks`` weeks (starting on a Monday) with ``incidents`` planted in the last week."""
+def simulate(seed: int, weeks: int = 7, incidents: int = 3, deploy_share: float = 0.4, busy: bool = False) -> History:
+    """A history of ``weeks`` weeks (starting on a Monday) with ``incidents`` planted in the last week;
+    ``busy``: in the two busiest categories during weekday office hours (10 or more tickets an hour)."""
     rng = np.random.default_rng(seed)
     hours = weeks * HOURS_PER_WEEK
     shape = np.tile(rhythm_shape(), weeks)
@@ -65,7 +66,7 @@ def simulate(seed: int, weeks: int = 7, incidents: int = 3, deploy_share: float 
     history = History(weeks, arrivals, PEAK_RATES)
     deploys = sorted(int(m) for m in rng.integers(0, hours * 60, size=weeks * 3))
     for _ in range(incidents):
-        history.incidents.append(_plant(rng, history, rates, deploy_share, deploys))
+        history.incidents.append(_plant(rng, history, rates, deploy_share, deploys, busy))
     history.deploys = sorted(set(deploys))
     history.arrivals = [np.sort(a) for a in history.arrivals]
     return history
@@ -77,11 +78,15 @@ def _spread(rng: np.random.Generator, counts: np.ndarray) -> np.ndarray:
 
 
 def _plant(rng: np.random.Generator, history: History, rates: np.ndarray, deploy_share: float,
-           deploys: list[int]) -> Planted:
+           deploys: list[int], busy: bool) -> Planted:
     last_week = (history.weeks - 1) * HOURS_PER_WEEK * 60
-    category = int(rng.integers(0, 8))  # the categories that see at least a ticket an hour at peak
     minutes = int(rng.choice([60, 90, 120, 180, 240, 360]))
-    start = int(rng.integers(last_week, history.hours * 60 - minutes - 180))
+    if busy:
+        category = int(rng.integers(0, 2))
+        start = last_week + int(rng.integers(0, 5)) * 1440 + int(rng.integers(9 * 60, 11 * 60 + 30))
+    else:
+        category = int(rng.integers(0, 8))  # the categories that see at least a ticket an hour at peak
+        start = int(rng.integers(last_week, history.hours * 60 - minutes - 180))
     multiplier = float(rng.uniform(2.0, 5.0))
     added = []
     for minute in range(start, start + minutes):

@@ -22,7 +22,7 @@ from core.insights import areas as product_areas
 from core.insights import emerging, rhythm, spikes
 from core.insights.deploys import latest_before
 from core.insights.incidents import ExampleTicket, Incident
-from core.insights.volumes import count_new, hour_of, hourly
+from core.insights.volumes import count_new, created_since, hour_of, hourly
 from core.runtime import Runtime
 from core.store.tables import IncidentRow, TenantRow, TicketRow, VolumeRow
 
@@ -72,11 +72,12 @@ def scan_tenant(runtime: Runtime, slug: str, now: datetime | None = None) -> Sca
         keys = sorted({(r.kind, r.category) for r in recent} | set(open_rows))
         since = current_hour - HISTORY
         counts = hourly(session, keys, since)
-        fraction = min(1.0, (now - current_hour) / HOUR)
+        created = created_since(session, window_start, now, areas)
         for kind, category in keys:
             result.assessed += 1
+            ages = [(now - t) / timedelta(minutes=1) for t in created.get((kind, category), [])]
             change = _assess(session, runtime, tenant, (kind, category), counts[(kind, category)], since,
-                             current_hour, fraction, now, open_rows.get((kind, category)), areas)
+                             current_hour, ages, now, open_rows.get((kind, category)), areas)
             if change:
                 result.changes.append(change)
     return result
@@ -97,7 +98,7 @@ def hour_of_week(moment: datetime) -> int:
 
 
 def _assess(session: Session, runtime: Runtime, tenant: TenantRow, key: tuple[str, str],
-            by_hour: dict[datetime, int], since: datetime, current_hour: datetime, fraction: float,
+            by_hour: dict[datetime, int], since: datetime, current_hour: datetime, ages: list[float],
             now: datetime, row: IncidentRow | None, areas: list[product_areas.Area]) -> str | None:
     kind, category = key
     window_start = current_hour - timedelta(hours=spikes.LOOKBACK_HOURS)
@@ -107,8 +108,8 @@ def _assess(session: Session, runtime: Runtime, tenant: TenantRow, key: tuple[st
     span = series[int((first - since) / HOUR):]
     expected = rhythm.expected_recent(series, hour_of_week(since), spikes.LOOKBACK_HOURS, span.size)
     tail = spikes.LOOKBACK_HOURS + 1
-    assessment = spikes.assess(spikes.windows(current_hour, [int(c) for c in span[-tail:]], expected[-tail:],
-                                              fraction))
+    minute = (now - current_hour) / timedelta(minutes=1)
+    assessment = spikes.assess(spikes.recent_windows(now, ages, expected[-tail:], minute))
     state = None if row is None else spikes.OpenIncident(
         row.incident_id, hour_of(row.started_at), _aware(row.last_hot_at), int(row.data.get("observed", 0)),
         row.changes)
@@ -122,7 +123,7 @@ def _assess(session: Session, runtime: Runtime, tenant: TenantRow, key: tuple[st
     assert subject is not None
     offset = int((subject.started_at - first) / HOUR)
     observed = int(span[offset:].sum())
-    exp = float(sum(expected[offset:-1]) + expected[-1] * fraction)
+    exp = float(sum(expected[offset:-1]) + expected[-1] * minute / 60)
     incident = _incident(session, tenant, kind, category, subject, observed, exp, now, change, row, areas)
     if row is None:
         row = IncidentRow(tenant_id=tenant.id, incident_id=subject.incident_id, category_kind=kind,

@@ -12,7 +12,9 @@ area those map to, and, when the model abstained as unfamiliar, its emerging gro
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,14 +61,10 @@ def count_new(session: Session, tenant_id: int, dialect: str, areas: list[Area])
             .order_by(TicketRow.id).limit(BATCH)).all()
         if not rows:
             break
-        guesses = _model_intents(session, [r.id for r in rows])
         totals: Counter[Key] = Counter()
-        for r in rows:
-            intent, unfamiliar = r.intent, False
-            if intent is None and r.id in guesses:
-                intent, unfamiliar = guesses[r.id]
+        for r, found in categorized(session, rows, areas):
             hour = hour_of(r.created_at or r.imported_at)
-            for kind, category in categories(intent, list(r.tags or []), r.cluster_key, unfamiliar, areas):
+            for kind, category in found:
                 totals[(kind, category, hour)] += 1
         _add(session, tenant_id, dialect, totals)
         cursor.last_ticket_id = rows[-1].id
@@ -74,6 +72,31 @@ def count_new(session: Session, tenant_id: int, dialect: str, areas: list[Area])
     if counted:
         cursor.counted_at = datetime.now(UTC)
     return counted
+
+
+def categorized(session: Session, rows: Sequence[Any], areas: list[Area]):
+    """Each ticket row (id, intent, tags, cluster_key) with the categories it counts in."""
+    guesses = _model_intents(session, [r.id for r in rows])
+    for r in rows:
+        intent, unfamiliar = r.intent, False
+        if intent is None and r.id in guesses:
+            intent, unfamiliar = guesses[r.id]
+        yield r, categories(intent, list(r.tags or []), r.cluster_key, unfamiliar, areas)
+
+
+def created_since(session: Session, since: datetime, until: datetime, areas: list[Area]) -> dict[tuple[str, str],
+                                                                                                  list[datetime]]:
+    """When each category's tickets created in [since, until] were created: the windows under
+    test are cut to the minute from these, not to the hour."""
+    rows = session.execute(select(TicketRow.id, TicketRow.created_at, TicketRow.intent, TicketRow.tags,
+                                  TicketRow.cluster_key)
+                           .where(TicketRow.created_at >= since, TicketRow.created_at <= until)).all()
+    found: dict[tuple[str, str], list[datetime]] = {}
+    for r, keys in categorized(session, rows, areas):
+        created = r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC)
+        for key in keys:
+            found.setdefault(key, []).append(created)
+    return found
 
 
 def _model_intents(session: Session, ticket_ids: list[int]) -> dict[int, tuple[str | None, bool]]:
