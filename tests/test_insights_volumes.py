@@ -71,3 +71,26 @@ def test_the_areas_command_exits_2_on_bad_input(app, db, tmp_path):
     bad.write_text('{"Payments": {"intents": ["nope"]}}')
     result = CliRunner().invoke(main, ["insights", "areas", str(bad), "--tenant", "acme"])
     assert result.exit_code == 2 and "nope" in result.output
+
+
+def test_tickets_the_model_found_unfamiliar_count_as_an_emerging_group_of_their_cluster(app, db):
+    from core.store.tables import SuggestionRow, TicketRow
+
+    runtime = app.extensions["deskloop"]
+    _import(db, [make_ticket("u-1", "the new widget eats my files", created=WHEN),
+                 make_ticket("u-2", "widget ate my files", created=WHEN),
+                 make_ticket("k-1", "card lost", created=WHEN)])
+    tenant_id = db.tenant_id("acme")
+    with db.transaction(tenant_id) as session:
+        rows = {t.external_id: t for t in session.scalars(select(TicketRow))}
+        for external_id, reason, intent in (("u-1", "unfamiliar", None), ("u-2", "unfamiliar", None),
+                                            ("k-1", None, "card_lost")):
+            rows[external_id].cluster_key = 7 if external_id.startswith("u") else 3
+            session.add(SuggestionRow(tenant_id=tenant_id, ticket_id=rows[external_id].id, text="",
+                                      intent=intent, confidence=0.2, abstained=reason is not None,
+                                      abstain_reason=reason))
+    scan_tenant(runtime, "acme", now=WHEN)
+    counted = volumes(db)
+    assert counted[("cluster", "unfamiliar:7", 9)] == 2 and counted[("cluster", "7", 9)] == 2
+    assert counted[("intent", "card_lost", 9)] == 1  # the model's intent when the helpdesk had none
+    assert not any(c.startswith("unfamiliar:") and c != "unfamiliar:7" for _, c, _ in counted)
