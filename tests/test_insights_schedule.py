@@ -30,3 +30,31 @@ def test_without_redis_the_scan_runs_inline(settings, db):
         assert enqueue_insight_scans(runtime, now=1_790_000_000) == ["insights:acme:29833333"]
     finally:
         runtime.close()
+
+
+def test_serve_without_redis_scans_in_a_thread_of_its_own(settings, db):
+    import time
+
+    from sqlalchemy import select
+
+    from core.commands.web import start_insights_loop
+    from core.store.tables import VolumeCursorRow
+    from core.store.tickets import upsert_tickets
+    from tests.factories import make_ticket
+
+    tenant_id = db.ensure_tenant("acme")
+    with db.transaction(tenant_id) as session:
+        upsert_tickets(session, tenant_id, [make_ticket("t-1", "hello", intent="greeting")])
+    runtime = Runtime(replace(settings, redis_url=None))
+    stop = start_insights_loop(runtime, every=0.05)
+    try:
+        deadline = time.monotonic() + 10
+        counted = None
+        while time.monotonic() < deadline and not counted:
+            time.sleep(0.05)
+            with db.tenant_session(tenant_id) as session:
+                counted = session.scalar(select(VolumeCursorRow.last_ticket_id))
+        assert counted, "the loop never counted the ticket"
+    finally:
+        stop.set()
+        runtime.close()
