@@ -26,6 +26,11 @@ FUTURE_SLACK = timedelta(minutes=10)
 
 def checked(raw: dict) -> DeployMarker:
     """A marker from untrusted input, or :class:`BadInput` saying what is wrong."""
+    for name in ("service", "version", "link"):  # as sent: trimming must not make a long value fit
+        limit = next(m.max_length for m in DeployMarker.model_fields[name].metadata if hasattr(m, "max_length"))
+        value = raw.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            raise BadInput(f"at most {limit} characters", field=name)
     try:
         marker = DeployMarker.model_validate(raw)
     except ValidationError as exc:
