@@ -167,3 +167,14 @@ def test_deploy_mark_exits_2_on_bad_input_and_writes_nothing(app, db):
                                 "--at", "2026-03-04T09:50:00+01:00", "--link", "https://ci.example.com/2"])
     assert good.exit_code == 0, good.output
     assert _deploys(db) == 1
+
+
+def test_the_incidents_api_lists_what_was_published(app, db, heard):
+    runtime = app.extensions["deskloop"]
+    _seed_history(db)
+    scan_tenant(runtime, "acme", now=NOW)
+    client = authorized_client(app, scopes=("read",), tenant="acme")
+    listed = client.get("/api/v1/tenants/acme/incidents").get_json()["incidents"]
+    assert [i["incident_id"] for i in listed] == [heard[0].data["incident_id"]]
+    assert app.test_client().get("/api/v1/tenants/acme/incidents").status_code == 401
+    assert client.get("/api/v1/tenants/acme/incidents?limit=0").status_code == 400

@@ -208,3 +208,11 @@ def _url_template(helpdesk: str) -> str | None:
 
     integration = registered().get(helpdesk)
     return integration.ticket_url_template if integration is not None else None
+
+
+def recent_incidents(runtime: Runtime, slug: str, limit: int = 50) -> list[Incident]:
+    """The tenant's incidents, open ones and the latest first, as last published."""
+    with runtime.db.tenant_session(runtime.db.tenant_id(slug)) as session:
+        rows = session.scalars(select(IncidentRow).order_by(IncidentRow.ended_at.is_not(None),
+                                                            IncidentRow.started_at.desc()).limit(limit)).all()
+        return [Incident.model_validate(r.data) for r in rows]
