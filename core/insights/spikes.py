@@ -65,19 +65,6 @@ def tail(observed: int, expected: float) -> float:
     return float(betainc(observed, size, max(expected, 1e-9) / (size + max(expected, 1e-9))))
 
 
-def windows(hour_start: datetime, counts: list[int], expected: list[float], fraction: float) -> list[Window]:
-    """Windows ending now: ``counts``/``expected`` are per hour, oldest first, the last one the
-    current hour, ``fraction`` of which has passed (its expectation scaled by it)."""
-    found = []
-    n = len(counts)
-    for back in range(min(LOOKBACK_HOURS, n - 1) + 1):
-        first = n - 1 - back
-        observed = sum(counts[first:])
-        exp = sum(expected[first:-1]) + expected[-1] * fraction
-        found.append(Window(hour_start - timedelta(hours=back), observed, exp))
-    return found
-
-
 #: Windows ending now, in minutes: short ones catch a sharp rise within minutes, long ones a slow
 #: rise within hours. Bounded by the hours the expectation covers.
 WINDOW_MINUTES = (15, 30, 60, 120, 180)
