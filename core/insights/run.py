@@ -111,7 +111,7 @@ def _assess(session: Session, runtime: Runtime, tenant: TenantRow, key: tuple[st
     minute = (now - current_hour) / timedelta(minutes=1)
     assessment = spikes.assess(spikes.recent_windows(now, ages, expected[-tail:], minute))
     state = None if row is None else spikes.OpenIncident(
-        row.incident_id, hour_of(row.started_at), _aware(row.last_hot_at), int(row.data.get("observed", 0)),
+        row.incident_id, _aware(row.started_at), _aware(row.last_hot_at), int(row.data.get("observed", 0)),
         row.changes)
     since_start = int(span[int((started - first) / HOUR):].sum()) if row is not None else None
     new_state, change = spikes.step(tenant.slug, kind, category, state, assessment, since_start, now)
@@ -121,9 +121,12 @@ def _assess(session: Session, runtime: Runtime, tenant: TenantRow, key: tuple[st
         return None
     subject = new_state or state
     assert subject is not None
-    offset = int((subject.started_at - first) / HOUR)
-    observed = int(span[offset:].sum())
-    exp = float(sum(expected[offset:-1]) + expected[-1] * minute / 60)
+    if change == "opened":  # the window that showed it, to the minute
+        observed, exp = assessment.window.observed, assessment.window.expected
+    else:  # the hours since it started
+        offset = int((subject.started_at - first) / HOUR)
+        observed = int(span[offset:].sum())
+        exp = float(sum(expected[offset:-1]) + expected[-1] * minute / 60)
     incident = _incident(session, tenant, kind, category, subject, observed, exp, now, change, row, areas)
     if row is None:
         row = IncidentRow(tenant_id=tenant.id, incident_id=subject.incident_id, category_kind=kind,
