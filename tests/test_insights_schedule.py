@@ -58,3 +58,21 @@ def test_serve_without_redis_scans_in_a_thread_of_its_own(settings, db):
     finally:
         stop.set()
         runtime.close()
+
+
+def test_insights_run_scans_a_tenant_and_exits_2_for_an_unknown_one(settings, db):
+    from click.testing import CliRunner
+
+    from core.cli import main
+    from core.store.tickets import upsert_tickets
+    from tests.factories import make_ticket
+
+    tenant_id = db.ensure_tenant("acme")
+    with db.transaction(tenant_id) as session:
+        upsert_tickets(session, tenant_id, [make_ticket("t-1", "hello", intent="greeting")])
+    runner = CliRunner()
+    ran = runner.invoke(main, ["insights", "run", "--tenant", "acme"])
+    assert ran.exit_code == 0 and "acme: 1 new ticket(s) counted" in ran.output, ran.output
+    again = runner.invoke(main, ["insights", "run"])
+    assert again.exit_code == 0 and "acme: 0 new ticket(s) counted" in again.output
+    assert runner.invoke(main, ["insights", "run", "--tenant", "nobody"]).exit_code == 2
