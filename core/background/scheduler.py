@@ -1,5 +1,5 @@
-"""The Procfile's ``scheduler``: enqueues periodic work (nightly retraining, and a drain for
-webhook events left pending) for the RQ workers.
+"""The Procfile's ``scheduler``: enqueues periodic work (nightly retraining, a drain for webhook
+events left pending, and each minute's spike scan per tenant) for the RQ workers.
 
 RQ's own cron scheduler enqueues with the pickle serializer, which our JSON-only workers refuse,
 so this small loop enqueues through :func:`core.dispatch.queue.enqueue` instead. Job ids contain the period
@@ -30,6 +30,25 @@ def enqueue_due(runtime: Runtime, interval_seconds: int, now: float | None = Non
     for slug in slugs:
         job_id = f"train:{slug}:{period}"
         outcome = enqueue(tasks.train_tenant, slug, job_id=job_id, settings=runtime.settings)
+        if outcome.mode != "duplicate":
+            queued.append(job_id)
+    return queued
+
+
+#: Seconds between two insight scans of a tenant: an incident is opened within a minute of the
+#: tickets that show it. A scan with nothing new is one indexed read.
+INSIGHTS_EVERY = 60
+
+
+def enqueue_insight_scans(runtime: Runtime, now: float | None = None) -> list[str]:
+    """This minute's spike scan for every tenant (one job per tenant and minute, whoever asks)."""
+    period = int((now if now is not None else time.time()) // INSIGHTS_EVERY)
+    with runtime.db.admin_session() as session:
+        slugs = session.scalars(select(TenantRow.slug).order_by(TenantRow.slug)).all()
+    queued = []
+    for slug in slugs:
+        job_id = f"insights:{slug}:{period}"
+        outcome = enqueue(tasks.scan_insights, slug, job_id=job_id, settings=runtime.settings, timeout=300)
         if outcome.mode != "duplicate":
             queued.append(job_id)
     return queued
@@ -77,5 +96,6 @@ def run_scheduler(runtime: Runtime, interval_seconds: int, tick_seconds: int = 1
 def _tick(runtime: Runtime, interval_seconds: int, stuck_after_seconds: int) -> None:
     for job_id in enqueue_due(runtime, interval_seconds):
         log.info("enqueued %s", job_id)
+    enqueue_insight_scans(runtime)
     for slug in enqueue_stuck_events(runtime, stuck_after_seconds):
         log.warning("webhook events of %s were still pending; enqueued a drain", slug)

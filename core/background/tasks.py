@@ -44,3 +44,11 @@ def discover_intents(tenant_slug: str) -> dict:
     from core.labelling.proposals import discover
 
     return discover(runtimes.for_jobs(), tenant_slug)
+
+
+def scan_insights(tenant_slug: str) -> dict:
+    """Count the tenant's new tickets and open, grow or end its incidents (:mod:`core.insights.run`)."""
+    from core.insights.run import scan_tenant
+
+    result = scan_tenant(runtimes.for_jobs(), tenant_slug)
+    return {"tenant": tenant_slug, "counted": result.counted, "assessed": result.assessed, "changes": result.changes}

@@ -35,5 +35,30 @@ def serve_app(runtime: Runtime, host: str, port: int) -> None:
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.pass_obj
 def serve(runtime: Runtime, host: str, port: int) -> None:
-    """Serve the API and the playground."""
+    """Serve the API and the playground (and, without Redis, scan for spikes every minute)."""
+    if not runtime.settings.redis_url:
+        start_insights_loop(runtime)
     serve_app(runtime, host, port)
+
+
+def start_insights_loop(runtime: Runtime, every: float = 60.0):
+    """The embedded default has no scheduler: a daemon thread scans every tenant each minute
+    instead (with Redis, the Procfile's scheduler queues the same scan). A failed scan is logged
+    and the next one tries again."""
+    import logging
+    import threading
+
+    from core.insights.run import scan_all
+
+    log = logging.getLogger("core.insights")
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every):
+            try:
+                scan_all(runtime)
+            except Exception:  # an outage of the database: the next minute retries
+                log.exception("insight scan failed")
+
+    threading.Thread(target=loop, name="insights", daemon=True).start()
+    return stop

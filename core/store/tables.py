@@ -466,3 +466,71 @@ class ModelRefusalRow(TenantScoped, Base):
     name: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     details: Mapped[dict[str, Any]] = mapped_column(PythonJSON)
+
+
+class VolumeRow(TenantScoped, Base):
+    """Tickets created in one hour for one category (``kind``: intent, tag, cluster, area, or
+    ``unfamiliar`` for tickets the model abstained on as unlike anything it knows, by cluster).
+
+    Counted once per ticket, at its ``created_at`` hour, by :mod:`core.insights.volumes`: the
+    history the spike test compares the current hour against, kept small (one row per category
+    and hour that saw a ticket) so a scan reads weeks of it in one query."""
+
+    __tablename__ = "insight_volumes"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "kind", "category", "hour", name="uq_insight_volumes_tenant_kind_category_hour"),
+        Index("ix_insight_volumes_tenant_hour", "tenant_id", "hour"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(255))
+    hour: Mapped[datetime] = mapped_column()
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class VolumeCursorRow(TenantScoped, Base):
+    """The last stored ticket (by id: arrival order, whatever brought it) already counted, so a
+    scan counts only what is new and costs one indexed query when nothing is."""
+
+    __tablename__ = "insight_cursors"
+    __table_args__ = (UniqueConstraint("tenant_id", name="uq_insight_cursors_tenant"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    last_ticket_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    counted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeployMarkerRow(TenantScoped, Base):
+    """A deploy the tenant told Deskloop about: an incident names the one that preceded it."""
+
+    __tablename__ = "deploy_markers"
+    __table_args__ = (Index("ix_deploy_markers_tenant_deployed", "tenant_id", "deployed_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    service: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(200))
+    deployed_at: Mapped[datetime] = mapped_column()
+    link: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IncidentRow(TenantScoped, Base):
+    """One incident (:class:`core.insights.incidents.Incident`, kept whole in ``data``) and how
+    many changes of it were published: the next change's key, so a re-run never posts twice."""
+
+    __tablename__ = "insight_incidents"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "incident_id", name="uq_insight_incidents_tenant_incident_id"),
+        Index("ix_insight_incidents_tenant_open", "tenant_id", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    incident_id: Mapped[str] = mapped_column(String(100))
+    category_kind: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[datetime] = mapped_column()
+    last_hot_at: Mapped[datetime] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column()
+    changes: Mapped[int] = mapped_column(Integer, default=0)
+    data: Mapped[dict[str, Any]] = mapped_column()

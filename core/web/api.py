@@ -11,11 +11,15 @@ from importlib.metadata import version as package_version
 from typing import Any, cast
 
 from flask import Blueprint, current_app, jsonify, request
+from pydantic import BaseModel
 from sqlalchemy import select, text
 
 from core.access import audit
 from core.background import tasks
 from core.dispatch.queue import enqueue
+from core.insights.deploys import mark as mark_deploy
+from core.insights.incidents import DeployMarker, Incident
+from core.insights.run import recent_incidents
 from core.labelling import proposals as intent_proposals
 from core.labelling.settings import label_state, rank_and_keep, use_source
 from core.learning.audit import audited_signals
@@ -362,6 +366,34 @@ def split_intent(slug: str, key: str):
     split = SplitResult(**intent_proposals.split(runtime(), slug, key, body.parts))
     audit.record(runtime(), actor(), "intents.split", tenant=slug, target=key, detail={"parts": body.parts})
     return _send(split)
+
+
+@docs.route("POST", "/tenants/<slug>/deploys", scope="signals",
+            summary="Mark a deploy (service, version, deployed_at, link): incidents name the one before them",
+            response=DeployMarker, status=201, body=DeployMarker, errors=(400, 404))
+def post_deploy(slug: str):
+    """The ``signals`` scope: a deploy pipeline reports what it did, as an agent tool reports a
+    signal, without holding an admin token."""
+    if not request.is_json:
+        raise ApiError(415, "send the body as application/json")
+    raw = request.get_json(silent=True)
+    if not isinstance(raw, dict):
+        raise ApiError(400, "the body is not a JSON object")
+    runtime().db.tenant_id(slug)
+    return _send(mark_deploy(runtime(), slug, raw), 201)
+
+
+class IncidentList(BaseModel):
+    incidents: list[Incident]
+
+
+@docs.route("GET", "/tenants/<slug>/incidents", scope="read",
+            summary="The tenant's spike incidents, open ones first, then the latest",
+            response=IncidentList, query=(QueryParam("limit", "integer", "How many (1-200, default 50)", 1, 200),),
+            errors=(400, 404))
+def incidents(slug: str):
+    limit = _int_arg("limit", 50, 1, 200)
+    return _send(IncidentList(incidents=recent_incidents(runtime(), slug, limit)))
 
 
 @blueprint.get("/openapi.json")
