@@ -96,6 +96,7 @@ def publish(runtime: Runtime, occurrence: Occurrence) -> None:
     order; the others as jobs with id ``<source>:<tenant>:<listener>:<key>``."""
     from core.dispatch.queue import enqueue
 
+    load_listeners()
     for listener in listeners_for(occurrence.topic, occurrence.kind):
         try:
             if listener.wanted is not None and not listener.wanted(runtime, occurrence):
@@ -118,7 +119,7 @@ def run_listener(name: str, occurrence: dict[str, Any]) -> Any:
 
     listener = _listeners.get(name)
     if listener is None:
-        _import_core_listeners()
+        load_listeners(again=True)
         listener = _listeners.get(name)
     if listener is None:
         log.warning("no listener called %s is registered here; job dropped", name)
@@ -136,6 +137,27 @@ def _as_json(occurrence: Occurrence) -> dict[str, Any]:
 CORE_LISTENER_MODULES = ("core.helpdesk.webhook_events",)
 
 
-def _import_core_listeners() -> None:
+#: The entry point group integrations register in (:mod:`core.helpdesk.contract`, a layer above
+#: this one, names it too): loading an integration's object imports its package, whose import
+#: registers its listeners (Slack's and Linear's incident alerts).
+INTEGRATION_GROUP = "deskloop.integrations"
+
+_loaded = False
+
+
+def load_listeners(again: bool = False) -> None:
+    """Import every module that registers listeners, once per process (``again``: retry, for a
+    worker asked to run a listener it has not heard of)."""
+    global _loaded
+    if _loaded and not again:
+        return
+    from importlib.metadata import entry_points
+
     for module in CORE_LISTENER_MODULES:
         import_module(module)
+    for point in entry_points(group=INTEGRATION_GROUP):
+        try:
+            point.load()
+        except Exception:  # one broken integration must not silence the others' listeners
+            log.exception("integration %s could not be loaded; its listeners are not registered", point.name)
+    _loaded = True
