@@ -12,7 +12,8 @@ from core.insights.incidents import DeployMarker, ExampleTicket, Incident
 from core.runtime import Runtime
 from core.store.tables import TenantRow
 
-STARTED = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+#: Twelve hours ago: an incident built here ended six hours ago, well within any cooldown.
+STARTED = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=12)
 
 
 @pytest.fixture
