@@ -36,7 +36,8 @@ def _rows(db) -> list[NotifierRow]:
 def test_add_list_remove_keep_secrets_encrypted_and_unprinted(db, settings, tenant, tmp_path):
     creds = tmp_path / "slack.env"
     creds.write_text(f"BOT_TOKEN={SLACK_TOKEN}\n")
-    added = run("notifier", "add", "slack", "--tenant", "acme", "--credentials", str(creds), "--set", "channel=C0ALERTS")
+    added = run("notifier", "add", "slack", "--tenant", "acme", "--credentials", str(creds),
+                "--set", "channel=C0ALERTS")
     assert added.exit_code == 0, added.output
     linear = run("notifier", "add", "linear", "--tenant", "acme", "--credentials-env", "--set", f"default_team={TEAM}",
                  "--set", "team.billing=OPS", "--set", "cooldown_days=3",
