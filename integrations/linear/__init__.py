@@ -22,7 +22,8 @@ from integrations.linear import listener  # noqa: F401  (registers the linear-al
 TEAM = re.compile(r"[0-9a-fA-F-]{36}|[A-Z][A-Z0-9]{0,9}")
 DEFAULT_COOLDOWN_DAYS = 7
 HELP = ("default_team=<team id> (required); team.<area>=<team id> (repeatable); cooldown_days=<0-90, default 7>; "
-        "owner_role=assignee|subscriber (default assignee); api_url=<GraphQL endpoint, for a proxy>")
+        "owner_role=assignee|subscriber (default assignee); reopen_state=<workflow state id a recurrence moves the "
+        "earlier issue to>; api_url=<GraphQL endpoint, for a proxy>")
 
 
 def _team(key: str, value: str) -> str:
@@ -47,6 +48,10 @@ def parse_settings(pairs: list[tuple[str, str]]) -> dict[str, Any]:
             if value not in ("assignee", "subscriber"):
                 raise BadInput("must be assignee or subscriber", field=key)
             settings["owner_role"] = value
+        elif key == "reopen_state":
+            if not re.fullmatch(r"[0-9a-fA-F-]{36}", value):
+                raise BadInput("must be a Linear workflow state id (a UUID)", field=key)
+            settings["reopen_state"] = value
         elif key == "api_url":
             if not value.startswith(("https://", "http://")):
                 raise BadInput("must be an http(s) URL", field=key)

@@ -50,6 +50,11 @@ class LinearClient:
                           + ISSUE_FIELDS + " } } }", {"i": fields})
         return _succeeded(data, "issueCreate")["issue"]
 
+    def update_issue(self, issue_id: str, fields: dict[str, Any]) -> None:
+        data = self.query("mutation($id: String!, $i: IssueUpdateInput!) { issueUpdate(id: $id, input: $i) { "
+                          "success } }", {"id": issue_id, "i": fields})
+        _succeeded(data, "issueUpdate")
+
     def issue(self, issue_id: str) -> dict[str, Any] | None:
         try:
             found = self.query("query($id: String!) { issue(id: $id) { " + ISSUE_FIELDS + " } }", {"id": issue_id})

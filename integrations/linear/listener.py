@@ -71,6 +71,8 @@ def _open(runtime: Runtime, client, notifier: Notifier, incident: Incident, occu
     earlier: PostedAlert | None = recently_ended(runtime, occurrence.tenant, KIND, incident.category,
                                                  timedelta(days=int(notifier.settings.get("cooldown_days", 7))))
     if earlier is not None:  # the same category again soon after: continue the earlier issue
+        if notifier.settings.get("reopen_state"):  # setting the same state again is harmless on a retry
+            client.update_issue(earlier.target, {"stateId": notifier.settings["reopen_state"]})
         _comment(client, earlier.target, incident, occurrence, recurred=True)
         remember_posted(runtime, occurrence.tenant, KIND, incident.incident_id, incident.category, earlier.target,
                         earlier.ref, earlier.url, occurrence.key, ended_at=incident.ended_at)

@@ -2,7 +2,7 @@
 
 It reads just enough of each query to answer: ``users(filter: {email: {eq}})``, ``issueCreate``
 (honouring the client's own ``id``; a reused id is refused with an ``errors`` entry, which is our
-guess at Linear's answer), ``issue(id)``, ``commentCreate`` (own ``id`` too) and ``comment(id)``.
+guess at Linear's answer), ``issueUpdate``, ``issue(id)``, ``commentCreate`` (own ``id`` too) and ``comment(id)``.
 Success is ``{"data": {...}}``; failures are ``{"errors": [{"message", "extensions": {"type",
 "code", "userError"}}]}``: 401 for a wrong key, 400 ``RATELIMITED`` with the ``X-RateLimit-*``
 headers (reset in epoch milliseconds), and 5xx on request (``fail(status, times)``).
@@ -51,7 +51,7 @@ def _app(state: FakeLinear) -> Flask:
     @app.post("/graphql")
     def graphql():
         query, variables = request.json["query"], request.json.get("variables") or {}
-        operation = next(op for op in ("issueCreate", "commentCreate", "users(", "issue(", "comment(")
+        operation = next(op for op in ("issueCreate", "issueUpdate", "commentCreate", "users(", "issue(", "comment(")
                          if op in query)
         state.operations.append(operation)
         if state.faults:
@@ -80,6 +80,12 @@ def _app(state: FakeLinear) -> Flask:
                      "fields": fields}
             state.issues[fields["id"]] = issue
             return jsonify(data={"issueCreate": {"success": True, "lastSyncId": number, "issue": _public(issue)}})
+        if operation == "issueUpdate":
+            issue = state.issues.get(variables["id"])
+            if issue is None:
+                return _error(200, "Entity not found", "invalid input", "INVALID_INPUT")
+            issue["fields"].update(variables["i"])
+            return jsonify(data={"issueUpdate": {"success": True, "lastSyncId": 2, "issue": _public(issue)}})
         if operation == "issue(":
             issue = state.issues.get(variables["id"])
             if issue is None:

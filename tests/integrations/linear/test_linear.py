@@ -16,6 +16,7 @@ from integrations.linear.listener import alert, stable_id
 from tests.integrations.linear.fake_linear import API_KEY, fake_linear
 from tests.notify_support import incident, publish_change, runtime  # noqa: F401  (fixture)
 
+REOPENED = "33333333-3333-4333-8333-333333333333"
 BILLING_TEAM, DEFAULT_TEAM = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
 
 
@@ -62,12 +63,15 @@ def test_a_job_run_twice_creates_once_even_when_the_first_answer_was_lost(runtim
 
 
 def test_a_recurrence_within_the_cooldown_comments_on_the_earlier_issue(runtime, linear):
+    add_notifier(runtime, "acme", "linear", {"api_key": API_KEY}, [("default_team", DEFAULT_TEAM),
+                 ("reopen_state", REOPENED), ("api_url", linear.url)], replace=True)
     publish_change(runtime, incident(), "opened")
     publish_change(runtime, incident(ended=True), "ended")
     publish_change(runtime, incident(incident_id="inc-2"), "opened")
     assert len(linear.issues) == 1
     assert list(linear.comments.values())[-1]["body"].startswith("**Recurred**")
     assert posted_alert(runtime, "acme", "linear", "inc-2").ref == "OPS-1"
+    assert list(linear.issues.values())[0]["fields"]["stateId"] == REOPENED
     publish_change(runtime, incident(incident_id="inc-3", category="login_failure"), "opened")
     assert len(linear.issues) == 2
 
@@ -89,7 +93,7 @@ def test_a_5xx_raises_a_retryable_error_and_the_retry_creates_one_issue(runtime,
 def test_a_bad_key_is_a_clear_failure_logged_without_the_key(runtime, linear, caplog):
     add_notifier(runtime, "acme", "linear", {"api_key": "lin_api_wrong_secret"},
                  [("default_team", DEFAULT_TEAM), ("api_url", linear.url)], replace=True)
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.DEBUG):
         publish_change(runtime, incident(), "opened")
     assert linear.issues == {} and "linear answered 401" in caplog.text and "failed for good" in caplog.text
     assert "lin_api_wrong_secret" not in caplog.text and API_KEY not in caplog.text

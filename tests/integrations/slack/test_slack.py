@@ -69,7 +69,7 @@ def test_a_lasting_429_raises_a_retryable_error_for_the_jobs_backoff(runtime, sl
 def test_a_bad_token_is_a_clear_failure_logged_without_the_token(runtime, slack, caplog):
     add_notifier(runtime, "acme", "slack", {"bot_token": "xoxb-wrong-secret-value"}, [("channel", "C0ALERTS"),
                  ("api_url", slack.url)], replace=True)
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.DEBUG):
         publish_change(runtime, incident(), "opened")
     assert slack.messages == {}
     assert "invalid_auth" in caplog.text and "failed for good" in caplog.text
