@@ -102,3 +102,14 @@ def test_helpdesk_commands_do_not_offer_notifiers(db, settings):
                  env={"DESKLOOP_CREDENTIAL_BOT_TOKEN": SLACK_TOKEN})
     assert result.exit_code == 2 and "unknown helpdesk 'slack'" in result.output
     assert json.loads(run("notifier", "list", "--json").output) == []
+
+
+def test_rotating_the_secret_key_reencrypts_notifier_credentials(db, settings, tenant, monkeypatch):
+    assert run("notifier", "add", "slack", "--tenant", "acme", "--credentials-env", "--set", "channel=C0ALERTS",
+               env={"DESKLOOP_CREDENTIAL_BOT_TOKEN": SLACK_TOKEN}).exit_code == 0
+    new = "a-brand-new-key-for-the-next-year-of-notifiers"
+    monkeypatch.setenv("DESKLOOP_SECRET_KEY", f"{new},{settings.secret_key}")
+    rotated = run("tenant", "rotate-secrets")
+    assert rotated.exit_code == 0 and "1 notifier(s)" in rotated.output
+    [row] = _rows(db)
+    assert decrypt(new, row.credentials) == {"bot_token": SLACK_TOKEN}  # the old key is no longer needed
