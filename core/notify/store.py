@@ -53,6 +53,7 @@ class PostedAlert:
     url: str | None
     last_key: str | None
     ended_at: datetime | None
+    posted_at: datetime
 
 
 def _tenant_id(runtime: Runtime, slug: str) -> int:
@@ -122,7 +123,7 @@ def load_notifier(runtime: Runtime, tenant: str, kind: str) -> Notifier:
 
 def _posted(row: PostedAlertRow) -> PostedAlert:
     return PostedAlert(row.notifier, row.incident_id, row.category, row.target, row.ref, row.url, row.last_key,
-                       row.ended_at)
+                       row.ended_at, row.posted_at)
 
 
 def posted_alert(runtime: Runtime, tenant: str, kind: str, incident_id: str) -> PostedAlert | None:
@@ -145,8 +146,9 @@ def recently_ended(runtime: Runtime, tenant: str, kind: str, category: str, with
 
 
 def remember_posted(runtime: Runtime, tenant: str, kind: str, incident_id: str, category: str, target: str,
-                    ref: str | None, url: str | None, key: str, ended_at: datetime | None = None) -> None:
-    """Record (or advance) what was posted for the incident, in a transaction of its own."""
+                    ref: str | None, url: str | None, key: str | None, ended_at: datetime | None = None) -> None:
+    """Record (or advance) what was posted for the incident, in a transaction of its own. A row
+    without ``ref`` says a post is about to be tried (a retry then looks for it before posting)."""
     with runtime.db.transaction(_tenant_id(runtime, tenant)) as session:
         row = session.scalar(select(PostedAlertRow).where(PostedAlertRow.notifier == kind,
                                                           PostedAlertRow.incident_id == incident_id))

@@ -27,6 +27,9 @@ from core.notify.store import Notifier
 
 log = logging.getLogger(__name__)
 
+#: The message metadata type Deskloop's alerts carry (docs.slack.dev "message metadata").
+METADATA_EVENT = "deskloop_incident"
+
 #: Slack's error codes that mean the token is wrong, revoked or lacks a scope.
 AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
                          "missing_scope", "no_permission", "ekm_access_denied"})
@@ -38,10 +41,29 @@ class SlackClient:
                               base_url=notifier.settings.get("api_url") or WebClient.BASE_URL,
                               retry_handlers=[ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(2)])
 
-    def post(self, channel: str, message: dict[str, Any]) -> tuple[str, str]:
-        """Post; the channel id and ts Slack answers with (what :meth:`update` needs)."""
-        answer = self._call(lambda: self._web.chat_postMessage(channel=channel, **message))
+    def post(self, channel: str, message: dict[str, Any], incident_id: str) -> tuple[str, str]:
+        """Post, tagged with the incident in the message's metadata (:meth:`find_posted`); the
+        channel id and ts Slack answers with (what :meth:`update` needs)."""
+        metadata = {"event_type": METADATA_EVENT, "event_payload": {"incident_id": incident_id}}
+        answer = self._call(lambda: self._web.chat_postMessage(channel=channel, metadata=metadata, **message))
         return str(answer["channel"]), str(answer["ts"])
+
+    def find_posted(self, channel: str, incident_id: str, since: float) -> str | None:
+        """The ts of the incident's message posted since ``since`` (epoch seconds), when an earlier
+        try posted it but could not record it. Needs the ``channels:history`` scope; without it
+        (or when Slack says nothing) ``None``, and the caller posts."""
+        try:
+            answer = self._call(lambda: self._web.conversations_history(
+                channel=channel, oldest=f"{since:.6f}", include_all_metadata=True, limit=200))
+        except (NotifierRejected, NotifierUnauthorized) as exc:
+            log.warning("slack could not list the channel's recent messages (%s); posting again", exc)
+            return None
+        for message in answer.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            if (metadata.get("event_type") == METADATA_EVENT
+                    and (metadata.get("event_payload") or {}).get("incident_id") == incident_id):
+                return str(message["ts"])
+        return None
 
     def update(self, channel: str, ts: str, message: dict[str, Any]) -> None:
         self._call(lambda: self._web.chat_update(channel=channel, ts=ts, **message))

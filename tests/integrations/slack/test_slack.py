@@ -63,7 +63,7 @@ def test_a_lasting_429_raises_a_retryable_error_for_the_jobs_backoff(runtime, sl
     change = incident()
     with pytest.raises(NotifierRateLimited):
         alert(runtime, Occurrence("incident", "acme", "insights", "opened", "k", change.model_dump(mode="json"), {}))
-    assert slack.messages == {} and posted_alert(runtime, "acme", "slack", "inc-1") is None
+    assert slack.messages == {} and posted_alert(runtime, "acme", "slack", "inc-1").ref is None  # only tried
 
 
 def test_a_bad_token_is_a_clear_failure_logged_without_the_token(runtime, slack, caplog):
@@ -82,3 +82,22 @@ def test_the_message_respects_slacks_limits():
     assert len(message["blocks"][0]["text"]["text"]) <= 150 and len(message["blocks"]) <= 50
     assert all(len(b["text"]["text"]) <= 3000 for b in message["blocks"] if b["type"] == "section" and "text" in b)
     assert message["text"]
+
+
+def test_a_retry_after_a_post_that_was_never_recorded_finds_the_message_instead_of_posting(runtime, slack, db):
+    from sqlalchemy import update
+
+    from core.dispatch.listeners import Occurrence
+    from core.store.tables import PostedAlertRow
+    from integrations.slack.listener import alert
+
+    publish_change(runtime, incident(), "opened", key="inc-1:opened")
+    [(channel, ts)] = slack.messages
+    with db.engine.begin() as conn:  # Slack took the post, but recording its ts failed
+        conn.execute(update(PostedAlertRow).values(ref=None, last_key=None))
+    change = incident()
+    done = alert(runtime, Occurrence("incident", "acme", "insights", "opened", "inc-1:opened",
+                                     change.model_dump(mode="json"), {}))
+    assert done["updated"] == ts and slack.calls.count("chat.postMessage") == 1 and list(slack.messages) == [
+        (channel, ts)]
+    assert posted_alert(runtime, "acme", "slack", "inc-1").ref == ts
