@@ -4,8 +4,9 @@ grows and when it ends (``chat.update`` with the stored channel and ts), never p
 Registered as the ``slack`` entry point in ``deskloop.integrations`` with kind ``notifier``;
 importing the package registers the ``slack-alert`` listener. ``slack_sdk`` is imported only
 when a job builds a client. Setup: ``deskloop notifier add slack --tenant T --credentials FILE
---set channel=C0123456789`` (the file holds ``bot_token=xoxb-…``; scopes ``chat:write``, and
-``users:read.email`` to mention the area's owner).
+--set channel=C0123456789`` (the file holds ``bot_token=xoxb-…``; scope ``chat:write``, and optionally
+``users:read.email`` to mention the area's owner and ``channels:history`` so a retried job finds a
+message it posted but could not record).
 """
 
 from __future__ import annotations
