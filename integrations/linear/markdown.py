@@ -18,6 +18,11 @@ def escape(text: str) -> str:
     return _ACTIVE.sub(r"\\\1", text.replace("\n", " "))
 
 
+def link(url: str) -> str:
+    """A URL safe inside Markdown's ``(…)``: a ``)`` or a space would end it early."""
+    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+
+
 def title(incident: Incident) -> str:
     text = f"Spike: {incident.category} ({incident.observed} tickets vs ~{incident.expected:.0f} expected)"
     return text if len(text) <= TITLE_LIMIT else text[: TITLE_LIMIT - 1] + "…"
@@ -36,15 +41,15 @@ def evidence(incident: Incident) -> str:
         lines.append(f"Area: {escape(incident.area)}{owner}")
     if incident.examples:
         lines.append("\nExample tickets:")
-        lines += [f"- [{escape(e.subject)}]({e.url})" if e.url else f"- {escape(e.subject)}"
+        lines += [f"- [{escape(e.subject)}]({link(e.url)})" if e.url else f"- {escape(e.subject)}"
                   for e in incident.examples]
     if incident.deploy is not None:
         d = incident.deploy
         name = f"{escape(d.service)} {escape(d.version)}"
         lead = f", {incident.deploy_lead_minutes:.0f} min before it started" if incident.deploy_lead_minutes else ""
-        lines.append(f"\nDeploy: {f'[{name}]({d.link})' if d.link else name}{lead}")
+        lines.append(f"\nDeploy: {f'[{name}]({link(d.link)})' if d.link else name}{lead}")
     if incident.page_url:
-        lines.append(f"\n[Open the insights page]({incident.page_url})")
+        lines.append(f"\n[Open the insights page]({link(incident.page_url)})")
     return "\n".join(lines)
 
 

@@ -19,6 +19,11 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def link(url: str) -> str:
+    """A URL safe inside ``<url|text>``: escaped, and a ``|`` would end it early."""
+    return escape(url).replace("|", "%7C")
+
+
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -53,20 +58,20 @@ def build_message(incident: Incident, owner_mention: str | None) -> dict[str, An
         {"type": "header", "text": {"type": "plain_text", "text": _cut(title, HEADER_LIMIT)}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": _cut(f, 2000)} for f in fields[:10]]},
     ]
-    examples = [f"• <{escape(e.url)}|{escape(e.subject)}>" if e.url else f"• {escape(e.subject)}"
+    examples = [f"• <{link(e.url)}|{escape(e.subject)}>" if e.url else f"• {escape(e.subject)}"
                 for e in incident.examples]
     if examples:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _lines("*Example tickets*", examples)}})
     if incident.deploy is not None:
         d = incident.deploy
         name = f"{escape(d.service)} {escape(d.version)}"
-        name = f"<{escape(d.link)}|{name}>" if d.link else name
+        name = f"<{link(d.link)}|{name}>" if d.link else name
         lead = f", {incident.deploy_lead_minutes:.0f} min before it started" if incident.deploy_lead_minutes else ""
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(f"Deploy: {name}{lead}",
                                                                                         TEXT_LIMIT)}]})
     if incident.page_url:
         blocks.append({"type": "context", "elements": [
-            {"type": "mrkdwn", "text": _cut(f"<{escape(incident.page_url)}|Open the insights page>", TEXT_LIMIT)}]})
+            {"type": "mrkdwn", "text": _cut(f"<{link(incident.page_url)}|Open the insights page>", TEXT_LIMIT)}]})
     return {"text": summary(incident), "blocks": blocks[:50]}
 
 

@@ -106,3 +106,13 @@ def test_the_owner_can_be_subscribed_instead_of_assigned(runtime, linear):
     [issue] = linear.issues.values()
     assert issue["fields"]["subscriberIds"] == ["user-owner"] and "assigneeId" not in issue["fields"]
     assert issue["fields"]["teamId"] == DEFAULT_TEAM
+
+
+def test_user_text_cannot_become_markdown_and_links_stay_whole():
+    from integrations.linear.markdown import evidence
+
+    change = incident(subject="[click](https://evil.test) **now** ![x](y)").model_copy(
+        update={"page_url": "https://deskloop.acme.test/insights?a=(1) b"})
+    text = evidence(change)
+    assert r"\[click\]\(https://evil.test\) \*\*now\*\* \!\[x\]\(y\)" in text
+    assert "(https://deskloop.acme.test/insights?a=%281%29%20b)" in text

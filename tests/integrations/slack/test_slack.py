@@ -101,3 +101,11 @@ def test_a_retry_after_a_post_that_was_never_recorded_finds_the_message_instead_
     assert done["updated"] == ts and slack.calls.count("chat.postMessage") == 1 and list(slack.messages) == [
         (channel, ts)]
     assert posted_alert(runtime, "acme", "slack", "inc-1").ref == ts
+
+
+def test_links_cannot_be_split_by_a_pipe_or_forged_by_a_subject():
+    change = incident(subject="<https://evil.test|Reset your password>").model_copy(
+        update={"page_url": "https://deskloop.acme.test/insights?x=a|b&y=<1>"})
+    text = json.dumps(build_message(change, None))
+    assert "<https://evil.test" not in text and "&lt;https://evil.test|Reset your password&gt;" in text
+    assert "https://deskloop.acme.test/insights?x=a%7Cb&amp;y=&lt;1&gt;|Open the insights page" in text
