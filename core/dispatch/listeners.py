@@ -88,6 +88,7 @@ def forget(name: str) -> None:
 
 
 def listeners_for(topic: Topic, kind: str) -> list[Listener]:
+    load_listeners()  # a process that publishes must know the integrations' listeners too
     return [x for x in _listeners.values() if x.topic == topic and (x.kinds is None or kind in x.kinds)]
 
 
@@ -96,7 +97,6 @@ def publish(runtime: Runtime, occurrence: Occurrence) -> None:
     order; the others as jobs with id ``<source>:<tenant>:<listener>:<key>``."""
     from core.dispatch.queue import enqueue
 
-    load_listeners()
     for listener in listeners_for(occurrence.topic, occurrence.kind):
         try:
             if listener.wanted is not None and not listener.wanted(runtime, occurrence):
@@ -119,7 +119,7 @@ def run_listener(name: str, occurrence: dict[str, Any]) -> Any:
 
     listener = _listeners.get(name)
     if listener is None:
-        load_listeners(again=True)
+        _import_core_listeners()
         listener = _listeners.get(name)
     if listener is None:
         log.warning("no listener called %s is registered here; job dropped", name)
@@ -161,3 +161,8 @@ def load_listeners(again: bool = False) -> None:
         except Exception:  # one broken integration must not silence the others' listeners
             log.exception("integration %s could not be loaded; its listeners are not registered", point.name)
     _loaded = True
+
+
+def _import_core_listeners() -> None:
+    """For a worker asked to run a listener it has not heard of: the core's and the integrations'."""
+    load_listeners(again=True)
