@@ -84,9 +84,10 @@ def _open(runtime: Runtime, client, notifier: Notifier, incident: Incident, occu
                               "teamId": notifier.settings.get("teams", {}).get(incident.area or "")
                               or notifier.settings["default_team"]}
     owner = client.user_id(incident.owner) if incident.owner else None
-    if owner is not None:
-        fields["assigneeId" if notifier.settings.get("owner_role") != "subscriber" else "subscriberIds"] = (
-            owner if notifier.settings.get("owner_role") != "subscriber" else [owner])
+    if owner is not None and notifier.settings.get("owner_role") == "subscriber":
+        fields["subscriberIds"] = [owner]
+    elif owner is not None:
+        fields["assigneeId"] = owner
     try:
         issue = client.create_issue(fields)
     except NotifierRejected:
