@@ -2,10 +2,11 @@
 
 It reads just enough of each query to answer: ``users(filter: {email: {eq}})``, ``issueCreate``
 (honouring the client's own ``id``; a reused id is refused with an ``errors`` entry, which is our
-guess at Linear's answer), ``issueUpdate``, ``issue(id)``, ``commentCreate`` (own ``id`` too) and ``comment(id)``.
-Success is ``{"data": {...}}``; failures are ``{"errors": [{"message", "extensions": {"type",
-"code", "userError"}}]}``: 401 for a wrong key, 400 ``RATELIMITED`` with the ``X-RateLimit-*``
-headers (reset in epoch milliseconds), and 5xx on request (``fail(status, times)``).
+guess at Linear's answer), ``issueUpdate``, ``issue(id)``, ``commentCreate`` (own ``id`` too) and
+``comment(id)``. Success is ``{"data": {...}}``; failures are ``{"errors": [{"message",
+"extensions": {"type", "code", "userError"}}]}``: 401 for a wrong key, 400 ``RATELIMITED`` with
+the ``X-RateLimit-*`` headers (reset in epoch milliseconds), 5xx on request (``fail(status,
+times)``), and HTTP 200 with only ``errors`` (``fail("invalid", operation=...)``).
 """
 
 from __future__ import annotations
@@ -29,14 +30,14 @@ class FakeLinear:
     issues: dict[str, dict[str, Any]] = field(default_factory=dict)
     comments: dict[str, dict[str, Any]] = field(default_factory=dict)
     operations: list[str] = field(default_factory=list)
-    faults: list[tuple[str, int]] = field(default_factory=list)  # (kind, times)
+    faults: list[tuple[str, int, str | None]] = field(default_factory=list)  # (kind, times, operation or any)
     url: str = ""
 
     def rate_limit(self, times: int = 1) -> None:
-        self.faults.append(("ratelimited", times))
+        self.faults.append(("ratelimited", times, None))
 
-    def fail(self, status: int, times: int = 1) -> None:
-        self.faults.append((str(status), times))
+    def fail(self, status: int | str, times: int = 1, operation: str | None = None) -> None:
+        self.faults.append((str(status), times, operation))
 
 
 def _error(status: int, message: str, kind: str, code: str, headers: dict[str, str] | None = None):
@@ -54,9 +55,9 @@ def _app(state: FakeLinear) -> Flask:
         operation = next(op for op in ("issueCreate", "issueUpdate", "commentCreate", "users(", "issue(", "comment(")
                          if op in query)
         state.operations.append(operation)
-        if state.faults:
-            kind, times = state.faults[0]
-            state.faults[0] = (kind, times - 1)
+        if state.faults and state.faults[0][2] in (None, operation):
+            kind, times, only = state.faults[0]
+            state.faults[0] = (kind, times - 1, only)
             if times - 1 <= 0:
                 state.faults.pop(0)
             if kind == "ratelimited":
@@ -64,6 +65,8 @@ def _app(state: FakeLinear) -> Flask:
                 return _error(400, "Rate limit exceeded", "ratelimited", "RATELIMITED",
                               {"X-RateLimit-Requests-Limit": "5000", "X-RateLimit-Requests-Remaining": "0",
                                "X-RateLimit-Requests-Reset": reset})
+            if kind == "invalid":  # GraphQL's way: HTTP 200, no data, an errors entry
+                return _error(200, "Argument Validation Error: teamId must be a UUID", "invalid input", "INVALID_INPUT")
             return _error(int(kind), "Internal server error", "internal error", "INTERNAL_ERROR")
         if request.headers.get("Authorization") != API_KEY:
             return _error(401, "Authentication required, not authenticated", "authentication error",

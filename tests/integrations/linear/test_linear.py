@@ -116,3 +116,15 @@ def test_user_text_cannot_become_markdown_and_links_stay_whole():
     text = evidence(change)
     assert r"\[click\]\(https://evil.test\) \*\*now\*\* \!\[x\]\(y\)" in text
     assert "(https://deskloop.acme.test/insights?a=%281%29%20b)" in text
+
+
+def test_errors_in_a_200_answer_are_a_failure_not_a_success(runtime, linear, caplog):
+    linear.users.clear()  # the owner has no Linear account: the issue is created unassigned
+    linear.fail("invalid", operation="issueCreate")
+    with caplog.at_level(logging.INFO):
+        publish_change(runtime, incident(), "opened")
+    assert linear.issues == {} and "teamId must be a UUID" in caplog.text
+    assert posted_alert(runtime, "acme", "linear", "inc-1") is None
+    publish_change(runtime, incident(), "opened")
+    [issue] = linear.issues.values()
+    assert "assigneeId" not in issue["fields"] and "subscriberIds" not in issue["fields"]
