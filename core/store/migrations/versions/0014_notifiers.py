@@ -1,14 +1,14 @@
 """notifiers (Slack, Linear) per tenant, and what each posted per incident
 
 Revision ID: 0014
-Revises: 0012 (until 0013 lands; then 0013)
+Revises: 0013
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
