@@ -87,6 +87,7 @@ LAYERS: list[set[str]] = [
     {"core.suggesting"},
     {"core.helpdesk"},
     {"core.insights"},
+    {"core.notify"},
     {"core.panel"},
     {"core.background"},
     {"core.web", "core.app"},

@@ -77,22 +77,38 @@ def test_a_spike_opens_an_incident_published_once_naming_the_deploy(app, db, hea
     assert len([o for o in heard if o.kind == "opened"]) == 1
 
 
-def test_a_scan_that_dies_after_publishing_publishes_the_same_key_again(app, db, heard, monkeypatch):
+def test_a_change_recorded_by_a_scan_that_died_before_publishing_goes_out_next_scan(app, db, heard, monkeypatch):
     runtime = app.extensions["deskloop"]
     _seed_history(db)
 
     def die(*_args, **_kw):
         raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(insight_run.log, "info", die)
+    monkeypatch.setattr(insight_run, "publish", die)
     with pytest.raises(RuntimeError):
         scan_tenant(runtime, "acme", now=NOW)
     monkeypatch.undo()
     with db.tenant_session(db.tenant_id("acme")) as session:
-        assert session.scalar(select(func.count(IncidentRow.id))) == 0  # rolled back
+        row = session.scalars(select(IncidentRow)).one()  # recorded, committed, not published
+        assert (row.changes, row.published, row.last_change) == (1, 0, "opened")
+    assert heard == []
+    scan_tenant(runtime, "acme", now=NOW + timedelta(minutes=1))
+    assert [o.key.split(":", 1)[1] for o in heard] == ["opened:0"]
+    scan_tenant(runtime, "acme", now=NOW + timedelta(minutes=2))
+    assert len(heard) == 1  # published once
+
+
+def test_a_scan_that_died_after_publishing_publishes_the_same_key_again(app, db, heard):
+    runtime = app.extensions["deskloop"]
+    _seed_history(db)
     scan_tenant(runtime, "acme", now=NOW)
+    with db.transaction(db.tenant_id("acme")) as session:
+        session.scalars(select(IncidentRow)).one().published = 0  # the mark never committed
+    scan_tenant(runtime, "acme", now=NOW + timedelta(minutes=1))
     keys = [o.key for o in heard]
     assert len(keys) == 2 and keys[0] == keys[1]  # the job id (and a notifier) sees one change
+    with db.tenant_session(db.tenant_id("acme")) as session:
+        assert session.scalars(select(IncidentRow)).one().published == 1
 
 
 def test_an_incident_grows_then_ends_when_the_volume_is_back_to_normal(app, db, heard):

@@ -33,7 +33,7 @@ from core.config import Settings
 from core.dispatch import drains
 from core.events import MalformedPayload
 from core.helpdesk.connections import add_tenant, forget_connections
-from core.helpdesk.contract import registered
+from core.helpdesk.contract import helpdesk_names
 from core.learning.feedback import MAX_COMPARED_CHARS, text_similarity
 from core.panel.access import PanelIdentity, issue_app_token, issue_session, update_app_settings
 from core.runtime import Runtime
@@ -315,7 +315,7 @@ def test_a_deeply_nested_body_is_a_400_with_a_reason_not_a_500(world, kind):
 
 def test_every_helpdesk_webhook_refuses_a_deep_body_before_its_adapter_reads_it(world):
     client = world.app().test_client()
-    for helpdesk in registered():
+    for helpdesk in helpdesk_names():
         for tenant in ("acme", "globex", "nobody"):
             answer = client.post(f"/webhooks/{helpdesk}/{tenant}", data=DEEP_BODIES["objects"],
                                  content_type="application/json")

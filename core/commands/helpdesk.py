@@ -125,11 +125,13 @@ def tenant_app(runtime: Runtime, name: str, assignments: tuple[str, ...], new_to
 @tenant.command("rotate-secrets")
 @click.pass_obj
 def tenant_rotate(runtime: Runtime) -> None:
-    """Re-encrypt every tenant's credentials with the first key in DESKLOOP_SECRET_KEY."""
+    """Re-encrypt every tenant's credentials (helpdesk and notifiers) with the first key in DESKLOOP_SECRET_KEY."""
     from typing import cast
 
+    from sqlalchemy import select
+
     from core.helpdesk.secrets import rotate
-    from core.store.tables import TenantRow
+    from core.store.tables import NotifierRow, TenantRow
     from core.store.tenants import lock_tenants
 
     with runtime.db.transaction() as session:
@@ -138,8 +140,14 @@ def tenant_rotate(runtime: Runtime) -> None:
         rows = lock_tenants(session, TenantRow.credentials.is_not(None))
         for row in rows:
             row.credentials = rotate(runtime.settings.secret_key, cast(str, row.credentials))  # selected non-null
-        audit.record(runtime, cli_actor(), "tenant.rotate_secrets", detail={"tenants": len(rows)}, session=session)
-    click.echo(f"re-encrypted the credentials of {len(rows)} tenant(s)")
+        # Notifiers' tokens (Slack, Linear) are encrypted with the same keys: rotated with them, or
+        # dropping the old key would lose them.
+        notifiers = session.scalars(select(NotifierRow).with_for_update().execution_options(all_tenants=True)).all()
+        for notifier_row in notifiers:
+            notifier_row.credentials = rotate(runtime.settings.secret_key, notifier_row.credentials)
+        audit.record(runtime, cli_actor(), "tenant.rotate_secrets",
+                     detail={"tenants": len(rows), "notifiers": len(notifiers)}, session=session)
+    click.echo(f"re-encrypted the credentials of {len(rows)} tenant(s) and {len(notifiers)} notifier(s)")
 
 
 @click.command()

@@ -93,6 +93,7 @@ def forget(name: str) -> None:
 
 
 def listeners_for(topic: Topic, kind: str) -> list[Listener]:
+    load_listeners()  # a process that publishes must know the integrations' listeners too
     return [x for x in _listeners.values() if x.topic == topic and (x.kinds is None or kind in x.kinds)]
 
 
@@ -152,6 +153,32 @@ def _as_json(occurrence: Occurrence) -> dict[str, Any]:
 CORE_LISTENER_MODULES = ("core.helpdesk.webhook_events",)
 
 
-def _import_core_listeners() -> None:
+#: The entry point group integrations register in (:mod:`core.helpdesk.contract`, a layer above
+#: this one, names it too): loading an integration's object imports its package, whose import
+#: registers its listeners (Slack's and Linear's incident alerts).
+INTEGRATION_GROUP = "deskloop.integrations"
+
+_loaded = False
+
+
+def load_listeners(again: bool = False) -> None:
+    """Import every module that registers listeners, once per process (``again``: retry, for a
+    worker asked to run a listener it has not heard of)."""
+    global _loaded
+    if _loaded and not again:
+        return
+    from importlib.metadata import entry_points
+
     for module in CORE_LISTENER_MODULES:
         import_module(module)
+    for point in entry_points(group=INTEGRATION_GROUP):
+        try:
+            point.load()
+        except Exception:  # one broken integration must not silence the others' listeners
+            log.exception("integration %s could not be loaded; its listeners are not registered", point.name)
+    _loaded = True
+
+
+def _import_core_listeners() -> None:
+    """For a worker asked to run a listener it has not heard of: the core's and the integrations'."""
+    load_listeners(again=True)

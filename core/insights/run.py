@@ -2,9 +2,12 @@
 rhythm, open, grow or end its incident, and publish each change once.
 
 Cheap when nothing happened: with no new ticket and no open incident it is one cursor read. A
-change is published before the transaction that records it commits, under a key numbered by
-the incident's stored change count: a scan that dies after publishing is re-run with the same
-numbers, so the job id (and a notifier's dedup) sees the same key and nothing is posted twice.
+change is recorded first (the incident row's ``changes`` and ``last_change``) and published after
+that transaction commits, under a key numbered by the change: the row's ``published`` count says
+what went out, so a scan that dies between the commit and the publishing publishes it on its next
+run with the same key, and the job id (and a notifier's record of what it posted) sees the same
+key: nothing is lost, nothing posted twice. Publishing after the commit also keeps a notifier run
+inline (no Redis) from waiting on the scan's own write lock.
 """
 
 from __future__ import annotations
@@ -54,33 +57,53 @@ def scan_tenant(runtime: Runtime, slug: str, now: datetime | None = None) -> Sca
     tenant_id = runtime.db.tenant_id(slug)
     result = ScanResult(slug)
     with runtime.db.transaction(tenant_id) as session:
-        tenant = session.get(TenantRow, tenant_id)
-        assert tenant is not None
-        areas = product_areas.load(tenant.settings)
-        result.counted = count_new(session, tenant_id, runtime.db.dialect, areas)
-        open_rows = {(r.category_kind, r.category): r for r in
-                     session.scalars(select(IncidentRow).where(IncidentRow.ended_at.is_(None)))}
-        if not result.counted and not open_rows:
-            return result
-        current_hour = hour_of(now)
-        first = session.scalar(select(func.min(VolumeRow.hour)))
-        if first is None or current_hour - hour_of(first) < MIN_HISTORY:
-            return result
-        window_start = current_hour - timedelta(hours=spikes.LOOKBACK_HOURS)
-        recent = session.execute(select(VolumeRow.kind, VolumeRow.category)
-                                 .where(VolumeRow.hour >= window_start).distinct()).all()
-        keys = sorted({(r.kind, r.category) for r in recent} | set(open_rows))
-        since = current_hour - HISTORY
-        counts = hourly(session, keys, since)
-        created = created_since(session, window_start, now, areas)
-        for kind, category in keys:
-            result.assessed += 1
-            ages = [(now - t) / timedelta(minutes=1) for t in created.get((kind, category), [])]
-            change = _assess(session, runtime, tenant, (kind, category), counts[(kind, category)], since,
-                             current_hour, ages, now, open_rows.get((kind, category)), areas)
-            if change:
-                result.changes.append(change)
+        _scan(session, runtime, tenant_id, now, result)
+    _publish_recorded(runtime, tenant_id, slug)
     return result
+
+
+def _publish_recorded(runtime: Runtime, tenant_id: int, slug: str) -> None:
+    """Publish every recorded change not yet published (this scan's, or one a dead scan left)."""
+    with runtime.db.tenant_session(tenant_id) as session:
+        pending = session.scalars(select(IncidentRow).where(IncidentRow.published < IncidentRow.changes)
+                                  .order_by(IncidentRow.id)).all()
+    for row in pending:
+        change, number = row.last_change or "opened", row.changes - 1
+        publish(runtime, Occurrence(topic="incident", tenant=slug, source="insights", kind=change,
+                                    key=f"{row.incident_id}:{change}:{number}", data=row.data, extra={}))
+        with runtime.db.transaction(tenant_id) as session:
+            stored = session.get(IncidentRow, row.id)
+            if stored is not None and stored.changes == row.changes:
+                stored.published = row.changes
+
+
+def _scan(session: Session, runtime: Runtime, tenant_id: int, now: datetime, result: ScanResult) -> None:
+    tenant = session.get(TenantRow, tenant_id)
+    assert tenant is not None
+    areas = product_areas.load(tenant.settings)
+    result.counted = count_new(session, tenant_id, runtime.db.dialect, areas)
+    open_rows = {(r.category_kind, r.category): r for r in
+                 session.scalars(select(IncidentRow).where(IncidentRow.ended_at.is_(None)))}
+    if not result.counted and not open_rows:
+        return
+    current_hour = hour_of(now)
+    first = session.scalar(select(func.min(VolumeRow.hour)))
+    if first is None or current_hour - hour_of(first) < MIN_HISTORY:
+        return
+    window_start = current_hour - timedelta(hours=spikes.LOOKBACK_HOURS)
+    recent = session.execute(select(VolumeRow.kind, VolumeRow.category)
+                             .where(VolumeRow.hour >= window_start).distinct()).all()
+    keys = sorted({(r.kind, r.category) for r in recent} | set(open_rows))
+    since = current_hour - HISTORY
+    counts = hourly(session, keys, since)
+    created = created_since(session, window_start, now, areas)
+    for kind, category in keys:
+        result.assessed += 1
+        ages = [(now - t) / timedelta(minutes=1) for t in created.get((kind, category), [])]
+        change = _assess(session, runtime, tenant, (kind, category), counts[(kind, category)], since,
+                         current_hour, ages, now, open_rows.get((kind, category)), areas)
+        if change:
+            result.changes.append(change)
 
 
 def _series(by_hour: dict[datetime, int], first: datetime, last: datetime) -> np.ndarray:
@@ -136,13 +159,11 @@ def _assess(session: Session, runtime: Runtime, tenant: TenantRow, key: tuple[st
         row.ended_at = None
         session.add(row)
     number = row.changes
-    row.changes = number + 1
+    row.changes, row.last_change = number + 1, change
     row.data = incident.model_dump(mode="json")
     row.ended_at = now if change == "ended" else None
     session.flush()
-    occurrence_key = f"{subject.incident_id}:{change}:{number}"
-    publish(runtime, Occurrence(topic="incident", tenant=tenant.slug, source="insights", kind=change,
-                                key=occurrence_key, data=row.data, extra={}))
+    occurrence_key = f"{subject.incident_id}:{change}:{number}"  # published after the commit
     log.info("incident %s of %s: %s (%d observed, %.1f expected)", subject.incident_id, tenant.slug, change,
              observed, exp)
     return occurrence_key

@@ -184,6 +184,42 @@ class TagAliasRow(TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class NotifierRow(TenantScoped, Base):
+    """A tenant's alert sink (``slack``, ``linear``): its credentials encrypted like a helpdesk's
+    (:mod:`core.helpdesk.secrets`), its settings (channel, teams per area, cooldown) in the clear."""
+
+    __tablename__ = "notifiers"
+    __table_args__ = (UniqueConstraint("tenant_id", "kind", name="uq_notifiers_tenant_kind"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    credentials: Mapped[str] = mapped_column(Text, doc="Encrypted at rest; never logged.")
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PostedAlertRow(TenantScoped, Base):
+    """What a notifier posted for one incident (a Slack channel and ts, a Linear issue id), so the
+    incident's growth and end update it instead of posting again, and a retried job posts nothing."""
+
+    __tablename__ = "posted_alerts"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "notifier", "incident_id", name="uq_posted_alerts_tenant_notifier_incident"),
+        Index("ix_posted_alerts_tenant_notifier_category", "tenant_id", "notifier", "category"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    notifier: Mapped[str] = mapped_column(String(32))
+    incident_id: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(255))
+    target: Mapped[str] = mapped_column(String(255), doc="Slack: the channel id; Linear: the issue id.")
+    ref: Mapped[str | None] = mapped_column(String(255), doc="Slack: the message ts; Linear: the identifier.")
+    url: Mapped[str | None] = mapped_column(String(2000))
+    last_key: Mapped[str | None] = mapped_column(String(255), doc="The last incident change applied.")
+    ended_at: Mapped[datetime | None] = mapped_column()
+    posted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class SuggestionRow(TenantScoped, Base):
     __tablename__ = "suggestions"
     __table_args__ = (Index("ix_suggestions_tenant_created", "tenant_id", "created_at"),)
@@ -516,8 +552,9 @@ class DeployMarkerRow(TenantScoped, Base):
 
 
 class IncidentRow(TenantScoped, Base):
-    """One incident (:class:`core.insights.incidents.Incident`, kept whole in ``data``) and how
-    many changes of it were published: the next change's key, so a re-run never posts twice."""
+    """One incident (:class:`core.insights.incidents.Incident`, kept whole in ``data``), how many
+    changes of it were recorded (the next change's key, so a re-run never posts twice) and how many
+    of those were published (an outbox: a change recorded and not published goes out next scan)."""
 
     __tablename__ = "insight_incidents"
     __table_args__ = (
@@ -533,4 +570,6 @@ class IncidentRow(TenantScoped, Base):
     last_hot_at: Mapped[datetime] = mapped_column()
     ended_at: Mapped[datetime | None] = mapped_column()
     changes: Mapped[int] = mapped_column(Integer, default=0)
+    last_change: Mapped[str | None] = mapped_column(String(16))  # "opened", "grew" or "ended"
+    published: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # changes published
     data: Mapped[dict[str, Any]] = mapped_column()

@@ -69,6 +69,8 @@ def upgrade() -> None:
         sa.Column("last_hot_at", When, nullable=False),
         sa.Column("ended_at", When, nullable=True),
         sa.Column("changes", sa.Integer(), nullable=False),
+        sa.Column("last_change", sa.String(length=16), nullable=True),
+        sa.Column("published", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("data", sa.JSON(), nullable=False),
         *_tenant("insight_incidents"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_insight_incidents")),
