@@ -3,8 +3,8 @@ histories, delay from an incident's start to its alert, and whether the precedin
 
 Each tenant is :func:`core.demo.incidents.simulate` (16 categories from 14 tickets an hour at peak
 down to one a day, six weeks of history, then the week measured). The last week is scanned every
-``--step`` minutes with the code the scan runs (:func:`core.insights.rhythm.expected_recent`,
-:func:`core.insights.spikes.recent_windows`, :func:`~core.insights.spikes.assess`,
+``--step`` minutes with the code the scan runs (:func:`core.insights.spikes.expectations`,
+:func:`core.insights.spikes.windows_now`, :func:`~core.insights.spikes.assess`,
 :func:`~core.insights.spikes.step`); a category is tested when it received a ticket since the last
 scan or has an incident open, as :mod:`core.insights.run` does. An alert is an incident opened; it
 matches a planted incident of its category when it opens between the incident's start and two hours
@@ -39,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.demo.incidents import HOURS_PER_WEEK, History, Planted, simulate  # noqa: E402
-from core.insights import rhythm, spikes  # noqa: E402
+from core.insights import spikes  # noqa: E402
 from core.insights.deploys import NAMED_WITHIN  # noqa: E402
 
 MONDAY = datetime(2026, 1, 5, tzinfo=UTC)
@@ -68,14 +68,13 @@ def _named_deploy(deploys: list[int], now: int, started: int) -> int | None:
 
 def detect(history: History, step: int) -> list[Alert]:
     hourly = [np.bincount(a // 60, minlength=history.hours) for a in history.arrivals]
-    lookback = spikes.LOOKBACK_HOURS
-    reach = lookback * 60 + 60
+    reach = spikes.LOOKBACK_HOURS * 60 + 60
     first_hour = (history.weeks - 1) * HOURS_PER_WEEK
     states: dict[int, spikes.OpenIncident | None] = {c: None for c in range(len(hourly))}
     seen = {c: int(np.searchsorted(a, first_hour * 60)) for c, a in enumerate(history.arrivals)}
     alerts = []
     for hour in range(first_hour, history.hours):
-        expected: dict[int, list[float]] = {}
+        expected: dict[int, spikes.Expectations] = {}
         for minute in range(hour * 60 + step, hour * 60 + 60 + 1, step):
             now = _at(minute)
             for c, arrivals in enumerate(history.arrivals):
@@ -85,10 +84,9 @@ def detect(history: History, step: int) -> list[Alert]:
                 seen[c] = upto
                 if c not in expected:
                     since = max(0, hour - HISTORY_HOURS)
-                    expected[c] = rhythm.expected_recent(hourly[c][since:hour + 1], since % HOURS_PER_WEEK,
-                                                         lookback, lookback + 1)
+                    expected[c] = spikes.expectations(hourly[c][since:hour + 1], since % HOURS_PER_WEEK)
                 recent = arrivals[int(np.searchsorted(arrivals, minute - reach)):upto]
-                window = spikes.recent_windows(now, minute - recent, expected[c], minute - hour * 60)
+                window = spikes.windows_now(now, minute - recent, expected[c], minute - hour * 60)
                 assessment = spikes.assess(window)
                 state = states[c]
                 since_start = None

@@ -15,6 +15,7 @@ from core.cli import main
 from core.dispatch import listeners
 from core.dispatch.listeners import listen
 from core.insights import run as insight_run
+from core.insights.areas import set_areas
 from core.insights.deploys import mark
 from core.insights.run import scan_tenant
 from core.store.tables import DeployMarkerRow, IncidentRow
@@ -194,3 +195,33 @@ def test_the_incidents_api_lists_what_was_published(app, db, heard):
     assert [i["incident_id"] for i in listed] == [heard[0].data["incident_id"]]
     assert app.test_client().get("/api/v1/tenants/acme/incidents").status_code == 401
     assert client.get("/api/v1/tenants/acme/incidents?limit=0").status_code == 400
+
+
+def test_categories_rising_on_the_same_tickets_are_one_incident(app, db, heard):
+    """A login spike is also a spike of its tag and of its product area: one alert naming the
+    others, not three. A rise on other tickets in the same hour stays an incident of its own."""
+    runtime = app.extensions["deskloop"]
+    tenant_id = db.ensure_tenant("acme")
+    start = SPIKE_HOUR - timedelta(weeks=4)
+    tickets = [make_ticket(f"h-{i}", "cannot log in", intent="login", tags=["auth"],
+                           created=start + timedelta(hours=3 * i)) for i in range(4 * 7 * 8)]
+    tickets += [make_ticket(f"r-{i}", "where is my refund", intent="refund", created=start + timedelta(hours=3 * i + 1))
+                for i in range(4 * 7 * 8)]
+    tickets += [make_ticket(f"s-{i}", "cannot log in since the update", intent="login", tags=["auth"],
+                            created=SPIKE_HOUR + timedelta(minutes=2 * i)) for i in range(18)]
+    tickets += [make_ticket(f"b-{i}", "charged twice", intent="refund", tags=["billing"],
+                            created=SPIKE_HOUR + timedelta(minutes=2 * i + 1)) for i in range(18)]
+    with db.transaction(tenant_id) as session:
+        upsert_tickets(session, tenant_id, tickets)
+    set_areas(runtime, "acme", {"Accounts": {"owner": "pm@example.com", "intents": ["login"], "tags": []}})
+    scan_tenant(runtime, "acme", now=NOW)
+    opened = {(o.data["category_kind"], o.data["category"]): o.data for o in heard if o.kind == "opened"}
+    assert set(opened) == {("intent", "login"), ("intent", "refund")}, sorted(opened)
+    login = opened[("intent", "login")]
+    assert {(r["kind"], r["category"]) for r in login["related"]} == {("tag", "auth"), ("area", "Accounts")}
+    assert login["area"] == "Accounts" and login["owner"] == "pm@example.com"
+    assert {(r["kind"], r["category"]) for r in opened[("intent", "refund")]["related"]} == {("tag", "billing")}
+    scan_tenant(runtime, "acme", now=NOW + timedelta(minutes=1))  # still rising: no alert of their own later
+    assert len([o for o in heard if o.kind == "opened"]) == 2
+    with db.tenant_session(tenant_id) as session:
+        assert session.scalar(select(func.count(IncidentRow.id))) == 2

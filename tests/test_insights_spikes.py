@@ -110,3 +110,39 @@ def test_windows_cut_to_the_minute_catch_a_sharp_rise_an_hourly_window_would_dil
     assert abs(windows[-1].expected - 2.0 * (2 + 55 / 60)) < 1e-9  # never beyond the hours it has
     assessment = spikes.assess(windows)
     assert assessment.hot and assessment.window.start == now - timedelta(minutes=15)
+
+
+def _assess_long(counts, expected, fraction=1.0):
+    """As :func:`_assess`, with the long windows too (``expected`` covers every hour of ``counts``)."""
+    minute = fraction * 60
+    ages = []
+    for back, count in enumerate(reversed(counts)):
+        low, high = (0.0, minute) if back == 0 else (minute + (back - 1) * 60, minute + back * 60)
+        ages += [low + (high - low) * (i + 0.5) / count for i in range(count)]
+    now = HOUR + timedelta(minutes=minute)
+    short = expected[-(spikes.SHORT_LOOKBACK_HOURS + 1):]
+    return spikes.assess(spikes.windows_now(now, ages, [(spikes.WINDOW_MINUTES, short),
+                                                        (spikes.LONG_WINDOW_MINUTES, expected)], minute))
+
+
+def test_a_slow_night_incident_is_found_by_the_long_window_alone():
+    """Four tickets an hour for six hours where one was expected: no three-hour window is
+    improbable enough (12 where 3 were expected, p ~ 1e-4), six hours of it are (24 where 6)."""
+    hours = spikes.LOOKBACK_HOURS + 1
+    slow = _assess_long([4] * hours, [1.0] * hours)
+    assert slow.hot and slow.window.minutes == 360 and slow.window.observed == 24
+    assert not _assess([4, 4, 4], [1.0, 1.0, 1.0], fraction=1.0).hot
+
+
+def test_a_busy_day_is_no_slow_incident():
+    """Six hours at 1.4 times a busy category's rhythm: improbable under Poisson, but days vary
+    more than chance and the ratio is far from an incident's."""
+    hours = spikes.LOOKBACK_HOURS + 1
+    assert not _assess_long([14] * hours, [10.0] * hours).hot
+
+
+def test_a_slow_trickle_of_a_few_extra_tickets_is_no_alarm():
+    """Seven tickets over six quiet hours where one was expected is improbable, but too few to wake
+    anyone: a long window must add :data:`core.insights.spikes.LONG_MIN_EXCESS` tickets."""
+    hours = spikes.LOOKBACK_HOURS + 1
+    assert not _assess_long([1, 1, 1, 2, 1, 1], [0.17] * hours).hot

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -21,18 +23,25 @@ from core.store.tables import TenantRow
 log = logging.getLogger(__name__)
 
 
-def enqueue_due(runtime: Runtime, interval_seconds: int, now: float | None = None) -> list[str]:
-    """Enqueue this period's retraining for every tenant; returns the job ids that were new."""
-    period = int((now if now is not None else time.time()) // interval_seconds)
+def _enqueue_per_tenant(runtime: Runtime, func: Callable[..., Any], prefix: str, period_seconds: int,
+                        now: float | None, **options: Any) -> list[str]:
+    """One job per tenant and period, whoever asks: the id names the period, so a second scheduler
+    (or a restart within the period) finds the job already there. Returns the ids that were new."""
+    period = int((now if now is not None else time.time()) // period_seconds)
     with runtime.db.admin_session() as session:
         slugs = session.scalars(select(TenantRow.slug).order_by(TenantRow.slug)).all()
     queued = []
     for slug in slugs:
-        job_id = f"train:{slug}:{period}"
-        outcome = enqueue(tasks.train_tenant, slug, job_id=job_id, settings=runtime.settings)
+        job_id = f"{prefix}:{slug}:{period}"
+        outcome = enqueue(func, slug, job_id=job_id, settings=runtime.settings, **options)
         if outcome.mode != "duplicate":
             queued.append(job_id)
     return queued
+
+
+def enqueue_due(runtime: Runtime, interval_seconds: int, now: float | None = None) -> list[str]:
+    """Enqueue this period's retraining for every tenant; returns the job ids that were new."""
+    return _enqueue_per_tenant(runtime, tasks.train_tenant, "train", interval_seconds, now)
 
 
 #: Seconds between two insight scans of a tenant: an incident is opened within a minute of the
@@ -41,17 +50,8 @@ INSIGHTS_EVERY = 60
 
 
 def enqueue_insight_scans(runtime: Runtime, now: float | None = None) -> list[str]:
-    """This minute's spike scan for every tenant (one job per tenant and minute, whoever asks)."""
-    period = int((now if now is not None else time.time()) // INSIGHTS_EVERY)
-    with runtime.db.admin_session() as session:
-        slugs = session.scalars(select(TenantRow.slug).order_by(TenantRow.slug)).all()
-    queued = []
-    for slug in slugs:
-        job_id = f"insights:{slug}:{period}"
-        outcome = enqueue(tasks.scan_insights, slug, job_id=job_id, settings=runtime.settings, timeout=300)
-        if outcome.mode != "duplicate":
-            queued.append(job_id)
-    return queued
+    """This minute's spike scan for every tenant."""
+    return _enqueue_per_tenant(runtime, tasks.scan_insights, "insights", INSIGHTS_EVERY, now, timeout=300)
 
 
 def enqueue_stuck_events(runtime: Runtime, older_than_seconds: int = 60) -> list[str]:

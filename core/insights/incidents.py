@@ -36,6 +36,14 @@ class DeployMarker(CommonShape):
     link: str | None = Field(default=None, max_length=2000)
 
 
+class RelatedCategory(CommonShape):
+    """Another category rising on the same tickets (the intent's tag, its product area): part of
+    this incident, never an alert of its own."""
+
+    kind: CategoryKind
+    category: str = Field(min_length=1, max_length=255)
+
+
 class Incident(CommonShape):
     incident_id: str = Field(min_length=1, max_length=100)  # stable for the incident's whole life
     tenant: str
@@ -52,4 +60,5 @@ class Incident(CommonShape):
     examples: list[ExampleTicket] = Field(default_factory=list, max_length=10)
     deploy: DeployMarker | None = None  # the deploy that preceded it, when one did
     deploy_lead_minutes: float | None = None  # how long before the incident started
+    related: list[RelatedCategory] = Field(default_factory=list, max_length=50)
     page_url: str | None = None  # the tenant's insights page, when the server's address is known

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from core.dispatch.listeners import Occurrence, publish
 from core.insights import areas as product_areas
-from core.insights import emerging, rhythm, spikes
+from core.insights import emerging, rhythm, spikes, volumes
 from core.insights.deploys import latest_before
-from core.insights.incidents import ExampleTicket, Incident
+from core.insights.incidents import ExampleTicket, Incident, RelatedCategory
 from core.insights.volumes import count_new, created_since, hour_of, hourly
 from core.runtime import Runtime
 from core.store.tables import IncidentRow, TenantRow, TicketRow, VolumeRow
@@ -97,13 +97,55 @@ def _scan(session: Session, runtime: Runtime, tenant_id: int, now: datetime, res
     since = current_hour - HISTORY
     counts = hourly(session, keys, since)
     created = created_since(session, window_start, now, areas)
-    for kind, category in keys:
+    claims = Claims(created, dict(open_rows))
+    for kind, category in sorted(keys, key=_precedence):
         result.assessed += 1
-        ages = [(now - t) / timedelta(minutes=1) for t in created.get((kind, category), [])]
+        ages = [(now - t) / timedelta(minutes=1) for t, _ in created.get((kind, category), [])]
         change = _assess(session, runtime, tenant, (kind, category), counts[(kind, category)], since,
-                         current_hour, ages, now, open_rows.get((kind, category)), areas)
+                         current_hour, ages, now, open_rows.get((kind, category)), areas, claims)
         if change:
             result.changes.append(change)
+
+
+#: Which category leads when several rise on the same tickets: the intent says what the problem is,
+#: its product area who owns it; tags and clusters only repeat them.
+PRECEDENCE = ("intent", "area", "tag", "cluster")
+#: Share of the smaller category's tickets in the window that must be the other's to be one incident.
+SAME_TICKETS = 0.5
+
+
+def _precedence(key: tuple[str, str]) -> tuple[int, bool, str]:
+    kind, category = key
+    return PRECEDENCE.index(kind) if kind in PRECEDENCE else len(PRECEDENCE), emerging.is_emerging(category), category
+
+
+@dataclass
+class Claims:
+    """The open incidents of this scan and the recent tickets of every category: a category that
+    would open an incident on tickets an open one already counts joins it instead."""
+
+    recent: volumes.Recent
+    open_rows: dict[tuple[str, str], IncidentRow]
+
+    def owner_of(self, key: tuple[str, str], since: datetime) -> IncidentRow | None:
+        mine = {i for t, i in self.recent.get(key, []) if t >= since}
+        if not mine:
+            return None
+        for other, row in self.open_rows.items():
+            theirs = {i for t, i in self.recent.get(other, []) if t >= since}
+            if other != key and theirs and len(mine & theirs) >= SAME_TICKETS * min(len(mine), len(theirs)):
+                return row
+        return None
+
+
+def _join(row: IncidentRow, key: tuple[str, str]) -> None:
+    """Name ``key`` in ``row``'s incident as a related category (once); nothing is published for it."""
+    data = dict(row.data or {})
+    related = list(data.get("related") or [])
+    entry = {"kind": key[0], "category": key[1]}
+    if entry not in related and len(related) < 50:
+        data["related"] = related + [entry]
+        row.data = data
 
 
 def _series(by_hour: dict[datetime, int], first: datetime, last: datetime) -> np.ndarray:
@@ -122,7 +164,7 @@ def hour_of_week(moment: datetime) -> int:
 
 def _assess(session: Session, runtime: Runtime, tenant: TenantRow, key: tuple[str, str],
             by_hour: dict[datetime, int], since: datetime, current_hour: datetime, ages: list[float],
-            now: datetime, row: IncidentRow | None, areas: list[product_areas.Area]) -> str | None:
+            now: datetime, row: IncidentRow | None, areas: list[product_areas.Area], claims: Claims) -> str | None:
     kind, category = key
     window_start = current_hour - timedelta(hours=spikes.LOOKBACK_HOURS)
     started = max(hour_of(row.started_at), since) if row is not None else window_start
@@ -130,9 +172,8 @@ def _assess(session: Session, runtime: Runtime, tenant: TenantRow, key: tuple[st
     series = _series(by_hour, since, current_hour)
     span = series[int((first - since) / HOUR):]
     expected = rhythm.expected_recent(series, hour_of_week(since), spikes.LOOKBACK_HOURS, span.size)
-    tail = spikes.LOOKBACK_HOURS + 1
     minute = (now - current_hour) / timedelta(minutes=1)
-    assessment = spikes.assess(spikes.recent_windows(now, ages, expected[-tail:], minute))
+    assessment = spikes.assess(spikes.windows_now(now, ages, spikes.expectations(series, hour_of_week(since)), minute))
     state = None if row is None else spikes.OpenIncident(
         row.incident_id, _aware(row.started_at), _aware(row.last_hot_at), int(row.data.get("observed", 0)),
         row.changes)
@@ -142,6 +183,11 @@ def _assess(session: Session, runtime: Runtime, tenant: TenantRow, key: tuple[st
         row.last_hot_at = new_state.last_hot_at
     if change is None:
         return None
+    if change == "opened":
+        owner = claims.owner_of(key, assessment.window.start)
+        if owner is not None:
+            _join(owner, key)
+            return None
     subject = new_state or state
     assert subject is not None
     if change == "opened":  # the window that showed it, to the minute
@@ -158,6 +204,7 @@ def _assess(session: Session, runtime: Runtime, tenant: TenantRow, key: tuple[st
         row = existing or row
         row.ended_at = None
         session.add(row)
+        claims.open_rows[key] = row
     number = row.changes
     row.changes, row.last_change = number + 1, change
     row.data = incident.model_dump(mode="json")
@@ -193,7 +240,8 @@ def _incident(session: Session, tenant: TenantRow, kind: str, category: str, sta
         observed=observed, expected=round(expected, 2),
         window_hours=max((now - state.started_at) / HOUR, 1 / 60),
         examples=_examples(session, tenant, kind, category, state.started_at, areas),
-        deploy=deploy, deploy_lead_minutes=lead)
+        deploy=deploy, deploy_lead_minutes=lead,
+        related=[RelatedCategory.model_validate(r) for r in previous.get("related") or []])
 
 
 def _examples(session: Session, tenant: TenantRow, kind: str, category: str, since: datetime,

@@ -22,6 +22,8 @@ from datetime import datetime, timedelta
 import numpy as np
 from scipy.special import betainc
 
+from core.insights import rhythm
+
 #: Opening threshold on the tail probability: many categories, tested every minute, so small. Tuned on
 #: bench/spikes.py (3e-5: about 0.5 false alarm per tenant-week; 1e-4 crossed one).
 ALPHA = 3e-5
@@ -29,10 +31,16 @@ ALPHA = 3e-5
 KEEP_ALPHA = 0.01
 MIN_EXCESS = 6.0
 MIN_RATIO = 1.8
+#: Windows longer than this many minutes catch slow incidents (a few tickets an hour above a quiet
+#: night, for hours); over so many hours a busy day also adds up, so they must show a larger ratio.
+SHORT_WINDOW_MINUTES = 180
+LONG_MIN_RATIO = 1.8
+LONG_MIN_EXCESS = 12.0
 #: The negative binomial's size: variance = mean + mean^2 / DISPERSION.
 DISPERSION = 30.0
-#: Hours before the current one that windows may reach back.
-LOOKBACK_HOURS = 2
+#: Hours before the current one that windows may reach back: the short windows, and the long ones.
+SHORT_LOOKBACK_HOURS = 2
+LOOKBACK_HOURS = 5
 #: An incident ends once no window has been above expectation for this long.
 QUIET_TO_END = timedelta(hours=2)
 #: It "grew" when its tickets reached this multiple of the count last published.
@@ -45,6 +53,7 @@ class Window:
     start: datetime
     observed: int
     expected: float
+    minutes: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -66,23 +75,44 @@ def tail(observed: int, expected: float) -> float:
 
 
 #: Windows ending now, in minutes: short ones catch a sharp rise within minutes, long ones a slow
-#: rise within hours. Bounded by the hours the expectation covers.
+#: rise within hours. Their expectation is learned from the hours before the last three.
 WINDOW_MINUTES = (15, 30, 60, 120, 180)
+#: Windows for the slow incident: a few tickets an hour over a quiet night, for hours, which no
+#: three-hour window finds improbable enough. Their expectation is learned from the hours before the
+#: last six, so today's level (:func:`core.insights.rhythm.level`) never includes the incident.
+LONG_WINDOW_MINUTES = (360,)
 
 
-def recent_windows(now: datetime, ages: Sequence[float], expected: list[float], minute: float) -> list[Window]:
-    """Windows ending ``now`` from the tickets' ages (minutes before now) and the expected count per
-    hour for the ``LOOKBACK_HOURS + 1`` hours ending with the current one, ``minute`` minutes old."""
+Expectations = list[tuple[Sequence[int], list[float]]]
+
+
+def expectations(series: np.ndarray, first_hour_of_week: int) -> Expectations:
+    """The expected tickets per hour for each set of windows, from the category's hourly counts
+    (oldest first, the last one the current hour). Changes only when the hour does."""
+    return [(lengths, rhythm.expected_recent(series, first_hour_of_week, lookback, lookback + 1))
+            for lengths, lookback in ((WINDOW_MINUTES, SHORT_LOOKBACK_HOURS), (LONG_WINDOW_MINUTES, LOOKBACK_HOURS))]
+
+
+def windows_now(now: datetime, ages: Sequence[float], expected: Expectations, minute: float) -> list[Window]:
+    """Every window ending ``now`` (the current hour ``minute`` minutes old), from the recent tickets'
+    ages in minutes."""
+    return [w for lengths, per_hour in expected for w in recent_windows(now, ages, per_hour, minute, lengths)]
+
+
+def recent_windows(now: datetime, ages: Sequence[float], expected: list[float], minute: float,
+                   lengths: Sequence[int] = WINDOW_MINUTES) -> list[Window]:
+    """Windows of ``lengths`` minutes ending ``now``, from the tickets' ages (minutes before now) and
+    the expected count per hour for the hours ending with the current one, ``minute`` minutes old."""
     ordered = np.sort(np.asarray(ages, dtype=float))
-    reach = LOOKBACK_HOURS * 60 + minute
+    reach = (len(expected) - 1) * 60 + minute
     found, seen = [], set()
-    for length in WINDOW_MINUTES:
+    for length in lengths:
         span = min(float(length), reach)
         if span in seen or span <= 0:
             continue
         seen.add(span)
         observed = int(np.searchsorted(ordered, span, side="left"))
-        found.append(Window(now - timedelta(minutes=span), observed, _expected_over(expected, minute, span)))
+        found.append(Window(now - timedelta(minutes=span), observed, _expected_over(expected, minute, span), span))
     return found
 
 
@@ -100,13 +130,21 @@ def _expected_over(expected: list[float], minute: float, span: float) -> float:
 
 
 def assess(candidates: list[Window]) -> Assessment:
-    """The most improbable window, and whether it is a spike."""
-    scored = [(tail(w.observed, w.expected), w) for w in candidates]
-    p_value, window = min(scored, key=lambda pair: pair[0])
-    excess = window.observed - window.expected
-    hot = p_value < ALPHA and excess >= MIN_EXCESS and window.observed >= MIN_RATIO * window.expected
-    warm = p_value < KEEP_ALPHA and excess > 0
-    return Assessment(window, p_value, hot, warm)
+    """The most improbable window that is a spike (else the most improbable one), and whether an
+    open incident goes on: a window of the last three hours still above expectation. The long
+    windows never keep one alive, or a burst would hold its incident open for six hours after."""
+    scored = sorted(((tail(w.observed, w.expected), w) for w in candidates), key=lambda pair: pair[0])
+    spiking = [(p, w) for p, w in scored if _is_spike(p, w)]
+    p_value, window = (spiking or scored)[0]
+    warm = any(p < KEEP_ALPHA and w.observed > w.expected for p, w in scored if w.minutes <= SHORT_WINDOW_MINUTES)
+    return Assessment(window, p_value, bool(spiking), warm)
+
+
+def _is_spike(p_value: float, window: Window) -> bool:
+    short = window.minutes <= SHORT_WINDOW_MINUTES
+    ratio, least = (MIN_RATIO, MIN_EXCESS) if short else (LONG_MIN_RATIO, LONG_MIN_EXCESS)
+    return (p_value < ALPHA and window.observed - window.expected >= least
+            and window.observed >= ratio * window.expected)
 
 
 def incident_id(tenant: str, kind: str, category: str, started_at: datetime) -> str:

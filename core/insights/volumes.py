@@ -84,18 +84,21 @@ def categorized(session: Session, rows: Sequence[Any], areas: list[Area]):
         yield r, categories(intent, list(r.tags or []), r.cluster_key, unfamiliar, areas)
 
 
-def created_since(session: Session, since: datetime, until: datetime, areas: list[Area]) -> dict[tuple[str, str],
-                                                                                                  list[datetime]]:
-    """When each category's tickets created in [since, until] were created: the windows under
-    test are cut to the minute from these, not to the hour."""
+Recent = dict[tuple[str, str], list[tuple[datetime, int]]]
+
+
+def created_since(session: Session, since: datetime, until: datetime, areas: list[Area]) -> Recent:
+    """Each category's tickets created in [since, until]: when (the windows under test are cut to
+    the minute from these, not to the hour) and which (two categories rising on the same tickets
+    are one incident)."""
     rows = session.execute(select(TicketRow.id, TicketRow.created_at, TicketRow.intent, TicketRow.tags,
                                   TicketRow.cluster_key)
                            .where(TicketRow.created_at >= since, TicketRow.created_at <= until)).all()
-    found: dict[tuple[str, str], list[datetime]] = {}
+    found: Recent = {}
     for r, keys in categorized(session, rows, areas):
         created = r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC)
         for key in keys:
-            found.setdefault(key, []).append(created)
+            found.setdefault(key, []).append((created, r.id))
     return found
 
 

@@ -39,6 +39,8 @@ def evidence(incident: Incident) -> str:
     if incident.area:
         owner = f" (owner {escape(incident.owner)})" if incident.owner else ""
         lines.append(f"Area: {escape(incident.area)}{owner}")
+    if incident.related:
+        lines.append("Also seen as: " + ", ".join(f"{r.kind} {escape(r.category)}" for r in incident.related))
     if incident.examples:
         lines.append("\nExample tickets:")
         lines += [f"- [{escape(e.subject)}]({link(e.url)})" if e.url else f"- {escape(e.subject)}"

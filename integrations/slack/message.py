@@ -54,6 +54,8 @@ def build_message(incident: Incident, owner_mention: str | None) -> dict[str, An
         fields.append(f"*Area*\n{escape(incident.area)}")
     if owner_mention:
         fields.append(f"*Owner*\n{owner_mention}")
+    if incident.related:
+        fields.append("*Also seen as*\n" + ", ".join(f"{r.kind} {escape(r.category)}" for r in incident.related))
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _cut(title, HEADER_LIMIT)}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": _cut(f, 2000)} for f in fields[:10]]},

@@ -128,3 +128,12 @@ def test_errors_in_a_200_answer_are_a_failure_not_a_success(runtime, linear, cap
     publish_change(runtime, incident(), "opened")
     [issue] = linear.issues.values()
     assert "assigneeId" not in issue["fields"] and "subscriberIds" not in issue["fields"]
+
+
+def test_the_categories_rising_on_the_same_tickets_are_named_once_escaped():
+    from core.insights.incidents import RelatedCategory
+    from integrations.linear.markdown import evidence
+
+    change = incident().model_copy(update={"related": [RelatedCategory(kind="tag", category="auth*"),
+                                                       RelatedCategory(kind="area", category="Accounts")]})
+    assert r"Also seen as: tag auth\*, area Accounts" in evidence(change)

@@ -109,3 +109,12 @@ def test_links_cannot_be_split_by_a_pipe_or_forged_by_a_subject():
     text = json.dumps(build_message(change, None))
     assert "<https://evil.test" not in text and "&lt;https://evil.test|Reset your password&gt;" in text
     assert "https://deskloop.acme.test/insights?x=a%7Cb&amp;y=&lt;1&gt;|Open the insights page" in text
+
+
+def test_the_categories_rising_on_the_same_tickets_are_named_once_escaped():
+    from core.insights.incidents import RelatedCategory
+
+    change = incident().model_copy(update={"related": [RelatedCategory(kind="tag", category="auth<@U1>"),
+                                                       RelatedCategory(kind="area", category="Accounts")]})
+    text = json.dumps(build_message(change, None))
+    assert "*Also seen as*\\ntag auth&lt;@U1&gt;, area Accounts" in text
