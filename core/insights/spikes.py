@@ -103,10 +103,45 @@ def assess(candidates: list[Window]) -> Assessment:
     """The most improbable window, and whether it is a spike."""
     scored = [(tail(w.observed, w.expected), w) for w in candidates]
     p_value, window = min(scored, key=lambda pair: pair[0])
-    excess = window.observed - window.expected
-    hot = p_value < ALPHA and excess >= MIN_EXCESS and window.observed >= MIN_RATIO * window.expected
-    warm = p_value < KEEP_ALPHA and excess > 0
+    hot = is_hot(window.observed, window.expected, p_value)
+    warm = p_value < KEEP_ALPHA and window.observed > window.expected
     return Assessment(window, p_value, hot, warm)
+
+
+def is_hot(observed: int, expected: float, p_value: float) -> bool:
+    """Enough to open an incident: improbable, and big enough to matter."""
+    return p_value < ALPHA and observed - expected >= MIN_EXCESS and observed >= MIN_RATIO * expected
+
+
+def _first(count_passes, start: int = 0) -> int:
+    """The smallest count from ``start`` on for which ``count_passes`` holds (it must hold from some
+    count on, and keep holding above it): doubling, then halving the gap."""
+    high = max(start, 1)
+    while not count_passes(high):
+        high *= 2
+    low = start - 1  # fails (or lies below the range)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if count_passes(middle):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def opening_count(expected: float) -> int:
+    """The fewest tickets in one window of ``expected`` that open an incident: the line a chart
+    draws so that a count above it is what the scan alerts on."""
+    return _first(lambda k: is_hot(k, expected, tail(k, expected)), start=1)
+
+
+def usual_range(expected: float) -> tuple[int, int]:
+    """The counts a window of ``expected`` tickets sees but for a 1-in-:data:`KEEP_ALPHA` chance on
+    either side, under the test's own distribution: above the upper end a window is "warm" (enough
+    to keep an incident open), below the lower end unusually quiet."""
+    upper = _first(lambda k: tail(k, expected) < KEEP_ALPHA, start=1) - 1
+    lower = _first(lambda k: 1.0 - tail(k + 1, expected) >= KEEP_ALPHA)  # P(X <= k)
+    return lower, upper
 
 
 def incident_id(tenant: str, kind: str, category: str, started_at: datetime) -> str:
