@@ -1,7 +1,7 @@
-"""A tenant with three weeks of quiet login tickets, a spike of them in the last 40 minutes after a
-deploy, and a group of tickets the model found unfamiliar (one with a hostile subject), scanned as
-the scheduler would: what the insights API and page tests read. Times are relative to the real
-clock, because the page and the API show the hours ending now."""
+"""A tenant with nine weeks of login tickets in a weekly rhythm, a spike of them in the last 40
+minutes after a deploy, and a group of tickets the model found unfamiliar (one with a hostile
+subject), scanned as the scheduler would: what the insights API and page tests read. Times are
+relative to the real clock, because the page and the API show the hours ending now."""
 
 from __future__ import annotations
 
@@ -31,17 +31,36 @@ class SeededInsights:
     deploy_at: datetime
 
 
+#: The eight weeks the scan learns from, and the week a chart shows before them.
+HISTORY_WEEKS = timedelta(weeks=9)
+
+
 def _hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def office_hours(hour: datetime) -> bool:
+    return hour.weekday() < 5 and 8 <= hour.hour < 18
+
+
+def _office_rhythm(start: datetime) -> list[datetime]:
+    """Two tickets an hour in weekday office hours (UTC), one every four hours otherwise: the same
+    every week, so the rhythm the scan learns is known."""
+    found = []
+    for offset in range(int(HISTORY_WEEKS / timedelta(hours=1))):
+        hour = start + timedelta(hours=offset)
+        if office_hours(hour):
+            found += [hour + timedelta(minutes=10), hour + timedelta(minutes=40)]
+        elif hour.hour % 4 == 0:
+            found.append(hour + timedelta(minutes=20))
+    return found
 
 
 def seed_insights(runtime: Runtime, slug: str = "acme", now: datetime | None = None) -> SeededInsights:
     db = runtime.db
     now = now or datetime.now(UTC).replace(microsecond=0)
     tenant_id = db.ensure_tenant(slug, "zendesk", f"{slug}.zendesk.com")
-    history_start = _hour(now) - timedelta(weeks=3)
-    created = [history_start + timedelta(hours=3 * i) for i in range(3 * 7 * 8)]
-    created = [c for c in created if c < now - timedelta(hours=3)]
+    created = [c for c in _office_rhythm(_hour(now) - HISTORY_WEEKS) if c < now - timedelta(hours=3)]
     tickets = [make_ticket(f"h-{i}", "cannot log in", intent="login", created=c, subject="Login fails", tags=["auth"])
                for i, c in enumerate(created)]
     spike = [now - timedelta(minutes=40) + timedelta(seconds=90 * i) for i in range(SPIKE)]
@@ -57,7 +76,7 @@ def seed_insights(runtime: Runtime, slug: str = "acme", now: datetime | None = N
             row.cluster_key = UNFAMILIAR_CLUSTER
             session.add(SuggestionRow(tenant_id=tenant_id, ticket_id=row.id, text="", intent=None, confidence=0.1,
                                       abstained=True, abstain_reason="unfamiliar"))
-    deploy_at = now - timedelta(minutes=55)
+    deploy_at = now - timedelta(minutes=90)
     mark(runtime, slug, {"service": "auth", "version": "2.4.1", "deployed_at": deploy_at,
                          "link": "https://ci.example.com/runs/9"})
     scan_tenant(runtime, slug, now=now)
