@@ -11,7 +11,7 @@ import pytest
 
 from core.app import create_app
 from core.insights import spikes
-from tests.access_support import authorized_client
+from tests.access_support import authorized_client, signed_in_client
 from tests.insights_support import (
     HOSTILE_SUBJECT,
     SPIKE,
@@ -174,3 +174,15 @@ def test_the_operations_are_documented_with_the_read_scope(client):
         assert operation["x-deskloop-scope"] == "read" and "400" in operation["responses"]
     kind = next(p for p in paths["/api/v1/tenants/{slug}/volumes"]["get"]["parameters"] if p["name"] == "kind")
     assert kind["required"] and kind["schema"]["enum"] == ["intent", "tag", "cluster", "area"]
+
+
+def test_the_page_is_for_operators_who_may_read_the_tenant(app, seeded):
+    app.extensions["deskloop"].db.ensure_tenant("globex")
+    assert app.test_client().get("/tenants/acme/insights").status_code in (302, 401)
+    viewer, _ = signed_in_client(app, "viewer", tenants=("acme",))
+    page = viewer.get("/tenants/acme/insights")
+    assert page.status_code == 200 and "Spike alerts" in page.get_data(as_text=True)
+    text = page.get_data(as_text=True)  # no tenant data in the page itself: its script asks the API
+    assert "Login broken" not in text and "Widget" not in text and "auth@" not in text
+    assert viewer.get("/tenants/globex/insights").status_code == 404
+    assert viewer.get("/tenants/nobody/insights").status_code == 404

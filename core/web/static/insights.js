@@ -135,7 +135,7 @@ function draw(series, incidents, deploys) {
   for (const incident of ownIncidents) {
     const index = indexOf(Date.parse(incident.started_at));
     if (index < 0 || index >= points.length) continue;
-    incidentPoints[index] = points[index].observed;
+    incidentPoints[index] = points[index].opening;  // on the line it crossed
     incidentNotes[index] = `Incident ${incident.ended_at ? "ended" : "open"}: ${incident.observed} tickets where ${incident.expected} were expected`;
   }
   const deployPoints = nulls();
