@@ -20,7 +20,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     holds helpdesk credentials and ``DESKLOOP_SECRET_KEY`` is missing or weak: such a server could
     verify no webhook and would answer every one of them with an error."""
     from core.helpdesk.contract import registered
-    from core.web import admin_pages, api, auth_pages, learning_pages, operations, panel_api, playground, webhooks
+    from core.web import (
+        admin_pages,
+        api,
+        auth_pages,
+        insights_pages,
+        learning_pages,
+        operations,
+        panel_api,
+        playground,
+        webhooks,
+    )
     from core.web.access import init_access
     from core.web.errors import register_error_handlers
     from core.web.headers import init_headers
@@ -50,9 +60,9 @@ def create_app(settings: Settings | None = None) -> Flask:
                            x_host=settings.proxy_hops)
         app.wsgi_app = proxied  # type: ignore[method-assign]  # Flask's documented way to add WSGI middleware
     app.url_map.converters["int"] = RowIdConverter  # before any rule is added: ids are bounded
-    for blueprint in (api.blueprint, playground.blueprint, learning_pages.blueprint, webhooks.blueprint,
-                      panel_api.blueprint, panel_api.assets, auth_pages.blueprint, admin_pages.blueprint,
-                      operations.blueprint):
+    for blueprint in (api.blueprint, playground.blueprint, learning_pages.blueprint, insights_pages.blueprint,
+                      webhooks.blueprint, panel_api.blueprint, panel_api.assets, auth_pages.blueprint,
+                      admin_pages.blueprint, operations.blueprint):
         app.register_blueprint(blueprint)
     for desk in registered().values():  # loaded now, not in the first webhook's request
         side_panel = desk.app_blueprint()

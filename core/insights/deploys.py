@@ -55,12 +55,23 @@ def mark(runtime: Runtime, slug: str, raw: dict) -> DeployMarker:
     return marker
 
 
+def between(session: Session, start: datetime, end: datetime, limit: int) -> list[DeployMarker]:
+    """The markers deployed in [start, end], oldest first; the latest ``limit`` when there are more."""
+    rows = session.scalars(select(DeployMarkerRow).where(DeployMarkerRow.deployed_at >= start,
+                                                         DeployMarkerRow.deployed_at <= end)
+                           .order_by(DeployMarkerRow.deployed_at.desc(), DeployMarkerRow.id.desc())
+                           .limit(limit)).all()
+    return [_marker(row) for row in reversed(rows)]
+
+
 def latest_before(session: Session, moment: datetime, within: timedelta = NAMED_WITHIN) -> DeployMarker | None:
     """The last deploy at or before ``moment`` and no longer than ``within`` before it."""
     row = session.scalars(select(DeployMarkerRow).where(DeployMarkerRow.deployed_at <= moment,
                                                         DeployMarkerRow.deployed_at >= moment - within)
                           .order_by(DeployMarkerRow.deployed_at.desc(), DeployMarkerRow.id.desc()).limit(1)).first()
-    if row is None:
-        return None
+    return None if row is None else _marker(row)
+
+
+def _marker(row: DeployMarkerRow) -> DeployMarker:
     deployed_at = row.deployed_at if row.deployed_at.tzinfo else row.deployed_at.replace(tzinfo=UTC)
     return DeployMarker(service=row.service, version=row.version, deployed_at=deployed_at, link=row.link)

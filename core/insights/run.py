@@ -16,7 +16,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -25,7 +24,7 @@ from core.insights import areas as product_areas
 from core.insights import emerging, rhythm, spikes, volumes
 from core.insights.deploys import latest_before
 from core.insights.incidents import ExampleTicket, Incident, RelatedCategory
-from core.insights.volumes import count_new, created_since, hour_of, hourly
+from core.insights.volumes import count_new, created_since, dense, hour_of, hourly
 from core.runtime import Runtime
 from core.store.tables import IncidentRow, TenantRow, TicketRow, VolumeRow
 
@@ -148,16 +147,6 @@ def _join(row: IncidentRow, key: tuple[str, str]) -> None:
         row.data = data
 
 
-def _series(by_hour: dict[datetime, int], first: datetime, last: datetime) -> np.ndarray:
-    n = int((last - first) / HOUR) + 1
-    values = np.zeros(max(n, 0))
-    for hour, count in by_hour.items():
-        index = int((hour - first) / HOUR)
-        if 0 <= index < n:
-            values[index] = count
-    return values
-
-
 def hour_of_week(moment: datetime) -> int:
     return moment.weekday() * 24 + moment.hour
 
@@ -169,7 +158,7 @@ def _assess(session: Session, runtime: Runtime, tenant: TenantRow, key: tuple[st
     window_start = current_hour - timedelta(hours=spikes.LOOKBACK_HOURS)
     started = max(hour_of(row.started_at), since) if row is not None else window_start
     first = min(started, window_start)
-    series = _series(by_hour, since, current_hour)
+    series = dense(by_hour, since, current_hour)
     span = series[int((first - since) / HOUR):]
     expected = rhythm.expected_recent(series, hour_of_week(since), spikes.LOOKBACK_HOURS, span.size)
     minute = (now - current_hour) / timedelta(minutes=1)
@@ -239,12 +228,12 @@ def _incident(session: Session, tenant: TenantRow, kind: str, category: str, sta
         started_at=state.started_at, updated_at=now, ended_at=now if change == "ended" else None,
         observed=observed, expected=round(expected, 2),
         window_hours=max((now - state.started_at) / HOUR, 1 / 60),
-        examples=_examples(session, tenant, kind, category, state.started_at, areas),
+        examples=examples(session, tenant, kind, category, state.started_at, areas),
         deploy=deploy, deploy_lead_minutes=lead,
         related=[RelatedCategory.model_validate(r) for r in previous.get("related") or []])
 
 
-def _examples(session: Session, tenant: TenantRow, kind: str, category: str, since: datetime,
+def examples(session: Session, tenant: TenantRow, kind: str, category: str, since: datetime,
               areas: list[product_areas.Area]) -> list[ExampleTicket]:
     """The latest tickets of the incident: subject and link only, never who wrote or what."""
     rows = session.execute(select(TicketRow.external_id, TicketRow.subject, TicketRow.intent, TicketRow.tags,

@@ -134,17 +134,48 @@ def assess(candidates: list[Window]) -> Assessment:
     open incident goes on: a window of the last three hours still above expectation. The long
     windows never keep one alive, or a burst would hold its incident open for six hours after."""
     scored = sorted(((tail(w.observed, w.expected), w) for w in candidates), key=lambda pair: pair[0])
-    spiking = [(p, w) for p, w in scored if _is_spike(p, w)]
+    spiking = [(p, w) for p, w in scored if is_hot(w.observed, w.expected, p, w.minutes)]
     p_value, window = (spiking or scored)[0]
     warm = any(p < KEEP_ALPHA and w.observed > w.expected for p, w in scored if w.minutes <= SHORT_WINDOW_MINUTES)
     return Assessment(window, p_value, bool(spiking), warm)
 
 
-def _is_spike(p_value: float, window: Window) -> bool:
-    short = window.minutes <= SHORT_WINDOW_MINUTES
+def is_hot(observed: int, expected: float, p_value: float, minutes: float = 60.0) -> bool:
+    """Enough to open an incident: improbable, and big enough to matter (more so over long windows)."""
+    short = minutes <= SHORT_WINDOW_MINUTES
     ratio, least = (MIN_RATIO, MIN_EXCESS) if short else (LONG_MIN_RATIO, LONG_MIN_EXCESS)
-    return (p_value < ALPHA and window.observed - window.expected >= least
-            and window.observed >= ratio * window.expected)
+    return p_value < ALPHA and observed - expected >= least and observed >= ratio * expected
+
+
+def _first(count_passes, start: int = 0) -> int:
+    """The smallest count from ``start`` on for which ``count_passes`` holds (it must hold from some
+    count on, and keep holding above it): doubling, then halving the gap."""
+    high = max(start, 1)
+    while not count_passes(high):
+        high *= 2
+    low = start - 1  # fails (or lies below the range)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if count_passes(middle):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def opening_count(expected: float) -> int:
+    """The fewest tickets in one window of ``expected`` that open an incident: the line a chart
+    draws so that a count above it is what the scan alerts on."""
+    return _first(lambda k: is_hot(k, expected, tail(k, expected)), start=1)
+
+
+def usual_range(expected: float) -> tuple[int, int]:
+    """The counts a window of ``expected`` tickets sees but for a 1-in-:data:`KEEP_ALPHA` chance on
+    either side, under the test's own distribution: above the upper end a window is "warm" (enough
+    to keep an incident open), below the lower end unusually quiet."""
+    upper = _first(lambda k: tail(k, expected) < KEEP_ALPHA, start=1) - 1
+    lower = _first(lambda k: 1.0 - tail(k + 1, expected) >= KEEP_ALPHA)  # P(X <= k)
+    return lower, upper
 
 
 def incident_id(tenant: str, kind: str, category: str, started_at: datetime) -> str:

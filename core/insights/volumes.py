@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+import numpy as np
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.insights import emerging
@@ -25,6 +26,7 @@ from core.store.db import upsert_insert
 from core.store.tables import SuggestionRow, TicketRow, VolumeCursorRow, VolumeRow
 
 BATCH = 2000
+HOUR = timedelta(hours=1)
 Key = tuple[str, str, datetime]  # kind, category, hour
 
 
@@ -140,3 +142,30 @@ def hourly(session: Session, keys: list[tuple[str, str]],
         if (r.kind, r.category) in wanted:
             found[(r.kind, r.category)][hour_of(r.hour)] = int(r[3])
     return found
+
+
+def dense(by_hour: dict[datetime, int], first: datetime, last: datetime) -> np.ndarray:
+    """Hourly counts from ``first`` to ``last`` (both whole hours, both included), zero where no
+    ticket came: the series the rhythm is fitted on."""
+    n = int((last - first) / HOUR) + 1
+    values = np.zeros(max(n, 0))
+    for hour, count in by_hour.items():
+        index = int((hour - first) / HOUR)
+        if 0 <= index < n:
+            values[index] = count
+    return values
+
+
+def busiest(session: Session, since: datetime, limit: int, kind: str | None = None,
+            prefix: str = "") -> list[tuple[str, str, int]]:
+    """(kind, category, tickets) with tickets created from ``since`` on, the most first; only of
+    ``kind`` and with names starting with ``prefix`` when given."""
+    total = func.sum(VolumeRow.count)
+    query = select(VolumeRow.kind, VolumeRow.category, total).where(VolumeRow.hour >= since)
+    if kind is not None:
+        query = query.where(VolumeRow.kind == kind)
+    if prefix:
+        query = query.where(VolumeRow.category.startswith(prefix, autoescape=True))
+    rows = session.execute(query.group_by(VolumeRow.kind, VolumeRow.category)
+                           .order_by(total.desc(), VolumeRow.kind, VolumeRow.category).limit(limit)).all()
+    return [(r[0], r[1], int(r[2])) for r in rows]

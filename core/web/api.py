@@ -17,6 +17,7 @@ from sqlalchemy import select, text
 from core.access import audit
 from core.background import tasks
 from core.dispatch.queue import enqueue
+from core.insights import overview as insight_views
 from core.insights.deploys import mark as mark_deploy
 from core.insights.incidents import DeployMarker, Incident
 from core.insights.run import recent_incidents
@@ -394,6 +395,60 @@ class IncidentList(BaseModel):
 def incidents(slug: str):
     limit = _int_arg("limit", 50, 1, 200)
     return _send(IncidentList(incidents=recent_incidents(runtime(), slug, limit)))
+
+
+HOURS_PARAM = QueryParam("hours", "integer", f"Hours ending with the current one (1-{insight_views.MAX_HOURS}, "
+                         "default 168)", 1, insight_views.MAX_HOURS)
+
+
+def _hours_arg() -> int:
+    return _int_arg("hours", 168, 1, insight_views.MAX_HOURS)
+
+
+@docs.route("GET", "/tenants/<slug>/volumes", scope="read",
+            summary="One category's tickets per hour, with what the spike test expected of each hour, its usual "
+                    "range and the count that opens an incident",
+            response=insight_views.VolumeSeries,
+            query=(QueryParam("kind", description="The category's kind", choices=insight_views.CATEGORY_KINDS,
+                              required=True),
+                   QueryParam("category", description="The category's name (an intent, tag, cluster or area)",
+                              max_length=255, required=True),
+                   HOURS_PARAM),
+            errors=(400, 404))
+def volumes(slug: str):
+    kind = insight_views.checked_kind(request.args.get("kind"))
+    category = _text_arg("category")
+    if category is None or len(category) > 255:
+        raise ApiError(400, "name the category (1-255 characters)", field="category")
+    hours = _hours_arg()
+    return _send(insight_views.volume_series(runtime(), slug, kind, category, hours))
+
+
+@docs.route("GET", "/tenants/<slug>/insights/categories", scope="read",
+            summary="The categories that counted tickets in the hours asked for, the busiest first, with their "
+                    "incidents", response=insight_views.CategoryList,
+            query=(HOURS_PARAM, QueryParam("limit", "integer", "How many (1-500, default 100)", 1, 500)),
+            errors=(400, 404))
+def insight_categories(slug: str):
+    hours, limit = _hours_arg(), _int_arg("limit", 100, 1, 500)
+    return _send(insight_views.busiest_categories(runtime(), slug, hours, limit))
+
+
+@docs.route("GET", "/tenants/<slug>/deploys", scope="read",
+            summary="The deploy markers of the hours asked for, oldest first", response=insight_views.DeployList,
+            query=(HOURS_PARAM,), errors=(400, 404))
+def deploys(slug: str):
+    return _send(insight_views.deploys(runtime(), slug, _hours_arg()))
+
+
+@docs.route("GET", "/tenants/<slug>/insights/emerging", scope="read",
+            summary="Groups of tickets unlike anything the model knows, the busiest first, with example tickets "
+                    "(subject and link only)", response=insight_views.EmergingList,
+            query=(HOURS_PARAM, QueryParam("limit", "integer", "How many groups (1-50, default 10)", 1, 50)),
+            errors=(400, 404))
+def emerging(slug: str):
+    hours, limit = _hours_arg(), _int_arg("limit", 10, 1, 50)
+    return _send(insight_views.emerging_groups(runtime(), slug, hours, limit))
 
 
 @blueprint.get("/openapi.json")

@@ -59,6 +59,11 @@ class QueryParam:
     description: str = ""
     minimum: int | None = None
     maximum: int | None = None
+    #: The only values accepted, when the parameter names one of a few things.
+    choices: tuple[str, ...] = ()
+    #: Longest text accepted (a stored name's column length).
+    max_length: int | None = None
+    required: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,7 +151,11 @@ class ApiDocs:
                 schema["minimum"] = q.minimum
             if q.maximum is not None:
                 schema["maximum"] = q.maximum
-            parameters.append({"name": q.name, "in": "query", "required": False, "description": q.description,
+            if q.choices:
+                schema["enum"] = list(q.choices)
+            if q.max_length is not None:
+                schema["maxLength"] = q.max_length
+            parameters.append({"name": q.name, "in": "query", "required": q.required, "description": q.description,
                                "schema": schema})
         error_ref = {"content": {"application/json": {"schema": refs[(ErrorBody, "serialization")]}}}
         responses: dict[str, Any] = {

@@ -1,0 +1,29 @@
+"""The spike-alerts page of a tenant: a category's hourly volume against the band its rhythm
+expects, incidents and deploy markers on the same chart, the incidents in a table and the
+emerging groups with example tickets.
+
+The page carries no tenant data: its script reads everything from the JSON API
+(``/api/v1/tenants/<slug>/insights/categories``, ``.../volumes``, ``.../incidents``,
+``.../deploys`` and ``.../insights/emerging``), so what a person sees is exactly what a token
+with the ``read`` scope gets, and ticket subjects (customer text) are only ever set as text.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template
+
+from core.insights.overview import MAX_HOURS
+from core.store.db import UnknownTenantError
+from core.web.access import operator
+
+blueprint = Blueprint("insights", __name__)
+
+
+@blueprint.get("/tenants/<slug>/insights")
+@operator("read")
+def insights_page(slug: str):
+    try:
+        current_app.extensions["deskloop"].db.tenant_id(slug)
+    except UnknownTenantError:
+        abort(404)
+    return render_template("insights.html", slug=slug, max_hours=MAX_HOURS)
