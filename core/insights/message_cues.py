@@ -31,8 +31,8 @@ _PATTERNS = {
     "asks_to_add": r"\b(please (add|consider|let|allow|bring|make|offer)|(add|adding) (a|an|support|the)|suggestion|"
                    r"feature (idea|request)|idea:|request:|roadmap|consider)\b",
     "names_a_capability": r"\b(support|option|ability|integrat\w*|feature)\b",
-    "asks_how": r"\b(how (do|can|to|long|much|many|early)|where (do|can|is|are)|what('?s| is| are| does| time| happens)|"
-                r"when (does|will|do|is)|which)\b",
+    "asks_how": r"\b(how (do|can|to|long|much|many|early)|where (do|can|is|are)|"
+                r"what('?s| is| are| does| time| happens)|when (does|will|do|is)|which)\b",
     "reports_breakage": r"\b(not|n't|never|no longer|error|fails?|failed|broken|crash\w*|stuck|declined|wrong|missing|"
                         r"still|stopped|again|charged|twice)\b",
     "shows_anger": r"\b(unacceptable|ridiculous|disgust\w*|terrible|worst|awful|shame\w*|disappoint\w*|joke|pathetic|"
