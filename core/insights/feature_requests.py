@@ -20,6 +20,7 @@ Only organizations are named in the result; a requester is counted, never listed
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -71,6 +72,22 @@ class FeatureRequestReport(BaseModel):
     tenant_examples: int = Field(description="tagged tickets the classifier also learned from")
     plan_field: str | None
     capabilities: list[Capability]
+
+
+@dataclass(frozen=True)
+class _Ticket:
+    """What the report reads of a ticket (its time in UTC: SQLite returns it naive)."""
+
+    id: int
+    external_id: str
+    text: str
+    tags: list[str]
+    intent: str | None
+    organization: str | None
+    requester_email: str | None
+    requester_external_id: str | None
+    custom_fields: dict[str, Any]
+    when: datetime
 
 
 def parse_plans(raw: Any) -> dict[str, Any]:
@@ -176,7 +193,8 @@ def feature_request_report(runtime: Runtime, slug: str, *, days: int = 180,
             .limit(MAX_TICKETS)).all()
         tagged = session.execute(select(TicketRow.text, TicketRow.tags).where(TicketRow.text != "")
                                  .order_by(TicketRow.id.desc()).limit(MAX_EXAMPLES)).all()
-    rows = [r._replace(when=r.when if r.when.tzinfo else r.when.replace(tzinfo=UTC)) for r in rows]
+    rows = [_Ticket(**{**r._asdict(), "when": r.when if r.when.tzinfo else r.when.replace(tzinfo=UTC)})
+            for r in rows]
     examples = [LabelledMessage(t.text, kind) for t in tagged if (kind := kind_of_tags(t.tags or []))]
     model = model_for(runtime.settings.models_dir, examples)
     predicted = iter(model.kinds([r.text for r in rows if kind_of_tags(r.tags or []) is None]))
