@@ -185,7 +185,7 @@ def feature_request_report(runtime: Runtime, slug: str, *, days: int = 180,
     with runtime.db.tenant_session(tenant_id) as session:
         tenant = session.get(TenantRow, tenant_id)
         settings = (tenant.settings if tenant else None) or {}
-        rows = session.execute(
+        found = session.execute(
             select(TicketRow.id, TicketRow.external_id, TicketRow.text, TicketRow.tags, TicketRow.intent,
                    TicketRow.organization, TicketRow.requester_email, TicketRow.requester_external_id,
                    TicketRow.custom_fields, when.label("when"))
@@ -194,7 +194,7 @@ def feature_request_report(runtime: Runtime, slug: str, *, days: int = 180,
         tagged = session.execute(select(TicketRow.text, TicketRow.tags).where(TicketRow.text != "")
                                  .order_by(TicketRow.id.desc()).limit(MAX_EXAMPLES)).all()
     rows = [_Ticket(**{**r._asdict(), "when": r.when if r.when.tzinfo else r.when.replace(tzinfo=UTC)})
-            for r in rows]
+            for r in found]
     examples = [LabelledMessage(t.text, kind) for t in tagged if (kind := kind_of_tags(t.tags or []))]
     model = model_for(runtime.settings.models_dir, examples)
     predicted = iter(model.kinds([r.text for r in rows if kind_of_tags(r.tags or []) is None]))
