@@ -25,7 +25,7 @@ from core.ml.clusters import label_clusters
 #: Two groups merge while their average cosine distance is below this (1 - similarity).
 DISTANCE_THRESHOLD = 0.85
 #: Agglomerative clustering holds an n x n distance matrix: the newest this many requests are grouped.
-MAX_GROUPED = 4000
+MAX_GROUPED = 3000
 
 _ASKING = re.compile("|".join((
     r"\b(is there (a|any) (way|option|possibility|plan)s? (to|for|of)?|is it possible (to)?",
@@ -61,18 +61,20 @@ def group_requests(texts: list[str]) -> list[Group]:
     vectorizer = TfidfVectorizer(stop_words=_STOP, ngram_range=(1, 2), sublinear_tf=True,
                                  token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9+#.]*[a-zA-Z0-9+#]\b|\b[a-zA-Z]{2,}\b")
     try:
-        vectors = normalize(vectorizer.fit_transform(words)).toarray()
+        vectors = normalize(vectorizer.fit_transform(words)).tocsr()
     except ValueError:  # not one word survives
         return [Group("other requests", tuple(range(len(texts))), tuple(range(len(texts))))]
-    empty = ~vectors.any(axis=1)
+    worded = np.nonzero(vectors.getnnz(axis=1))[0]
     assignment = np.full(len(texts), -1)
-    worded = np.nonzero(~empty)[0]
     if len(worded) == 1:
         assignment[worded] = 0
     elif len(worded) > 1:
-        clustering = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
+        # Cosine distances from the sparse rows (n x n, the only dense matrix: 72 MB at MAX_GROUPED).
+        similarity = (vectors[worded] @ vectors[worded].T).toarray()
+        distances = np.clip(1.0 - similarity, 0.0, None)
+        clustering = AgglomerativeClustering(n_clusters=None, metric="precomputed", linkage="average",
                                              distance_threshold=DISTANCE_THRESHOLD)
-        assignment[worded] = clustering.fit_predict(vectors[worded])
+        assignment[worded] = clustering.fit_predict(distances)
     labels = label_clusters(words, assignment)
     vocabulary = np.asarray(vectorizer.get_feature_names_out())
     groups = []
@@ -81,7 +83,7 @@ def group_requests(texts: list[str]) -> list[Group]:
         if cluster == -1:
             groups.append(Group("other requests", tuple(int(r) for r in rows), tuple(int(r) for r in rows)))
             continue
-        centroid = vectors[rows].mean(axis=0)
+        centroid = np.asarray(vectors[rows].mean(axis=0)).ravel()
         typical = rows[np.argsort(-(vectors[rows] @ centroid), kind="stable")]
         label = labels.get(int(cluster), "")
         if not label or label.startswith("cluster "):  # too few words shared across requests
