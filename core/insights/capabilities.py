@@ -87,7 +87,8 @@ def group_requests(texts: list[str]) -> list[Group]:
         typical = rows[np.argsort(-(vectors[rows] @ centroid), kind="stable")]
         label = labels.get(int(cluster), "")
         if not label or label.startswith("cluster "):  # too few words shared across requests
-            top = [str(vocabulary[i]) for i in np.argsort(-centroid, kind="stable")[:3] if centroid[i] > 0]
+            ranked = [str(vocabulary[i]) for i in np.argsort(-centroid, kind="stable") if centroid[i] > 0]
+            top = [term for term in ranked if " " not in term][:3]  # words, not a word and its own pair
             label = " · ".join(top) or "other requests"
         groups.append(Group(label, tuple(int(r) for r in rows), tuple(int(r) for r in typical)))
     return sorted(groups, key=lambda g: (-len(g.rows), g.label))
