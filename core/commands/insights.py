@@ -67,14 +67,23 @@ def areas(runtime: Runtime, mapping: Path, tenant: str) -> None:
 @click.option("--days", default=180, show_default=True, type=int, help="Tickets created this many days back (28-3650).")
 @click.option("--csv", "csv_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="Also write one row per capability to this CSV file.")
+@click.option("--to-linear", is_flag=True,
+              help="Open or update one Linear issue per capability (the tenant's linear notifier, with "
+                   "--set feature_requests=on).")
 @click.pass_obj
-def feature_requests(runtime: Runtime, tenant: str, days: int, csv_path: Path | None) -> None:
+def feature_requests(runtime: Runtime, tenant: str, days: int, csv_path: Path | None, to_linear: bool) -> None:
     """Feature requests among the tenant's tickets, grouped into requested capabilities: requests,
     accounts (weighted by plan), the last four weeks against the four before, examples."""
-    from core.insights.feature_requests import feature_request_report, report_csv
+    from core.insights.feature_requests import feature_request_report, publish_capabilities, report_csv
+    from core.notify.store import has_notifier, load_notifier
 
     if csv_path is not None and not csv_path.parent.is_dir():
         raise BadInput(f"no folder {csv_path.parent} to write the CSV in", field="--csv")
+    runtime.db.tenant_id(tenant)  # an unknown tenant is said as such, before anything else
+    if to_linear and not (has_notifier(runtime, tenant, "linear")
+                          and load_notifier(runtime, tenant, "linear").settings.get("feature_requests") == "on"):
+        raise BadInput(f"{tenant} has not opted in: `deskloop notifier add linear --tenant {tenant} --replace ... "
+                       "--set feature_requests=on` first", field="--to-linear")
     report = feature_request_report(runtime, tenant, days=days)
     found = len(report.capabilities)
     click.echo(f"{tenant}: {report.feature_requests} feature request(s) among {report.tickets_read} ticket(s) since "
@@ -88,6 +97,10 @@ def feature_requests(runtime: Runtime, tenant: str, days: int, csv_path: Path | 
     if csv_path is not None:
         csv_path.write_text(report_csv(report), encoding="utf-8", newline="")
         click.echo(f"written to {csv_path}")
+    if to_linear:
+        told = publish_capabilities(runtime, report)
+        click.echo(f"{told} capabilit{'y' if told == 1 else 'ies'} sent to Linear (new ones open an issue, grown ones "
+                   "comment on theirs)")
 
 
 @insights.command("plans")

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -209,6 +209,23 @@ def feature_request_report(runtime: Runtime, slug: str, *, days: int = 180,
         tenant=slug, generated_at=now, since=since, tickets_read=len(rows), kinds={k: counted[k] for k in KINDS},
         feature_requests=counted[FEATURE_REQUEST], model_version=model.version, tenant_examples=model.tenant_examples,
         plan_field=plans["field"] if plans else None, capabilities=capabilities)
+
+
+CAPABILITY_TOPIC: Final = "capability"
+
+
+def publish_capabilities(runtime: Runtime, report: FeatureRequestReport) -> int:
+    """Tell the ``capability`` listeners (an opted-in Linear notifier) about every capability, under
+    the key ``<capability key>:<requests>``: a capability whose count has not changed since it was
+    last told is the same job again (nothing new), and one that grew is a new occurrence. Returns
+    how many were told."""
+    from core.dispatch.listeners import Occurrence, publish
+
+    for capability in report.capabilities:
+        publish(runtime, Occurrence(topic=CAPABILITY_TOPIC, tenant=report.tenant, source="insights", kind="requested",
+                                    key=f"{capability.key}:{capability.requests}",
+                                    data=capability.model_dump(mode="json"), extra={}))
+    return len(report.capabilities)
 
 
 CSV_HEADER = ["capability", "label", "requests", "accounts", "weighted_accounts", "last_4_weeks", "previous_4_weeks",
