@@ -1,7 +1,9 @@
 """Feature requests among customer messages: precision and recall of the feature-request class of
 Deskloop's message-kind classifier, by cross-validation on the shipped labelled set.
 
-Two splits, each trained with :func:`core.insights.message_kinds.train` (the code a report uses):
+Two splits, each trained with :func:`core.insights.message_kinds.train` and judged by
+:class:`~core.insights.message_kinds.KindModel` (the code a report uses, its feature-request
+threshold included):
 
 - stratified 5-fold: every fold keeps the share of each kind;
 - by domain: train on every other domain, test on the held-out one (saas, devtools, banking,
@@ -34,7 +36,7 @@ from sklearn.model_selection import StratifiedKFold
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.insights import message_kinds
-from core.insights.message_kinds import FEATURE_REQUEST, KINDS, LabelledMessage, shipped_examples, train
+from core.insights.message_kinds import FEATURE_REQUEST, KINDS, KindModel, LabelledMessage, shipped_examples, train
 
 SMALL_DOMAINS = {"healthcare", "education", "gaming", "insurance"}
 
@@ -43,8 +45,8 @@ def predict_folds(examples: list[LabelledMessage], folds: list[np.ndarray]) -> n
     predicted = np.empty(len(examples), dtype=object)
     for test_rows in folds:
         held_out = set(test_rows.tolist())
-        model = train([e for i, e in enumerate(examples) if i not in held_out])
-        predicted[test_rows] = model.predict([examples[i].text for i in test_rows])
+        model = KindModel(train([e for i, e in enumerate(examples) if i not in held_out]), "fold")
+        predicted[test_rows] = model.kinds([examples[i].text for i in test_rows])
     return predicted
 
 
