@@ -19,6 +19,7 @@ from core.insights.areas import set_areas
 from core.insights.feature_requests import PLANS_SETTING, feature_request_report, set_plans
 from core.insights.message_kinds import FEATURE_REQUEST, LabelledMessage, default_model, model_for, shipped_examples
 from core.insights.spreadsheet import safe_cell
+from core.labelling.taxonomy import merge
 from core.store.tables import TenantRow
 from core.store.tickets import upsert_tickets
 from tests.access_support import authorized_client
@@ -149,6 +150,20 @@ def test_feature_requests_are_grouped_and_counted_by_area_trend_and_weighted_acc
     assert (sso.requests, sso.accounts, sso.weighted_accounts, sso.areas) == (2, 2, 3.0, {"Security": 1})
     assert (sso.last_4_weeks, sso.previous_4_weeks, sso.trend) == (1, 1, "steady")
     assert any(c.example_external_ids == ["t-10"] for c in report.capabilities)  # the tag decides
+
+
+def test_a_tag_merged_into_a_kind_tag_through_the_taxonomy_counts_as_that_kind(app, db):
+    runtime = app.extensions["deskloop"]
+    tenant_id = db.ensure_tenant("acme")
+    with db.transaction(tenant_id) as session:
+        upsert_tickets(session, tenant_id, [_request(1, "Kanban swimlanes", "Initech", None, 3, tags=["wish"]),
+                                            _request(2, "How do I add a column?", "Globex", None, 3)])
+    assert feature_request_report(runtime, "acme", now=NOW).tenant_examples == 0  # "wish" names no kind
+    with db.transaction(tenant_id) as session:
+        merge(session, tenant_id, "wish", "feature-request")
+    report = feature_request_report(runtime, "acme", now=NOW)
+    assert report.tenant_examples == 1 and report.feature_requests == 1
+    assert report.capabilities[0].example_external_ids == ["t-1"]
 
 
 def test_a_tenants_report_never_reads_another_tenants_tickets(app, db):
