@@ -1,5 +1,7 @@
 """``deskloop insights run`` (scan for spikes now, or keep scanning), ``deskloop insights areas``
-(the tenant's product areas) and ``deskloop deploy mark`` (a deploy marker)."""
+(the tenant's product areas), ``deskloop insights feature-requests`` (requested capabilities),
+``deskloop insights plans`` (which custom field carries an account's plan) and ``deskloop deploy
+mark`` (a deploy marker)."""
 
 from __future__ import annotations
 
@@ -58,6 +60,71 @@ def areas(runtime: Runtime, mapping: Path, tenant: str) -> None:
         raise BadInput(f"not JSON: {exc.msg}", file=str(mapping), line=exc.lineno) from None
     stored = set_areas(runtime, tenant, raw)
     click.echo(f"{tenant}: {len(stored)} product area(s) set")
+
+
+@insights.command("feature-requests")
+@click.option("--tenant", required=True)
+@click.option("--days", default=180, show_default=True, type=int, help="Tickets created this many days back (28-3650).")
+@click.option("--csv", "csv_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write one row per capability to this CSV file.")
+@click.option("--to-linear", is_flag=True,
+              help="Open or update one Linear issue per capability (the tenant's linear notifier, with "
+                   "--set feature_requests=on).")
+@click.pass_obj
+def feature_requests(runtime: Runtime, tenant: str, days: int, csv_path: Path | None, to_linear: bool) -> None:
+    """Feature requests among the tenant's tickets, grouped into requested capabilities: requests,
+    accounts (weighted by plan), the last four weeks against the four before, examples."""
+    from core.insights.feature_requests import feature_request_report, publish_capabilities, report_csv
+    from core.notify.store import has_notifier, load_notifier
+
+    if csv_path is not None and not csv_path.parent.is_dir():
+        raise BadInput(f"no folder {csv_path.parent} to write the CSV in", field="--csv")
+    runtime.db.tenant_id(tenant)  # an unknown tenant is said as such, before anything else
+    if to_linear and not (has_notifier(runtime, tenant, "linear")
+                          and load_notifier(runtime, tenant, "linear").settings.get("feature_requests") == "on"):
+        raise BadInput(f"{tenant} has not opted in: `deskloop notifier add linear --tenant {tenant} --replace ... "
+                       "--set feature_requests=on` first", field="--to-linear")
+    report = feature_request_report(runtime, tenant, days=days)
+    found = len(report.capabilities)
+    click.echo(f"{tenant}: {report.feature_requests} feature request(s) among {report.tickets_read} ticket(s) since "
+               f"{report.since:%Y-%m-%d}, {found} capabilit{'y' if found == 1 else 'ies'}"
+               f" (model {report.model_version}, {report.tenant_examples} tagged ticket(s) learned from)")
+    for c in report.capabilities:
+        areas = ", ".join(f"{a} {n}" for a, n in c.areas.items()) or "no area"
+        click.echo(f"  {c.label}: {c.requests} request(s), {c.accounts} account(s) (weighted {c.weighted_accounts:g}), "
+                   f"{c.last_4_weeks} in the last 4 weeks vs {c.previous_4_weeks} ({c.trend}); {areas}; "
+                   f"e.g. tickets {', '.join(map(str, c.example_ticket_ids))}")
+    if csv_path is not None:
+        csv_path.write_text(report_csv(report), encoding="utf-8", newline="")
+        click.echo(f"written to {csv_path}")
+    if to_linear:
+        told = publish_capabilities(runtime, report)
+        click.echo(f"{told} capabilit{'y' if told == 1 else 'ies'} sent to Linear (new ones open an issue, grown ones "
+                   "comment on theirs)")
+
+
+@insights.command("plans")
+@click.option("--tenant", required=True)
+@click.option("--field", required=True, help="The ticket custom field that carries the account's plan.")
+@click.option("--weight", "weights", multiple=True, required=True, metavar="PLAN=WEIGHT",
+              help="What one account on PLAN counts for (repeat; an unknown plan counts 1).")
+@click.pass_obj
+def plans(runtime: Runtime, tenant: str, field: str, weights: tuple[str, ...]) -> None:
+    """Weigh the accounts asking for a capability by their plan."""
+    from core.insights.feature_requests import set_plans
+
+    parsed: dict[str, object] = {}
+    for item in weights:
+        plan, sep, number = item.partition("=")
+        try:
+            parsed[plan] = float(number)
+        except ValueError:
+            raise BadInput(f"{item!r} is not PLAN=WEIGHT with a number", field="--weight") from None
+        if not sep:
+            raise BadInput(f"{item!r} is not PLAN=WEIGHT", field="--weight")
+    stored = set_plans(runtime, tenant, {"field": field, "weights": parsed})
+    click.echo(f"{tenant}: plans read from custom field {stored['field']!r}: "
+               + ", ".join(f"{p}={w:g}" for p, w in stored["weights"].items()))
 
 
 @click.group()

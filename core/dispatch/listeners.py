@@ -25,7 +25,7 @@ from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-Topic = Literal["event", "signal", "incident"]
+Topic = Literal["event", "signal", "incident", "capability"]
 
 
 @dataclass(frozen=True)

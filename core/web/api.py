@@ -19,6 +19,7 @@ from core.background import tasks
 from core.dispatch.queue import enqueue
 from core.insights import overview as insight_views
 from core.insights.deploys import mark as mark_deploy
+from core.insights.feature_requests import FeatureRequestReport, feature_request_report, report_csv
 from core.insights.incidents import DeployMarker, Incident
 from core.insights.run import recent_incidents
 from core.labelling import proposals as intent_proposals
@@ -449,6 +450,23 @@ def deploys(slug: str):
 def emerging(slug: str):
     hours, limit = _hours_arg(), _int_arg("limit", 10, 1, 50)
     return _send(insight_views.emerging_groups(runtime(), slug, hours, limit))
+_DAYS = QueryParam("days", "integer", "Tickets created this many days back (28-3650, default 180)", 28, 3650)
+
+
+@docs.route("GET", "/tenants/<slug>/insights/feature-requests", scope="read",
+            summary="Feature requests grouped into requested capabilities, with accounts, trend and examples",
+            response=FeatureRequestReport, query=(_DAYS,), errors=(400, 404))
+def feature_requests(slug: str):
+    return _send(feature_request_report(runtime(), slug, days=_int_arg("days", 180, 28, 3650)))
+
+
+@docs.route("GET", "/tenants/<slug>/insights/feature-requests.csv", scope="read",
+            summary="The same capabilities as CSV (text/csv; cells that would run as spreadsheet formulas are escaped)",
+            response=FeatureRequestReport, media_type="text/csv", query=(_DAYS,), errors=(400, 404))
+def feature_requests_csv(slug: str):
+    report = feature_request_report(runtime(), slug, days=_int_arg("days", 180, 28, 3650))
+    return current_app.response_class(report_csv(report), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{slug}-feature-requests.csv"'})
 
 
 @blueprint.get("/openapi.json")

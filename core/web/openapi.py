@@ -80,6 +80,8 @@ class Operation:
     also: dict[int, str | tuple[str, type[BaseModel]]] = field(default_factory=dict)
     #: The scope the route needs (a signed-in operator's role or an API token must grant it); None: public.
     scope: str | None = None
+    #: The success body's media type; anything but JSON is documented as a string of that type.
+    media_type: str = "application/json"
 
     def also_answers(self) -> list[tuple[int, str, type[BaseModel]]]:
         return [(status, *(given if isinstance(given, tuple) else (given, self.response)))
@@ -101,10 +103,10 @@ class ApiDocs:
               body: type[BaseModel] | None = None, query: tuple[QueryParam, ...] = (),
               errors: tuple[int, ...] = (),
               also: dict[int, str | tuple[str, type[BaseModel]]] | None = None,
-              scope: str | None) -> Callable:
+              scope: str | None, media_type: str = "application/json") -> Callable:
         """Register a route. ``scope`` is required: the scope it needs, or None for a public route."""
         operation = Operation(method.upper(), rule, summary, response, status, body, query, errors, also or {},
-                              scope)
+                              scope, media_type)
 
         def register(view: Callable) -> Callable:
             view = (access.public if scope is None else access.operator(scope))(view)
@@ -132,7 +134,8 @@ class ApiDocs:
         """(the schemas by name, each (model, mode)'s reference to its schema)."""
         wanted: set[tuple[type[BaseModel], JsonSchemaMode]] = {(ErrorBody, "serialization")}
         for op in self.operations:
-            wanted.add((op.response, "serialization"))
+            if op.media_type == "application/json":
+                wanted.add((op.response, "serialization"))
             wanted.update((model, "serialization") for _, _, model in op.also_answers())
             if op.body is not None:
                 wanted.add((op.body, "validation"))
@@ -158,9 +161,10 @@ class ApiDocs:
             parameters.append({"name": q.name, "in": "query", "required": q.required, "description": q.description,
                                "schema": schema})
         error_ref = {"content": {"application/json": {"schema": refs[(ErrorBody, "serialization")]}}}
+        body_schema = (refs[(op.response, "serialization")] if op.media_type == "application/json"
+                       else {"type": "string"})
         responses: dict[str, Any] = {
-            str(op.status): {"description": op.summary,
-                             "content": {"application/json": {"schema": refs[(op.response, "serialization")]}}},
+            str(op.status): {"description": op.summary, "content": {op.media_type: {"schema": body_schema}}},
         }
         for status, text, model in op.also_answers():
             responses[str(status)] = {"description": text,

@@ -1,6 +1,8 @@
 """Linear: one issue per incident in the team its product area maps to, assigned to (or
 subscribing) the area's owner; growth and the end become comments on it, and a recurrence of the
-same category within the cooldown comments on the earlier issue instead of opening another.
+same category within the cooldown comments on the earlier issue instead of opening another. Opted
+in with ``--set feature_requests=on``, also one issue per requested capability
+(:mod:`integrations.linear.capabilities`), commented on as more customers ask.
 
 Registered as the ``linear`` entry point in ``deskloop.integrations`` with kind ``notifier``;
 importing the package registers the ``linear-alert`` listener. Linear has no official Python SDK,
@@ -16,14 +18,17 @@ from typing import Any
 
 from core.errors import BadInput
 from core.notify.contract import NotifierIntegration
-from integrations.linear import listener  # noqa: F401  (registers the linear-alert listener)
+
+# Importing them registers the linear-alert and linear-capability listeners.
+from integrations.linear import capabilities, listener  # noqa: F401
 
 #: Linear ids are UUIDs; a team may also be named by its key (``ENG``) in the API.
 TEAM = re.compile(r"[0-9a-fA-F-]{36}|[A-Z][A-Z0-9]{0,9}")
 DEFAULT_COOLDOWN_DAYS = 7
 HELP = ("default_team=<team id> (required); team.<area>=<team id> (repeatable); cooldown_days=<0-90, default 7>; "
         "owner_role=assignee|subscriber (default assignee); reopen_state=<workflow state id a recurrence moves the "
-        "earlier issue to>; api_url=<GraphQL endpoint, for a proxy>")
+        "earlier issue to>; api_url=<GraphQL endpoint, for a proxy>; feature_requests=on|off (default off: one "
+        "issue per requested capability, from `deskloop insights feature-requests --to-linear`)")
 
 
 def _team(key: str, value: str) -> str:
@@ -52,6 +57,10 @@ def parse_settings(pairs: list[tuple[str, str]]) -> dict[str, Any]:
             if not re.fullmatch(r"[0-9a-fA-F-]{36}", value):
                 raise BadInput("must be a Linear workflow state id (a UUID)", field=key)
             settings["reopen_state"] = value
+        elif key == "feature_requests":
+            if value not in ("on", "off"):
+                raise BadInput("must be on or off", field=key)
+            settings["feature_requests"] = value
         elif key == "api_url":
             if not value.startswith(("https://", "http://")):
                 raise BadInput("must be an http(s) URL", field=key)
