@@ -2,9 +2,8 @@
 // incidents and the deploys on the same chart; the incidents table; the emerging groups. Everything
 // comes from the JSON API; server text (ticket subjects are customer text) is only ever written
 // with textContent, never as markup.
-const api = document.body.dataset.apiRoot;
-const tenant = document.body.dataset.tenant;
-const base = `${api}/tenants/${encodeURIComponent(tenant)}`;
+import { el, get, say } from "./page_kit.js";
+
 const HOUR_MS = 3600 * 1000;
 
 const picker = document.getElementById("category");
@@ -20,46 +19,6 @@ const incidentsStatus = document.getElementById("incidents-status");
 const emergingList = document.querySelector('[data-testid="emerging-list"]');
 const noEmerging = document.querySelector('[data-testid="no-emerging"]');
 const emergingStatus = document.getElementById("emerging-status");
-
-/** An element with attributes and children; strings become text nodes, never markup. */
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === false || value === null || value === undefined) continue;
-    if (name === "className") node.className = value;
-    else if (name === "dataset") Object.assign(node.dataset, value);
-    else node.setAttribute(name, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
-
-function say(target, message, isError = false) {
-  target.hidden = !message;
-  target.textContent = message;
-  target.className = isError ? "alert" : "notice";
-}
-
-/** The API's JSON answer, or an Error carrying its reason. */
-async function get(path) {
-  let response;
-  try {
-    response = await fetch(`${base}${path}`, { headers: { Accept: "application/json" } });
-  } catch {
-    throw new Error("Deskloop did not answer; check that the server is running");
-  }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    // Not JSON: the status says what happened.
-  }
-  if (!response.ok) throw new Error(data?.error?.reason || `HTTP ${response.status}`);
-  return data;
-}
 
 const utc = new Intl.DateTimeFormat("en-GB", { weekday: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
                                                 timeZone: "UTC" });

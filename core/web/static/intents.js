@@ -1,9 +1,7 @@
 // Where a tenant's intents come from: the ranked label sources (use one) and the discovered
 // intents (accept, rename, merge, split), all through the JSON API. Server text is only ever
 // written with textContent.
-const api = document.body.dataset.apiRoot;
-const tenant = document.body.dataset.tenant;
-const base = `${api}/tenants/${encodeURIComponent(tenant)}`;
+import { call, el, say } from "./page_kit.js";
 
 const sourcesCard = document.getElementById("sources-card");
 const sourcesTable = document.querySelector("table.sources");
@@ -20,55 +18,6 @@ const mergeButton = document.getElementById("merge");
 const intentsStatus = document.getElementById("intents-status");
 
 let inUse = null;
-
-/** An element with attributes and children; strings become text nodes, never markup. */
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === false || value === null || value === undefined) continue;
-    if (name === "className") node.className = value;
-    else if (name === "dataset") Object.assign(node.dataset, value);
-    else node.setAttribute(name, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
-
-function say(target, message, isError = false) {
-  target.hidden = false;
-  target.textContent = message;
-  target.className = isError ? "alert" : "notice";
-}
-
-/** The page's CSRF token: state-changing calls made with the sign-in session must carry it. */
-const CSRF_TOKEN = document.querySelector('meta[name="csrf-token"]').content;
-
-/** The API's answer, or an Error carrying its reason. */
-async function call(method, path, body) {
-  const options = { method, headers: { Accept: "application/json" } };
-  if (method !== "GET") options.headers["X-CSRFToken"] = CSRF_TOKEN;
-  if (body !== undefined) {
-    options.headers["Content-Type"] = "application/json";
-    options.body = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(`${base}${path}`, options);
-  } catch {
-    throw new Error("Deskloop did not answer; check that the server is running");
-  }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    // A body that is not JSON: the status below says what happened.
-  }
-  if (!response.ok) throw new Error(data?.error?.reason || `HTTP ${response.status}`);
-  return { status: response.status, data };
-}
 
 /** Run an action with its button disabled and the card marked busy. */
 async function busy(card, button, action) {
