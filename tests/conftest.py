@@ -118,3 +118,13 @@ def redis_url() -> Iterator[str]:
     yield REDIS_TEST_URL
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def app(settings: Settings, db: Database) -> Iterator:
+    """The real app on the test's database, its runtime closed afterwards."""
+    from core.app import create_app
+
+    app = create_app(settings)
+    yield app
+    app.extensions["deskloop"].close()

@@ -6,18 +6,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from core.app import create_app
 from core.learning.training import train_tenant
 from core.store.tickets import upsert_tickets
 from tests.access_support import authorized_client
 from tests.factories import make_ticket, small_inbox
-
-
-@pytest.fixture
-def app(settings, db):
-    app = create_app(settings)
-    yield app
-    app.extensions["deskloop"].close()
 
 
 @pytest.fixture

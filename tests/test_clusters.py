@@ -5,9 +5,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
-import pytest
 
-from core.app import create_app
 from core.demo.simulate import load_queries
 from core.learning.training import train_tenant
 from core.ml.clusters import build_clusters
@@ -58,12 +56,6 @@ def test_the_same_data_gives_the_same_keys():
     again = {t: c.key for c in second for t in c.ticket_ids}
     assert np.mean([before[t] == again[t] for t in ids]) >= 0.9
 
-
-@pytest.fixture
-def app(settings, db):
-    app = create_app(settings)
-    yield app
-    app.extensions["deskloop"].close()
 
 
 def test_training_stores_clusters_and_the_api_lists_them(app, db):

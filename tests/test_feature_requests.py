@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
-from core.app import create_app
 from core.cli import main
 from core.insights import message_kinds
 from core.insights.areas import set_areas
@@ -48,12 +47,6 @@ UNSEEN_OTHERS = [
     "I'm very unhappy with how rude your driver was.",
 ]
 
-
-@pytest.fixture
-def app(settings, db):
-    app = create_app(settings)
-    yield app
-    app.extensions["deskloop"].close()
 
 
 def test_the_unseen_phrasings_are_not_in_the_shipped_set():

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from core.app import create_app
 from core.insights import spikes
 from tests.access_support import authorized_client, signed_in_client
 from tests.insights_support import (
@@ -23,12 +22,6 @@ from tests.insights_support import (
 
 BASE = "/api/v1/tenants/acme"
 
-
-@pytest.fixture
-def app(settings, db):
-    app = create_app(settings)
-    yield app
-    app.extensions["deskloop"].close()
 
 
 @pytest.fixture
@@ -107,7 +100,8 @@ def test_deploys_lists_the_markers_of_the_hours_asked_for(client, app, seeded):
     assert [(d["service"], d["version"]) for d in listed] == [("web", "9.0"), ("auth", "2.4.1")]
     assert listed[1]["link"] == "https://ci.example.com/runs/9"
     assert _hour(listed[1]["deployed_at"]) == seeded.deploy_at
-    assert [d["version"] for d in client.get(f"{BASE}/deploys?hours=2").json["deploys"]] == ["2.4.1"]
+    # 90 minutes ago lies in the current hour or the two before it, whatever the minute now
+    assert [d["version"] for d in client.get(f"{BASE}/deploys?hours=3").json["deploys"]] == ["2.4.1"]
 
 
 def test_emerging_groups_carry_example_tickets_subject_and_link_only(client, seeded):

@@ -10,7 +10,6 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from core.app import create_app
 from core.cli import main
 from core.dispatch import listeners
 from core.dispatch.listeners import listen
@@ -26,12 +25,6 @@ from tests.factories import make_ticket
 NOW = datetime(2026, 3, 4, 10, 40, tzinfo=UTC)  # a Wednesday
 SPIKE_HOUR = NOW.replace(minute=0)
 
-
-@pytest.fixture
-def app(settings, db):
-    app = create_app(settings)
-    yield app
-    app.extensions["deskloop"].close()
 
 
 @pytest.fixture

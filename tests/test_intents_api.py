@@ -59,12 +59,6 @@ def tenant_settings(db, slug: str) -> dict:
         return dict(session.scalar(select(TenantRow.settings).where(TenantRow.slug == slug)) or {})
 
 
-@pytest.fixture
-def app(settings, db):
-    app = create_app(settings)
-    yield app
-    app.extensions["deskloop"].close()
-
 
 @pytest.fixture
 def client(app):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from core.app import create_app
 from core.learning import live
 from core.learning.training import load_training_tickets, train_tenant
 from core.store.tickets import upsert_tickets
@@ -21,12 +20,6 @@ def _fresh_memory():
     yield
     live.forget()
 
-
-@pytest.fixture
-def app(settings, db):
-    app = create_app(settings)
-    yield app
-    app.extensions["deskloop"].close()
 
 
 @pytest.fixture

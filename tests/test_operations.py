@@ -40,12 +40,6 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def app(settings, db):
-    app = create_app(settings)
-    yield app
-    app.extensions["deskloop"].close()
-
 
 def scrape(client) -> dict[str, list]:
     answer = client.get("/metrics")
