@@ -36,6 +36,8 @@ from core.types import Ticket
 OUTCOME_WEEKS = 16
 #: How likely a churner shows each symptom (so no two churners look alike).
 SYMPTOM_CHANCE = 0.65
+#: A churner reaches its full degradation this much sooner than its churn date (1.5: two thirds of the way).
+RAMP = 1.5
 SYMPTOMS = ("volume", "repeat", "reopen", "slow", "sentiment", "csat", "words", "downgrade")
 PLANS = ("Starter", "Team", "Business", "Enterprise")
 FRUSTRATED = ("This is the third time I am asking. Unacceptable.", "Still broken. This is ridiculous.",
@@ -131,7 +133,7 @@ class AccountSimulator:
         if account.onset is None or moment < account.onset:
             return 0.0
         churn = datetime.combine(account.outcome_on, time(0), UTC)
-        return self.strength * min(1.0, (moment - account.onset) / (churn - account.onset))
+        return self.strength * min(1.0, RAMP * (moment - account.onset) / (churn - account.onset))
 
     def _stamps(self, account: _Account) -> list[datetime]:
         """Ticket times: a Poisson stream per day at the account's rate, raised while degrading."""
@@ -140,7 +142,7 @@ class AccountSimulator:
                 else datetime.combine(self.end, time(0), UTC))
         day = self.start
         while day < last:
-            rate = account.weekly / 7 * (1 + 1.5 * self._level(account, day, "volume"))
+            rate = account.weekly / 7 * (1 + 2 * self._level(account, day, "volume"))
             for _ in range(_poisson(rnd, rate)):
                 stamp = day + timedelta(hours=rnd.uniform(7, 19))
                 if stamp < last:
@@ -163,14 +165,14 @@ class AccountSimulator:
         def chance(base: float, symptom: str, scale: float, bad_week: float = 0.0) -> bool:
             return rnd.random() < base + scale * self._level(account, created, symptom) + (bad_week if loud else 0)
 
-        sore = chance(0.0, "repeat", 0.6)
+        sore = chance(0.0, "repeat", 0.7)
         query = rnd.choice(self.by_intent[account.sore.intent]) if sore else rnd.choice(self.queries)
         words = [query.text]
-        if chance(0.06, "sentiment", 0.55, 0.7):
+        if chance(0.06, "sentiment", 0.7, 0.7):
             words.append(rnd.choice(FRUSTRATED))
-        if chance(0.004, "words", 0.25, 0.25):
+        if chance(0.004, "words", 0.35, 0.08):
             words.append(rnd.choice(CANCELLING))
-        if chance(0.003, "words", 0.15):
+        if chance(0.003, "words", 0.2):
             words.append(rnd.choice(COMPETING))
         downgraded = account.downgrade_at is not None and created >= account.downgrade_at
         if downgraded and account.downgrade_at is not None and created - account.downgrade_at < timedelta(days=10):
@@ -180,14 +182,14 @@ class AccountSimulator:
         plan = max(0, account.plan - 1) if downgraded and account.seats % 2 else account.plan
         messages: list[dict[str, Any]] = [{"author_role": "customer", "body": " ".join(words),
                                            "author_name": person["name"], "created_at": created.isoformat()}]
-        hours = rnd.lognormvariate(math.log(6), 1.0) * (1 + 4 * self._level(account, created, "slow"))
+        hours = rnd.lognormvariate(math.log(6), 1.0) * (1 + 5 * self._level(account, created, "slow"))
         ticket: dict[str, Any] = {
             "source": "sim", "external_id": f"AC-{self._number:06d}", "subject": " ".join(query.text.split()[:6]),
             "requester": person, "organization": account.organization, "intent": query.intent,
             "created_at": created.isoformat(), "messages": messages, "channel": "email",
             "custom_fields": {"plan": PLANS[plan], "seats": seats},
         }
-        still_open = chance(0.02, "slow", 0.25)
+        still_open = chance(0.02, "slow", 0.3)
         solved = created + timedelta(hours=hours)
         horizon = datetime.combine(self.end, time(0), UTC)
         if still_open or solved >= horizon:
@@ -195,14 +197,14 @@ class AccountSimulator:
             return Ticket.model_validate(ticket)
         messages.append({"author_role": "agent", "body": "Thanks for reaching out, this is sorted now.",
                          "author_name": "Sam", "created_at": (created + timedelta(hours=hours / 2)).isoformat()})
-        if chance(0.05, "reopen", 0.35, 0.4):
+        if chance(0.05, "reopen", 0.45, 0.4):
             again = created + timedelta(hours=hours * 0.75)
             messages.insert(-1, {"author_role": "customer", "body": rnd.choice(FOLLOW_UPS),
                                  "author_name": person["name"], "created_at": again.isoformat()})
             ticket["reopen_count"] = 1
         ticket.update(status="solved", solved_at=solved.isoformat(), updated_at=solved.isoformat())
         if rnd.random() < 0.4:
-            bad = chance(0.06, "csat", 0.5, 0.5)
+            bad = chance(0.06, "csat", 0.6, 0.5)
             ticket["csat"] = {"score": rnd.choice((1, 2)) if bad else rnd.choice((3, 4, 5, 5, 5))}
         return Ticket.model_validate(ticket)
 

@@ -46,18 +46,21 @@ class Feature:
 
 #: The features, in the order of the learned model's columns. Weights are priors from what support
 #: teams report before a churn (explicit cancellation talk first), not fitted to any simulation.
+#: Shares rather than counts wherever volume would otherwise speak: a busy account has more of
+#: everything, and is not at risk for it; "_trend" and "excess" compare with the account's own past.
 FEATURES: tuple[Feature, ...] = (
     Feature("cancellation", "talked about cancelling or not renewing", 3.0, 0, 2),
     Feature("competitor", "mentioned a competitor or switching", 2.5, 0, 2),
     Feature("downgrade", "fewer seats, a lower plan, or asked to downgrade", 2.5, 0, 1),
-    Feature("troubled_weeks", "trouble in many of the recent weeks", 2.5, 1, 5),
-    Feature("bad_csat", "bad satisfaction ratings", 2.0, 0, 3),
-    Feature("frustrated_share", "frustrated messages", 1.5, 0.1, 0.6),
-    Feature("frustration_trend", "more frustrated than before", 1.5, 0.0, 0.4),
-    Feature("reopened", "tickets reopened", 1.5, 0, 3),
-    Feature("repeat_contacts", "contacts again about the same issue", 1.5, 1, 5),
+    Feature("troubled_weeks", "trouble in more recent weeks than it used to have", 2.0, 0.5, 3.5),
+    Feature("bad_csat", "bad satisfaction ratings", 1.5, 0.1, 0.5),
+    Feature("frustrated_share", "frustrated messages", 1.5, 0.1, 0.5),
+    Feature("frustration_trend", "more frustrated than before", 1.5, 0.0, 0.3),
+    Feature("reopened", "tickets reopened", 1.5, 0.05, 0.35),
+    Feature("repeat_contacts", "contacts again about the same issue", 1.0, 0.1, 0.4),
     Feature("unresolved", "tickets left unresolved for a week or more", 1.5, 0, 3),
-    Feature("slow_resolution", "resolutions slower than the tenant's usual", 1.0, 1.0, 3.0),
+    Feature("slow_resolution", "resolutions slower than the tenant's usual", 1.5, 1.0, 3.0),
+    Feature("resolution_trend", "resolutions slower than the account's own before", 1.0, 1.0, 3.0),
     Feature("volume_trend", "more tickets than before", 1.0, 1.0, 2.5),
 )
 FEATURE_NAMES = tuple(f.name for f in FEATURES)
@@ -105,9 +108,15 @@ def _troubled(fact: TicketFacts) -> bool:
             or fact.cancellation or fact.competitor or fact.downgrade_words)
 
 
-def _troubled_weeks(recent: Sequence[TicketFacts], as_of: datetime) -> tuple[float, list[TicketFacts]]:
-    weeks = {int((as_of - f.created_at) / timedelta(weeks=1)) for f in recent if _troubled(f)}
-    return float(len(weeks)), [f for f in recent if _troubled(f)]
+def _troubled_weeks(recent: Sequence[TicketFacts], baseline: Sequence[TicketFacts],
+                    as_of: datetime) -> tuple[float, list[TicketFacts]]:
+    """Weeks of the recent window with any sign of trouble, beyond what the account's baseline
+    weeks would lead to expect (a busy account always has some trouble somewhere)."""
+    week = timedelta(weeks=1)
+    recent_weeks = {int((as_of - f.created_at) / week) for f in recent if _troubled(f)}
+    baseline_weeks = {int((as_of - f.created_at) / week) for f in baseline if _troubled(f)}
+    expected = len(baseline_weeks) * (RECENT / BASELINE)
+    return len(recent_weeks) - expected, [f for f in recent if _troubled(f)]
 
 
 def _downgrades(window: Sequence[TicketFacts], recent_from: datetime) -> list[TicketFacts]:
@@ -159,27 +168,34 @@ def account_features(facts: Sequence[TicketFacts], as_of: datetime, typical_hour
     put("competitor", len(competing), competing)
     downgrades = _downgrades(window, recent_from)
     put("downgrade", len(downgrades), downgrades)
-    weeks, troubled = _troubled_weeks(recent, as_of)
+    weeks, troubled = _troubled_weeks(recent, baseline, as_of)
     put("troubled_weeks", weeks, troubled)
-    bad = [f for f in recent if f.csat is not None and f.csat <= BAD_CSAT]
-    put("bad_csat", len(bad), bad)
+    rated = [f for f in recent if f.csat is not None]
+    bad = [f for f in rated if f.csat is not None and f.csat <= BAD_CSAT]
+    put("bad_csat", _shrunk_share(len(bad), len(rated)), bad)
     frustrated = [f for f in recent if f.frustrated]
     share = _shrunk_share(len(frustrated), len(recent))
     put("frustrated_share", share, frustrated)
     before = _shrunk_share(sum(f.frustrated for f in baseline), len(baseline))
     put("frustration_trend", share - before, frustrated)
     reopened = [f for f in recent if f.reopen_count > 0]
-    put("reopened", len(reopened), reopened)
+    put("reopened", _shrunk_share(len(reopened), len(recent)), reopened)
     repeats = _repeats(window, recent_from)
-    put("repeat_contacts", len(repeats), repeats)
+    put("repeat_contacts", _shrunk_share(len(repeats), len(recent)), repeats)
     waiting = [f for f in window if f.open_at(as_of) and as_of - f.created_at >= WAITING]
     put("unresolved", len(waiting), waiting)
     waits = [(f, h) for f in recent if (h := resolution_hours(f, as_of)) is not None]
-    if waits and typical_hours:
-        ratio = statistics.median(h for _, h in waits) / max(typical_hours, 0.25)
-        put("slow_resolution", ratio, [f for f, h in waits if h > 2 * typical_hours])
+    earlier = [h for f in baseline if (h := resolution_hours(f, as_of)) is not None]
+    slow = [f for f, h in waits if typical_hours and h > 2 * typical_hours]
+    recent_median = statistics.median(h for _, h in waits) if waits else None
+    if recent_median is not None and typical_hours:
+        put("slow_resolution", recent_median / max(typical_hours, 0.25), slow)
     else:
         put("slow_resolution", 1.0, [])
+    if recent_median is not None and earlier:
+        put("resolution_trend", recent_median / max(statistics.median(earlier), 0.25), slow)
+    else:
+        put("resolution_trend", 1.0, [])
     weekly_recent = len(recent) / (RECENT / timedelta(weeks=1))
     weekly_before = len(baseline) / (BASELINE / timedelta(weeks=1))
     put("volume_trend", (weekly_recent + 0.5) / (weekly_before + 0.5), recent)
