@@ -131,7 +131,8 @@ def load_facts(session: Session, since: datetime | None = None) -> list[TicketFa
 
 
 def _customer_tones(session: Session, since: datetime | None) -> dict[int, list[tuple[str | None, float | None]]]:
-    query = (select(MessageRow.ticket_id, MessageRow.sentiment, MessageRow.sentiment_score)
+    # TicketRow.id is selected so the tenant filter reaches the joined table too (core.store.scoping).
+    query = (select(TicketRow.id, MessageRow.sentiment, MessageRow.sentiment_score)
              .join(TicketRow, TicketRow.id == MessageRow.ticket_id)
              .where(MessageRow.author_role == "customer"))
     if since is not None:
