@@ -94,7 +94,7 @@ def facts_from_ticket(ticket: Ticket, ticket_id: int) -> TicketFacts | None:
     if account is None or ticket.created_at is None:
         return None
     cleaned = [clean_message(body) for body in kept_raw(ticket.messages)]
-    tones = []
+    tones: list[tuple[str | None, float | None]] = []
     for message, body in zip(ticket.messages, cleaned, strict=True):
         if message.author_role == "customer" and body:
             tone = analyze(body)

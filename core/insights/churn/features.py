@@ -134,7 +134,8 @@ def _downgrades(window: Sequence[TicketFacts], recent_from: datetime) -> list[Ti
 
 
 def _repeats(window: Sequence[TicketFacts], recent_from: datetime) -> list[TicketFacts]:
-    found, last_seen = [], {}
+    found: list[TicketFacts] = []
+    last_seen: dict[str, datetime] = {}
     for fact in window:
         if fact.issue is not None:
             before = last_seen.get(fact.issue)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Literal
 
 from core.insights.churn.facts import TicketFacts, by_account, load_facts
 from core.insights.churn.features import BASELINE, RECENT, AccountFeatures, tenant_features, typical_resolution
@@ -30,7 +31,7 @@ class RankedAccount:
 @dataclass(frozen=True)
 class Ranking:
     as_of: datetime
-    method: str
+    method: Literal["rules", "learned"]
     note: str
     evaluation: Evaluation | None
     total: int
@@ -55,7 +56,7 @@ class TimelineTicket:
 class Timeline:
     account: str
     as_of: datetime
-    method: str
+    method: Literal["rules", "learned"]
     score: float
     reasons: list[Reason]
     tickets: list[TimelineTicket] = field(default_factory=list)
