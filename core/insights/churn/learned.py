@@ -7,6 +7,9 @@ score. It is checked the way it will be used: fitted on the outcomes before a cu
 (AUC) on the later ones, next to the rules measured on the same later outcomes. Only then is it
 refitted on every outcome to score today's accounts. With too few outcomes (or too few of either
 kind) the rules stay in use, and :attr:`ScoreModel.note` says why.
+
+Fitting and predicting run on one thread (:func:`one_thread`): the data are a few hundred rows, and
+OpenMP's threads waiting on each other on a busy two-core machine made a 0.1 s fit take 15 s.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
+from threadpoolctl import threadpool_limits
 
 from core.insights.churn.facts import TicketFacts
 from core.insights.churn.features import BY_NAME, FEATURE_NAMES, AccountFeatures, tenant_features
@@ -60,7 +64,8 @@ class ScoreModel:
         """0 to 100: the rule score, or the learned churn probability in percent."""
         if self.model is None:
             return rule_score(features.values)
-        return 100.0 * float(self.model.predict_proba(np.array([features.vector()]))[0, 1])
+        with one_thread():
+            return 100.0 * float(self.model.predict_proba(np.array([features.vector()]))[0, 1])
 
     def strengths(self, features: AccountFeatures) -> dict[str, float] | None:
         """How much each feature raises the learned score over the same account with that feature
@@ -73,8 +78,14 @@ class ScoreModel:
             calmer = list(base)
             calmer[i] = min(base[i], BY_NAME[name].calm)
             rows.append(calmer)
-        probabilities = self.model.predict_proba(np.array(rows))[:, 1]
+        with one_thread():
+            probabilities = self.model.predict_proba(np.array(rows))[:, 1]
         return {name: float(probabilities[0] - probabilities[i + 1]) for i, name in enumerate(FEATURE_NAMES)}
+
+
+def one_thread():
+    """A context in which scikit-learn's native code uses one thread."""
+    return threadpool_limits(1)
 
 
 def _classifier() -> HistGradientBoostingClassifier:
@@ -127,12 +138,14 @@ def learn(facts: Sequence[TicketFacts], outcomes: Sequence[Outcome], cut: dateti
         return ScoreModel("rules", f"too few later outcomes to measure a learned score ({len(later)} from "
                                    f"{cut.date()}, {churned_later} churned; needs {MIN_TEST}, with {MIN_TEST_EACH} "
                                    "of each kind): the documented rule score")
-    trial = _classifier().fit(np.array([f.vector() for _, f in before]), [o.churned for o, _ in before])
+    with one_thread():
+        trial = _classifier().fit(np.array([f.vector() for _, f in before]), [o.churned for o, _ in before])
+        learned_scores = trial.predict_proba(np.array([f.vector() for _, f in later]))[:, 1]
     labels = [o.churned for o, _ in later]
-    learned_scores = trial.predict_proba(np.array([f.vector() for _, f in later]))[:, 1]
     evaluation = Evaluation(cut, len(before), len(later), _auc(labels, list(learned_scores)),
                             _auc(labels, [rule_score(f.values) for _, f in later]))
-    final = _classifier().fit(np.array([f.vector() for _, f in pairs]), [o.churned for o, _ in pairs])
+    with one_thread():
+        final = _classifier().fit(np.array([f.vector() for _, f in pairs]), [o.churned for o, _ in pairs])
     return ScoreModel("learned", f"learned from {len(pairs)} outcomes; fitted on the {len(before)} before "
                                  f"{cut.date()}, its AUC on the {len(later)} later ones is {evaluation.auc:.3f} "
                                  f"(rules: {evaluation.rules_auc:.3f})", evaluation, final)
