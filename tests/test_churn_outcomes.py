@@ -55,7 +55,8 @@ def test_a_bad_row_exits_2_naming_file_line_and_field_and_writes_nothing(setting
     good = [history.outcomes[0], history.outcomes[1]]
     bad = (row[0] or account, row[1], row[2] or on.isoformat())
     path = tmp_path / "accounts.csv"
-    lines = ["account,outcome,date"] + [f'"{a}",{o},{d.isoformat()}' for a, o, d in good] + [f'"{bad[0]}",{bad[1]},{bad[2]}']
+    lines = ["account,outcome,date", *(f'"{a}",{o},{d.isoformat()}' for a, o, d in good),
+             f'"{bad[0]}",{bad[1]},{bad[2]}']
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = _run(str(path), "--tenant", "acme")
     assert result.exit_code == 2

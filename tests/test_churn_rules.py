@@ -5,7 +5,7 @@ PostgreSQL)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from hypothesis import given, settings
@@ -48,7 +48,7 @@ def test_each_feature_moves_the_score_between_calm_and_alarming():
         assert abs(rule_score(alarmed) - 100 * BY_NAME[name].weight / TOTAL_WEIGHT) < 1e-9
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fitted(seed: int):
     """A model fitted on noisy data where two features matter (a few models, many probes)."""
     rng = np.random.default_rng(seed)
