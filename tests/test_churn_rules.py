@@ -52,17 +52,17 @@ def test_each_feature_moves_the_score_between_calm_and_alarming():
 def _fitted(seed: int):
     """A model fitted on noisy data where two features matter (a few models, many probes)."""
     rng = np.random.default_rng(seed)
-    x = rng.gamma(1.0, 1.0, size=(200, len(FEATURE_NAMES)))
+    x = rng.gamma(1.0, 1.0, size=(200, len(FEATURE_NAMES) + 1))
     y = (x[:, 0] + x[:, 3] + rng.normal(0, 1, 200)) > 2.5
     with one_thread():
         return _classifier().fit(x, y)
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(0, 10_000), st.sampled_from(range(len(FEATURE_NAMES))), st.floats(0.1, 20, allow_nan=False))
+@given(st.integers(0, 10_000), st.sampled_from(range(len(FEATURE_NAMES) + 1)), st.floats(0.1, 20, allow_nan=False))
 def test_the_learned_score_is_monotone_too(seed, column, worse_by):
     model = _fitted(seed % 3)
-    probe = np.random.default_rng(seed).gamma(1.0, 1.0, size=(1, len(FEATURE_NAMES)))
+    probe = np.random.default_rng(seed).gamma(1.0, 1.0, size=(1, len(FEATURE_NAMES) + 1))
     worse = probe.copy()
     worse[0, column] += worse_by
     with one_thread():

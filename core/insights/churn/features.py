@@ -57,8 +57,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature("frustrated_share", "frustrated messages", 1.5, 0.1, 0.5),
     Feature("frustration_trend", "more frustrated than before", 1.5, 0.0, 0.3),
     Feature("reopened", "tickets reopened", 1.5, 0.05, 0.35),
-    Feature("repeat_contacts", "contacts again about the same issue", 1.0, 0.1, 0.4),
-    Feature("unresolved", "tickets left unresolved for a week or more", 1.5, 0, 3),
+    Feature("repeat_contacts", "contacts again about the same issue, more than before", 1.0, 0.0, 0.3),
+    Feature("unresolved", "tickets left unresolved for a week or more", 1.5, 0.05, 0.3),
     Feature("slow_resolution", "resolutions slower than the tenant's usual", 1.5, 1.0, 3.0),
     Feature("resolution_trend", "resolutions slower than the account's own before", 1.0, 1.0, 3.0),
     Feature("volume_trend", "more tickets than before", 1.0, 1.0, 2.5),
@@ -103,6 +103,18 @@ def typical_resolution(facts: Iterable[TicketFacts], as_of: datetime) -> float |
     return statistics.median(hours) if hours else None
 
 
+def _frustrated(fact: TicketFacts) -> bool:
+    return fact.frustrated
+
+
+def _reopened(fact: TicketFacts) -> bool:
+    return fact.reopen_count > 0
+
+
+def _bad_rating(fact: TicketFacts) -> bool:
+    return fact.csat is not None and fact.csat <= BAD_CSAT
+
+
 def _troubled(fact: TicketFacts) -> bool:
     return (fact.frustrated or fact.reopen_count > 0 or (fact.csat is not None and fact.csat <= BAD_CSAT)
             or fact.cancellation or fact.competitor or fact.downgrade_words)
@@ -145,6 +157,22 @@ def _repeats(window: Sequence[TicketFacts], recent_from: datetime) -> list[Ticke
     return found
 
 
+def _beyond_worst_week(recent: Sequence[TicketFacts], hit, as_of: datetime) -> tuple[int, int]:
+    """(hits, tickets) of the recent window without its week of most hits: one bad week (an
+    outage, one angry thread) happens to loyal accounts too; churn shows as trouble that persists."""
+    week = timedelta(weeks=1)
+    per_week: dict[int, int] = {}
+    for fact in recent:
+        if hit(fact):
+            key = int((as_of - fact.created_at) / week)
+            per_week[key] = per_week.get(key, 0) + 1
+    if not per_week:
+        return 0, len(recent)
+    worst = max(per_week, key=lambda k: (per_week[k], -k))
+    kept = [f for f in recent if int((as_of - f.created_at) / week) != worst]
+    return sum(1 for f in kept if hit(f)), len(kept)
+
+
 def _shrunk_share(hits: int, total: int) -> float:
     """A share pulled towards zero for few tickets: one frustrated ticket of one is not 100%."""
     return hits / (total + 2)
@@ -173,18 +201,21 @@ def account_features(facts: Sequence[TicketFacts], as_of: datetime, typical_hour
     put("troubled_weeks", weeks, troubled)
     rated = [f for f in recent if f.csat is not None]
     bad = [f for f in rated if f.csat is not None and f.csat <= BAD_CSAT]
-    put("bad_csat", _shrunk_share(len(bad), len(rated)), bad)
+    put("bad_csat", _shrunk_share(*_beyond_worst_week(rated, _bad_rating, as_of)), bad)
     frustrated = [f for f in recent if f.frustrated]
+    put("frustrated_share", _shrunk_share(*_beyond_worst_week(recent, _frustrated, as_of)), frustrated)
     share = _shrunk_share(len(frustrated), len(recent))
-    put("frustrated_share", share, frustrated)
     before = _shrunk_share(sum(f.frustrated for f in baseline), len(baseline))
     put("frustration_trend", share - before, frustrated)
     reopened = [f for f in recent if f.reopen_count > 0]
-    put("reopened", _shrunk_share(len(reopened), len(recent)), reopened)
+    put("reopened", _shrunk_share(*_beyond_worst_week(recent, _reopened, as_of)), reopened)
     repeats = _repeats(window, recent_from)
-    put("repeat_contacts", _shrunk_share(len(repeats), len(recent)), repeats)
+    repeated_before = _repeats(window, baseline_from)
+    repeat_share = _shrunk_share(len(repeats), len(recent))
+    baseline_share = _shrunk_share(len(repeated_before) - len(repeats), len(baseline))
+    put("repeat_contacts", repeat_share - baseline_share, repeats)
     waiting = [f for f in window if f.open_at(as_of) and as_of - f.created_at >= WAITING]
-    put("unresolved", len(waiting), waiting)
+    put("unresolved", _shrunk_share(len(waiting), len(window)), waiting)
     waits = [(f, h) for f in recent if (h := resolution_hours(f, as_of)) is not None]
     earlier = [h for f in baseline if (h := resolution_hours(f, as_of)) is not None]
     slow = [f for f, h in waits if typical_hours and h > 2 * typical_hours]
