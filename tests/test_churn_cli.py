@@ -37,8 +37,8 @@ def test_simulated_accounts_are_imported_ranked_and_learned_from(settings, db, t
 
     _ok("import-outcomes", str(outcomes), "--tenant", "acme")
     again = _ok("insights", "churn", "--tenant", "acme", "--top", "3")
-    # 60 accounts hold 9 churners, about 6 of them before the cut: too few to learn from, and said so.
-    assert "too few outcomes to learn from" in again and "the documented rule score" in again
+    # 60 accounts hold 9 churners: too few to learn from and measure on (the rules stay, and it says so).
+    assert "too few" in again and "the documented rule score" in again and "learned from" not in again
 
 
 def test_simulate_refuses_too_short_an_account_history(tmp_path):
