@@ -66,10 +66,14 @@ class ScoreModel:
 
     def score(self, features: AccountFeatures) -> float:
         """0 to 100: the rule score, or the learned churn probability in percent."""
-        if self.model is None:
-            return rule_score(features.values)
+        return self.scores([features])[0]
+
+    def scores(self, features: Sequence[AccountFeatures]) -> list[float]:
+        """:meth:`score` of many accounts at once (one prediction call for them all)."""
+        if self.model is None or not features:
+            return [rule_score(f.values) for f in features]
         with one_thread():
-            return 100.0 * float(self.model.predict_proba(_rows([features]))[0, 1])
+            return [100.0 * float(p) for p in self.model.predict_proba(_rows(features))[:, 1]]
 
     def strengths(self, features: AccountFeatures) -> dict[str, float] | None:
         """How much each feature raises the learned score over the same account with that feature

@@ -72,17 +72,20 @@ def _scored(runtime: Runtime, slug: str, as_of: datetime | None) -> tuple[list[T
     return facts, learn(facts, outcomes), as_of
 
 
-def _ranked(model: ScoreModel, features: AccountFeatures) -> RankedAccount:
-    return RankedAccount(features.account, round(model.score(features), 2), features.tickets,
+def _ranked(model: ScoreModel, features: AccountFeatures, score: float) -> RankedAccount:
+    return RankedAccount(features.account, round(score, 2), features.tickets,
                          reasons(features, model.strengths(features)))
 
 
 def rank_accounts(runtime: Runtime, slug: str, top: int = 50, as_of: datetime | None = None) -> Ranking:
-    """The ``top`` accounts most at risk at ``as_of`` (default now), highest score first."""
+    """The ``top`` accounts most at risk at ``as_of`` (default now), highest score first; every
+    account is scored in one call, and only those answered are explained."""
     facts, model, as_of = _scored(runtime, slug, as_of)
-    scored = [_ranked(model, f) for f in tenant_features(facts, as_of).values()]
-    scored.sort(key=lambda a: (-a.score, a.account))
-    return Ranking(as_of, model.method, model.note, model.evaluation, len(scored), scored[:top])
+    found = list(tenant_features(facts, as_of).values())
+    scored = sorted(zip(model.scores(found), found, strict=True), key=lambda pair: (-round(pair[0], 2),
+                                                                                    pair[1].account))
+    return Ranking(as_of, model.method, model.note, model.evaluation, len(scored),
+                   [_ranked(model, features, score) for score, features in scored[:top]])
 
 
 def account_timeline(runtime: Runtime, slug: str, account: str, as_of: datetime | None = None) -> Timeline | None:
@@ -96,7 +99,7 @@ def account_timeline(runtime: Runtime, slug: str, account: str, as_of: datetime 
     features.account = account
     if not features.tickets:
         return None
-    ranked = _ranked(model, features)
+    ranked = _ranked(model, features, model.score(features))
     behind: dict[int, list[str]] = {}
     for name, ids in features.evidence.items():
         for ticket_id in ids:
