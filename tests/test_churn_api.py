@@ -52,6 +52,21 @@ def test_accounts_are_ranked_with_reasons_and_their_tickets(app, history, caplog
     assert top["account"] not in caplog.text
 
 
+def test_an_organization_with_a_slash_in_its_name_is_reachable(app, db, history):
+    tenant_id = db.tenant_id("acme")
+    from core.store.tickets import upsert_tickets
+
+    with db.transaction(tenant_id) as session:
+        upsert_tickets(session, tenant_id, [make_ticket("rd-1", "We will not renew, this is useless.",
+                                                        organization="R&D / Ops",
+                                                        created=datetime.now(UTC) - timedelta(days=3))])
+    client = authorized_client(app, scopes=("read",))
+    answer = client.get("/api/v1/tenants/acme/insights/accounts/R%26D%20/%20Ops")
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["account"] == "R&D / Ops"
+    assert answer.get_json()["reasons"][0]["feature"] == "cancellation"
+
+
 def test_bad_arguments_and_unknown_names_get_a_reason(app, history):
     client = authorized_client(app, scopes=("read",))
     for limit in ("0", "501", "ten"):

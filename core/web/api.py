@@ -426,11 +426,12 @@ def churn_accounts(slug: str):
                   for a in ranking.accounts]))
 
 
-@docs.route("GET", "/tenants/<slug>/insights/accounts/<account>", scope="read",
+@docs.route("GET", "/tenants/<slug>/insights/accounts/<path:account>", scope="read",
             summary="One account's churn risk: its score, reasons and tickets over the last 18 weeks",
             response=AccountTimeline, errors=(400, 404))
 def churn_account(slug: str, account: str):
-    """The account is named in the path (URL-encoded); the request log names the route, never it."""
+    """The account is named in the path (URL-encoded; a slash in an organization's name is kept);
+    the request log names the route, never it."""
     if len(account) > ACCOUNT_CHARS or "\x00" in account:
         raise ApiError(400, f"an account name has at most {ACCOUNT_CHARS} characters and no NUL", field="account")
     rt = runtime()
