@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,10 +24,11 @@ from core.app import create_app
 from core.helpdesk.connections import add_tenant, forget_connections
 from core.runtime import Runtime
 from core.store.tables import Base
+from core.store.tickets import upsert_tickets
 from core.suggesting.replay import replay
 from core.web.panel_api import PANEL_DIR
 from tests.access_support import signed_in_client, token_for
-from tests.factories import small_inbox
+from tests.factories import make_ticket, small_inbox
 from tests.panel_support import CREDENTIALS, OPEN_TICKET, seed_tenant
 
 #: Columns a GET may change: when a token was last used.
@@ -70,7 +72,15 @@ def _seed_activity(app: Flask, token: str) -> list[dict[str, str]]:
         assert client.post("/api/v1/tenants/acme/signals", json=body, headers=auth).status_code == 201
     assert client.post("/api/v1/tenants/acme/intents/discover", headers=auth).status_code == 200
     assert client.post("/api/v1/tenants/acme/labels/suggest", headers=auth).status_code == 200
-    return [{"slug": "acme", "ticket_id": str(ticket)}, {"slug": "replayed", "ticket_id": str(replayed)}]
+    # An account with a recent ticket, for the churn-risk timeline (it reads the last 18 weeks).
+    runtime = app.extensions["deskloop"]
+    tenant_id = runtime.db.tenant_id("acme")
+    with runtime.db.transaction(tenant_id) as session:
+        upsert_tickets(session, tenant_id, [make_ticket("churn-1", "We will not renew our contract.",
+                                                        organization="Globex",
+                                                        created=datetime.now(UTC) - timedelta(days=2))])
+    return [{"slug": "acme", "ticket_id": str(ticket), "account": "Globex"},
+            {"slug": "replayed", "ticket_id": str(replayed), "account": "Globex"}]
 
 
 def _a_file_in(folder: str | Path | None) -> str:
