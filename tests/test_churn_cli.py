@@ -6,10 +6,12 @@ too few to learn from."""
 from __future__ import annotations
 
 import csv
+from datetime import UTC, date, datetime, time
 
 from click.testing import CliRunner
 
 from core.cli import main
+from core.demo.accounts import AccountSimulator, simulate_accounts
 from tests.churn_support import recent_end
 
 
@@ -45,3 +47,17 @@ def test_simulate_refuses_too_short_an_account_history(tmp_path):
     result = CliRunner().invoke(main, ["simulate", "--accounts", "30", "--weeks", "8", "--out",
                                        str(tmp_path / "h.jsonl")])
     assert result.exit_code == 2 and "--weeks" in result.output
+
+
+def test_the_same_seed_gives_the_same_accounts_and_strength_scales_the_churners():
+    first = simulate_accounts(seed=3, strength=0.5, accounts=40, weeks=24, end=date(2026, 5, 4))
+    again = simulate_accounts(seed=3, strength=0.5, accounts=40, weeks=24, end=date(2026, 5, 4))
+    assert [t.model_dump() for t in first.tickets] == [t.model_dump() for t in again.tickets]
+    assert first.outcomes == again.outcomes
+    simulator = AccountSimulator(seed=3, strength=0.8, accounts=40, weeks=24, end=date(2026, 5, 4))
+    churner = next(a for a in simulator.accounts if a.kind == "churner")
+    assert churner.onset is not None
+    assert simulator.degradation(churner, churner.onset) == 0.0
+    churned = datetime.combine(churner.outcome_on, time(0), UTC)
+    assert simulator.degradation(churner, churned) == 0.8
+    assert all(simulator.degradation(a, churned) == 0.0 for a in simulator.accounts if a.kind != "churner")
