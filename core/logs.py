@@ -110,5 +110,7 @@ def configure(log_format: LogFormat, level: int = logging.INFO) -> None:
         root.addHandler(handler)
         root.setLevel(level)
     # A line per HTTP request drowns a backfill, and zenpy's debug lines spell out request bodies (notes, drafts).
-    for chatty in ("alembic", "httpx", "httpcore", "urllib3", "zenpy"):
+    # Werkzeug's own request lines (`deskloop serve`) spell out paths, which can name a customer's account
+    # (/insights/accounts/<account>); each request logs its route instead (core.web.request_context).
+    for chatty in ("alembic", "httpx", "httpcore", "urllib3", "zenpy", "werkzeug"):
         logging.getLogger(chatty).setLevel(logging.WARNING)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from flask import Flask
@@ -21,12 +23,14 @@ from sqlalchemy import select
 
 from core.app import create_app
 from core.helpdesk.connections import add_tenant, forget_connections
+from core.insights.run import scan_tenant
 from core.runtime import Runtime
 from core.store.tables import Base
+from core.store.tickets import upsert_tickets
 from core.suggesting.replay import replay
 from core.web.panel_api import PANEL_DIR
 from tests.access_support import signed_in_client, token_for
-from tests.factories import small_inbox
+from tests.factories import make_ticket, small_inbox
 from tests.panel_support import CREDENTIALS, OPEN_TICKET, seed_tenant
 
 #: Columns a GET may change: when a token was last used.
@@ -36,6 +40,10 @@ DATABASE_FILES = ("deskloop.db", "deskloop.db-journal", "deskloop.db-wal", "desk
 #: GET routes no caller here can get a page from, by design: the Zendesk sidebar is loaded by a
 #: signed POST (a GET is refused), and single sign-on is not set up in tests (404).
 NOT_SERVED_TO_A_GET = {"/apps/zendesk/sidebar", "/login/sso", "/login/sso/callback"}
+
+
+#: GET routes that answer only with these query arguments (filled from the seeded tenants).
+REQUIRED_QUERY = {"/api/v1/tenants/<slug>/volumes": ("kind", "category")}
 
 
 @pytest.fixture
@@ -70,7 +78,17 @@ def _seed_activity(app: Flask, token: str) -> list[dict[str, str]]:
         assert client.post("/api/v1/tenants/acme/signals", json=body, headers=auth).status_code == 201
     assert client.post("/api/v1/tenants/acme/intents/discover", headers=auth).status_code == 200
     assert client.post("/api/v1/tenants/acme/labels/suggest", headers=auth).status_code == 200
-    return [{"slug": "acme", "ticket_id": str(ticket)}, {"slug": "replayed", "ticket_id": str(replayed)}]
+    # An account with a recent ticket, for the churn-risk timeline (it reads the last 18 weeks).
+    runtime = app.extensions["deskloop"]
+    tenant_id = runtime.db.tenant_id("acme")
+    with runtime.db.transaction(tenant_id) as session:
+        upsert_tickets(session, tenant_id, [make_ticket("churn-1", "We will not renew our contract.",
+                                                        organization="Globex", tags=["renewal"],
+                                                        created=datetime.now(UTC) - timedelta(days=2))])
+    scan_tenant(runtime, "acme")  # counts the volumes the spike-alerts page draws
+    volume = {"kind": "tag", "category": "renewal"}
+    return [{"slug": "acme", "ticket_id": str(ticket), "account": "Globex", **volume},
+            {"slug": "replayed", "ticket_id": str(replayed), "account": "Globex", **volume}]
 
 
 def _a_file_in(folder: str | Path | None) -> str:
@@ -96,7 +114,10 @@ def _url(app: Flask, adapter, rule, values: dict[str, str]) -> str:
         known["name"] = _a_file_in(PANEL_DIR)
     missing = rule.arguments - known.keys()
     assert not missing, f"{rule.rule}: no value for {sorted(missing)}; add one to this test"
-    return adapter.build(rule.endpoint, {k: known[k] for k in rule.arguments}, method="GET")
+    url = adapter.build(rule.endpoint, {k: known[k] for k in rule.arguments}, method="GET")
+    if rule.rule in REQUIRED_QUERY:
+        url += "?" + urlencode({name: known[name] for name in REQUIRED_QUERY[rule.rule]})
+    return url
 
 
 def _snapshot(app: Flask) -> dict[str, list[tuple]]:
@@ -111,10 +132,16 @@ def _snapshot(app: Flask) -> dict[str, list[tuple]]:
     return tables
 
 
+#: Caches a GET may fill: the message-kind model trained from data shipped in the project, the same
+#: bytes whoever asks, one folder per version of that data (tenant data never reaches the disk there).
+SHARED_CACHES = ("models/message-kinds/",)
+
+
 def _home_files(app: Flask) -> dict[str, int]:
     home = app.extensions["deskloop"].settings.home
-    return {p.relative_to(home).as_posix(): p.stat().st_size for p in home.rglob("*")
-            if p.is_file() and p.name not in DATABASE_FILES}
+    found = {p.relative_to(home).as_posix(): p.stat().st_size for p in home.rglob("*")
+             if p.is_file() and p.name not in DATABASE_FILES}
+    return {path: size for path, size in found.items() if not path.startswith(SHARED_CACHES)}
 
 
 def test_no_get_route_writes(app):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from openapi_spec_validator import validate
 
@@ -34,7 +36,7 @@ def test_every_api_route_is_documented(app, document):
             continue
         path = rule.rule
         for arg in rule.arguments:
-            path = path.replace(f"<int:{arg}>", f"{{{arg}}}").replace(f"<{arg}>", f"{{{arg}}}")
+            path = re.sub(rf"<(?:[a-z]+:)?{arg}>", f"{{{arg}}}", path)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method) in documented, f"{method} {path} is not in the OpenAPI document"
     assert len(documented) >= 8
@@ -67,7 +69,7 @@ def test_security_schemes_and_each_routes_scope_are_declared(app, document):
         if rule.rule.startswith("/api/v1"):
             path = rule.rule
             for arg in rule.arguments:
-                path = path.replace(f"<int:{arg}>", f"{{{arg}}}").replace(f"<{arg}>", f"{{{arg}}}")
+                path = re.sub(rf"<(?:[a-z]+:)?{arg}>", f"{{{arg}}}", path)
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 by_path[(path, method.lower())] = rule_for(app, rule.endpoint)
     for path, operations in document["paths"].items():

@@ -32,9 +32,29 @@ def register(group: click.Group) -> None:
 @click.option("--helpdesk-shaped", is_flag=True,
               help="Write a Zendesk-shaped history with no intent (categories, tags, types, groups, macros); "
                    "the true intents go beside it (history.jsonl: history.truth.csv).")
-def simulate(out: Path, count: int | None, seed: int, weeks: int, end, helpdesk_shaped: bool) -> None:
+@click.option("--accounts", type=click.IntRange(min=20), default=None,
+              help="Write a history of this many accounts with planted churners instead (at least 20 weeks); "
+                   "their outcomes go beside it (history.jsonl: history.outcomes.csv).")
+@click.option("--strength", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="With --accounts: how much churners' tickets degrade, 0 (faint) to 1 (strong).")
+def simulate(out: Path, count: int | None, seed: int, weeks: int, end, helpdesk_shaped: bool, accounts: int | None,
+             strength: float) -> None:
     """Write a seeded, simulated helpdesk history in Deskloop's JSONL ticket shape."""
     last_day = end.date() if end else None
+    if accounts is not None:
+        from core.demo.accounts import OUTCOME_WEEKS, simulate_accounts, write_outcomes
+
+        if weeks < OUTCOME_WEEKS + 4:
+            raise click.BadParameter(f"at least {OUTCOME_WEEKS + 4} weeks with --accounts", param_hint="--weeks")
+        history = simulate_accounts(seed=seed, strength=strength, accounts=accounts, weeks=weeks, end=last_day)
+        with out.open("w", encoding="utf-8") as handle:
+            for ticket in history.tickets:
+                handle.write(ticket.model_dump_json(exclude_none=True) + "\n")
+        outcomes = out.with_suffix(".outcomes.csv")
+        write_outcomes(outcomes, history.outcomes)
+        click.echo(f"wrote {len(history.tickets)} tickets of {accounts} accounts to {out} and their outcomes to "
+                   f"{outcomes}")
+        return
     if helpdesk_shaped:
         from core.demo.helpdesk_shaped import truth_path_for, write_helpdesk_history
 

@@ -573,3 +573,22 @@ class IncidentRow(TenantScoped, Base):
     last_change: Mapped[str | None] = mapped_column(String(16))  # "opened", "grew" or "ended"
     published: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # changes published
     data: Mapped[dict[str, Any]] = mapped_column()
+
+
+class AccountOutcomeRow(TenantScoped, Base):
+    """What became of an account (``deskloop import-outcomes``): churned or renewed, and when.
+
+    ``account`` is the account as :func:`core.insights.churn.facts.account_of` names it (an
+    organization or a requester): customer data, never logged. One outcome per account and date;
+    importing the same file again replaces, never duplicates."""
+
+    __tablename__ = "account_outcomes"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "account", "occurred_at", name="uq_account_outcomes_tenant_account_occurred"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account: Mapped[str] = mapped_column(String(255))
+    churned: Mapped[bool] = mapped_column(Boolean)
+    occurred_at: Mapped[datetime] = mapped_column()
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)

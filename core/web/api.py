@@ -18,6 +18,7 @@ from core.access import audit
 from core.background import tasks
 from core.dispatch.queue import enqueue
 from core.insights import overview as insight_views
+from core.insights.churn.ranking import account_timeline, rank_accounts
 from core.insights.deploys import mark as mark_deploy
 from core.insights.feature_requests import FeatureRequestReport, feature_request_report, report_csv
 from core.insights.incidents import DeployMarker, Incident
@@ -42,7 +43,13 @@ from core.web.openapi import ApiDocs, QueryParam
 from core.web.schemas import (
     AcceptRequest,
     AcceptResult,
+    AccountRisk,
+    AccountRiskList,
+    AccountTicket,
+    AccountTimeline,
     AuditedSignal,
+    ChurnEvaluation,
+    ChurnReason,
     ClusterList,
     ClusterSummary,
     Health,
@@ -467,6 +474,47 @@ def feature_requests_csv(slug: str):
     report = feature_request_report(runtime(), slug, days=_int_arg("days", 180, 28, 3650))
     return current_app.response_class(report_csv(report), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{slug}-feature-requests.csv"'})
+#: The longest account name a URL may carry (the stored columns' width).
+ACCOUNT_CHARS = 255
+
+
+def _reasons(found) -> list[ChurnReason]:
+    return [ChurnReason(feature=r.feature, description=r.description, value=r.value, contribution=r.contribution,
+                        ticket_ids=r.ticket_ids) for r in found]
+
+
+@docs.route("GET", "/tenants/<slug>/insights/accounts", scope="read",
+            summary="Accounts ranked by churn risk, each with its strongest reasons and the tickets behind them",
+            response=AccountRiskList,
+            query=(QueryParam("limit", "integer", "How many (1-500, default 50)", 1, 500),), errors=(400, 404))
+def churn_accounts(slug: str):
+    limit = _int_arg("limit", 50, 1, 500)
+    ranking = rank_accounts(runtime(), slug, top=limit)
+    evaluation = None if ranking.evaluation is None else ChurnEvaluation(**vars(ranking.evaluation))
+    return _send(AccountRiskList(
+        as_of=ranking.as_of, method=ranking.method, note=ranking.note, evaluation=evaluation, total=ranking.total,
+        accounts=[AccountRisk(account=a.account, score=a.score, tickets=a.tickets, reasons=_reasons(a.reasons))
+                  for a in ranking.accounts]))
+
+
+@docs.route("GET", "/tenants/<slug>/insights/accounts/<path:account>", scope="read",
+            summary="One account's churn risk: its score, reasons and tickets over the last 18 weeks",
+            response=AccountTimeline, errors=(400, 404))
+def churn_account(slug: str, account: str):
+    """The account is named in the path (URL-encoded; a slash in an organization's name is kept);
+    the request log names the route, never it."""
+    if len(account) > ACCOUNT_CHARS or "\x00" in account:
+        raise ApiError(400, f"an account name has at most {ACCOUNT_CHARS} characters and no NUL", field="account")
+    rt = runtime()
+    rt.db.tenant_id(slug)
+    timeline = account_timeline(rt, slug, account)
+    if timeline is None:
+        raise ApiError(404, f"no account of that name has tickets in the last 18 weeks for tenant {slug}")
+    return _send(AccountTimeline(
+        account=timeline.account, as_of=timeline.as_of, method=timeline.method, score=timeline.score,
+        reasons=_reasons(timeline.reasons),
+        tickets=[AccountTicket(id=t.ticket_id, **{k: v for k, v in vars(t).items() if k != "ticket_id"})
+                 for t in timeline.tickets]))
 
 
 @blueprint.get("/openapi.json")

@@ -403,3 +403,57 @@ __all__ = [
     "IntentProposal", "IntentList", "JobQueued", "AcceptRequest", "AcceptResult", "RenameRequest", "RenameResult",
     "MergeRequest", "MergeResult", "SplitRequest", "SplitResult",
 ]
+
+
+class ChurnReason(BaseModel):
+    feature: str
+    description: str
+    value: float
+    contribution: float = Field(description="Points of the 0-100 rule score this feature adds.")
+    ticket_ids: list[int] = Field(description="The tickets behind it, newest first.")
+
+
+class ChurnEvaluation(BaseModel):
+    cut: Moment
+    trained_on: int
+    evaluated_on: int
+    auc: float = Field(description="The learned score's AUC on the outcomes from the cut date on.")
+    rules_auc: float = Field(description="The rule score's AUC on the same outcomes.")
+
+
+class AccountRisk(BaseModel):
+    account: str = Field(description="The organization, or the requester where there is none.")
+    score: float = Field(description="0 to 100: the rule score, or the learned churn probability in percent.")
+    tickets: int
+    reasons: list[ChurnReason]
+
+
+class AccountRiskList(BaseModel):
+    as_of: Moment
+    method: Literal["rules", "learned"]
+    note: str = Field(description="Which score is in use and why; the learned one's measured AUC.")
+    evaluation: ChurnEvaluation | None
+    total: int
+    accounts: list[AccountRisk]
+
+
+class AccountTicket(BaseModel):
+    id: int
+    external_id: str
+    created_at: Moment
+    solved_at: Moment | None
+    status: str | None
+    frustrated: bool
+    tone: float | None = Field(description="The lowest customer message's tone, -1 (angry) to 1 (delighted).")
+    csat: int | None
+    reopen_count: int
+    reasons: list[str] = Field(description="The features this ticket stands behind.")
+
+
+class AccountTimeline(BaseModel):
+    account: str
+    as_of: Moment
+    method: Literal["rules", "learned"]
+    score: float
+    reasons: list[ChurnReason]
+    tickets: list[AccountTicket]

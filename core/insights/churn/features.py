@@ -1,0 +1,250 @@
+"""An account's risk features at a moment, each with the ticket ids behind it.
+
+Two windows before the moment: the recent one (:data:`RECENT`, six weeks) and the baseline before
+it (:data:`BASELINE`, twelve weeks), so a feature can say "worse than this account used to be"
+(trends) as well as "bad" (levels). Churn shows as trouble that persists and grows, so besides
+counts there is :func:`troubled weeks <_troubled_weeks>`: how many of the recent weeks had any
+sign of trouble at all, which one bad week of a busy, loyal account does not fill.
+
+Every feature is oriented so that a larger value means more risk; :mod:`.rules` relies on it
+(each contribution is non-decreasing in its feature) and so does the learned model (its
+monotonic constraints).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from core.insights.churn.facts import TicketFacts, by_account
+
+RECENT = timedelta(weeks=6)
+BASELINE = timedelta(weeks=12)
+#: A ticket open this long without a resolution counts as unresolved.
+WAITING = timedelta(days=7)
+#: A ticket about the same issue as one of the account's tickets this recent is a repeat contact.
+REPEAT_WITHIN = timedelta(days=30)
+#: CSAT at or below this (1-5 scale) is bad.
+BAD_CSAT = 2
+#: Evidence kept per feature (the newest tickets first).
+EVIDENCE = 10
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One risk feature and how the rules weigh it: nothing at or below ``calm``, the full
+    ``weight`` at or above ``alarming``, linear between (so never decreasing)."""
+
+    name: str
+    reason: str  # how it reads as a reason
+    weight: float
+    calm: float
+    alarming: float
+
+
+#: The features, in the order of the learned model's columns. Weights are priors from what support
+#: teams report before a churn (explicit cancellation talk first), not fitted to any simulation.
+#: Shares rather than counts wherever volume would otherwise speak: a busy account has more of
+#: everything, and is not at risk for it; "_trend" and "excess" compare with the account's own past.
+FEATURES: tuple[Feature, ...] = (
+    Feature("cancellation", "talked about cancelling or not renewing", 3.0, 0, 2),
+    Feature("competitor", "mentioned a competitor or switching", 2.5, 0, 2),
+    Feature("downgrade", "fewer seats, a lower plan, or asked to downgrade", 2.5, 0, 1),
+    Feature("troubled_weeks", "trouble in more recent weeks than it used to have", 2.0, 0.5, 3.5),
+    Feature("bad_csat", "bad satisfaction ratings", 1.5, 0.1, 0.5),
+    Feature("frustrated_share", "frustrated messages", 1.5, 0.1, 0.5),
+    Feature("frustration_trend", "more frustrated than before", 1.5, 0.0, 0.3),
+    Feature("reopened", "tickets reopened", 1.5, 0.05, 0.35),
+    Feature("repeat_contacts", "contacts again about the same issue, more than before", 1.0, 0.0, 0.3),
+    Feature("unresolved", "tickets left unresolved for a week or more", 1.5, 0.05, 0.3),
+    Feature("slow_resolution", "resolutions slower than the tenant's usual", 1.5, 1.0, 3.0),
+    Feature("resolution_trend", "resolutions slower than the account's own before", 1.0, 1.0, 3.0),
+    Feature("volume_trend", "more tickets than before", 1.0, 1.0, 2.5),
+)
+FEATURE_NAMES = tuple(f.name for f in FEATURES)
+BY_NAME = {f.name: f for f in FEATURES}
+
+
+@dataclass
+class AccountFeatures:
+    account: str
+    as_of: datetime
+    tickets: int  # in both windows
+    values: dict[str, float] = field(default_factory=dict)
+    evidence: dict[str, list[int]] = field(default_factory=dict)  # ticket ids, newest first
+
+    def vector(self) -> list[float]:
+        return [self.values[name] for name in FEATURE_NAMES]
+
+
+def _ids(facts: Iterable[TicketFacts]) -> list[int]:
+    return [f.ticket_id for f in sorted(facts, key=lambda f: f.created_at, reverse=True)][:EVIDENCE]
+
+
+def _hours(delta: timedelta) -> float:
+    return delta.total_seconds() / 3600
+
+
+def resolution_hours(fact: TicketFacts, as_of: datetime) -> float | None:
+    """How long the customer waited: to the resolution, or to ``as_of`` if still waiting that long."""
+    if fact.solved_at is not None and fact.solved_at <= as_of:
+        return max(0.0, _hours(fact.solved_at - fact.created_at))
+    if fact.open_at(as_of) and as_of - fact.created_at >= WAITING:
+        return _hours(as_of - fact.created_at)
+    return None
+
+
+def typical_resolution(facts: Iterable[TicketFacts], as_of: datetime) -> float | None:
+    """The tenant's median hours to resolution over the recent window (all accounts)."""
+    hours = [h for f in facts if as_of - RECENT <= f.created_at < as_of
+             and (h := resolution_hours(f, as_of)) is not None]
+    return statistics.median(hours) if hours else None
+
+
+def _frustrated(fact: TicketFacts) -> bool:
+    return fact.frustrated
+
+
+def _reopened(fact: TicketFacts) -> bool:
+    return fact.reopen_count > 0
+
+
+def _bad_rating(fact: TicketFacts) -> bool:
+    return fact.csat is not None and fact.csat <= BAD_CSAT
+
+
+def _troubled(fact: TicketFacts) -> bool:
+    return (fact.frustrated or fact.reopen_count > 0 or (fact.csat is not None and fact.csat <= BAD_CSAT)
+            or fact.cancellation or fact.competitor or fact.downgrade_words)
+
+
+def _troubled_weeks(recent: Sequence[TicketFacts], baseline: Sequence[TicketFacts],
+                    as_of: datetime) -> tuple[float, list[TicketFacts]]:
+    """Weeks of the recent window with any sign of trouble, beyond what the account's baseline
+    weeks would lead to expect (a busy account always has some trouble somewhere)."""
+    week = timedelta(weeks=1)
+    recent_weeks = {int((as_of - f.created_at) / week) for f in recent if _troubled(f)}
+    baseline_weeks = {int((as_of - f.created_at) / week) for f in baseline if _troubled(f)}
+    expected = len(baseline_weeks) * (RECENT / BASELINE)
+    return len(recent_weeks) - expected, [f for f in recent if _troubled(f)]
+
+
+def _downgrades(window: Sequence[TicketFacts], recent_from: datetime) -> list[TicketFacts]:
+    """Tickets in the recent window whose plan or seats are lower than the account's ticket
+    before them said, or whose customer asked to downgrade."""
+    found, rank, seats = [], None, None
+    for fact in window:
+        lower = ((rank is not None and fact.plan_rank is not None and fact.plan_rank < rank)
+                 or (seats is not None and fact.seats is not None and fact.seats < seats))
+        if fact.created_at >= recent_from and (lower or fact.downgrade_words):
+            found.append(fact)
+        rank = fact.plan_rank if fact.plan_rank is not None else rank
+        seats = fact.seats if fact.seats is not None else seats
+    return found
+
+
+def _repeats(window: Sequence[TicketFacts], recent_from: datetime) -> list[TicketFacts]:
+    found: list[TicketFacts] = []
+    last_seen: dict[str, datetime] = {}
+    for fact in window:
+        if fact.issue is not None:
+            before = last_seen.get(fact.issue)
+            if fact.created_at >= recent_from and before is not None and fact.created_at - before <= REPEAT_WITHIN:
+                found.append(fact)
+            last_seen[fact.issue] = fact.created_at
+    return found
+
+
+def _beyond_worst_week(recent: Sequence[TicketFacts], hit, as_of: datetime) -> tuple[int, int]:
+    """(hits, tickets) of the recent window without its week of most hits: one bad week (an
+    outage, one angry thread) happens to loyal accounts too; churn shows as trouble that persists."""
+    week = timedelta(weeks=1)
+    per_week: dict[int, int] = {}
+    for fact in recent:
+        if hit(fact):
+            key = int((as_of - fact.created_at) / week)
+            per_week[key] = per_week.get(key, 0) + 1
+    if not per_week:
+        return 0, len(recent)
+    worst = max(per_week, key=lambda k: (per_week[k], -k))
+    kept = [f for f in recent if int((as_of - f.created_at) / week) != worst]
+    return sum(1 for f in kept if hit(f)), len(kept)
+
+
+def _shrunk_share(hits: int, total: int) -> float:
+    """A share pulled towards zero for few tickets: one frustrated ticket of one is not 100%."""
+    return hits / (total + 2)
+
+
+def account_features(facts: Sequence[TicketFacts], as_of: datetime, typical_hours: float | None) -> AccountFeatures:
+    """The features of one account's tickets (oldest first) at ``as_of``; only tickets created
+    before it count."""
+    recent_from, baseline_from = as_of - RECENT, as_of - RECENT - BASELINE
+    window = [f for f in facts if baseline_from <= f.created_at < as_of]
+    recent = [f for f in window if f.created_at >= recent_from]
+    baseline = [f for f in window if f.created_at < recent_from]
+    result = AccountFeatures(facts[0].account if facts else "", as_of, len(window))
+
+    def put(name: str, value: float, behind: Iterable[TicketFacts]) -> None:
+        result.values[name] = float(value)
+        result.evidence[name] = _ids(behind)
+
+    cancelling = [f for f in recent if f.cancellation]
+    put("cancellation", len(cancelling), cancelling)
+    competing = [f for f in recent if f.competitor]
+    put("competitor", len(competing), competing)
+    downgrades = _downgrades(window, recent_from)
+    put("downgrade", len(downgrades), downgrades)
+    weeks, troubled = _troubled_weeks(recent, baseline, as_of)
+    put("troubled_weeks", weeks, troubled)
+    rated = [f for f in recent if f.csat is not None]
+    bad = [f for f in rated if f.csat is not None and f.csat <= BAD_CSAT]
+    put("bad_csat", _shrunk_share(*_beyond_worst_week(rated, _bad_rating, as_of)), bad)
+    frustrated = [f for f in recent if f.frustrated]
+    put("frustrated_share", _shrunk_share(*_beyond_worst_week(recent, _frustrated, as_of)), frustrated)
+    share = _shrunk_share(len(frustrated), len(recent))
+    before = _shrunk_share(sum(f.frustrated for f in baseline), len(baseline))
+    put("frustration_trend", share - before, frustrated)
+    reopened = [f for f in recent if f.reopen_count > 0]
+    put("reopened", _shrunk_share(*_beyond_worst_week(recent, _reopened, as_of)), reopened)
+    repeats = _repeats(window, recent_from)
+    repeated_before = _repeats(window, baseline_from)
+    repeat_share = _shrunk_share(len(repeats), len(recent))
+    baseline_share = _shrunk_share(len(repeated_before) - len(repeats), len(baseline))
+    put("repeat_contacts", repeat_share - baseline_share, repeats)
+    waiting = [f for f in window if f.open_at(as_of) and as_of - f.created_at >= WAITING]
+    put("unresolved", _shrunk_share(len(waiting), len(window)), waiting)
+    waits = [(f, h) for f in recent if (h := resolution_hours(f, as_of)) is not None]
+    earlier = [h for f in baseline if (h := resolution_hours(f, as_of)) is not None]
+    slow = [f for f, h in waits if typical_hours and h > 2 * typical_hours]
+    recent_median = statistics.median(h for _, h in waits) if waits else None
+    if recent_median is not None and typical_hours:
+        put("slow_resolution", recent_median / max(typical_hours, 0.25), slow)
+    else:
+        put("slow_resolution", 1.0, [])
+    if recent_median is not None and earlier:
+        put("resolution_trend", recent_median / max(statistics.median(earlier), 0.25), slow)
+    else:
+        put("resolution_trend", 1.0, [])
+    weekly_recent = len(recent) / (RECENT / timedelta(weeks=1))
+    weekly_before = len(baseline) / (BASELINE / timedelta(weeks=1))
+    put("volume_trend", (weekly_recent + 0.5) / (weekly_before + 0.5), recent)
+    return result
+
+
+def tenant_features(facts: Sequence[TicketFacts], as_of: datetime,
+                    accounts: Iterable[str] | None = None) -> dict[str, AccountFeatures]:
+    """The features of every account with a ticket in the windows before ``as_of`` (or of the
+    ``accounts`` named, with or without tickets there)."""
+    typical = typical_resolution(facts, as_of)
+    grouped = by_account(facts)
+    wanted = accounts if accounts is not None else grouped.keys()
+    found = {}
+    for account in wanted:
+        features = account_features(grouped.get(account, []), as_of, typical)
+        features.account = account
+        if accounts is not None or features.tickets:
+            found[account] = features
+    return found
