@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,3 +145,8 @@ class Settings:
         self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         if self.home.stat().st_uid == os.getuid() and self.home.stat().st_mode & 0o077:
             self.home.chmod(0o700)  # made earlier, or by hand, with a looser umask
+
+
+#: The settings of the process that ran a job inline (no Redis): the job sees the same database and
+#: home as its caller (a test's, a ``--home`` given on the command line), not the environment's.
+INLINE_JOB_SETTINGS: ContextVar[Settings | None] = ContextVar("inline_job_settings", default=None)

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from core.config import Settings
+from core.config import INLINE_JOB_SETTINGS, Settings
 from core.store.db import Database
 
 #: Facts a runtime keeps at most (see :meth:`Runtime.remember`).
@@ -56,7 +56,7 @@ _cache: dict[Settings, Runtime] = {}
 
 def for_jobs(settings: Settings | None = None) -> Runtime:
     """A per-process Runtime reused across jobs, so a worker keeps one connection pool per database."""
-    settings = settings or Settings.from_env()
+    settings = settings or INLINE_JOB_SETTINGS.get() or Settings.from_env()
     if settings not in _cache:
         _cache[settings] = Runtime(settings)
     return _cache[settings]

@@ -128,3 +128,13 @@ def app(settings: Settings, db: Database) -> Iterator:
     app = create_app(settings)
     yield app
     app.extensions["deskloop"].close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _never_the_users_home(tmp_path_factory) -> Iterator[None]:
+    """Whatever reads the environment without a test's settings lands in a throwaway home, never in
+    the home of whoever runs the tests (their demo's database, their models)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DESKLOOP_HOME", str(tmp_path_factory.mktemp("unset-home")))
+        patch.delenv("DESKLOOP_DATABASE_URL", raising=False)
+        yield

@@ -110,3 +110,23 @@ def test_without_a_retry_a_failed_job_stays_failed(settings, redis_url, monkeypa
     job = Job.fetch(queued.job_id, connection=redis_connection(with_redis), serializer=JSONSerializer)
     assert job.get_status() == "failed", job.latest_result()
     assert counter.exists() and counter.read_text() == "1", job.latest_result().exc_string
+
+
+def test_a_job_run_inline_sees_its_callers_settings_not_the_environments(tmp_path, monkeypatch):
+    """Without Redis a job runs in the caller's process: it must reach the caller's database (a
+    test's, a ``--home`` on the command line), not whatever the environment names."""
+    from core import runtime as runtimes
+    from core.config import Settings
+    from core.dispatch.queue import enqueue
+
+    monkeypatch.setenv("DESKLOOP_HOME", str(tmp_path / "environment"))
+    mine = Settings(home=tmp_path / "caller", database_url=f"sqlite:///{tmp_path / 'caller.db'}")
+    outcome = enqueue(_home_of_job_runtime, settings=mine)
+    assert outcome.mode == "inline" and outcome.result == str(tmp_path / "caller")
+    assert runtimes.for_jobs().settings.home == tmp_path / "environment"  # outside a job: the environment
+
+
+def _home_of_job_runtime() -> str:
+    from core import runtime as runtimes
+
+    return str(runtimes.for_jobs().settings.home)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from core.config import Settings
+from core.config import INLINE_JOB_SETTINGS, Settings
 from core.logs import bound, log_context
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,11 @@ def enqueue(
     path = function_path(func)
     _check_primitive(args)
     if not settings.redis_url:
-        return Enqueued(job_id=job_id, mode="inline", result=func(*args))
+        token = INLINE_JOB_SETTINGS.set(settings)
+        try:
+            return Enqueued(job_id=job_id, mode="inline", result=func(*args))
+        finally:
+            INLINE_JOB_SETTINGS.reset(token)
 
     from rq import Retry
     from rq.exceptions import DuplicateJobError
