@@ -12,24 +12,26 @@ skeleton (:class:`core.ml.templates.ReplyTemplates`, the words that recur in rep
 customers of the group), every other detail a placeholder, then the entity detectors as a second
 net; the greeting with its name and the sign-off are dropped. The example questions are ticket
 subjects (or the first sentence of the customer's message) through the entity scrubber
-(:func:`core.text.entities.redact`) with the tenant's customer names replaced.
+(:func:`core.text.entities.redact`) with the tenant's customer names replaced, and only in a
+wording several different customers used (:func:`example_questions`).
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from core.ml.templates import ReplySource, ReplyTemplates
+from core.ml.templates import MIN_CUSTOMERS, ReplySource, ReplyTemplates
 from core.suggesting.drafting import fill
 from core.text.entities import redact
 
 ANSWERS_SHOWN = 3
 QUESTIONS_SHOWN = 5
 QUESTION_CHARS = 140
+#: A question's wording is shown only when this many different customers used it.
+MIN_ASKERS = MIN_CUSTOMERS
 _NAME_WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _GREETING = re.compile(
     r"^\s*(?:(?:hi|hello|hey|dear|thanks|thank you|good (?:morning|afternoon|evening))"
@@ -113,10 +115,17 @@ def question_of(subject: str, first_message: str) -> str:
     return text if len(text) <= QUESTION_CHARS else text[:QUESTION_CHARS - 1].rstrip() + "…"
 
 
-def example_questions(questions: Sequence[str], people: frozenset[str]) -> list[str]:
-    """The most asked questions, scrubbed, distinct (a phrasing many customers share first)."""
-    counted = Counter(q for q in (scrub_question(q, people) for q in questions) if q)
-    return [q for q, _ in sorted(counted.items(), key=lambda p: (-p[1], p[0]))[:QUESTIONS_SHOWN]]
+def example_questions(asked: Sequence[tuple[str, str]], people: frozenset[str]) -> list[str]:
+    """The most asked questions among ``(customer, question)`` pairs, scrubbed: only a wording
+    :data:`MIN_ASKERS` different customers used is shown, by the same rule as reply templates (a
+    detail no detector knows, such as an address without a street word, belongs to one customer;
+    a wording many customers share does not)."""
+    askers: dict[str, set[str]] = {}
+    for customer, question in asked:
+        if scrubbed := scrub_question(question, people):
+            askers.setdefault(scrubbed, set()).add(customer)
+    shared = [(q, len(c)) for q, c in askers.items() if len(c) >= MIN_ASKERS]
+    return [q for q, _ in sorted(shared, key=lambda p: (-p[1], p[0]))[:QUESTIONS_SHOWN]]
 
 
 def best_replies(candidates: Sequence[Candidate], central: Sequence[float]) -> tuple[list[int], Basis]:

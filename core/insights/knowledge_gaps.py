@@ -146,10 +146,10 @@ def _read(session, since: datetime, now: datetime) -> tuple[dict[int, _Ticket], 
             solved=(row.status or "").lower() in RESOLVED)
         tallies[group].tickets += 1
     for ticket_id, role, public, body, author in session.execute(
-        select(MessageRow.ticket_id, MessageRow.author_role, MessageRow.public, MessageRow.body,
+        select(TicketRow.id, MessageRow.author_role, MessageRow.public, MessageRow.body,
                MessageRow.author_name)
         .join(TicketRow, TicketRow.id == MessageRow.ticket_id).where(*window)
-        .order_by(MessageRow.ticket_id, MessageRow.position)
+        .order_by(TicketRow.id, MessageRow.position)
     ):
         ticket = tickets.get(ticket_id)
         if ticket is None or not body:
@@ -163,7 +163,7 @@ def _read(session, since: datetime, now: datetime) -> tuple[dict[int, _Ticket], 
             if role == "customer" and not ticket.first_message:
                 ticket.first_message = body
     for ticket_id, abstained, reason in session.execute(
-        select(SuggestionRow.ticket_id, SuggestionRow.abstained, SuggestionRow.abstain_reason)
+        select(TicketRow.id, SuggestionRow.abstained, SuggestionRow.abstain_reason)
         .join(TicketRow, TicketRow.id == SuggestionRow.ticket_id).where(*window)
     ):
         if (ticket := tickets.get(ticket_id)) is not None:
@@ -173,7 +173,7 @@ def _read(session, since: datetime, now: datetime) -> tuple[dict[int, _Ticket], 
                 tally.abstained += 1
                 tally.abstain_reasons[reason or "unknown"] += 1
     for ticket_id, kind, payload in session.execute(
-        select(SignalRow.ticket_id, SignalRow.kind, SignalRow.payload)
+        select(TicketRow.id, SignalRow.kind, SignalRow.payload)
         .join(TicketRow, TicketRow.id == SignalRow.ticket_id).where(*window, SignalRow.revoked_at.is_(None))
         .order_by(SignalRow.id)
     ):
@@ -256,7 +256,7 @@ def _gap(group: str, members: list[_Ticket], tally: measures.GroupTally, labels:
         example_ticket_ids=sorted(t.id for t in members)[-EXAMPLE_TICKETS:][::-1],
         article=ArticleDraft(
             title=articles.title_of(kind, label), answer=texts[0] if texts else "", alternatives=texts[1:],
-            questions=articles.example_questions([articles.question_of(t.subject, t.first_message)
+            questions=articles.example_questions([(t.customer, articles.question_of(t.subject, t.first_message))
                                                   for t in members], people),
             source_ticket_ids=sources, basis=basis if texts else "none"))
 
