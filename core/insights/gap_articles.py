@@ -42,6 +42,7 @@ _SIGN_OFF = re.compile(
 _SIGN_OFF_WORD = re.compile(r"\n\s*(?:best(?: regards| wishes)?|kind regards|regards|cheers|many thanks)[,!.]?\s*$",
                             re.I)
 _SENTENCE_END = re.compile(r"[.?!\n]")
+_PLACEHOLDER = re.compile(r"\[[a-z_ ]+\]")
 
 Basis = Literal["rated_good", "unrated", "none"]
 
@@ -96,7 +97,13 @@ def scrub_reply(templates: ReplyTemplates, candidate: Candidate, group: str) -> 
         if trimmed == text:
             break
         text = trimmed
-    return text.strip()
+    text = text.strip()
+    return text[:1].upper() + text[1:]
+
+
+def same_answer(a: str, b: str) -> bool:
+    """Whether two scrubbed answers differ only in which placeholders they show."""
+    return _PLACEHOLDER.sub("[]", a) == _PLACEHOLDER.sub("[]", b)
 
 
 def scrub_question(text: str, people: frozenset[str]) -> str:

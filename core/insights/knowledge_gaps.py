@@ -236,7 +236,7 @@ def _gap(group: str, members: list[_Ticket], tally: measures.GroupTally, labels:
     sources: list[int] = []
     for i in chosen:
         text = articles.scrub_reply(templates, candidates[i], group)
-        if text and text not in texts:
+        if text and not any(articles.same_answer(text, t) for t in texts):
             texts.append(text)
             sources.append(candidates[i].ticket_id)
         if len(texts) == articles.ANSWERS_SHOWN:
