@@ -22,7 +22,7 @@ from core.insights import gap_measures
 from core.insights.gap_export import slug, write_articles
 from core.insights.knowledge_gaps import knowledge_gap_report
 from core.learning.feedback import record_signal
-from core.store.tables import SuggestionRow, TicketRow
+from core.store.tables import ClusterRow, SuggestionRow, TicketRow
 from core.store.tickets import upsert_tickets
 from core.types import Csat, Signal
 from tests.access_support import authorized_client
@@ -170,6 +170,35 @@ def test_the_markdown_export_parses_and_hostile_labels_name_safe_files(app, db, 
         "x", "a-b", "etc-passwd", "unicode-name"}
     with pytest.raises(Exception, match="not an empty folder"):
         write_articles(report, target)  # never over what is already there
+
+
+def test_tickets_without_an_intent_are_grouped_by_cluster_and_another_tenant_sees_none(app, db, tmp_path):
+    runtime = app.extensions["deskloop"]
+    tickets, customers = personal_history(seed=11, customers=60, tickets=120, intents=False)
+    tenant_id = db.ensure_tenant("acme")
+    with db.transaction(tenant_id) as session:
+        upsert_tickets(session, tenant_id, tickets)
+    with db.transaction(tenant_id) as session:
+        rows = session.scalars(select(TicketRow).order_by(TicketRow.id)).all()
+        for i, row in enumerate(rows):  # personal_history writes its intents in turn: six clusters
+            row.cluster_key = 100 + i % 6
+            row.reopen_count = int(i % 6 == 2 and i % 4 == 0)
+        for key, label in ((102, "refund · money · back"), *((100 + k, f"topic {k}") for k in (0, 1, 3, 4, 5))):
+            session.add(ClusterRow(tenant_id=tenant_id, key=key, label=label, size=20))
+        session.add(TicketRow(tenant_id=tenant_id, source="api", external_id="lone", text="hello", content_hash="x",
+                              created_at=NOW))  # no intent, no cluster: in no group
+    report = knowledge_gap_report(runtime, "acme", days=90, now=NOW)
+    assert [g.key for g in report.gaps] == ["cluster:102"] and report.tickets_read == 120
+    gap = report.gaps[0]
+    assert gap.kind == "cluster" and gap.label == "refund · money · back" and gap.reopen_rate == 0.5
+    assert gap.article.title == "Refund · money · back" and gap.article.basis == "unrated"
+    everything = "\n".join([gap.article.answer, *gap.article.alternatives, *gap.article.questions])
+    assert not leaks(everything, customers, None, CUSTOMER_QUESTIONS), everything
+    meta = yaml.safe_load(write_articles(report, tmp_path / "a")[0].read_text(encoding="utf-8").split("---\n")[1])
+    assert meta["kind"] == "cluster" and meta["cluster"] == "refund · money · back"
+    db.ensure_tenant("beta")
+    other = knowledge_gap_report(runtime, "beta", days=90, min_score=0, now=NOW)
+    assert other.tickets_read == 0 and other.gaps == []
 
 
 def test_the_gap_score_never_falls_when_a_measure_rises():
