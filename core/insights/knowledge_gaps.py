@@ -84,7 +84,7 @@ class KnowledgeGapReport(BaseModel):
     tenant: str
     generated_at: datetime
     since: datetime
-    tickets_read: int
+    tickets_read: int = Field(description="tickets in the window with an intent or a cluster (the newest 20,000)")
     groups_measured: int = Field(description=f"intents and clusters with at least {MIN_TICKETS} tickets")
     min_score: float
     gaps: list[KnowledgeGap]
@@ -124,13 +124,15 @@ def _read(session, since: datetime, now: datetime) -> tuple[dict[int, _Ticket], 
     window = (when >= since, when <= now)
     tickets: dict[int, _Ticket] = {}
     tallies: dict[str, measures.GroupTally] = defaultdict(measures.GroupTally)
+    oldest: datetime | None = None
     for row in session.execute(
         select(TicketRow.id, TicketRow.subject, TicketRow.text, TicketRow.intent, TicketRow.cluster_key,
                TicketRow.requester_name, TicketRow.requester_email, TicketRow.requester_external_id,
                TicketRow.organization, TicketRow.custom_fields, TicketRow.reopen_count, TicketRow.csat_score,
-               TicketRow.status)
+               TicketRow.status, when.label("when"))
         .where(*window).order_by(when.desc(), TicketRow.id.desc()).limit(MAX_TICKETS)
     ):
+        oldest = row.when if oldest is None else min(oldest, row.when)
         group = f"intent:{row.intent}" if row.intent else (
             f"cluster:{row.cluster_key}" if row.cluster_key is not None else None)
         if group is None:
@@ -145,6 +147,8 @@ def _read(session, since: datetime, now: datetime) -> tuple[dict[int, _Ticket], 
             reopened=bool(row.reopen_count), rating=None if row.csat_score is None else row.csat_score >= 4,
             solved=(row.status or "").lower() in RESOLVED)
         tallies[group].tickets += 1
+    if oldest is not None:  # past MAX_TICKETS the window starts at the oldest ticket read
+        window = (when >= oldest, when <= now)
     for ticket_id, role, public, body, author in session.execute(
         select(TicketRow.id, MessageRow.author_role, MessageRow.public, MessageRow.body,
                MessageRow.author_name)
