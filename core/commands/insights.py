@@ -1,7 +1,8 @@
 """``deskloop insights run`` (scan for spikes now, or keep scanning), ``deskloop insights areas``
 (the tenant's product areas), ``deskloop insights feature-requests`` (requested capabilities),
-``deskloop insights plans`` (which custom field carries an account's plan) and ``deskloop deploy
-mark`` (a deploy marker)."""
+``deskloop insights knowledge-gaps`` (where answers are missing, with proposed articles),
+``deskloop insights plans`` (which custom field carries an account's plan) and ``deskloop deploy mark``
+(a deploy marker)."""
 
 from __future__ import annotations
 
@@ -101,6 +102,46 @@ def feature_requests(runtime: Runtime, tenant: str, days: int, csv_path: Path | 
         told = publish_capabilities(runtime, report)
         click.echo(f"{told} capabilit{'y' if told == 1 else 'ies'} sent to Linear (new ones open an issue, grown ones "
                    "comment on theirs)")
+
+
+@insights.command("knowledge-gaps")
+@click.option("--tenant", required=True)
+@click.option("--days", default=90, show_default=True, type=int, help="Tickets created this many days back (7-3650).")
+@click.option("--top", default=20, show_default=True, type=int, help="How many gaps, the highest score first (1-200).")
+@click.option("--min-score", default=5.0, show_default=True, type=float,
+              help="Leave out groups scoring under this (0-100).")
+@click.option("--csv", "csv_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write one row per gap to this CSV file.")
+@click.option("--export", "export_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="Write one Markdown article (YAML front matter, status: draft) per gap into this new or empty "
+                   "folder.")
+@click.pass_obj
+def knowledge_gaps(runtime: Runtime, tenant: str, days: int, top: int, min_score: float, csv_path: Path | None,
+                   export_dir: Path | None) -> None:
+    """Intents and clusters where Deskloop abstains, drafts are rewritten, tickets reopen or are rated
+    badly, or agents write long unique replies: ranked, each with a proposed article drafted from the
+    best-rated replies (no customer's details)."""
+    from core.insights.gap_export import check_target, write_articles
+    from core.insights.knowledge_gaps import check_arguments, knowledge_gap_report, report_csv
+
+    check_arguments(days, top, min_score)
+    if csv_path is not None and not csv_path.parent.is_dir():
+        raise BadInput(f"no folder {csv_path.parent} to write the CSV in", field="--csv")
+    if export_dir is not None:
+        check_target(export_dir)
+    runtime.db.tenant_id(tenant)  # an unknown tenant is said as such, before anything else
+    report = knowledge_gap_report(runtime, tenant, days=days, top=top, min_score=min_score)
+    click.echo(f"{tenant}: {len(report.gaps)} knowledge gap(s) among {report.groups_measured} group(s) of "
+               f"{report.tickets_read} ticket(s) since {report.since:%Y-%m-%d}")
+    for rank, gap in enumerate(report.gaps, 1):
+        click.echo(f"  {rank}. {gap.label} ({gap.key}): score {gap.score:g}, {gap.tickets} ticket(s); "
+                   + "; ".join(r.detail for r in gap.reasons))
+    if csv_path is not None:
+        csv_path.write_text(report_csv(report), encoding="utf-8", newline="")
+        click.echo(f"written to {csv_path}")
+    if export_dir is not None:
+        written = write_articles(report, export_dir)
+        click.echo(f"{len(written)} draft article(s) written to {export_dir}")
 
 
 @insights.command("plans")

@@ -22,6 +22,8 @@ from core.insights.churn.ranking import account_timeline, rank_accounts
 from core.insights.deploys import mark as mark_deploy
 from core.insights.feature_requests import FeatureRequestReport, feature_request_report, report_csv
 from core.insights.incidents import DeployMarker, Incident
+from core.insights.knowledge_gaps import KnowledgeGapReport, knowledge_gap_report
+from core.insights.knowledge_gaps import report_csv as gaps_csv
 from core.insights.run import recent_incidents
 from core.labelling import proposals as intent_proposals
 from core.labelling.settings import label_state, rank_and_keep, use_source
@@ -515,6 +517,34 @@ def churn_account(slug: str, account: str):
         reasons=_reasons(timeline.reasons),
         tickets=[AccountTicket(id=t.ticket_id, **{k: v for k, v in vars(t).items() if k != "ticket_id"})
                  for t in timeline.tickets]))
+
+
+_GAP_QUERY = (
+    QueryParam("days", "integer", "Tickets created this many days back (7-3650, default 90)", 7, 3650),
+    QueryParam("top", "integer", "How many gaps, the highest score first (1-200, default 20)", 1, 200),
+    QueryParam("min_score", "integer", "Leave out groups scoring under this (0-100, default 5)", 0, 100),
+)
+
+
+def _gap_report(slug: str) -> KnowledgeGapReport:
+    return knowledge_gap_report(runtime(), slug, days=_int_arg("days", 90, 7, 3650), top=_int_arg("top", 20, 1, 200),
+                                min_score=_int_arg("min_score", 5, 0, 100))
+
+
+@docs.route("GET", "/tenants/<slug>/insights/knowledge-gaps", scope="read",
+            summary="Intents and clusters where answers are missing (abstentions, edited drafts, reopens, bad CSAT, "
+                    "long unique replies), ranked, each with a proposed article drafted from the best-rated replies",
+            response=KnowledgeGapReport, query=_GAP_QUERY, errors=(400, 404))
+def knowledge_gaps(slug: str):
+    return _send(_gap_report(slug))
+
+
+@docs.route("GET", "/tenants/<slug>/insights/knowledge-gaps.csv", scope="read",
+            summary="The same gaps as CSV (text/csv; cells that would run as spreadsheet formulas are escaped)",
+            response=KnowledgeGapReport, media_type="text/csv", query=_GAP_QUERY, errors=(400, 404))
+def knowledge_gaps_csv(slug: str):
+    return current_app.response_class(gaps_csv(_gap_report(slug)), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{slug}-knowledge-gaps.csv"'})
 
 
 @blueprint.get("/openapi.json")

@@ -1,0 +1,283 @@
+"""Knowledge gaps on a seeded tenant: one intent where Deskloop abstains, drafts are rewritten and
+customers come back, one where everything goes well. The first ranks above the second; its
+proposed article is drafted from the well-rated replies, never the reopened ones, and carries no
+customer's details (the privacy history of ``tests/personal_data.py``); the Markdown export, the
+API and the CLI are checked as a help center, a client and an operator would meet them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from core.app import create_app
+from core.cli import main
+from core.insights import gap_measures
+from core.insights.gap_export import slug, write_articles
+from core.insights.knowledge_gaps import knowledge_gap_report
+from core.learning.feedback import record_signal
+from core.store.tables import ClusterRow, SuggestionRow, TicketRow
+from core.store.tickets import upsert_tickets
+from core.types import Csat, Signal
+from tests.access_support import authorized_client
+from tests.personal_data import INTENTS, leaks, personal_history
+
+NOW = datetime(2026, 2, 15, 9, tzinfo=UTC)
+BAD, HEALTHY = "refund", "card_delivery"
+#: What agents told the customers whose refund tickets were reopened: an answer that did not work.
+WRONG_ANSWER = ("Hi {first}, please wait another month for the refund, sometimes these get stuck in processing "
+                "and there is nothing we can do before then. {agent}")
+CUSTOMER_QUESTIONS = " ".join(q for questions, _ in INTENTS.values() for q in questions)
+
+
+@pytest.fixture
+def app(settings, db):
+    app = create_app(settings)
+    yield app
+    app.extensions["deskloop"].close()
+
+
+def _seed(app, db, slug_: str = "acme"):
+    """300 tickets of six intents; refund: abstentions, edited drafts, reopens and bad ratings on a
+    third of its tickets (answered with :data:`WRONG_ANSWER`), good ratings on the rest; card
+    delivery: drafts sent as they were and good ratings. Returns the customers and the ids of the
+    reopened refund tickets."""
+    tickets, customers = personal_history(seed=5, customers=120, tickets=300)
+    by_key = {c.key: c for c in customers}
+    reopened_external: set[str] = set()
+    seen_refunds = 0
+    for ticket in tickets:
+        customer = by_key[ticket.requester.external_id]
+        if ticket.intent == BAD:
+            seen_refunds += 1
+            if seen_refunds % 3 == 0:
+                reopened_external.add(ticket.external_id)
+                ticket.messages[1].body = WRONG_ANSWER.format(first=customer.first,
+                                                              agent=ticket.messages[1].author_name.split()[0])
+                ticket.reopen_count, ticket.csat = 1, Csat(score=1)
+            else:
+                ticket.csat = Csat(score=5)
+            if seen_refunds % 2:  # a subject full of the customer's details
+                ticket.subject = f"Refund for order {customer.values['order']} ({customer.values['email']})"
+        elif ticket.intent == HEALTHY:
+            ticket.csat = Csat(score=5)
+    tenant_id = db.ensure_tenant(slug_)
+    with db.transaction(tenant_id) as session:
+        upsert_tickets(session, tenant_id, tickets)
+    with db.transaction(tenant_id) as session:
+        rows = session.execute(select(TicketRow.id, TicketRow.intent, TicketRow.external_id)
+                               .order_by(TicketRow.id)).all()
+        suggestions = {}
+        refunds = 0
+        for row in (r for r in rows if r.intent in (BAD, HEALTHY)):
+            refunds += row.intent == BAD
+            abstained = row.intent == BAD and refunds % 4 != 1  # 37 of 50
+            n = refunds
+            suggestion = SuggestionRow(
+                tenant_id=tenant_id, ticket_id=row.id, text="?", intent=None if abstained else row.intent,
+                confidence=0.2 if abstained else 0.9, abstained=abstained,
+                abstain_reason=("low_confidence" if n % 2 else "novel") if abstained else None,
+                draft=None if abstained else "Your request is being handled, it takes 5 to 10 working days.",
+                created_at=NOW)
+            session.add(suggestion)
+            session.flush()
+            suggestions[row.id] = (suggestion, row)
+    runtime = app.extensions["deskloop"]
+    for suggestion, row in suggestions.values():
+        if suggestion.abstained:
+            continue
+        sent = suggestion.draft if row.intent == HEALTHY else (
+            "Sorry for the wait: refunds go back to the card you paid with and can take up to 10 days.")
+        record_signal(runtime, slug_, Signal(kind="draft_sent", suggestion_id=suggestion.id, payload={"sent": sent}))
+    reopened_ids = [r.id for r in rows if r.external_id in reopened_external]
+    for ticket_id in reopened_ids:
+        record_signal(runtime, slug_, Signal(kind="reopened", ticket_id=ticket_id))
+    return customers, reopened_ids
+
+
+def test_the_troubled_intent_ranks_above_the_healthy_one_for_its_reasons(app, db):
+    _seed(app, db)
+    report = knowledge_gap_report(app.extensions["deskloop"], "acme", days=90, min_score=0, now=NOW)
+    ranked = [g.key for g in report.gaps]
+    assert ranked[0] == f"intent:{BAD}", ranked
+    assert f"intent:{HEALTHY}" in ranked and report.groups_measured == 6
+    bad = report.gaps[0]
+    healthy = next(g for g in report.gaps if g.key == f"intent:{HEALTHY}")
+    assert bad.tickets == 50 and bad.suggestions == 50
+    assert bad.abstention_rate == pytest.approx(37 / 50) and set(bad.abstain_reasons) == {
+        "low_confidence", "novel"}
+    assert bad.edit_rate == 1.0 and 0.2 < bad.mean_edit_size < 1
+    assert bad.reopen_rate == pytest.approx(16 / 50) and bad.bad_csat_rate == pytest.approx(16 / 50)
+    assert [r.measure for r in bad.reasons][:2] == ["abstention", "edits"]
+    assert healthy.edit_rate == 0.0 and healthy.reopen_rate == 0.0 and healthy.abstention_rate == 0.0
+    assert healthy.score == 0.0 and bad.score > 40
+    default = knowledge_gap_report(app.extensions["deskloop"], "acme", days=90, now=NOW)
+    assert f"intent:{HEALTHY}" not in [g.key for g in default.gaps]  # under the default minimum score
+
+
+def test_the_article_is_drafted_from_well_rated_replies_and_carries_nobodys_details(app, db):
+    customers, reopened_ids = _seed(app, db)
+    report = knowledge_gap_report(app.extensions["deskloop"], "acme", days=90, now=NOW)
+    article = report.gaps[0].article
+    assert article.status == "draft" and article.basis == "rated_good" and article.title == "Refund"
+    assert article.source_ticket_ids and not set(article.source_ticket_ids) & set(reopened_ids)
+    everything = "\n".join([article.title, article.answer, *article.alternatives, *article.questions])
+    assert "5 to 10 working days to show on your statement" in article.answer
+    assert "stuck in processing" not in everything  # the reopened tickets' answer
+    assert not leaks(everything, customers, None, CUSTOMER_QUESTIONS), everything
+    for customer in customers:
+        for kind in ("email", "phone", "order", "account"):
+            assert customer.values[kind] not in everything
+    assert not article.answer.lower().startswith(("hi", "hello", "thanks"))  # no greeting, so no name
+    assert any("[order id]" in q or "[order_id]" in q for q in article.questions), article.questions
+    for gap in report.gaps:  # every gap's article, not only the first
+        text = "\n".join([gap.label, gap.article.answer, *gap.article.alternatives, *gap.article.questions])
+        assert not leaks(text, customers, None, CUSTOMER_QUESTIONS), (gap.key, text)
+
+
+def test_the_markdown_export_parses_and_hostile_labels_name_safe_files(app, db, tmp_path):
+    runtime = app.extensions["deskloop"]
+    _seed(app, db)
+    tenant_id = db.ensure_tenant("acme")
+    with db.transaction(tenant_id) as session:  # intents named by someone hostile
+        for intent, hostile in ((BAD, "../x"), ("identity_check", "a/b"), ("travel_notice", '---\ntitle: "x": y')):
+            for row in session.scalars(select(TicketRow).where(TicketRow.intent == intent)):
+                row.intent = hostile
+    report = knowledge_gap_report(runtime, "acme", days=90, min_score=0, now=NOW)
+    (tmp_path / "out").mkdir()
+    target = tmp_path / "out" / "articles"
+    written = write_articles(report, target)
+    assert len(written) == len(report.gaps) and sorted(p.name for p in target.iterdir()) == sorted(
+        p.name for p in written)
+    assert all(p.parent == target and p.suffix == ".md" for p in written)
+    assert not (tmp_path / "x.md").exists() and [p.name for p in (tmp_path / "out").iterdir()] == ["articles"]
+    for path, gap in zip(written, report.gaps, strict=True):
+        text = path.read_text(encoding="utf-8")
+        _, front, body = text.split("---\n", 2)
+        meta = yaml.safe_load(front)
+        assert meta["title"] == gap.article.title and meta["status"] == "draft" and meta["score"] == gap.score
+        assert meta["tickets"] == gap.tickets and meta["generated"] == "2026-02-15"
+        assert meta["reasons"] == [r.detail for r in gap.reasons] and meta["kind"] == "intent"
+        assert meta["intent"] == " ".join(gap.label.split())  # one line: a label cannot end the front matter
+        assert (gap.article.answer or "No well-rated reply") in body
+    assert {slug("../x"), slug("a/b"), slug("../../etc/passwd"), slug("Ünïcode name!")} == {
+        "x", "a-b", "etc-passwd", "unicode-name"}
+    with pytest.raises(Exception, match="not an empty folder"):
+        write_articles(report, target)  # never over what is already there
+
+
+def test_tickets_without_an_intent_are_grouped_by_cluster_and_another_tenant_sees_none(app, db, tmp_path):
+    runtime = app.extensions["deskloop"]
+    tickets, customers = personal_history(seed=11, customers=60, tickets=120, intents=False)
+    tenant_id = db.ensure_tenant("acme")
+    with db.transaction(tenant_id) as session:
+        upsert_tickets(session, tenant_id, tickets)
+    with db.transaction(tenant_id) as session:
+        rows = session.scalars(select(TicketRow).order_by(TicketRow.id)).all()
+        for i, row in enumerate(rows):  # personal_history writes its intents in turn: six clusters
+            row.cluster_key = 100 + i % 6
+            row.reopen_count = int(i % 6 == 2 and i % 4 == 0)
+        for key, label in ((102, "refund · money · back"), *((100 + k, f"topic {k}") for k in (0, 1, 3, 4, 5))):
+            session.add(ClusterRow(tenant_id=tenant_id, key=key, label=label, size=20))
+        session.add(TicketRow(tenant_id=tenant_id, source="api", external_id="lone", text="hello", content_hash="x",
+                              created_at=NOW))  # no intent, no cluster: in no group
+    report = knowledge_gap_report(runtime, "acme", days=90, now=NOW)
+    assert [g.key for g in report.gaps] == ["cluster:102"] and report.tickets_read == 120
+    gap = report.gaps[0]
+    assert gap.kind == "cluster" and gap.label == "refund · money · back" and gap.reopen_rate == 0.5
+    assert gap.article.title == "Refund · money · back" and gap.article.basis == "unrated"
+    everything = "\n".join([gap.article.answer, *gap.article.alternatives, *gap.article.questions])
+    assert not leaks(everything, customers, None, CUSTOMER_QUESTIONS), everything
+    meta = yaml.safe_load(write_articles(report, tmp_path / "a")[0].read_text(encoding="utf-8").split("---\n")[1])
+    assert meta["kind"] == "cluster" and meta["cluster"] == "refund · money · back"
+    db.ensure_tenant("beta")
+    other = knowledge_gap_report(runtime, "beta", days=90, min_score=0, now=NOW)
+    assert other.tickets_read == 0 and other.gaps == []
+
+
+def test_the_gap_score_never_falls_when_a_measure_rises():
+    base = gap_measures.GroupTally(tickets=10, suggestions=10, abstained=2, drafts_sent=5, drafts_edited=2,
+                                   edit_sizes=[0.3, 0.5], reopened=1, rated=4, rated_bad=1, replies=10,
+                                   long_unique_replies=1)
+    worse = [
+        gap_measures.GroupTally(**{**base.__dict__, "abstained": 5}),
+        gap_measures.GroupTally(**{**base.__dict__, "drafts_edited": 4}),
+        gap_measures.GroupTally(**{**base.__dict__, "edit_sizes": [0.9, 0.9]}),
+        gap_measures.GroupTally(**{**base.__dict__, "reopened": 3}),
+        gap_measures.GroupTally(**{**base.__dict__, "rated_bad": 3}),
+        gap_measures.GroupTally(**{**base.__dict__, "long_unique_replies": 4}),
+    ]
+    assert all(gap_measures.gap_score(w) > gap_measures.gap_score(base) for w in worse)
+    assert gap_measures.gap_score(gap_measures.GroupTally(tickets=5)) == 0.0
+    assert sum(gap_measures.WEIGHTS.values()) == 100
+
+
+def test_long_replies_unlike_the_rest_are_counted():
+    usual = "Refunds go back to the card you paid with and take five to ten working days to show."
+    odd = " ".join(f"word{i}" for i in range(gap_measures.LONG_REPLY_WORDS + 5))
+    replies = [usual] * 6 + [odd, usual + " " + " ".join(["Refunds go back to the card"] * 20)]
+    vectors = gap_measures.reply_vectors(replies)
+    assert gap_measures.long_unique_count(replies, vectors) == 1
+
+
+def test_the_api_answers_a_reader_of_that_tenant_only_and_refuses_bad_arguments(app, db):
+    _seed(app, db, "acme")
+    db.ensure_tenant("beta")
+    path = "/api/v1/tenants/acme/insights/knowledge-gaps"
+    assert app.test_client().get(path).status_code == 401
+    reader = authorized_client(app, scopes=("read",), tenant="acme")
+    answer = reader.get(path + "?days=3650&top=3&min_score=0")
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    assert body["tenant"] == "acme" and len(body["gaps"]) == 3
+    first = body["gaps"][0]
+    assert first["key"] == f"intent:{BAD}" and set(first) >= {
+        "label", "score", "reasons", "tickets", "abstention_rate", "edit_rate", "mean_edit_size", "reopen_rate",
+        "bad_csat_rate", "long_unique_reply_rate", "article"}
+    assert first["article"]["status"] == "draft"
+    assert reader.get("/api/v1/tenants/beta/insights/knowledge-gaps").status_code == 404  # another tenant
+    assert authorized_client(app, scopes=("read",), tenant="beta").get(path).status_code == 404
+    assert reader.get("/api/v1/tenants/nobody/insights/knowledge-gaps").status_code == 404
+    assert authorized_client(app, scopes=("signals",), tenant="acme").get(path).status_code == 403
+    for query in ("days=3", "days=9999", "top=0", "top=500", "min_score=-1", "min_score=101", "days=ten"):
+        refused = reader.get(f"{path}?{query}")
+        assert refused.status_code == 400 and query.split("=")[0] in json.dumps(refused.get_json()), query
+    exported = reader.get(path + ".csv?days=3650&min_score=0")
+    assert exported.status_code == 200 and exported.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(exported.get_data(as_text=True))))
+    assert rows[0]["key"] == f"intent:{BAD}" and rows[0]["rank"] == "1"
+    assert reader.get("/api/v1/tenants/beta/insights/knowledge-gaps.csv").status_code == 404
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    for route in ("knowledge-gaps", "knowledge-gaps.csv"):
+        operation = document["paths"][f"/api/v1/tenants/{{slug}}/insights/{route}"]["get"]
+        assert operation["x-deskloop-scope"] == "read"
+        assert {p["name"] for p in operation["parameters"]} >= {"days", "top", "min_score"}
+
+
+def test_the_cli_prints_writes_csv_and_articles_and_exits_2_on_bad_input(app, db, tmp_path):
+    _seed(app, db, "acme")
+    runner = CliRunner()
+    out, articles = tmp_path / "gaps.csv", tmp_path / "articles"
+    good = runner.invoke(main, ["insights", "knowledge-gaps", "--tenant", "acme", "--days", "3650", "--top", "5",
+                                "--csv", str(out), "--export", str(articles)])
+    assert good.exit_code == 0, good.output
+    assert "1. refund (intent:refund)" in good.output and "draft article(s) written" in good.output
+    assert next(csv.reader(out.open(encoding="utf-8")))[:3] == ["rank", "key", "label"]
+    assert any(p.name.endswith("-refund.md") for p in articles.iterdir())
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "keep.md").write_text("mine", encoding="utf-8")
+    for args in (["--tenant", "nobody"], ["--tenant", "acme", "--days", "3"], ["--tenant", "acme", "--top", "0"],
+                 ["--tenant", "acme", "--min-score", "101"],
+                 ["--tenant", "acme", "--csv", str(tmp_path / "missing" / "x.csv")],
+                 ["--tenant", "acme", "--export", str(tmp_path / "missing" / "articles")],
+                 ["--tenant", "acme", "--export", str(taken)]):
+        bad = runner.invoke(main, ["insights", "knowledge-gaps", *args])
+        assert bad.exit_code == 2, (args, bad.output)
+    assert not (tmp_path / "missing").exists() and [p.name for p in taken.iterdir()] == ["keep.md"]
