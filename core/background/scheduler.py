@@ -1,5 +1,6 @@
 """The Procfile's ``scheduler``: enqueues periodic work (nightly retraining, a drain for webhook
-events left pending, and each minute's spike scan per tenant) for the RQ workers.
+events left pending, each minute's spike scan per tenant and each day's Linear issues per requested
+capability for the tenants that opted in) for the RQ workers.
 
 RQ's own cron scheduler enqueues with the pickle serializer, which our JSON-only workers refuse,
 so this small loop enqueues through :func:`core.dispatch.queue.enqueue` instead. Job ids contain the period
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -24,12 +25,14 @@ log = logging.getLogger(__name__)
 
 
 def _enqueue_per_tenant(runtime: Runtime, func: Callable[..., Any], prefix: str, period_seconds: int,
-                        now: float | None, **options: Any) -> list[str]:
-    """One job per tenant and period, whoever asks: the id names the period, so a second scheduler
-    (or a restart within the period) finds the job already there. Returns the ids that were new."""
+                        now: float | None, slugs: Sequence[str] | None = None, **options: Any) -> list[str]:
+    """One job per tenant (every tenant, or ``slugs``) and period, whoever asks: the id names the
+    period, so a second scheduler (or a restart within the period) finds the job already there.
+    Returns the ids that were new."""
     period = int((now if now is not None else time.time()) // period_seconds)
-    with runtime.db.admin_session() as session:
-        slugs = session.scalars(select(TenantRow.slug).order_by(TenantRow.slug)).all()
+    if slugs is None:
+        with runtime.db.admin_session() as session:
+            slugs = session.scalars(select(TenantRow.slug).order_by(TenantRow.slug)).all()
     queued = []
     for slug in slugs:
         job_id = f"{prefix}:{slug}:{period}"
@@ -52,6 +55,21 @@ INSIGHTS_EVERY = 60
 def enqueue_insight_scans(runtime: Runtime, now: float | None = None) -> list[str]:
     """This minute's spike scan for every tenant."""
     return _enqueue_per_tenant(runtime, tasks.scan_insights, "insights", INSIGHTS_EVERY, now, timeout=300)
+
+
+#: Seconds between two Linear syncs of a tenant's requested capabilities: a day. The report reads
+#: up to half a year of tickets (seconds on a large tenant), and a capability's issue gains a
+#: comment when more customers ask, which is news on a scale of days, not minutes.
+CAPABILITIES_EVERY = 86_400
+
+
+def enqueue_capability_syncs(runtime: Runtime, now: float | None = None) -> list[str]:
+    """Today's Linear sync of requested capabilities, for the tenants whose Linear notifier has
+    ``feature_requests=on`` only (:mod:`core.notify.capability_sync`); the others get no job."""
+    from core.notify.capability_sync import opted_in_tenants
+
+    return _enqueue_per_tenant(runtime, tasks.sync_capabilities, "capabilities", CAPABILITIES_EVERY, now,
+                               slugs=opted_in_tenants(runtime), timeout=900)
 
 
 def enqueue_stuck_events(runtime: Runtime, older_than_seconds: int = 60) -> list[str]:
@@ -97,5 +115,7 @@ def _tick(runtime: Runtime, interval_seconds: int, stuck_after_seconds: int) -> 
     for job_id in enqueue_due(runtime, interval_seconds):
         log.info("enqueued %s", job_id)
     enqueue_insight_scans(runtime)
+    for job_id in enqueue_capability_syncs(runtime):
+        log.info("enqueued %s", job_id)
     for slug in enqueue_stuck_events(runtime, stuck_after_seconds):
         log.warning("webhook events of %s were still pending; enqueued a drain", slug)

@@ -52,3 +52,11 @@ def scan_insights(tenant_slug: str) -> dict:
 
     result = scan_tenant(runtimes.for_jobs(), tenant_slug)
     return {"tenant": tenant_slug, "counted": result.counted, "assessed": result.assessed, "changes": result.changes}
+
+
+def sync_capabilities(tenant_slug: str) -> dict:
+    """Open or update the tenant's Linear issue per requested capability, when it has opted in
+    (:mod:`core.notify.capability_sync`); a tenant that has not is skipped."""
+    from core.notify.capability_sync import sync_capabilities as sync
+
+    return sync(runtimes.for_jobs(), tenant_slug)

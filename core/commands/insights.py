@@ -76,13 +76,12 @@ def feature_requests(runtime: Runtime, tenant: str, days: int, csv_path: Path | 
     """Feature requests among the tenant's tickets, grouped into requested capabilities: requests,
     accounts (weighted by plan), the last four weeks against the four before, examples."""
     from core.insights.feature_requests import feature_request_report, publish_capabilities, report_csv
-    from core.notify.store import has_notifier, load_notifier
+    from core.notify.capability_sync import opted_in
 
     if csv_path is not None and not csv_path.parent.is_dir():
         raise BadInput(f"no folder {csv_path.parent} to write the CSV in", field="--csv")
     runtime.db.tenant_id(tenant)  # an unknown tenant is said as such, before anything else
-    if to_linear and not (has_notifier(runtime, tenant, "linear")
-                          and load_notifier(runtime, tenant, "linear").settings.get("feature_requests") == "on"):
+    if to_linear and not opted_in(runtime, tenant):
         raise BadInput(f"{tenant} has not opted in: `deskloop notifier add linear --tenant {tenant} --replace ... "
                        "--set feature_requests=on` first", field="--to-linear")
     report = feature_request_report(runtime, tenant, days=days)

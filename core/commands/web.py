@@ -35,23 +35,31 @@ def serve_app(runtime: Runtime, host: str, port: int) -> None:
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.pass_obj
 def serve(runtime: Runtime, host: str, port: int) -> None:
-    """Serve the API and the playground (and, without Redis, scan for spikes every minute)."""
+    """Serve the API and the playground (and, without Redis, scan for spikes every minute and send
+    requested capabilities to Linear daily for the tenants that opted in)."""
     if not runtime.settings.redis_url:
         start_insights_loop(runtime)
     serve_app(runtime, host, port)
 
 
-def start_insights_loop(runtime: Runtime, every: float = 60.0):
+def start_insights_loop(runtime: Runtime, every: float = 60.0, capabilities_every: float | None = None):
     """The embedded default has no scheduler: a daemon thread scans every tenant each minute
-    instead (with Redis, the Procfile's scheduler queues the same scan). A failed scan is logged
-    and the next one tries again."""
+    instead (with Redis, the Procfile's scheduler queues the same scan), and once a period
+    (``capabilities_every``, a day by default) sends the opted-in tenants' requested capabilities to
+    Linear (:mod:`core.notify.capability_sync`), the first time at its first tick. A failed scan or
+    sync is logged and the next tick tries again."""
     import logging
     import threading
+    import time
 
+    from core.background.scheduler import CAPABILITIES_EVERY
     from core.insights.run import scan_all
+    from core.notify.capability_sync import sync_all
 
     log = logging.getLogger("core.insights")
     stop = threading.Event()
+    period_seconds = capabilities_every or CAPABILITIES_EVERY
+    synced: list[int] = []  # the period last synced, once there is one
 
     def loop() -> None:
         while not stop.wait(every):
@@ -59,6 +67,14 @@ def start_insights_loop(runtime: Runtime, every: float = 60.0):
                 scan_all(runtime)
             except Exception:  # an outage of the database: the next minute retries
                 log.exception("insight scan failed")
+            period = int(time.time() // period_seconds)
+            if synced[-1:] == [period]:
+                continue
+            try:
+                sync_all(runtime)
+                synced[:] = [period]
+            except Exception:  # Linear or the database unreachable: the next tick retries
+                log.exception("capability sync failed")
 
     threading.Thread(target=loop, name="insights", daemon=True).start()
     return stop

@@ -12,7 +12,8 @@ requests are grouped (``core.insights.capabilities``) and each group is counted:
   plan when the tenant names the custom field that carries it (``feature_request_plans``:
   ``{"field": "plan", "weights": {"enterprise": 5, "pro": 2}}``; an account counts at the highest
   weight of its tickets, an unknown plan at 1);
-- three example tickets, the most typical first.
+- three example tickets, the most typical first, with their subject and helpdesk link for the page
+  (never sent to a notifier: see :func:`publish_capabilities`).
 
 Only organizations are named in the result; a requester is counted, never listed.
 """
@@ -20,6 +21,7 @@ Only organizations are named in the result; a requester is counted, never listed
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
@@ -30,6 +32,7 @@ from sqlalchemy import func, select
 from core.errors import BadInput
 from core.insights import areas as product_areas
 from core.insights.capabilities import MAX_GROUPED, group_requests
+from core.insights.incidents import ExampleTicket
 from core.insights.message_kinds import FEATURE_REQUEST, KINDS, LabelledMessage, kind_of_tags, model_for
 from core.runtime import Runtime
 from core.store.tables import TenantRow, TicketRow
@@ -59,6 +62,8 @@ class Capability(BaseModel):
     organizations: list[str] = Field(description="the organizations asking, heaviest plan first (at most 10)")
     example_ticket_ids: list[int]
     example_external_ids: list[str]
+    examples: list[ExampleTicket] = Field(
+        default_factory=list, description="the example tickets' subject and link into the helpdesk, in the same order")
 
 
 class FeatureRequestReport(BaseModel):
@@ -80,6 +85,7 @@ class _Ticket:
 
     id: int
     external_id: str
+    subject: str | None
     text: str
     tags: list[str]
     intent: str | None
@@ -149,7 +155,20 @@ def _plan_weight(row, plans: dict[str, Any] | None) -> float:
     return plans["weights"].get(str(value).strip().lower(), 1.0) if value is not None else 1.0
 
 
-def _capability(group, rows, areas, plans, now: datetime) -> Capability:
+def _ticket_links(helpdesk: str | None, domain: str | None) -> Callable[[str], str | None]:
+    """A ticket's page in the helpdesk's agent interface by its id, when the tenant's integration
+    knows the shape (else None for every ticket)."""
+    from core.helpdesk.contract import registered
+
+    integration = registered().get(helpdesk) if helpdesk else None
+    template = integration.ticket_url_template if integration is not None else None
+    if not template or not domain:
+        return lambda _external_id: None
+    host = domain.removeprefix("https://").strip("/")
+    return lambda external_id: template.format(domain=host, id=external_id)
+
+
+def _capability(group, rows, areas, plans, now: datetime, link: Callable[[str], str | None]) -> Capability:
     members = [rows[i] for i in group.rows]
     accounts: dict[str, tuple[float, str | None]] = {}
     area_counts: Counter[str] = Counter()
@@ -170,7 +189,9 @@ def _capability(group, rows, areas, plans, now: datetime) -> Capability:
         weighted_accounts=round(sum(w for w, _ in accounts.values()), 2), last_4_weeks=recent,
         previous_4_weeks=previous, trend=_trend(recent, previous), areas=dict(sorted(area_counts.items())),
         organizations=[o for _, o in named[:ORGANIZATIONS_SHOWN]],
-        example_ticket_ids=[r.id for r in examples], example_external_ids=[r.external_id for r in examples])
+        example_ticket_ids=[r.id for r in examples], example_external_ids=[r.external_id for r in examples],
+        examples=[ExampleTicket(external_id=r.external_id[:255], subject=(r.subject or "")[:300],
+                                url=link(r.external_id)) for r in examples])
 
 
 def feature_request_report(runtime: Runtime, slug: str, *, days: int = 180,
@@ -185,9 +206,10 @@ def feature_request_report(runtime: Runtime, slug: str, *, days: int = 180,
     with runtime.db.tenant_session(tenant_id) as session:
         tenant = session.get(TenantRow, tenant_id)
         settings = (tenant.settings if tenant else None) or {}
+        link = _ticket_links(tenant.helpdesk if tenant else None, tenant.domain if tenant else None)
         found = session.execute(
-            select(TicketRow.id, TicketRow.external_id, TicketRow.text, TicketRow.tags, TicketRow.intent,
-                   TicketRow.organization, TicketRow.requester_email, TicketRow.requester_external_id,
+            select(TicketRow.id, TicketRow.external_id, TicketRow.subject, TicketRow.text, TicketRow.tags,
+                   TicketRow.intent, TicketRow.organization, TicketRow.requester_email, TicketRow.requester_external_id,
                    TicketRow.custom_fields, when.label("when"))
             .where(when >= since, when <= now, TicketRow.text != "").order_by(when.desc(), TicketRow.id.desc())
             .limit(MAX_TICKETS)).all()
@@ -202,7 +224,8 @@ def feature_request_report(runtime: Runtime, slug: str, *, days: int = 180,
     requests = [r for r, k in zip(rows, kinds, strict=True) if k == FEATURE_REQUEST][:MAX_GROUPED]
     plans = settings.get(PLANS_SETTING)
     areas = product_areas.load(settings)
-    capabilities = [_capability(g, requests, areas, plans, now) for g in group_requests([r.text for r in requests])]
+    capabilities = [_capability(g, requests, areas, plans, now, link)
+                    for g in group_requests([r.text for r in requests])]
     capabilities.sort(key=lambda c: (-c.weighted_accounts, -c.requests, c.label))
     counted = Counter(kinds)
     return FeatureRequestReport(
@@ -217,14 +240,15 @@ CAPABILITY_TOPIC: Final = "capability"
 def publish_capabilities(runtime: Runtime, report: FeatureRequestReport) -> int:
     """Tell the ``capability`` listeners (an opted-in Linear notifier) about every capability, under
     the key ``<capability key>:<requests>``: a capability whose count has not changed since it was
-    last told is the same job again (nothing new), and one that grew is a new occurrence. Returns
+    last told is the same job again (nothing new), and one that grew is a new occurrence. The
+    examples' subjects (customer text) stay behind: a notifier gets their ticket ids only. Returns
     how many were told."""
     from core.dispatch.listeners import Occurrence, publish
 
     for capability in report.capabilities:
         publish(runtime, Occurrence(topic=CAPABILITY_TOPIC, tenant=report.tenant, source="insights", kind="requested",
                                     key=f"{capability.key}:{capability.requests}",
-                                    data=capability.model_dump(mode="json"), extra={}))
+                                    data=capability.model_dump(mode="json", exclude={"examples"}), extra={}))
     return len(report.capabilities)
 
 

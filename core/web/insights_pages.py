@@ -1,4 +1,4 @@
-"""The spike-alerts page of a tenant: a category's hourly volume against the band its rhythm
+"""The insights pages of a tenant. The spike-alerts page: a category's hourly volume against the band its rhythm
 expects, incidents and deploy markers on the same chart, the incidents in a table and the
 emerging groups with example tickets.
 
@@ -6,6 +6,11 @@ The page carries no tenant data: its script reads everything from the JSON API
 (``/api/v1/tenants/<slug>/insights/categories``, ``.../volumes``, ``.../incidents``,
 ``.../deploys`` and ``.../insights/emerging``), so what a person sees is exactly what a token
 with the ``read`` scope gets, and ticket subjects (customer text) are only ever set as text.
+
+The feature-requests page: requested capabilities per product area and per capability (the last
+four weeks against the four before), a sortable table whose rows open onto their example tickets
+and the accounts asking, and the CSV of the same report; read from
+``/api/v1/tenants/<slug>/insights/feature-requests`` on the same terms.
 """
 
 from __future__ import annotations
@@ -19,11 +24,22 @@ from core.web.access import operator
 blueprint = Blueprint("insights", __name__)
 
 
-@blueprint.get("/tenants/<slug>/insights")
-@operator("read")
-def insights_page(slug: str):
+def _known_tenant(slug: str) -> None:
     try:
         current_app.extensions["deskloop"].db.tenant_id(slug)
     except UnknownTenantError:
         abort(404)
+
+
+@blueprint.get("/tenants/<slug>/insights")
+@operator("read")
+def insights_page(slug: str):
+    _known_tenant(slug)
     return render_template("insights.html", slug=slug, max_hours=MAX_HOURS)
+
+
+@blueprint.get("/tenants/<slug>/feature-requests")
+@operator("read")
+def feature_requests_page(slug: str):
+    _known_tenant(slug)
+    return render_template("feature_requests.html", slug=slug)
