@@ -218,3 +218,16 @@ def test_categories_rising_on_the_same_tickets_are_one_incident(app, db, heard):
     assert len([o for o in heard if o.kind == "opened"]) == 2
     with db.tenant_session(tenant_id) as session:
         assert session.scalar(select(func.count(IncidentRow.id))) == 2
+
+
+def test_a_replay_finds_the_spike_of_a_history_counted_after_it(app, db, heard):
+    """An imported history is counted all at once, after its spikes: a live scan then sees nothing
+    new, a replay's scan at the spike's time tests the categories active then."""
+    runtime = app.extensions["deskloop"]
+    _seed_history(db)
+    later = NOW + timedelta(days=2)
+    scan_tenant(runtime, "acme", now=later)  # counts every ticket; the spike is long over
+    assert scan_tenant(runtime, "acme", now=NOW).changes == []  # nothing new to count: no test
+    replayed = scan_tenant(runtime, "acme", now=NOW, replaying=True)
+    assert len(replayed.changes) == 1 and ":opened:" in replayed.changes[0]
+    assert [o.data["category"] for o in heard if o.kind == "opened"] == ["login"]

@@ -37,10 +37,34 @@ def register(group: click.Group) -> None:
                    "their outcomes go beside it (history.jsonl: history.outcomes.csv).")
 @click.option("--strength", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="With --accounts: how much churners' tickets degrade, 0 (faint) to 1 (strong).")
+@click.option("--incidents", type=click.IntRange(0, 20), default=None,
+              help="Write a history of 16 categories with this many spike incidents planted in its last week "
+                   "instead (0: a quiet one); the deploy markers and the incidents go beside it "
+                   "(history.jsonl: history.deploys.jsonl, history.incidents.csv).")
+@click.option("--busy", is_flag=True,
+              help="With --incidents: plant them in the two busiest categories on weekday mornings.")
 def simulate(out: Path, count: int | None, seed: int, weeks: int, end, helpdesk_shaped: bool, accounts: int | None,
-             strength: float) -> None:
+             strength: float, incidents: int | None, busy: bool) -> None:
     """Write a seeded, simulated helpdesk history in Deskloop's JSONL ticket shape."""
     last_day = end.date() if end else None
+    if not out.parent.is_dir():
+        raise click.BadParameter(f"no folder {out.parent}", param_hint="--out")
+    kinds = [name for name, given in (("--accounts", accounts is not None), ("--incidents", incidents is not None),
+                                      ("--helpdesk-shaped", helpdesk_shaped)) if given]
+    if len(kinds) > 1:
+        raise click.UsageError(f"choose one of {' and '.join(kinds)}")
+    if busy and incidents is None:
+        raise click.BadParameter("only with --incidents", param_hint="--busy")
+    if incidents is not None:
+        from core.demo.incident_history import write_incident_history
+
+        if weeks < 2:
+            raise click.BadParameter("at least 2 weeks with --incidents (one to learn the rhythm from)",
+                                     param_hint="--weeks")
+        files = write_incident_history(out, seed=seed, weeks=weeks, incidents=incidents, busy=busy, end=last_day)
+        click.echo(f"wrote {files.tickets} tickets to {out}, its deploy markers to {files.deploys} and the "
+                   f"{incidents} planted incidents to {files.incidents}")
+        return
     if accounts is not None:
         from core.demo.accounts import OUTCOME_WEEKS, simulate_accounts, write_outcomes
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 
 from core.errors import BadInput
+from core.insights.incidents import DeployMarker
 from core.runtime import Runtime
 
 
@@ -31,11 +32,20 @@ def insights() -> None:
 @click.option("--tenant", default=None, help="One tenant (default: every tenant).")
 @click.option("--every", default=0, type=click.IntRange(0, 3600),
               help="Keep scanning, this many seconds apart (0: scan once and stop).")
+@click.option("--replay-from", "replay_from", default=None,
+              help="Scan one tenant as if every STEP minutes had passed from this moment (ISO 8601 with a time "
+                   "zone) until now: an imported history's incidents are found as they would have been live.")
+@click.option("--step", default=5, show_default=True, type=click.IntRange(1, 60), help="With --replay-from: minutes.")
 @click.pass_obj
-def run(runtime: Runtime, tenant: str | None, every: int) -> None:
+def run(runtime: Runtime, tenant: str | None, every: int, replay_from: str | None, step: int) -> None:
     """Count new tickets and open, grow or end incidents; publishes each change once."""
     from core.insights.run import scan_all, scan_tenant
 
+    if replay_from is not None:
+        if tenant is None or every:
+            raise click.UsageError("--replay-from scans one --tenant, once")
+        _replay(runtime, tenant, _moment(replay_from), step)
+        return
     while True:
         results = [scan_tenant(runtime, tenant)] if tenant else scan_all(runtime)
         for result in results:
@@ -44,6 +54,33 @@ def run(runtime: Runtime, tenant: str | None, every: int) -> None:
         if not every:
             return
         time.sleep(every)
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter("an ISO 8601 time, e.g. 2026-03-02T00:00:00Z", param_hint="--replay-from") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter("the time needs a time zone (e.g. Z)", param_hint="--replay-from")
+    if not timedelta(0) < datetime.now(UTC) - moment <= timedelta(days=62):
+        raise click.BadParameter("must be in the last 62 days", param_hint="--replay-from")
+    return moment
+
+
+def _replay(runtime: Runtime, tenant: str, since: datetime, step: int) -> None:
+    """Every scan a live tenant would have had since ``since``, and the incidents they opened."""
+    from core.insights.run import scan_tenant
+
+    moment, end, opened = since, datetime.now(UTC), 0
+    while moment <= end:
+        for key in scan_tenant(runtime, tenant, now=moment, replaying=True).changes:
+            if ":opened:" in key:
+                opened += 1
+                click.echo(f"{moment:%Y-%m-%d %H:%M} UTC  {key.split(':', 1)[0]} opened")
+        moment += timedelta(minutes=step)
+    click.echo(f"{tenant}: replayed {since:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC every {step} min, "
+               f"{opened} incident(s) opened (listed by `GET /api/v1/tenants/{tenant}/incidents`)")
 
 
 @insights.command("areas")
@@ -174,19 +211,58 @@ def deploy() -> None:
 
 @deploy.command("mark")
 @click.option("--tenant", required=True)
-@click.option("--service", required=True)
-@click.option("--version", "version_", required=True)
+@click.option("--service", default=None)
+@click.option("--version", "version_", default=None)
 @click.option("--at", "at", default=None, help="When (ISO 8601 with a time zone; default: now).")
 @click.option("--link", default=None, help="The release or pipeline page.")
+@click.option("--from", "from_file", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Mark every deploy of a JSONL file instead ({service, version, deployed_at, link} a line): "
+                   "all are checked before any is written.")
 @click.pass_obj
-def mark(runtime: Runtime, tenant: str, service: str, version_: str, at: str | None, link: str | None) -> None:
-    """Record that SERVICE at VERSION was deployed."""
-    from core.insights.deploys import mark as mark_deploy
+def mark(runtime: Runtime, tenant: str, service: str | None, version_: str | None, at: str | None, link: str | None,
+         from_file: Path | None) -> None:
+    """Record that SERVICE at VERSION was deployed (or every deploy of a file)."""
+    from core.insights.deploys import checked, mark_all
 
-    if at is None:
-        when: object = datetime.now(UTC).isoformat()
-    else:
-        when = at
-    marker = mark_deploy(runtime, tenant, {"service": service, "version": version_, "deployed_at": when,
-                                            "link": link})
+    if from_file is not None:
+        if service or version_ or at or link:
+            raise click.UsageError("--from replaces --service, --version, --at and --link")
+        markers = [_checked_line(from_file, number, raw) for number, raw in _deploy_lines(from_file)]
+        mark_all(runtime, tenant, markers)
+        click.echo(f"{tenant}: {len(markers)} deploys marked from {from_file}")
+        return
+    if not service or not version_:
+        raise click.UsageError("give --service and --version (or --from FILE)")
+    when: object = datetime.now(UTC).isoformat() if at is None else at
+    [marker] = mark_all(runtime, tenant, [checked({"service": service, "version": version_, "deployed_at": when,
+                                                   "link": link})])
     click.echo(f"{tenant}: deploy of {marker.service} {marker.version} at {marker.deployed_at.isoformat()} marked")
+
+
+def _checked_line(path: Path, number: int, raw: dict) -> DeployMarker:
+    from core.insights.deploys import checked
+
+    try:
+        return checked(raw)
+    except BadInput as exc:
+        raise BadInput(exc.reason, file=str(path), line=number, field=exc.field) from None
+
+
+def _deploy_lines(path: Path) -> list[tuple[int, dict]]:
+    """The file's markers as objects with their line numbers, or :class:`BadInput` naming the line."""
+    found = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise BadInput("not UTF-8 text", file=str(path)) from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise BadInput(f"not JSON: {exc.msg}", file=str(path), line=number) from None
+        if not isinstance(raw, dict):
+            raise BadInput("expected an object", file=str(path), line=number)
+        found.append((number, raw))
+    return found

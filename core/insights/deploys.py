@@ -47,12 +47,16 @@ def checked(raw: dict) -> DeployMarker:
 
 
 def mark(runtime: Runtime, slug: str, raw: dict) -> DeployMarker:
-    marker = checked(raw)
+    return mark_all(runtime, slug, [checked(raw)])[0]
+
+
+def mark_all(runtime: Runtime, slug: str, markers: list[DeployMarker]) -> list[DeployMarker]:
+    """Store already :func:`checked` markers in one transaction: all of them or none."""
     tenant_id = runtime.db.tenant_id(slug)
     with runtime.db.transaction(tenant_id) as session:
-        session.add(DeployMarkerRow(tenant_id=tenant_id, service=marker.service, version=marker.version,
-                                    deployed_at=marker.deployed_at.astimezone(UTC), link=marker.link))
-    return marker
+        session.add_all([DeployMarkerRow(tenant_id=tenant_id, service=m.service, version=m.version,
+                                         deployed_at=m.deployed_at.astimezone(UTC), link=m.link) for m in markers])
+    return markers
 
 
 def between(session: Session, start: datetime, end: datetime, limit: int) -> list[DeployMarker]:

@@ -51,12 +51,14 @@ def scan_all(runtime: Runtime, now: datetime | None = None) -> list[ScanResult]:
     return [scan_tenant(runtime, slug, now) for slug in slugs]
 
 
-def scan_tenant(runtime: Runtime, slug: str, now: datetime | None = None) -> ScanResult:
+def scan_tenant(runtime: Runtime, slug: str, now: datetime | None = None, replaying: bool = False) -> ScanResult:
+    """``replaying``: ``now`` is a moment of an imported past, whose tickets were all counted at once,
+    so every scan tests the categories active then, new tickets or not."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     tenant_id = runtime.db.tenant_id(slug)
     result = ScanResult(slug)
     with runtime.db.transaction(tenant_id) as session:
-        _scan(session, runtime, tenant_id, now, result)
+        _scan(session, runtime, tenant_id, now, result, replaying)
     _publish_recorded(runtime, tenant_id, slug)
     return result
 
@@ -76,14 +78,15 @@ def _publish_recorded(runtime: Runtime, tenant_id: int, slug: str) -> None:
                 stored.published = row.changes
 
 
-def _scan(session: Session, runtime: Runtime, tenant_id: int, now: datetime, result: ScanResult) -> None:
+def _scan(session: Session, runtime: Runtime, tenant_id: int, now: datetime, result: ScanResult,
+          replaying: bool = False) -> None:
     tenant = session.get(TenantRow, tenant_id)
     assert tenant is not None
     areas = product_areas.load(tenant.settings)
     result.counted = count_new(session, tenant_id, runtime.db.dialect, areas)
     open_rows = {(r.category_kind, r.category): r for r in
                  session.scalars(select(IncidentRow).where(IncidentRow.ended_at.is_(None)))}
-    if not result.counted and not open_rows:
+    if not result.counted and not open_rows and not replaying:
         return
     current_hour = hour_of(now)
     first = session.scalar(select(func.min(VolumeRow.hour)))
@@ -91,7 +94,7 @@ def _scan(session: Session, runtime: Runtime, tenant_id: int, now: datetime, res
         return
     window_start = current_hour - timedelta(hours=spikes.LOOKBACK_HOURS)
     recent = session.execute(select(VolumeRow.kind, VolumeRow.category)
-                             .where(VolumeRow.hour >= window_start).distinct()).all()
+                             .where(VolumeRow.hour >= window_start, VolumeRow.hour <= current_hour).distinct()).all()
     keys = sorted({(r.kind, r.category) for r in recent} | set(open_rows))
     since = current_hour - HISTORY
     counts = hourly(session, keys, since)
