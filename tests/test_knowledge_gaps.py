@@ -206,3 +206,34 @@ def test_the_cli_prints_writes_csv_and_articles_and_exits_2_on_bad_input(app, db
         bad = runner.invoke(main, ["insights", "knowledge-gaps", *args])
         assert bad.exit_code == 2, (args, bad.output)
     assert not (tmp_path / "missing").exists() and [p.name for p in taken.iterdir()] == ["keep.md"]
+
+
+def test_one_gaps_article_is_served_as_the_markdown_the_export_writes(app, db, tmp_path):
+    seed_knowledge_gaps(app.extensions["deskloop"], "acme")
+    db.ensure_tenant("beta")
+    reader = authorized_client(app, scopes=("read",), tenant="acme")
+    path = "/api/v1/tenants/acme/insights/knowledge-gaps"
+    gaps = reader.get(path + "?days=3650&min_score=0").get_json()["gaps"]
+    assert [round(sum(g["points"].values()), 1) for g in gaps] == pytest.approx([g["score"] for g in gaps], abs=0.3)
+    written = write_articles(knowledge_gap_report(app.extensions["deskloop"], "acme", days=3650, min_score=0),
+                             tmp_path / "articles")
+    for rank, (gap, exported) in enumerate(zip(gaps, written, strict=True), 1):
+        served = reader.get(f"{path}/{gap['key']}.md?days=3650&min_score=0")
+        assert served.status_code == 200 and served.mimetype == "text/markdown", gap["key"]
+        assert _without_date(served.get_data(as_text=True)) == _without_date(exported.read_text(encoding="utf-8"))
+        assert exported.name in served.headers["Content-Disposition"] and exported.name.startswith(f"{rank:02d}-")
+    missing = reader.get(f"{path}/intent:{HEALTHY}.md")  # measured, but under the default minimum score
+    assert missing.status_code == 404 and "min_score" in missing.get_json()["error"]["reason"]
+    assert reader.get(f"{path}/intent:nothing.md?min_score=0").status_code == 404
+    assert reader.get(f"{path}/intent:{BAD}.md?days=3").status_code == 400
+    assert reader.get(f"/api/v1/tenants/beta/insights/knowledge-gaps/intent:{BAD}.md").status_code == 404
+    assert authorized_client(app, scopes=("read",), tenant="beta").get(f"{path}/intent:{BAD}.md").status_code == 404
+    assert app.test_client().get(f"{path}/intent:{BAD}.md").status_code == 401
+    operation = app.test_client().get("/api/v1/openapi.json").get_json()["paths"][
+        "/api/v1/tenants/{slug}/insights/knowledge-gaps/{key}.md"]["get"]
+    assert operation["x-deskloop-scope"] == "read" and "text/markdown" in operation["responses"]["200"]["content"]
+
+
+def _without_date(text: str) -> list[str]:
+    """The lines of an article but its generation date (a test may straddle midnight)."""
+    return [line for line in text.splitlines() if not line.startswith("generated:")]

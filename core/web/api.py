@@ -21,9 +21,9 @@ from core.insights import overview as insight_views
 from core.insights.churn.ranking import account_timeline, rank_accounts
 from core.insights.deploys import mark as mark_deploy
 from core.insights.feature_requests import FeatureRequestReport, feature_request_report, report_csv
-from core.insights.incidents import DeployMarker, Incident
 from core.insights.gap_export import file_name as gap_file_name
 from core.insights.gap_export import markdown as gap_markdown
+from core.insights.incidents import DeployMarker, Incident
 from core.insights.knowledge_gaps import KnowledgeGap, KnowledgeGapReport, knowledge_gap_report
 from core.insights.knowledge_gaps import report_csv as gaps_csv
 from core.insights.run import recent_incidents

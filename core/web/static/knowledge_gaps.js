@@ -60,7 +60,8 @@ function drawScores(gaps) {
         x: { stacked: true, beginAtZero: true, suggestedMax: 50, title: { display: true, text: "Gap score (points)" } },
         y: { stacked: true, ticks: { autoSkip: false, callback(value) {
           const label = this.getLabelForValue(value);
-          return label.length > 24 ? `${label.slice(0, 23)}…` : label;
+          const room = this.chart.width < 480 ? 12 : 24;  // a narrow screen keeps the bars wide enough to read
+          return label.length > room ? `${label.slice(0, room - 1)}…` : label;
         } } },
       },
       plugins: { legend: { labels: { boxWidth: 14 } } },
