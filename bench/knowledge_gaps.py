@@ -9,6 +9,8 @@ third of its tickets were reopened and rated 1 (answered with a reply that did n
 rated 5; the other intents are untouched. Prints the report's time (p50 of three runs), the gaps
 found and the troubled intent's rank, and over every group's article (``min_score=0``): the
 articles built, their answers and questions, and the customers' values found in them (a leak).
+Last, what the knowledge-gaps page waits for when a row opens: one gap's Markdown as
+``GET .../knowledge-gaps/<key>.md`` serves it (the report again, then the article rendered).
 
     .venv/bin/python bench/knowledge_gaps.py [--tickets 3000]
 """
@@ -111,6 +113,13 @@ def main() -> None:
               f"{sum(len(g.article.questions) for g in report.gaps)} questions; customers' values found in them: "
               f"{sum(len(v) for v in leaked.values())}")
         refund = report.gaps[ranked.index("intent:refund")].article
+        from core.insights.gap_export import markdown
+
+        began = time.perf_counter()
+        again = knowledge_gap_report(runtime, "bench")  # the page's arguments: 90 days, score 5 or more
+        text = markdown(next(g for g in again.gaps if g.key == "intent:refund"), again.generated_at.date().isoformat())
+        print(f"one gap's Markdown as the page's row asks for it: {time.perf_counter() - began:.2f} s "
+              f"({len(text)} characters)")
         print(f"refund article from tickets rated well: {refund.basis}; answer: {refund.answer}")
         runtime.close()
 

@@ -44,7 +44,8 @@ NOT_SERVED_TO_A_GET = {"/apps/zendesk/sidebar", "/login/sso", "/login/sso/callba
 
 
 #: GET routes that answer only with these query arguments (filled from the seeded tenants).
-REQUIRED_QUERY = {"/api/v1/tenants/<slug>/volumes": ("kind", "category")}
+REQUIRED_QUERY = {"/api/v1/tenants/<slug>/volumes": ("kind", "category"),
+                  "/api/v1/tenants/<slug>/insights/knowledge-gaps/<path:key>.md": ("days", "min_score")}
 
 
 @pytest.fixture
@@ -92,8 +93,12 @@ def _seed_activity(app: Flask, token: str) -> list[dict[str, str]]:
                                                         created=datetime.now(UTC) - timedelta(days=2))])
     scan_tenant(runtime, "acme")  # counts the volumes the spike-alerts page draws
     volume = {"kind": "tag", "category": "renewal"}
-    return [{"slug": "acme", "ticket_id": str(ticket), "account": "Globex", **volume},
-            {"slug": "replayed", "ticket_id": str(replayed), "account": "Globex", **volume}]
+    # One knowledge gap whose article the Markdown route serves (every group measured, however old).
+    gaps = client.get("/api/v1/tenants/acme/insights/knowledge-gaps?days=3650&min_score=0", headers=auth)
+    assert gaps.status_code == 200 and gaps.get_json()["gaps"], gaps.get_json()
+    gap = {"key": gaps.get_json()["gaps"][0]["key"], "days": "3650", "min_score": "0"}
+    return [{"slug": "acme", "ticket_id": str(ticket), "account": "Globex", **volume, **gap},
+            {"slug": "replayed", "ticket_id": str(replayed), "account": "Globex", **volume, **gap}]
 
 
 def _a_file_in(folder: str | Path | None) -> str:

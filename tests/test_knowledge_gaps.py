@@ -9,100 +9,25 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
 
 import pytest
 import yaml
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from core.app import create_app
 from core.cli import main
 from core.insights import gap_measures
 from core.insights.gap_export import slug, write_articles
 from core.insights.knowledge_gaps import knowledge_gap_report
-from core.learning.feedback import record_signal
-from core.store.tables import ClusterRow, SuggestionRow, TicketRow
+from core.store.tables import ClusterRow, TicketRow
 from core.store.tickets import upsert_tickets
-from core.types import Csat, Signal
 from tests.access_support import authorized_client
-from tests.personal_data import INTENTS, leaks, personal_history
-
-NOW = datetime(2026, 2, 15, 9, tzinfo=UTC)
-BAD, HEALTHY = "refund", "card_delivery"
-#: What agents told the customers whose refund tickets were reopened: an answer that did not work.
-WRONG_ANSWER = ("Hi {first}, please wait another month for the refund, sometimes these get stuck in processing "
-                "and there is nothing we can do before then. {agent}")
-CUSTOMER_QUESTIONS = " ".join(q for questions, _ in INTENTS.values() for q in questions)
-
-
-@pytest.fixture
-def app(settings, db):
-    app = create_app(settings)
-    yield app
-    app.extensions["deskloop"].close()
-
-
-def _seed(app, db, slug_: str = "acme"):
-    """300 tickets of six intents; refund: abstentions, edited drafts, reopens and bad ratings on a
-    third of its tickets (answered with :data:`WRONG_ANSWER`), good ratings on the rest; card
-    delivery: drafts sent as they were and good ratings. Returns the customers and the ids of the
-    reopened refund tickets."""
-    tickets, customers = personal_history(seed=5, customers=120, tickets=300)
-    by_key = {c.key: c for c in customers}
-    reopened_external: set[str] = set()
-    seen_refunds = 0
-    for ticket in tickets:
-        customer = by_key[ticket.requester.external_id]
-        if ticket.intent == BAD:
-            seen_refunds += 1
-            if seen_refunds % 3 == 0:
-                reopened_external.add(ticket.external_id)
-                ticket.messages[1].body = WRONG_ANSWER.format(first=customer.first,
-                                                              agent=ticket.messages[1].author_name.split()[0])
-                ticket.reopen_count, ticket.csat = 1, Csat(score=1)
-            else:
-                ticket.csat = Csat(score=5)
-            if seen_refunds % 2:  # a subject full of the customer's details
-                ticket.subject = f"Refund for order {customer.values['order']} ({customer.values['email']})"
-        elif ticket.intent == HEALTHY:
-            ticket.csat = Csat(score=5)
-    tenant_id = db.ensure_tenant(slug_)
-    with db.transaction(tenant_id) as session:
-        upsert_tickets(session, tenant_id, tickets)
-    with db.transaction(tenant_id) as session:
-        rows = session.execute(select(TicketRow.id, TicketRow.intent, TicketRow.external_id)
-                               .order_by(TicketRow.id)).all()
-        suggestions = {}
-        refunds = 0
-        for row in (r for r in rows if r.intent in (BAD, HEALTHY)):
-            refunds += row.intent == BAD
-            abstained = row.intent == BAD and refunds % 4 != 1  # 37 of 50
-            n = refunds
-            suggestion = SuggestionRow(
-                tenant_id=tenant_id, ticket_id=row.id, text="?", intent=None if abstained else row.intent,
-                confidence=0.2 if abstained else 0.9, abstained=abstained,
-                abstain_reason=("low_confidence" if n % 2 else "novel") if abstained else None,
-                draft=None if abstained else "Your request is being handled, it takes 5 to 10 working days.",
-                created_at=NOW)
-            session.add(suggestion)
-            session.flush()
-            suggestions[row.id] = (suggestion, row)
-    runtime = app.extensions["deskloop"]
-    for suggestion, row in suggestions.values():
-        if suggestion.abstained:
-            continue
-        sent = suggestion.draft if row.intent == HEALTHY else (
-            "Sorry for the wait: refunds go back to the card you paid with and can take up to 10 days.")
-        record_signal(runtime, slug_, Signal(kind="draft_sent", suggestion_id=suggestion.id, payload={"sent": sent}))
-    reopened_ids = [r.id for r in rows if r.external_id in reopened_external]
-    for ticket_id in reopened_ids:
-        record_signal(runtime, slug_, Signal(kind="reopened", ticket_id=ticket_id))
-    return customers, reopened_ids
+from tests.knowledge_gaps_support import BAD, CUSTOMER_QUESTIONS, HEALTHY, NOW, seed_knowledge_gaps
+from tests.personal_data import leaks, personal_history
 
 
 def test_the_troubled_intent_ranks_above_the_healthy_one_for_its_reasons(app, db):
-    _seed(app, db)
+    seed_knowledge_gaps(app.extensions["deskloop"])
     report = knowledge_gap_report(app.extensions["deskloop"], "acme", days=90, min_score=0, now=NOW)
     ranked = [g.key for g in report.gaps]
     assert ranked[0] == f"intent:{BAD}", ranked
@@ -122,7 +47,7 @@ def test_the_troubled_intent_ranks_above_the_healthy_one_for_its_reasons(app, db
 
 
 def test_the_article_is_drafted_from_well_rated_replies_and_carries_nobodys_details(app, db):
-    customers, reopened_ids = _seed(app, db)
+    customers, reopened_ids = seed_knowledge_gaps(app.extensions["deskloop"])
     report = knowledge_gap_report(app.extensions["deskloop"], "acme", days=90, now=NOW)
     article = report.gaps[0].article
     assert article.status == "draft" and article.basis == "rated_good" and article.title == "Refund"
@@ -143,7 +68,7 @@ def test_the_article_is_drafted_from_well_rated_replies_and_carries_nobodys_deta
 
 def test_the_markdown_export_parses_and_hostile_labels_name_safe_files(app, db, tmp_path):
     runtime = app.extensions["deskloop"]
-    _seed(app, db)
+    seed_knowledge_gaps(app.extensions["deskloop"])
     tenant_id = db.ensure_tenant("acme")
     with db.transaction(tenant_id) as session:  # intents named by someone hostile
         for intent, hostile in ((BAD, "../x"), ("identity_check", "a/b"), ("travel_notice", '---\ntitle: "x": y')):
@@ -227,7 +152,7 @@ def test_long_replies_unlike_the_rest_are_counted():
 
 
 def test_the_api_answers_a_reader_of_that_tenant_only_and_refuses_bad_arguments(app, db):
-    _seed(app, db, "acme")
+    seed_knowledge_gaps(app.extensions["deskloop"], "acme")
     db.ensure_tenant("beta")
     path = "/api/v1/tenants/acme/insights/knowledge-gaps"
     assert app.test_client().get(path).status_code == 401
@@ -261,7 +186,7 @@ def test_the_api_answers_a_reader_of_that_tenant_only_and_refuses_bad_arguments(
 
 
 def test_the_cli_prints_writes_csv_and_articles_and_exits_2_on_bad_input(app, db, tmp_path):
-    _seed(app, db, "acme")
+    seed_knowledge_gaps(app.extensions["deskloop"], "acme")
     runner = CliRunner()
     out, articles = tmp_path / "gaps.csv", tmp_path / "articles"
     good = runner.invoke(main, ["insights", "knowledge-gaps", "--tenant", "acme", "--days", "3650", "--top", "5",
@@ -281,3 +206,34 @@ def test_the_cli_prints_writes_csv_and_articles_and_exits_2_on_bad_input(app, db
         bad = runner.invoke(main, ["insights", "knowledge-gaps", *args])
         assert bad.exit_code == 2, (args, bad.output)
     assert not (tmp_path / "missing").exists() and [p.name for p in taken.iterdir()] == ["keep.md"]
+
+
+def test_one_gaps_article_is_served_as_the_markdown_the_export_writes(app, db, tmp_path):
+    seed_knowledge_gaps(app.extensions["deskloop"], "acme")
+    db.ensure_tenant("beta")
+    reader = authorized_client(app, scopes=("read",), tenant="acme")
+    path = "/api/v1/tenants/acme/insights/knowledge-gaps"
+    gaps = reader.get(path + "?days=3650&min_score=0").get_json()["gaps"]
+    assert [round(sum(g["points"].values()), 1) for g in gaps] == pytest.approx([g["score"] for g in gaps], abs=0.3)
+    written = write_articles(knowledge_gap_report(app.extensions["deskloop"], "acme", days=3650, min_score=0),
+                             tmp_path / "articles")
+    for rank, (gap, exported) in enumerate(zip(gaps, written, strict=True), 1):
+        served = reader.get(f"{path}/{gap['key']}.md?days=3650&min_score=0")
+        assert served.status_code == 200 and served.mimetype == "text/markdown", gap["key"]
+        assert _without_date(served.get_data(as_text=True)) == _without_date(exported.read_text(encoding="utf-8"))
+        assert exported.name in served.headers["Content-Disposition"] and exported.name.startswith(f"{rank:02d}-")
+    missing = reader.get(f"{path}/intent:{HEALTHY}.md")  # measured, but under the default minimum score
+    assert missing.status_code == 404 and "min_score" in missing.get_json()["error"]["reason"]
+    assert reader.get(f"{path}/intent:nothing.md?min_score=0").status_code == 404
+    assert reader.get(f"{path}/intent:{BAD}.md?days=3").status_code == 400
+    assert reader.get(f"/api/v1/tenants/beta/insights/knowledge-gaps/intent:{BAD}.md").status_code == 404
+    assert authorized_client(app, scopes=("read",), tenant="beta").get(f"{path}/intent:{BAD}.md").status_code == 404
+    assert app.test_client().get(f"{path}/intent:{BAD}.md").status_code == 401
+    operation = app.test_client().get("/api/v1/openapi.json").get_json()["paths"][
+        "/api/v1/tenants/{slug}/insights/knowledge-gaps/{key}.md"]["get"]
+    assert operation["x-deskloop-scope"] == "read" and "text/markdown" in operation["responses"]["200"]["content"]
+
+
+def _without_date(text: str) -> list[str]:
+    """The lines of an article but its generation date (a test may straddle midnight)."""
+    return [line for line in text.splitlines() if not line.startswith("generated:")]

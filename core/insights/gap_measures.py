@@ -88,6 +88,13 @@ def gap_score(tally: GroupTally) -> float:
     return round(sum(WEIGHTS[m] * r for m, r in rates(tally).items()), 1)
 
 
+def points(tally: GroupTally) -> dict[str, float]:
+    """Every measure's share of the score, even the small ones :func:`reasons` leaves out: what a
+    chart stacks to show how the score is made up (each rounded to 0.1, so their sum may differ
+    from the score by a rounding)."""
+    return {m: round(WEIGHTS[m] * r, 1) for m, r in rates(tally).items()}
+
+
 def _percent(part: int, whole: int) -> str:
     return f"{round(100 * _share(part, whole))}%"
 
@@ -106,8 +113,7 @@ def reasons(tally: GroupTally) -> list[Reason]:
         "long_unique_replies": f"{_percent(tally.long_unique_replies, tally.replies)} of {tally.replies} agent "
                                "replies long and unlike the others",
     }
-    points = [(m, round(WEIGHTS[m] * r, 1)) for m, r in rates(tally).items()]
-    kept = sorted((p for p in points if p[1] >= REASON_MIN_POINTS), key=lambda p: -p[1])[:REASONS_SHOWN]
+    kept = sorted((p for p in points(tally).items() if p[1] >= REASON_MIN_POINTS), key=lambda p: -p[1])[:REASONS_SHOWN]
     return [Reason(m, p, details[m]) for m, p in kept]
 
 

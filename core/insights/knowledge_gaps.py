@@ -64,6 +64,8 @@ class KnowledgeGap(BaseModel):
     score: float = Field(description="0-100: 30 x abstention + 25 x edits + 20 x reopens + 15 x bad CSAT + "
                                      "10 x long unique replies (each a rate)")
     reasons: list[GapReason]
+    points: dict[str, float] = Field(description="every measure's points (abstention, edits, reopens, bad_csat, "
+                                                 "long_unique_replies), each rounded to 0.1: they add up to the score")
     tickets: int
     suggestions: int
     abstention_rate: float
@@ -251,6 +253,7 @@ def _gap(group: str, members: list[_Ticket], tally: measures.GroupTally, labels:
         key=group, kind="intent" if kind == "intent" else "cluster", label=label,
         score=measures.gap_score(tally),
         reasons=[GapReason(measure=r.measure, points=r.points, detail=r.detail) for r in measures.reasons(tally)],
+        points=measures.points(tally),
         tickets=tally.tickets, suggestions=tally.suggestions, abstention_rate=round(rates["abstention"], 4),
         abstain_reasons=dict(tally.abstain_reasons.most_common()), drafts_sent=edit_total,
         edit_rate=round(tally.drafts_edited / edit_total, 4) if edit_total else 0.0,

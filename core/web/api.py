@@ -21,8 +21,10 @@ from core.insights import overview as insight_views
 from core.insights.churn.ranking import account_timeline, rank_accounts
 from core.insights.deploys import mark as mark_deploy
 from core.insights.feature_requests import FeatureRequestReport, feature_request_report, report_csv
+from core.insights.gap_export import file_name as gap_file_name
+from core.insights.gap_export import markdown as gap_markdown
 from core.insights.incidents import DeployMarker, Incident
-from core.insights.knowledge_gaps import KnowledgeGapReport, knowledge_gap_report
+from core.insights.knowledge_gaps import KnowledgeGap, KnowledgeGapReport, knowledge_gap_report
 from core.insights.knowledge_gaps import report_csv as gaps_csv
 from core.insights.run import recent_incidents
 from core.labelling import proposals as intent_proposals
@@ -545,6 +547,23 @@ def knowledge_gaps(slug: str):
 def knowledge_gaps_csv(slug: str):
     return current_app.response_class(gaps_csv(_gap_report(slug)), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{slug}-knowledge-gaps.csv"'})
+
+
+@docs.route("GET", "/tenants/<slug>/insights/knowledge-gaps/<path:key>.md", scope="read",
+            summary="One gap's proposed article as the Markdown the export writes (text/markdown: front matter, "
+                    "the answer, other answers, the questions it answers); the key as listed, e.g. intent:refund",
+            response=KnowledgeGap, media_type="text/markdown", query=_GAP_QUERY, errors=(400, 404))
+def knowledge_gap_article(slug: str, key: str):
+    """The gap is looked up in the report the same arguments give, so the article matches the list
+    a person chose it from; a key not among those gaps is a 404 that says so."""
+    report = _gap_report(slug)
+    for rank, gap in enumerate(report.gaps, 1):
+        if gap.key == key:
+            text = gap_markdown(gap, report.generated_at.date().isoformat())
+            return current_app.response_class(text, mimetype="text/markdown", headers={
+                "Content-Disposition": f'inline; filename="{gap_file_name(rank, gap)}"'})
+    raise ApiError(404, "no knowledge gap with that key among these gaps (check days, top and min_score)",
+                   field="key")
 
 
 @blueprint.get("/openapi.json")

@@ -11,6 +11,11 @@ The feature-requests page: requested capabilities per product area and per capab
 four weeks against the four before), a sortable table whose rows open onto their example tickets
 and the accounts asking, and the CSV of the same report; read from
 ``/api/v1/tenants/<slug>/insights/feature-requests`` on the same terms.
+
+The knowledge-gaps page: the intents and clusters where answers are missing, their scores stacked
+by measure, a table whose rows open onto the proposed article (copied as the same Markdown the
+export writes), and the CSV; read from ``/api/v1/tenants/<slug>/insights/knowledge-gaps`` and
+``.../knowledge-gaps/<key>.md`` on the same terms.
 """
 
 from __future__ import annotations
@@ -43,3 +48,10 @@ def insights_page(slug: str):
 def feature_requests_page(slug: str):
     _known_tenant(slug)
     return render_template("feature_requests.html", slug=slug)
+
+
+@blueprint.get("/tenants/<slug>/knowledge-gaps")
+@operator("read")
+def knowledge_gaps_page(slug: str):
+    _known_tenant(slug)
+    return render_template("knowledge_gaps.html", slug=slug)
