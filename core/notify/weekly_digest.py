@@ -17,8 +17,8 @@ from typing import Any, Final
 from sqlalchemy import select
 
 from core.dispatch.listeners import Occurrence, publish
-from core.insights.digest import weekly_digest
-from core.insights.weeks import IsoWeek, last_complete_week
+from core.insights.digest import WeeklyDigest, weekly_digest
+from core.insights.weeks import IsoWeek, last_complete_week, parse_week
 from core.notify.store import posted_alert, remember_posted
 from core.runtime import Runtime
 from core.store.tables import PostedAlertRow, TenantRow
@@ -46,11 +46,18 @@ def publish_digest(runtime: Runtime, slug: str, week: IsoWeek, force: bool = Fal
     if not force and posted_alert(runtime, slug, PUBLISHED, key) is not None:
         return {"tenant": slug, "week": week.label, "skipped": "already published"}
     digest = weekly_digest(runtime, slug, week)
-    told = publish(runtime, Occurrence(topic=DIGEST_TOPIC, tenant=slug, source="insights", kind="weekly", key=key,
-                                       data=digest.model_dump(mode="json"), extra={}))
+    return {"tenant": slug, "week": week.label, "published": tell(runtime, digest), "notes": digest.notes}
+
+
+def tell(runtime: Runtime, digest: WeeklyDigest) -> bool:
+    """Tell the ``digest`` listeners about ``digest`` and record it as published once every job
+    was queued (False: the queue was unreachable, the next tick tries again)."""
+    key = digest_key(digest.tenant, parse_week(digest.week))
+    told = publish(runtime, Occurrence(topic=DIGEST_TOPIC, tenant=digest.tenant, source="insights", kind="weekly",
+                                       key=key, data=digest.model_dump(mode="json"), extra={}))
     if told:
-        remember_posted(runtime, slug, PUBLISHED, key, "digest", DIGEST_TOPIC, week.label, None, key)
-    return {"tenant": slug, "week": week.label, "published": told, "notes": digest.notes}
+        remember_posted(runtime, digest.tenant, PUBLISHED, key, "digest", DIGEST_TOPIC, digest.week, None, key)
+    return told
 
 
 def unpublished_tenants(runtime: Runtime, week: IsoWeek) -> list[str]:
