@@ -163,12 +163,13 @@ def _learning_week(session, week: IsoWeek) -> tuple[Counter[str], LearningWeek]:
     sent = kinds["draft_sent"] + kinds["draft_edited"]
     made = ((SuggestionRow.created_at >= week.start) & (SuggestionRow.created_at < week.end)
             & SuggestionRow.abstained.is_(False) & SuggestionRow.intent.is_not(None))
-    suggestions = session.scalar(select(func.count()).select_from(SuggestionRow).where(made)) or 0
-    corrections = select(SignalRow.id).where(SignalRow.kind == "intent_changed", SignalRow.revoked_at.is_(None),
-                                             (SignalRow.suggestion_id == SuggestionRow.id)
-                                             | (SignalRow.ticket_id == SuggestionRow.ticket_id))
-    corrected = session.scalar(select(func.count()).select_from(SuggestionRow)
-                               .where(made, corrections.exists())) or 0
+    made_rows = session.execute(select(SuggestionRow.id, SuggestionRow.ticket_id).where(made)).all()
+    suggestions = len(made_rows)
+    fixed = session.execute(select(SignalRow.suggestion_id, SignalRow.ticket_id).where(  # a correction follows
+        SignalRow.kind == "intent_changed", SignalRow.revoked_at.is_(None), SignalRow.created_at >= week.start)).all()
+    fixed_suggestions = {r.suggestion_id for r in fixed}
+    fixed_tickets = {r.ticket_id for r in fixed}
+    corrected = sum(r.id in fixed_suggestions or r.ticket_id in fixed_tickets for r in made_rows)
     return kinds, LearningWeek(
         week=week.label, signals=sum(kinds.values()), drafts_sent=sent, sent_unchanged=kinds["draft_sent"],
         acceptance=round(kinds["draft_sent"] / sent, 3) if sent else None, suggestions=suggestions,
