@@ -11,6 +11,10 @@ The feature-requests page: requested capabilities per product area and per capab
 four weeks against the four before), a sortable table whose rows open onto their example tickets
 and the accounts asking, and the CSV of the same report; read from
 ``/api/v1/tenants/<slug>/insights/feature-requests`` on the same terms.
+
+The weekly digest page: the learning loop's last four weeks on a chart and the digest's sections
+(churn risks, rising requests, knowledge gaps, spikes) as tables and lists, for the week in
+``?week=`` or the last one; read from ``/api/v1/tenants/<slug>/insights/digest``.
 """
 
 from __future__ import annotations
@@ -43,3 +47,10 @@ def insights_page(slug: str):
 def feature_requests_page(slug: str):
     _known_tenant(slug)
     return render_template("feature_requests.html", slug=slug)
+
+
+@blueprint.get("/tenants/<slug>/digest")
+@operator("read")
+def digest_page(slug: str):
+    _known_tenant(slug)
+    return render_template("digest.html", slug=slug)
