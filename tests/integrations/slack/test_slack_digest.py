@@ -62,3 +62,20 @@ def test_the_digest_setting_takes_on_or_off_only():
     assert parse_settings([("channel", "C0DIGEST"), ("digest", "on")])["digest"] == "on"
     with pytest.raises(BadInput, match="on or off"):
         parse_settings([("channel", "C0DIGEST"), ("digest", "yes")])
+
+
+def test_the_cli_sends_the_digest_with_send_and_only_once(runtime):
+    from click.testing import CliRunner
+
+    from core.cli import main
+
+    with fake_slack() as slack:
+        _slack(runtime, slack, ("digest", "on"))
+        runner = CliRunner()
+        printed = runner.invoke(main, ["insights", "digest", "--tenant", "acme", "--week", "2026-W49"])
+        assert printed.exit_code == 0, printed.output
+        assert "weekly digest 2026-W49" in printed.output and slack.calls == []  # printed, not sent
+        for _ in range(2):
+            sent = runner.invoke(main, ["insights", "digest", "--tenant", "acme", "--week", "2026-W49", "--send"])
+            assert sent.exit_code == 0, sent.output
+        assert slack.calls.count("chat.postMessage") == 1
