@@ -1,6 +1,6 @@
 """The Procfile's ``scheduler``: enqueues periodic work (nightly retraining, a drain for webhook
 events left pending, each minute's spike scan per tenant and each day's Linear issues per requested
-capability for the tenants that opted in) for the RQ workers.
+capability for the tenants that opted in, each Monday's weekly digest per tenant) for the RQ workers.
 
 RQ's own cron scheduler enqueues with the pickle serializer, which our JSON-only workers refuse,
 so this small loop enqueues through :func:`core.dispatch.queue.enqueue` instead. Job ids contain the period
@@ -72,6 +72,24 @@ def enqueue_capability_syncs(runtime: Runtime, now: float | None = None) -> list
                                slugs=opted_in_tenants(runtime), timeout=900)
 
 
+def enqueue_weekly_digests(runtime: Runtime, now: float | None = None) -> list[str]:
+    """Last week's digest for every tenant whose digest is not yet published, from Monday 08:00 UTC
+    on (:mod:`core.notify.weekly_digest`), under the job id ``digest:<slug>:<2026-W49>``: a second
+    scheduler finds it queued, and once it ran the tenant is no longer due. Returns the new ids."""
+    from datetime import UTC, datetime
+
+    from core.notify.weekly_digest import digest_key, due_week, unpublished_tenants
+
+    week = due_week(datetime.fromtimestamp(now if now is not None else time.time(), UTC))
+    queued = []
+    for slug in unpublished_tenants(runtime, week):
+        job_id = digest_key(slug, week)
+        if enqueue(tasks.publish_weekly_digest, slug, week.label, job_id=job_id, settings=runtime.settings,
+                   timeout=900).mode != "duplicate":
+            queued.append(job_id)
+    return queued
+
+
 def enqueue_stuck_events(runtime: Runtime, older_than_seconds: int = 60) -> list[str]:
     """A drain for every tenant with webhook events still pending after ``older_than_seconds``
     (a worker died mid-job, or Redis lost its queue), whose retry time has come (an event that
@@ -116,6 +134,8 @@ def _tick(runtime: Runtime, interval_seconds: int, stuck_after_seconds: int) -> 
         log.info("enqueued %s", job_id)
     enqueue_insight_scans(runtime)
     for job_id in enqueue_capability_syncs(runtime):
+        log.info("enqueued %s", job_id)
+    for job_id in enqueue_weekly_digests(runtime):
         log.info("enqueued %s", job_id)
     for slug in enqueue_stuck_events(runtime, stuck_after_seconds):
         log.warning("webhook events of %s were still pending; enqueued a drain", slug)

@@ -60,3 +60,12 @@ def sync_capabilities(tenant_slug: str) -> dict:
     from core.notify.capability_sync import sync_capabilities as sync
 
     return sync(runtimes.for_jobs(), tenant_slug)
+
+
+def publish_weekly_digest(tenant_slug: str, week: str) -> dict:
+    """Compute and publish the tenant's digest of ``week`` (``2026-W49``) unless it already was
+    (:mod:`core.notify.weekly_digest`)."""
+    from core.insights.weeks import parse_week
+    from core.notify.weekly_digest import publish_digest
+
+    return publish_digest(runtimes.for_jobs(), tenant_slug, parse_week(week))

@@ -1,8 +1,8 @@
 """``deskloop insights run`` (scan for spikes now, or keep scanning), ``deskloop insights areas``
 (the tenant's product areas), ``deskloop insights feature-requests`` (requested capabilities),
 ``deskloop insights knowledge-gaps`` (where answers are missing, with proposed articles),
-``deskloop insights plans`` (which custom field carries an account's plan) and ``deskloop deploy mark``
-(a deploy marker)."""
+``deskloop insights digest`` (the weekly digest), ``deskloop insights plans`` (which custom field
+carries an account's plan) and ``deskloop deploy mark`` (a deploy marker)."""
 
 from __future__ import annotations
 
@@ -178,6 +178,33 @@ def knowledge_gaps(runtime: Runtime, tenant: str, days: int, top: int, min_score
     if export_dir is not None:
         written = write_articles(report, export_dir)
         click.echo(f"{len(written)} draft article(s) written to {export_dir}")
+
+
+@insights.command("digest")
+@click.option("--tenant", required=True)
+@click.option("--week", default=None, help="An ISO week such as 2026-W49 (default: last week).")
+@click.option("--send", is_flag=True, help="Also tell the digest's listeners (Slack, with --set digest=on).")
+@click.option("--json", "as_json", is_flag=True, help="Print the digest as JSON (what the API answers).")
+@click.pass_obj
+def digest(runtime: Runtime, tenant: str, week: str | None, send: bool, as_json: bool) -> None:
+    """The tenant's weekly digest: churn risks, rising feature requests, knowledge gaps, the week's
+    spikes and what the learning loop did."""
+    from core.insights.digest import weekly_digest
+    from core.insights.digest_text import digest_lines
+    from core.insights.weeks import last_complete_week, parse_week
+    from core.notify.weekly_digest import tell
+
+    chosen = parse_week(week) if week is not None else last_complete_week(datetime.now(UTC))
+    runtime.db.tenant_id(tenant)  # an unknown tenant is said as such, before anything else
+    found = weekly_digest(runtime, tenant, chosen)
+    if as_json:
+        click.echo(found.model_dump_json(indent=2))
+    else:
+        for line in digest_lines(found):
+            click.echo(line)
+    if send:
+        click.echo("sent to the digest's listeners" if tell(runtime, found)
+                   else "the queue could not be reached: not sent", err=not as_json)
 
 
 @insights.command("plans")

@@ -36,7 +36,8 @@ def serve_app(runtime: Runtime, host: str, port: int) -> None:
 @click.pass_obj
 def serve(runtime: Runtime, host: str, port: int) -> None:
     """Serve the API and the playground (and, without Redis, scan for spikes every minute and send
-    requested capabilities to Linear daily for the tenants that opted in)."""
+    requested capabilities to Linear daily for the tenants that opted in, and publish each tenant's
+    weekly digest on Monday mornings)."""
     if not runtime.settings.redis_url:
         start_insights_loop(runtime)
     serve_app(runtime, host, port)
@@ -46,8 +47,9 @@ def start_insights_loop(runtime: Runtime, every: float = 60.0, capabilities_ever
     """The embedded default has no scheduler: a daemon thread scans every tenant each minute
     instead (with Redis, the Procfile's scheduler queues the same scan), and once a period
     (``capabilities_every``, a day by default) sends the opted-in tenants' requested capabilities to
-    Linear (:mod:`core.notify.capability_sync`), the first time at its first tick. A failed scan or
-    sync is logged and the next tick tries again."""
+    Linear (:mod:`core.notify.capability_sync`), the first time at its first tick, and publishes
+    the weekly digests that are due (:mod:`core.notify.weekly_digest`: a read per tick once they are
+    out). A failed scan, sync or digest is logged and the next tick tries again."""
     import logging
     import threading
     import time
@@ -55,6 +57,7 @@ def start_insights_loop(runtime: Runtime, every: float = 60.0, capabilities_ever
     from core.background.scheduler import CAPABILITIES_EVERY
     from core.insights.run import scan_all
     from core.notify.capability_sync import sync_all
+    from core.notify.weekly_digest import publish_due
 
     log = logging.getLogger("core.insights")
     stop = threading.Event()
@@ -67,6 +70,10 @@ def start_insights_loop(runtime: Runtime, every: float = 60.0, capabilities_ever
                 scan_all(runtime)
             except Exception:  # an outage of the database: the next minute retries
                 log.exception("insight scan failed")
+            try:
+                publish_due(runtime)
+            except Exception:  # the database unreachable: the next tick retries
+                log.exception("weekly digest failed")
             period = int(time.time() // period_seconds)
             if synced[-1:] == [period]:
                 continue

@@ -25,7 +25,7 @@ from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-Topic = Literal["event", "signal", "incident", "capability"]
+Topic = Literal["event", "signal", "incident", "capability", "digest"]
 
 
 @dataclass(frozen=True)

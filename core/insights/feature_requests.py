@@ -57,6 +57,7 @@ class Capability(BaseModel):
     weighted_accounts: float = Field(description="accounts, each counted at its plan's weight")
     last_4_weeks: int
     previous_4_weeks: int
+    last_7_days: int = Field(default=0, description="requests in the last seven days (what the weekly digest counts)")
     trend: Trend
     areas: dict[str, int]
     organizations: list[str] = Field(description="the organizations asking, heaviest plan first (at most 10)")
@@ -172,7 +173,7 @@ def _capability(group, rows, areas, plans, now: datetime, link: Callable[[str], 
     members = [rows[i] for i in group.rows]
     accounts: dict[str, tuple[float, str | None]] = {}
     area_counts: Counter[str] = Counter()
-    recent = previous = 0
+    recent = previous = week = 0
     for row in members:
         key, organization = _account(row)
         weight = _plan_weight(row, plans)
@@ -181,13 +182,15 @@ def _capability(group, rows, areas, plans, now: datetime, link: Callable[[str], 
             area_counts[area.name] += 1
         age = now - row.when
         recent += timedelta(0) <= age < PERIOD
+        week += timedelta(0) <= age < timedelta(weeks=1)
         previous += PERIOD <= age < 2 * PERIOD
     named = sorted(((w, o) for w, o in accounts.values() if o), key=lambda p: (-p[0], p[1].lower()))
     examples = [rows[i] for i in group.central[:EXAMPLES_SHOWN]]
     return Capability(
         key=f"cap-{min(r.id for r in members)}", label=group.label, requests=len(members), accounts=len(accounts),
         weighted_accounts=round(sum(w for w, _ in accounts.values()), 2), last_4_weeks=recent,
-        previous_4_weeks=previous, trend=_trend(recent, previous), areas=dict(sorted(area_counts.items())),
+        previous_4_weeks=previous, last_7_days=week, trend=_trend(recent, previous),
+        areas=dict(sorted(area_counts.items())),
         organizations=[o for _, o in named[:ORGANIZATIONS_SHOWN]],
         example_ticket_ids=[r.id for r in examples], example_external_ids=[r.external_id for r in examples],
         examples=[ExampleTicket(external_id=r.external_id[:255], subject=(r.subject or "")[:300],

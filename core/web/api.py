@@ -7,6 +7,7 @@ functions the CLI uses, and let :mod:`core.web.errors` turn bad input into a 4xx
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from typing import Any, cast
 
@@ -20,6 +21,7 @@ from core.dispatch.queue import enqueue
 from core.insights import overview as insight_views
 from core.insights.churn.ranking import account_timeline, rank_accounts
 from core.insights.deploys import mark as mark_deploy
+from core.insights.digest import WeeklyDigest, weekly_digest
 from core.insights.feature_requests import FeatureRequestReport, feature_request_report, report_csv
 from core.insights.gap_export import file_name as gap_file_name
 from core.insights.gap_export import markdown as gap_markdown
@@ -27,6 +29,7 @@ from core.insights.incidents import DeployMarker, Incident
 from core.insights.knowledge_gaps import KnowledgeGap, KnowledgeGapReport, knowledge_gap_report
 from core.insights.knowledge_gaps import report_csv as gaps_csv
 from core.insights.run import recent_incidents
+from core.insights.weeks import last_complete_week, parse_week
 from core.labelling import proposals as intent_proposals
 from core.labelling.settings import label_state, rank_and_keep, use_source
 from core.learning.audit import audited_signals
@@ -564,6 +567,18 @@ def knowledge_gap_article(slug: str, key: str):
                 "Content-Disposition": f'inline; filename="{gap_file_name(rank, gap)}"'})
     raise ApiError(404, "no knowledge gap with that key among these gaps (check days, top and min_score)",
                    field="key")
+
+
+@docs.route("GET", "/tenants/<slug>/insights/digest", scope="read",
+            summary="The weekly digest: churn risks, rising feature requests, knowledge gaps, the week's spikes and "
+                    "what the learning loop did (a section that could not be computed is left out with a note)",
+            response=WeeklyDigest,
+            query=(QueryParam("week", "string", "An ISO week such as 2026-W49 (default: last week)", max_length=8),),
+            errors=(400, 404))
+def weekly_digest_report(slug: str):
+    raw = request.args.get("week")
+    week = parse_week(raw) if raw is not None else last_complete_week(datetime.now(UTC))
+    return _send(weekly_digest(runtime(), slug, week))
 
 
 @blueprint.get("/openapi.json")

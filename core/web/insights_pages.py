@@ -16,6 +16,10 @@ The knowledge-gaps page: the intents and clusters where answers are missing, the
 by measure, a table whose rows open onto the proposed article (copied as the same Markdown the
 export writes), and the CSV; read from ``/api/v1/tenants/<slug>/insights/knowledge-gaps`` and
 ``.../knowledge-gaps/<key>.md`` on the same terms.
+
+The weekly digest page: the learning loop's last four weeks on a chart and the digest's sections
+(churn risks, rising requests, knowledge gaps, spikes) as tables and lists, for the week in
+``?week=`` or the last one; read from ``/api/v1/tenants/<slug>/insights/digest``.
 """
 
 from __future__ import annotations
@@ -55,3 +59,10 @@ def feature_requests_page(slug: str):
 def knowledge_gaps_page(slug: str):
     _known_tenant(slug)
     return render_template("knowledge_gaps.html", slug=slug)
+
+
+@blueprint.get("/tenants/<slug>/digest")
+@operator("read")
+def digest_page(slug: str):
+    _known_tenant(slug)
+    return render_template("digest.html", slug=slug)
