@@ -133,3 +133,64 @@ def _stored_ids(runtime: Runtime, tenant_id: int) -> dict[str, int]:
 
     with runtime.db.tenant_session(tenant_id) as session:
         return dict(session.execute(select(TicketRow.external_id, TicketRow.id)).all())
+
+
+def _facts(account: str, count: int, every: timedelta, hit: set[int] | None = None, **marks) -> list:
+    """``count`` calm tickets of ``account``, one every ``every`` back from AS_OF, oldest first;
+    the ones numbered in ``hit`` (0 is the newest) carry ``marks`` (e.g. ``frustrated=True``)."""
+    from dataclasses import replace
+
+    from core.insights.churn.facts import TicketFacts
+
+    found = []
+    for i in range(count):
+        created = AS_OF - every * (i + 1)
+        fact = TicketFacts(ticket_id=i + 1, external_id=f"{account}-{i}", account=account, created_at=created,
+                           solved_at=created + timedelta(hours=5), status="solved", reopen_count=0, csat=None,
+                           frustrated=False, tone=None, issue=None, cancellation=False, competitor=False,
+                           downgrade_words=False, plan_rank=None, seats=None)
+        found.append(replace(fact, **marks) if i in (hit or set()) else fact)
+    return sorted(found, key=lambda f: f.created_at)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 50), st.integers(0, 50), st.floats(0, 1, allow_nan=False))
+def test_a_shrunk_share_lies_between_the_tenant_rate_and_the_account_share(hits, extra, rate):
+    from core.insights.churn.norms import shrunk_share
+
+    total = hits + extra
+    share = shrunk_share(hits, total, rate)
+    own = hits / total if total else rate
+    assert min(own, rate) - 1e-9 <= share <= max(own, rate) + 1e-9
+
+
+def test_a_busy_account_as_frustrated_as_the_tenant_usually_is_not_flagged():
+    from core.insights.churn.norms import TenantRates
+
+    # 3 tickets a week for 18 weeks, one in five read as frustrated all along: the tenant's usual.
+    busy = _facts("Busy", 54, timedelta(hours=56), hit=set(range(0, 54, 5)), frustrated=True)
+    usual = TenantRates(frustrated=0.2)
+    calm = account_features(busy, AS_OF, typical_hours=5.0, rates=usual)
+    against_zero = account_features(busy, AS_OF, typical_hours=5.0)
+    assert calm.values["frustrated_share"] <= BY_NAME["frustrated_share"].calm
+    assert against_zero.values["frustrated_share"] > calm.values["frustrated_share"]
+    # Twice the usual share in the recent weeks (beyond the worst one) is flagged, with its tickets.
+    angry = _facts("Busy", 54, timedelta(hours=56), hit=set(range(0, 18, 2)) | set(range(18, 54, 5)),
+                   frustrated=True)
+    found = account_features(angry, AS_OF, typical_hours=5.0, rates=usual)
+    assert found.values["frustrated_share"] > BY_NAME["frustrated_share"].calm
+    assert rule_score(found.values) > rule_score(calm.values)
+    assert found.evidence["frustrated_share"]
+
+
+def test_cancellation_phrases_count_beyond_the_tenants_usual_rate():
+    from core.insights.churn.norms import TenantRates
+
+    usual = TenantRates(cancellation=0.05)
+    # 20 recent tickets: one phrase is what the tenant's ordinary requests produce; four are not.
+    once = account_features(_facts("A", 20, timedelta(days=2), hit={3}, cancellation=True), AS_OF, 5.0, usual)
+    often = account_features(_facts("A", 20, timedelta(days=2), hit={1, 5, 9, 13}, cancellation=True),
+                             AS_OF, 5.0, usual)
+    assert once.values["cancellation"] <= BY_NAME["cancellation"].calm
+    assert often.values["cancellation"] == 3.0
+    assert len(often.evidence["cancellation"]) == 4

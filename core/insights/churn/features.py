@@ -4,7 +4,16 @@ Two windows before the moment: the recent one (:data:`RECENT`, six weeks) and th
 it (:data:`BASELINE`, twelve weeks), so a feature can say "worse than this account used to be"
 (trends) as well as "bad" (levels). Churn shows as trouble that persists and grows, so besides
 counts there is :func:`troubled weeks <_troubled_weeks>`: how many of the recent weeks had any
-sign of trouble at all, which one bad week of a busy, loyal account does not fill.
+sign of trouble at all, which one bad week of a busy, loyal account does not fill. For the same
+reason every share of troubled tickets leaves out the recent window's worst week
+(:func:`_beyond_worst_week`): a trend lasting weeks counts, one loud week does not.
+
+Shares are measured against the tenant's background (:mod:`.norms`): an account's counts are
+shrunk towards the tenant's rate (few tickets say little), and a feature is the excess over the
+tenant's rate or over the account's own shrunk baseline. Without that, a busy account, whose many
+tickets carry the tone reader's ordinary share of "frustrated" messages, looked as frustrated as a
+churner; and cancellation phrases that every tenant's ordinary requests produce now and then
+counted the same as a threat to leave.
 
 Every feature is oriented so that a larger value means more risk; :mod:`.rules` relies on it
 (each contribution is non-decreasing in its feature) and so does the learned model (its
@@ -19,6 +28,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from core.insights.churn.facts import TicketFacts, by_account
+from core.insights.churn.norms import BAD_CSAT, TenantRates, bad_rating, frustrated, rated, reopened, shrunk_share
+from core.insights.churn.norms import tenant_rates as rates_between
 
 RECENT = timedelta(weeks=6)
 BASELINE = timedelta(weeks=12)
@@ -26,8 +37,6 @@ BASELINE = timedelta(weeks=12)
 WAITING = timedelta(days=7)
 #: A ticket about the same issue as one of the account's tickets this recent is a repeat contact.
 REPEAT_WITHIN = timedelta(days=30)
-#: CSAT at or below this (1-5 scale) is bad.
-BAD_CSAT = 2
 #: Evidence kept per feature (the newest tickets first).
 EVIDENCE = 10
 
@@ -51,12 +60,13 @@ class Feature:
 FEATURES: tuple[Feature, ...] = (
     Feature("cancellation", "talked about cancelling or not renewing", 3.0, 0, 2),
     Feature("competitor", "mentioned a competitor or switching", 2.5, 0, 2),
+    # (both: mentions beyond what the tenant's rate of such phrases leads to expect of as many tickets)
     Feature("downgrade", "fewer seats, a lower plan, or asked to downgrade", 2.5, 0, 1),
     Feature("troubled_weeks", "trouble in more recent weeks than it used to have", 2.0, 0.5, 3.5),
-    Feature("bad_csat", "bad satisfaction ratings", 1.5, 0.1, 0.5),
-    Feature("frustrated_share", "frustrated messages", 1.5, 0.1, 0.5),
+    Feature("bad_csat", "more bad satisfaction ratings than before", 1.5, 0.1, 0.5),
+    Feature("frustrated_share", "more frustrated messages than the tenant's usual", 1.5, 0.1, 0.5),
     Feature("frustration_trend", "more frustrated than before", 1.5, 0.0, 0.3),
-    Feature("reopened", "tickets reopened", 1.5, 0.05, 0.35),
+    Feature("reopened", "more tickets reopened than the tenant's usual", 1.5, 0.05, 0.35),
     Feature("repeat_contacts", "contacts again about the same issue, more than before", 1.0, 0.0, 0.3),
     Feature("unresolved", "tickets left unresolved for a week or more", 1.5, 0.05, 0.3),
     Feature("slow_resolution", "resolutions slower than the tenant's usual", 1.5, 1.0, 3.0),
@@ -103,16 +113,9 @@ def typical_resolution(facts: Iterable[TicketFacts], as_of: datetime) -> float |
     return statistics.median(hours) if hours else None
 
 
-def _frustrated(fact: TicketFacts) -> bool:
-    return fact.frustrated
-
-
-def _reopened(fact: TicketFacts) -> bool:
-    return fact.reopen_count > 0
-
-
-def _bad_rating(fact: TicketFacts) -> bool:
-    return fact.csat is not None and fact.csat <= BAD_CSAT
+def tenant_rates(facts: Sequence[TicketFacts], as_of: datetime) -> TenantRates:
+    """The tenant's background rates over both windows before ``as_of``."""
+    return rates_between(facts, as_of - RECENT - BASELINE, as_of)
 
 
 def _troubled(fact: TicketFacts) -> bool:
@@ -174,13 +177,28 @@ def _beyond_worst_week(recent: Sequence[TicketFacts], hit, as_of: datetime) -> t
 
 
 def _shrunk_share(hits: int, total: int) -> float:
-    """A share pulled towards zero for few tickets: one frustrated ticket of one is not 100%."""
+    """A share pulled towards zero for few tickets (for signs without a tenant rate)."""
     return hits / (total + 2)
 
 
-def account_features(facts: Sequence[TicketFacts], as_of: datetime, typical_hours: float | None) -> AccountFeatures:
+def _excess_over_baseline(recent: Sequence[TicketFacts], baseline: Sequence[TicketFacts], hit, rate: float,
+                          as_of: datetime) -> float:
+    """The recent share beyond the worst week minus the baseline share, both shrunk to ``rate``."""
+    now = shrunk_share(*_beyond_worst_week(recent, hit, as_of), rate)
+    return now - shrunk_share(sum(1 for f in baseline if hit(f)), len(baseline), rate)
+
+
+def _excess_over_tenant(recent: Sequence[TicketFacts], hit, rate: float, as_of: datetime) -> float:
+    """The recent share beyond the worst week, shrunk to the tenant's ``rate``, above that rate."""
+    return shrunk_share(*_beyond_worst_week(recent, hit, as_of), rate) - rate
+
+
+def account_features(facts: Sequence[TicketFacts], as_of: datetime, typical_hours: float | None,
+                     rates: TenantRates | None = None) -> AccountFeatures:
     """The features of one account's tickets (oldest first) at ``as_of``; only tickets created
-    before it count."""
+    before it count. ``rates`` is the tenant's background (:func:`tenant_rates`); without it,
+    shares are measured against zero."""
+    rates = rates or TenantRates()
     recent_from, baseline_from = as_of - RECENT, as_of - RECENT - BASELINE
     window = [f for f in facts if baseline_from <= f.created_at < as_of]
     recent = [f for f in window if f.created_at >= recent_from]
@@ -192,26 +210,25 @@ def account_features(facts: Sequence[TicketFacts], as_of: datetime, typical_hour
         result.evidence[name] = _ids(behind)
 
     cancelling = [f for f in recent if f.cancellation]
-    put("cancellation", len(cancelling), cancelling)
+    put("cancellation", len(cancelling) - rates.cancellation * len(recent), cancelling)
     competing = [f for f in recent if f.competitor]
-    put("competitor", len(competing), competing)
+    put("competitor", len(competing) - rates.competitor * len(recent), competing)
     downgrades = _downgrades(window, recent_from)
     put("downgrade", len(downgrades), downgrades)
     weeks, troubled = _troubled_weeks(recent, baseline, as_of)
     put("troubled_weeks", weeks, troubled)
-    rated = [f for f in recent if f.csat is not None]
-    bad = [f for f in rated if f.csat is not None and f.csat <= BAD_CSAT]
-    put("bad_csat", _shrunk_share(*_beyond_worst_week(rated, _bad_rating, as_of)), bad)
-    frustrated = [f for f in recent if f.frustrated]
-    put("frustrated_share", _shrunk_share(*_beyond_worst_week(recent, _frustrated, as_of)), frustrated)
-    share = _shrunk_share(len(frustrated), len(recent))
-    before = _shrunk_share(sum(f.frustrated for f in baseline), len(baseline))
-    put("frustration_trend", share - before, frustrated)
-    reopened = [f for f in recent if f.reopen_count > 0]
-    put("reopened", _shrunk_share(*_beyond_worst_week(recent, _reopened, as_of)), reopened)
+    recent_rated = [f for f in recent if rated(f)]
+    bad = [f for f in recent_rated if bad_rating(f)]
+    put("bad_csat", _excess_over_baseline(recent_rated, [f for f in baseline if rated(f)], bad_rating,
+                                          rates.bad_rating, as_of), bad)
+    angry = [f for f in recent if frustrated(f)]
+    put("frustrated_share", _excess_over_tenant(recent, frustrated, rates.frustrated, as_of), angry)
+    put("frustration_trend", _excess_over_baseline(recent, baseline, frustrated, rates.frustrated, as_of), angry)
+    put("reopened", _excess_over_tenant(recent, reopened, rates.reopened, as_of), [f for f in recent if reopened(f)])
     repeats = _repeats(window, recent_from)
     repeated_before = _repeats(window, baseline_from)
-    repeat_share = _shrunk_share(len(repeats), len(recent))
+    repeat_ids = {f.ticket_id for f in repeats}
+    repeat_share = _shrunk_share(*_beyond_worst_week(recent, lambda f: f.ticket_id in repeat_ids, as_of))
     baseline_share = _shrunk_share(len(repeated_before) - len(repeats), len(baseline))
     put("repeat_contacts", repeat_share - baseline_share, repeats)
     waiting = [f for f in window if f.open_at(as_of) and as_of - f.created_at >= WAITING]
@@ -239,11 +256,12 @@ def tenant_features(facts: Sequence[TicketFacts], as_of: datetime,
     """The features of every account with a ticket in the windows before ``as_of`` (or of the
     ``accounts`` named, with or without tickets there)."""
     typical = typical_resolution(facts, as_of)
+    rates = tenant_rates(facts, as_of)
     grouped = by_account(facts)
     wanted = accounts if accounts is not None else grouped.keys()
     found = {}
     for account in wanted:
-        features = account_features(grouped.get(account, []), as_of, typical)
+        features = account_features(grouped.get(account, []), as_of, typical, rates)
         features.account = account
         if accounts is not None or features.tickets:
             found[account] = features

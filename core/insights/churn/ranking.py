@@ -12,7 +12,14 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from core.insights.churn.facts import TicketFacts, by_account, load_facts
-from core.insights.churn.features import BASELINE, RECENT, AccountFeatures, tenant_features, typical_resolution
+from core.insights.churn.features import (
+    BASELINE,
+    RECENT,
+    AccountFeatures,
+    tenant_features,
+    tenant_rates,
+    typical_resolution,
+)
 from core.insights.churn.features import account_features as features_of
 from core.insights.churn.learned import Evaluation, ScoreModel, learn
 from core.insights.churn.outcomes import load_outcomes
@@ -95,7 +102,7 @@ def account_timeline(runtime: Runtime, slug: str, account: str, as_of: datetime 
     mine = by_account(facts).get(account)
     if not mine:
         return None
-    features = features_of(mine, as_of, typical_resolution(facts, as_of))
+    features = features_of(mine, as_of, typical_resolution(facts, as_of), tenant_rates(facts, as_of))
     features.account = account
     if not features.tickets:
         return None
