@@ -11,6 +11,12 @@ The feature-requests page: requested capabilities per product area and per capab
 four weeks against the four before), a sortable table whose rows open onto their example tickets
 and the accounts asking, and the CSV of the same report; read from
 ``/api/v1/tenants/<slug>/insights/feature-requests`` on the same terms.
+
+The accounts-at-risk page: which churn score is in use (rules or learned, with its measured AUC),
+the accounts in a sortable table, the top ones' scores split by reason, and one account's
+timeline of tickets (its name in ``?account=``, so it can be linked); read from
+``/api/v1/tenants/<slug>/insights/accounts`` and ``.../accounts/<account>``. Account names are
+customer data: the page never carries them, its script writes them only as text.
 """
 
 from __future__ import annotations
@@ -43,3 +49,10 @@ def insights_page(slug: str):
 def feature_requests_page(slug: str):
     _known_tenant(slug)
     return render_template("feature_requests.html", slug=slug)
+
+
+@blueprint.get("/tenants/<slug>/accounts")
+@operator("read")
+def accounts_page(slug: str):
+    _known_tenant(slug)
+    return render_template("accounts.html", slug=slug)
