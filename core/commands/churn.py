@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import click
@@ -33,7 +32,8 @@ def import_outcomes(runtime: Runtime, path: Path, tenant: str) -> None:
 @click.option("--tenant", required=True)
 @click.option("--top", default=20, show_default=True, type=click.IntRange(1, 10_000), help="How many accounts.")
 @click.option("--csv", "csv_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write every ranked account to this CSV file.")
+              help="Also write every ranked account to this CSV file (cells that would run as spreadsheet "
+                   "formulas are escaped).")
 @click.pass_obj
 def churn(runtime: Runtime, tenant: str, top: int, csv_path: Path | None) -> None:
     """Accounts most at risk of churning, with their strongest reasons and the tickets behind them."""
@@ -47,11 +47,7 @@ def churn(runtime: Runtime, tenant: str, top: int, csv_path: Path | None) -> Non
             ids = ", ".join(str(i) for i in reason.ticket_ids)
             click.echo(f"       {reason.description} ({reason.feature} {reason.value:g}): tickets {ids}")
     if csv_path is not None:
-        with csv_path.open("w", encoding="utf-8", newline="") as out:
-            writer = csv.writer(out)
-            writer.writerow(("rank", "account", "score", "method", "tickets", "reasons", "ticket_ids"))
-            for place, account in enumerate(ranking.accounts, start=1):
-                writer.writerow((place, account.account, account.score, ranking.method, account.tickets,
-                                 "; ".join(r.feature for r in account.reasons),
-                                 " ".join(str(i) for r in account.reasons for i in r.ticket_ids)))
+        from core.insights.churn.export import ranking_csv
+
+        csv_path.write_text(ranking_csv(ranking), encoding="utf-8", newline="")
         click.echo(f"wrote {len(ranking.accounts)} account(s) to {csv_path}")

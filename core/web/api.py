@@ -19,6 +19,7 @@ from core.access import audit
 from core.background import tasks
 from core.dispatch.queue import enqueue
 from core.insights import overview as insight_views
+from core.insights.churn.export import ranking_csv
 from core.insights.churn.ranking import account_timeline, rank_accounts
 from core.insights.deploys import mark as mark_deploy
 from core.insights.digest import WeeklyDigest, weekly_digest
@@ -502,6 +503,24 @@ def churn_accounts(slug: str):
         as_of=ranking.as_of, method=ranking.method, note=ranking.note, evaluation=evaluation, total=ranking.total,
         accounts=[AccountRisk(account=a.account, score=a.score, tickets=a.tickets, reasons=_reasons(a.reasons))
                   for a in ranking.accounts]))
+
+
+#: How many ranked accounts the CSV holds at most; the default is all of them, as the CLI writes.
+CSV_ACCOUNTS = 10_000
+
+
+@docs.route("GET", "/tenants/<slug>/insights/accounts.csv", scope="read",
+            summary="The ranked accounts as CSV, the columns of `deskloop insights churn --csv` (text/csv; cells "
+                    "that would run as spreadsheet formulas are escaped)",
+            response=AccountRiskList, media_type="text/csv",
+            query=(QueryParam("limit", "integer", f"How many (1-{CSV_ACCOUNTS}, default all)", 1, CSV_ACCOUNTS),),
+            errors=(400, 404))
+def churn_accounts_csv(slug: str):
+    """Declared before the ``<path:account>`` route, and a distinct path anyway (no slash after
+    ``accounts``): an account named ``accounts.csv`` is still reached at ``.../accounts/accounts.csv``."""
+    ranking = rank_accounts(runtime(), slug, top=_int_arg("limit", CSV_ACCOUNTS, 1, CSV_ACCOUNTS))
+    return current_app.response_class(ranking_csv(ranking), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{slug}-accounts-at-risk.csv"'})
 
 
 @docs.route("GET", "/tenants/<slug>/insights/accounts/<path:account>", scope="read",

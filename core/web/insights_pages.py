@@ -20,6 +20,12 @@ export writes), and the CSV; read from ``/api/v1/tenants/<slug>/insights/knowled
 The weekly digest page: the learning loop's last four weeks on a chart and the digest's sections
 (churn risks, rising requests, knowledge gaps, spikes) as tables and lists, for the week in
 ``?week=`` or the last one; read from ``/api/v1/tenants/<slug>/insights/digest``.
+
+The accounts-at-risk page: which churn score is in use (rules or learned, with its measured AUC),
+the accounts in a sortable table, the top ones' scores split by reason, and one account's
+timeline of tickets (its name in ``?account=``, so it can be linked); read from
+``/api/v1/tenants/<slug>/insights/accounts`` and ``.../accounts/<account>``. Account names are
+customer data: the page never carries them, its script writes them only as text.
 """
 
 from __future__ import annotations
@@ -66,3 +72,10 @@ def knowledge_gaps_page(slug: str):
 def digest_page(slug: str):
     _known_tenant(slug)
     return render_template("digest.html", slug=slug)
+
+
+@blueprint.get("/tenants/<slug>/accounts")
+@operator("read")
+def accounts_page(slug: str):
+    _known_tenant(slug)
+    return render_template("accounts.html", slug=slug)
