@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
 from core.errors import BadInput
 from core.insights import gap_articles as articles
@@ -126,7 +127,6 @@ def _read(session, since: datetime, now: datetime) -> tuple[dict[int, _Ticket], 
     window = (when >= since, when <= now)
     tickets: dict[int, _Ticket] = {}
     tallies: dict[str, measures.GroupTally] = defaultdict(measures.GroupTally)
-    oldest: datetime | None = None
     for row in session.execute(
         select(TicketRow.id, TicketRow.subject, TicketRow.text, TicketRow.intent, TicketRow.cluster_key,
                TicketRow.requester_name, TicketRow.requester_email, TicketRow.requester_external_id,
@@ -134,7 +134,6 @@ def _read(session, since: datetime, now: datetime) -> tuple[dict[int, _Ticket], 
                TicketRow.status, when.label("when"))
         .where(*window).order_by(when.desc(), TicketRow.id.desc()).limit(MAX_TICKETS)
     ):
-        oldest = row.when if oldest is None else min(oldest, row.when)
         group = f"intent:{row.intent}" if row.intent else (
             f"cluster:{row.cluster_key}" if row.cluster_key is not None else None)
         if group is None:
@@ -149,14 +148,9 @@ def _read(session, since: datetime, now: datetime) -> tuple[dict[int, _Ticket], 
             reopened=bool(row.reopen_count), rating=None if row.csat_score is None else row.csat_score >= 4,
             solved=(row.status or "").lower() in RESOLVED)
         tallies[group].tickets += 1
-    if oldest is not None:  # past MAX_TICKETS the window starts at the oldest ticket read
-        window = (when >= oldest, when <= now)
-    for ticket_id, role, public, body, author in session.execute(
-        select(TicketRow.id, MessageRow.author_role, MessageRow.public, MessageRow.body,
-               MessageRow.author_name)
-        .join(TicketRow, TicketRow.id == MessageRow.ticket_id).where(*window)
-        .order_by(TicketRow.id, MessageRow.position)
-    ):
+    for ticket_id, role, public, body, author in _per_ticket(session, tickets, select(
+        MessageRow.ticket_id, MessageRow.author_role, MessageRow.public, MessageRow.body, MessageRow.author_name),
+        MessageRow.ticket_id, MessageRow.position):
         ticket = tickets.get(ticket_id)
         if ticket is None or not body:
             continue
@@ -168,25 +162,39 @@ def _read(session, since: datetime, now: datetime) -> tuple[dict[int, _Ticket], 
             ticket.own_text.append(body)
             if role == "customer" and not ticket.first_message:
                 ticket.first_message = body
-    for ticket_id, abstained, reason in session.execute(
-        select(TicketRow.id, SuggestionRow.abstained, SuggestionRow.abstain_reason)
-        .join(TicketRow, TicketRow.id == SuggestionRow.ticket_id).where(*window)
-    ):
+    for ticket_id, abstained, reason in _per_ticket(session, tickets, select(
+        SuggestionRow.ticket_id, SuggestionRow.abstained, SuggestionRow.abstain_reason),
+        SuggestionRow.ticket_id, SuggestionRow.id):
         if (ticket := tickets.get(ticket_id)) is not None:
             tally = tallies[ticket.group]
             tally.suggestions += 1
             if abstained:
                 tally.abstained += 1
                 tally.abstain_reasons[reason or "unknown"] += 1
-    for ticket_id, kind, payload in session.execute(
-        select(TicketRow.id, SignalRow.kind, SignalRow.payload)
-        .join(TicketRow, TicketRow.id == SignalRow.ticket_id).where(*window, SignalRow.revoked_at.is_(None))
-        .order_by(SignalRow.id)
-    ):
+    for ticket_id, kind, payload, _ in sorted(_per_ticket(session, tickets, select(
+            SignalRow.ticket_id, SignalRow.kind, SignalRow.payload, SignalRow.id).where(SignalRow.revoked_at.is_(None)),
+            SignalRow.ticket_id, SignalRow.id), key=lambda row: row[3]):
         if (ticket := tickets.get(ticket_id)) is not None:
             _apply_signal(ticket, tallies[ticket.group], kind, payload or {})
     labels = {key: label for key, label in session.execute(select(ClusterRow.key, ClusterRow.label))}
     return tickets, tallies, labels
+
+
+#: Ticket ids per read: well under SQLite's and PostgreSQL's limits on bound parameters.
+ID_CHUNK = 900
+
+
+def _per_ticket(session: Session, tickets: dict[int, _Ticket], query: Select, ticket_column: Any,
+                *order: Any) -> list[Any]:
+    """``query``'s rows for the tickets read, a chunk of ids at a time, in ``order`` within a chunk.
+    Not a join on the tickets table: with both tables filtered by tenant, SQLite read every row of
+    the second table once per ticket."""
+    ids = sorted(tickets)
+    rows: list[Any] = []
+    for start in range(0, len(ids), ID_CHUNK):
+        chunk = ids[start:start + ID_CHUNK]
+        rows += session.execute(query.where(ticket_column.in_(chunk)).order_by(*order)).all()
+    return rows
 
 
 def _apply_signal(ticket: _Ticket, tally: measures.GroupTally, kind: str, payload: dict) -> None:

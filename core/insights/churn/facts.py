@@ -131,15 +131,18 @@ def load_facts(session: Session, since: datetime | None = None) -> list[TicketFa
 
 
 def _customer_tones(session: Session, since: datetime | None) -> dict[int, list[tuple[str | None, float | None]]]:
-    # TicketRow.id is selected so the tenant filter reaches the joined table too (core.store.scoping).
-    query = (select(TicketRow.id, MessageRow.sentiment, MessageRow.sentiment_score)
-             .join(TicketRow, TicketRow.id == MessageRow.ticket_id)
-             .where(MessageRow.author_role == "customer"))
+    """Each ticket's customer messages' tones. Two reads, not a join: with both tables filtered by
+    tenant, SQLite picked the tenant index for the inner side and read every message once per
+    ticket (36 s on 12,824 tickets)."""
+    wanted: set[int] | None = None
     if since is not None:
-        query = query.where(TicketRow.created_at >= since)
+        wanted = set(session.scalars(select(TicketRow.id).where(TicketRow.created_at >= since)))
+    query = (select(MessageRow.ticket_id, MessageRow.sentiment, MessageRow.sentiment_score)
+             .where(MessageRow.author_role == "customer"))
     tones: dict[int, list[tuple[str | None, float | None]]] = {}
     for ticket_id, sentiment, score in session.execute(query):
-        tones.setdefault(ticket_id, []).append((sentiment, score))
+        if wanted is None or ticket_id in wanted:
+            tones.setdefault(ticket_id, []).append((sentiment, score))
     return tones
 
 
