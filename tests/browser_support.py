@@ -99,3 +99,25 @@ def narrow_page(browser, request) -> Iterator:
 def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def assert_kept_to_its_tenant(browser, base_url: str, settings, page_path: str, api_paths: list[str],
+                              own_page: str) -> object:
+    """A signed-out visitor of ``page_path`` (a page of tenant acme) is sent to sign in; an operator
+    of tenant beta gets 404 from it and from every one of ``api_paths`` (not even told it exists),
+    and ``own_page``, beta's own, opens. Returns that page, still open, for more checks."""
+    from core.runtime import Runtime
+
+    runtime = Runtime(settings)
+    try:
+        add_operator(runtime, "viewer@beta.example", "viewer", ("beta",), password=STRONG_PASSWORD)
+    finally:
+        runtime.close()
+    page = browser.new_context(viewport=DESKTOP).new_page()
+    assert page.goto(base_url + page_path).url.startswith(f"{base_url}/login")  # signed out: to the sign-in
+    sign_in(page, base_url, "viewer@beta.example")
+    assert page.goto(base_url + page_path).status == 404
+    for path in api_paths:
+        assert page.request.get(base_url + path).status == 404, path
+    assert page.goto(base_url + own_page).status == 200
+    return page

@@ -14,9 +14,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from core.access.operators import add_operator
 from core.runtime import Runtime
-from tests.access_support import STRONG_PASSWORD
 from tests.accounts_support import (
     DEGRADING,
     DEGRADING_TICKETS,
@@ -25,7 +23,7 @@ from tests.accounts_support import (
     HOSTILE_TICKETS,
     seed_accounts,
 )
-from tests.browser_support import DESKTOP, expect, screenshot, sign_in
+from tests.browser_support import assert_kept_to_its_tenant, expect, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -207,23 +205,11 @@ def test_the_page_fits_320_pixels(narrow_page, base_url, acme):
 
 
 def test_an_operator_of_another_tenant_and_a_visitor_are_refused(browser, base_url, acme, settings):
-    runtime = Runtime(settings)
-    try:
-        add_operator(runtime, "viewer@beta.example", "viewer", ("beta",), password=STRONG_PASSWORD)
-    finally:
-        runtime.close()
-    context = browser.new_context(viewport=DESKTOP)
-    try:
-        page = context.new_page()
-        assert page.goto(base_url + PAGE).url.startswith(f"{base_url}/login")  # signed out: to the sign-in
-        sign_in(page, base_url, "viewer@beta.example")
-        assert page.goto(base_url + PAGE).status == 404  # not one of theirs: not even said to exist
-        assert page.request.get(f"{base_url}{API}").status == 404
-        assert page.request.get(f"{base_url}{API}.csv").status == 404
-        assert page.request.get(f"{base_url}{API}/{DEGRADING}").status == 404
-        assert page.goto(f"{base_url}/tenants/beta/accounts").status == 200
-    finally:
-        context.close()
+    page = assert_kept_to_its_tenant(
+        browser, base_url, settings, PAGE,
+        [API, f"{API}.csv", f"{API}/{DEGRADING}"],
+        "/tenants/beta/accounts")
+    page.context.close()
 
 
 def test_an_unknown_tenant_has_no_accounts_page(page, base_url, db):

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.access.operators import add_operator
 from core.runtime import Runtime
-from tests.access_support import STRONG_PASSWORD
-from tests.browser_support import DESKTOP, expect, screenshot, sign_in
+from tests.browser_support import assert_kept_to_its_tenant, expect, screenshot
 from tests.digest_support import seed_digest
 
 pytestmark = pytest.mark.browser
@@ -76,18 +74,8 @@ def test_the_page_fits_320_pixels(narrow_page, base_url, acme):
 
 
 def test_an_operator_of_another_tenant_and_a_visitor_are_refused(browser, base_url, acme, settings):
-    runtime = Runtime(settings)
-    try:
-        add_operator(runtime, "viewer@beta.example", "viewer", ("beta",), password=STRONG_PASSWORD)
-    finally:
-        runtime.close()
-    context = browser.new_context(viewport=DESKTOP)
-    try:
-        page = context.new_page()
-        assert page.goto(base_url + PAGE).url.startswith(f"{base_url}/login")
-        sign_in(page, base_url, "viewer@beta.example")
-        assert page.goto(base_url + PAGE).status == 404
-        assert page.request.get(f"{base_url}/api/v1/tenants/acme/insights/digest").status == 404
-        assert page.goto(f"{base_url}/tenants/beta/digest").status == 200
-    finally:
-        context.close()
+    page = assert_kept_to_its_tenant(
+        browser, base_url, settings, PAGE,
+        ["/api/v1/tenants/acme/insights/digest"],
+        "/tenants/beta/digest")
+    page.context.close()

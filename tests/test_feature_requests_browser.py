@@ -12,10 +12,8 @@ import io
 
 import pytest
 
-from core.access.operators import add_operator
 from core.runtime import Runtime
-from tests.access_support import STRONG_PASSWORD
-from tests.browser_support import DESKTOP, expect, screenshot, sign_in
+from tests.browser_support import assert_kept_to_its_tenant, expect, screenshot
 from tests.feature_requests_support import HOSTILE_SUBJECT, seed_feature_requests
 
 pytestmark = pytest.mark.browser
@@ -173,22 +171,11 @@ def test_the_page_fits_320_pixels(narrow_page, base_url, acme):
 
 
 def test_an_operator_of_another_tenant_and_a_visitor_are_refused(browser, base_url, acme, settings):
-    runtime = Runtime(settings)
-    try:
-        add_operator(runtime, "viewer@beta.example", "viewer", ("beta",), password=STRONG_PASSWORD)
-    finally:
-        runtime.close()
-    context = browser.new_context(viewport=DESKTOP)
-    try:
-        page = context.new_page()
-        assert page.goto(base_url + PAGE).url.startswith(f"{base_url}/login")  # signed out: to the sign-in
-        sign_in(page, base_url, "viewer@beta.example")
-        assert page.goto(base_url + PAGE).status == 404  # not one of theirs: not even said to exist
-        assert page.request.get(f"{base_url}/api/v1/tenants/acme/insights/feature-requests").status == 404
-        assert page.request.get(f"{base_url}/api/v1/tenants/acme/insights/feature-requests.csv").status == 404
-        assert page.goto(f"{base_url}/tenants/beta/feature-requests").status == 200
-    finally:
-        context.close()
+    page = assert_kept_to_its_tenant(
+        browser, base_url, settings, PAGE,
+        ["/api/v1/tenants/acme/insights/feature-requests", "/api/v1/tenants/acme/insights/feature-requests.csv"],
+        "/tenants/beta/feature-requests")
+    page.context.close()
 
 
 def test_an_unknown_tenant_has_no_feature_requests_page(page, base_url, db):

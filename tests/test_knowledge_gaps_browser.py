@@ -14,13 +14,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, update
 
-from core.access.operators import add_operator
 from core.insights.gap_export import write_articles
 from core.insights.knowledge_gaps import knowledge_gap_report
 from core.runtime import Runtime
 from core.store.tables import TicketRow
-from tests.access_support import STRONG_PASSWORD
-from tests.browser_support import DESKTOP, expect, screenshot, sign_in
+from tests.browser_support import assert_kept_to_its_tenant, expect, screenshot
 from tests.knowledge_gaps_support import BAD, CUSTOMER_QUESTIONS, seed_knowledge_gaps
 from tests.personal_data import leaks
 
@@ -205,24 +203,13 @@ def test_the_page_fits_320_pixels(narrow_page, base_url, acme):
 
 
 def test_a_visitor_signs_in_first_and_an_operator_of_another_tenant_is_refused(browser, base_url, acme, settings):
-    runtime = Runtime(settings)
-    try:
-        add_operator(runtime, "viewer@beta.example", "viewer", ("beta",), password=STRONG_PASSWORD)
-    finally:
-        runtime.close()
-    context = browser.new_context(viewport=DESKTOP)
-    try:
-        page = context.new_page()
-        assert page.goto(base_url + PAGE).url.startswith(f"{base_url}/login")  # signed out: to the sign-in
-        sign_in(page, base_url, "viewer@beta.example")
-        assert page.goto(base_url + PAGE).status == 404  # not one of theirs: not even said to exist
-        for path in (API, f"{API}.csv", f"{API}/intent:card_delivery.md?min_score=0"):
-            assert page.request.get(base_url + path).status == 404, path
-        assert page.goto(f"{base_url}/tenants/beta/knowledge-gaps").status == 200
-        loaded(page)
-        expect(page.get_by_test_id("empty-state")).to_be_visible()
-    finally:
-        context.close()
+    page = assert_kept_to_its_tenant(
+        browser, base_url, settings, PAGE,
+        [API, f"{API}.csv", f"{API}/intent:card_delivery.md?min_score=0"],
+        "/tenants/beta/knowledge-gaps")
+    loaded(page)
+    expect(page.get_by_test_id("empty-state")).to_be_visible()
+    page.context.close()
 
 
 def test_an_unknown_tenant_has_no_knowledge_gaps_page(page, base_url, db):
