@@ -146,3 +146,12 @@ def test_a_slow_trickle_of_a_few_extra_tickets_is_no_alarm():
     anyone: a long window must add :data:`core.insights.spikes.LONG_MIN_EXCESS` tickets."""
     hours = spikes.LOOKBACK_HOURS + 1
     assert not _assess_long([1, 1, 1, 2, 1, 1], [0.17] * hours).hot
+
+
+def test_the_long_windows_reuse_a_longer_expectation_of_the_same_fit():
+    """A scan already holds the long lookback's expectation over the incident's span; its last
+    hours are the long windows' expectation, so passing it changes nothing but the work."""
+    series = np.round(np.tile(rhythm_shape(), 2) * 6)
+    first = 0
+    longer = rhythm.expected_recent(series, first, spikes.LOOKBACK_HOURS, spikes.LOOKBACK_HOURS + 9)
+    assert spikes.expectations(series, first, longer) == spikes.expectations(series, first)

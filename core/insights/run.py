@@ -165,7 +165,8 @@ def _assess(session: Session, runtime: Runtime, tenant: TenantRow, key: tuple[st
     span = series[int((first - since) / HOUR):]
     expected = rhythm.expected_recent(series, hour_of_week(since), spikes.LOOKBACK_HOURS, span.size)
     minute = (now - current_hour) / timedelta(minutes=1)
-    assessment = spikes.assess(spikes.windows_now(now, ages, spikes.expectations(series, hour_of_week(since)), minute))
+    assessment = spikes.assess(spikes.windows_now(now, ages, spikes.expectations(series, hour_of_week(since), expected),
+                                                    minute))
     state = None if row is None else spikes.OpenIncident(
         row.incident_id, _aware(row.started_at), _aware(row.last_hot_at), int(row.data.get("observed", 0)),
         row.changes)

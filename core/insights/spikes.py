@@ -86,11 +86,20 @@ LONG_WINDOW_MINUTES = (360,)
 Expectations = list[tuple[Sequence[int], list[float]]]
 
 
-def expectations(series: np.ndarray, first_hour_of_week: int) -> Expectations:
+def expectations(series: np.ndarray, first_hour_of_week: int,
+                 long_expected: Sequence[float] | None = None) -> Expectations:
     """The expected tickets per hour for each set of windows, from the category's hourly counts
-    (oldest first, the last one the current hour). Changes only when the hour does."""
-    return [(lengths, rhythm.expected_recent(series, first_hour_of_week, lookback, lookback + 1))
-            for lengths, lookback in ((WINDOW_MINUTES, SHORT_LOOKBACK_HOURS), (LONG_WINDOW_MINUTES, LOOKBACK_HOURS))]
+    (oldest first, the last one the current hour). Changes only when the hour does.
+
+    ``long_expected`` is the long lookback's expectation over a longer span, if the caller already
+    has it (``rhythm.expected_recent(series, ..., LOOKBACK_HOURS, span)``): its last hours are the
+    same numbers, so the long windows reuse them instead of fitting the rhythm a second time."""
+    short = rhythm.expected_recent(series, first_hour_of_week, SHORT_LOOKBACK_HOURS, SHORT_LOOKBACK_HOURS + 1)
+    if long_expected is not None and len(long_expected) >= LOOKBACK_HOURS + 1:
+        long = list(long_expected[-(LOOKBACK_HOURS + 1):])
+    else:
+        long = rhythm.expected_recent(series, first_hour_of_week, LOOKBACK_HOURS, LOOKBACK_HOURS + 1)
+    return [(WINDOW_MINUTES, short), (LONG_WINDOW_MINUTES, long)]
 
 
 def windows_now(now: datetime, ages: Sequence[float], expected: Expectations, minute: float) -> list[Window]:
