@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +23,20 @@ CHROMIUM = os.environ.get("DESKLOOP_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 DESKTOP = {"width": 1280, "height": 900}
 NARROW = {"width": 320, "height": 720}
+#: What a Chart.js canvas holds: its type (none on a mixed chart), index axis, whether both axes are
+#: stacked, its labels, each dataset's data by label, and whether it was drawn at all.
+CHART_DATA = """canvas => {
+  const chart = window.Chart.getChart(canvas);
+  const scales = chart.options.scales || {};
+  return {
+    type: chart.config.type,
+    axis: chart.options.indexAxis,
+    stacked: scales.x?.stacked === true && scales.y?.stacked === true,
+    labels: chart.data.labels,
+    datasets: Object.fromEntries(chart.data.datasets.map(d => [d.label, d.data])),
+    drawn: canvas.width > 0 && canvas.height > 0,
+  };
+}"""
 
 
 @pytest.fixture(scope="session")
@@ -99,6 +113,25 @@ def narrow_page(browser, request) -> Iterator:
 def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def chart_data(page, test_id: str, script: str = CHART_DATA) -> dict:
+    """What the chart on the canvas ``test_id`` holds (``script`` reads it), once the page's script
+    has marked the canvas ``data-ready``: before that, Chart.js may still hold the last choice's data."""
+    canvas = page.get_by_test_id(test_id)
+    expect(canvas).to_have_attribute("data-ready", "true")
+    return canvas.evaluate(script)
+
+
+def assert_fits_narrow(page, charts: Iterable[str] = (), min_chart_height: int = 120) -> None:
+    """Nothing on the page scrolls sideways at the ``NARROW`` width (320 px), and the box of each
+    chart in ``charts`` (canvas test ids) fits inside it while staying at least ``min_chart_height``
+    tall: a chart squeezed to a sliver fits, but nobody can read it."""
+    width = NARROW["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    for test_id in charts:
+        box = page.get_by_test_id(test_id).bounding_box()
+        assert box is not None and box["width"] <= width and box["height"] >= min_chart_height, (test_id, box)
 
 
 def assert_kept_to_its_tenant(browser, base_url: str, settings, page_path: str, api_paths: list[str],

@@ -23,19 +23,10 @@ from tests.accounts_support import (
     HOSTILE_TICKETS,
     seed_accounts,
 )
-from tests.browser_support import assert_kept_to_its_tenant, expect, screenshot
+from tests.browser_support import assert_fits_narrow, assert_kept_to_its_tenant, chart_data, expect, screenshot
 
 pytestmark = pytest.mark.browser
 
-CHART_DATA = """canvas => {
-  const chart = window.Chart.getChart(canvas);
-  return {
-    stacked: chart.options.scales?.x?.stacked === true && chart.options.scales?.y?.stacked === true,
-    labels: chart.data.labels,
-    datasets: Object.fromEntries(chart.data.datasets.map(d => [d.label, d.data])),
-    drawn: canvas.width > 0 && canvas.height > 0,
-  };
-}"""
 PAGE = "/tenants/acme/accounts"
 API = "/api/v1/tenants/acme/insights/accounts"
 
@@ -52,12 +43,6 @@ def acme(settings, db):
 
 def loaded(page) -> None:
     expect(page.locator("body")).to_have_attribute("data-loaded", "true")
-
-
-def chart_data(page, test_id: str) -> dict:
-    canvas = page.get_by_test_id(test_id)
-    expect(canvas).to_have_attribute("data-ready", "true")
-    return canvas.evaluate(CHART_DATA)
 
 
 def table_rows(page) -> list[dict]:
@@ -197,10 +182,7 @@ def test_the_page_fits_320_pixels(narrow_page, base_url, acme):
     chart_data(page, "scores-chart")
     open_timeline(page, DEGRADING, DEGRADING_TICKETS)
     chart_data(page, "timeline-chart")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 320
-    for test_id in ("scores-chart", "timeline-chart"):
-        box = page.get_by_test_id(test_id).bounding_box()
-        assert box is not None and box["width"] <= 320 and box["height"] >= 120
+    assert_fits_narrow(page, ("scores-chart", "timeline-chart"))
     screenshot(page, "accounts-narrow.png")
 
 

@@ -8,18 +8,12 @@ from __future__ import annotations
 import pytest
 
 from core.runtime import Runtime
-from tests.browser_support import assert_kept_to_its_tenant, expect, screenshot
+from tests.browser_support import assert_fits_narrow, assert_kept_to_its_tenant, chart_data, expect, screenshot
 from tests.digest_support import seed_digest
 
 pytestmark = pytest.mark.browser
 
 PAGE = "/tenants/acme/digest?week=2026-W18"
-TREND = """canvas => {
-  const chart = window.Chart.getChart(canvas);
-  return {type: chart.config.type, labels: chart.data.labels,
-          datasets: Object.fromEntries(chart.data.datasets.map(d => [d.label, d.data])),
-          drawn: canvas.width > 0 && canvas.height > 0};
-}"""
 
 
 @pytest.fixture
@@ -40,9 +34,7 @@ def test_the_page_charts_the_learning_trend_and_lists_each_section(page, base_ur
     page.goto(base_url + PAGE)
     _loaded(page)
     digest = page.request.get(f"{base_url}/api/v1/tenants/acme/insights/digest?week=2026-W18", timeout=120_000).json()
-    canvas = page.get_by_test_id("trend-chart")
-    expect(canvas).to_have_attribute("data-ready", "true")
-    drawn = canvas.evaluate(TREND)
+    drawn = chart_data(page, "trend-chart")
     assert drawn["drawn"] and drawn["type"] == "line"
     assert drawn["labels"] == [w["week"] for w in digest["learning"]["trend"]]
     assert drawn["datasets"]["Drafts sent unchanged (%)"] == [round(w["acceptance"] * 100, 1)
@@ -67,9 +59,7 @@ def test_the_page_fits_320_pixels(narrow_page, base_url, acme):
     page.goto(base_url + PAGE)
     _loaded(page)
     expect(page.get_by_test_id("trend-chart")).to_have_attribute("data-ready", "true")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 320
-    box = page.get_by_test_id("trend-chart").bounding_box()
-    assert box is not None and box["width"] <= 320 and box["height"] >= 120
+    assert_fits_narrow(page, ("trend-chart",))
     screenshot(page, "digest-narrow.png")
 
 

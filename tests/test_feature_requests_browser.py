@@ -13,22 +13,11 @@ import io
 import pytest
 
 from core.runtime import Runtime
-from tests.browser_support import assert_kept_to_its_tenant, expect, screenshot
+from tests.browser_support import assert_fits_narrow, assert_kept_to_its_tenant, chart_data, expect, screenshot
 from tests.feature_requests_support import HOSTILE_SUBJECT, seed_feature_requests
 
 pytestmark = pytest.mark.browser
 
-CHART_DATA = """canvas => {
-  const chart = window.Chart.getChart(canvas);
-  return {
-    type: chart.config.type,
-    axis: chart.options.indexAxis,
-    stacked: chart.options.scales.x.stacked === true && chart.options.scales.y.stacked === true,
-    labels: chart.data.labels,
-    datasets: Object.fromEntries(chart.data.datasets.map(d => [d.label, d.data])),
-    drawn: canvas.width > 0 && canvas.height > 0,
-  };
-}"""
 PAGE = "/tenants/acme/feature-requests"
 
 
@@ -40,12 +29,6 @@ def acme(settings, db):
         runtime.db.ensure_tenant("beta")  # no tickets at all
     finally:
         runtime.close()
-
-
-def chart_data(page, test_id: str) -> dict:
-    canvas = page.get_by_test_id(test_id)
-    expect(canvas).to_have_attribute("data-ready", "true")
-    return canvas.evaluate(CHART_DATA)
 
 
 def table_rows(page) -> list[dict]:
@@ -163,10 +146,7 @@ def test_the_page_fits_320_pixels(narrow_page, base_url, acme):
     chart_data(page, "capabilities-chart")
     page.get_by_test_id("expand").first.click()
     expect(page.get_by_test_id("example").first).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 320
-    for test_id in ("areas-chart", "capabilities-chart"):
-        box = page.get_by_test_id(test_id).bounding_box()
-        assert box is not None and box["width"] <= 320 and box["height"] >= 120
+    assert_fits_narrow(page, ("areas-chart", "capabilities-chart"))
     screenshot(page, "feature-requests-narrow.png")
 
 

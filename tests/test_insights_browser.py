@@ -11,12 +11,12 @@ import pytest
 
 from core.insights.volumes import hour_of
 from core.runtime import Runtime
-from tests.browser_support import expect, screenshot
+from tests.browser_support import assert_fits_narrow, chart_data, expect, screenshot
 from tests.insights_support import HOSTILE_SUBJECT, UNFAMILIAR_CLUSTER, seed_insights
 
 pytestmark = pytest.mark.browser
 
-CHART_DATA = """canvas => {
+VOLUME_CHART = """canvas => {
   const chart = window.Chart.getChart(canvas);
   const markers = chart.options.plugins.deskloopMarkers;
   return {
@@ -39,10 +39,8 @@ def acme(settings, db):
         runtime.close()
 
 
-def chart_data(page) -> dict:
-    canvas = page.get_by_test_id("volume-chart")
-    expect(canvas).to_have_attribute("data-ready", "true")
-    return canvas.evaluate(CHART_DATA)
+def volume_chart(page) -> dict:
+    return chart_data(page, "volume-chart", VOLUME_CHART)
 
 
 def test_the_page_draws_the_spike_its_band_the_incident_and_the_deploy(page, base_url, acme):
@@ -50,7 +48,7 @@ def test_the_page_draws_the_spike_its_band_the_incident_and_the_deploy(page, bas
     picker = page.get_by_test_id("category-picker")
     expect(picker.locator("option:checked")).to_have_text("⚠ intent · login (" + str(
         sum(n for h, n in acme.login_per_hour.items() if h > acme.now - timedelta(hours=168))) + ")")
-    drawn = chart_data(page)
+    drawn = volume_chart(page)
     observed = drawn["datasets"]["Tickets"]
     assert drawn["drawn"] and len(drawn["labels"]) == len(observed) == 168
     assert sum(observed) == sum(n for h, n in acme.login_per_hour.items() if h > acme.now - timedelta(hours=168))
@@ -90,17 +88,17 @@ def test_the_page_draws_the_spike_its_band_the_incident_and_the_deploy(page, bas
 
 def test_picking_another_category_and_fewer_hours_redraws(page, base_url, acme):
     page.goto(f"{base_url}/tenants/acme/insights")
-    chart_data(page)
+    volume_chart(page)
     option = page.get_by_test_id("category-picker").locator("option", has_text=f"unfamiliar:{UNFAMILIAR_CLUSTER}")
     page.get_by_test_id("category-picker").select_option(option.get_attribute("value"))
     expect(page.get_by_test_id("volume-chart")).to_have_attribute(
         "data-category", f'["cluster","unfamiliar:{UNFAMILIAR_CLUSTER}"]')
-    drawn = chart_data(page)
+    drawn = volume_chart(page)
     assert sum(drawn["datasets"]["Tickets"]) == 8 and drawn["incidents"] == 0
     assert f"category=unfamiliar%3A{UNFAMILIAR_CLUSTER}" in page.url
     page.get_by_test_id("hours-picker").select_option("24")
     expect(page.get_by_test_id("volume-chart")).to_have_attribute("data-points", "24")
-    assert len(chart_data(page)["labels"]) == 24
+    assert len(volume_chart(page)["labels"]) == 24
     expect(page.get_by_test_id("category-picker").locator("option:checked")).to_contain_text("unfamiliar:")
     page.get_by_role("button", name="Show intent · login on the chart").click()  # the incident's category
     expect(page.get_by_test_id("volume-chart")).to_have_attribute("data-category", '["intent","login"]')
@@ -110,11 +108,9 @@ def test_picking_another_category_and_fewer_hours_redraws(page, base_url, acme):
 def test_the_page_fits_320_pixels(narrow_page, base_url, acme):
     page = narrow_page
     page.goto(f"{base_url}/tenants/acme/insights")
-    assert len(chart_data(page)["labels"]) == 72  # three days: a week of bars would be hairlines
+    assert len(volume_chart(page)["labels"]) == 72  # three days: a week of bars would be hairlines
     expect(page.get_by_test_id("emerging-example")).to_have_count(5)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 320
-    box = page.get_by_test_id("volume-chart").bounding_box()
-    assert box is not None and box["width"] <= 320 and box["height"] >= 200
+    assert_fits_narrow(page, ("volume-chart",), min_chart_height=200)
     screenshot(page, "insights-narrow.png")
 
 

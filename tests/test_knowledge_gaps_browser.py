@@ -18,7 +18,7 @@ from core.insights.gap_export import write_articles
 from core.insights.knowledge_gaps import knowledge_gap_report
 from core.runtime import Runtime
 from core.store.tables import TicketRow
-from tests.browser_support import assert_kept_to_its_tenant, expect, screenshot
+from tests.browser_support import assert_fits_narrow, assert_kept_to_its_tenant, chart_data, expect, screenshot
 from tests.knowledge_gaps_support import BAD, CUSTOMER_QUESTIONS, seed_knowledge_gaps
 from tests.personal_data import leaks
 
@@ -30,17 +30,6 @@ PAGE = "/tenants/acme/knowledge-gaps"
 API = "/api/v1/tenants/acme/insights/knowledge-gaps"
 MEASURES = {"Abstention": "abstention", "Edited drafts": "edits", "Reopens": "reopens", "Bad CSAT": "bad_csat",
             "Long unique replies": "long_unique_replies"}
-CHART_DATA = """canvas => {
-  const chart = window.Chart.getChart(canvas);
-  return {
-    type: chart.config.type,
-    axis: chart.options.indexAxis,
-    stacked: chart.options.scales.x.stacked === true && chart.options.scales.y.stacked === true,
-    labels: chart.data.labels,
-    datasets: Object.fromEntries(chart.data.datasets.map(d => [d.label, d.data])),
-    drawn: canvas.width > 0 && canvas.height > 0,
-  };
-}"""
 
 
 @pytest.fixture
@@ -66,12 +55,6 @@ def loaded(page, days: str = "90") -> None:
     expect(page.locator("body")).to_have_attribute("data-loaded", days)
 
 
-def chart_data(page) -> dict:
-    canvas = page.get_by_test_id("scores-chart")
-    expect(canvas).to_have_attribute("data-ready", "true")
-    return canvas.evaluate(CHART_DATA)
-
-
 def table_rows(page) -> list[dict]:
     """What the table shows, row by row, top to bottom."""
     return [{"rank": int(row.get_by_test_id("gap-rank").inner_text()),
@@ -89,7 +72,7 @@ def test_the_chart_and_the_table_hold_the_apis_gaps(page, base_url, acme):
     gaps = report["gaps"]
     assert gaps and gaps[0]["label"] == HOSTILE_INTENT and gaps[0]["score"] > 40
 
-    drawn = chart_data(page)
+    drawn = chart_data(page, "scores-chart")
     assert drawn["drawn"] and drawn["type"] == "bar" and drawn["axis"] == "y" and drawn["stacked"]
     assert drawn["labels"] == [g["label"] for g in gaps[:10]]
     assert set(drawn["datasets"]) == set(MEASURES)
@@ -190,13 +173,11 @@ def test_the_page_fits_320_pixels(narrow_page, base_url, acme):
     page = narrow_page
     page.goto(base_url + PAGE)
     loaded(page)
-    chart_data(page)
+    chart_data(page, "scores-chart")
     page.get_by_test_id("expand").first.click()
     expect(page.get_by_test_id("article-answer")).to_be_visible()
     expect(page.get_by_test_id("copy-markdown")).to_be_enabled()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 320
-    box = page.get_by_test_id("scores-chart").bounding_box()
-    assert box is not None and box["width"] <= 320 and box["height"] >= 120
+    assert_fits_narrow(page, ("scores-chart",))
     answer = page.get_by_test_id("article-answer").bounding_box()
     assert answer is not None and answer["x"] >= 0 and answer["x"] + answer["width"] <= 320
     screenshot(page, "knowledge-gaps-narrow.png")

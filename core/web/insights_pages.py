@@ -46,36 +46,26 @@ def _known_tenant(slug: str) -> None:
         abort(404)
 
 
-@blueprint.get("/tenants/<slug>/insights")
-@operator("read")
-def insights_page(slug: str):
-    _known_tenant(slug)
-    return render_template("insights.html", slug=slug, max_hours=MAX_HOURS)
+def _add_page(path: str, endpoint: str, template: str, **context: object) -> None:
+    """Serve ``template`` at ``/tenants/<slug>/<path>`` under ``endpoint``.
+
+    Every insights page is the same view: an operator who may read the tenant gets the template,
+    which holds no tenant data (its script asks the API); an unknown tenant, or one the operator
+    does not see, is a 404, and a signed-out visitor is sent to sign in. Each page still gets a
+    view of its own, since the access rule is read from the view function of its endpoint.
+    """
+
+    @operator("read")
+    def page(slug: str) -> str:
+        _known_tenant(slug)
+        return render_template(template, slug=slug, **context)
+
+    page.__name__ = page.__qualname__ = endpoint
+    blueprint.add_url_rule(f"/tenants/<slug>/{path}", endpoint, page, methods=["GET"])
 
 
-@blueprint.get("/tenants/<slug>/feature-requests")
-@operator("read")
-def feature_requests_page(slug: str):
-    _known_tenant(slug)
-    return render_template("feature_requests.html", slug=slug)
-
-
-@blueprint.get("/tenants/<slug>/knowledge-gaps")
-@operator("read")
-def knowledge_gaps_page(slug: str):
-    _known_tenant(slug)
-    return render_template("knowledge_gaps.html", slug=slug)
-
-
-@blueprint.get("/tenants/<slug>/digest")
-@operator("read")
-def digest_page(slug: str):
-    _known_tenant(slug)
-    return render_template("digest.html", slug=slug)
-
-
-@blueprint.get("/tenants/<slug>/accounts")
-@operator("read")
-def accounts_page(slug: str):
-    _known_tenant(slug)
-    return render_template("accounts.html", slug=slug)
+_add_page("insights", "insights_page", "insights.html", max_hours=MAX_HOURS)
+_add_page("feature-requests", "feature_requests_page", "feature_requests.html")
+_add_page("knowledge-gaps", "knowledge_gaps_page", "knowledge_gaps.html")
+_add_page("digest", "digest_page", "digest.html")
+_add_page("accounts", "accounts_page", "accounts.html")

@@ -3,7 +3,7 @@
 // with their sentiment, bad ratings and reopens, and the list of them). Everything comes from the
 // JSON API; account names are customer data, so they are only ever written with textContent (or
 // drawn on a canvas) and always encoded where they go into a URL.
-import { base as tenantBase, el, get as getJson, say as sayIn } from "./page_kit.js";
+import { base as tenantBase, el, keepInAddress, latestLoader } from "./page_kit.js";
 
 const RANKING_PATH = "/insights/accounts";
 /** Accounts listed (and in the CSV link); the API answers at most 500. */
@@ -36,7 +36,6 @@ const timelineReasons = document.querySelector('[data-testid="timeline-reasons"]
 const timelineCanvas = document.getElementById("timeline-chart");
 const ticketRows = document.querySelector('[data-testid="timeline-tickets"] tbody');
 
-const say = (message, isError = false) => sayIn(status, message, isError);
 const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 const day = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
 const shortDay = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", timeZone: "UTC" });
@@ -217,55 +216,39 @@ function showTimeline(timeline) {
   timelineCard.dataset.account = timeline.account;
 }
 
-let opening = 0;
-
-async function openAccount(account, { scroll = true } = {}) {
-  const ticket = ++opening;
-  const url = new URL(window.location.href);
-  url.searchParams.set("account", account);
-  window.history.replaceState(null, "", url);
-  timelineCard.hidden = false;
-  timelineCard.setAttribute("aria-busy", "true");
-  timelineHeading.textContent = account;
-  sayIn(timelineStatus, "");
-  try {
-    const timeline = await getJson(accountPath(account));
-    if (ticket !== opening) return;  // a later choice won
-    showTimeline(timeline);
-    if (scroll) timelineCard.scrollIntoView({ block: "start" });
-  } catch (error) {
-    if (ticket !== opening) return;
+const timelineLoader = latestLoader({
+  card: timelineCard, status: timelineStatus, what: "this account's timeline",
+  failed() {
     delete timelineCard.dataset.account;
     ticketRows.replaceChildren();
-    sayIn(timelineStatus, `Could not load this account's timeline: ${error.message}`, true);
-  } finally {
-    if (ticket === opening) timelineCard.removeAttribute("aria-busy");
-  }
+  },
+});
+
+function openAccount(account, { scroll = true } = {}) {
+  keepInAddress({ account });
+  timelineCard.hidden = false;
+  timelineHeading.textContent = account;
+  return timelineLoader(accountPath(account), (timeline) => {
+    showTimeline(timeline);
+    if (scroll) timelineCard.scrollIntoView({ block: "start" });
+  });
 }
 
 // ---- loading --------------------------------------------------------------------------------
 
-async function load() {
-  card.setAttribute("aria-busy", "true");
-  document.getElementById("csv-link").href = `${tenantBase}${RANKING_PATH}.csv?limit=${LISTED}`;
-  try {
-    const ranking = await getJson(`${RANKING_PATH}?limit=${LISTED}`);
-    accounts = ranking.accounts;
-    describeScore(ranking);
-    summary.textContent = `${plural(ranking.total, "account", "accounts")} with tickets in the 18 weeks up to `
-      + `${day.format(new Date(ranking.as_of))}${ranking.total > accounts.length ? `; the ${accounts.length} most at risk listed` : ""}.`;
-    emptyState.hidden = accounts.length > 0;
-    scoresFigure.hidden = accounts.length === 0;
-    renderTable();
-    if (accounts.length) drawScores(accounts);
-    document.body.dataset.loaded = "true";
-  } catch (error) {
-    say(`Could not load the accounts: ${error.message}`, true);
-  } finally {
-    card.removeAttribute("aria-busy");
-  }
+function showRanking(ranking) {
+  accounts = ranking.accounts;
+  describeScore(ranking);
+  summary.textContent = `${plural(ranking.total, "account", "accounts")} with tickets in the 18 weeks up to `
+    + `${day.format(new Date(ranking.as_of))}${ranking.total > accounts.length ? `; the ${accounts.length} most at risk listed` : ""}.`;
+  emptyState.hidden = accounts.length > 0;
+  scoresFigure.hidden = accounts.length === 0;
+  renderTable();
+  if (accounts.length) drawScores(accounts);
+  document.body.dataset.loaded = "true";
 }
 
+document.getElementById("csv-link").href = `${tenantBase}${RANKING_PATH}.csv?limit=${LISTED}`;
+latestLoader({ card, status, what: "the accounts" })(`${RANKING_PATH}?limit=${LISTED}`, showRanking);
 const asked = new URLSearchParams(window.location.search).get("account");
-load();
 if (asked) openAccount(asked, { scroll: false });

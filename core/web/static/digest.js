@@ -2,7 +2,7 @@
 // sections as tables and lists. Everything comes from the JSON API; server text (organization
 // names, capability and gap labels, categories) is only ever written with textContent or drawn
 // on a canvas, never as markup.
-import { el, get as getJson, say as sayIn } from "./page_kit.js";
+import { el, keepInAddress, latestLoader } from "./page_kit.js";
 
 const DIGEST_PATH = "/insights/digest";
 
@@ -15,7 +15,6 @@ const trendCanvas = document.getElementById("trend-chart");
 const learningSummary = document.getElementById("learning-summary");
 const card = document.getElementById("digest-card");
 
-const say = (message, isError = false) => sayIn(status, message, isError);
 const percent = (rate) => (rate === null || rate === undefined ? "–" : `${Math.round(rate * 100)}%`);
 const body = (testid) => document.querySelector(`[data-testid="${testid}"] tbody`);
 const list = (testid) => document.querySelector(`[data-testid="${testid}"]`);
@@ -80,28 +79,15 @@ function render(digest) {
   }
 }
 
-let loading = 0;
+const loader = latestLoader({ card, status, what: "the digest", pending: "Computing the digest…" });
 
-async function load() {
-  const ticket = ++loading;
+function load() {
   const week = weekInput.value.trim();
-  const url = new URL(window.location.href);
-  if (week) url.searchParams.set("week", week);
-  else url.searchParams.delete("week");
-  window.history.replaceState(null, "", url);
-  card.setAttribute("aria-busy", "true");
-  say("Computing the digest…");
-  try {
-    const digest = await getJson(week ? `${DIGEST_PATH}?week=${encodeURIComponent(week)}` : DIGEST_PATH);
-    if (ticket !== loading) return;  // a later choice won
-    say("");
+  keepInAddress({ week: week || null });
+  return loader(week ? `${DIGEST_PATH}?week=${encodeURIComponent(week)}` : DIGEST_PATH, (digest) => {
     render(digest);
     document.body.dataset.loaded = digest.week;
-  } catch (error) {
-    if (ticket === loading) say(`Could not load the digest: ${error.message}`, true);
-  } finally {
-    if (ticket === loading) card.removeAttribute("aria-busy");
-  }
+  });
 }
 
 form.addEventListener("submit", (event) => {

@@ -3,7 +3,7 @@
 // asking, and the CSV of the same report. Everything comes from the JSON API; server text (ticket
 // subjects are customer text, labels are made of customers' words) is only ever written with
 // textContent or drawn on a canvas, never as markup.
-import { base as tenantBase, el, get as getJson, say as sayIn } from "./page_kit.js";
+import { el, followDaysPicker, latestLoader } from "./page_kit.js";
 
 const REPORT_PATH = "/insights/feature-requests";
 /** Capabilities drawn on the chart: the most requested; the table lists them all. */
@@ -20,8 +20,6 @@ const noAreas = document.querySelector('[data-testid="no-areas"]');
 const capabilitiesCanvas = document.getElementById("capabilities-chart");
 const table = document.querySelector("table.capabilities");
 const card = document.getElementById("capabilities-card");
-
-const say = (message, isError = false) => sayIn(status, message, isError);
 
 const isWebLink = (url) => typeof url === "string" && /^https?:\/\//i.test(url);
 const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
@@ -183,41 +181,21 @@ for (const th of table.tHead.querySelectorAll("th[data-sort]")) {
 
 // ---- loading --------------------------------------------------------------------------------
 
-let loading = 0;
-
-async function load() {
-  const ticket = ++loading;
-  const days = daysPicker.value;
-  csvLink.href = `${tenantBase}${REPORT_PATH}.csv?days=${days}`;
-  const url = new URL(window.location.href);
-  url.searchParams.set("days", days);
-  window.history.replaceState(null, "", url);
-  card.setAttribute("aria-busy", "true");
-  say("");
-  try {
-    const report = await getJson(`${REPORT_PATH}?days=${days}`);
-    if (ticket !== loading) return;  // a later choice won
-    capabilities = report.capabilities;
-    summary.textContent = `${plural(report.feature_requests, "feature request", "feature requests")} among `
-      + `${plural(report.tickets_read, "ticket", "tickets")} created since ${day.format(new Date(report.since))}, in `
-      + `${plural(capabilities.length, "requested capability", "requested capabilities")}`
-      + `${report.plan_field ? `; accounts weighted by their "${report.plan_field}" plan` : ""}.`;
-    emptyState.hidden = capabilities.length > 0;
-    charts.hidden = capabilities.length === 0;
-    renderTable();
-    if (capabilities.length) {
-      drawAreas(capabilities);
-      drawCapabilities(capabilities);
-    }
-    document.body.dataset.loaded = days;
-  } catch (error) {
-    if (ticket === loading) say(`Could not load the feature requests: ${error.message}`, true);
-  } finally {
-    if (ticket === loading) card.removeAttribute("aria-busy");
+function show(report, days) {
+  capabilities = report.capabilities;
+  summary.textContent = `${plural(report.feature_requests, "feature request", "feature requests")} among `
+    + `${plural(report.tickets_read, "ticket", "tickets")} created since ${day.format(new Date(report.since))}, in `
+    + `${plural(capabilities.length, "requested capability", "requested capabilities")}`
+    + `${report.plan_field ? `; accounts weighted by their "${report.plan_field}" plan` : ""}.`;
+  emptyState.hidden = capabilities.length > 0;
+  charts.hidden = capabilities.length === 0;
+  renderTable();
+  if (capabilities.length) {
+    drawAreas(capabilities);
+    drawCapabilities(capabilities);
   }
+  document.body.dataset.loaded = days;
 }
 
-daysPicker.addEventListener("change", load);
-const askedDays = new URLSearchParams(window.location.search).get("days");
-if ([...daysPicker.options].some((o) => o.value === askedDays)) daysPicker.value = askedDays;
-load();
+followDaysPicker({ picker: daysPicker, csvLink, path: REPORT_PATH, show,
+                   load: latestLoader({ card, status, what: "the feature requests" }) });

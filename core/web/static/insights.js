@@ -2,7 +2,7 @@
 // incidents and the deploys on the same chart; the incidents table; the emerging groups. Everything
 // comes from the JSON API; server text (ticket subjects are customer text) is only ever written
 // with textContent, never as markup.
-import { el, get, say } from "./page_kit.js";
+import { el, get, keepInAddress, pickFromAddress, say } from "./page_kit.js";
 
 const HOUR_MS = 3600 * 1000;
 
@@ -270,11 +270,7 @@ function choose(kind, category) {
 async function showChosen(kind, category) {
   const ticket = ++drawing;
   const hours = hoursPicker.value;
-  const url = new URL(window.location.href);
-  url.searchParams.set("kind", kind);
-  url.searchParams.set("category", category);
-  url.searchParams.set("hours", hours);
-  window.history.replaceState(null, "", url);
+  keepInAddress({ kind, category, hours });
   canvas.dataset.ready = "false";
   try {
     const query = new URLSearchParams({ kind, category, hours });
@@ -318,9 +314,9 @@ picker.addEventListener("change", () => {
 hoursPicker.addEventListener("change", () => loadAll().catch((error) => say(volumeStatus, `Could not load: ${error.message}`, true)));
 
 // The hours in the address, else three days on a narrow screen (a week of bars would be hairlines).
-const askedHours = new URLSearchParams(window.location.search).get("hours");
-if ([...hoursPicker.options].some((o) => o.value === askedHours)) hoursPicker.value = askedHours;
-else if (window.matchMedia("(max-width: 600px)").matches) hoursPicker.value = "72";
+if (!pickFromAddress(hoursPicker, "hours") && window.matchMedia("(max-width: 600px)").matches) {
+  hoursPicker.value = "72";
+}
 loadAll().catch((error) => {
   say(volumeStatus, `Could not load the categories: ${error.message}`, true);
   say(incidentsStatus, `Could not load the incidents: ${error.message}`, true);

@@ -3,7 +3,7 @@
 // CSV of the same report. Everything comes from the JSON API; server text (intent and cluster
 // labels are made of customers' words, the article of agents' replies) is only ever written with
 // textContent or drawn on a canvas, never as markup.
-import { base as tenantBase, el, get as getJson, say as sayIn } from "./page_kit.js";
+import { base as tenantBase, el, followDaysPicker, latestLoader } from "./page_kit.js";
 
 const REPORT_PATH = "/insights/knowledge-gaps";
 /** Gaps drawn on the chart: the highest scores; the table lists every gap the API returned. */
@@ -32,7 +32,6 @@ const canvas = document.getElementById("scores-chart");
 const table = document.querySelector("table.gaps");
 const card = document.getElementById("table-card");
 
-const say = (message, isError = false) => sayIn(status, message, isError);
 const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 const day = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
 
@@ -169,38 +168,18 @@ function renderTable(gaps, days) {
 
 // ---- loading --------------------------------------------------------------------------------
 
-let loading = 0;
-
-async function load() {
-  const ticket = ++loading;
-  const days = daysPicker.value;
-  csvLink.href = `${tenantBase}${REPORT_PATH}.csv?days=${days}`;
-  const url = new URL(window.location.href);
-  url.searchParams.set("days", days);
-  window.history.replaceState(null, "", url);
-  card.setAttribute("aria-busy", "true");
-  say("");
-  try {
-    const report = await getJson(`${REPORT_PATH}?days=${days}`);
-    if (ticket !== loading) return;  // a later choice won
-    const { gaps } = report;
-    summary.textContent = `${plural(gaps.length, "gap", "gaps")} among `
-      + `${plural(report.tickets_read, "ticket", "tickets")} with an intent or a cluster created since `
-      + `${day.format(new Date(report.since))}; ${plural(report.groups_measured, "group", "groups")} of 5 tickets `
-      + `or more measured, those scoring under ${report.min_score} left out.`;
-    emptyState.hidden = gaps.length > 0;
-    chartFigure.hidden = gaps.length === 0;
-    renderTable(gaps, days);
-    if (gaps.length) drawScores(gaps);
-    document.body.dataset.loaded = days;
-  } catch (error) {
-    if (ticket === loading) say(`Could not load the knowledge gaps: ${error.message}`, true);
-  } finally {
-    if (ticket === loading) card.removeAttribute("aria-busy");
-  }
+function show(report, days) {
+  const { gaps } = report;
+  summary.textContent = `${plural(gaps.length, "gap", "gaps")} among `
+    + `${plural(report.tickets_read, "ticket", "tickets")} with an intent or a cluster created since `
+    + `${day.format(new Date(report.since))}; ${plural(report.groups_measured, "group", "groups")} of 5 tickets `
+    + `or more measured, those scoring under ${report.min_score} left out.`;
+  emptyState.hidden = gaps.length > 0;
+  chartFigure.hidden = gaps.length === 0;
+  renderTable(gaps, days);
+  if (gaps.length) drawScores(gaps);
+  document.body.dataset.loaded = days;
 }
 
-daysPicker.addEventListener("change", load);
-const askedDays = new URLSearchParams(window.location.search).get("days");
-if ([...daysPicker.options].some((o) => o.value === askedDays)) daysPicker.value = askedDays;
-load();
+followDaysPicker({ picker: daysPicker, csvLink, path: REPORT_PATH, show,
+                   load: latestLoader({ card, status, what: "the knowledge gaps" }) });
