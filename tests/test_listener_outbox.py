@@ -137,15 +137,33 @@ def test_a_running_job_is_neither_queued_again_nor_run_twice(with_redis, probe, 
         # Queued again all the same (the event told twice): the second run does not do the work.
         listeners.queue_job(runtime, "test-outbox", job)
         _work(runtime)
-        assert probe.runs == 1
-        # It failed with StillRunning, and RQ retries it later.
-        assert job_states(runtime.settings, [JOB_ID]) == {JOB_ID: "scheduled"}
+        assert probe.runs == 1 and job_states(runtime.settings, [JOB_ID]) == {JOB_ID: "finished"}
     finally:
         probe.hold.set()
         running.join(30)
     assert _entry(runtime).done_at is not None
-    assert listeners.run_listener("test-outbox", job) == "already done"  # what that retry finds
+    _due_now(runtime)
+    assert outbox.requeue_unfinished(runtime, "acme") == 0  # that second run ended; the entry is done
+    assert listeners.run_listener("test-outbox", job) == "already done"
     assert probe.runs == 1
+
+
+@on_postgresql
+def test_a_job_whose_worker_died_is_queued_again_once_its_claim_has_lapsed(with_redis, probe):
+    runtime = with_redis
+    assert listeners.publish(runtime, _occurrence())
+    tenant_id = runtime.db.tenant_id("acme")
+    assert outbox.claim(runtime, "acme", JOB_ID, lease_seconds=300) is outbox.Claim.CLAIMED  # a worker, then killed
+    _work(runtime)  # the queued copy finds the entry claimed and does nothing
+    assert probe.runs == 0
+    _due_now(runtime)
+    assert outbox.requeue_unfinished(runtime, "acme") == 0  # the claim may still be running
+
+    with runtime.db.transaction(tenant_id) as session:  # the lease lapses
+        session.execute(update(ListenerJobRow).values(claimed_until=datetime.now(UTC) - timedelta(seconds=1)))
+    assert outbox.requeue_unfinished(runtime, "acme") == 1
+    _work(runtime)
+    assert probe.runs == 1 and _entry(runtime).done_at is not None
 
 
 def test_without_redis_a_job_that_failed_is_run_again_by_the_drain_and_done_once(db, settings, probe):

@@ -152,9 +152,10 @@ def run_listener(name: str, occurrence: dict[str, Any]) -> Any:
     listener returned, which RQ keeps as the job's result (what was done, for an operator).
 
     The job claims its outbox entry first: an entry already done means an earlier run completed
-    it (this one was queued again after a loss, or told twice), and one claimed by a run still
-    going makes this one fail with :class:`~core.dispatch.outbox.StillRunning`, to be retried by
-    RQ after that run ends. The entry is marked done once the listener returned."""
+    it (this one was queued again after a loss, or told twice), and one claimed by another run
+    means that run may still be going: this one does nothing either, and should the other have
+    died, the outbox queues the job again once its lease has lapsed (failing here instead would
+    spend RQ's retries while the lease holds). The entry is marked done once the listener returned."""
     from core.runtime import for_jobs
 
     listener = _listeners.get(name)
@@ -171,7 +172,8 @@ def run_listener(name: str, occurrence: dict[str, Any]) -> Any:
         log.info("listener job %s was already done; nothing to do", job_id)
         return "already done"
     if claimed is outbox.Claim.BUSY:
-        raise outbox.StillRunning(f"listener job {job_id} is being run by another worker")
+        log.info("listener job %s is claimed by another worker; nothing to do", job_id)
+        return "claimed by another run"
     try:
         result = listener.handle(runtime, Occurrence(**occurrence))
     except BaseException:

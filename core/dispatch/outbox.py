@@ -11,8 +11,9 @@ the scheduler starts a drain for any tenant with an entry left behind.
 
 Running twice is guarded here rather than in each listener: a run claims its entry for as long as
 it may run (a lease, longer than the job's timeout, after which RQ stops it), so a job queued again
-while the first run is still going finds the entry claimed and waits for its retry, and a job whose
-entry is done does nothing. What the guard cannot cover is a process killed between the helpdesk's
+while the first run is still going finds the entry claimed and does nothing (the sweep looks at the
+entry again once the lease has lapsed, in case that run died), and a job whose entry is done does
+nothing either. What the guard cannot cover is a process killed between the helpdesk's
 answer and the commit of ``done_at`` (the effect is in the helpdesk, not in our database): that run
 is done again once its lease has lapsed. Write-back's tags are idempotent there; its private note
 would be written a second time.
@@ -67,11 +68,6 @@ class Claim(enum.Enum):
     DONE = "done"  # an earlier run completed it: nothing to do
     BUSY = "busy"  # another run holds it (still running, or died within its lease)
     UNRECORDED = "unrecorded"  # no entry (queued before the outbox existed): run unguarded
-
-
-class StillRunning(RuntimeError):
-    """The job's entry is claimed by another run: raised so that RQ retries this one later, when
-    that run has completed the entry (this one then does nothing) or its lease has lapsed."""
 
 
 def record(runtime: Runtime, tenant_slug: str, job_id: str, listener: str, occurrence: dict[str, Any]) -> bool:
