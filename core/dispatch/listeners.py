@@ -98,13 +98,22 @@ def listeners_for(topic: Topic, kind: str) -> list[Listener]:
     return [x for x in _listeners.values() if x.topic == topic and (x.kinds is None or kind in x.kinds)]
 
 
+#: Topics whose listener jobs stay in the outbox until they have completed. A helpdesk event is
+#: told once (its own outbox, ``published_at``, only waits for the queueing), so a job Redis forgot
+#: would be lost. The other topics' publishers keep their own record of what reached its
+#: destination (a posted alert, a published digest) and tell again until it has, which must run
+#: the listener again even after a run that completed without posting: the outbox would stop that.
+OUTBOX_TOPICS: frozenset[Topic] = frozenset({"event"})
+
+
 def publish(runtime: Runtime, occurrence: Occurrence) -> bool:
     """Run every listener of the occurrence's topic and kind: inline ones now, in registration
-    order; the others as jobs with id ``<source>:<tenant>:<listener>:<key>``, each recorded in the
-    outbox (:mod:`core.dispatch.outbox`) until it has completed. Returns False when a job could not
-    be recorded or queued (the database or the queue is unreachable): the caller keeps the
-    occurrence to tell again (the fixed job id makes that safe). A listener that fails inline is
-    logged and counts as told: the same occurrence would fail it again."""
+    order; the others as jobs with id ``<source>:<tenant>:<listener>:<key>``, those of a helpdesk
+    event recorded in the outbox (:mod:`core.dispatch.outbox`) until they have completed (see
+    :data:`OUTBOX_TOPICS`). Returns False when a job could not be recorded or queued (the database
+    or the queue is unreachable): the caller keeps the occurrence to tell again (the fixed job id
+    makes that safe). A listener that fails inline is logged and counts as told: the same
+    occurrence would fail it again."""
     queued_all = True
     for listener in listeners_for(occurrence.topic, occurrence.kind):
         try:
@@ -119,7 +128,8 @@ def publish(runtime: Runtime, occurrence: Occurrence) -> bool:
             continue
         as_json = _as_json(occurrence)
         try:
-            if outbox.record(runtime, occurrence.tenant, job_key(listener.name, as_json), listener.name, as_json):
+            if occurrence.topic not in OUTBOX_TOPICS or outbox.record(
+                    runtime, occurrence.tenant, job_key(listener.name, as_json), listener.name, as_json):
                 queue_job(runtime, listener.name, as_json)
         except Exception as exc:  # the queue or the database is unreachable: told again later
             queued_all = False
@@ -151,11 +161,12 @@ def run_listener(name: str, occurrence: dict[str, Any]) -> Any:
     """The job a queued listener runs (a worker imports it by this dotted path); returns what the
     listener returned, which RQ keeps as the job's result (what was done, for an operator).
 
-    The job claims its outbox entry first: an entry already done means an earlier run completed
-    it (this one was queued again after a loss, or told twice), and one claimed by another run
-    means that run may still be going: this one does nothing either, and should the other have
-    died, the outbox queues the job again once its lease has lapsed (failing here instead would
-    spend RQ's retries while the lease holds). The entry is marked done once the listener returned."""
+    A helpdesk event's job (:data:`OUTBOX_TOPICS`) claims its outbox entry first: an entry already
+    done means an earlier run completed it (this one was queued again after a loss, or told twice),
+    and one claimed by another run means that run may still be going: this one does nothing
+    either, and should the other have died, the outbox queues the job again once its lease has
+    lapsed (failing here instead would spend RQ's retries while the lease holds). The entry is
+    marked done once the listener returned."""
     from core.runtime import for_jobs
 
     listener = _listeners.get(name)
@@ -166,6 +177,8 @@ def run_listener(name: str, occurrence: dict[str, Any]) -> Any:
         log.warning("no listener called %s is registered here; job dropped", name)
         return None
     runtime, job_id = for_jobs(), job_key(name, occurrence)
+    if occurrence["topic"] not in OUTBOX_TOPICS:
+        return listener.handle(runtime, Occurrence(**occurrence))
     tenant = occurrence["tenant"]
     claimed = outbox.claim(runtime, tenant, job_id, CLAIM_SECONDS)
     if claimed is outbox.Claim.DONE:

@@ -2,12 +2,12 @@
 
 Handing a job to Redis is not doing it: a Redis without persistence that restarts forgets every job
 it held (under webhook load, 15 write-backs of 1,668 were lost that way while the outbox only
-waited for the queueing). So :func:`core.dispatch.listeners.publish` records each listener job here
-before queueing it (:func:`record`), the job marks its entry done when it has finished
-(:func:`claim`, then :func:`mark_done`), and :func:`requeue_unfinished` queues again an entry whose
-job Redis no longer knows, ended without completing it, or has waited too long (without Redis:
-that has not completed after a grace time). Every drain of a tenant's webhook events runs it, and
-the scheduler starts a drain for any tenant with an entry left behind.
+waited for the queueing). So :func:`core.dispatch.listeners.publish` records each job of a
+helpdesk event's listener here before queueing it (:func:`record`), the job marks its entry done
+when it has finished (:func:`claim`, then :func:`mark_done`), and :func:`requeue_unfinished`
+queues again an entry whose job Redis no longer knows, ended without completing it, or has waited
+too long (without Redis: that has not completed after a grace time). Every drain of a tenant's
+webhook events runs it, and the scheduler starts a drain for any tenant with an entry left behind.
 
 Running twice is guarded here rather than in each listener: a run claims its entry for as long as
 it may run (a lease, longer than the job's timeout, after which RQ stops it), so a job queued again
