@@ -189,3 +189,17 @@ def test_without_redis_a_job_that_failed_is_run_again_by_the_drain_and_done_once
     assert seconds_until_due(runtime, "acme") is None
     assert listeners.publish(runtime, _occurrence())  # told again: done already, so not run
     assert probe.runs == 2
+
+
+def test_the_scheduler_starts_a_drain_for_a_tenant_whose_job_has_not_completed(db, settings, probe):
+    from core.background.scheduler import enqueue_stuck_events
+
+    db.ensure_tenant("acme")
+    runtime = Runtime(settings)
+    probe.failures = 1
+    listeners.publish(runtime, _occurrence())
+    assert enqueue_stuck_events(runtime) == []  # within its grace time
+    _due_now(runtime)
+    assert enqueue_stuck_events(runtime) == ["acme"]  # without Redis the drain runs now, and runs the job
+    assert probe.runs == 2 and _entry(runtime).done_at is not None
+    assert enqueue_stuck_events(runtime) == []
