@@ -277,8 +277,11 @@ def _write_back_jobs(worker_log: Path, traffic, notes: dict[int, int]) -> dict[s
     """Write-backs lost and done twice, counted per job rather than against the baseline's notes
     (whether a suggestion abstains depends on what the ticket held when its job ran, so note counts
     differ between runs without anything lost). Every new customer message of the Zendesk tenant
-    must have its write-back job completed (the workers' log names each completed job); a job
-    completed more than once, or a ticket with more notes than its customer messages, is twice."""
+    must have its write-back job completed (the workers' log names each job whose listener ran to
+    the end: ``listener job ... completed``; a run that found its outbox entry already done, or
+    claimed by another run, did not write and is not counted); a job completed more than once, or a
+    ticket with more notes than its customer messages, is twice. Also counted: the jobs the outbox
+    queued again (lost by the queue, or never completed) and the runs its guard stopped."""
     from core.dispatch.queue import rq_job_id
     from core.helpdesk.contract import integration
 
@@ -288,16 +291,26 @@ def _write_back_jobs(worker_log: Path, traffic, notes: dict[int, int]) -> dict[s
             if event.kind in ("ticket_created", "customer_replied"):
                 expected[rq_job_id(f"zendesk:bench-zendesk:write-back:{event.event_id}")] = event.ticket_external_id
     completed: Counter[str] = Counter()
+    requeued = guarded = 0
     for line in worker_log.read_text(errors="replace").splitlines():
-        if "Successfully completed core.dispatch.listeners.run_listener" in line:
-            try:
-                completed[json.loads(line).get("job_id", "")] += 1
-            except ValueError:
-                continue
+        if '"listener job ' not in line and "queued again (" not in line:
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        message = record.get("message", "")
+        if message.startswith("listener job ") and message.endswith(" completed"):
+            completed[record.get("job_id", "")] += 1
+        elif message.startswith("listener job ") and ("already done" in message or "another worker" in message):
+            guarded += 1
+        elif "queued again (" in message:
+            requeued += int(message.split("queued again (", 1)[1].split(")", 1)[0])
     per_ticket = Counter(expected.values())
     extra_notes = sum(max(0, n - per_ticket.get(str(ticket), 0)) for ticket, n in notes.items())
     return {"expected": len(expected), "lost": sum(1 for job in expected if not completed[job]),
-            "twice": sum(n - 1 for job, n in completed.items() if job in expected and n > 1) + extra_notes}
+            "twice": sum(n - 1 for job, n in completed.items() if job in expected and n > 1) + extra_notes,
+            "requeued": requeued, "guarded": guarded}
 
 
 def _notes_by_ticket(fake_state) -> dict[int, int]:
@@ -332,7 +345,7 @@ def run_webhook_scenario(name: str, deliveries: int, rate: float, reference: dic
             _send(f"http://127.0.0.1:{stack.port}", warm, rate / 2)
             warm_events, _ = expected_counts(traffic[:warm_up])
             _wait_until_applied(postgres.url, warm_events)
-            _wait_for_jobs(redis.url)
+            _wait_for_jobs(redis.url, postgres.url)
             traffic = traffic[warm_up:]
         fault_end: list[float] = []
 
@@ -366,7 +379,8 @@ def run_webhook_scenario(name: str, deliveries: int, rate: float, reference: dic
             [(f"/webhooks/{d.helpdesk}/bench-{d.helpdesk}", d.body, d.headers) for d in traffic], rate)
         striker.join()
         all_applied = _wait_until_applied(postgres.url, distinct_events)
-        jobs_done = _wait_for_jobs(redis.url)  # write-backs still running, or waiting for their retry
+        # Write-backs still running, waiting for their retry, or not yet completed in the outbox.
+        jobs_done = _wait_for_jobs(redis.url, postgres.url)
         counts = _counts(postgres.url)
     finally:
         stack.stop()
@@ -382,15 +396,17 @@ def run_webhook_scenario(name: str, deliveries: int, rate: float, reference: dic
     return result
 
 
-def _wait_for_jobs(redis_url: str, quiet_seconds: float = 5, longest: float = 900) -> float | None:
-    """Until no job is queued, running or waiting for a retry for ``quiet_seconds`` (a failed
-    write-back waits up to minutes for its next try); returns the perf_counter time the last job
-    ended, or None when jobs were still pending after ``longest`` seconds."""
+def _wait_for_jobs(redis_url: str, database_url: str, quiet_seconds: float = 5, longest: float = 900) -> float | None:
+    """Until no job is queued, running or waiting for a retry, and no listener job is left
+    uncompleted in the outbox (``listener_jobs``: a job Redis lost is queued again from there), for
+    ``quiet_seconds`` (a failed write-back waits up to minutes for its next try); returns the
+    perf_counter time the last job ended, or None when jobs were still pending after ``longest`` seconds."""
     from redis import Redis
     from rq import Queue
     from rq.job import Job
     from rq.registry import ScheduledJobRegistry, StartedJobRegistry
     from rq.serializers import JSONSerializer
+    from sqlalchemy import create_engine, text
 
     connection = Redis.from_url(redis_url)
     queue = Queue("deskloop", connection=connection, serializer=JSONSerializer)
@@ -406,20 +422,30 @@ def _wait_for_jobs(redis_url: str, quiet_seconds: float = 5, longest: float = 90
         return sum(1 for job in jobs if job.func_name.endswith("run_listener") or (
             job.last_heartbeat is not None and now - job.last_heartbeat.timestamp() < 60))
 
-    idle_since, began = None, time.monotonic()
-    while time.monotonic() - began < longest:
-        try:
-            busy = len(queue) + running() + len(ScheduledJobRegistry(queue=queue))
-        except Exception:  # Redis restarting
-            busy = 1
-        if busy:
-            idle_since = None
-        elif idle_since is None:
-            idle_since = time.perf_counter()
-        elif time.perf_counter() - idle_since >= quiet_seconds:
-            return idle_since
-        time.sleep(1)
-    return None
+    engine = create_engine(database_url)
+
+    def unfinished() -> int:
+        with engine.connect() as conn:
+            return conn.execute(text("select count(*) from listener_jobs"
+                                     " where done_at is null and failed_at is null")).scalar_one()
+
+    try:
+        idle_since, began = None, time.monotonic()
+        while time.monotonic() - began < longest:
+            try:
+                busy = len(queue) + running() + len(ScheduledJobRegistry(queue=queue)) + unfinished()
+            except Exception:  # Redis or PostgreSQL restarting
+                busy = 1
+            if busy:
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.perf_counter()
+            elif time.perf_counter() - idle_since >= quiet_seconds:
+                return idle_since
+            time.sleep(1)
+        return None
+    finally:
+        engine.dispose()
 
 
 def _summary(name, sent, counts, distinct_events, distinct_messages, all_applied, fault_end, notes,
@@ -444,6 +470,7 @@ def _summary(name, sent, counts, distinct_events, distinct_messages, all_applied
         "messages_missing": missing_messages,
         "write_backs": sum(notes.values()), "write_back_jobs": writes["expected"],
         "write_backs_lost": lost_writes, "write_backs_twice": twice_writes,
+        "jobs_requeued": writes["requeued"], "runs_guarded": writes["guarded"],
         "recovery_s": None if recovery is None else round(recovery, 1),
         "p50_ms": round(float(np.percentile(firsts, 50)), 1) if firsts else None,
         "p99_ms": round(float(np.percentile(firsts, 99)), 1) if firsts else None,

@@ -137,7 +137,8 @@ def test_after_the_last_attempt_it_is_quarantined_and_the_tenant_goes_on(runtime
     poison = quarantine_poison(runtime, db)
     assert poison.attempts == MAX_ATTEMPTS and poison.quarantined_at is not None and poison.next_attempt_at is None
     make_retry_due(db)
-    assert process_events("acme") == {"applied": 0, "stale": 0, "failed": 0, "batches": 0, "told_late": 0}
+    assert process_events("acme") == {"applied": 0, "stale": 0, "failed": 0, "batches": 0, "told_late": 0,
+                                    "jobs_requeued": 0}
     assert enqueue_stuck_events(runtime, older_than_seconds=0) == []  # quarantine wakes nobody
     store_events(runtime, db.tenant_id("acme"), "zendesk", [event("later", "T-3", 1, "Thanks")])
     assert process_events("acme")["applied"] == 1
@@ -209,7 +210,8 @@ def test_values_the_database_used_to_refuse_are_fitted_on_both_databases(runtime
         message=Message(author_role="customer", body="It never \x00arrived", author_name="M" * 300))])
     with caplog.at_level(logging.WARNING):
         counts = process_events("acme")
-    assert counts == {"applied": 1, "stale": 0, "failed": 0, "batches": 1, "told_late": 0}
+    assert counts == {"applied": 1, "stale": 0, "failed": 0, "batches": 1, "told_late": 0,
+                      "jobs_requeued": 0}
     stored = ticket(db, "T-9")
     assert stored.subject == "Card lost" and stored.requester_name == "N" * 255
     assert stored.requester_email == "ab@example.org" and stored.organization == "O" * 255

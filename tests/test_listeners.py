@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from core.dispatch import listeners
 from core.dispatch.listeners import Occurrence, listen
+from core.runtime import Runtime
 from core.store.tables import HelpdeskEventRow
 from tests.test_webhooks import acme, app, client, deliver, fixture  # noqa: F401
 
@@ -41,7 +42,8 @@ def test_a_listener_hears_the_kinds_it_subscribed_to_once_per_event(client, db, 
         assert all(e.processed_at is not None for e in session.scalars(select(HelpdeskEventRow)))
 
 
-def test_listeners_that_run_as_jobs_get_json_and_a_deterministic_id(monkeypatch):
+def test_listeners_that_run_as_jobs_get_json_and_a_deterministic_id(monkeypatch, db, settings):
+    db.ensure_tenant("acme")  # the job is recorded in the tenant's outbox before it is queued
     queued = []
 
     def fake_enqueue(func, *args, job_id=None, settings=None, **_):
@@ -55,7 +57,7 @@ def test_listeners_that_run_as_jobs_get_json_and_a_deterministic_id(monkeypatch)
 
     try:
         occurrence = Occurrence("event", "acme", "zendesk", "reopened", "ev-7", {"a": 1}, {"tags_changed": False})
-        listeners.publish(type("R", (), {"settings": None})(), occurrence)
+        listeners.publish(Runtime(settings), occurrence)
     finally:
         listeners.forget("test-job")
     [(path, args, job_id)] = [q for q in queued if q[2].endswith(":test-job:ev-7")]

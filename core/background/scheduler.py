@@ -94,27 +94,33 @@ def enqueue_stuck_events(runtime: Runtime, older_than_seconds: int = 60) -> list
     """A drain for every tenant with webhook events still pending after ``older_than_seconds``
     (a worker died mid-job, or Redis lost its queue), whose retry time has come (an event that
     failed to apply, see :mod:`core.helpdesk.event_failures`) or applied without their listeners
-    told (the drain died after its commit, or the queue refused the jobs): the safety net under
+    told (the drain died after its commit, or the queue refused the jobs), and for every tenant with
+    a listener job that has not completed (a Redis restart lost it; the drain queues it again, see
+    :mod:`core.dispatch.outbox`): the safety net under
     :func:`core.helpdesk.webhook_events.schedule_processing`. Quarantined events wait for an
     operator and wake nothing. Returns the tenants."""
     from datetime import UTC, datetime, timedelta
 
+    from core.dispatch.outbox import unfinished_condition
     from core.helpdesk.event_failures import due_condition
     from core.helpdesk.webhook_events import process_events, untold_condition
-    from core.store.tables import HelpdeskEventRow
+    from core.store.tables import HelpdeskEventRow, ListenerJobRow
 
     now = datetime.now(UTC)
     cutoff = now - timedelta(seconds=older_than_seconds)
     stuck = HelpdeskEventRow.received_at < cutoff
     retry_due = HelpdeskEventRow.next_attempt_at.is_not(None)  # due_condition has checked it has come
     with runtime.db.admin_session() as session:
-        slugs = session.scalars(
+        slugs = set(session.scalars(
             select(TenantRow.slug).join(HelpdeskEventRow, HelpdeskEventRow.tenant_id == TenantRow.id)
             .where((due_condition(now) & (stuck | retry_due)) | untold_condition(now)).distinct()
-            .execution_options(all_tenants=True)).all()
-    for slug in slugs:
+            .execution_options(all_tenants=True)).all())
+        slugs.update(session.scalars(
+            select(TenantRow.slug).join(ListenerJobRow, ListenerJobRow.tenant_id == TenantRow.id)
+            .where(unfinished_condition(now)).distinct().execution_options(all_tenants=True)).all())
+    for slug in sorted(slugs):
         enqueue(process_events, slug, settings=runtime.settings)
-    return list(slugs)
+    return sorted(slugs)
 
 
 def run_scheduler(runtime: Runtime, interval_seconds: int, tick_seconds: int = 15,

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import Any, Literal
 
+from core.dispatch import outbox
 from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -97,14 +98,22 @@ def listeners_for(topic: Topic, kind: str) -> list[Listener]:
     return [x for x in _listeners.values() if x.topic == topic and (x.kinds is None or kind in x.kinds)]
 
 
+#: Topics whose listener jobs stay in the outbox until they have completed. A helpdesk event is
+#: told once (its own outbox, ``published_at``, only waits for the queueing), so a job Redis forgot
+#: would be lost. The other topics' publishers keep their own record of what reached its
+#: destination (a posted alert, a published digest) and tell again until it has, which must run
+#: the listener again even after a run that completed without posting: the outbox would stop that.
+OUTBOX_TOPICS: frozenset[Topic] = frozenset({"event"})
+
+
 def publish(runtime: Runtime, occurrence: Occurrence) -> bool:
     """Run every listener of the occurrence's topic and kind: inline ones now, in registration
-    order; the others as jobs with id ``<source>:<tenant>:<listener>:<key>``. Returns False when a
-    job could not be queued (the queue is unreachable): the caller keeps the occurrence to tell
-    again (the fixed job id makes that safe). A listener that fails inline is logged and counts as
-    told: the same occurrence would fail it again."""
-    from core.dispatch.queue import enqueue
-
+    order; the others as jobs with id ``<source>:<tenant>:<listener>:<key>``, those of a helpdesk
+    event recorded in the outbox (:mod:`core.dispatch.outbox`) until they have completed (see
+    :data:`OUTBOX_TOPICS`). Returns False when a job could not be recorded or queued (the database
+    or the queue is unreachable): the caller keeps the occurrence to tell again (the fixed job id
+    makes that safe). A listener that fails inline is logged and counts as told: the same
+    occurrence would fail it again."""
     queued_all = True
     for listener in listeners_for(occurrence.topic, occurrence.kind):
         try:
@@ -117,20 +126,47 @@ def publish(runtime: Runtime, occurrence: Occurrence) -> bool:
             log.exception("listener %s for %s %s of tenant %s failed", listener.name, occurrence.topic,
                           occurrence.key, occurrence.tenant)
             continue
+        as_json = _as_json(occurrence)
         try:
-            enqueue(run_listener, listener.name, _as_json(occurrence),
-                    job_id=f"{occurrence.source}:{occurrence.tenant}:{listener.name}:{occurrence.key}",
-                    settings=runtime.settings, retry_after=JOB_RETRY_SECONDS, timeout=JOB_TIMEOUT_SECONDS)
-        except Exception as exc:  # the queue is unreachable: told again later
+            if occurrence.topic not in OUTBOX_TOPICS or outbox.record(
+                    runtime, occurrence.tenant, job_key(listener.name, as_json), listener.name, as_json):
+                queue_job(runtime, listener.name, as_json)
+        except Exception as exc:  # the queue or the database is unreachable: told again later
             queued_all = False
             log.error("listener %s for %s %s of tenant %s could not be queued (%s); it will be told again",
                       listener.name, occurrence.topic, occurrence.key, occurrence.tenant, type(exc).__name__)
     return queued_all
 
 
+def job_key(name: str, occurrence: dict[str, Any]) -> str:
+    """The id of listener ``name``'s job for ``occurrence`` (its JSON shape): one per listener and
+    occurrence, so a retried delivery or a second queueing is the same job."""
+    return f"{occurrence['source']}:{occurrence['tenant']}:{name}:{occurrence['key']}"
+
+
+def queue_job(runtime: Runtime, name: str, occurrence: dict[str, Any]) -> None:
+    """Queue listener ``name``'s job for ``occurrence`` (run it now, without Redis)."""
+    from core.dispatch.queue import enqueue
+
+    enqueue(run_listener, name, occurrence, job_id=job_key(name, occurrence), settings=runtime.settings,
+            retry_after=JOB_RETRY_SECONDS, timeout=JOB_TIMEOUT_SECONDS)
+
+
+#: How long a run holds its outbox entry (:func:`core.dispatch.outbox.claim`): longer than RQ lets
+#: the job run, so a second run never starts while the first may still be going.
+CLAIM_SECONDS = JOB_TIMEOUT_SECONDS + 60
+
+
 def run_listener(name: str, occurrence: dict[str, Any]) -> Any:
     """The job a queued listener runs (a worker imports it by this dotted path); returns what the
-    listener returned, which RQ keeps as the job's result (what was done, for an operator)."""
+    listener returned, which RQ keeps as the job's result (what was done, for an operator).
+
+    A helpdesk event's job (:data:`OUTBOX_TOPICS`) claims its outbox entry first: an entry already
+    done means an earlier run completed it (this one was queued again after a loss, or told twice),
+    and one claimed by another run means that run may still be going: this one does nothing
+    either, and should the other have died, the outbox queues the job again once its lease has
+    lapsed (failing here instead would spend RQ's retries while the lease holds). The entry is
+    marked done once the listener returned."""
     from core.runtime import for_jobs
 
     listener = _listeners.get(name)
@@ -140,7 +176,34 @@ def run_listener(name: str, occurrence: dict[str, Any]) -> Any:
     if listener is None:
         log.warning("no listener called %s is registered here; job dropped", name)
         return None
-    return listener.handle(for_jobs(), Occurrence(**occurrence))
+    runtime, job_id = for_jobs(), job_key(name, occurrence)
+    if occurrence["topic"] not in OUTBOX_TOPICS:
+        return listener.handle(runtime, Occurrence(**occurrence))
+    tenant = occurrence["tenant"]
+    claimed = outbox.claim(runtime, tenant, job_id, CLAIM_SECONDS)
+    if claimed is outbox.Claim.DONE:
+        log.info("listener job %s was already done; nothing to do", job_id)
+        return "already done"
+    if claimed is outbox.Claim.BUSY:
+        log.info("listener job %s is claimed by another worker; nothing to do", job_id)
+        return "claimed by another run"
+    try:
+        result = listener.handle(runtime, Occurrence(**occurrence))
+    except BaseException:
+        _release_quietly(runtime, tenant, job_id)
+        raise
+    if claimed is outbox.Claim.CLAIMED:
+        outbox.mark_done(runtime, tenant, job_id, result)
+    log.info("listener job %s completed", job_id)
+    return result
+
+
+def _release_quietly(runtime: Runtime, tenant: str, job_id: str) -> None:
+    """Give the entry back after a failed run; if even that fails, its lease lapses on its own."""
+    try:
+        outbox.release(runtime, tenant, job_id)
+    except Exception:  # noqa: BLE001 - the listener's own error is the one to raise
+        log.warning("listener job %s failed and its outbox entry could not be released", job_id)
 
 
 def _as_json(occurrence: Occurrence) -> dict[str, Any]:

@@ -146,6 +146,36 @@ def enqueue(
     return Enqueued(job_id=job.id, mode="queued")
 
 
+def job_states(settings: Settings, job_ids: list[str]) -> dict[str, str | None]:
+    """What Redis knows of each of our ``job_ids`` (ids as given to :func:`enqueue`): RQ's status
+    (``queued``, ``started``, ``deferred``, ``scheduled``, ``finished``, ``failed``, ...), or None
+    for a job it does not know (never queued, expired, or lost with a Redis that restarted)."""
+    from rq.job import Job
+    from rq.serializers import JSONSerializer
+
+    connection = redis_connection(settings)
+    jobs = Job.fetch_many([rq_job_id(job_id) for job_id in job_ids], connection=connection,
+                          serializer=JSONSerializer)
+    states: dict[str, str | None] = {}
+    for job_id, job in zip(job_ids, jobs, strict=True):
+        status = job.get_status(refresh=False) if job is not None else None
+        states[job_id] = str(status.value) if status is not None else None
+    return states
+
+
+def discard(settings: Settings, job_id: str) -> None:
+    """Forget the job ``job_id`` (an id as given to :func:`enqueue`) and its result, so the same id
+    can be queued again (a job id is unique while Redis knows it)."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+    from rq.serializers import JSONSerializer
+
+    try:
+        Job.fetch(rq_job_id(job_id), connection=redis_connection(settings), serializer=JSONSerializer).delete()
+    except NoSuchJobError:
+        pass
+
+
 def _job_meta() -> dict[str, str]:
     """What a job carries of the context that enqueued it: the request id and tenant, for its logs."""
     context = log_context.get()

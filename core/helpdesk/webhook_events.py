@@ -36,6 +36,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from core.clock import aware_utc
 from core.dispatch import drains
 from core.dispatch.listeners import Occurrence, listen, publish
+from core.dispatch.outbox import requeue_unfinished, seconds_until_due
 from core.errors import BadInput, NotFound
 from core.events import HelpdeskEvent
 from core.helpdesk.event_failures import due_condition, record_failure
@@ -149,11 +150,14 @@ def process_events(tenant_slug: str) -> dict[str, int]:
 
 def start_drain(runtime: Runtime, tenant_slug: str) -> bool:
     """The embedded default's drain: :func:`drain_events` on a background thread of this process,
-    one per tenant at a time, woken again when the tenant's next retry is due. Returns whether a
+    one per tenant at a time, woken again when the tenant's next retry is due, or its next listener
+    job that has not completed is (:func:`core.dispatch.outbox.seconds_until_due`). Returns whether a
     new thread started (False: the running one goes round once more)."""
     def work() -> float | None:
         drain_events(runtime, tenant_slug)
-        return seconds_until_retry(runtime, tenant_slug)
+        waits = [w for w in (seconds_until_retry(runtime, tenant_slug), seconds_until_due(runtime, tenant_slug))
+                 if w is not None]
+        return min(waits, default=None)
 
     return drains.start((id(runtime), tenant_slug), tenant_slug, work)
 
@@ -170,11 +174,14 @@ def seconds_until_retry(runtime: Runtime, tenant_slug: str) -> float | None:
 
 
 def drain_events(runtime: Runtime, tenant_slug: str) -> dict[str, int]:
-    """Apply the tenant's due events until none is left (see :func:`process_events`)."""
+    """Apply the tenant's due events until none is left (see :func:`process_events`). First it
+    tells the listeners of events an earlier drain applied without telling, and queues again the
+    listener jobs that never completed (:func:`core.dispatch.outbox.requeue_unfinished`)."""
     tenant_id = runtime.db.tenant_id(tenant_slug)
     counts = {"applied": 0, "stale": 0, "failed": 0, "batches": 0}
     flagged = _flag_reader(runtime, tenant_slug)
     counts["told_late"] = tell_untold(runtime, tenant_slug, tenant_id)
+    counts["jobs_requeued"] = requeue_unfinished(runtime, tenant_slug)
     while True:
         deliveries_pending = flagged()  # read before looking for events: see schedule_processing
         seen, done = _apply_batch(runtime, tenant_id)

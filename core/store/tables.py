@@ -337,6 +337,38 @@ class HelpdeskEventRow(TenantScoped, Base):
     tags_changed: Mapped[bool | None] = mapped_column()
 
 
+class ListenerJobRow(TenantScoped, Base):
+    """A listener job (:mod:`core.dispatch.listeners`) from its queueing until it has completed: the
+    outbox of :mod:`core.dispatch.outbox`. Handing a job to Redis is not doing it (a Redis without
+    persistence that restarts forgets what it held), so the entry stays until the job itself sets
+    ``done_at``. ``job_id`` is the listener's deterministic id; ``occurrence`` what the job is
+    given, so it can be queued again; ``due_at`` when the outbox next looks at it;
+    ``claimed_until`` the lease of the run in progress (a second run waits for it);
+    ``failed_at`` is set when RQ gave up on the job after its retries (it is listed there for an
+    operator, and the outbox stops queueing it)."""
+
+    __tablename__ = "listener_jobs"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "job_id", name="uq_listener_jobs_tenant_job"),
+        Index("ix_listener_jobs_unfinished", "due_at",
+              postgresql_where=text("done_at IS NULL AND failed_at IS NULL"),
+              sqlite_where=text("done_at IS NULL AND failed_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(255))
+    listener: Mapped[str] = mapped_column(String(64))
+    occurrence: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    queued_times: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    due_at: Mapped[datetime] = mapped_column()
+    claimed_until: Mapped[datetime | None] = mapped_column()
+    done_at: Mapped[datetime | None] = mapped_column()
+    outcome: Mapped[str | None] = mapped_column(String(255))
+    failed_at: Mapped[datetime | None] = mapped_column()
+
+
 class BackfillStateRow(TenantScoped, Base):
     """Where a tenant's `deskloop backfill` stands: saved with every page it stores, so a killed
     backfill resumes after the last page it committed."""
