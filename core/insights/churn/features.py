@@ -53,25 +53,29 @@ class Feature:
     alarming: float
 
 
-#: The features, in the order of the learned model's columns. Weights are priors from what support
-#: teams report before a churn (explicit cancellation talk first), not fitted to any simulation.
+#: The features, in the order of the learned model's columns. The weights were first priors from
+#: what support teams report before a churn (explicit cancellation talk first); they are now those
+#: of a logistic regression on simulated tuning histories (``bench/churn_weights.py``, seeds kept
+#: apart from the reported ones), rounded to halves with a floor of 0.5: a sign that healthy
+#: accounts also show by chance (a cancellation-like phrase, one slow stretch) weighs less than one
+#: they rarely show (a downgrade, the same issue again and again, resolutions slower throughout).
 #: Shares rather than counts wherever volume would otherwise speak: a busy account has more of
 #: everything, and is not at risk for it; "_trend" and "excess" compare with the account's own past.
 FEATURES: tuple[Feature, ...] = (
-    Feature("cancellation", "talked about cancelling or not renewing", 3.0, 0, 2),
+    Feature("cancellation", "talked about cancelling or not renewing", 2.0, 0, 2),
     Feature("competitor", "mentioned a competitor or switching", 2.5, 0, 2),
     # (both: mentions beyond what the tenant's rate of such phrases leads to expect of as many tickets)
-    Feature("downgrade", "fewer seats, a lower plan, or asked to downgrade", 2.5, 0, 1),
-    Feature("troubled_weeks", "trouble in more recent weeks than it used to have", 2.0, 0.5, 3.5),
-    Feature("bad_csat", "more bad satisfaction ratings than before", 1.5, 0.1, 0.5),
-    Feature("frustrated_share", "more frustrated messages than the tenant's usual", 1.5, 0.1, 0.5),
-    Feature("frustration_trend", "more frustrated than before", 1.5, 0.0, 0.3),
-    Feature("reopened", "more tickets reopened than the tenant's usual", 1.5, 0.05, 0.35),
-    Feature("repeat_contacts", "contacts again about the same issue, more than before", 1.0, 0.0, 0.3),
-    Feature("unresolved", "tickets left unresolved for a week or more", 1.5, 0.05, 0.3),
-    Feature("slow_resolution", "resolutions slower than the tenant's usual", 1.5, 1.0, 3.0),
-    Feature("resolution_trend", "resolutions slower than the account's own before", 1.0, 1.0, 3.0),
-    Feature("volume_trend", "more tickets than before", 1.0, 1.0, 2.5),
+    Feature("downgrade", "fewer seats, a lower plan, or asked to downgrade", 4.0, 0, 1),
+    Feature("troubled_weeks", "trouble in more recent weeks than it used to have", 1.5, 0.5, 3.5),
+    Feature("bad_csat", "more bad satisfaction ratings than before", 0.5, 0.1, 0.5),
+    Feature("frustrated_share", "more frustrated messages than the tenant's usual", 1.0, 0.1, 0.5),
+    Feature("frustration_trend", "more frustrated than before", 1.0, 0.0, 0.3),
+    Feature("reopened", "more tickets reopened than the tenant's usual", 1.0, 0.05, 0.35),
+    Feature("repeat_contacts", "contacts again about the same issue, more than before", 2.5, 0.0, 0.3),
+    Feature("unresolved", "tickets left unresolved for a week or more", 1.0, 0.05, 0.3),
+    Feature("slow_resolution", "resolutions slower than the tenant's usual", 3.5, 1.0, 3.0),
+    Feature("resolution_trend", "resolutions slower than the account's own before", 0.5, 1.0, 3.0),
+    Feature("volume_trend", "more tickets than before", 1.5, 1.0, 2.5),
 )
 FEATURE_NAMES = tuple(f.name for f in FEATURES)
 BY_NAME = {f.name: f for f in FEATURES}
