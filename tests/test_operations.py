@@ -8,6 +8,7 @@ without the scope and a token for one tenant only.
 from __future__ import annotations
 
 import socket
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -228,3 +229,36 @@ def test_metrics_count_suggestions_and_abstentions_by_reason(app, db):
     assert moved("deskloop_suggestions", "deskloop_suggestions_total", tenant="acme", outcome="answered") == 1
     assert moved("deskloop_suggestions", "deskloop_suggestions_total", tenant="acme", outcome="abstained") == 2
     assert moved("deskloop_abstentions", "deskloop_abstentions_total", tenant="acme", reason="unfamiliar") == 2
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP port that accepts connections and never says a word: a hung Redis or PostgreSQL, or a
+    proxy in front of one that died."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    yield server.getsockname()[1]
+    server.close()
+
+
+def test_readyz_answers_within_seconds_when_redis_accepts_and_never_answers(settings, db, silent_server):
+    app = create_app(replace(settings, redis_url=f"redis://127.0.0.1:{silent_server}/0"))
+    began = time.monotonic()
+    answer = app.test_client().get("/readyz")
+    assert time.monotonic() - began < 10
+    assert answer.status_code == 503 and answer.json["checks"]["redis"] == "unreachable"
+
+
+def test_a_postgresql_that_never_answers_fails_a_connection_within_seconds(silent_server):
+    from sqlalchemy.exc import OperationalError
+
+    from core.store.db import Database
+
+    database = Database(f"postgresql+psycopg://postgres@127.0.0.1:{silent_server}/deskloop")
+    began = time.monotonic()
+    with pytest.raises(OperationalError):
+        with database.engine.connect():
+            pass
+    assert time.monotonic() - began < 15
+    database.engine.dispose()

@@ -81,11 +81,29 @@ def redis_connection(settings: Settings):
     return _redis_for(settings.redis_url)
 
 
+#: Seconds to open a connection to Redis: without a bound, a Redis host that drops packets holds
+#: every request (and the readiness probe) until the kernel gives up, minutes later. Reads keep no
+#: bound here (RQ's workers block on the queue on purpose); a URL's own setting wins.
+REDIS_CONNECT_TIMEOUT = 5
+
+
 @functools.lru_cache(maxsize=8)
 def _redis_for(url: str):
     from redis import Redis
 
-    return Redis.from_url(url)
+    return Redis.from_url(url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT)
+
+
+def probe_redis(url: str, timeout: float) -> None:
+    """PING ``url`` on a connection of its own with ``timeout`` on connecting and on the answer:
+    a Redis that accepts the connection and then says nothing must fail a probe, not hang it."""
+    from redis import Redis
+
+    client = Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        client.ping()
+    finally:
+        client.close()
 
 
 def queue(settings: Settings, connection=None):

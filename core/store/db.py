@@ -92,6 +92,19 @@ def _alembic_config() -> Config:
     return config
 
 
+#: Seconds PostgreSQL has to accept a new connection (libpq's ``connect_timeout``, which also covers
+#: the start-up exchange): without it, a database host that drops packets or a server that accepts
+#: and never answers holds a request, a worker and the readiness probe indefinitely. A URL that sets
+#: its own keeps it.
+POSTGRES_CONNECT_TIMEOUT = 5
+
+
+def _connect_args(url: str) -> dict[str, object]:
+    if url.startswith("postgresql") and "connect_timeout=" not in url:
+        return {"connect_timeout": POSTGRES_CONNECT_TIMEOUT}
+    return {}
+
+
 class Database:
     """One database: its engine, tenant-scoped sessions and schema migrations."""
 
@@ -103,7 +116,7 @@ class Database:
                 _create_private_file(Path(path))
         # hide_parameters: a failed statement's message (logged with its traceback) never shows the values
         # it carried, which are tickets, names and emails.
-        self.engine: Engine = create_engine(url, hide_parameters=True)
+        self.engine: Engine = create_engine(url, hide_parameters=True, connect_args=_connect_args(url))
         _ping_when_idle(self.engine)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)

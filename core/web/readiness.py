@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from sqlalchemy import select, text
 
-from core.dispatch.queue import redis_connection
+from core.dispatch.queue import probe_redis
 from core.learning.training import registry_for
 from core.ml.registry import ModelLoadError
 from core.runtime import Runtime
@@ -27,6 +27,9 @@ from core.store.tables import TenantRow
 log = logging.getLogger(__name__)
 
 OK = "ok"
+#: Seconds a check may wait on Redis: a probe is asked every few seconds and must answer before the
+#: load balancer's own timeout, whatever the network does.
+PROBE_TIMEOUT = 2.0
 
 
 def _database(runtime: Runtime) -> str:
@@ -45,7 +48,7 @@ def _migrations(runtime: Runtime) -> str:
 def _redis(runtime: Runtime) -> str:
     if not runtime.settings.redis_url:
         return "not configured"
-    redis_connection(runtime.settings).ping()
+    probe_redis(runtime.settings.redis_url, PROBE_TIMEOUT)
     return OK
 
 
