@@ -1,6 +1,7 @@
 """The embedded default (no Redis): a webhook is answered at once and its events are applied
-after, on a background drain thread of the web process, one per tenant; a delivery arriving while
-that drain runs is not lost; a drain that dies leaves its events pending for the next one."""
+after, on a background drain thread of the web process, one per tenant (a few threads at most); a
+delivery arriving while that drain runs is not lost; a drain that dies leaves its events pending
+for the next one."""
 
 from __future__ import annotations
 
@@ -129,3 +130,30 @@ def test_a_refused_event_is_retried_by_the_drain_itself_when_its_time_comes(clie
         time.sleep(0.1)
     drains.wait_idle()
     assert pending(db) == 0 and ticket(db, "77") is not None
+
+
+def test_drains_for_many_tenants_share_a_few_threads_and_all_run():
+    """A burst of deliveries for 40 tenants: at most MAX_THREADS drains run at once, each of the 40
+    runs once, and a drain asked for again while waiting still runs only once."""
+    lock, ran, at_once, peak = threading.Lock(), [], [0], [0]
+
+    def work_for(tenant):
+        def work():
+            with lock:
+                at_once[0] += 1
+                peak[0] = max(peak[0], at_once[0])
+            time.sleep(0.02)
+            with lock:
+                at_once[0] -= 1
+                ran.append(tenant)
+            return None
+        return work
+
+    before = threading.active_count()
+    for tenant in range(40):
+        drains.start(("burst", tenant), f"burst-{tenant}", work_for(tenant))
+    drains.start(("burst", 39), "burst-39", work_for(39))  # asked again while it waits
+    assert threading.active_count() - before <= drains.MAX_THREADS
+    drains.wait_idle(timeout=30)
+    assert sorted(ran) == list(range(40))
+    assert peak[0] <= drains.MAX_THREADS

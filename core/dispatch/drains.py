@@ -10,6 +10,11 @@ the delivery's events were committed). The work returns how many seconds until i
 again (an event waiting for its retry), and a timer starts it then. Threads are daemons: at process
 exit an unfinished drain's transaction simply never commits, its events stay pending in the
 database, and the next delivery (or the scheduler's sweep) applies them.
+
+At most :data:`MAX_THREADS` drains run at once, whatever the number of tenants: a burst of
+deliveries for hundreds of tenants must not start hundreds of threads (each holds a database
+connection, and SQLite applies one write at a time anyway). A drain asked for while every thread is
+busy waits its turn, first asked first run, and is run by the next thread to finish.
 """
 
 from __future__ import annotations
@@ -26,8 +31,12 @@ log = logging.getLogger(__name__)
 #: What a drain runs: it returns the seconds until it wants to run again, or None.
 Work = Callable[[], float | None]
 
+#: Drains running at once in one process.
+MAX_THREADS = 4
+
 _lock = threading.Lock()
-_running: dict[Hashable, threading.Thread] = {}
+_running: dict[Hashable, tuple[threading.Thread, str]] = {}
+_waiting: dict[Hashable, tuple[str, Work, contextvars.Context]] = {}  # in the order asked (dicts keep it)
 _again: set[Hashable] = set()
 _timers: dict[Hashable, threading.Timer] = {}
 
@@ -43,15 +52,31 @@ def start(key: Hashable, name: str, work: Work) -> bool:
         if key in _running:
             _again.add(key)
             return False
+        if key in _waiting:
+            return False
+        if len(_running) >= MAX_THREADS:
+            _waiting[key] = (name, work, contextvars.copy_context())
+            return False
         # In the caller's context: the drain's log lines carry the request id of the delivery that started it.
         thread = threading.Thread(target=contextvars.copy_context().run, args=(_run, key, name, work),
                                   name=f"deskloop-drain-{name}", daemon=True)
-        _running[key] = thread
+        _running[key] = (thread, name)
         thread.start()
         return True
 
 
 def _run(key: Hashable, name: str, work: Work) -> None:
+    """Run ``work`` until nobody asks for it again, then the waiting drains, in turn (each in the
+    context of the delivery that asked for it)."""
+    following = _drain(key, name, work)
+    while following is not None:
+        key, name, work, context = following
+        following = context.run(_drain, key, name, work)
+
+
+def _drain(key: Hashable, name: str, work: Work) -> tuple[Hashable, str, Work, contextvars.Context] | None:
+    """Run one drain; return the waiting drain this thread takes on next, if any (handed over under
+    the same lock that ends this one, so no moment shows neither running)."""
     while True:
         again_in: float | None = None
         try:
@@ -71,13 +96,18 @@ def _run(key: Hashable, name: str, work: Work) -> None:
                 timer.daemon = True
                 _timers[key] = timer
                 timer.start()
-            return
+            if not _waiting:
+                return None
+            following = next(iter(_waiting))
+            following_name, following_work, context = _waiting.pop(following)
+            _running[following] = (threading.current_thread(), following_name)
+            return following, following_name, following_work, context
 
 
 def running() -> list[str]:
     """The names of the drains running now."""
     with _lock:
-        return [thread.name for thread in _running.values()]
+        return [f"deskloop-drain-{name}" for _, name in _running.values()]
 
 
 def wait_idle(timeout: float = 30.0) -> None:
@@ -87,7 +117,7 @@ def wait_idle(timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         with _lock:
-            threads = list(_running.values())
+            threads = list({thread for thread, _ in _running.values()})
         if not threads:
             return
         for thread in threads:
