@@ -231,3 +231,20 @@ def test_a_replay_finds_the_spike_of_a_history_counted_after_it(app, db, heard):
     replayed = scan_tenant(runtime, "acme", now=NOW, replaying=True)
     assert len(replayed.changes) == 1 and ":opened:" in replayed.changes[0]
     assert [o.data["category"] for o in heard if o.kind == "opened"] == ["login"]
+
+
+def test_a_replay_counts_only_the_tickets_before_its_moment(app, db, heard):
+    """An imported hour holds tickets after the replay's moment too; a replay scan must not count
+    them, or an open incident 'grows' on tickets that have not arrived yet."""
+    runtime = app.extensions["deskloop"]
+    _seed_history(db)
+    tenant_id = db.ensure_tenant("acme")
+    later_in_the_hour = [make_ticket(f"l-{i}", "cannot log in since the update", intent="login", subject="Login broken",
+                                     created=NOW + timedelta(minutes=5, seconds=20 * i)) for i in range(40)]
+    with db.transaction(tenant_id) as session:
+        upsert_tickets(session, tenant_id, later_in_the_hour)
+    scan_tenant(runtime, "acme", now=NOW + timedelta(days=2))  # counts every ticket, as an import's scan does
+    opened = scan_tenant(runtime, "acme", now=NOW, replaying=True)
+    assert len(opened.changes) == 1 and ":opened:" in opened.changes[0]
+    assert scan_tenant(runtime, "acme", now=NOW + timedelta(minutes=1), replaying=True).changes == []
+    assert [o.kind for o in heard] == ["opened"]

@@ -99,6 +99,9 @@ def _scan(session: Session, runtime: Runtime, tenant_id: int, now: datetime, res
     since = current_hour - HISTORY
     counts = hourly(session, keys, since)
     created = created_since(session, window_start, now, areas)
+    if replaying:  # the imported past holds the whole current hour: count only what came before now
+        for key in keys:
+            counts[key][current_hour] = sum(1 for moment, _ in created.get(key, []) if moment >= current_hour)
     claims = Claims(created, dict(open_rows))
     for kind, category in sorted(keys, key=_precedence):
         result.assessed += 1
