@@ -175,6 +175,8 @@ def test_cli_sets_and_shows_the_policy(runtime):
     (["pause", "--tenant", "nobody"], "nobody"),
     (["status", "--tenant", "nobody"], "nobody"),
     (["target-precision", "--tenant", "acme", "1.0"], "target precision"),
+    (["backtest", "--tenant", "nobody"], "nobody"),
+    (["backtest", "--tenant", "acme", "--since", "last tuesday"], "ISO 8601"),
 ])
 def test_cli_bad_input_exits_2_and_writes_nothing(runtime, db, args, message):
     set_sensitive(runtime, "acme", "intent", "fraud", ACTOR)
