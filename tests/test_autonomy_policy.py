@@ -161,6 +161,12 @@ def test_cli_sets_and_shows_the_policy(runtime):
         "card_arrival": ("autonomous", "shadow"), "refund": ("shadow", "shadow"), "legal_threat": ("off", "off")}
     assert run("autonomy", "resume", "--tenant", "acme").exit_code == 0
     assert json.loads(run("autonomy", "status", "--tenant", "acme", "--json").output)["paused"] is None
+    trail = json.loads(run("audit", "--tenant", "acme", "--json").output)
+    entries = trail["events"] if isinstance(trail, dict) else trail
+    actions = [e["action"] for e in entries]
+    assert {"autonomy.mode", "autonomy.sensitive_add", "autonomy.pause", "autonomy.resume",
+            "autonomy.target_precision"} <= set(actions)
+    assert "vip bank" not in json.dumps(entries)  # an account is customer data: the trail does not name it
 
 
 @pytest.mark.parametrize("args, message", [

@@ -57,6 +57,8 @@ HistoryTicket = tuple[Ticket, int | None]
 WILSON_Z = 1.6449
 #: Statuses of a resolved ticket.
 RESOLVED = ("solved", "closed")
+#: A log line every so many replayed tickets: a long history takes minutes.
+PROGRESS_EVERY = 500
 #: CSAT scores (1 to 5) that count as a bad rating of the agent's reply.
 BAD_CSAT = 2
 
@@ -219,6 +221,8 @@ def replay_history(runtime: Runtime, tenant: str, history: list[HistoryTicket],
                 if n >= FIRST_TRAINING and n >= last_attempt * RETRAIN_GROWTH:
                     last_attempt = n
                     retrain(scratch, tenant)
+                if n % PROGRESS_EVERY == 0:
+                    log.info("backtest of %s: %d of %d tickets replayed", tenant, n, len(history))
                 if progress:
                     progress(n, len(history))
             return out
