@@ -57,6 +57,8 @@ HistoryTicket = tuple[Ticket, int | None]
 WILSON_Z = 1.6449
 #: Statuses of a resolved ticket.
 RESOLVED = ("solved", "closed")
+#: Tenant settings the scratch tenant does without (see :func:`_scratch_runtime`).
+NOT_COPIED = ("label_source", "label_report")
 #: A log line every so many replayed tickets: a long history takes minutes.
 PROGRESS_EVERY = 500
 #: CSAT scores (1 to 5) that count as a bad rating of the agent's reply.
@@ -231,14 +233,18 @@ def replay_history(runtime: Runtime, tenant: str, history: list[HistoryTicket],
 
 
 def _scratch_runtime(runtime: Runtime, tenant: str, home: Path) -> Runtime:
-    """A runtime on an empty SQLite database of its own, holding ``tenant`` with its settings (label
-    source, abstention), so suggestions are made as the tenant's would be. No LLM rewrite (a
-    backtest must not send the tenant's history anywhere) and no job queue (training runs inline)."""
+    """A runtime on an empty SQLite database of its own, holding ``tenant`` with its settings
+    (abstention, excluded tags), so suggestions are made as the tenant's would be. The label source
+    is left out: the replay teaches each ticket's intent through signals, as the agent's correction
+    would. No LLM rewrite (a backtest must not send the tenant's history anywhere) and no job queue
+    (training runs inline)."""
     settings = dataclasses.replace(runtime.settings, home=home, database_url=f"sqlite:///{home / 'backtest.db'}",
                                    redis_url=None, llm_url=None,
                                    encoder_dir=runtime.settings.encoder_dir or runtime.settings.home / "encoders")
     with runtime.db.admin_session() as session:
         tenant_settings = dict(session.scalar(select(TenantRow.settings).where(TenantRow.slug == tenant)) or {})
+    for key in NOT_COPIED:
+        tenant_settings.pop(key, None)
     scratch = Runtime(settings)
     scratch_id = scratch.db.ensure_tenant(tenant)
     with scratch.db.transaction() as session:
