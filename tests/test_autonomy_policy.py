@@ -195,3 +195,21 @@ def test_cli_bad_input_exits_2_and_writes_nothing(runtime, db, args, message):
     assert _written(db) == before
     with db.admin_session() as session:
         assert session.scalar(select(TenantRow.config_version).where(TenantRow.slug == "acme")) == stamp
+
+
+def test_the_policy_is_read_again_only_when_the_stamp_moves(runtime, monkeypatch):
+    from core.autonomy import policy as policy_module
+
+    set_mode(runtime, "acme", "card_arrival", Mode.SHADOW, ACTOR)
+    assert decide_mode(runtime, "acme", "card_arrival").mode is Mode.SHADOW
+
+    def never(*_args):
+        raise AssertionError("read the database between stamp checks")
+
+    monkeypatch.setattr(policy_module, "load_policy", never)
+    monkeypatch.setattr(policy_module, "config_version", never)
+    assert decide_mode(runtime, "acme", "card_arrival").mode is Mode.SHADOW  # within the second: no read
+    monkeypatch.undo()
+    monkeypatch.setattr(policy_module, "STAMP_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(policy_module, "load_policy", never)
+    assert decide_mode(runtime, "acme", "card_arrival").mode is Mode.SHADOW  # the stamp read, unchanged
