@@ -624,3 +624,35 @@ class AccountOutcomeRow(TenantScoped, Base):
     churned: Mapped[bool] = mapped_column(Boolean)
     occurred_at: Mapped[datetime] = mapped_column()
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AutonomyModeRow(TenantScoped, Base):
+    """How Deskloop may answer one intent of a tenant on its own (``off``, ``shadow`` or
+    ``autonomous``), and which person chose it: an intent without a row is ``off``. What a mode
+    allows is decided in one place, :func:`core.autonomy.policy.decide_mode`, which also applies the
+    sensitive lists and the kill switch. Every write bumps the tenant's ``config_version`` (see
+    :mod:`core.autonomy.settings`) so running processes see it."""
+
+    __tablename__ = "autonomy_modes"
+    __table_args__ = (UniqueConstraint("tenant_id", "intent", name="uq_autonomy_modes_tenant_intent"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    intent: Mapped[str] = mapped_column(String(128))
+    mode: Mapped[str] = mapped_column(String(16))
+    set_by: Mapped[str] = mapped_column(String(255))
+    set_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AutonomySensitiveRow(TenantScoped, Base):
+    """An intent (``kind`` ``intent``) or an account (``account``: an organization or requester, as
+    :func:`core.insights.churn.facts.account_of` names it, kept lower-cased) that Deskloop never
+    answers on its own, whatever its mode: fraud, legal, cancellations, VIP organizations."""
+
+    __tablename__ = "autonomy_sensitive"
+    __table_args__ = (UniqueConstraint("tenant_id", "kind", "value", name="uq_autonomy_sensitive_tenant_kind_value"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(255))
+    added_by: Mapped[str] = mapped_column(String(255))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)

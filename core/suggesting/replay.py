@@ -70,19 +70,19 @@ def replay(runtime: Runtime, tenant: str, tickets: list[Ticket], block_size: int
     frozen: TicketModel | None = None
     last_attempt = 0
     for n, ticket in enumerate(tickets, start=1):
-        label, reply = cast(str, ticket.intent), _agent_reply(ticket)  # labelled: see _check_labelled
+        label, reply = cast(str, ticket.intent), agent_reply(ticket)  # labelled: see _check_labelled
         name = ticket.requester.name if ticket.requester else None
-        ticket_id = _store(runtime, tenant_id, _arriving(ticket))
-        suggestion = _suggest(runtime, tenant, ticket_id, name)
+        ticket_id = store_ticket(runtime, tenant_id, arriving(ticket))
+        suggestion = suggest_stored(runtime, tenant, ticket_id, name)
         live.append(_agent_acts(runtime, tenant, ticket_id, suggestion, label, reply))
         if frozen is None:
             frozen_outcomes.append(live[-1])
         else:
             frozen_outcomes.append(_frozen_outcome(runtime, frozen, ticket, label, reply, name))
-        _store(runtime, tenant_id, _answered(ticket, reply))
+        store_ticket(runtime, tenant_id, answered(ticket, reply))
         if n >= FIRST_TRAINING and n >= last_attempt * RETRAIN_GROWTH:
             last_attempt = n
-            _retrain(runtime, tenant)
+            retrain(runtime, tenant)
         if n == block_size:
             frozen = _train_frozen(runtime, tenant_id)
         if progress:
@@ -153,36 +153,36 @@ def _fresh_tenant(runtime: Runtime, tenant: str) -> int:
     return tenant_id
 
 
-def _agent_reply(ticket: Ticket) -> str | None:
+def agent_reply(ticket: Ticket) -> str | None:
     return next((m.body for m in ticket.messages if m.author_role == "agent" and m.public), None)
 
 
-def _first_customer_message(ticket: Ticket) -> list[Message]:
+def first_customer_message(ticket: Ticket) -> list[Message]:
     return [m for m in ticket.messages if m.author_role == "customer"][:1] or ticket.messages[:1]
 
 
-def _arriving(ticket: Ticket) -> Ticket:
+def arriving(ticket: Ticket) -> Ticket:
     """The ticket as it first reaches the helpdesk: the customer's words, no label, no answer."""
-    return ticket.model_copy(update={"messages": _first_customer_message(ticket), "intent": None, "status": "new",
+    return ticket.model_copy(update={"messages": first_customer_message(ticket), "intent": None, "status": "new",
                                      "csat": None,
                                      "solved_at": None, "first_response_at": None})
 
 
-def _answered(ticket: Ticket, reply: str | None) -> Ticket:
+def answered(ticket: Ticket, reply: str | None) -> Ticket:
     """The ticket once the agent has replied (what the helpdesk reports): solved, with the reply."""
     answer = [Message(author_role="agent", body=reply, public=True)] if reply else []
-    messages = _first_customer_message(ticket) + answer
+    messages = first_customer_message(ticket) + answer
     return ticket.model_copy(update={"messages": messages, "intent": None, "status": "solved"})
 
 
-def _store(runtime: Runtime, tenant_id: int, ticket: Ticket) -> int:
+def store_ticket(runtime: Runtime, tenant_id: int, ticket: Ticket) -> int:
     with runtime.db.transaction(tenant_id) as session:
         upsert_tickets(session, tenant_id, [ticket])
         return cast(int, session.scalar(select(TicketRow.id).where(TicketRow.source == ticket.source,
                                                                    TicketRow.external_id == ticket.external_id)))
 
 
-def _suggest(runtime: Runtime, tenant: str, ticket_id: int, name: str | None):
+def suggest_stored(runtime: Runtime, tenant: str, ticket_id: int, name: str | None):
     with runtime.db.tenant_session(runtime.db.tenant_id(tenant)) as session:
         text = session.scalar(select(TicketRow.text).where(TicketRow.id == ticket_id))
     try:
@@ -235,7 +235,7 @@ def _train_frozen(runtime: Runtime, tenant_id: int) -> TicketModel:
     return TicketModel.fit(tickets, encoder=encoder, vectors=vectors)
 
 
-def _retrain(runtime: Runtime, tenant: str) -> None:
+def retrain(runtime: Runtime, tenant: str) -> None:
     try:
         stored = train_tenant(runtime, tenant)
         log.info("replay: model %s in service (%s)", stored.version, stored.metadata["promotion"]["reason"])

@@ -1,0 +1,162 @@
+"""``deskloop autonomy backtest``: a tenant's resolved history replayed in time order through the
+learning loop, in a scratch database; per intent, what Deskloop would have sent against what the
+agent sent, and at the threshold picked for the target precision the estimated auto-resolution
+rate and share of wrong replies. No ticket is predicted from itself or a later one."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from core.autonomy.backtest import (
+    Replayed,
+    pick_threshold,
+    replay_history,
+    report,
+    resolved_history,
+    wilson_lower,
+)
+from core.autonomy.policy import forget_policies
+from core.cli import main
+from core.demo.simulate import load_replies
+from core.runtime import Runtime
+from core.store.tables import ModelVersionRow, SignalRow, SuggestionRow, TicketRow
+from core.store.tickets import upsert_tickets
+from tests.factories import NAMES, make_ticket
+
+#: 40 Banking77 questions, 10 for each of 4 intents (tests/data/README.md).
+BANKING77_SAMPLE = Path(__file__).parent / "data" / "banking77_sample.csv"
+START = datetime(2026, 2, 2, 9, tzinfo=UTC)
+
+
+def banking77_history(rounds: int = 2, seed: int = 5) -> list:
+    """The sample's questions, shuffled per round, one an hour, each solved with the reply an agent
+    sends for its intent (the demo's replies), addressed to the customer; every ninth reopened and
+    every thirteenth rated 1 of 5."""
+    rows = list(csv.DictReader(BANKING77_SAMPLE.open(encoding="utf-8")))
+    replies = load_replies()
+    rnd = random.Random(seed)
+    tickets = []
+    for _ in range(rounds):
+        batch = rows[:]
+        rnd.shuffle(batch)
+        for row in batch:
+            n = len(tickets)
+            name = rnd.choice(NAMES)
+            reply = replies[row["category"]]["reply"].format(first_name=name.split()[0], agent_name="Sam")
+            extra = {}
+            if n % 9 == 8:
+                extra["reopen_count"] = 1
+            if n % 13 == 12:
+                extra["csat"] = {"score": 1}
+            tickets.append(make_ticket(f"b77-{n}", row["text"], row["category"], reply, requester=name,
+                                       created=START + timedelta(hours=n), **extra))
+    return tickets
+
+
+@pytest.fixture
+def runtime(settings, db):
+    forget_policies()
+    runtime = Runtime(settings)
+    yield runtime
+    runtime.close()
+    forget_policies()
+
+
+def _import(runtime: Runtime, tickets: list) -> None:
+    tenant_id = runtime.db.ensure_tenant("acme")
+    with runtime.db.transaction(tenant_id) as session:
+        upsert_tickets(session, tenant_id, tickets)
+
+
+def _counts(runtime: Runtime) -> tuple[int, ...]:
+    with runtime.db.tenant_session(runtime.db.tenant_id("acme")) as session:
+        return tuple(session.scalar(select(func.count(table.id)))
+                     for table in (TicketRow, SignalRow, SuggestionRow, ModelVersionRow))
+
+
+def _replayed(intent: str, predicted: str, confidence: float, right: bool = True) -> Replayed:
+    return Replayed(external_id="x", created_at=None, intent=intent, predicted=predicted, confidence=confidence,
+                    abstained=False, draft="Hi, here is the answer", agent_reply="Hi, here is the answer",
+                    similarity=1.0 if right else 0.2, reopened=False, bad_csat=False)
+
+
+def test_wilson_lower_bound():
+    assert wilson_lower(0, 0) == 0.0
+    assert wilson_lower(10, 10) == pytest.approx(10 / (10 + 1.6449 ** 2), abs=1e-4)
+    assert wilson_lower(50, 100) == pytest.approx(0.4180, abs=1e-3)
+    assert wilson_lower(140, 140) >= 0.98 > wilson_lower(120, 120)
+
+
+def test_the_lowest_threshold_that_reaches_the_target_is_picked():
+    confident = [_replayed("a", "a", 0.99 - i * 0.01) for i in range(12)]
+    shaky = [_replayed("b", "a", 0.5, right=False), _replayed("a", "a", 0.5), _replayed("a", "a", 0.4, right=False)]
+    threshold, sent, right = pick_threshold(confident + shaky, 0.75)
+    assert (threshold, sent, right) == (pytest.approx(0.88), 12, 12)
+    # A tie is cut together: the right and the wrong reply at 0.5 are sent together or not at all.
+    lenient = pick_threshold(confident + shaky, 0.7)
+    assert lenient[0] == 0.5 and lenient[1:] == (14, 13)
+    assert pick_threshold(confident[:3], 0.9) == (None, 0, 0)  # three right replies are not evidence enough
+
+
+def test_backtest_reports_per_intent_and_never_predicts_from_the_future(runtime):
+    _import(runtime, banking77_history())
+    before = _counts(runtime)
+    history = resolved_history(runtime, "acme")
+    assert [t.external_id for t, _ in history] == [f"b77-{n}" for n in range(80)]  # time order
+    replayed = replay_history(runtime, "acme", history)
+    assert _counts(runtime) == before  # the tenant's own data is untouched
+
+    seen: set[str] = set()
+    for one in replayed:
+        if one.intent not in seen:  # nothing learned yet could name this intent
+            assert one.predicted != one.intent and not one.right, one
+            seen.add(one.intent)
+    assert not any(r.right for r in replayed if r.reopened or r.bad_csat)
+    assert any(r.right for r in replayed[40:])
+    # The same first tickets replayed alone are predicted exactly alike: later tickets changed nothing.
+    alone = replay_history(runtime, "acme", history[:25])
+    assert [(r.predicted, r.confidence, r.draft) for r in alone] == \
+        [(r.predicted, r.confidence, r.draft) for r in replayed[:25]]
+
+    found = report(replayed, 0.7)
+    rows = {row["intent"]: row for row in found["intents"]}
+    assert set(rows) == {"card_arrival", "lost_or_stolen_card", "request_refund", "exchange_rate"}
+    assert all(row["tickets"] == 20 for row in rows.values())
+    assert sum(row["reopened"] for row in rows.values()) == 8 and sum(row["bad_csat"] for row in rows.values()) == 6
+    offered = [row for row in rows.values() if row["threshold"] is not None]
+    assert offered, found
+    for row in offered:
+        assert 0 < row["auto_resolution_rate"] <= 1
+        assert row["precision_lower_bound"] >= 0.7
+        assert row["wrong_reply_share"] == pytest.approx((row["sent"] - row["right"]) / row["sent"], abs=1e-4)
+    # At the default target nothing this small is evidence enough.
+    strict = report(replayed, 0.98)["intents"]
+    assert all(row["threshold"] is None and row["auto_resolution_rate"] == 0 for row in strict)
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_cli_backtest_prints_per_intent_figures(runtime):
+    _import(runtime, banking77_history(rounds=1))
+    assert run("autonomy", "target-precision", "--tenant", "acme", "0.6").exit_code == 0
+    result = run("autonomy", "backtest", "--tenant", "acme", "--json")
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.output)
+    assert found["tickets"] == 40 and found["target_precision"] == 0.6
+    assert {row["intent"] for row in found["intents"]} == {"card_arrival", "lost_or_stolen_card", "request_refund",
+                                                         "exchange_rate"}
+    since = (START + timedelta(hours=30)).isoformat()
+    later = json.loads(run("autonomy", "backtest", "--tenant", "acme", "--since", since, "--json").output)
+    assert later["tickets"] == 10 and later["since"].startswith("2026-02-03T15:00")
+    text = run("autonomy", "backtest", "--tenant", "acme")
+    assert text.exit_code == 0 and "card_arrival" in text.output and "estimated auto-resolution" in text.output
