@@ -1,14 +1,14 @@
 """autonomous resolution: a mode per tenant and intent, and the sensitive intents and accounts
 
-Revision ID: 0017_autonomy
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017_autonomy"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
