@@ -14,3 +14,14 @@ def fails_twice(counter: str) -> str:
     if runs < 3:
         raise RuntimeError("the helpdesk is unavailable")
     return "written"
+
+
+def slow_write(started: str, seconds: float, done: str) -> str:
+    """Marks ``started``, waits ``seconds`` (long enough for a test to kill Redis under it), then
+    writes ``done``."""
+    import time
+
+    Path(started).write_text("started")
+    time.sleep(seconds)
+    Path(done).write_text("done")
+    return "written"

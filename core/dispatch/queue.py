@@ -227,11 +227,52 @@ def run_worker(settings: Settings, burst: bool = False) -> None:
     small and frequent (applying a webhook's events, writing a suggestion back), and a fork per
     job would reopen the database and reload the tenant's model every time (seconds), where a
     long-lived worker keeps both. Scale out by running more workers.
+
+    RQ's worker quits when Redis goes away in the middle of a job (its bookkeeping after the job
+    cannot reach Redis). A Redis restart of a few seconds must not leave a machine without workers
+    until someone notices, so the worker waits for Redis to answer again and starts over (what it
+    was running is retried: its job was lost with Redis, and the outbox queues it again). It stops
+    for good only when asked to (a signal), in burst mode, or when it stopped with Redis answering.
     """
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
     from rq.serializers import JSONSerializer
 
-    connection = redis_connection(settings)
-    worker = _worker_class()([queue(settings, connection)], connection=connection, serializer=JSONSerializer,
-                             maintenance_interval=MAINTENANCE_SECONDS)
-    # with_scheduler: a failed job waiting to be retried (``retry_after``) is put back on the queue.
-    worker.work(burst=burst, with_scheduler=True)
+    while True:
+        connection = redis_connection(settings)
+        worker = _worker_class()([queue(settings, connection)], connection=connection, serializer=JSONSerializer,
+                                 maintenance_interval=MAINTENANCE_SECONDS)
+        try:
+            # with_scheduler: a failed job waiting to be retried (``retry_after``) is put back on the queue.
+            worker.work(burst=burst, with_scheduler=True)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            log.error("worker lost Redis (%s)", type(exc).__name__)
+        if burst or _redis_answers(settings):
+            return
+        log.error("worker stopped while Redis was unreachable; starting again once it answers")
+        _wait_for_redis(settings)
+
+
+def _redis_answers(settings: Settings) -> bool:
+    from redis.exceptions import RedisError
+
+    try:
+        probe_redis(settings.redis_url or "", 2.0)
+    except (RedisError, OSError):
+        return False
+    return True
+
+
+def _wait_for_redis(settings: Settings, longest_pause: float = 10.0) -> None:
+    """Until Redis answers a PING, looking again after 0.5 s, then twice as long each time (at most
+    ``longest_pause``). SIGTERM still stops the process meanwhile (RQ's own handler is gone)."""
+    import signal
+    import sys
+    import time
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    pause = 0.5
+    while not _redis_answers(settings):
+        time.sleep(pause)
+        pause = min(pause * 2, longest_pause)
+    log.warning("Redis answers again; the worker starts over")
