@@ -213,7 +213,7 @@ def _as_json(occurrence: Occurrence) -> dict[str, Any]:
 
 #: Modules whose import registers the core's own listeners: a worker that has not imported them
 #: yet (it only imported this module, to run a queued listener) loads them by name.
-CORE_LISTENER_MODULES = ("core.helpdesk.webhook_events",)
+CORE_LISTENER_MODULES = ("core.helpdesk.webhook_events", "core.autonomy.shadow")
 
 
 #: The entry point group integrations register in (:mod:`core.helpdesk.contract`, a layer above
