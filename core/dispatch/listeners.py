@@ -9,7 +9,8 @@ retried delivery never runs a listener twice. A listener that fails is logged an
 run: the event itself is already stored and applied.
 
 Listeners register at import time with :func:`listen`; the core's own are in
-:mod:`core.helpdesk.webhook_events` (learning signal, write-back). An integration registers its own from
+:mod:`core.helpdesk.webhook_events` (learning signal, write-back) and :mod:`core.autonomy.shadow` (shadow
+replies). An integration registers its own from
 its package (imported through its entry point).
 """
 
