@@ -16,7 +16,7 @@ from core.app import create_app
 from core.autonomy.judging import wilson_lower
 from core.autonomy.policy import Mode, forget_policies
 from core.autonomy.settings import set_mode, set_target_precision
-from core.autonomy.shadow import record_outcome
+from core.autonomy.shadow import record_outcome, record_shadow
 from core.autonomy.shadow_report import MIN_COMPARED
 from core.cli import main
 from core.dispatch import drains
@@ -119,6 +119,23 @@ def test_a_bad_rating_turns_a_right_reply_wrong_and_a_good_one_does_not(app, db)
     assert record_outcome(runtime, "acme", "zendesk", "921", csat_score=1)
     [row] = _shadow_rows(db)
     assert row.bad_csat and row.right is False
+
+
+def test_a_shadow_job_that_runs_late_catches_up_with_the_agents_reply(app, db):
+    """With a queue, the job can run after the agent already answered (and the customer came back)."""
+    runtime, client = app.extensions["deskloop"], app.test_client()
+    _new_ticket(client, "931", "How long does card delivery take?")  # no intent in shadow yet: not queued
+    _agent_reply(client, "931", "Hi, cards arrive within 5 working days. You can track delivery under Cards > Track.")
+    assert _shadow_rows(db) == []
+    set_mode(runtime, "acme", "card_arrival", Mode.SHADOW, ACTOR)
+    assert record_shadow(runtime, "acme", "zendesk", "931").startswith("shadow reply recorded")
+    [row] = _shadow_rows(db)
+    assert row.compared_at is not None and row.similarity > 0.8 and row.right is True
+    reopened = at(fixture("ticket.status_changed.reopened", variant=True), datetime.now(UTC), "reopen-931")
+    reopened["detail"]["id"] = "931"
+    assert deliver(client, reopened).status_code == 200
+    assert _shadow_rows(db)[0].right is False
+    assert record_shadow(runtime, "acme", "zendesk", "931") == "already recorded"
 
 
 def _evidence(db, counts: dict[str, tuple[int, int]]) -> None:

@@ -35,7 +35,7 @@ from core.learning.feedback import text_similarity
 from core.learning.training import registry_for
 from core.runtime import Runtime
 from core.store.db import upsert_insert
-from core.store.tables import AutonomyShadowRow, TicketRow
+from core.store.tables import AutonomyShadowRow, MessageRow, TicketRow
 from core.suggesting.suggest import suggest_for_ticket
 from core.text.limits import MESSAGE_RAW_CHARS
 from core.text.normalize import clean_message
@@ -80,7 +80,28 @@ def record_shadow(runtime: Runtime, tenant: str, helpdesk: str, ticket_external_
             mode=decision.mode.value, confidence=float(suggestion.confidence), abstained=suggestion.abstained,
             draft=suggestion.draft, model_version=suggestion.model_version, created_at=datetime.now(UTC),
             reopened=False, bad_csat=False))
+    _catch_up(runtime, tenant_id, ticket.id)
     return f"shadow reply recorded ({decision.reason})" + (": abstained" if suggestion.abstained else "")
+
+
+def _catch_up(runtime: Runtime, tenant_id: int, ticket_id: int) -> None:
+    """What happened to the ticket before its shadow row was stored (a queued job can run after
+    the agent already answered): the agent's first public reply, a reopen, a rating."""
+    with runtime.db.transaction(tenant_id) as session:
+        row = session.scalar(select(AutonomyShadowRow).where(AutonomyShadowRow.ticket_id == ticket_id)
+                             .with_for_update())
+        ticket = session.execute(select(TicketRow.intent, TicketRow.reopen_count, TicketRow.csat_score)
+                                 .where(TicketRow.id == ticket_id)).first()
+        sent = session.scalar(select(MessageRow.body).where(
+            MessageRow.ticket_id == ticket_id, MessageRow.author_role == "agent", MessageRow.public.is_(True))
+            .order_by(MessageRow.created_at, MessageRow.position).limit(1))
+        if row is None or ticket is None:
+            return
+        row.reopened = row.reopened or bool(ticket.reopen_count)
+        row.bad_csat = row.bad_csat or is_bad_csat(ticket.csat_score)
+        if sent and row.compared_at is None:
+            _compare(row, ticket.intent, sent)
+        _judge(row)
 
 
 def compare_reply(runtime: Runtime, tenant: str, helpdesk: str, ticket_external_id: str, sent: str) -> bool:
@@ -91,11 +112,16 @@ def compare_reply(runtime: Runtime, tenant: str, helpdesk: str, ticket_external_
         row, labelled = _locked_shadow(session, helpdesk, ticket_external_id)
         if row is None or row.compared_at is not None:
             return False
-        row.compared_at = datetime.now(UTC)
-        row.similarity = round(text_similarity(row.draft, sent), 4) if row.would_send and row.draft else None
-        row.intent_right = labelled is None or labelled == row.intent
+        _compare(row, labelled, sent)
         _judge(row)
     return True
+
+
+def _compare(row: AutonomyShadowRow, labelled: str | None, sent: str) -> None:
+    """The agent's reply ``sent`` against the shadow draft; ``labelled``: the ticket's intent now."""
+    row.compared_at = datetime.now(UTC)
+    row.similarity = round(text_similarity(row.draft, sent), 4) if row.would_send and row.draft else None
+    row.intent_right = labelled is None or labelled == row.intent
 
 
 def record_outcome(runtime: Runtime, tenant: str, helpdesk: str, ticket_external_id: str, *,
