@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from core.autonomy.judging import CLOSE_ENOUGH, is_bad_csat, judged_right, wilson_lower
 from core.autonomy.policy import load_policy
 from core.clock import aware_utc
 from core.learning.feedback import record_signal, text_similarity
@@ -48,21 +48,14 @@ from core.types import Message, Person, Signal, Suggestion, Ticket
 
 log = logging.getLogger(__name__)
 
-#: Draft-to-reply similarity (:func:`core.learning.feedback.text_similarity`) from which the draft
-#: counts as the answer the agent gave: the same reply with a name, a number or a phrase changed.
-CLOSE_ENOUGH = 0.8
 #: A ticket of the history and its CSAT score (1 to 5, or None).
 HistoryTicket = tuple[Ticket, int | None]
-#: One-sided 95% normal quantile for the Wilson lower bound.
-WILSON_Z = 1.6449
 #: Statuses of a resolved ticket.
 RESOLVED = ("solved", "closed")
 #: Tenant settings the scratch tenant does without (see :func:`_scratch_runtime`).
 NOT_COPIED = ("label_source", "label_report")
 #: A log line every so many replayed tickets: a long history takes minutes.
 PROGRESS_EVERY = 500
-#: CSAT scores (1 to 5) that count as a bad rating of the agent's reply.
-BAD_CSAT = 2
 
 
 @dataclass(frozen=True)
@@ -89,18 +82,8 @@ class Replayed:
 
     @property
     def right(self) -> bool:
-        return (self.would_send and self.predicted == self.intent and (self.similarity or 0.0) >= CLOSE_ENOUGH
-                and not self.reopened and not self.bad_csat)
-
-
-def wilson_lower(right: int, n: int, z: float = WILSON_Z) -> float:
-    """Lower end of the Wilson score interval of ``right / n`` (0 for no observations)."""
-    if n == 0:
-        return 0.0
-    p = right / n
-    centre = p + z * z / (2 * n)
-    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, (centre - spread) / (1 + z * z / n))
+        return judged_right(self.would_send, self.predicted == self.intent, self.similarity, self.reopened,
+                            self.bad_csat)
 
 
 def pick_threshold(sent: Iterable[Replayed], target: float) -> tuple[float | None, int, int]:
@@ -268,7 +251,7 @@ def _replay_one(scratch: Runtime, tenant: str, tenant_id: int, history: Ticket, 
         confidence=float(suggestion.confidence) if suggestion else 0.0,
         abstained=suggestion.abstained if suggestion else True,
         draft=suggestion.draft if suggestion else None, agent_reply=reply, similarity=similarity,
-        reopened=history.reopen_count > 0, bad_csat=csat_score is not None and csat_score <= BAD_CSAT,
+        reopened=history.reopen_count > 0, bad_csat=is_bad_csat(csat_score),
     )
 
 

@@ -163,3 +163,30 @@ def _num(value: float | None) -> str:
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
+
+
+@autonomy.command("shadow")
+@click.option("--tenant", required=True, help="Tenant slug.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def shadow_command(runtime: Runtime, tenant: str, as_json: bool) -> None:
+    """Shadow mode's evidence per intent: replies Deskloop would have sent, compared with the
+    agents', right, the precision and its Wilson lower bound, and which intents are recommended
+    for autonomy (enough compared replies and the bound at the target precision)."""
+    from core.autonomy.shadow_report import shadow_report
+
+    found = shadow_report(runtime, tenant)
+    if as_json:
+        click.echo(found.model_dump_json(indent=2))
+        return
+    click.echo(f"shadow mode of {tenant}: target precision {found.target_precision:g} (Wilson lower bound), at least "
+               f"{found.min_compared} compared replies before an intent is recommended")
+    if not found.intents:
+        click.echo("no shadow replies yet (set an intent to shadow: deskloop autonomy mode)")
+        return
+    click.echo(f"{'intent':<32} {'mode':<10} {'tickets':>7} {'replies':>7} {'compared':>8} {'right':>5} "
+               f"{'prec':>6} {'lower':>6}  recommend")
+    for row in found.intents:
+        click.echo(f"{row.intent[:32]:<32} {row.mode:<10} {row.shadow_tickets:>7} {row.shadow_replies:>7} "
+                   f"{row.compared:>8} {row.right:>5} {_pct(row.precision):>6} {_pct(row.precision_lower_bound):>6}  "
+                   + ("yes" if row.recommend_autonomous else "no"))

@@ -9,7 +9,8 @@ retried delivery never runs a listener twice. A listener that fails is logged an
 run: the event itself is already stored and applied.
 
 Listeners register at import time with :func:`listen`; the core's own are in
-:mod:`core.helpdesk.webhook_events` (learning signal, write-back). An integration registers its own from
+:mod:`core.helpdesk.webhook_events` (learning signal, write-back) and :mod:`core.autonomy.shadow` (shadow
+replies). An integration registers its own from
 its package (imported through its entry point).
 """
 
@@ -213,7 +214,7 @@ def _as_json(occurrence: Occurrence) -> dict[str, Any]:
 
 #: Modules whose import registers the core's own listeners: a worker that has not imported them
 #: yet (it only imported this module, to run a queued listener) loads them by name.
-CORE_LISTENER_MODULES = ("core.helpdesk.webhook_events",)
+CORE_LISTENER_MODULES = ("core.helpdesk.webhook_events", "core.autonomy.shadow")
 
 
 #: The entry point group integrations register in (:mod:`core.helpdesk.contract`, a layer above

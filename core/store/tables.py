@@ -656,3 +656,35 @@ class AutonomySensitiveRow(TenantScoped, Base):
     value: Mapped[str] = mapped_column(String(255))
     added_by: Mapped[str] = mapped_column(String(255))
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AutonomyShadowRow(TenantScoped, Base):
+    """The reply Deskloop would have sent to a new ticket of an intent in shadow (one row per
+    ticket), and how it compared with what the agent then sent: the evidence on which an intent is
+    recommended for autonomy (:mod:`core.autonomy.shadow`). The draft is customer data and stays in
+    the tenant's scope like the suggestion it copies; the agent's reply is not copied (the ticket's
+    messages hold it), only its similarity to the draft."""
+
+    __tablename__ = "autonomy_shadow"
+    __table_args__ = (UniqueConstraint("tenant_id", "ticket_id", name="uq_autonomy_shadow_tenant_ticket"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    suggestion_id: Mapped[int | None] = mapped_column(ForeignKey("suggestions.id", ondelete="SET NULL"))
+    intent: Mapped[str | None] = mapped_column(String(128))  # the predicted intent
+    mode: Mapped[str] = mapped_column(String(16))  # what decide_mode answered: shadow, or autonomous (not posted yet)
+    confidence: Mapped[float] = mapped_column(Float)
+    abstained: Mapped[bool] = mapped_column(Boolean)
+    draft: Mapped[str | None] = mapped_column(Text)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    compared_at: Mapped[datetime | None]
+    similarity: Mapped[float | None] = mapped_column(Float)
+    intent_right: Mapped[bool | None] = mapped_column(Boolean)
+    reopened: Mapped[bool] = mapped_column(Boolean, default=False)
+    bad_csat: Mapped[bool] = mapped_column(Boolean, default=False)
+    right: Mapped[bool | None] = mapped_column(Boolean)  # None until the agent's reply is compared
+
+    @property
+    def would_send(self) -> bool:
+        return not self.abstained and bool(self.draft)

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy import select, text
 
 from core.access import audit
+from core.autonomy.shadow_report import ShadowReport, shadow_report
 from core.background import tasks
 from core.dispatch.queue import enqueue
 from core.insights import overview as insight_views
@@ -586,6 +587,15 @@ def knowledge_gap_article(slug: str, key: str):
                 "Content-Disposition": f'inline; filename="{gap_file_name(rank, gap)}"'})
     raise ApiError(404, "no knowledge gap with that key among these gaps (check days, top and min_score)",
                    field="key")
+
+
+@docs.route("GET", "/tenants/<slug>/autonomy/shadow", scope="read",
+            summary="Shadow mode's evidence per intent: the replies Deskloop would have sent to new tickets, how many "
+                    "were compared with the agent's and right, the precision with its Wilson lower bound, and whether "
+                    "the intent is recommended for autonomy",
+            response=ShadowReport, errors=(404,))
+def autonomy_shadow(slug: str):
+    return _send(shadow_report(runtime(), slug))
 
 
 @docs.route("GET", "/tenants/<slug>/insights/digest", scope="read",
