@@ -15,6 +15,7 @@ from core.config import Settings
 from core.dispatch import listeners, outbox
 from core.dispatch.listeners import Occurrence, listen
 from core.dispatch.queue import job_states, run_worker
+from core.dispatch.requeue import requeue_unfinished
 from core.runtime import Runtime
 from core.store.tables import ListenerJobRow
 
@@ -91,16 +92,16 @@ def test_a_job_redis_forgot_is_queued_again_and_done_once(with_redis, probe, red
     assert job_states(runtime.settings, [JOB_ID]) == {JOB_ID: "queued"}
     Redis.from_url(redis_url).flushdb()  # Redis restarted without persistence: the queued job is gone
 
-    assert outbox.requeue_unfinished(runtime, "acme") == 0  # within its grace time, nobody asks
+    assert requeue_unfinished(runtime, "acme") == 0  # within its grace time, nobody asks
     _due_now(runtime)
-    assert outbox.requeue_unfinished(runtime, "acme") == 1
+    assert requeue_unfinished(runtime, "acme") == 1
     _work(runtime)
 
     entry = _entry(runtime)
     assert probe.runs == 1 and entry.done_at is not None and entry.outcome == "wrote back for ev-1"
     assert entry.queued_times == 2
     _due_now(runtime)
-    assert outbox.requeue_unfinished(runtime, "acme") == 0
+    assert requeue_unfinished(runtime, "acme") == 0
 
 
 @on_postgresql
@@ -112,7 +113,7 @@ def test_a_completed_job_is_not_queued_again(with_redis, probe, redis_url):
 
     Redis.from_url(redis_url).flushdb()  # the finished job's record is gone too
     _due_now(runtime)
-    assert outbox.requeue_unfinished(runtime, "acme") == 0
+    assert requeue_unfinished(runtime, "acme") == 0
     assert listeners.publish(runtime, _occurrence())  # the event told again: its job is not queued
     assert job_states(runtime.settings, [JOB_ID]) == {JOB_ID: None}
     _work(runtime)
@@ -133,7 +134,7 @@ def test_a_running_job_is_neither_queued_again_nor_run_twice(with_redis, probe, 
         # ... while Redis restarts and forgets it, and the outbox looks after its grace time.
         Redis.from_url(redis_url).flushdb()
         _due_now(runtime)
-        assert outbox.requeue_unfinished(runtime, "acme") == 0
+        assert requeue_unfinished(runtime, "acme") == 0
         # Queued again all the same (the event told twice): the second run does not do the work.
         listeners.queue_job(runtime, "test-outbox", job)
         _work(runtime)
@@ -143,7 +144,7 @@ def test_a_running_job_is_neither_queued_again_nor_run_twice(with_redis, probe, 
         running.join(30)
     assert _entry(runtime).done_at is not None
     _due_now(runtime)
-    assert outbox.requeue_unfinished(runtime, "acme") == 0  # that second run ended; the entry is done
+    assert requeue_unfinished(runtime, "acme") == 0  # that second run ended; the entry is done
     assert listeners.run_listener("test-outbox", job) == "already done"
     assert probe.runs == 1
 
@@ -157,11 +158,11 @@ def test_a_job_whose_worker_died_is_queued_again_once_its_claim_has_lapsed(with_
     _work(runtime)  # the queued copy finds the entry claimed and does nothing
     assert probe.runs == 0
     _due_now(runtime)
-    assert outbox.requeue_unfinished(runtime, "acme") == 0  # the claim may still be running
+    assert requeue_unfinished(runtime, "acme") == 0  # the claim may still be running
 
     with runtime.db.transaction(tenant_id) as session:  # the lease lapses
         session.execute(update(ListenerJobRow).values(claimed_until=datetime.now(UTC) - timedelta(seconds=1)))
-    assert outbox.requeue_unfinished(runtime, "acme") == 1
+    assert requeue_unfinished(runtime, "acme") == 1
     _work(runtime)
     assert probe.runs == 1 and _entry(runtime).done_at is not None
 

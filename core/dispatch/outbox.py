@@ -4,7 +4,7 @@ Handing a job to Redis is not doing it: a Redis without persistence that restart
 it held (under webhook load, 15 write-backs of 1,668 were lost that way while the outbox only
 waited for the queueing). So :func:`core.dispatch.listeners.publish` records each job of a
 helpdesk event's listener here before queueing it (:func:`record`), the job marks its entry done
-when it has finished (:func:`claim`, then :func:`mark_done`), and :func:`requeue_unfinished`
+when it has finished (:func:`claim`, then :func:`mark_done`), and :func:`core.dispatch.requeue.requeue_unfinished`
 queues again an entry whose job Redis no longer knows, ended without completing it, or has waited
 too long (without Redis: that has not completed after a grace time). Every drain of a tenant's
 webhook events runs it, and the scheduler starts a drain for any tenant with an entry left behind.
@@ -55,7 +55,7 @@ MAX_QUEUEINGS = 10
 SWEEP_LIMIT = 500
 
 #: RQ statuses of a job that is still on its way: queued, running, or waiting for a retry.
-_ON_ITS_WAY = frozenset({"queued", "started", "deferred", "scheduled", "created"})
+ON_ITS_WAY = frozenset({"queued", "started", "deferred", "scheduled", "created"})
 
 #: RQ statuses of a job that will not run again by itself without having completed its entry.
 _ENDED = frozenset({"finished", "stopped", "canceled"})
@@ -163,76 +163,6 @@ def seconds_until_due(runtime: Runtime, tenant_slug: str) -> float | None:
     now = datetime.now(UTC)
     due = min(max(aware_utc(due_at), aware_utc(claimed) or now) for due_at, claimed in entries)
     return max((due - now).total_seconds(), 0.0) + 0.1
-
-
-def requeue_unfinished(runtime: Runtime, tenant_slug: str) -> int:
-    """Queue again the tenant's listener jobs that are due for a look and not on their way (see
-    the module docstring). Returns how many were queued again."""
-    from core.dispatch.listeners import queue_job
-    from core.dispatch.queue import discard, job_states
-
-    tenant_id = runtime.db.tenant_id(tenant_slug)
-    now = datetime.now(UTC)
-    with runtime.db.tenant_session(tenant_id) as session:
-        entries = session.execute(
-            select(ListenerJobRow.id, ListenerJobRow.job_id, ListenerJobRow.listener, ListenerJobRow.occurrence,
-                   ListenerJobRow.queued_at, ListenerJobRow.queued_times)
-            .where(unfinished_condition(now)).order_by(ListenerJobRow.due_at).limit(SWEEP_LIMIT)).all()
-    if not entries:
-        return 0
-    with_redis = bool(runtime.settings.redis_url)
-    states = job_states(runtime.settings, [e.job_id for e in entries]) if with_redis else {}
-    again, gave_up, waiting = [], [], []
-    for entry in entries:
-        state = states.get(entry.job_id)
-        stuck = aware_utc(entry.queued_at) < now - timedelta(seconds=PENDING_TOO_LONG_SECONDS)
-        if state == "failed" or entry.queued_times >= MAX_QUEUEINGS:
-            gave_up.append(entry)
-        elif state in _ON_ITS_WAY and not (stuck and state != "started"):
-            waiting.append(entry.id)
-        else:  # unknown to Redis, ended without completing, stuck, or (without Redis) never completed
-            again.append(entry)
-    if again and with_redis:  # a job may have completed since the entries were read (RQ then says finished)
-        again = _still_unfinished(runtime, tenant_id, again)
-    queued = 0
-    for entry in again:
-        try:
-            if with_redis:
-                discard(runtime.settings, entry.job_id)
-            queue_job(runtime, entry.listener, entry.occurrence)
-            queued += 1
-        except Exception:  # noqa: BLE001 - this entry is looked at again next time; the others go on
-            log.exception("listener job %s of %s could not be queued again", entry.job_id, tenant_slug)
-        _touch(runtime, tenant_id, [entry.id], now, requeued=True)
-    _touch(runtime, tenant_id, waiting, now)
-    if gave_up:
-        with runtime.db.transaction(tenant_id) as session:
-            session.execute(update(ListenerJobRow).where(ListenerJobRow.id.in_([e.id for e in gave_up]))
-                            .values(failed_at=now).execution_options(synchronize_session=False))
-        log.error("listener jobs of %s given up (failed after their retries, or queued %d times): %s",
-                  tenant_slug, MAX_QUEUEINGS, ", ".join(e.job_id for e in gave_up))
-    if again:
-        log.warning("listener jobs of %s queued again (%d): lost by the queue or never completed", tenant_slug, queued)
-    return queued
-
-
-def _touch(runtime: Runtime, tenant_id: int, entry_ids: list[int], now: datetime, requeued: bool = False) -> None:
-    """Look again at these entries a grace time from now (and count a new queueing)."""
-    if not entry_ids:
-        return
-    values: dict[str, Any] = {"due_at": now + timedelta(seconds=GRACE_SECONDS)}
-    if requeued:
-        values.update(queued_at=now, queued_times=ListenerJobRow.queued_times + 1)
-    with runtime.db.transaction(tenant_id) as session:
-        session.execute(update(ListenerJobRow).where(ListenerJobRow.id.in_(entry_ids)).values(**values)
-                        .execution_options(synchronize_session=False))
-
-
-def _still_unfinished(runtime: Runtime, tenant_id: int, entries: list) -> list:
-    with runtime.db.tenant_session(tenant_id) as session:
-        done = set(session.scalars(select(ListenerJobRow.id).where(
-            ListenerJobRow.id.in_([e.id for e in entries]), ListenerJobRow.done_at.is_not(None))))
-    return [e for e in entries if e.id not in done]
 
 
 def _entry(tenant_id: int, job_id: str):

@@ -36,7 +36,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from core.clock import aware_utc
 from core.dispatch import drains
 from core.dispatch.listeners import Occurrence, listen, publish
-from core.dispatch.outbox import requeue_unfinished, seconds_until_due
+from core.dispatch.outbox import seconds_until_due
+from core.dispatch.requeue import requeue_unfinished
 from core.errors import BadInput, NotFound
 from core.events import HelpdeskEvent
 from core.helpdesk.event_failures import due_condition, record_failure
@@ -176,7 +177,7 @@ def seconds_until_retry(runtime: Runtime, tenant_slug: str) -> float | None:
 def drain_events(runtime: Runtime, tenant_slug: str) -> dict[str, int]:
     """Apply the tenant's due events until none is left (see :func:`process_events`). First it
     tells the listeners of events an earlier drain applied without telling, and queues again the
-    listener jobs that never completed (:func:`core.dispatch.outbox.requeue_unfinished`)."""
+    listener jobs that never completed (:func:`core.dispatch.requeue.requeue_unfinished`)."""
     tenant_id = runtime.db.tenant_id(tenant_slug)
     counts = {"applied": 0, "stale": 0, "failed": 0, "batches": 0}
     flagged = _flag_reader(runtime, tenant_slug)

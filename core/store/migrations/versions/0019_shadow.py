@@ -1,13 +1,13 @@
 """autonomy shadow mode: the reply Deskloop would have sent per ticket, and how it compared
 
-Revision ID: 0019_shadow
+Revision ID: 0019
 Revises: 0018
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019_shadow"
+revision = "0019"
 down_revision = "0018"
 branch_labels = None
 depends_on = None
