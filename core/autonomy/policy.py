@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sqlalchemy import select
 
+from core.autonomy.config import AutonomyConfig, config_from
 from core.runtime import Runtime
 from core.store.db import UnknownTenantError
 from core.store.tables import AutonomyModeRow, AutonomySensitiveRow, TenantRow
@@ -60,6 +61,12 @@ class Policy:
     sensitive_accounts: frozenset[str]
     paused: dict | None  # {"by", "at"} while the kill switch is on
     target_precision: float
+    #: Per-intent confidence thresholds for autonomous replies (intents without one use the config's default).
+    thresholds: dict[str, float] = field(default_factory=dict)
+    config: AutonomyConfig = field(default_factory=AutonomyConfig)
+
+    def threshold_for(self, intent: str | None) -> float:
+        return self.thresholds.get(intent or "", self.config.default_threshold)
 
 
 def decide(policy: Policy, intent: str | None, account: str | None = None) -> Decision:
@@ -128,13 +135,16 @@ def load_policy(runtime: Runtime, tenant: str) -> Policy:
             raise UnknownTenantError(f"no tenant named {tenant!r}")
         stamp, settings, tenant_id = row.config_version, dict(row.settings or {}), row.id
     with runtime.db.tenant_session(tenant_id) as session:
-        modes = {r.intent: Mode(r.mode) for r in session.scalars(select(AutonomyModeRow))}
+        mode_rows = list(session.scalars(select(AutonomyModeRow)))
+        modes = {r.intent: Mode(r.mode) for r in mode_rows}
+        thresholds = {r.intent: r.threshold for r in mode_rows if r.threshold is not None}
         sensitive = list(session.execute(select(AutonomySensitiveRow.kind, AutonomySensitiveRow.value)))
     return Policy(
         tenant=tenant, stamp=stamp, modes=modes,
         sensitive_intents=frozenset(v for k, v in sensitive if k == "intent"),
         sensitive_accounts=frozenset(v for k, v in sensitive if k == "account"),
         paused=settings.get(PAUSED_KEY), target_precision=float(settings.get(TARGET_KEY) or DEFAULT_TARGET_PRECISION),
+        thresholds=thresholds, config=config_from(settings),
     )
 
 

@@ -9,11 +9,12 @@ run before anything is written: a refused change writes nothing.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import delete, select
 
 from core.access import audit
+from core.autonomy.config import CONFIG_KEY, AutonomyConfig, config_from, merged
 from core.autonomy.policy import (
     PAUSED_KEY,
     TARGET_KEY,
@@ -42,10 +43,14 @@ def parse_mode(value: str) -> Mode:
                        field="mode") from None
 
 
-def set_mode(runtime: Runtime, tenant: str, intent: str, mode: Mode, actor: str) -> Mode:
-    """Set ``intent``'s mode. Turning a sensitive intent autonomous is refused (BadInput, nothing
-    written): the policy would lower it to shadow anyway, and the person should know why."""
+def set_mode(runtime: Runtime, tenant: str, intent: str, mode: Mode, actor: str,
+             threshold: float | None = None) -> Mode:
+    """Set ``intent``'s mode (and, when given, the confidence its autonomous replies need).
+    Turning a sensitive intent autonomous is refused (BadInput, nothing written): the policy would
+    lower it to shadow anyway, and the person should know why."""
     intent = _checked_name(intent, "intent", MAX_INTENT)
+    if threshold is not None and not 0.0 < threshold <= 1.0:
+        raise BadInput(f"the threshold must be above 0 and at most 1, got {threshold}", field="threshold")
     tenant_id = runtime.db.tenant_id(tenant)
     with runtime.db.transaction(tenant_id) as session:
         locked_tenant(session, tenant_id)
@@ -57,11 +62,14 @@ def set_mode(runtime: Runtime, tenant: str, intent: str, mode: Mode, actor: str)
                                "list first if that is really meant)", field="intent")
         row = session.scalar(select(AutonomyModeRow).where(AutonomyModeRow.intent == intent))
         if row is None:
-            session.add(AutonomyModeRow(tenant_id=tenant_id, intent=intent, mode=mode.value, set_by=actor))
+            row = AutonomyModeRow(tenant_id=tenant_id, intent=intent, mode=mode.value, set_by=actor)
+            session.add(row)
         else:
             row.mode, row.set_by, row.set_at = mode.value, actor, datetime.now(UTC)
-        audit.record(runtime, actor, "autonomy.mode", tenant=tenant, target=intent, detail={"mode": mode.value},
-                     session=session)
+        if threshold is not None:
+            row.threshold = threshold
+        audit.record(runtime, actor, "autonomy.mode", tenant=tenant, target=intent,
+                     detail={"mode": mode.value, "threshold": threshold}, session=session)
     forget_policies()
     return mode
 
@@ -125,6 +133,20 @@ def set_target_precision(runtime: Runtime, tenant: str, target: float, actor: st
     return target
 
 
+def configure(runtime: Runtime, tenant: str, changes: dict[str, Any], actor: str) -> AutonomyConfig:
+    """Apply ``changes`` to the tenant's autonomy configuration (:mod:`core.autonomy.config`);
+    every field is checked before anything is written."""
+    tenant_id = runtime.db.tenant_id(tenant)
+    with runtime.db.transaction(tenant_id) as session:
+        row = locked_tenant(session, tenant_id)
+        config = merged(config_from(row.settings), changes)
+        row.settings = {**(row.settings or {}), CONFIG_KEY: config.model_dump(mode="json")}
+        audit.record(runtime, actor, "autonomy.configure", tenant=tenant, detail={"fields": sorted(changes)},
+                     session=session)
+    forget_policies()
+    return config
+
+
 def status(runtime: Runtime, tenant: str) -> dict:
     """The policy as read now from the database, with each intent's mode after the rules (what
     :func:`~core.autonomy.policy.decide_mode` answers) beside the mode a person chose."""
@@ -134,7 +156,8 @@ def status(runtime: Runtime, tenant: str) -> dict:
         "tenant": tenant,
         "paused": policy.paused,
         "target_precision": policy.target_precision,
-        "intents": [{"intent": i, "mode": policy.modes.get(i, Mode.OFF).value,
+        "config": policy.config.model_dump(mode="json"),
+        "intents": [{"intent": i, "mode": policy.modes.get(i, Mode.OFF).value, "threshold": policy.threshold_for(i),
                      "effective": decide(policy, i).mode.value, "reason": decide(policy, i).reason,
                      "sensitive": i in policy.sensitive_intents} for i in intents],
         "sensitive_intents": sorted(policy.sensitive_intents),

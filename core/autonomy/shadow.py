@@ -6,8 +6,8 @@ Three listeners on the helpdesk events (:mod:`core.dispatch.listeners`) do it:
 
 - ``autonomy-shadow`` (a job, after ``ticket_created``): suggests for the ticket and asks
   :func:`~core.autonomy.policy.decide_mode` about the predicted intent; ``shadow`` is recorded, and so
-  is ``autonomous``, because autonomous replies are not posted yet (the row keeps the mode it was
-  given). One row per ticket (a unique key): a re-delivered event, or the job run twice, adds none.
+  is ``autonomous`` (the row keeps the mode it was given: autonomous tickets stay evidence), which
+  then goes to :func:`core.autonomy.responder.answer_new_ticket` to be answered or handed off. One row per ticket (a unique key): a re-delivered event, or the job run twice, adds none.
   The job is only queued while the tenant has an intent in shadow or autonomous.
 - ``autonomy-shadow-compare`` (inline, after ``agent_replied``): the agent's first public reply
   compared with the stored draft (:func:`~core.learning.feedback.text_similarity`, as the learning
@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from core.autonomy.judging import is_bad_csat, judged_right
 from core.autonomy.policy import Mode, decide_mode, policy_of
+from core.autonomy.responder import agent_touched, answer_new_ticket, customer_wrote, ticket_facts, ticket_reopened
 from core.dispatch.listeners import Occurrence, listen
 from core.events import HelpdeskEvent
 from core.learning.feedback import text_similarity
@@ -43,7 +44,7 @@ from core.types import Message
 
 log = logging.getLogger(__name__)
 
-#: The modes whose tickets get a shadow reply (autonomous is not posted yet: it is shadowed too).
+#: The modes whose tickets get a shadow row (an autonomous one is also answered or handed off).
 SHADOWED = (Mode.SHADOW, Mode.AUTONOMOUS)
 
 
@@ -81,7 +82,11 @@ def record_shadow(runtime: Runtime, tenant: str, helpdesk: str, ticket_external_
             draft=suggestion.draft, model_version=suggestion.model_version, created_at=datetime.now(UTC),
             reopened=False, bad_csat=False))
     _catch_up(runtime, tenant_id, ticket.id)
-    return f"shadow reply recorded ({decision.reason})" + (": abstained" if suggestion.abstained else "")
+    recorded = f"shadow reply recorded ({decision.reason})" + (": abstained" if suggestion.abstained else "")
+    if decision.mode is not Mode.AUTONOMOUS:
+        return recorded
+    facts = ticket_facts(runtime, tenant_id, ticket.id)
+    return recorded if facts is None else f"{recorded}; {answer_new_ticket(runtime, tenant, facts, suggestion)}"
 
 
 def _catch_up(runtime: Runtime, tenant_id: int, ticket_id: int) -> None:
@@ -173,7 +178,7 @@ def _record_shadow(runtime: Runtime, occurrence: Occurrence) -> str:
 def _compare_reply(runtime: Runtime, occurrence: Occurrence) -> None:
     event = HelpdeskEvent.model_validate(occurrence.data)
     message = cast(Message, event.message)  # a checked agent_replied carries its message
-    if message.public:
+    if message.public and not event.from_deskloop:  # Deskloop's own reply is not the agent's
         compare_reply(runtime, occurrence.tenant, occurrence.source, event.ticket_external_id,
                       clean_message(message.body, MESSAGE_RAW_CHARS))
 
@@ -183,3 +188,24 @@ def _record_outcome(runtime: Runtime, occurrence: Occurrence) -> None:
     event = HelpdeskEvent.model_validate(occurrence.data)
     record_outcome(runtime, occurrence.tenant, occurrence.source, event.ticket_external_id,
                    reopened=event.kind == "reopened", csat_score=event.csat.score if event.csat else None)
+
+
+def _autonomous_wanted(runtime: Runtime, occurrence: Occurrence) -> bool:
+    return any(mode is Mode.AUTONOMOUS for mode in policy_of(runtime, occurrence.tenant).modes.values())
+
+
+@listen("autonomy-follow-up", "event", ("customer_replied", "reopened", "agent_replied"), as_job=True,
+        wanted=_autonomous_wanted)
+def _follow_up(runtime: Runtime, occurrence: Occurrence) -> str:
+    """After an autonomous reply: the customer's answer, a reopen, or an agent touching the ticket
+    (:mod:`core.autonomy.responder`). Deskloop's own reply echoed back by the helpdesk is not a touch."""
+    event = HelpdeskEvent.model_validate(occurrence.data)
+    tenant, source, ticket = occurrence.tenant, occurrence.source, event.ticket_external_id
+    if event.kind == "reopened":
+        return ticket_reopened(runtime, tenant, source, ticket, event.event_id)
+    if event.from_deskloop or event.message is None:
+        return "Deskloop's own message"
+    if event.kind == "agent_replied":
+        return agent_touched(runtime, tenant, source, ticket, event.event_id)
+    return customer_wrote(runtime, tenant, source, ticket, clean_message(event.message.body, MESSAGE_RAW_CHARS),
+                          event.message.author_role, event.event_id)

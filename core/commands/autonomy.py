@@ -25,15 +25,67 @@ def autonomy() -> None:
 @autonomy.command("mode")
 @click.option("--tenant", required=True, help="Tenant slug.")
 @click.option("--intent", required=True, help="The intent, as the tenant's tickets name it.")
+@click.option("--threshold", type=float, default=None,
+              help="The confidence an autonomous reply needs (the backtest's pick; default: the tenant's).")
 @click.argument("mode")
 @click.pass_obj
-def mode_command(runtime: Runtime, tenant: str, intent: str, mode: str) -> None:
+def mode_command(runtime: Runtime, tenant: str, intent: str, mode: str, threshold: float | None) -> None:
     """Set INTENT's MODE: off (suggest only, the default), shadow (record what would have been
     sent, send nothing) or autonomous (reply on its own). A sensitive intent is refused."""
     from core.autonomy.settings import parse_mode, set_mode
 
-    chosen = set_mode(runtime, tenant, intent, parse_mode(mode), cli_actor())
-    click.echo(f"{tenant}: intent {intent.strip()!r} is now {chosen.value}")
+    chosen = set_mode(runtime, tenant, intent, parse_mode(mode), cli_actor(), threshold=threshold)
+    click.echo(f"{tenant}: intent {intent.strip()!r} is now {chosen.value}"
+               + (f" (threshold {threshold:g})" if threshold is not None else ""))
+
+
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    """``KEY=VALUE`` options as a dict; a value without ``=`` is bad input naming the option."""
+    pairs = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key.strip():
+            raise BadInput(f"{option} takes KEY=VALUE, got {value!r}", field=option)
+        pairs[key.strip()] = rest
+    return pairs
+
+
+@autonomy.command("configure")
+@click.option("--tenant", required=True, help="Tenant slug.")
+@click.option("--languages", default=None, help="Languages Deskloop may answer in, comma-separated (en,de).")
+@click.option("--status-after-reply", type=click.Choice(["pending", "solved_on_confirm", "solved_after_days"]),
+              default=None, help="What a reply does to the ticket's status.")
+@click.option("--solve-after-days", type=int, default=None, help="With solved_after_days: days without an answer.")
+@click.option("--reply-window-hours", type=int, default=None, help="At most one autonomous reply per ticket within it.")
+@click.option("--rate-per-hour", type=int, default=None, help="At most this many autonomous replies an hour.")
+@click.option("--default-threshold", type=float, default=None, help="The confidence an intent without its own needs.")
+@click.option("--group", "groups", multiple=True, help="INTENT=GROUP: where that intent's handoffs go (repeatable).")
+@click.option("--default-group", default=None, help="Where other handoffs go.")
+@click.option("--holding-template", "templates", multiple=True,
+              help="LANG=TEXT: the holding message of a handoff in that language (repeatable).")
+@click.pass_obj
+def configure_command(runtime: Runtime, tenant: str, languages: str | None, status_after_reply: str | None,
+                      solve_after_days: int | None, reply_window_hours: int | None, rate_per_hour: int | None,
+                      default_threshold: float | None, groups: tuple[str, ...], default_group: str | None,
+                      templates: tuple[str, ...]) -> None:
+    """How autonomous replies are handled: languages, the status a reply leaves, the reply window,
+    the rate cap, where handoffs go and the holding messages. Only the options given change."""
+    from core.autonomy.policy import load_policy
+    from core.autonomy.settings import configure
+
+    changes: dict = {key: value for key, value in {
+        "status_after_reply": status_after_reply, "solve_after_days": solve_after_days,
+        "reply_window_hours": reply_window_hours, "rate_per_hour": rate_per_hour,
+        "default_threshold": default_threshold, "default_group": default_group}.items() if value is not None}
+    if languages is not None:
+        changes["languages"] = [code for code in languages.split(",") if code.strip()]
+    current = load_policy(runtime, tenant).config
+    if groups:
+        changes["groups"] = {**current.groups, **_pairs(groups, "--group")}
+    if templates:
+        changes["holding_templates"] = {**current.holding_templates, **_pairs(templates, "--holding-template")}
+    config = configure(runtime, tenant, changes, cli_actor())
+    click.echo(json.dumps(config.model_dump(mode="json"), indent=2))
 
 
 @autonomy.command("sensitive")

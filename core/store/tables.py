@@ -641,6 +641,9 @@ class AutonomyModeRow(TenantScoped, Base):
     mode: Mapped[str] = mapped_column(String(16))
     set_by: Mapped[str] = mapped_column(String(255))
     set_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The confidence a suggestion must reach for an autonomous reply (the backtest's pick for the
+    #: target precision); ``None``: the tenant's default (:mod:`core.autonomy.config`).
+    threshold: Mapped[float | None] = mapped_column(Float)
 
 
 class AutonomySensitiveRow(TenantScoped, Base):
@@ -688,3 +691,67 @@ class AutonomyShadowRow(TenantScoped, Base):
     @property
     def would_send(self) -> bool:
         return not self.abstained and bool(self.draft)
+
+
+class AutonomyReplyRow(TenantScoped, Base):
+    """A reply Deskloop posted to a customer on its own (:mod:`core.autonomy.responder`): the
+    answer to a ticket of an autonomous intent (``kind`` ``answer``), or the holding message of a
+    handoff in the customer's language (``holding``). ``answers`` names the customer message it
+    answers, so the same message is never answered twice: the row is claimed (committed) before
+    the helpdesk is called, and a claim that exists means "do not post". ``state``: ``claimed``,
+    ``posted``, ``failed`` (the helpdesk refused: handed off) or ``unknown`` (the process died
+    between claim and post: handed off, never posted again). ``outcome`` is what became of an
+    answer: ``confirmed``, ``negative``, ``wants_human``, ``reopened``, ``corrected`` (an agent
+    took over), ``other`` (a new question)."""
+
+    __tablename__ = "autonomy_replies"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "ticket_id", "answers", name="uq_autonomy_replies_tenant_ticket_answers"),
+        Index("ix_autonomy_replies_tenant_posted", "tenant_id", "posted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    answers: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    suggestion_id: Mapped[int | None] = mapped_column(ForeignKey("suggestions.id", ondelete="SET NULL"))
+    intent: Mapped[str | None] = mapped_column(String(128))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    language: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    external_message_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    posted_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome_at: Mapped[datetime | None]
+    solved_at: Mapped[datetime | None]  # when Deskloop set the ticket solved (confirmed, or no answer for N days)
+
+
+class AutonomyHandoffRow(TenantScoped, Base):
+    """A ticket Deskloop handed to a person (:mod:`core.autonomy.handoff`): why, the internal note
+    it left (what it answered or would have, the evidence, the customer's sentiment) and the group
+    it was routed to. ``trigger`` names what caused it (an event id, or the reason for a new
+    ticket), so a re-delivered event hands off once. A handoff is done at least once (``state``
+    ``pending`` until the helpdesk took the note, ``failed`` with the error), unlike a reply."""
+
+    __tablename__ = "autonomy_handoffs"
+    __table_args__ = (UniqueConstraint("tenant_id", "ticket_id", "trigger",
+                                       name="uq_autonomy_handoffs_tenant_ticket_trigger"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    trigger: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(String(32))
+    suggestion_id: Mapped[int | None] = mapped_column(ForeignKey("suggestions.id", ondelete="SET NULL"))
+    intent: Mapped[str | None] = mapped_column(String(128))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    language: Mapped[str | None] = mapped_column(String(16))
+    sentiment: Mapped[float | None] = mapped_column(Float)
+    group_name: Mapped[str | None] = mapped_column(String(255))
+    note: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
