@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from core import clock
 from core.autonomy.policy import policy_of
 from core.helpdesk.connections import connection
 from core.helpdesk.contract import HelpdeskError, integration
@@ -126,7 +126,7 @@ def hand_off(runtime: Runtime, tenant: str, ticket_id: int, helpdesk: str, ticke
             tenant_id=tenant_id, ticket_id=ticket_id, trigger=trigger[:255], reason=reason,
             suggestion_id=context.suggestion_id, intent=context.intent, confidence=context.confidence,
             language=context.language, sentiment=sentiment, group_name=group, note=note, state="pending",
-            created_at=datetime.now(UTC)))
+            created_at=clock.utcnow()))
     with runtime.db.tenant_session(tenant_id) as session:
         row = session.scalar(select(AutonomyHandoffRow).where(AutonomyHandoffRow.ticket_id == ticket_id,
                                                               AutonomyHandoffRow.trigger == trigger[:255]))
@@ -152,7 +152,7 @@ def _finish(runtime: Runtime, tenant_id: int, row_id: int, state: str, error: st
         row = session.get(AutonomyHandoffRow, row_id)
         if row is not None:
             row.state, row.error = state, error
-            row.done_at = datetime.now(UTC) if state == "done" else None
+            row.done_at = clock.utcnow() if state == "done" else None
 
 
 def handed_off(runtime: Runtime, tenant_id: int, ticket_id: int) -> bool:

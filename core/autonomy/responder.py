@@ -26,21 +26,23 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from core import clock
 from core.autonomy.answers import read_answer
 from core.autonomy.automated import automated_reason
 from core.autonomy.handoff import HandoffContext, hand_off, handed_off
 from core.autonomy.language import detect_language, holding_message
-from core.autonomy.policy import Policy, policy_of
+from core.autonomy.policy import Mode, Policy, decide_mode, policy_of
 from core.helpdesk.connections import connection
 from core.helpdesk.contract import HelpdeskError, integration
 from core.learning.feedback import record_signal
 from core.runtime import Runtime
 from core.store.db import upsert_insert
 from core.store.tables import AutonomyReplyRow, MessageRow, SuggestionRow, TicketRow
+from core.suggesting.suggest import suggest_for_ticket
 from core.types import Signal, Suggestion
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ class TicketFacts:
     source: str
     subject: str
     requester_email: str | None
+    account: str | None  # the organization, else the requester (the sensitive list's names)
     first_message: str
     first_author: str
     first_message_key: str
@@ -78,7 +81,8 @@ def ticket_facts(runtime: Runtime, tenant_id: int, ticket_id: int) -> TicketFact
         human = any(m.author_role == "agent" and m.public for m in messages)
         return TicketFacts(
             id=ticket.id, external_id=ticket.external_id, source=ticket.source, subject=ticket.subject or "",
-            requester_email=ticket.requester_email, first_message=first.body if first else "",
+            requester_email=ticket.requester_email, account=ticket.organization or ticket.requester_email,
+            first_message=first.body if first else "",
             first_author=first.author_role if first else "customer",
             first_message_key="first" if first is None or not first.external_id else f"message:{first.external_id}",
             human_replied=human)
@@ -86,25 +90,32 @@ def ticket_facts(runtime: Runtime, tenant_id: int, ticket_id: int) -> TicketFact
 
 def answer_new_ticket(runtime: Runtime, tenant: str, facts: TicketFacts, suggestion: Suggestion) -> str:
     """Answer the ticket on its own, or hand it off (see the module docstring). Returns what was done."""
-    tenant_id = runtime.db.tenant_id(tenant)
-    policy = policy_of(runtime, tenant)
     machine = automated_reason(facts.subject, facts.first_message, facts.requester_email, facts.first_author)
     if machine:
         return f"not answered: {machine}"
     if facts.human_replied:
         return "not answered: a person already replied"
-    existing = _reply_row(runtime, tenant_id, facts.id, facts.first_message_key)
+    return _answer(runtime, tenant, facts, suggestion, facts.first_message_key,
+                   f"{facts.subject}\n{facts.first_message}", "new")
+
+
+def _answer(runtime: Runtime, tenant: str, facts: TicketFacts, suggestion: Suggestion, answers: str, text: str,
+            trigger: str) -> str:
+    """Answer the customer message ``answers`` (its words: ``text``) or hand the ticket off."""
+    tenant_id = runtime.db.tenant_id(tenant)
+    policy = policy_of(runtime, tenant)
+    existing = _reply_row(runtime, tenant_id, facts.id, answers)
     if existing is not None:
         return _settle_existing(runtime, tenant, facts, existing, suggestion, policy)
-    language, _ = detect_language(f"{facts.subject}\n{facts.first_message}")
-    context = _context(suggestion, policy, language, facts.first_message)
+    language, _ = detect_language(text)
+    context = _context(suggestion, policy, language, text)
     reason = _handoff_reason(runtime, tenant_id, policy, suggestion, language)
     if reason is not None:
         if reason == "language":
-            _post_holding(runtime, tenant, tenant_id, facts, policy, language)
-        return hand_off(runtime, tenant, facts.id, facts.source, facts.external_id, trigger=f"new:{reason}",
+            _post_holding(runtime, tenant, tenant_id, facts, answers, policy, language)
+        return hand_off(runtime, tenant, facts.id, facts.source, facts.external_id, trigger=f"{trigger}:{reason}",
                         reason=reason, context=context)
-    return _post_answer(runtime, tenant, tenant_id, facts, suggestion, language, context)
+    return _post_answer(runtime, tenant, tenant_id, facts, answers, suggestion, language, context, trigger)
 
 
 def _handoff_reason(runtime: Runtime, tenant_id: int, policy: Policy, suggestion: Suggestion,
@@ -135,29 +146,29 @@ def _context(suggestion: Suggestion | None, policy: Policy, language: str | None
         customer_text=customer_text, suggestion_id=suggestion.id, model_version=suggestion.model_version)
 
 
-def _post_answer(runtime: Runtime, tenant: str, tenant_id: int, facts: TicketFacts, suggestion: Suggestion,
-                 language: str | None, context: HandoffContext) -> str:
+def _post_answer(runtime: Runtime, tenant: str, tenant_id: int, facts: TicketFacts, answers: str,
+                 suggestion: Suggestion, language: str | None, context: HandoffContext, trigger: str) -> str:
     body = suggestion.draft or ""
-    if not _claim(runtime, tenant_id, facts.id, facts.first_message_key, "answer", body, suggestion, language):
+    if not _claim(runtime, tenant_id, facts.id, answers, "answer", body, suggestion, language):
         return "not answered: another run holds the reply"
     try:
         message_id = integration(facts.source).client(connection(runtime, tenant)).post_reply(
             facts.external_id, body, tags=[AUTO_TAG], status="pending")
     except HelpdeskError as exc:
-        _settle(runtime, tenant_id, facts.id, facts.first_message_key, "failed", error=str(exc)[:2000])
-        return hand_off(runtime, tenant, facts.id, facts.source, facts.external_id, trigger="new:reply_failed",
+        _settle(runtime, tenant_id, facts.id, answers, "failed", error=str(exc)[:2000])
+        return hand_off(runtime, tenant, facts.id, facts.source, facts.external_id, trigger=f"{trigger}:reply_failed",
                         reason="reply_failed", context=context, detail=type(exc).__name__)
-    _settle(runtime, tenant_id, facts.id, facts.first_message_key, "posted", message_id=message_id)
+    _settle(runtime, tenant_id, facts.id, answers, "posted", message_id=message_id)
     log.info("answered %s ticket %s of %s on its own (%s)", facts.source, facts.external_id, tenant, suggestion.intent)
     return f"answered on its own: {suggestion.intent}"
 
 
-def _post_holding(runtime: Runtime, tenant: str, tenant_id: int, facts: TicketFacts, policy: Policy,
+def _post_holding(runtime: Runtime, tenant: str, tenant_id: int, facts: TicketFacts, answers: str, policy: Policy,
                   language: str | None) -> None:
     """The holding message of a language handoff, in the customer's language (posted at most once;
     a failure leaves the handoff to say the rest)."""
     text = holding_message(language, policy.config.holding_templates)
-    key = f"holding:{facts.first_message_key}"
+    key = f"holding:{answers}"
     if not _claim(runtime, tenant_id, facts.id, key, "holding", text, None, language):
         return
     try:
@@ -173,7 +184,7 @@ def _settle_existing(runtime: Runtime, tenant: str, facts: TicketFacts, row: Aut
                      suggestion: Suggestion, policy: Policy) -> str:
     """A second run for a message already claimed: never post again; a claim left by a process
     that died mid-post is handed to a person, who can see whether the customer got it."""
-    if row.state != "claimed" or datetime.now(UTC) - _aware(row.created_at) < STALE_CLAIM:
+    if row.state != "claimed" or clock.utcnow() - clock.aware_utc(row.created_at) < STALE_CLAIM:
         return f"already {row.state}"
     tenant_id = runtime.db.tenant_id(tenant)
     _settle(runtime, tenant_id, facts.id, row.answers, "unknown")
@@ -206,8 +217,29 @@ def customer_wrote(runtime: Runtime, tenant: str, helpdesk: str, ticket_external
     if answer == "negative":
         record_signal(runtime, tenant, Signal(kind="not_helpful", ticket_id=facts.id, suggestion_id=row.suggestion_id,
                                               actor="customer", source_event=f"autonomy:{event_id}"))
+    if answer == "other" and _window_passed(runtime, tenant, row):
+        return _answer_again(runtime, tenant, facts, event_id, text)
     reason = {"negative": "negative_answer", "wants_human": "asked_for_person"}.get(answer, "follow_up")
     return _hand_off_after(runtime, tenant, facts, row, reason, event_id, text)
+
+
+def _window_passed(runtime: Runtime, tenant: str, row: AutonomyReplyRow) -> bool:
+    """Whether the last autonomous reply is older than the tenant's reply window (one per window)."""
+    window = timedelta(hours=policy_of(runtime, tenant).config.reply_window_hours)
+    return row.posted_at is not None and clock.utcnow() - clock.aware_utc(row.posted_at) >= window
+
+
+def _answer_again(runtime: Runtime, tenant: str, facts: TicketFacts, event_id: str, text: str) -> str:
+    """A new question on a ticket whose reply window has passed: decided like a new ticket."""
+    suggestion = suggest_for_ticket(runtime, tenant, facts.id)
+    if suggestion is None:
+        return "no such ticket"
+    decision = decide_mode(runtime, tenant, suggestion.intent, facts.account)
+    if decision.mode is not Mode.AUTONOMOUS:
+        context = _context(suggestion, policy_of(runtime, tenant), None, text)
+        return hand_off(runtime, tenant, facts.id, facts.source, facts.external_id, trigger=f"event:{event_id}",
+                        reason="follow_up", context=context, detail=decision.reason)
+    return _answer(runtime, tenant, facts, suggestion, f"event:{event_id}"[:128], text, f"event:{event_id}")
 
 
 def ticket_reopened(runtime: Runtime, tenant: str, helpdesk: str, ticket_external_id: str, event_id: str) -> str:
@@ -246,7 +278,7 @@ def _solve_if_chosen(runtime: Runtime, tenant: str, tenant_id: int, facts: Ticke
     with runtime.db.transaction(tenant_id) as session:
         stored = session.get(AutonomyReplyRow, row.id)
         if stored is not None:
-            stored.solved_at = datetime.now(UTC)
+            stored.solved_at = clock.utcnow()
     return "confirmed: solved"
 
 
@@ -257,7 +289,7 @@ def solve_quiet_replies(runtime: Runtime, tenant: str, now: datetime | None = No
     if config.status_after_reply != "solved_after_days":
         return 0
     tenant_id = runtime.db.tenant_id(tenant)
-    before = (now or datetime.now(UTC)) - timedelta(days=config.solve_after_days)
+    before = (now or clock.utcnow()) - timedelta(days=config.solve_after_days)
     with runtime.db.tenant_session(tenant_id) as session:
         quiet = list(session.execute(
             select(AutonomyReplyRow.id, TicketRow.source, TicketRow.external_id)
@@ -275,7 +307,7 @@ def solve_quiet_replies(runtime: Runtime, tenant: str, now: datetime | None = No
         with runtime.db.transaction(tenant_id) as session:
             stored = session.get(AutonomyReplyRow, row_id)
             if stored is not None:
-                stored.solved_at = datetime.now(UTC)
+                stored.solved_at = clock.utcnow()
         solved += 1
     return solved
 
@@ -293,7 +325,7 @@ def _claim(runtime: Runtime, tenant_id: int, ticket_id: int, answers: str, kind:
             tenant_id=tenant_id, ticket_id=ticket_id, answers=answers, kind=kind, state="claimed", body=body,
             suggestion_id=suggestion.id if suggestion else None, intent=suggestion.intent if suggestion else None,
             confidence=float(suggestion.confidence) if suggestion else None, language=language,
-            created_at=datetime.now(UTC)))
+            created_at=clock.utcnow()))
         return bool(result.rowcount)
 
 
@@ -306,7 +338,7 @@ def _settle(runtime: Runtime, tenant_id: int, ticket_id: int, answers: str, stat
             return
         row.state, row.error = state, error
         if state == "posted":
-            row.posted_at, row.external_message_id = datetime.now(UTC), message_id
+            row.posted_at, row.external_message_id = clock.utcnow(), message_id
 
 
 def _reply_row(runtime: Runtime, tenant_id: int, ticket_id: int, answers: str) -> AutonomyReplyRow | None:
@@ -319,7 +351,7 @@ def _reply_row(runtime: Runtime, tenant_id: int, ticket_id: int, answers: str) -
 
 
 def _posted_last_hour(runtime: Runtime, tenant_id: int) -> int:
-    since = datetime.now(UTC) - timedelta(hours=1)
+    since = clock.utcnow() - timedelta(hours=1)
     with runtime.db.tenant_session(tenant_id) as session:
         return session.scalar(select(func.count()).select_from(AutonomyReplyRow).where(
             AutonomyReplyRow.kind == "answer", AutonomyReplyRow.state.in_(("claimed", "posted")),
@@ -351,7 +383,7 @@ def _record_outcome(runtime: Runtime, tenant_id: int, row_id: int, outcome: str,
     with runtime.db.transaction(tenant_id) as session:
         row = session.get(AutonomyReplyRow, row_id, with_for_update=True)
         if row is not None and (row.outcome is None or (overrides and row.outcome not in ("negative", "corrected"))):
-            row.outcome, row.outcome_at = outcome, datetime.now(UTC)
+            row.outcome, row.outcome_at = outcome, clock.utcnow()
 
 
 def _suggestion(runtime: Runtime, tenant: str, suggestion_id: int | None) -> Suggestion | None:
@@ -366,6 +398,3 @@ def _suggestion(runtime: Runtime, tenant: str, suggestion_id: int | None) -> Sug
                           abstained=row.abstained, draft=row.draft, model_version=row.model_version,
                           evidence=row.evidence or [])
 
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
