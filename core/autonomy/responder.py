@@ -326,7 +326,7 @@ def _claim(runtime: Runtime, tenant_id: int, ticket_id: int, answers: str, kind:
             suggestion_id=suggestion.id if suggestion else None, intent=suggestion.intent if suggestion else None,
             confidence=float(suggestion.confidence) if suggestion else None, language=language,
             created_at=clock.utcnow()))
-        return bool(result.rowcount)
+        return bool(result.rowcount)  # type: ignore[attr-defined]  # a CursorResult for an INSERT
 
 
 def _settle(runtime: Runtime, tenant_id: int, ticket_id: int, answers: str, state: str, *,

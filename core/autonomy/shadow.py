@@ -2,18 +2,21 @@
 stored (never posted), then compared with what the agent sent and judged by the backtest's rule
 (:mod:`.judging`); a later reopen or bad rating turns a right reply wrong.
 
-Three listeners on the helpdesk events (:mod:`core.dispatch.listeners`) do it:
+Four listeners on the helpdesk events (:mod:`core.dispatch.listeners`) do it:
 
 - ``autonomy-shadow`` (a job, after ``ticket_created``): suggests for the ticket and asks
   :func:`~core.autonomy.policy.decide_mode` about the predicted intent; ``shadow`` is recorded, and so
   is ``autonomous`` (the row keeps the mode it was given: autonomous tickets stay evidence), which
-  then goes to :func:`core.autonomy.responder.answer_new_ticket` to be answered or handed off. One row per ticket (a unique key): a re-delivered event, or the job run twice, adds none.
+  then goes to :func:`core.autonomy.responder.answer_new_ticket` to be answered or handed off. One
+  row per ticket (a unique key): a re-delivered event, or the job run twice, adds none.
   The job is only queued while the tenant has an intent in shadow or autonomous.
 - ``autonomy-shadow-compare`` (inline, after ``agent_replied``): the agent's first public reply
   compared with the stored draft (:func:`~core.learning.feedback.text_similarity`, as the learning
   loop's draft-versus-sent signal does).
 - ``autonomy-shadow-outcome`` (inline, after ``reopened`` and ``csat_received``): the agent's reply
   did not hold, so neither would Deskloop's.
+- ``autonomy-follow-up`` (a job, after ``customer_replied``, ``reopened`` and ``agent_replied``, while
+  an intent is autonomous): what the customer or an agent did after an autonomous reply.
 
 The predicted intent counts as right unless the ticket carries another intent when the agent's
 reply arrives (the helpdesk's field, or a label source): a live ticket often has no label at all.

@@ -1,6 +1,7 @@
 """The Procfile's ``scheduler``: enqueues periodic work (nightly retraining, a drain for webhook
 events left pending, each minute's spike scan per tenant and each day's Linear issues per requested
-capability for the tenants that opted in, each Monday's weekly digest per tenant) for the RQ workers.
+capability for the tenants that opted in, each Monday's weekly digest per tenant, each hour's sweep of
+unanswered autonomous replies for the tenants that solve them after N days) for the RQ workers.
 
 RQ's own cron scheduler enqueues with the pickle serializer, which our JSON-only workers refuse,
 so this small loop enqueues through :func:`core.dispatch.queue.enqueue` instead. Job ids contain the period
@@ -90,6 +91,22 @@ def enqueue_weekly_digests(runtime: Runtime, now: float | None = None) -> list[s
     return queued
 
 
+#: Seconds between two sweeps for autonomous replies left unanswered: an hour (the setting is in days).
+QUIET_REPLIES_EVERY = 3600
+
+
+def enqueue_quiet_reply_sweeps(runtime: Runtime, now: float | None = None) -> list[str]:
+    """This hour's sweep of unanswered autonomous replies, for the tenants that chose to solve them
+    after N days (:class:`core.autonomy.config.AutonomyConfig`); the others get no job."""
+    from core.autonomy.config import config_from
+
+    with runtime.db.admin_session() as session:
+        rows = session.execute(select(TenantRow.slug, TenantRow.settings).order_by(TenantRow.slug)).all()
+    slugs = [slug for slug, settings in rows if config_from(settings).status_after_reply == "solved_after_days"]
+    return _enqueue_per_tenant(runtime, tasks.solve_quiet_replies, "quiet-replies", QUIET_REPLIES_EVERY, now,
+                               slugs=slugs, timeout=600)
+
+
 def enqueue_stuck_events(runtime: Runtime, older_than_seconds: int = 60) -> list[str]:
     """A drain for every tenant with webhook events still pending after ``older_than_seconds``
     (a worker died mid-job, or Redis lost its queue), whose retry time has come (an event that
@@ -142,6 +159,8 @@ def _tick(runtime: Runtime, interval_seconds: int, stuck_after_seconds: int) -> 
     for job_id in enqueue_capability_syncs(runtime):
         log.info("enqueued %s", job_id)
     for job_id in enqueue_weekly_digests(runtime):
+        log.info("enqueued %s", job_id)
+    for job_id in enqueue_quiet_reply_sweeps(runtime):
         log.info("enqueued %s", job_id)
     for slug in enqueue_stuck_events(runtime, stuck_after_seconds):
         log.warning("webhook events of %s were still pending; enqueued a drain", slug)

@@ -69,3 +69,11 @@ def publish_weekly_digest(tenant_slug: str, week: str) -> dict:
     from core.notify.weekly_digest import publish_digest
 
     return publish_digest(runtimes.for_jobs(), tenant_slug, parse_week(week))
+
+
+def solve_quiet_replies(tenant_slug: str) -> dict:
+    """Solve the tickets whose autonomous reply had no answer for the tenant's N days, when it
+    chose ``solved_after_days`` (:func:`core.autonomy.responder.solve_quiet_replies`)."""
+    from core.autonomy.responder import solve_quiet_replies as solve
+
+    return {"tenant": tenant_slug, "solved": solve(runtimes.for_jobs(), tenant_slug)}
