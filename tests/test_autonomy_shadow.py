@@ -109,10 +109,10 @@ def test_the_agents_reply_judges_the_shadow_reply_and_a_reopen_turns_it_wrong(ap
 
 def test_a_bad_rating_turns_a_right_reply_wrong_and_a_good_one_does_not(app, db):
     runtime, client = app.extensions["deskloop"], app.test_client()
-    set_mode(runtime, "acme", "card_arrival", Mode.AUTONOMOUS, ACTOR)  # not posted yet: shadowed
+    set_mode(runtime, "acme", "card_arrival", Mode.SHADOW, ACTOR)
     _new_ticket(client, "921", "I am still waiting for my card")
     [row] = _shadow_rows(db)
-    assert row.mode == "autonomous"
+    assert row.mode == "shadow"
     _agent_reply(client, "921", row.draft)
     assert not record_outcome(runtime, "acme", "zendesk", "921", csat_score=5)
     assert _shadow_rows(db)[0].right is True
