@@ -26,6 +26,7 @@ import argparse
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import time as clock
 from pathlib import Path
@@ -34,8 +35,9 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.demo.accounts import simulate_accounts  # noqa: E402
+from core.demo.accounts import SimulatedAccounts, simulate_accounts  # noqa: E402
 from core.insights.churn.facts import facts_from_ticket  # noqa: E402
+from core.insights.churn.features import AccountFeatures  # noqa: E402
 from core.insights.churn.learned import Outcome, default_cut, fit_before_score_later, labelled  # noqa: E402
 from core.insights.churn.rules import rule_score  # noqa: E402
 
@@ -52,14 +54,30 @@ def _auc(labels: list[bool], scores: list[float]) -> float:
     return float(roc_auc_score([int(x) for x in labels], scores))
 
 
+@dataclass(frozen=True)
+class LabelledHistory:
+    """A simulated history, its outcomes, and each outcome with its account's features at its date."""
+
+    simulated: SimulatedAccounts
+    outcomes: list[Outcome]
+    pairs: list[tuple[Outcome, AccountFeatures]]
+
+
+def labelled_history(seed: int, strength: float, accounts: int) -> LabelledHistory:
+    """One history of ``accounts`` accounts over 36 weeks to :data:`END`, its tickets read as the store
+    reads them; shared with ``bench/churn_weights.py`` so the weights are fitted on what this scores."""
+    simulated = simulate_accounts(seed=seed, strength=strength, accounts=accounts, weeks=36, end=END)
+    facts = [f for i, t in enumerate(simulated.tickets) if (f := facts_from_ticket(t, i))]
+    outcomes = [Outcome(a, o == "churned", datetime.combine(d, clock(0), UTC)) for a, o, d in simulated.outcomes]
+    return LabelledHistory(simulated, outcomes, labelled(facts, outcomes))
+
+
 def measure(seed: int, strength: float, accounts: int) -> dict[str, float]:
-    history = simulate_accounts(seed=seed, strength=strength, accounts=accounts, weeks=36, end=END)
-    facts = [f for i, t in enumerate(history.tickets) if (f := facts_from_ticket(t, i))]
-    outcomes = [Outcome(a, o == "churned", datetime.combine(d, clock(0), UTC)) for a, o, d in history.outcomes]
-    pairs = labelled(facts, outcomes)
+    history = labelled_history(seed, strength, accounts)
+    pairs = history.pairs
     labels = [o.churned for o, _ in pairs]
     rules = [rule_score(f.values) for _, f in pairs]
-    cut = default_cut(outcomes)
+    cut = default_cut(history.outcomes)
     before = [(o, f) for o, f in pairs if o.on < cut]
     later = [(o, f) for o, f in pairs if o.on >= cut]
     later_labels = [o.churned for o, _ in later]
@@ -71,8 +89,8 @@ def measure(seed: int, strength: float, accounts: int) -> dict[str, float]:
         "learned_auc_later": _auc(later_labels, learned),
         "rules_top10": top_decile(labels, rules),
         "learned_top10_later": top_decile(later_labels, learned),
-        "loud_in_top10": sum(history.kinds[o.account] == "busy" for _, (o, _) in ranked) / len(ranked),
-        "tickets": len(history.tickets),
+        "loud_in_top10": sum(history.simulated.kinds[o.account] == "busy" for _, (o, _) in ranked) / len(ranked),
+        "tickets": len(history.simulated.tickets),
     }
 
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
-from datetime import time as clock
 from pathlib import Path
 
 import numpy as np
@@ -27,12 +25,9 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.demo.accounts import simulate_accounts  # noqa: E402
-from core.insights.churn.facts import facts_from_ticket  # noqa: E402
+from bench.churn import labelled_history  # noqa: E402
 from core.insights.churn.features import FEATURE_NAMES, FEATURES  # noqa: E402
-from core.insights.churn.learned import Outcome, labelled  # noqa: E402
 
-END = datetime(2026, 6, 1).date()
 CALM = np.array([f.calm for f in FEATURES])
 ALARMING = np.array([f.alarming for f in FEATURES])
 SHIPPED = np.array([f.weight for f in FEATURES])
@@ -48,10 +43,7 @@ def shares(values: np.ndarray) -> np.ndarray:
 
 
 def history(seed: int, strength: float, accounts: int) -> tuple[np.ndarray, np.ndarray]:
-    simulated = simulate_accounts(seed=seed, strength=strength, accounts=accounts, weeks=36, end=END)
-    facts = [f for i, t in enumerate(simulated.tickets) if (f := facts_from_ticket(t, i))]
-    outcomes = [Outcome(a, o == "churned", datetime.combine(d, clock(0), UTC)) for a, o, d in simulated.outcomes]
-    pairs = labelled(facts, outcomes)
+    pairs = labelled_history(seed, strength, accounts).pairs
     return (shares(np.array([f.vector() for _, f in pairs])),
             np.array([int(o.churned) for o, _ in pairs]))
 

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -121,6 +123,19 @@ def chart_data(page, test_id: str, script: str = CHART_DATA) -> dict:
     canvas = page.get_by_test_id(test_id)
     expect(canvas).to_have_attribute("data-ready", "true")
     return canvas.evaluate(script)
+
+
+def assert_csv_link_downloads(page, filename: str, shown: list[tuple],
+                              read: Callable[[dict[str, str]], tuple]) -> None:
+    """The page's CSV link (test id ``csv-link``) downloads a file the browser saves as ``filename``
+    whose rows, each turned by ``read`` into what the table shows of it, are ``shown`` in order: the
+    export holds what the table lists, not merely the same report."""
+    with page.expect_download() as downloading:
+        page.get_by_test_id("csv-link").click()
+    download = downloading.value
+    assert download.suggested_filename == filename
+    rows = csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8")))
+    assert [read(row) for row in rows] == shown
 
 
 def assert_fits_narrow(page, charts: Iterable[str] = (), min_chart_height: int = 120) -> None:

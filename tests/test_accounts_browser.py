@@ -8,8 +8,6 @@ pixels wide."""
 
 from __future__ import annotations
 
-import csv
-import io
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -23,7 +21,14 @@ from tests.accounts_support import (
     HOSTILE_TICKETS,
     seed_accounts,
 )
-from tests.browser_support import assert_fits_narrow, assert_kept_to_its_tenant, chart_data, expect, screenshot
+from tests.browser_support import (
+    assert_csv_link_downloads,
+    assert_fits_narrow,
+    assert_kept_to_its_tenant,
+    chart_data,
+    expect,
+    screenshot,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -156,14 +161,9 @@ def test_an_unknown_account_in_the_link_says_so(page, base_url, acme):
 def test_the_csv_link_downloads_the_rows_the_table_shows(page, base_url, acme):
     page.goto(base_url + PAGE)
     loaded(page)
-    shown = table_rows(page)
-    with page.expect_download() as downloading:
-        page.get_by_test_id("csv-link").click()
-    download = downloading.value
-    assert download.suggested_filename == "acme-accounts-at-risk.csv"
-    rows = list(csv.DictReader(io.StringIO(open(download.path(), encoding="utf-8").read())))
-    assert [(r["account"], round(float(r["score"]), 1), int(r["tickets"])) for r in rows] == [
-        (r["account"], r["score"], r["tickets"]) for r in shown]
+    assert_csv_link_downloads(page, "acme-accounts-at-risk.csv",
+                              [(r["account"], r["score"], r["tickets"]) for r in table_rows(page)],
+                              lambda r: (r["account"], round(float(r["score"]), 1), int(r["tickets"])))
 
 
 def test_a_tenant_without_tickets_says_what_to_do(page, base_url, acme):

@@ -7,13 +7,17 @@ operator of another tenant is refused; at 1280 and at 320 pixels wide."""
 
 from __future__ import annotations
 
-import csv
-import io
-
 import pytest
 
 from core.runtime import Runtime
-from tests.browser_support import assert_fits_narrow, assert_kept_to_its_tenant, chart_data, expect, screenshot
+from tests.browser_support import (
+    assert_csv_link_downloads,
+    assert_fits_narrow,
+    assert_kept_to_its_tenant,
+    chart_data,
+    expect,
+    screenshot,
+)
 from tests.feature_requests_support import HOSTILE_SUBJECT, seed_feature_requests
 
 pytestmark = pytest.mark.browser
@@ -120,13 +124,9 @@ def test_the_csv_link_downloads_the_rows_the_table_shows_for_the_days_picked(pag
     shown = table_rows(page)
     assert sum(r["requests"] for r in shown) == 5  # 40 and 45 days ago fall out
     assert "days=28" in page.url
-    with page.expect_download() as downloading:
-        page.get_by_test_id("csv-link").click()
-    download = downloading.value
-    assert download.suggested_filename == "acme-feature-requests.csv"
-    rows = list(csv.DictReader(io.StringIO(open(download.path(), encoding="utf-8").read())))
-    assert [(r["label"], int(r["requests"]), float(r["weighted_accounts"])) for r in rows] == [
-        (r["label"], r["requests"], r["weighted"]) for r in shown]
+    assert_csv_link_downloads(page, "acme-feature-requests.csv",
+                              [(r["label"], r["requests"], r["weighted"]) for r in shown],
+                              lambda r: (r["label"], int(r["requests"]), float(r["weighted_accounts"])))
 
 
 def test_a_tenant_without_requests_says_what_to_do(page, base_url, acme):

@@ -7,8 +7,6 @@ in and an operator of another tenant is refused; at 1280 and at 320 pixels wide.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 
 import pytest
@@ -18,7 +16,14 @@ from core.insights.gap_export import write_articles
 from core.insights.knowledge_gaps import knowledge_gap_report
 from core.runtime import Runtime
 from core.store.tables import TicketRow
-from tests.browser_support import assert_fits_narrow, assert_kept_to_its_tenant, chart_data, expect, screenshot
+from tests.browser_support import (
+    assert_csv_link_downloads,
+    assert_fits_narrow,
+    assert_kept_to_its_tenant,
+    chart_data,
+    expect,
+    screenshot,
+)
 from tests.knowledge_gaps_support import BAD, CUSTOMER_QUESTIONS, seed_knowledge_gaps
 from tests.personal_data import leaks
 
@@ -147,13 +152,9 @@ def test_the_csv_link_downloads_the_tables_rows_and_a_span_without_gaps_says_wha
     page.goto(base_url + PAGE)
     loaded(page)
     shown = table_rows(page)
-    with page.expect_download() as downloading:
-        page.get_by_test_id("csv-link").click()
-    download = downloading.value
-    assert download.suggested_filename == "acme-knowledge-gaps.csv"
-    rows = list(csv.DictReader(io.StringIO(open(download.path(), encoding="utf-8").read())))
-    assert [(int(r["rank"]), r["label"], int(r["tickets"]), float(r["score"])) for r in rows] == [
-        (s["rank"], s["label"], s["tickets"], s["score"]) for s in shown]
+    assert_csv_link_downloads(page, "acme-knowledge-gaps.csv",
+                              [(s["rank"], s["label"], s["tickets"], s["score"]) for s in shown],
+                              lambda r: (int(r["rank"]), r["label"], int(r["tickets"]), float(r["score"])))
 
     page.get_by_test_id("days-picker").select_option("30")  # the history ended 33 days ago
     loaded(page, "30")
