@@ -182,6 +182,21 @@ def test_short_text_is_unknown_not_foreign(text):
     assert detect_language(text) == (None, 0.0)
 
 
+@pytest.mark.parametrize(("text", "language"), [
+    ("我的银行卡不能用了", "zh"), ("カードが使えません", "ja"), ("ありがとう", "ja"), ("спасибо", "ru"),
+    ("Моя карта не работает", "ru"), ("Η κάρτα μου δεν λειτουργεί", "el"), ("카드가 작동하지 않습니다", "ko"),
+    ("บัตรของฉันใช้ไม่ได้", "th"),
+])
+def test_short_text_in_another_script_is_read(text, language):
+    """No spaces to count words by, and no English speaker writes them: a few letters are enough."""
+    assert detect_language(text)[0] == language
+
+
+def test_a_word_or_two_of_another_script_in_english_is_not_enough():
+    assert detect_language("谢谢") == (None, 0.0)
+    assert detect_language("Thanks, my order 注文 is late again")[0] in ("en", None)
+
+
 def test_unsure_text_is_unknown_with_the_confidence_it_had():
     code, confidence = detect_language("Password reset link expired")
     assert code is None and 0.0 < confidence < 0.6
@@ -213,7 +228,8 @@ def test_the_library_is_imported_on_first_use_only():
 
 def test_detection_works_with_a_read_only_home_and_no_model_cache(tmp_path: Path):
     """A fresh or locked-down machine: the home is read-only and the library's cache folder does not
-    exist. Detection must work and leave both untouched (the lite model is read from the package)."""
+    exist. Detection must work and leave both untouched (the lite model is read from the package).
+    Root ignores the mode bits, so what this really checks is that nothing is written to either."""
     home = tmp_path / "home"
     home.mkdir()
     cache_dir = tmp_path / "ftlang-cache"

