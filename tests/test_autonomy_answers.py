@@ -91,6 +91,11 @@ def test_negation_order_and_spelling(text, expected):
     assert read_answer(text) == expected
 
 
+def test_only_the_start_of_a_long_reply_is_read():
+    assert read_answer("Still broken. " + "x " * 100_000 + "Thanks, it works now!") == "negative"
+    assert read_answer("Here is the log: " + "ok " * 1_000 + "it still fails") == "other"
+
+
 def test_normalized_folds_case_accents_and_contractions():
     assert normalized("  Ça N’a PAS   marché ") == "ca n'a pas marche"
     assert normalized("It doesn't, I can't") == "it does not, i cannot"

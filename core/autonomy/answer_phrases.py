@@ -114,6 +114,10 @@ NEGATIVE = re.compile("|".join([
     r"\b(?:a|an|another|the same|different|new)\s+(?:\w+\s+)?(?:error|error message)\b",
     r"\b(?:fails|failed|failing|broken|crashes|crashed|crashing)\b",
     r"\b(?:will|would|does|did) not (?:let|allow) me\b",
+    r"\b(?:it|that|this|now it|today it) (?:does|did|is|will) not\W*$", r"\b(?:stopped|stops)(?: working| again)?\b",
+    r"\b(?:works|worked|working) (?:once|yesterday|before|earlier|for a (?:while|minute|bit|day|moment))\b",
+    r"\b(?:thanks|thank you) for nothing\b|\bdanke fur nichts\b|\bmerci pour rien\b|\bgracias por nada\b|"
+    r"\bobrigad[oa] por nada\b|\bgrazie per niente\b|\bbedankt voor niets\b",
     r"\b(?:that|this|it) is not (?:the|my) (?:problem|issue|question|point)\b", r"\bunfortunately not\b",
     r"\b(?:invalid|expired|does not exist|greyed out|grayed out|stuck|frozen)\b",
     r"\b(?:misunderstood|misread|missed the point|about something else|something else entirely)\b",
@@ -220,6 +224,8 @@ CLOSING = re.compile(
     r"pela (?:ajuda|resposta)|bom dia|abracos|per (?:l'aiuto|la risposta)|buona giornata|saluti|"
     r"voor (?:de|je|uw) (?:hulp|reactie|antwoord)|fijne dag|groeten)\b"
 )
+#: A "no" left beside the thanks ("no thanks") makes them a refusal, not a confirmation.
+BARE_NO = frozenset({"no", "not", "nope", "nein", "non", "nee", "nao"})
 #: Words that may be left once thanks, praise and a closing are taken out (a name, "so", "very").
 COURTESY_LEFTOVER_WORDS = 2
 #: "I'll try it", "not sure", a "but": the customer has not said it worked, or has said more.
@@ -230,7 +236,8 @@ NOT_YET = re.compile(
     r"\bpas (?:sur|certain)\b|\bvoy a (?:probar|intentar)\b|\blo pruebo\b|\bno estoy segur[oa]\b|"
     r"\bvou (?:tentar|testar|experimentar)\b|\bnao tenho certeza\b|\b(?:provo|provero|vi faccio sapere)\b|"
     r"\bnon sono sicur[oa]\b|\bik (?:ga|zal) (?:het )?(?:proberen|testen)\b|\bik probeer\b|\bniet zeker\b|"
-    r"\b(?:but|aber|mais|pero|mas|ma|maar|however|jedoch|sin embargo|pero)\b"
+    r"\b(?:but|aber|mais|pero|mas|ma|maar|however|jedoch|sin embargo)\b|"
+    r"\b(?:anyway|anyways|trotzdem|quand meme|de todas formas|de qualquer forma|comunque|toch)\b"
 )
 
 #: Set phrases that contain a negation or problem word but are not negative.
