@@ -74,6 +74,21 @@ MACHINES = [
     ("Re: uw aanvraag", "Ik ben afwezig tot en met 4 juni. Tijdens mijn afwezigheid worden e-mails niet gelezen.",
      "sanne@klant.example", "customer"),
     ("Re: uw aanvraag", "Het bericht kon niet worden bezorgd aan de ontvanger.", "sanne@klant.example", "customer"),
+    ("Re: Your ticket #4821", "Your message to jane@customer.example couldn't be delivered. jane wasn't found at "
+     "customer.example.", "jane@customer.example", "customer"),
+    ("Re: Your ticket #4821", "Address not found\n\nYour message wasn't delivered to jane@customer.example because "
+     "the address couldn't be found.", "jane@customer.example", "customer"),
+    ("Re: Your ticket #4821", "Delivery has failed to these recipients or groups:\njane@customer.example",
+     "jane@customer.example", "customer"),
+    ("Re: Your ticket #4821", "Hi. This is the qmail-send program at mail.customer.example.\nI'm afraid I wasn't "
+     "able to deliver your message to the following addresses.", "jane@customer.example", "customer"),
+    ("Re: Your ticket #4821", "I'm out of the office until Monday 14 April with no access to email.",
+     "jane@customer.example", "customer"),
+    ("Re: Your ticket #4821", "I'm currently on annual leave, returning on Monday 3rd March.",
+     "jane@customer.example", "customer"),
+    ("Re: Ihre Anfrage", "Guten Tag, ich bin vom 1. bis 5. Mai nicht im Büro und habe keinen Zugriff auf meine "
+     "E-Mails.", "max@kunde.example", "customer"),
+    ("Eingangsbestätigung: Ihre Anfrage", "", "service@lieferant.example", "customer"),
     # Another help desk's acknowledgement (Zendesk's default wording, and a generic one).
     ("[Acme] Re: Your ticket #4821", "Your request (#98231) has been received and is being reviewed by our support "
      "staff.", "support@vendor.example", "customer"),

@@ -37,7 +37,8 @@ _AUTO_REPLY_SUBJECT = re.compile(_START + "|".join([
     r"on vacation", r"on leave", r"autosvar",
     # Other helpdesks' acknowledgements: answering one starts a loop between two help desks.
     r"(?:request|ticket|case|message) received", r"we(?: have|'ve) received your (?:request|message|e-?mail)",
-    r"automatische antwort", r"abwesenheitsnotiz", r"abwesenheit", r"abwesend", r"nicht im buro", r"urlaubsabwesenheit",
+    r"automatische antwort", r"eingangsbestatigung", r"abwesenheitsnotiz", r"abwesenheit", r"abwesend",
+    r"nicht im buro", r"urlaubsabwesenheit",
     r"reponse automatique", r"absence du bureau", r"absent du bureau", r"message d'absence", r"absence", r"absent",
     r"respuesta automatica", r"fuera de (?:la )?oficina", r"respuesta de ausencia", r"ausencia", r"ausente",
     r"resposta automatica", r"fora do escritorio",
@@ -66,7 +67,7 @@ _AUTO_REPLY_TEXT = re.compile("|".join([
     r"\bwe have received your (?:request|message|e-?mail|enquiry|inquiry)\b.{0,160}\b(?:ticket|case|reference|request) "
     r"(?:number|id|#|is)",
     r"\b(?:please )?do not reply (?:directly )?to this (?:e-?mail|message)\b",
-    r"\bdies ist eine automatische (?:antwort|nachricht|e-mail|benachrichtigung)\b",
+    r"\bdies ist eine automatische (?:antwort|nachricht|e-mail|benachrichtigung|bestatigung|eingangsbestatigung)\b",
     r"\bdiese (?:e-mail|nachricht) wurde automatisch (?:erstellt|generiert|versendet|verschickt)\b",
     r"\bbitte antworten sie nicht auf diese (?:e-mail|nachricht)\b",
     r"\bceci est (?:une reponse|un message) automatique\b", r"\bmerci de ne pas repondre a (?:ce|cet) ",
@@ -81,6 +82,8 @@ _AUTO_REPLY_TEXT = re.compile("|".join([
 _BOUNCE_TEXT = re.compile("|".join([
     r"\bthis message was created automatically by mail delivery software\b",
     r"\bdelivery to the following recipients? (?:failed|has failed)\b",
+    r"\bdelivery has failed to these recipients\b", r"\bthis is the qmail-send program\b",
+    r"\b(?:unable|was not able|were not able) to deliver your message\b",
     r"\b(?:your|the following|this) message (?:to .{1,80} )?"
     r"(?:could not be|cannot be|was not|has not been) delivered\b",
     r"\b(?:the following )?message (?:to .{1,80} )?was undeliverable\b",
@@ -98,7 +101,7 @@ _AWAY = re.compile("|".join([
     r"\b(?:i am|i'm|i will be|i'll be|i shall be)\s+(?:\S+\s+){0,2}(?:out of (?:the )?office|away from (?:the |my )?"
     r"(?:office|desk)|on (?:vacation|holiday|holidays|annual leave|leave|parental leave|maternity leave|sick leave|"
     r"a business trip)|travelling|traveling|away|off work)\b",
-    r"\bich bin (?:\S+\s+){0,4}(?:nicht im (?:buro|hause)|abwesend|im urlaub|in urlaub|ausser haus|nicht erreichbar)\b",
+    r"\bich bin (?:\S+\s+){0,6}(?:nicht im (?:buro|hause)|abwesend|im urlaub|in urlaub|ausser haus|nicht erreichbar)\b",
     r"\bje (?:suis|serai) (?:\S+\s+){0,3}(?:absente?|en conges?|en vacances|hors du bureau|en deplacement)\b",
     r"\b(?:estoy|estare) (?:\S+\s+){0,3}(?:fuera de (?:la )?oficina|de vacaciones|ausente|de viaje)\b",
     r"\b(?:estou|estarei) (?:\S+\s+){0,3}(?:fora do escritorio|de ferias|ausente|em viagem)\b",
@@ -112,7 +115,8 @@ _AWAY_MAIL = re.compile("|".join([
     r"\bin urgent cases\b", r"\bback in the office on\b", r"\breturning on\b",
     r"\bwill (?:be )?(?:back|returning) on\b",
     r"\bnach meiner ruckkehr\b", r"\bin dringenden fallen\b", r"\bwahrend meiner abwesenheit\b",
-    r"\bwieder (?:erreichbar|im buro|da)\b",
+    r"\bwieder (?:erreichbar|im buro|da)\b", r"\bkeinen zugriff auf (?:meine )?e-?mails?\b",
+    r"\bwird nicht weitergeleitet\b",
     r"\b(?:a|des|apres) mon retour\b", r"\ben mon absence\b", r"\bpour toute urgence\b", r"\ben cas d'urgence\b",
     r"\ba mi (?:regreso|vuelta)\b", r"\ben mi ausencia\b", r"\bpara (?:asuntos|temas) urgentes\b",
     r"\ben caso de urgencia\b",
