@@ -60,7 +60,8 @@ DEFAULT_HOLDING_MESSAGES: Mapping[str, str] = {
           "in Kürze bei Ihnen.",
     "fr": "Merci pour votre message. Un membre de notre équipe vous répondra très prochainement.",
     "es": "Gracias por su mensaje. Un miembro de nuestro equipo se pondrá en contacto con usted en breve.",
-    "pt": "Obrigado pela sua mensagem. Um membro da nossa equipa entrará em contacto consigo em breve.",
+    # Neither "equipa" (Portugal) nor "equipe" (Brazil): one text both read as their own.
+    "pt": "Obrigado pela sua mensagem. Uma pessoa do nosso atendimento responderá em breve.",
     "it": "Grazie per il suo messaggio. Un membro del nostro team le risponderà a breve.",
     "nl": "Bedankt voor uw bericht. Een medewerker van ons team neemt zo snel mogelijk contact met u op.",
 }
