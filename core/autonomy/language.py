@@ -1,7 +1,7 @@
 """The customer's language, and the holding message a handoff sends in it.
 
-Deskloop answers on its own only in the languages its tenant's replies were written in; a ticket
-in another language goes to a person, with a holding message the customer can read. A wrong
+A ticket in a language Deskloop does not answer in goes to a person, with a holding message the
+customer can read (:func:`holding_message`). A wrong
 "foreign" call hands off a ticket Deskloop could have answered, so this module says a language only
 when the text is long enough and the detector sure enough, and otherwise ``None``: unknown, which
 the engine must treat as "no reason to hand off for language". "ok thanks", "danke" or an order
@@ -12,9 +12,11 @@ languages), which ships inside the wheel. Its default ``auto`` mode downloads th
 on first use and fails offline, so :func:`_detector` asks for ``model="lite"`` explicitly. Loading
 the lite model reads only the package's own file: the library's cache directory (``FTLANG_CACHE``,
 by default under the system temp dir) is used for the full model alone and is never created here,
-so a read-only home or a fresh machine works (``tests/test_autonomy_language.py`` checks both).
-The library is imported on the first detection, not with this module: the web process pays for
-it (about 0.3 s and 50 MB) only when it detects a language. Comparison with lingua, py3langid and
+so a read-only home or a fresh machine works (``tests/test_autonomy_language.py`` checks that
+nothing is written to either). Importing the library does call ``tempfile.gettempdir()``, which
+needs some writable temp folder, as much of the standard library does. The library is imported on
+the first detection, not with this module: a process pays for it (about 0.5 s and 25 MB, then
+0.1 ms a message) only when it detects a language. Comparison with lingua, py3langid and
 langdetect: ``shared/docs/alerts-and-replies.md`` section 5.
 
 Pass the customer's cleaned words (:func:`core.text.normalize.clean_message`): quoted replies and
