@@ -102,7 +102,8 @@ def detect_language(text: str) -> tuple[str | None, float]:
         long_enough = len(_WORD.findall(words)) >= MIN_WORDS and len(letters) >= MIN_LETTERS
     if not long_enough:
         return None, 0.0
-    found = _detector().detect(" ".join(words.split()), k=1)
+    # Cut here, not in the library, which logs every cut it makes.
+    found = _detector().detect(" ".join(words.split())[:READ_CHARS], k=1)
     if not found:
         return None, 0.0
     code, score = str(found[0]["lang"]), float(found[0]["score"])
