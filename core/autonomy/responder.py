@@ -353,7 +353,7 @@ def _reply_row(runtime: Runtime, tenant_id: int, ticket_id: int, answers: str) -
 def _posted_last_hour(runtime: Runtime, tenant_id: int) -> int:
     since = clock.utcnow() - timedelta(hours=1)
     with runtime.db.tenant_session(tenant_id) as session:
-        return session.scalar(select(func.count()).select_from(AutonomyReplyRow).where(
+        return session.scalar(select(func.count(AutonomyReplyRow.id)).where(
             AutonomyReplyRow.kind == "answer", AutonomyReplyRow.state.in_(("claimed", "posted")),
             AutonomyReplyRow.created_at >= since)) or 0
 
