@@ -252,3 +252,22 @@ def _suggestion_for(runtime, reply):
     from core.suggesting.suggest import suggest_for_ticket
 
     return suggest_for_ticket(runtime, "acme", reply.ticket_id)
+
+
+def test_a_language_not_enabled_gets_the_holding_message_in_it_and_a_person(app, db, zendesk):
+    runtime, client = app.extensions["deskloop"], app.test_client()
+    _, state = zendesk
+    _new_ticket(client, "91", "Meine neue Karte ist immer noch nicht angekommen. Wann wird sie geliefert?",
+                subject="Karte")
+    [holding] = _replies(db)
+    assert holding.kind == "holding" and holding.language == "de" and holding.state == "posted"
+    [posted] = _public(state, 91)
+    assert posted["body"] == holding.body and "Team" in posted["body"]  # the shipped German holding message
+    [handoff] = _handoffs(db)
+    assert handoff.reason == "language" and handoff.language == "de" and note_is_complete(handoff.note)
+    configure(runtime, "acme", {"languages": ["en", "de"], "holding_templates": {"fr": "Merci, un agent arrive."}},
+              ACTOR)
+    _new_ticket(client, "92", "Ma nouvelle carte n'est toujours pas arrivée, quand sera-t-elle livrée ?",
+                subject="Carte")
+    [french] = _public(state, 92)
+    assert french["body"] == "Merci, un agent arrive."  # the tenant's own template
