@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Literal, Protocol, get_args, runtime_checkable
+from typing import Any, Literal, Protocol, cast, get_args, runtime_checkable
 
 from core.errors import BadInput
 from core.events import HelpdeskEvent
@@ -154,13 +154,13 @@ ReplyStatus = Literal["pending", "solved"]
 SettableStatus = Literal["pending", "solved", "open"]
 
 
-def check_status(status: str, allowed: Any = SettableStatus) -> str:
-    """``status`` when it is one of ``allowed`` (a ``Literal``); :class:`BadInput` otherwise, before
-    anything is written."""
+def check_status(status: str, allowed: Any = SettableStatus) -> SettableStatus:
+    """``status`` when it is one of ``allowed`` (:data:`SettableStatus` or :data:`ReplyStatus`);
+    :class:`BadInput` otherwise, before anything is written."""
     if status not in get_args(allowed):
         raise BadInput(f"cannot set a ticket's status to {status!r}; one of {', '.join(get_args(allowed))}",
                        field="status")
-    return status
+    return cast(SettableStatus, status)
 
 
 def named_id(names_by_id: Mapping[str, str], name: str) -> str | None:
