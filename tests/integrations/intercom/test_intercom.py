@@ -229,6 +229,19 @@ def test_deskloops_public_reply_echoed_back_is_its_own_and_a_teammates_is_not(to
         assert (theirs.kind, theirs.from_deskloop) == ("agent_replied", False)  # typed in Intercom by the same admin
 
 
+@pytest.mark.parametrize("topic", ["conversation.admin.closed", "conversation.admin.opened",
+                                   "conversation.admin.snoozed", "conversation.admin.assigned"])
+def test_a_state_change_deskloop_made_through_the_api_is_its_own(topic):
+    """Its close or snooze after a reply, its open and assignment in a handoff: none is a person's move."""
+    data = notification(topic)
+    (theirs,) = [e for e in INTEGRATION.parse(encoded(data)) if e.kind != "agent_replied"]
+    for part in data["data"]["item"]["conversation_parts"]["conversation_parts"]:
+        part["app_package_code"] = "deskloop-helpdesk"
+    (ours,) = [e for e in INTEGRATION.parse(encoded(data)) if e.kind != "agent_replied"]
+    assert (theirs.from_deskloop, ours.from_deskloop) == (False, True)
+    assert ours.model_dump(exclude={"from_deskloop"}) == theirs.model_dump(exclude={"from_deskloop"})
+
+
 def test_the_same_reply_in_two_notifications_keeps_one_message_id():
     replied = notification("conversation.admin.replied")
     closed = notification("conversation.admin.closed")  # "reply and close": the reply rides along
