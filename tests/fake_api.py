@@ -35,12 +35,14 @@ from werkzeug.serving import make_server
 
 @dataclass
 class Fault:
-    """Answer the next request whose path starts with ``path_prefix`` with ``status``."""
+    """Answer the next request whose path starts with ``path_prefix`` (and whose method is
+    ``method``, when given) with ``status``."""
 
     path_prefix: str
     status: int
     retry_after: int | None = None
     times: int = 1
+    method: str | None = None
 
 
 @dataclass
@@ -48,14 +50,15 @@ class FaultPlan:
     faults: list[Fault] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, path_prefix: str, status: int, retry_after: int | None = None, times: int = 1) -> None:
+    def add(self, path_prefix: str, status: int, retry_after: int | None = None, times: int = 1,
+            method: str | None = None) -> None:
         with self.lock:
-            self.faults.append(Fault(path_prefix, status, retry_after, times))
+            self.faults.append(Fault(path_prefix, status, retry_after, times, method))
 
-    def take(self, path: str) -> Fault | None:
+    def take(self, path: str, method: str | None = None) -> Fault | None:
         with self.lock:
             for fault in self.faults:
-                if path.startswith(fault.path_prefix) and fault.times > 0:
+                if path.startswith(fault.path_prefix) and fault.times > 0 and fault.method in (None, method):
                     fault.times -= 1
                     return fault
         return None
@@ -178,7 +181,7 @@ def instrument(app: Flask) -> tuple[FaultPlan, list[Recorded]]:
     def _record_and_fault():
         log.append(Recorded(request.method, request.path, dict(request.args), request.get_json(silent=True),
                             dict(request.headers)))
-        fault = plan.take(request.path)
+        fault = plan.take(request.path, request.method)
         if fault is not None:
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
             return Response(json.dumps({"error": f"injected {fault.status}"}), fault.status, headers,

@@ -117,6 +117,25 @@ def test_every_clients_errors_say_what_happened_in_the_cores_terms():
         assert isinstance(raised, kind) and raised.status == status and raised.retry_after == 7
 
 
+@pytest.mark.parametrize("name", HELPDESKS)
+def test_every_helpdesk_can_reply_set_a_status_and_hand_off_as_the_contract_says(name):
+    """What autonomous replies and handoff rely on: declared capabilities, and client methods with
+    the protocol's parameters (names, keyword-only ones included)."""
+    import inspect
+    from importlib import import_module
+
+    from core.helpdesk.contract import CAPABILITIES, HelpdeskClient
+
+    desk = integration(name)
+    assert {"public_reply", "handoff"} <= desk.capabilities <= CAPABILITIES
+    module, _, class_name = desk.client_path.partition(":")
+    client = getattr(import_module(module), class_name)
+    for method in ("post_reply", "set_status", "hand_off", "apply_tags", "add_private_note", "identity"):
+        wanted = inspect.signature(getattr(HelpdeskClient, method)).parameters
+        found = inspect.signature(getattr(client, method)).parameters
+        assert [(p.name, p.kind) for p in found.values()] == [(p.name, p.kind) for p in wanted.values()], method
+
+
 def test_one_retry_policy_reads_what_the_helpdesk_asked():
     from core.helpdesk.outbound import RetryPolicy, asked_wait
 

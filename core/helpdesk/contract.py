@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, cast, get_args, runtime_checkable
 
 from core.errors import BadInput
 from core.events import HelpdeskEvent
@@ -74,6 +74,19 @@ class HelpdeskRejected(HelpdeskError):
     """Another 4xx: the helpdesk understood the request and refused it. Retrying will not help."""
 
 
+class ReplyFollowUpFailed(HelpdeskError):
+    """:meth:`HelpdeskClient.post_reply` posted the public reply, then adding its tags or setting
+    its status failed (the helpdesk's error is ``__cause__``; ``status`` and ``retry_after`` are
+    its). The customer has the answer, so it must not be posted again: ``reply_id`` is its id
+    when the helpdesk gave one, and :meth:`HelpdeskClient.apply_tags` and
+    :meth:`HelpdeskClient.set_status` are safe to retry on their own. The reply goes first for
+    that reason: a ticket must never be solved, or tagged as answered, without its answer."""
+
+    def __init__(self, message: str, reply_id: str | None, cause: HelpdeskError) -> None:
+        super().__init__(f"{message}: {cause}", cause.status, cause.retry_after)
+        self.reply_id = reply_id
+
+
 def error_class_for(status: int | None) -> type[HelpdeskError]:
     """Which :class:`HelpdeskError` an HTTP status (or no answer at all) means."""
     if status in (401, 403):
@@ -129,8 +142,35 @@ class PanelPackage:
         return getattr(import_module(module), name)
 
 
-#: What an integration can do; the core asks before relying on it.
-CAPABILITIES = frozenset({"webhooks", "backfill", "write_back_tags", "private_note", "panel", "panel_apply_tags"})
+#: What an integration can do; the core asks before relying on it. ``public_reply``: its client
+#: has :meth:`HelpdeskClient.post_reply` and :meth:`HelpdeskClient.set_status`; ``handoff``:
+#: :meth:`HelpdeskClient.hand_off`.
+CAPABILITIES = frozenset({"webhooks", "backfill", "write_back_tags", "private_note", "panel", "panel_apply_tags",
+                          "public_reply", "handoff"})
+
+#: The statuses Deskloop sets, in the core's words (:data:`core.types.Status`); each client says
+#: them in its helpdesk's. A reply leaves the ticket waiting on the customer or solved.
+ReplyStatus = Literal["pending", "solved"]
+SettableStatus = Literal["pending", "solved", "open"]
+
+
+def check_status(status: str, allowed: Any = SettableStatus) -> SettableStatus:
+    """``status`` when it is one of ``allowed`` (:data:`SettableStatus` or :data:`ReplyStatus`);
+    :class:`BadInput` otherwise, before anything is written."""
+    if status not in get_args(allowed):
+        raise BadInput(f"cannot set a ticket's status to {status!r}; one of {', '.join(get_args(allowed))}",
+                       field="status")
+    return cast(SettableStatus, status)
+
+
+def named_id(names_by_id: Mapping[str, str], name: str) -> str | None:
+    """The id of the group (team) called ``name`` in an id -> name map: the exact name, else the one
+    name that differs only in case; ``None`` when there is none (or two differ only in case)."""
+    exact = [i for i, n in names_by_id.items() if n == name]
+    if exact:
+        return exact[0]
+    folded = [i for i, n in names_by_id.items() if n.casefold() == name.strip().casefold()]
+    return folded[0] if len(folded) == 1 else None
 
 
 @dataclass
@@ -156,6 +196,27 @@ class HelpdeskClient(Protocol):
 
     def add_private_note(self, ticket_external_id: str, body: str) -> None:
         """Add an internal note (never visible to the customer)."""
+        ...
+
+    def post_reply(self, ticket_external_id: str, body: str, *, tags: list[str],
+                   status: ReplyStatus | None) -> str | None:
+        """A public reply to the customer (plain text), written as the user Deskloop acts as (the
+        one :meth:`identity` names, so the helpdesk's echo of it parses ``from_deskloop``); then
+        ``tags`` added, keeping the ticket's own, and ``status`` set when given. Returns the
+        helpdesk's id of the reply when its answer gives it. The reply is never repeated after
+        an error that may have followed its posting; a failure after it is
+        :class:`ReplyFollowUpFailed`."""
+        ...
+
+    def set_status(self, ticket_external_id: str, status: SettableStatus) -> None:
+        """Set the ticket's status (safe to repeat)."""
+        ...
+
+    def hand_off(self, ticket_external_id: str, note: str, group: str | None) -> None:
+        """Give the ticket back to people: an internal note carrying ``note`` (never visible to the
+        customer), the ticket open again, and assigned to the group (team) named ``group`` as
+        the tenant configures it. An unknown name is :class:`HelpdeskRejected` naming it, raised
+        before anything is written, so the operator fixes the setting."""
         ...
 
     def identity(self) -> dict[str, Any]:

@@ -275,9 +275,15 @@ def note_html(text: str) -> str:
 
     Notes are HTML (https://developers.freshdesk.com/api/#add_note_to_a_ticket): without this the
     draft's line breaks would collapse into one paragraph."""
+    return f"{reply_html(text)}<p><em>{NOTE_MARKER}</em></p>"
+
+
+def reply_html(text: str) -> str:
+    """Plain text as the HTML of a reply body: a paragraph per blank-line separated block, line
+    breaks kept. No marker: the customer reads it, and the echo of Deskloop's reply is told
+    apart by its author instead (:mod:`.webhooks`)."""
     paragraphs = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
-    body = "".join(f"<p>{html.escape(p.strip()).replace(chr(10), '<br>')}</p>" for p in paragraphs)
-    return f"{body}<p><em>{NOTE_MARKER}</em></p>"
+    return "".join(f"<p>{html.escape(p.strip()).replace(chr(10), '<br>')}</p>" for p in paragraphs)
 
 
 def written_by_deskloop(body: str) -> bool:

@@ -21,7 +21,13 @@ python-freshdesk 1.3.9 is a thin wrapper and several of its habits need handling
 
 Tickets name their group by id; the account's groups (``GET /groups``, ``list_groups``) are read
 once per client to name them, as the webhook placeholders do. An API key whose agent may not
-list groups (403) keeps the ids.
+list groups (403) keeps the ids. A handoff finds its group by name in the same list.
+
+Replies, status and handoff (https://developers.freshdesk.com/api/#reply_ticket,
+#update_ticket, #add_note_to_a_ticket): a reply is ``POST /tickets/{id}/reply`` and a note
+``POST /tickets/{id}/notes``, each written once (never repeated once Freshdesk may have stored
+it); status and group are ``PUT /tickets/{id}`` (``status`` 2 open, 3 pending, 4 resolved;
+``group_id``), repeated freely. Everything is written as the agent whose API key Deskloop holds.
 """
 
 from __future__ import annotations
@@ -42,7 +48,15 @@ from freshdesk.v2.models import Ticket as LibraryTicket
 from requests.adapters import HTTPAdapter
 
 from core.errors import BadInput
-from core.helpdesk.contract import BackfillPage, Connection
+from core.helpdesk.contract import (
+    BackfillPage,
+    Connection,
+    ReplyFollowUpFailed,
+    ReplyStatus,
+    SettableStatus,
+    check_status,
+    named_id,
+)
 from core.helpdesk.outbound import RetryPolicy, asked_wait
 from integrations.freshdesk import adapter
 from integrations.freshdesk.account import account_host
@@ -81,6 +95,9 @@ RATE_LIMIT_WAITS = 20
 DEFAULT_RETRY_AFTER = 60
 #: Codes at which a write is known not to have happened, so repeating it cannot duplicate it.
 NOT_PROCESSED = frozenset({429, 502, 503, 504})
+#: The core's statuses as REST v2 status codes (2 open, 3 pending, 4 resolved).
+STATUS_CODES = {status: code for code, status in adapter.STATUS_CODES.items()
+                if status in ("open", "pending", "solved")}
 
 
 class FreshdeskClient:
@@ -138,6 +155,13 @@ class FreshdeskClient:
         and the new ones appended (nothing is written when none is new, which also spares the
         account's automation rules an update)."""
         number = _ticket_number(ticket_external_id)
+        merged = self._tags_with(number, tags)
+        if merged is not None:
+            self._call(f"update the tags of ticket {number}", self._api.tickets.update_ticket, number, tags=merged)
+
+    def _tags_with(self, number: int, tags: list[str]) -> list[str] | None:
+        """The ticket's tags with the new ones of ``tags`` appended (case-insensitive), read from
+        Freshdesk; ``None`` when none is new."""
         ticket = self._call(f"read ticket {number}", self._api.tickets.get_ticket, number)
         existing = list(getattr(ticket, "tags", None) or [])
         known = {tag.lower() for tag in existing}
@@ -146,9 +170,7 @@ class FreshdeskClient:
             if tag.strip() and tag.lower() not in known:
                 known.add(tag.lower())
                 new.append(tag)
-        if new:
-            self._call(f"update the tags of ticket {number}", self._api.tickets.update_ticket, number,
-                       tags=existing + new)
+        return existing + new if new else None
 
     def add_private_note(self, ticket_external_id: str, body: str) -> None:
         """A private note (agents only), as HTML ending with Deskloop's marker, which is how a
@@ -156,6 +178,57 @@ class FreshdeskClient:
         number = _ticket_number(ticket_external_id)
         self._call(f"add a note to ticket {number}", self._api.comments.create_note, number,
                    adapter.note_html(body), private=True, repeatable=False)
+
+    def post_reply(self, ticket_external_id: str, body: str, *, tags: list[str],
+                   status: ReplyStatus | None) -> str | None:
+        """The reply (``POST /tickets/{id}/reply``, HTML, as the API key's agent), then one
+        ``PUT /tickets/{id}`` with the tags (the ticket's own, read first, and the new ones) and
+        the status code, when either changes. Returns the reply's conversation id."""
+        number = _ticket_number(ticket_external_id)
+        code = STATUS_CODES[check_status(status, ReplyStatus)] if status is not None else None
+        merged = self._tags_with(number, tags) if any(t.strip() for t in tags) else None
+        reply = self._call(f"reply to ticket {number}", self._api.comments.create_reply, number,
+                           adapter.reply_html(body), repeatable=False)
+        reply_id = None if getattr(reply, "id", None) is None else str(reply.id)
+        changes: dict[str, Any] = {**({"tags": merged} if merged is not None else {}),
+                                   **({"status": code} if code is not None else {})}
+        if changes:
+            try:
+                self._call(f"update ticket {number} after the reply", self._api.tickets.update_ticket, number,
+                           **changes)
+            except FreshdeskAPIError as exc:
+                raise ReplyFollowUpFailed(f"{self.domain}: replied on ticket {number}, then failed to update it",
+                                          reply_id, exc) from exc
+        return reply_id
+
+    def set_status(self, ticket_external_id: str, status: SettableStatus) -> None:
+        """``PUT /tickets/{id}`` with the status code alone."""
+        number = _ticket_number(ticket_external_id)
+        code = STATUS_CODES[check_status(status)]
+        self._call(f"set the status of ticket {number}", self._api.tickets.update_ticket, number, status=code)
+
+    def hand_off(self, ticket_external_id: str, note: str, group: str | None) -> None:
+        """``PUT /tickets/{id}`` with status open and the group's id (repeatable, so first), then
+        the private note (written once, last). The group is found by name in the account's
+        groups, read again once when the name is not there (a group created since)."""
+        number = _ticket_number(ticket_external_id)
+        changes: dict[str, Any] = {"status": STATUS_CODES["open"]}
+        if group is not None:
+            changes["group_id"] = int(self._group_id(group))
+        self._call(f"reopen ticket {number} for people", self._api.tickets.update_ticket, number, **changes)
+        self._call(f"add the handoff note to ticket {number}", self._api.comments.create_note, number,
+                   adapter.note_html(note), private=True, repeatable=False)
+
+    def _group_id(self, name: str) -> str:
+        found = named_id(self.group_names(), name)
+        if found is None:  # a group created since the list was read
+            self._group_names = None
+            found = named_id(self.group_names(), name)
+        if found is None:
+            known = ", ".join(sorted(self.group_names().values())) or "none readable with this API key"
+            raise FreshdeskRequestRejected(f"{self.domain} has no group called {name!r} (its groups: {known}); "
+                                           "fix the tenant's handoff group setting")
+        return found
 
     def identity(self) -> dict[str, str]:
         """What webhook parsing needs to know Deskloop's own notes (checks the credentials too)."""

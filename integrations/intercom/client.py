@@ -1,4 +1,5 @@
-"""Talking to one Intercom workspace through python-intercom 5.x: backfill, tags, notes, replies.
+"""Talking to one Intercom workspace through python-intercom 5.x: backfill, tags, notes, replies,
+state (open, snoozed, closed) and handoff to a team.
 
 Where the API is: ``connection.settings["api_url"]`` when set (a proxy, or a local test server);
 otherwise the region host given as the tenant's ``--domain``: ``api.intercom.io`` (US, the
@@ -28,6 +29,14 @@ Teams: a conversation names its team by id (``team_assignee_id``); the workspace
 (``teams.list``, one request) are read once per client and name them, for the backfill and, through
 :meth:`IntercomClient.identity`, for webhooks.
 
+Replies and state: a reply or note is ``conversations.reply`` (``message_type`` ``comment`` or
+``note``, as the Deskloop admin); state and team are ``conversations.manage``
+(``POST /conversations/{id}/parts``: ``close``, ``snoozed``, ``open``, ``assignment`` to a team).
+Intercom has no "pending": Deskloop's pending (waiting on the customer) is a snooze for
+:data:`PENDING_SNOOZE`, which ends early when the customer replies (Intercom reopens a snoozed
+conversation then), and otherwise puts the conversation back in its inbox for a teammate to
+look at, rather than leaving it open as if it still needed an answer.
+
 Errors reach the caller as :class:`IntercomError` subclasses raised ``from`` the library's error,
 with Intercom's own error code and message; the access token never appears in them or in logs.
 """
@@ -40,20 +49,34 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 from intercom import Intercom, IntercomEnvironment
+from intercom.conversations.types import (
+    ConversationsManageRequestBody_Assignment,
+    ConversationsManageRequestBody_Close,
+    ConversationsManageRequestBody_Open,
+    ConversationsManageRequestBody_Snoozed,
+)
 from intercom.core.api_error import ApiError
 from intercom.core.request_options import RequestOptions
 from intercom.types import AdminReplyConversationRequest, CreateOrUpdateTagRequest
 
 from core.errors import BadInput
 from core.events import MalformedPayload
-from core.helpdesk.contract import BackfillPage, Connection
+from core.helpdesk.contract import (
+    BackfillPage,
+    Connection,
+    ReplyFollowUpFailed,
+    ReplyStatus,
+    SettableStatus,
+    check_status,
+    named_id,
+)
 from core.helpdesk.outbound import RetryPolicy
 from core.types import Ticket
 from integrations.intercom.adapter import ticket_from_conversation
@@ -61,6 +84,7 @@ from integrations.intercom.errors import (
     IntercomError,
     IntercomNotFound,
     IntercomRateLimited,
+    IntercomRejected,
     IntercomUnauthorized,
     IntercomUnavailable,
 )
@@ -85,6 +109,10 @@ LONGEST_WAIT = 300.0
 #: Backoff (seconds) before retry n when the answer says nothing: 1, 2, 4, 8, 16.
 BACKOFF_BASE = 1.0
 POLICY = RetryPolicy(attempts=ATTEMPTS, backoff=BACKOFF_BASE, longest_wait=LONGEST_WAIT)
+
+#: How long Deskloop's "pending" snoozes a conversation (module notes): two days for the customer
+#: to answer before a teammate sees it again.
+PENDING_SNOOZE = timedelta(hours=48)
 
 REGIONS = {
     "api.intercom.io": IntercomEnvironment.US_PRODUCTION.value,
@@ -220,15 +248,85 @@ class IntercomClient:
         after a 5xx or a network error: the note may have been posted."""
         self.reply_as_admin(ticket_external_id, self.admin_id(), body, note=True)
 
-    def reply_as_admin(self, conversation_external_id: str, admin_id: str, body: str, note: bool = False) -> None:
+    def reply_as_admin(self, conversation_external_id: str, admin_id: str, body: str,
+                       note: bool = False) -> str | None:
         """A reply to the customer (``message_type="comment"``) or, with ``note``, an internal
         note, authored by the teammate ``admin_id``; the plain text goes out as escaped
         paragraphs (:func:`note_html`). Not retried after a 5xx or a network error: it may have
-        been posted, and a customer must not get the same reply twice."""
-        request = AdminReplyConversationRequest(message_type="note" if note else "comment", type="admin",
-                                                admin_id=str(admin_id), body=note_html(body))
-        self._call(f"conversations.reply {conversation_external_id}", lambda: self._sdk.conversations.reply(
-            conversation_external_id, request=request, request_options=self._options()), idempotent=False)
+        been posted, and a customer must not get the same reply twice. Returns the id of the
+        part it made: the newest of its type by that teammate in the conversation Intercom
+        answers with."""
+        kind = "note" if note else "comment"
+        request = AdminReplyConversationRequest(message_type=kind, type="admin", admin_id=str(admin_id),
+                                                body=note_html(body))
+        conversation = self._call(
+            f"conversations.reply {conversation_external_id}", lambda: self._sdk.conversations.reply(
+                conversation_external_id, request=request, request_options=self._options()), idempotent=False)
+        listing = getattr(conversation, "conversation_parts", None)
+        parts = [p for p in (getattr(listing, "conversation_parts", None) or [])
+                 if p.part_type == kind and p.author is not None and str(p.author.id) == str(admin_id)]
+        return str(parts[-1].id) if parts and parts[-1].id else None
+
+    def post_reply(self, ticket_external_id: str, body: str, *, tags: list[str],
+                   status: ReplyStatus | None) -> str | None:
+        """The reply as the Deskloop admin (once, never repeated), then the tags
+        (:meth:`apply_tags`) and the state (:meth:`set_status`), both safe to repeat. Intercom
+        takes no tag or state with a reply, so a solved reply is two calls and each tag two more."""
+        if status is not None:
+            check_status(status, ReplyStatus)
+        reply_id = self.reply_as_admin(ticket_external_id, self.admin_id(), body)
+        try:
+            if any(t.strip() for t in tags):
+                self.apply_tags(ticket_external_id, tags)
+            if status is not None:
+                self.set_status(ticket_external_id, status)
+        except IntercomError as exc:
+            raise ReplyFollowUpFailed(f"Intercom: replied on conversation {ticket_external_id}, then failed to "
+                                      "update it", reply_id, exc) from exc
+        return reply_id
+
+    def set_status(self, ticket_external_id: str, status: SettableStatus) -> None:
+        """``conversations.manage``: solved closes, open opens, pending snoozes for
+        :data:`PENDING_SNOOZE` (module notes); retried, as doing it twice is doing it once."""
+        admin_id = self.admin_id()
+        request: ConversationsManageRequestBody_Close | ConversationsManageRequestBody_Open | \
+            ConversationsManageRequestBody_Snoozed
+        if check_status(status) == "solved":
+            request = ConversationsManageRequestBody_Close(admin_id=admin_id)
+        elif status == "open":
+            request = ConversationsManageRequestBody_Open(admin_id=admin_id)
+        else:
+            until = int(time.time() + PENDING_SNOOZE.total_seconds())
+            request = ConversationsManageRequestBody_Snoozed(admin_id=admin_id, snoozed_until=until)
+        self._manage(ticket_external_id, request)
+
+    def hand_off(self, ticket_external_id: str, note: str, group: str | None) -> None:
+        """Assigned to the team named ``group`` (found by name in the workspace's teams, read again
+        once when the name is not there), opened, then the internal note: the two safe to
+        repeat first, the note, written once, last."""
+        admin_id = self.admin_id()
+        if group is not None:
+            team_id = self._team_id(group)
+            self._manage(ticket_external_id, ConversationsManageRequestBody_Assignment(
+                type="team", admin_id=admin_id, assignee_id=team_id))
+        self._manage(ticket_external_id, ConversationsManageRequestBody_Open(admin_id=admin_id))
+        self.reply_as_admin(ticket_external_id, admin_id, note, note=True)
+
+    def _manage(self, conversation_external_id: str, request: Any) -> None:
+        self._call(f"conversations.manage {conversation_external_id} ({request.message_type})",
+                   lambda: self._sdk.conversations.manage(conversation_external_id, request=request,
+                                                          request_options=self._options()))
+
+    def _team_id(self, name: str) -> str:
+        found = named_id(self.team_names(), name)
+        if found is None:  # a team created since the list was read
+            self._team_names = None
+            found = named_id(self.team_names(), name)
+        if found is None:
+            known = ", ".join(sorted(self.team_names().values())) or "none readable with this access token"
+            raise IntercomRejected(f"Intercom has no team called {name!r} (the workspace's teams: {known}); "
+                                   "fix the tenant's handoff group setting")
+        return found
 
     def identity(self) -> dict[str, Any]:
         """What webhook parsing needs: Deskloop's teammate, to know its own tags (checks the
@@ -330,7 +428,7 @@ def _translate(what: str, exc: ApiError) -> IntercomError:
     elif status is None or status >= 500 or status in (408, 409):
         kind = IntercomUnavailable
     else:
-        kind = IntercomError
+        kind = IntercomRejected
     return kind(message, status)
 
 

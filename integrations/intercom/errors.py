@@ -11,6 +11,7 @@ from core.helpdesk.contract import (
     HelpdeskError,
     HelpdeskNotFound,
     HelpdeskRateLimited,
+    HelpdeskRejected,
     HelpdeskUnauthorized,
     HelpdeskUnavailable,
 )
@@ -37,3 +38,7 @@ class IntercomRateLimited(IntercomError, HelpdeskRateLimited):
 
 class IntercomUnavailable(IntercomError, HelpdeskUnavailable):
     """5xx, 408, 409 or a network failure, after the retries the call allows."""
+
+
+class IntercomRejected(IntercomError, HelpdeskRejected):
+    """Another 4xx (400, 422...): Intercom understood the request and refused it; retrying will not help."""

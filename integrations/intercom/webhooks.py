@@ -12,8 +12,9 @@ replays are absorbed downstream by the event id (the notification's ``notif_...`
 retried delivery keeps) and by the message id (the conversation part id), each stored once.
 
 Loop prevention: a note or reply Deskloop posted comes back with ``app_package_code`` set on its
-part (:func:`.adapter.created_by_app`). Tags carry no such mark, but each of a conversation's tags
-says who applied it (``applied_by``): a tagging whose newest tags were all applied by Deskloop's
+part (:func:`.adapter.created_by_app`), and so does a close, snooze, open or assignment it made.
+Tags carry no such mark, but each of a conversation's tags says who applied it (``applied_by``):
+a tagging whose newest tags were all applied by Deskloop's
 teammate is Deskloop's own. That teammate's id comes from the tenant setting ``admin_id`` (the
 ``admin_id`` credential, else the token's owner: :meth:`.client.IntercomClient.admin_id`);
 without the setting no tagging can be marked.
@@ -150,9 +151,19 @@ def _messages(item: Payload, roles: set[str], public: bool) -> Found:
     return found
 
 
+#: The part each state change adds to the conversation (the notification carries it).
+_CHANGE_PARTS = {"closed": "close", "opened": "open", "snoozed": "snoozed", "assigned": "assignment"}
+
+
 def _with_typed_reply(item: Payload, suffix: str, fields: dict[str, Any]) -> Found:
-    """A state change, plus the reply a teammate typed with it ("reply and close")."""
-    change = (suffix, {"occurred_at": item.time("updated_at"), **_ticket_fields(item), **fields})
+    """A state change, plus the reply a teammate typed with it ("reply and close"). The change is
+    Deskloop's own when its part was made through the API (``app_package_code``): a reply it
+    closed or snoozed, a handoff it opened and assigned to a team. A person reopening the
+    conversation in Intercom is not."""
+    own = any(adapter.created_by_app(part) for part in adapter.parts(item)
+              if part.str("part_type", required=False) == _CHANGE_PARTS[suffix])
+    change = (suffix, {"occurred_at": item.time("updated_at"), **_ticket_fields(item), **fields,
+                       "from_deskloop": own})
     return [change, *_messages(item, {"agent", "bot"}, public=True)]
 
 

@@ -1,5 +1,5 @@
-"""Outbound Zendesk: backfill through the cursor-based incremental export, tags and private notes,
-all through zenpy (https://github.com/facetoe/zenpy).
+"""Outbound Zendesk: backfill through the cursor-based incremental export, tags, private notes,
+public replies, status and handoff, all through zenpy (https://github.com/facetoe/zenpy).
 
 **Backfill.** The export has no comments (and no sideload for them), so each ticket's comments are
 one more request: 10,000 tickets take 10,000 reads, which against Zendesk's rate limit (a few
@@ -30,7 +30,8 @@ It retries 5xx only through the session's adapter, and its default adapter retri
 without backoff and only for ``https://``. Ours retries 500/502/503/504 with exponential backoff
 for reads and for the tags PUT (adding tags twice is adding them once), but never for the PUT
 that adds a private note: the first attempt may have been stored, and a retry would post the
-note twice; that error goes to the caller (a job with a deterministic id). Every library or
+note twice; that error goes to the caller (a job with a deterministic id). The same holds for a
+public reply and a handoff, which carry a comment; a status change alone is retried. Every library or
 transport error leaves this module as :class:`ZendeskError`, raised from the original, with the
 HTTP status and Zendesk's reason, never a credential.
 
@@ -41,6 +42,8 @@ References:
 - Rate limits: https://developer.zendesk.com/api-reference/introduction/rate-limits/
 - Groups: https://developer.zendesk.com/api-reference/ticketing/groups/groups/#list-groups
 - Ticket forms: https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_forms/#list-ticket-forms
+- Update ticket: https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#update-ticket
+- Adding tags without replacing them: https://developer.zendesk.com/documentation/ticketing/managing-tickets/adding-tags-to-tickets-without-overwriting-existing-tags/
 """
 
 from __future__ import annotations
@@ -76,7 +79,12 @@ from core.helpdesk.contract import (
     HelpdeskRejected,
     HelpdeskUnauthorized,
     HelpdeskUnavailable,
+    ReplyFollowUpFailed,
+    ReplyStatus,
+    SettableStatus,
+    check_status,
     error_class_for,
+    named_id,
 )
 from core.helpdesk.outbound import RetryPolicy
 from core.types import Ticket
@@ -190,6 +198,7 @@ class ZendeskClient:
                          session=_session(account_url, connection.api_url, retry))
 
         self.page_size = page_size
+        self._api_user_id = _int_or_none(str(connection.settings.get("api_user_id") or "")) or None  # identity()
         self._names: tuple[dict[str, str], dict[str, str]] | None = None  # (groups, forms), read once
         self._zenpy = zenpy(IDEMPOTENT_RETRY)
         self._notes = zenpy(CONNECT_ONLY_RETRY)  # a separate session: its PUT must not be retried on 5xx
@@ -231,7 +240,64 @@ class ZendeskClient:
         with self._errors(f"adding a private note to ticket {ticket_external_id}"):
             self._notes.tickets.update(ticket)
 
+    def post_reply(self, ticket_external_id: str, body: str, *, tags: list[str],
+                   status: ReplyStatus | None) -> str | None:
+        """One ``PUT tickets/{id}.json`` with a public comment by the API user (``author_id``, when
+        the tenant's settings know it) and the status, not retried after a 5xx (the customer
+        would get the reply twice); then the tags through the tags PUT, which adds to the
+        ticket's (Update Ticket's ``tags`` replaces them, and its ``additional_tags`` works only
+        in bulk updates). Returns the comment's id, read from the audit the PUT answers with."""
+        number = _ticket_id(ticket_external_id)
+        ticket = ZenpyTicket(id=number)
+        ticket.comment = Comment(body=body, public=True, **({"author_id": self._api_user_id}
+                                                             if self._api_user_id else {}))
+        if status is not None:
+            ticket.status = check_status(status, ReplyStatus)
+        with self._errors(f"replying on ticket {ticket_external_id}"):
+            audit = self._notes.tickets.update(ticket)
+        reply_id = _comment_id(audit)
+        if [t for t in tags if t.strip()]:
+            try:
+                self.apply_tags(ticket_external_id, [t for t in tags if t.strip()])
+            except ZendeskError as exc:
+                raise ReplyFollowUpFailed(f"replied on Zendesk ticket {ticket_external_id}, then failed to tag it",
+                                          reply_id, exc) from exc
+        return reply_id
+
+    def set_status(self, ticket_external_id: str, status: SettableStatus) -> None:
+        """``PUT tickets/{id}.json`` with the status alone (retried: setting it twice is setting it once)."""
+        ticket = ZenpyTicket(id=_ticket_id(ticket_external_id))
+        ticket.status = check_status(status)
+        with self._errors(f"setting the status of ticket {ticket_external_id}"):
+            self._zenpy.tickets.update(ticket)
+
+    def hand_off(self, ticket_external_id: str, note: str, group: str | None) -> None:
+        """One ``PUT tickets/{id}.json``: a private comment, status ``open`` and the group's
+        ``group_id``; like a note, not retried after a 5xx. The group is named as the tenant
+        configures it and found in the account's group list (read again once when the name is
+        not in it, in case the group is new); an unknown name is refused before anything is
+        written."""
+        ticket = ZenpyTicket(id=_ticket_id(ticket_external_id))
+        ticket.comment = Comment(body=note, public=False)
+        ticket.status = "open"
+        if group is not None:
+            ticket.group_id = int(self._group_id(group))
+        with self._errors(f"handing off ticket {ticket_external_id}"):
+            self._notes.tickets.update(ticket)
+
     # Zendesk only ----------------------------------------------------------------------------
+
+    def _group_id(self, name: str) -> str:
+        found = named_id(self.group_and_form_names()[0], name)
+        if found is None and self._names is not None:  # a group created since the list was read
+            self._names = (self._names_of("groups", lambda: self._zenpy.groups()), self._names[1])
+            found = named_id(self._names[0], name)
+        if found is None:
+            known = ", ".join(sorted(self._names[0].values())) if self._names and self._names[0] else \
+                "none readable by the API user"
+            raise ZendeskRejected(f"no Zendesk group is called {name!r} (the account's groups: {known}); "
+                                  "fix the tenant's handoff group setting")
+        return found
 
     def identity(self) -> dict[str, Any]:
         """What webhook parsing needs: the API user, to know Deskloop's own changes (checks the
@@ -362,6 +428,17 @@ def _ticket_id(external_id: str) -> int:
         return int(external_id)
     except (TypeError, ValueError) as exc:
         raise BadInput(f"not a Zendesk ticket id: {external_id!r}") from exc
+
+
+def _comment_id(audit: Any) -> str | None:
+    """The id of the comment a ticket update added: the ``Comment`` event of the audit Zendesk
+    answers with (the same id the comment has in the ticket's comments and in webhooks)."""
+    events = getattr(getattr(audit, "audit", None), "events", None) or []
+    for event in events:
+        fields = event if isinstance(event, Mapping) else vars(event)
+        if fields.get("type") == "Comment" and fields.get("id") is not None:
+            return str(fields["id"])
+    return None
 
 
 def _int_or_none(value: str | None) -> int | None:

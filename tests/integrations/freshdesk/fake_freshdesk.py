@@ -18,8 +18,10 @@ listed. ``sorting`` (:class:`tests.fake_api.Sorting`) gives tickets their ``type
 ``group_id``, listed by ``GET /api/v2/groups``), ``cf_`` custom fields and tags; ``content``
 (:class:`tests.fake_api.Content`) their subject, ``description`` (the customer's message),
 ``status``, ``source`` (the channel), requester, and conversations: only the agent's public
-reply, when there is one. Writes (``PUT``
-tags, ``POST`` notes) are kept in :class:`FakeFreshdesk` for tests to read.
+reply, when there is one. Writes (``PUT`` tags, status and group; ``POST`` notes and replies)
+are kept in :class:`FakeFreshdesk` for tests to read, and checked as Freshdesk checks them (a
+status code it has, a group the account lists, a body that is not blank: 400 with its
+``Validation failed`` body otherwise).
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ INCLUDES = {"requester", "description", "stats", "company"}
 #: :class:`tests.fake_api.Content` statuses and channels as Freshdesk's codes (the channels as
 #: the ``source`` codes of an email, a portal form and a chat).
 STATUS_CODES = {"open": 2, "solved": 4, "closed": 5}
+#: The statuses every account has: 2 open, 3 pending, 4 resolved, 5 closed (custom ones are not faked).
+STATUSES = (2, 3, 4, 5)
 SOURCE_CODES = {"email": 1, "web": 2, "chat": 7}
 #: New group names get ids after this one.
 NEW_GROUP_IDS = 47000660000
@@ -83,7 +87,8 @@ class FakeFreshdesk:
     content: ContentSource = None
     groups: NamedIds | None = None  # group name -> id, the fixture's groups first
     tags: dict[int, list[str]] = field(default_factory=dict)
-    notes: dict[int, list[dict]] = field(default_factory=dict)
+    notes: dict[int, list[dict]] = field(default_factory=dict)  # notes and replies, as conversations
+    changes: dict[int, dict] = field(default_factory=dict)  # ticket -> status, group_id PUT on it
     _templates: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -234,9 +239,16 @@ def make_app(tickets: int = 3, per_page_max: int = 100, *, api_key: str = API_KE
         if "tags" in body:
             if not isinstance(body["tags"], list) or not all(isinstance(t, str) for t in body["tags"]):
                 return _invalid("tags", "It should be an Array of Strings")
+        if "status" in body and body["status"] not in STATUSES:
+            return _invalid("status", "It should be one of these values: '2,3,4,5'")
+        if "group_id" in body and body["group_id"] not in state.groups.ids.values():
+            return _invalid("group_id", "There is no group matching the given group_id")
+        if "tags" in body:
             state.tags[number] = list(body["tags"])
+        state.changes.setdefault(number, {}).update({k: body[k] for k in ("status", "group_id") if k in body})
         shaped = dict(state.template("ticket_updated.json"))
         shaped.update(state.ticket(number, {"description"}))
+        shaped.update(state.changes.get(number, {}))
         shaped.pop("requester", None)
         return jsonify(shaped)
 
@@ -266,6 +278,20 @@ def make_app(tickets: int = 3, per_page_max: int = 100, *, api_key: str = API_KE
                     ticket_id=number, id=number * 100 + 50 + len(state.notes.get(number, [])))
         state.notes.setdefault(number, []).append(dict(note, incoming=False, source=2))
         return jsonify(note), 201
+
+    @app.post("/api/v2/tickets/<int:number>/reply")
+    def reply(number: int):
+        """https://developers.freshdesk.com/api/#reply_ticket: the reply as the conversation it made."""
+        if not 1 <= number <= state.tickets:
+            return Response(status=404)
+        body = request.get_json(silent=True) or {}
+        if not isinstance(body.get("body"), str) or not body["body"].strip():
+            return _invalid("body", "It should not be blank as this is a mandatory field")
+        made = copy.deepcopy(state.template("reply_created.json"))
+        made.update(body=body["body"], body_text=body["body"], ticket_id=number,
+                    id=number * 100 + 50 + len(state.notes.get(number, [])))
+        state.notes.setdefault(number, []).append(dict(made, incoming=False, private=False, source=0))
+        return jsonify(made), 201
 
     @app.get("/api/v2/groups")
     def list_groups():

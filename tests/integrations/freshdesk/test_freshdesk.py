@@ -18,6 +18,7 @@ from integrations.freshdesk.client import FreshdeskClient
 from integrations.freshdesk.errors import (
     FreshdeskAuthError,
     FreshdeskConfigError,
+    FreshdeskRequestRejected,
     FreshdeskUnavailable,
 )
 from integrations.freshdesk.webhooks import SECRET_HEADER, sign
@@ -264,9 +265,9 @@ def test_the_setup_templates_are_what_the_fixtures_show():
 # The client against a local Freshdesk -----------------------------------------------------------
 
 
-def connection(url: str, api_key: str = API_KEY, domain: str = DOMAIN) -> Connection:
+def connection(url: str, api_key: str = API_KEY, domain: str = DOMAIN, settings: dict | None = None) -> Connection:
     return Connection("northwind", "freshdesk", domain, {"api_key": api_key, "webhook_secret": SECRET},
-                      {"api_url": url})
+                      {**(settings or {}), "api_url": url})
 
 
 @pytest.fixture
@@ -410,6 +411,85 @@ def test_a_private_note_is_posted_and_its_delivery_is_known_as_deskloops(freshde
     assert only(delivery("note_added", ticket_latest_private_comment=rendered)).from_deskloop
 
 
+def test_a_public_reply_is_posted_then_tags_and_status_in_one_update(freshdesk):
+    server, url = freshdesk
+    client = INTEGRATION.client(connection(url, settings={"api_user_name": "Deskloop"}))
+    reply_id = client.post_reply("2", "Hi Sofía,\n\nthe XL ships <today>.", tags=["Returns", "deskloop-auto"],
+                                 status="pending")
+    writes = [(r.method, r.path, r.json) for r in server.requests if r.method != "GET"]
+    assert writes == [("POST", "/api/v2/tickets/2/reply",
+                       {"body": "<p>Hi Sofía,</p><p>the XL ships &lt;today&gt;.</p>"}),
+                      ("PUT", "/api/v2/tickets/2", {"tags": ["delivery", "returns", "deskloop-auto"], "status": 3})]
+    assert reply_id == "250" and server.notes[2][0]["private"] is False
+    assert "Added by Deskloop" not in writes[0][2]["body"]  # the customer reads it
+    rendered = f"Deskloop : {writes[0][2]['body']}"  # as {{ticket.latest_public_comment}} renders it
+    echoed = only(delivery("agent_replied", ticket_latest_public_comment=rendered), {"api_user_name": "Deskloop"})
+    assert (echoed.kind, echoed.message.public, echoed.from_deskloop) == ("agent_replied", True, True)
+
+
+@pytest.mark.parametrize("status, code", [("solved", 4), ("pending", 3), (None, None)])
+def test_a_reply_sets_the_status_code_and_nothing_else_when_no_tag_is_new(freshdesk, status, code):
+    server, url = freshdesk
+    INTEGRATION.client(connection(url)).post_reply("2", "Done.", tags=["delivery"], status=status)
+    puts = [r.json for r in server.requests if r.method == "PUT"]
+    assert puts == ([{"status": code}] if code else [])
+
+
+def test_a_reply_is_never_repeated_and_a_failed_update_after_it_says_it_went_out(freshdesk):
+    from core.helpdesk.contract import HelpdeskUnavailable, ReplyFollowUpFailed
+
+    server, url = freshdesk
+    client = FreshdeskClient(connection(url), backoff=0.01, server_retries=2)
+    server.faults.add("/api/v2/tickets/3/reply", 500)
+    with pytest.raises(FreshdeskRequestRejected):  # as for a note: it may be stored, so not one to retry
+        client.post_reply("3", "Hi", tags=[], status="solved")
+    assert sum(r.path == "/api/v2/tickets/3/reply" for r in server.requests) == 1
+    assert not [r for r in server.requests if r.method == "PUT"]  # not solved without its answer
+    server.faults.add("/api/v2/tickets/3/reply", 503)  # not processed: repeating it cannot post it twice
+    client.post_reply("3", "Hi", tags=[], status=None)
+    assert sum(r.path == "/api/v2/tickets/3/reply" for r in server.requests) == 3 and len(server.notes[3]) == 1
+    server.faults.add("/api/v2/tickets/3", 502, times=10, method="PUT")
+    with pytest.raises(ReplyFollowUpFailed) as raised:
+        client.post_reply("3", "Again", tags=[], status="solved")
+    assert raised.value.reply_id == "351" and isinstance(raised.value.__cause__, HelpdeskUnavailable)
+
+
+def test_status_changes_are_rate_limit_aware_and_checked(freshdesk):
+    from core.errors import BadInput
+
+    server, url = freshdesk
+    server.faults.add("/api/v2/tickets/4", 429, retry_after=1)
+    client = INTEGRATION.client(connection(url))
+    client.set_status("4", "open")
+    with pytest.raises(BadInput, match="closed"):
+        client.set_status("4", "closed")
+    assert [r.json for r in server.requests if r.method == "PUT"] == [{"status": 2}] * 2
+    assert server.changes[4] == {"status": 2}
+
+
+def test_a_handoff_reopens_assigns_the_named_group_then_adds_a_private_note(freshdesk):
+    server, url = freshdesk
+    INTEGRATION.client(connection(url)).hand_off("5", "Customer asks for a manager.", "deliveries & returns")
+    writes = [(r.method, r.path, r.json) for r in server.requests if r.method != "GET"]
+    assert writes[0] == ("PUT", "/api/v2/tickets/5", {"status": 2, "group_id": 47000654322})
+    assert writes[1][:2] == ("POST", "/api/v2/tickets/5/notes") and writes[1][2]["private"] is True
+    assert "Customer asks for a manager." in writes[1][2]["body"] and len(writes) == 2
+    assert server.changes[5] == {"status": 2, "group_id": 47000654322}
+
+
+def test_a_handoff_to_an_unknown_group_writes_nothing_and_names_it(freshdesk):
+    from core.helpdesk.contract import HelpdeskRejected
+
+    server, url = freshdesk
+    client = INTEGRATION.client(connection(url))
+    with pytest.raises(HelpdeskRejected, match="'Escalations'.*Deliveries & Returns, Payments"):
+        client.hand_off("5", "Over to you", "Escalations")
+    assert not [r for r in server.requests if r.method != "GET"]
+    assert sum(r.path == "/api/v2/groups" for r in server.requests) == 2  # read again: it may be new
+    client.hand_off("6", "Over to you", None)
+    assert server.changes[6] == {"status": 2}
+
+
 def test_the_api_user_name_is_the_key_owners_agent_name(freshdesk):
     _, url = freshdesk
     assert INTEGRATION.client(connection(url)).api_user_name() == "Deskloop"
@@ -435,6 +515,7 @@ def test_every_api_fixture_is_served(freshdesk):
     list(client.backfill(None, None))
     client.apply_tags("1", ["payments", "3ds"])
     client.add_private_note("1", "Deskloop draft")
+    client.post_reply("1", "Deskloop reply", tags=[], status=None)
     client.api_user_name()
     with pytest.raises(FreshdeskAuthError):
         INTEGRATION.client(connection(url, api_key="wrong")).apply_tags("1", ["x"])

@@ -35,6 +35,7 @@ import itertools
 import json
 import math
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +72,8 @@ _PARAGRAPH_BREAK = re.compile(r"</p>\s*<p(?:\s[^>]*)?>", re.I)
 #: :class:`tests.fake_api.Content` channels as ``source.type``: the Messenger is a "conversation"
 #: whether the customer opened it as a chat or from a web page.
 SOURCE_TYPES = {"email": "email", "web": "conversation", "chat": "conversation"}
+#: ``conversations.manage`` message types that change the state, and the state each leaves.
+MANAGED_STATES = {"close": "closed", "snoozed": "snoozed", "open": "open"}
 
 
 @dataclass
@@ -88,6 +91,7 @@ class FakeIntercom:
     tags: dict[str, str] = field(default_factory=dict)  # lower-case name -> tag id
     tagged: list[tuple[str, str, str]] = field(default_factory=list)  # (conversation, tag id, admin id)
     replies: list[dict[str, Any]] = field(default_factory=list)  # (conversation id added as "conversation_id")
+    managed: list[dict[str, Any]] = field(default_factory=list)  # conversations.manage bodies, the same way
     sorting: SortingSource = None
     content: ContentSource = None
     teams: NamedIds | None = None  # team name -> id, the fixture's teams first
@@ -109,8 +113,9 @@ def make_app(conversations: int = 3, per_page_max: int = 150, token: str = ACCES
              sorting: SortingSource = None, content: ContentSource = None) -> Flask:
     """An app answering ``POST /conversations/search``, ``GET /conversations/<id>``,
     ``POST /tags``, ``POST /conversations/<id>/tags``, ``POST /conversations/<id>/reply``,
-    ``GET /teams`` and ``GET /me`` for ``conversations`` generated conversations (bearer
-    ``token`` required), sorted as ``sorting`` says and saying what ``content`` says (module notes)."""
+    ``POST /conversations/<id>/parts`` (manage), ``GET /teams`` and ``GET /me`` for
+    ``conversations`` generated conversations (bearer ``token`` required), sorted as ``sorting`` says
+    and saying what ``content`` says (module notes)."""
     app = Flask("fake_intercom")
     faults, log = instrument(app)
     fake = FakeIntercom(faults, log, FixtureBook(INTEGRATION.fixtures_dir / "api"), conversations, sorting=sorting,
@@ -236,8 +241,44 @@ def make_app(conversations: int = 3, per_page_max: int = 150, token: str = ACCES
         fake.replies.append({**body, "conversation_id": conversation})
         answered = generated(number, "conversation_note.json")
         part = answered["conversation_parts"]["conversation_parts"][-1]
-        part.update(part_type=body["message_type"], body=body["body"])
+        part.update(part_type=body["message_type"], body=body["body"],
+                    id=str(PART_BASE + number * 100 + 50 + len(fake.replies)))
         part["author"]["id"] = str(body["admin_id"])
+        return answer(answered)
+
+    @app.post("/conversations/<conversation>/parts")
+    def manage(conversation: str):
+        """https://developers.intercom.com/docs/references/rest-api/api.intercom.io/conversations/manageconversation:
+        close, snooze (until a future time), open, or assign to a teammate or a team the workspace
+        has; answers the conversation after the change, its newest part the change itself."""
+        body = request.get_json(silent=True) or {}
+        number = _number(conversation, conversations)
+        if number is None:
+            return not_found()
+        kind = body.get("message_type")
+        if kind not in MANAGED_STATES and kind != "assignment" or not body.get("admin_id"):
+            return invalid("message_type close, snoozed, open or assignment, and admin_id are required")
+        if kind == "snoozed" and not (isinstance(body.get("snoozed_until"), int)
+                                      and body["snoozed_until"] > time.time()):
+            return invalid("snoozed_until must be a Unix time in the future")
+        if kind == "assignment" and (body.get("type") not in ("admin", "team") or not body.get("assignee_id")):
+            return invalid("an assignment needs type admin or team and an assignee_id")
+        if kind == "assignment" and body["type"] == "team" and \
+                str(body["assignee_id"]) not in {str(i) for i in fake.teams.ids.values()}:
+            return answer({"type": "error.list", "errors": [{"code": "team_not_found", "message": "Team Not Found"}]},
+                          404)
+        fake.managed.append({**body, "conversation_id": conversation})
+        answered = generated(number, "conversation_note.json")
+        part = answered["conversation_parts"]["conversation_parts"][-1]
+        part.update(part_type=kind, body=body.get("body"), id=str(PART_BASE + number * 100 + 80 + len(fake.managed)))
+        part["author"]["id"] = str(body["admin_id"])
+        if kind == "assignment":
+            answered["team_assignee_id" if body["type"] == "team" else "admin_assignee_id"] = str(body["assignee_id"])
+        else:
+            state_now = MANAGED_STATES[kind]
+            answered.update(state=state_now, open=state_now != "closed",
+                            snoozed_until=body.get("snoozed_until") if kind == "snoozed" else None)
+            part["state"] = state_now
         return answer(answered)
 
     @app.get("/teams")

@@ -211,6 +211,37 @@ def test_a_tagging_is_deskloops_only_when_its_teammate_applied_the_newest_tags()
     assert event.from_deskloop is True
 
 
+@pytest.mark.parametrize("topic", ["conversation.admin.replied", "conversation.admin.closed"])
+def test_deskloops_public_reply_echoed_back_is_its_own_and_a_teammates_is_not(topic):
+    """Deskloop's reply (alone, or typed with the close it sets) comes back with its part marked by
+    the app; the autonomy engine takes any other agent reply as a person touching the ticket."""
+    data = notification(topic)
+    own = notification(topic)
+    parts = own["data"]["item"]["conversation_parts"]["conversation_parts"]
+    for part in parts:
+        part.update(app_package_code="deskloop-helpdesk")
+        if topic.endswith("closed"):
+            part["body"] = "<p>Refunded: you will see it within 5-10 business days.</p>"
+    replies = [e for e in INTEGRATION.parse(encoded(own), {"admin_id": "7203418"}) if e.kind == "agent_replied"]
+    assert replies and all(e.from_deskloop and e.message.public for e in replies)
+    if topic.endswith("replied"):
+        (theirs,) = INTEGRATION.parse(encoded(data), {"admin_id": "7203418"})
+        assert (theirs.kind, theirs.from_deskloop) == ("agent_replied", False)  # typed in Intercom by the same admin
+
+
+@pytest.mark.parametrize("topic", ["conversation.admin.closed", "conversation.admin.opened",
+                                   "conversation.admin.snoozed", "conversation.admin.assigned"])
+def test_a_state_change_deskloop_made_through_the_api_is_its_own(topic):
+    """Its close or snooze after a reply, its open and assignment in a handoff: none is a person's move."""
+    data = notification(topic)
+    (theirs,) = [e for e in INTEGRATION.parse(encoded(data)) if e.kind != "agent_replied"]
+    for part in data["data"]["item"]["conversation_parts"]["conversation_parts"]:
+        part["app_package_code"] = "deskloop-helpdesk"
+    (ours,) = [e for e in INTEGRATION.parse(encoded(data)) if e.kind != "agent_replied"]
+    assert (theirs.from_deskloop, ours.from_deskloop) == (False, True)
+    assert ours.model_dump(exclude={"from_deskloop"}) == theirs.model_dump(exclude={"from_deskloop"})
+
+
 def test_the_same_reply_in_two_notifications_keeps_one_message_id():
     replied = notification("conversation.admin.replied")
     closed = notification("conversation.admin.closed")  # "reply and close": the reply rides along
@@ -519,6 +550,90 @@ def test_a_note_is_not_posted_again_after_a_server_error_but_waits_out_a_429(con
     c.fake.faults.add(path, 429, retry_after=1)
     c.client.add_private_note(conversation_id(0), "Refund the duplicate charge.")
     assert len(requests_to(c.fake, "POST", path)) == 3 and len(c.fake.replies) == 1
+
+
+def test_a_public_reply_is_a_comment_as_the_admin_then_tags_then_a_close(connect):
+    c = connect(admin_id="7200001")
+    reply_id = c.client.post_reply(conversation_id(0), "Refunded.\n\nSee you <soon>.", tags=["auto-replied"],
+                                   status="solved")
+    path = f"/conversations/{conversation_id(0)}"
+    assert [(r.method, r.path) for r in c.fake.requests] == [
+        ("POST", f"{path}/reply"), ("POST", "/tags"), ("POST", f"{path}/tags"), ("POST", f"{path}/parts")]
+    assert c.fake.replies == [{"message_type": "comment", "type": "admin", "admin_id": "7200001",
+                               "conversation_id": conversation_id(0),
+                               "body": "<p>Refunded.</p><p>See you &lt;soon&gt;.</p>"}]
+    assert c.fake.tagged == [(conversation_id(0), c.fake.tags["auto-replied"], "7200001")]  # added, none removed
+    assert [r.json for r in requests_to(c.fake, "POST", f"{path}/parts")] == [
+        {"message_type": "close", "type": "admin", "admin_id": "7200001"}]
+    assert reply_id == str(37400000000 + 51)  # the comment part Intercom answered with
+
+
+def test_pending_snoozes_for_the_default_period_and_open_opens(connect):
+    from integrations.intercom.client import PENDING_SNOOZE
+
+    c = connect(admin_id="7200001")
+    before = int(time.time())
+    c.client.post_reply(conversation_id(1), "Does that fix it?", tags=[], status="pending")
+    c.client.set_status(conversation_id(1), "open")
+    snoozed, opened = [r.json for r in requests_to(c.fake, "POST", f"/conversations/{conversation_id(1)}/parts")]
+    assert snoozed["message_type"] == "snoozed" and snoozed["admin_id"] == "7200001"
+    assert before + PENDING_SNOOZE.total_seconds() <= snoozed["snoozed_until"] <= time.time() + 172_800
+    assert opened == {"message_type": "open", "admin_id": "7200001"}
+    with pytest.raises(BadInput, match="closed"):
+        c.client.set_status(conversation_id(1), "closed")
+
+
+def test_a_reply_is_not_repeated_after_a_5xx_but_its_follow_ups_are_retried(connect, monkeypatch):
+    from core.helpdesk.contract import ReplyFollowUpFailed
+
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    c = connect(admin_id="7200001")
+    path = f"/conversations/{conversation_id(2)}"
+    c.fake.faults.add(f"{path}/reply", 503)
+    with pytest.raises(IntercomUnavailable):
+        c.client.post_reply(conversation_id(2), "Hi", tags=["x"], status="solved")
+    assert len(c.fake.requests) == 1 and not c.fake.replies and not c.fake.managed  # nothing closed unanswered
+    c.fake.faults.add(f"{path}/parts", 500, times=2)
+    c.client.post_reply(conversation_id(2), "Hi", tags=[], status="solved")
+    assert len(c.fake.replies) == 1 and len(requests_to(c.fake, "POST", f"{path}/parts")) == 3
+    c.fake.faults.add(f"{path}/parts", 502, times=ATTEMPTS)
+    with pytest.raises(ReplyFollowUpFailed) as raised:
+        c.client.post_reply(conversation_id(2), "Hi again", tags=[], status="solved")
+    assert raised.value.reply_id and raised.value.status == 502 and len(c.fake.replies) == 2
+
+
+def test_a_handoff_assigns_the_named_team_opens_then_notes(connect):
+    c = connect(admin_id="7200001")
+    c.client.hand_off(conversation_id(0), "The customer wants to speak to a person.", "technical support")
+    path = f"/conversations/{conversation_id(0)}"
+    assert [r.json for r in requests_to(c.fake, "POST", f"{path}/parts")] == [
+        {"message_type": "assignment", "type": "team", "admin_id": "7200001", "assignee_id": "5018"},
+        {"message_type": "open", "admin_id": "7200001"}]
+    assert [(r["message_type"], r["body"]) for r in c.fake.replies] == [
+        ("note", "<p>The customer wants to speak to a person.</p>")]
+    assert [r.path for r in c.fake.requests if r.method == "POST"][-1] == f"{path}/reply"  # the note comes last
+
+
+def test_a_handoff_to_an_unknown_team_writes_nothing_and_names_it(connect):
+    from core.helpdesk.contract import HelpdeskRejected
+
+    c = connect(admin_id="7200001")
+    with pytest.raises(HelpdeskRejected, match="'Escalations'.*Billing, Technical Support"):
+        c.client.hand_off(conversation_id(0), "Over to you", "Escalations")
+    assert [(r.method, r.path) for r in c.fake.requests] == [("GET", "/teams")] * 2  # read again: it may be new
+    c.client.hand_off(conversation_id(1), "Over to you", None)
+    assert [r.json["message_type"] for r in c.fake.requests if r.path.endswith("/parts")] == ["open"]
+
+
+def test_intercoms_other_refusals_are_rejections_and_not_retried(connect):
+    from core.helpdesk.contract import HelpdeskRejected
+
+    c = connect(admin_id="7200001")
+    path = f"/conversations/{conversation_id(0)}/parts"
+    c.fake.faults.add(path, 422)
+    with pytest.raises(HelpdeskRejected, match="HTTP 422") as raised:
+        c.client.set_status(conversation_id(0), "solved")
+    assert raised.value.status == 422 and len(requests_to(c.fake, "POST", path)) == 1
 
 
 def test_a_refused_token_is_reported_with_intercoms_reason_and_without_the_token(connect):

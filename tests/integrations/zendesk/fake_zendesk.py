@@ -6,7 +6,8 @@ tickets have exactly the fixtures' shape. Each fixture is read when a route firs
 :class:`tests.fake_api.FixtureBook` tells which routes a test exercised. Routes: the cursor-based
 incremental ticket export (``after_cursor``/``after_url``/``end_of_stream``, the ``users``
 sideload), a ticket's comments (cursor pagination), the tags PUT (appends), the ticket PUT
-(records a private note), ``users/me``, the account's groups (cursor pagination) and ticket forms.
+(records a comment, public or private, and a status or group change), ``users/me``, the
+account's groups (cursor pagination) and ticket forms.
 Generated tickets are sorted as the ``sorting`` argument says (:class:`tests.fake_api.Sorting`:
 ``type``, ``group_id`` and ``ticket_form_id`` of named groups and forms, custom fields by field
 id, tags), else as the template ticket is, and say what the ``content`` argument says
@@ -55,6 +56,8 @@ FIXTURES = Path(__file__).resolve().parents[3] / "integrations" / "zendesk" / "f
 EXPORT, COMMENTS, TAGS = "incremental_tickets_cursor.json", "ticket_comments.json", "ticket_tags.json"
 UPDATE, ME, NOT_FOUND = "ticket_update.json", "users_me.json", "record_not_found.json"
 GROUPS, FORMS = "groups.json", "ticket_forms.json"
+#: What a ticket's ``status`` may be set to (https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/).
+STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
 #: New group and form names get ids after these.
 NEW_GROUP_IDS, NEW_FORM_IDS = 360009880000, 360001880000
 #: Generated ticket ``n`` was last updated at ``EPOCH + n * STEP`` and created two hours before.
@@ -84,6 +87,7 @@ class FakeZendesk:
     forms: NamedIds | None = None  # ticket form name -> id
     tags: dict[int, list[str]] = field(default_factory=dict)  # ticket id -> its tags after our PUTs
     notes: dict[int, list[dict]] = field(default_factory=dict)  # ticket id -> the comments PUT on it
+    changes: dict[int, dict[str, Any]] = field(default_factory=dict)  # ticket id -> status, group_id PUT
     app_public_keys: dict[int, str] = field(default_factory=dict)  # app id -> its PEM public key
     public_key_reads: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -317,20 +321,43 @@ def make_app(tickets: int = 3, page_size: int = 1000, deleted: Iterable[int] = (
 
     @app.put("/api/v2/tickets/<int:ticket_id>.json")
     def update_ticket(ticket_id: int):
-        """https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#update-ticket"""
+        """https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#update-ticket: a
+        comment (public, or private as a note), ``status`` and ``group_id``; answers the ticket
+        and the audit, with an event per change (a ``Comment``, then a ``Change`` per field)."""
         if not state.readable(ticket_id):
             return not_found()
-        comment = ((request.get_json(silent=True) or {}).get("ticket") or {}).get("comment")
-        if not isinstance(comment, dict) or not comment.get("body"):
+        changes = (request.get_json(silent=True) or {}).get("ticket") or {}
+        comment, status, group_id = changes.get("comment"), changes.get("status"), changes.get("group_id")
+        invalid = [why for bad, why in (
+            (comment is not None and (not isinstance(comment, dict) or not comment.get("body")),
+             "Comment: cannot be blank"),
+            (status is not None and status not in STATUSES, f"Status: {status} is not valid"),
+            (group_id is not None and group_id not in state.groups.ids.values(), "Group: is invalid"),
+            (not {"comment", "status", "group_id"} & set(changes), "Ticket: nothing to update")) if bad]
+        if invalid:
             return answer({"error": "RecordInvalid", "description": "Record validation errors",
-                           "details": {"base": [{"description": "Comment: cannot be blank"}]}}, 422)
-        with state.lock:
-            state.notes.setdefault(ticket_id, []).append(comment)
+                           "details": {"base": [{"description": why} for why in invalid]}}, 422)
         updated = copy_of(UPDATE)
         updated["ticket"].update(id=ticket_id, url=f"{request.url_root}api/v2/tickets/{ticket_id}.json")
+        comment_template = updated["audit"]["events"][0]
+        events = []
+        with state.lock:
+            if comment is not None:
+                comments = state.notes.setdefault(ticket_id, [])
+                comments.append(comment)
+                events.append({**comment_template, "id": ticket_id * 1000 + len(comments), "body": comment["body"],
+                               "plain_body": comment["body"], "html_body": html_paragraphs(comment["body"]),
+                               "public": bool(comment.get("public", True)),
+                               "author_id": comment.get("author_id", comment_template["author_id"])})
+            for name, value in (("status", status), ("group_id", group_id)):
+                if value is not None:
+                    events.append({"id": comment_template["id"] + len(events) + 1, "type": "Change",
+                                   "field_name": name, "value": str(value),
+                                   "previous_value": str(updated["ticket"][name])})
+                    updated["ticket"][name] = value
+                    state.changes.setdefault(ticket_id, {})[name] = value
         updated["audit"]["ticket_id"] = ticket_id
-        updated["audit"]["events"][0].update(body=comment["body"], plain_body=comment["body"],
-                                             public=bool(comment.get("public", True)))
+        updated["audit"]["events"] = events
         return answer(updated)
 
     @app.get("/api/v2/groups.json")

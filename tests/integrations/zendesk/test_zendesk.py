@@ -294,6 +294,18 @@ def test_changes_made_by_deskloops_api_user_are_marked():
     assert not INTEGRATION.parse(webhook("ticket.tags_changed"))[0].from_deskloop  # unknown user: nothing marked
 
 
+def test_deskloops_public_reply_echoed_back_is_its_own_and_an_agents_is_not():
+    """The autonomy engine takes an agent reply that is not Deskloop's as a person touching the ticket."""
+    def by(author_id: str):
+        return edited("ticket.comment_added", lambda p: p["event"]["comment"].update(
+            is_public=True, author={"id": author_id, "is_staff": True, "name": "Deskloop"}))
+
+    [ours] = parse(by(AGENT_ID), {"api_user_id": AGENT_ID})
+    [theirs] = parse(by("17834526999"), {"api_user_id": AGENT_ID})
+    assert (ours.kind, ours.message.public, ours.from_deskloop) == ("agent_replied", True, True)
+    assert (theirs.kind, theirs.from_deskloop) == ("agent_replied", False)
+
+
 def test_a_well_formed_event_deskloop_does_not_use_is_ignored():
     body = variant("user.active_changed")
     assert parse(body) == [] and event_name(body) == "user.active_changed"
@@ -347,10 +359,11 @@ def test_a_body_that_is_not_a_json_object_is_malformed(body, where):
 
 
 @contextmanager
-def account(**fake_options) -> Iterator[tuple[ZendeskClient, FakeZendesk]]:
+def account(settings: dict | None = None, **fake_options) -> Iterator[tuple[ZendeskClient, FakeZendesk]]:
     app = make_app(**fake_options)
     with serve(app) as url:
-        connection = Connection("larkspur", "zendesk", "larkspur.zendesk.com", SECRETS, {"api_url": url})
+        connection = Connection("larkspur", "zendesk", "larkspur.zendesk.com", SECRETS,
+                                {**(settings or {}), "api_url": url})
         yield INTEGRATION.client(connection), fake(app)
 
 
@@ -520,6 +533,92 @@ def test_a_private_note_is_not_repeated_after_a_5xx():
             client.add_private_note("3", "Draft")
     assert raised.value.status == 502
     assert len(requests_to(state, "/api/v2/tickets/3.json", "PUT")) == 1 and not state.notes
+
+
+def test_a_public_reply_is_one_put_with_the_status_then_the_tags_are_added():
+    settings = {"api_user_id": "17834526200"}  # what identity() stored: the token's user
+    with account(tickets=3, settings=settings) as (client, state):
+        reply_id = client.post_reply("2", "Hi Marcus,\n\nyour tent shipped today.",
+                                     tags=["deskloop_auto_reply", "order"], status="solved")
+    [put] = requests_to(state, "/api/v2/tickets/2.json", "PUT")
+    assert put.json == {"ticket": {"id": 2, "status": "solved", "comment": {
+        "body": "Hi Marcus,\n\nyour tent shipped today.", "public": True, "author_id": 17834526200}}}
+    [tags] = requests_to(state, "/api/v2/tickets/2/tags.json", "PUT")
+    assert tags.json == {"tags": ["deskloop_auto_reply", "order"]}
+    assert state.tags[2] == ["order", "damaged_item", "replacement_sent", "deskloop_auto_reply"]  # kept, added once
+    assert reply_id == "2001" and state.changes[2] == {"status": "solved"}
+
+
+def test_a_reply_without_tags_or_status_is_one_public_comment_by_the_token_user():
+    with account(tickets=3) as (client, state):
+        assert client.post_reply("1", "Thanks!", tags=[" "], status=None) == "1001"
+    assert [r.json for r in state.requests] == [{"ticket": {"id": 1, "comment": {"body": "Thanks!", "public": True}}}]
+
+
+def test_a_public_reply_is_not_repeated_after_a_5xx_and_a_failed_tagging_says_the_reply_went_out():
+    from core.helpdesk.contract import HelpdeskUnavailable, ReplyFollowUpFailed
+
+    with account(tickets=3) as (client, state):
+        state.faults.add("/api/v2/tickets/3.json", 503)
+        with pytest.raises(ZendeskError) as raised:
+            client.post_reply("3", "Hi", tags=["auto"], status="pending")
+        assert raised.value.status == 503 and isinstance(raised.value, HelpdeskUnavailable)
+        assert len(requests_to(state, "/api/v2/tickets/3.json", "PUT")) == 1 and not state.notes
+        assert not requests_to(state, "/api/v2/tickets/3/tags.json", "PUT")  # no tag for a reply not sent
+        state.faults.add("/api/v2/tickets/3/tags.json", 500, times=10)
+        with pytest.raises(ReplyFollowUpFailed) as followed:
+            client.post_reply("3", "Hi", tags=["auto"], status="pending")
+    assert followed.value.reply_id == "3001" and followed.value.status == 500
+    assert isinstance(followed.value.__cause__, ZendeskError)
+    assert len(requests_to(state, "/api/v2/tickets/3/tags.json", "PUT")) == 5  # tags are retried
+
+
+def test_a_status_is_set_alone_retried_and_checked_before_anything_is_sent():
+    from core.errors import BadInput
+
+    with account(tickets=3) as (client, state):
+        state.faults.add("/api/v2/tickets/1.json", 502)
+        client.set_status("1", "pending")
+        with pytest.raises(BadInput, match="on_hold"):
+            client.set_status("1", "on_hold")
+        with pytest.raises(BadInput, match="open"):
+            client.post_reply("1", "Hi", tags=[], status="open")
+    puts = requests_to(state, "/api/v2/tickets/1.json", "PUT")
+    assert [p.json for p in puts] == [{"ticket": {"id": 1, "status": "pending"}}] * 2
+    assert state.changes[1] == {"status": "pending"}
+
+
+def test_a_429_on_a_reply_is_waited_out():
+    with account(tickets=2) as (client, state):
+        state.faults.add("/api/v2/tickets/2.json", 429, retry_after=1)
+        started = time.monotonic()
+        client.post_reply("2", "Hi", tags=[], status="pending")
+        assert time.monotonic() - started >= 1
+    assert len(requests_to(state, "/api/v2/tickets/2.json", "PUT")) == 2 and len(state.notes[2]) == 1
+
+
+def test_a_handoff_is_one_put_with_a_private_note_open_and_the_named_group():
+    with account(tickets=3) as (client, state):
+        client.hand_off("2", "Deskloop handed this over: the customer asks for a refund.", "returns & warranty")
+        client.hand_off("3", "No group configured.", None)
+    [put] = requests_to(state, "/api/v2/tickets/2.json", "PUT")
+    assert put.json == {"ticket": {"id": 2, "status": "open", "group_id": 360009871299, "comment": {
+        "body": "Deskloop handed this over: the customer asks for a refund.", "public": False}}}
+    assert state.changes[2] == {"status": "open", "group_id": 360009871299}
+    assert state.changes[3] == {"status": "open"} and state.notes[3][0]["public"] is False
+
+
+def test_a_handoff_to_an_unknown_group_fails_before_writing_and_a_new_group_is_found():
+    from core.helpdesk.contract import HelpdeskRejected
+
+    with account(tickets=3) as (client, state):
+        with pytest.raises(HelpdeskRejected, match="'Tier 2'.*Order Support, Returns & Warranty"):
+            client.hand_off("1", "Over to you", "Tier 2")
+        assert not requests_to(state, "/api/v2/tickets/1.json", "PUT")
+        assert len(requests_to(state, "/api/v2/groups.json")) == 2  # read again in case the group is new
+        new_id = state.groups.id_for("Tier 2")
+        client.hand_off("1", "Over to you", "Tier 2")
+    assert state.changes[1]["group_id"] == new_id
 
 
 def test_zendesks_refusal_is_reported_with_its_reason():
