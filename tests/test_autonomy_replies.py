@@ -271,3 +271,13 @@ def test_a_language_not_enabled_gets_the_holding_message_in_it_and_a_person(app,
                 subject="Carte")
     [french] = _public(state, 92)
     assert french["body"] == "Merci, un agent arrive."  # the tenant's own template
+
+
+def test_a_reply_posted_whose_tag_then_fails_counts_as_posted(app, db, zendesk):
+    client = app.test_client()
+    _, state = zendesk
+    state.faults.add("/api/v2/tickets/101/tags.json", 400, times=1)
+    _new_ticket(client, "101", CARD)
+    [reply] = _replies(db)
+    assert reply.state == "posted" and reply.external_message_id and len(_public(state, 101)) == 1
+    assert _handoffs(db) == []  # the customer has the answer: nothing to hand off

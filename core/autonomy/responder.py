@@ -37,7 +37,7 @@ from core.autonomy.handoff import HandoffContext, hand_off, handed_off
 from core.autonomy.language import detect_language, holding_message
 from core.autonomy.policy import Mode, Policy, decide_mode, policy_of
 from core.helpdesk.connections import connection
-from core.helpdesk.contract import HelpdeskError, integration
+from core.helpdesk.contract import HelpdeskError, ReplyFollowUpFailed, integration
 from core.learning.feedback import record_signal
 from core.runtime import Runtime
 from core.store.db import upsert_insert
@@ -154,6 +154,10 @@ def _post_answer(runtime: Runtime, tenant: str, tenant_id: int, facts: TicketFac
     try:
         message_id = integration(facts.source).client(connection(runtime, tenant)).post_reply(
             facts.external_id, body, tags=[AUTO_TAG], status="pending")
+    except ReplyFollowUpFailed as exc:  # the customer has the answer; only its tag or status is missing
+        log.warning("answered %s ticket %s of %s, then could not tag it or set its status: %s", facts.source,
+                    facts.external_id, tenant, exc)
+        message_id = exc.reply_id
     except HelpdeskError as exc:
         _settle(runtime, tenant_id, facts.id, answers, "failed", error=str(exc)[:2000])
         return hand_off(runtime, tenant, facts.id, facts.source, facts.external_id, trigger=f"{trigger}:reply_failed",
@@ -174,6 +178,8 @@ def _post_holding(runtime: Runtime, tenant: str, tenant_id: int, facts: TicketFa
     try:
         message_id = integration(facts.source).client(connection(runtime, tenant)).post_reply(
             facts.external_id, text, tags=[AUTO_TAG], status=None)
+    except ReplyFollowUpFailed as exc:
+        message_id = exc.reply_id
     except HelpdeskError as exc:
         _settle(runtime, tenant_id, facts.id, key, "failed", error=str(exc)[:2000])
         return
