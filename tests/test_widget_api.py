@@ -39,17 +39,24 @@ def _app(settings, **rates):
 
 @pytest.fixture
 def world(settings, db):
-    """Tenant ``acme`` with a trained model and a widget (``email`` never kept from app state)."""
+    """Tenant ``acme`` with resolved tickets and a widget (``email`` never kept from app state), no
+    model yet: the refusals need none, and every question abstains."""
     app = _app(settings)
     runtime = app.extensions["deskloop"]
     tenant_id = db.ensure_tenant("acme")
     with db.transaction(tenant_id) as session:
         upsert_tickets(session, tenant_id, small_inbox())
-    train_tenant(runtime, "acme")
     config, created = setup_widget(runtime, "acme", [ORIGIN, "http://localhost:3000"], deny_state=["email"])
     assert created
     yield app, config.public_key
     runtime.close()
+
+
+@pytest.fixture
+def trained(world):
+    """The same, with a model trained on the tickets (seconds: only the tests that need answers)."""
+    train_tenant(world[0].extensions["deskloop"], "acme")
+    return world
 
 
 def post(app, path, body, origin=ORIGIN, address="10.0.0.1"):
@@ -68,8 +75,8 @@ def _signals(db, slug="acme"):
         return session.scalars(select(SignalRow).order_by(SignalRow.id)).all()
 
 
-def test_a_question_with_its_page_is_answered_from_resolved_tickets(world, db):
-    app, key = world
+def test_a_question_with_its_page_is_answered_from_resolved_tickets(trained, db):
+    app, key = trained
     answer = post(app, "ask", {"key": key, "question": CARD_QUESTION, "context": CONTEXT})
     assert answer.status_code == 200, answer.get_json()
     body = answer.get_json()
@@ -87,8 +94,8 @@ def test_a_question_with_its_page_is_answered_from_resolved_tickets(world, db):
     assert kept["elements"] == [{"role": "button", "text": "Track", "label": "Track delivery", "selector": "#track"}]
 
 
-def test_a_question_without_context_is_answered_and_continues_its_session(world, db):
-    app, key = world
+def test_a_question_without_context_is_answered_and_continues_its_session(trained, db):
+    app, key = trained
     first = post(app, "ask", {"key": key, "question": CARD_QUESTION}).get_json()
     assert first["answer"] and _stored_session(db)[0].page_context is None
     again = post(app, "ask", {"key": key, "question": "how do I reset my password?", "session": first["session"]})
@@ -98,8 +105,8 @@ def test_a_question_without_context_is_answered_and_continues_its_session(world,
     assert row.question == "how do I reset my password?" and [e["question"] for e in row.earlier] == [CARD_QUESTION]
 
 
-def test_an_unfamiliar_question_abstains_and_offers_a_human(world):
-    app, key = world
+def test_an_unfamiliar_question_abstains_and_offers_a_human(trained):
+    app, key = trained
     body = post(app, "ask", {"key": key, "question": "Does your API support quantum telescope calibration?"}).get_json()
     assert body["answer"] is None and body["abstained"] is True and body["offer_human"] is True
     assert body["message"]
@@ -266,8 +273,8 @@ def test_requests_past_the_rate_per_key_get_429_from_any_address(settings, db):
     app.extensions["deskloop"].close()
 
 
-def test_helpful_and_not_helpful_are_learning_signals_on_the_answer(world, db):
-    app, key = world
+def test_helpful_and_not_helpful_are_learning_signals_on_the_answer(trained, db):
+    app, key = trained
     first = post(app, "ask", {"key": key, "question": CARD_QUESTION, "context": CONTEXT}).get_json()
     helpful = post(app, "feedback", {"key": key, "session": first["session"], "helpful": True})
     assert helpful.status_code == 201 and helpful.get_json() == {"recorded": True, "signal": "confirmed",
@@ -286,8 +293,8 @@ def test_helpful_and_not_helpful_are_learning_signals_on_the_answer(world, db):
     assert rows[0].actor == "widget" and sessions[0].helpful is True and sessions[1].helpful is False
 
 
-def test_a_guide_completed_or_abandoned_is_a_signal(world, db):
-    app, key = world
+def test_a_guide_completed_or_abandoned_is_a_signal(trained, db):
+    app, key = trained
     session = post(app, "ask", {"key": key, "question": CARD_QUESTION}).get_json()["session"]
     done = post(app, "guide", {"key": key, "session": session, "event": "completed", "step": 3})
     assert done.status_code == 201 and done.get_json() == {"recorded": True, "signal": "confirmed"}
