@@ -5,6 +5,7 @@ Deskloop's own store and through a helpdesk's client. Runs on SQLite and Postgre
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 import pytest
@@ -413,3 +414,18 @@ def test_the_cli_refuses_bad_input_with_exit_2(settings, db, args, reason):
     with pytest.raises(Exception, match="has no widget yet"):
         widget_config(runtime, "acme")
     runtime.close()
+
+
+def test_questions_and_identities_never_reach_a_log(signed, caplog):
+    app, key, secret = signed
+    caplog.set_level(logging.DEBUG)
+    question = "Zyxwv card question from quasimodo-42"
+    who = {"user_id": "user-quasimodo-42", "user_hash": identity_hash(secret, "user-quasimodo-42")}
+    session = post(app, "ask", {"key": key, "question": question, "identity": who}).get_json()["session"]
+    post(app, "ask", {"key": key, "question": question, "identity": {**who, "user_hash": "0" * 64}})
+    post(app, "feedback", {"key": key, "session": session, "helpful": False, "identity": who})
+    post(app, "ticket", {"key": key, "session": session, "email": "quasimodo@example.com", "identity": who})
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert caplog.records  # the requests were logged, just not what they said
+    for private in ("quasimodo", secret, session):
+        assert private not in logged
