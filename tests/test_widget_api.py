@@ -367,6 +367,36 @@ def test_a_ticket_is_filed_through_the_tenants_helpdesk_client(toy_app, db):
     assert len(toydesk.CREATED) == 1
 
 
+def test_not_helpful_then_a_ticket_through_zenpy_to_the_local_zendesk(settings, db):
+    """The whole path with a real client library: the answer did not help, the customer files a
+    ticket, and it reaches the local Zendesk with the page context in a private note."""
+    from tests.fake_api import serve
+    from tests.integrations.zendesk.fake_zendesk import fake, make_app
+
+    zendesk = make_app(tickets=1)
+    with serve(zendesk) as url:
+        forget_connections()
+        app = _app(settings)
+        runtime = app.extensions["deskloop"]
+        add_tenant(runtime, "larkspur", "zendesk", "larkspur.zendesk.com",
+                   {"email": "deskloop@larkspur.example", "api_token": "zd-token", "webhook_secret": "s"},
+                   {"api_url": url, "write_back_tags": False})
+        key = setup_widget(runtime, "larkspur", [ORIGIN], deny_state=["email"])[0].public_key
+        session = post(app, "ask", {"key": key, "question": "My export stops halfway", "context": CONTEXT}
+                       ).get_json()["session"]
+        assert post(app, "feedback", {"key": key, "session": session, "helpful": False}).get_json()["offer_ticket"]
+        filed = post(app, "ticket", {"key": key, "session": session, "email": "ada@example.com", "name": "Ada"})
+        runtime.close()
+        forget_connections()
+    assert filed.status_code == 201 and filed.get_json()["filed_in"] == "zendesk"
+    state = fake(zendesk)
+    ticket_id = int(filed.get_json()["ticket"])
+    assert state.created[ticket_id]["requester"] == {"email": "ada@example.com", "name": "Ada"}
+    assert "My export stops halfway" in state.created[ticket_id]["comment"]["body"]
+    [note] = state.notes[ticket_id]
+    assert note["public"] is False and "Route: /cards" in note["body"] and "ada@example.com" not in note["body"]
+
+
 def test_the_cli_sets_up_shows_and_rotates_the_widget(settings, db):
     db.ensure_tenant("acme")
     runner = CliRunner()
