@@ -99,7 +99,7 @@ def file_ticket(runtime: Runtime, tenant: str, tenant_id: int, token: str, calle
             return Filed(row.ticket_filed_in or "deskloop", row.ticket_external_id, False)
     creator = _helpdesk_creator(runtime, tenant)
     with runtime.db.transaction(tenant_id) as session:
-        row = find_session(session, token, caller)
+        row = find_session(session, token, caller, lock=True)
         if row.ticket_external_id is not None:  # filed by a concurrent request meanwhile
             return Filed(row.ticket_filed_in or "deskloop", row.ticket_external_id, False)
         if creator is None:

@@ -47,10 +47,12 @@ def _owned(row: WidgetSessionRow | None, caller: Caller) -> WidgetSessionRow:
     return row
 
 
-def find_session(session, token: str, caller: Caller) -> WidgetSessionRow:
-    """The tenant's session named by ``token`` (``session``: the tenant's database session)."""
-    return _owned(session.scalar(select(WidgetSessionRow).where(WidgetSessionRow.token_hash == token_hash(token))),
-                  caller)
+def find_session(session, token: str, caller: Caller, lock: bool = False) -> WidgetSessionRow:
+    """The tenant's session named by ``token`` (``session``: the tenant's database session);
+    ``lock``: held until the transaction ends (PostgreSQL), so two requests filing the same
+    session take turns."""
+    statement = select(WidgetSessionRow).where(WidgetSessionRow.token_hash == token_hash(token))
+    return _owned(session.scalar(statement.with_for_update() if lock else statement), caller)
 
 
 def record_exchange(runtime: Runtime, tenant_id: int, token: str | None, caller: Caller, question: str,
