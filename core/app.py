@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         panel_api,
         playground,
         webhooks,
+        widget_api,
     )
     from core.web.access import init_access
     from core.web.errors import register_error_handlers
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.url_map.converters["int"] = RowIdConverter  # before any rule is added: ids are bounded
     for blueprint in (api.blueprint, playground.blueprint, learning_pages.blueprint, insights_pages.blueprint,
                       webhooks.blueprint, panel_api.blueprint, panel_api.assets, auth_pages.blueprint,
-                      admin_pages.blueprint, operations.blueprint):
+                      admin_pages.blueprint, operations.blueprint, widget_api.blueprint):
         app.register_blueprint(blueprint)
     for desk in registered().values():  # loaded now, not in the first webhook's request
         side_panel = desk.app_blueprint()

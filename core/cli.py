@@ -15,7 +15,7 @@ from core.store.db import UnknownTenantError
 
 #: Modules in ``core.commands`` that each define ``register(group)``.
 COMMAND_MODULES = ("ops", "learning", "feedback", "ingest", "taxonomy", "labels", "demo", "web", "helpdesk",
-                   "manifests", "access", "events", "insights", "churn", "notifiers", "autonomy")
+                   "manifests", "access", "events", "insights", "churn", "notifiers", "autonomy", "widget")
 
 
 class DeskloopGroup(click.Group):

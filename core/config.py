@@ -66,6 +66,8 @@ class Settings:
             default 1 GiB): a larger one is a training bug every web machine would have to load.
         rate_login, rate_suggest, rate_auth_failures: Rate limits in Flask-Limiter's notation
             (``DESKLOOP_RATE_LOGIN``, ``DESKLOOP_RATE_SUGGEST``, ``DESKLOOP_RATE_AUTH_FAILURES``).
+        rate_widget_key, rate_widget_ip: The in-app widget's requests per widget key (every customer of
+            a tenant together) and per client address (``DESKLOOP_RATE_WIDGET_KEY``, ``DESKLOOP_RATE_WIDGET_IP``).
         oidc_issuer, oidc_client_id, oidc_client_secret: Single sign-on through an OpenID Connect
             provider (``DESKLOOP_OIDC_ISSUER`` and friends); unset, only passwords sign in.
         log_format: ``text`` (default: a person reads the terminal) or ``json``, one object per line
@@ -90,6 +92,8 @@ class Settings:
     rate_login: str = "10/minute;100/hour"
     rate_suggest: str = "120/minute"
     rate_auth_failures: str = "30/minute"
+    rate_widget_key: str = "600/minute"
+    rate_widget_ip: str = "30/minute;300/hour"
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = field(default=None, repr=False)
@@ -119,6 +123,8 @@ class Settings:
             rate_login=env.get("DESKLOOP_RATE_LOGIN") or "10/minute;100/hour",
             rate_suggest=env.get("DESKLOOP_RATE_SUGGEST") or "120/minute",
             rate_auth_failures=env.get("DESKLOOP_RATE_AUTH_FAILURES") or "30/minute",
+            rate_widget_key=env.get("DESKLOOP_RATE_WIDGET_KEY") or "600/minute",
+            rate_widget_ip=env.get("DESKLOOP_RATE_WIDGET_IP") or "30/minute;300/hour",
             oidc_issuer=(env.get("DESKLOOP_OIDC_ISSUER") or "").rstrip("/") or None,
             oidc_client_id=env.get("DESKLOOP_OIDC_CLIENT_ID") or None,
             oidc_client_secret=env.get("DESKLOOP_OIDC_CLIENT_SECRET") or None,

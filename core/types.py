@@ -142,12 +142,31 @@ class Csat(CommonShape):
         return self.score >= 4
 
 
+class PageElement(CommonShape):
+    """One visible interactive element of the customer's page, as the widget saw it: its role
+    (``button``, ``link``, ``tab``...), visible text, accessible label and a selector the widget
+    can find it by again. Never a form field's value."""
+
+    role: str | None = None
+    text: str | None = None
+    label: str | None = None
+    selector: str | None = None
+
+
 class PageContext(CommonShape):
-    """Where the customer was when they wrote: the page and the app's state."""
+    """Where the customer was when they wrote: the page and the app's state. ``route`` is the
+    app's own name for the page (``/settings/export``), ``area`` the product area the host names
+    (``analytics``); ``errors`` recent JavaScript error messages; ``elements`` what the customer
+    could click (the in-app widget sends them; a helpdesk's ticket fields usually carry only the
+    URL and a few values)."""
 
     url: str | None = None
     title: str | None = None
     app_state: dict[str, Any] = Field(default_factory=dict)
+    route: str | None = None
+    area: str | None = None
+    errors: list[str] = Field(default_factory=list)
+    elements: list[PageElement] = Field(default_factory=list)
 
 
 class Ticket(CommonShape):

@@ -73,7 +73,8 @@ def test_the_check_finds_a_cycle():
 #: ``core`` in layers, lowest first: a module may import its own layer and the layers below it, never
 #: one above. The order is the story of a ticket: shapes, text, storage, dispatch, access, models,
 #: labels, imports, learning, suggestions, helpdesks, autonomy (which answers through them), the side
-#: panel, background entry points, and last the surfaces (web, commands, demo). Old job paths kept as shims sit on top.
+#: panel and the in-app widget, background entry points, and last the surfaces (web, commands, demo).
+#: Old job paths kept as shims sit on top.
 LAYERS: list[set[str]] = [
     {"core", "core.types", "core.clock", "core.errors", "core.config", "core.events", "core.logs", "core.metrics"},
     {"core.text"},
@@ -89,7 +90,7 @@ LAYERS: list[set[str]] = [
     {"core.autonomy"},
     {"core.insights"},
     {"core.notify"},
-    {"core.panel"},
+    {"core.panel", "core.widget"},
     {"core.background"},
     {"core.web", "core.app"},
     {"core.commands", "core.demo"},

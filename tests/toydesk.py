@@ -16,12 +16,14 @@ from typing import Any
 
 from core.events import BadSignature, HelpdeskEvent, MalformedPayload
 from core.helpdesk.contract import BackfillPage, Connection, SettingSpec
-from core.types import Message, Person, Ticket
+from core.types import Message, PageContext, Person, Ticket
 
 #: History the client serves, two tickets a page (a test fills it).
 HISTORY: list[Ticket] = []
 #: What the client was asked to write.
 WRITTEN: list[tuple[str, str, Any]] = []
+#: Tickets the client was asked to open (the in-app widget's).
+CREATED: list[dict[str, Any]] = []
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -47,6 +49,14 @@ class ToydeskClient:
     def identity(self) -> dict[str, Any]:
         return {"toydesk_user": "deskloop-bot"}
 
+    def create_ticket(self, subject: str, body: str, requester_email: str | None, requester_name: str | None,
+                      page_context: PageContext | None) -> str:
+        external_id = f"TOY-{len(CREATED) + 1}"
+        CREATED.append({"id": external_id, "subject": subject, "body": body, "email": requester_email,
+                        "name": requester_name,
+                        "context": page_context.model_dump(mode="json") if page_context is not None else None})
+        return external_id
+
 
 class Toydesk:
     name = "toydesk"
@@ -55,7 +65,7 @@ class Toydesk:
     optional_secret_names = ()
     handled_events = ("ticket.new",)
     fixtures_dir = Path(__file__).parent / "toydesk_fixtures"
-    capabilities = frozenset({"webhooks", "backfill", "write_back_tags", "private_note"})
+    capabilities = frozenset({"webhooks", "backfill", "write_back_tags", "private_note", "create_ticket"})
     app_settings = (SettingSpec("toydesk_board", "the board whose tickets belong to this tenant", r"[a-z]{2,12}",
                                 unique=True),)
     ticket_url_template = "https://{domain}/t/{id}"

@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol, cast, get_args, runtime_checkable
 
 from core.errors import BadInput
 from core.events import HelpdeskEvent
-from core.types import Ticket
+from core.types import PageContext, Ticket
 
 ENTRY_POINT_GROUP = "deskloop.integrations"
 
@@ -144,9 +144,9 @@ class PanelPackage:
 
 #: What an integration can do; the core asks before relying on it. ``public_reply``: its client
 #: has :meth:`HelpdeskClient.post_reply` and :meth:`HelpdeskClient.set_status`; ``handoff``:
-#: :meth:`HelpdeskClient.hand_off`.
+#: :meth:`HelpdeskClient.hand_off`; ``create_ticket``: :meth:`TicketCreating.create_ticket`.
 CAPABILITIES = frozenset({"webhooks", "backfill", "write_back_tags", "private_note", "panel", "panel_apply_tags",
-                          "public_reply", "handoff"})
+                          "public_reply", "handoff", "create_ticket"})
 
 #: The statuses Deskloop sets, in the core's words (:data:`core.types.Status`); each client says
 #: them in its helpdesk's. A reply leaves the ticket waiting on the customer or solved.
@@ -223,6 +223,19 @@ class HelpdeskClient(Protocol):
         """Settings that let :meth:`HelpdeskIntegration.parse` recognise Deskloop's own changes
         (the helpdesk user the credentials act as) and name what deliveries give by id only
         (groups, forms, teams: id -> name maps). Calling it proves the credentials work."""
+        ...
+
+
+class TicketCreating(Protocol):
+    """The optional ``create_ticket`` capability of a :class:`HelpdeskClient`: an integration that
+    lists it in :attr:`HelpdeskIntegration.capabilities` has a client with this method too (the
+    in-app widget files its tickets through it, :mod:`core.widget.filing`)."""
+
+    def create_ticket(self, subject: str, body: str, requester_email: str | None, requester_name: str | None,
+                      page_context: PageContext | None) -> str:
+        """Open a ticket from the customer (``body`` their first message) with ``page_context``
+        attached where the helpdesk keeps such things (custom fields, a private note, custom
+        attributes); returns the helpdesk's id for it."""
         ...
 
 

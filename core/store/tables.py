@@ -755,3 +755,75 @@ class AutonomyHandoffRow(TenantScoped, Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None]
+
+
+class WidgetConfigRow(Base):
+    """A tenant's in-app widget (:mod:`core.widget`): its public key, the encrypted identity secret
+    that signs customer ids (``None``: identities are taken as given), and which host app-state
+    keys Deskloop keeps (``app_state_allow`` ``None``: any key not denied). One per tenant.
+
+    Not tenant-scoped: every widget request names its key, and the key is how the tenant is found,
+    so the key is unique (an index lookup)."""
+
+    __tablename__ = "widget_configs"
+    __table_args__ = (
+        UniqueConstraint("public_key", name="uq_widget_configs_public_key"),
+        UniqueConstraint("tenant_id", name="uq_widget_configs_tenant_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    public_key: Mapped[str] = mapped_column(String(64))
+    identity_secret: Mapped[str | None] = mapped_column(Text, doc="Encrypted at rest; never logged.")
+    app_state_allow: Mapped[list | None] = mapped_column(JSON)
+    app_state_deny: Mapped[list] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    key_rotated_at: Mapped[datetime | None] = mapped_column()
+
+
+class WidgetOriginRow(Base):
+    """An origin (``scheme://host[:port]``) a tenant's widget may be called from. Indexed by origin:
+    a CORS preflight names its origin but carries no key, so it is answered for an origin some
+    tenant allows (the request itself is then checked against its key's own origins).
+
+    Not tenant-scoped, for the same reason as :class:`WidgetConfigRow`."""
+
+    __tablename__ = "widget_origins"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "origin", name="uq_widget_origins_tenant_origin"),
+        Index("ix_widget_origins_origin", "origin"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    origin: Mapped[str] = mapped_column(String(255))
+
+
+class WidgetSessionRow(TenantScoped, Base):
+    """One customer's conversation in the widget: the page they were on, their latest question and
+    Deskloop's answer (the stored suggestion it came from), earlier questions of the same session,
+    what they said of the answer, and the ticket it became. The session token is kept as its
+    SHA-256 only; ``user_id`` binds the session to the customer who opened it."""
+
+    __tablename__ = "widget_sessions"
+    __table_args__ = (
+        UniqueConstraint("token_hash", name="uq_widget_sessions_token_hash"),
+        Index("ix_widget_sessions_tenant_created", "tenant_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    identity_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    page_context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str | None] = mapped_column(Text)
+    abstained: Mapped[bool] = mapped_column(Boolean)
+    suggestion_id: Mapped[int | None] = mapped_column(ForeignKey("suggestions.id", ondelete="SET NULL"))
+    earlier: Mapped[list] = mapped_column(default=list)
+    helpful: Mapped[bool | None] = mapped_column(Boolean)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    ticket_external_id: Mapped[str | None] = mapped_column(String(128))
+    ticket_filed_in: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

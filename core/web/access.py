@@ -7,6 +7,9 @@ Rules, attached to a view by the decorators below and enforced in one ``before_r
   verifies the signature against the tenant's secret before it reads the payload (401 otherwise).
 - ``panel``: a side panel's proof (an app token, a panel session or a helpdesk's signed token),
   verified by the view; the tenant comes from that proof.
+- ``widget``: the in-app widget's calls from a customer's browser; the view checks the tenant's
+  public widget key, the request's ``Origin`` against the tenant's allowed origins and, when the
+  tenant signs identities, the customer's HMAC (:mod:`core.web.widget_api`).
 - ``operator(scope)``: a signed-in operator whose role grants ``scope``, or an API token that
   carries it. When the URL names a tenant (``<slug>``), the proof must cover that tenant; one it
   does not cover answers 404, exactly as a tenant that does not exist.
@@ -40,7 +43,7 @@ log = logging.getLogger(__name__)
 
 RULE_ATTRIBUTE = "deskloop_access_rule"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-Kind = Literal["public", "signature", "panel", "operator"]
+Kind = Literal["public", "signature", "panel", "widget", "operator"]
 
 csrf = CSRFProtect()
 
@@ -65,6 +68,7 @@ def _mark(rule: AccessRule) -> Callable:
 public = _mark(AccessRule("public"))
 signed = _mark(AccessRule("signature"))
 panel = _mark(AccessRule("panel"))
+widget = _mark(AccessRule("widget"))
 
 
 def operator(scope: str) -> Callable:
@@ -253,8 +257,8 @@ def _enforce():
         response, status = error_response(429, f"too many failed attempts from this address; try again in {wait} s")
         response.headers["Retry-After"] = str(wait)
         return response, status
-    if rule.kind in ("signature", "panel"):
-        return None  # the view verifies the helpdesk's signature or the panel's proof itself
+    if rule.kind in ("signature", "panel", "widget"):
+        return None  # the view verifies the helpdesk's signature, the panel's proof or the widget's key itself
     if rule.kind == "public":
         if request.method not in SAFE_METHODS:
             csrf.protect()  # the login form: a site cannot sign a visitor in as someone else

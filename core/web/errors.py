@@ -61,8 +61,9 @@ def validation_reason(exc: ValidationError) -> tuple[str, str | None]:
     return first.get("msg", "invalid value"), field
 
 
-#: Paths that programs call (API clients, helpdesks, side panels, Canvas Kit): errors are JSON there.
-JSON_PATHS = ("/api/", "/webhooks/", "/apps/")
+#: Paths that programs call (API clients, helpdesks, side panels, Canvas Kit, the in-app widget):
+#: errors are JSON there.
+JSON_PATHS = ("/api/", "/webhooks/", "/apps/", "/widget/")
 
 
 def _answers_json() -> bool:

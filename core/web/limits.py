@@ -10,7 +10,8 @@
 - **Rates** (Flask-Limiter, moving window): sign-in attempts per address and route (``login``:
   the password form's POSTs, the single sign-on start and callback), suggestions per caller
   (``suggest``: the operator or API token, the panel's tenant and agent, else the address; one
-  budget for all the suggestion routes), and failed proofs per address (:mod:`core.web.access`).
+  budget for all the suggestion routes), the in-app widget's calls (``widget``: per widget key and per
+  address, one budget for all its routes), and failed proofs per address (:mod:`core.web.access`).
   With ``DESKLOOP_REDIS_URL`` the counts live in Redis, so every machine
   of a deployment counts together, under ``deskloop-limits:<queue name>:``: deployments sharing a
   Redis are told apart by their queue name (``DESKLOOP_QUEUE``), as their jobs are. Without it the
@@ -44,7 +45,7 @@ _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 LIMIT_ATTRIBUTE = "deskloop_rate_limit"
-GROUPS = ("login", "suggest")
+GROUPS = ("login", "suggest", "widget")
 
 
 def json_depth(body: bytes) -> int:
@@ -102,7 +103,7 @@ def _refuse_nul_in_path():
 
 
 def rate_limited(group: str):
-    """Mark a view for the ``group``'s rate (``login`` or ``suggest``), applied per app."""
+    """Mark a view for the ``group``'s rate (``login``, ``suggest`` or ``widget``), applied per app."""
     if group not in GROUPS:
         raise ValueError(f"unknown rate group {group!r}")
 
@@ -131,6 +132,14 @@ def _caller_key() -> str:
     return get_remote_address()
 
 
+def _widget_key() -> str:
+    """The widget key the body names (every customer of one tenant's app shares its budget); a
+    body without one counts by address (the view then refuses it)."""
+    body = request.get_json(force=True, silent=True)
+    key = body.get("key") if isinstance(body, dict) else None
+    return f"widget-key:{key[:64]}" if isinstance(key, str) else f"widget-ip:{get_remote_address()}"
+
+
 def _counted_methods(app: Flask, endpoint: str) -> list[str] | None:
     """Sign-in routes count their attempts: the form's POST, not the page that shows it (GET);
     a GET-only route such as the single sign-on callback counts every call."""
@@ -148,12 +157,18 @@ def init_limits(app: Flask, settings: Settings) -> Limiter:
                       swallow_errors=True)  # Redis down: serve without limits (and log), not 500
     app.extensions["deskloop_limiter"] = limiter
     suggestions = limiter.shared_limit(settings.rate_suggest, scope="suggest", key_func=_caller_key)
+    per_key = limiter.shared_limit(settings.rate_widget_key, scope="widget-key", key_func=_widget_key,
+                                   methods=["POST"])
+    per_address = limiter.shared_limit(settings.rate_widget_ip, scope="widget-ip", key_func=get_remote_address,
+                                       methods=["POST"])
     # flask-limiter's decorators return the view they wrap; their annotations pick the async
     # overload for Flask's sync-or-async view type, hence the casts.
     for endpoint, view in list(app.view_functions.items()):
         group = getattr(view, LIMIT_ATTRIBUTE, None)
         if group == "suggest":
             app.view_functions[endpoint] = cast(RouteCallable, suggestions(view))
+        elif group == "widget":  # a preflight (OPTIONS) is not counted: the browser sends one per call
+            app.view_functions[endpoint] = cast(RouteCallable, per_address(per_key(view)))
         elif group == "login":  # per route: a password sign-in and a single sign-on are two calls apart
             sign_in = limiter.limit(settings.rate_login, key_func=get_remote_address,
                                     methods=_counted_methods(app, endpoint))

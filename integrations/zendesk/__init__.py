@@ -25,7 +25,7 @@ INTEGRATION = WebhookIntegration(
     ticket_url_template="https://{domain}/agent/tickets/{id}",
     panel_package=PanelPackage("zendesk", "manifests.checks:check_zendesk"),
     capabilities=frozenset({"webhooks", "backfill", "write_back_tags", "private_note", "panel", "panel_apply_tags",
-                            "public_reply", "handoff"}),
+                            "public_reply", "handoff", "create_ticket"}),
     account_of=account_host,
     app_settings=(SettingSpec("zendesk_app_id",  # signed_urls.APP_ID_SETTING (kept out of this import)
                               "the id Zendesk gave the uploaded sidebar app (its public key verifies "

@@ -60,7 +60,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 from zenpy import Zenpy
-from zenpy.lib.api_objects import BaseObject, Comment
+from zenpy.lib.api_objects import BaseObject, Comment, User
 from zenpy.lib.api_objects import Ticket as ZenpyTicket
 from zenpy.lib.exception import (
     APIException,
@@ -87,7 +87,8 @@ from core.helpdesk.contract import (
     named_id,
 )
 from core.helpdesk.outbound import RetryPolicy
-from core.types import Ticket
+from core.text.page_context import page_context_note
+from core.types import PageContext, Ticket
 from integrations.zendesk.account import account_host
 from integrations.zendesk.adapter import ticket_from_rest
 
@@ -120,6 +121,8 @@ TICKET_FIELDS = ("id", "subject", "description", "requester_id", "organization_i
 USER_FIELDS = ("id", "name", "email", "role")
 #: Seconds zenpy waits for any one response.
 TIMEOUT = 60
+#: The tag on tickets the in-app help widget files, so a view or trigger can pick them out.
+WIDGET_TAG = "deskloop_widget"
 
 
 class ZendeskError(HelpdeskError):
@@ -284,6 +287,21 @@ class ZendeskClient:
             ticket.group_id = int(self._group_id(group))
         with self._errors(f"handing off ticket {ticket_external_id}"):
             self._notes.tickets.update(ticket)
+
+    def create_ticket(self, subject: str, body: str, requester_email: str | None, requester_name: str | None,
+                      page_context: PageContext | None) -> str:
+        """``POST tickets.json`` with the customer's message as the public first comment (the
+        requester by email, so Zendesk finds or creates the end user), then the page context as a
+        private note. Neither call is retried on a 5xx: the ticket may exist already."""
+        ticket = ZenpyTicket(subject=subject, comment=Comment(body=body, public=True), tags=[WIDGET_TAG])
+        if requester_email:
+            ticket.requester = User(email=requester_email, name=requester_name or requester_email)
+        with self._errors("creating a ticket"):
+            created = self._notes.tickets.create(ticket)
+        external_id = str(created.ticket.id)
+        if page_context is not None:
+            self.add_private_note(external_id, page_context_note(page_context))
+        return external_id
 
     # Zendesk only ----------------------------------------------------------------------------
 

@@ -5,9 +5,9 @@ and ticket update responses are the templates every generated answer copies, so 
 tickets have exactly the fixtures' shape. Each fixture is read when a route first needs it, so
 :class:`tests.fake_api.FixtureBook` tells which routes a test exercised. Routes: the cursor-based
 incremental ticket export (``after_cursor``/``after_url``/``end_of_stream``, the ``users``
-sideload), a ticket's comments (cursor pagination), the tags PUT (appends), the ticket PUT
-(records a comment, public or private, and a status or group change), ``users/me``, the
-account's groups (cursor pagination) and ticket forms.
+sideload), a ticket's comments (cursor pagination), the tags PUT (appends), the ticket POST
+(creates), the ticket PUT (records a comment, public or private, and a status or group change),
+``users/me``, the account's groups (cursor pagination) and ticket forms.
 Generated tickets are sorted as the ``sorting`` argument says (:class:`tests.fake_api.Sorting`:
 ``type``, ``group_id`` and ``ticket_form_id`` of named groups and forms, custom fields by field
 id, tags), else as the template ticket is, and say what the ``content`` argument says
@@ -88,11 +88,14 @@ class FakeZendesk:
     tags: dict[int, list[str]] = field(default_factory=dict)  # ticket id -> its tags after our PUTs
     notes: dict[int, list[dict]] = field(default_factory=dict)  # ticket id -> the comments PUT on it
     changes: dict[int, dict[str, Any]] = field(default_factory=dict)  # ticket id -> status, group_id PUT
+    created: dict[int, dict] = field(default_factory=dict)  # ticket id -> the ticket POSTed to create it
     app_public_keys: dict[int, str] = field(default_factory=dict)  # app id -> its PEM public key
     public_key_reads: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def readable(self, ticket_id: int) -> bool:
+        if ticket_id in self.created:
+            return True
         return 1 <= ticket_id <= self.tickets and ticket_id not in self.deleted | self.vanished
 
 
@@ -318,6 +321,27 @@ def make_app(tickets: int = 3, page_size: int = 1000, deleted: Iterable[int] = (
             tags = state.tags.setdefault(ticket_id, list(fixture(EXPORT)["tickets"][0]["tags"]))
             tags.extend(t for t in added if t not in tags)
             return answer({**copy_of(TAGS), "tags": list(tags)})
+
+    @app.post("/api/v2/tickets.json")
+    def create_ticket():
+        """https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#create-ticket
+        (answered with the ticket and its audit, as an update is; ids from 900001 on)."""
+        ticket = (request.get_json(silent=True) or {}).get("ticket") or {}
+        comment = ticket.get("comment")
+        if not isinstance(comment, dict) or not comment.get("body"):
+            return answer({"error": "RecordInvalid", "description": "Record validation errors",
+                           "details": {"base": [{"description": "Comment: cannot be blank"}]}}, 422)
+        with state.lock:
+            ticket_id = 900_001 + len(state.created)
+            state.created[ticket_id] = ticket
+        made = copy_of(UPDATE)
+        made["ticket"].update(id=ticket_id, url=f"{request.url_root}api/v2/tickets/{ticket_id}.json",
+                              subject=ticket.get("subject"), description=comment["body"], status="new",
+                              tags=ticket.get("tags") or [])
+        made["audit"]["ticket_id"] = ticket_id
+        made["audit"]["events"][0].update(body=comment["body"], plain_body=comment["body"],
+                                          public=bool(comment.get("public", True)))
+        return answer(made, 201)
 
     @app.put("/api/v2/tickets/<int:ticket_id>.json")
     def update_ticket(ticket_id: int):

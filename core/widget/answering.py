@@ -1,0 +1,31 @@
+"""Answers for a widget question, from the tenant's resolved tickets through the same machinery
+as every suggestion (:func:`core.suggesting.suggest.suggest`): the draft is the evidence reply's
+skeleton filled only from this customer's own words (:mod:`core.suggesting.drafting`), so the
+personal-data rules of drafts hold here too. The question is stored as a suggestion (not a
+ticket), so the customer's "helpful" or "not helpful" teaches like any outcome.
+
+The page context is kept on the widget session (:mod:`core.widget.sessions`); the suggestion
+call does not read it yet. The seam is :func:`suggest_for_page`: once suggestions take the page
+context, it is passed there, and nothing else in the widget changes."""
+
+from __future__ import annotations
+
+from core.ml.registry import ModelLoadError, ModelUnusable
+from core.runtime import Runtime
+from core.suggesting.suggest import suggest
+from core.text.normalize import clean_message
+from core.types import PageContext, Suggestion
+
+
+def suggest_for_page(runtime: Runtime, tenant: str, question: str, context: PageContext | None) -> Suggestion | None:
+    """A stored suggestion for the customer's question, or ``None`` when the tenant has no model
+    yet (the widget then says it does not know and offers a human, as for any abstention)."""
+    text = clean_message(question)
+    if not text:
+        return None
+    try:
+        return suggest(runtime, tenant, text)
+    except ModelUnusable:
+        raise  # the operator's to fix (503), not "no answer"
+    except ModelLoadError:
+        return None
