@@ -147,7 +147,8 @@
       var el = all[i];
       if (el === root || el.closest(PRIVATE) || !visible(el)) continue;
       var item = { role: cut(roleOf(el), 64), selector: cut(selectorOf(el), 500) };
-      var text = cut(textOf(el), 200), label = cut(labelOf(el), 200);
+      // A field's own text is its value (a textarea's content, a select's options): never sent.
+      var text = SKIPPED_TEXT[el.tagName] ? "" : cut(textOf(el), 200), label = cut(labelOf(el), 200);
       if (text) item.text = text;
       if (label) item.label = label;
       found.push(item);
