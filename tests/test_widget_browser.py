@@ -108,7 +108,8 @@ def test_the_widget_answers_on_the_host_page_and_files_a_ticket_when_it_did_not_
 
     page.evaluate("window.Deskloop.setContext({plan: 'pro', flags: ['beta-export']})")
     # An uncaught error of the host's own code, reported once its timer has run.
-    page.evaluate("new Promise(done => setTimeout(() => { setTimeout(done); throw new Error('boom in the host app') }))")
+    page.evaluate("new Promise(done => setTimeout(() => {"
+                  " setTimeout(done); throw new Error('boom in the host app') }))")
 
     # Open with the keyboard: the dialog takes focus, Escape gives it back to the launcher.
     launcher.focus()
