@@ -178,9 +178,14 @@ def test_the_widget_answers_on_the_host_page_and_files_a_ticket_when_it_did_not_
     assert [p for p in page.problems if "boom in the host app" not in p] == []
 
 
-def test_an_unknown_answer_offers_a_person(deskloop, tab, db):
+def test_an_unknown_answer_offers_a_person_with_the_hosts_area_and_user(deskloop, tab, db):
     page = tab
     page.goto(f"{deskloop['host']}/analytics.html")
+    expect(_launcher(page)).to_be_visible()
+    # The host's own mapping wins over the page's data-deskloop-area; the user id is sent unsigned
+    # (this tenant has no identity secret), so it is kept but not verified.
+    page.evaluate("window.Deskloop.setAreaMap({'/': 'app', '/analytics': 'reports'});"
+                  "window.Deskloop.identify({user_id: 'u-123'})")
     _launcher(page).click()
     page.get_by_label("Your question").fill("Why was my export cut short?")
     page.get_by_role("button", name="Ask").click()
@@ -193,7 +198,9 @@ def test_an_unknown_answer_offers_a_person(deskloop, tab, db):
     expect(page.locator("[data-deskloop-widget] .note")).to_contain_text("Sent to the support team")
     with db.tenant_session(db.tenant_id("acme")) as s:
         ticket = s.scalar(select(TicketRow).where(TicketRow.source == "widget"))
-    assert ticket is not None and ticket.page_context["area"] == "analytics"
+        [row] = s.scalars(select(WidgetSessionRow)).all()
+    assert ticket is not None and ticket.page_context["area"] == "reports"
+    assert row.user_id == "u-123" and row.identity_verified is False and row.abstained is True
     assert page.problems == []
 
 
