@@ -11,14 +11,15 @@ its own key's origins. Questions and identities are never logged.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request, send_from_directory
 from pydantic import BaseModel
 
 from core.helpdesk.contract import HelpdeskError
 from core.logs import bind
-from core.web.access import widget
+from core.web.access import public, widget
 from core.web.errors import ApiError, error_response
 from core.web.limits import rate_limited
 from core.widget.answering import suggest_for_page
@@ -34,6 +35,11 @@ PREFIX = "/widget/v1"
 PREFLIGHT_MAX_AGE = 600
 NO_ANSWER_MESSAGE = "I don't know the answer to this one yet. A person from the team can help."
 NOT_HELPFUL_MESSAGE = "Sorry that did not help. You can send this to the support team as a ticket."
+#: The widget script host pages load (``<script async src=".../widget/v1/widget.js">``).
+SCRIPT_DIR = Path(__file__).parent / "static" / "widget"
+#: A day: every page view of every host loads it, and its URL carries no version, so a fixed
+#: script reaches browsers within a day (revalidated cheaply by its ETag after that).
+SCRIPT_MAX_AGE = 86400
 
 blueprint = Blueprint("widget_api", __name__, url_prefix=PREFIX)
 
@@ -129,6 +135,17 @@ def _allowed_for_key(origin: str | None) -> bool:
         return False
     found = config_for_key(_runtime(), key.strip())
     return found is not None and found[0].allows(origin)
+
+
+@blueprint.get("/widget.js")
+@public
+def script():
+    """The widget script itself: public (a host page loads it before anything is proved), cached
+    a day, and loadable by a host that isolates itself (``Cross-Origin-Resource-Policy``)."""
+    response = send_from_directory(SCRIPT_DIR, "widget.js", max_age=SCRIPT_MAX_AGE,
+                                   mimetype="text/javascript")
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
 
 
 @blueprint.post("/ask")
