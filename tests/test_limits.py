@@ -597,6 +597,23 @@ def test_the_eleventh_sign_in_attempt_in_a_minute_gets_429(world):
     assert other.post("/login", data={**right, "csrf_token": _login_form(other)}).status_code == 302
 
 
+def test_the_limiters_own_hooks_run_only_on_the_routes_it_limits(world):
+    """Flask-Limiter keeps a per-request context from its before-request hook on: a webhook
+    delivery leaves none (its hooks did not run), a sign-in attempt does (and is still counted:
+    the test above)."""
+    from flask import globals as flask_globals
+
+    app = world.app()
+    body = json.dumps({"type": "zen:event-type:ticket.created"}).encode()
+    with app.test_client() as client:
+        client.post("/webhooks/zendesk/acme", data=body, headers=zendesk_headers(body))
+        assert not hasattr(flask_globals.request_ctx._get_current_object(), "_limiter_request_context")
+        client.get("/api/v1/health")
+        assert not hasattr(flask_globals.request_ctx._get_current_object(), "_limiter_request_context")
+        client.post("/login", data={"email": "ops@acme.example", "password": "guess"})
+        assert hasattr(flask_globals.request_ctx._get_current_object(), "_limiter_request_context")
+
+
 def test_single_sign_on_calls_are_sign_in_attempts_too(world):
     """Counted per route: an office behind one address signs in with passwords and with single
     sign-on (two calls each) without the one eating the other's budget."""

@@ -33,7 +33,7 @@ def test_procfile_has_web_worker_and_scheduler():
 
 def test_web_process_serves_the_api(settings):
     port = _free_port()
-    env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "1"}
+    env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "1", "DESKLOOP_LOG_FORMAT": "json"}
     command = _procfile()["web"]
     command = command.replace("${PORT:-5000}", str(port)).replace("${WEB_CONCURRENCY:-2}", "1")
     argv = shlex.split(command)
@@ -53,7 +53,13 @@ def test_web_process_serves_the_api(settings):
         assert response.json()["database"] == settings.database_url.split(":")[0].split("+")[0]
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        output = process.communicate(timeout=10)[0].decode()
+    # One line per request, Deskloop's own (its route, not the raw path); gunicorn's access log,
+    # which a logging configuration turns on, stays off.
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    ours = [line["message"] for line in lines if line["logger"] == "deskloop.requests"]
+    assert ours and all(message.startswith("GET /api/v1/health answered 200 in ") for message in ours)
+    assert not [line for line in lines if line["logger"] == "gunicorn.access"]
 
 
 def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:

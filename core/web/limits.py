@@ -175,12 +175,39 @@ def init_limits(app: Flask, settings: Settings) -> Limiter:
             app.view_functions[endpoint] = cast(RouteCallable, sign_in(view))
     # Routes in no group skip the limiter's own per-request work (a webhook delivery pays it
     # otherwise); failed proofs are counted by the access check, not by Flask-Limiter.
-    limited = {endpoint for endpoint, view in app.view_functions.items()
-               if getattr(view, LIMIT_ATTRIBUTE, None) in GROUPS}
+    limited = frozenset(endpoint for endpoint, view in app.view_functions.items()
+                        if getattr(view, LIMIT_ATTRIBUTE, None) in GROUPS)
     limiter.request_filter(lambda: request.endpoint not in limited)
+    _run_limiter_hooks_only_for(app, limiter, limited)
     app.before_request(_refuse_deep_json)
     app.before_request(_refuse_nul_in_path)
     return limiter
+
+
+def _run_limiter_hooks_only_for(app: Flask, limiter: Limiter, limited: frozenset[str]) -> None:
+    """Flask-Limiter's request hooks (before, after, teardown) run only for ``limited`` endpoints.
+
+    For every other route its filter above already exempts the request, but only after the hooks
+    have looked up the view, resolved its (empty) limits and built a per-request context: about a
+    tenth of a webhook delivery's CPU, for nothing. A hook not found means Flask-Limiter changed
+    how it registers them: refused at start, not silently left running (or skipped) everywhere."""
+    def gate(hook, answer):
+        def gated(*args):
+            return hook(*args) if request.endpoint in limited else answer(*args)
+        return gated
+
+    def unchanged(*args):
+        return args[0] if args else None
+
+    for table, belongs in ((app.before_request_funcs, lambda f: f == limiter._check_request_limit),
+                           (app.after_request_funcs, lambda f: getattr(f, "args", (None,))[:1] == (limiter,)),
+                           (app.teardown_request_funcs,
+                            lambda f: getattr(f, "__self__", None) is limiter and "release" in f.__name__)):
+        hooks = table.get(None, [])
+        found = [i for i, f in enumerate(hooks) if belongs(f)]
+        if len(found) != 1:
+            raise RuntimeError("Flask-Limiter's request hooks are not where expected (an upgrade?)")
+        hooks[found[0]] = gate(hooks[found[0]], unchanged if table is app.after_request_funcs else lambda *a: None)
 
 
 def reset_limits(app: Flask | None = None) -> None:

@@ -15,6 +15,7 @@ import logging
 import time
 
 from flask import Flask, Response, g, request
+from prometheus_client import Counter, Histogram
 
 from core.logs import bind, log_context, request_id_from
 from core.metrics import HTTP_LATENCY, HTTP_REQUESTS
@@ -38,14 +39,30 @@ def _begin() -> None:
     bind(request_id=g.request_id, route=_route(), tenant=str(tenant)[:63] if tenant else None)
 
 
+#: (method, route, status) -> the request counter's and the latency histogram's series. Labels
+#: are URL rules, methods and statuses, so few; prometheus-client's ``labels()`` validates and
+#: locks on every call, which a webhook delivery paid twice, hundreds of times a second.
+_series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
+def _metrics(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+    key = (method, route, status)
+    found = _series.get(key)
+    if found is None:
+        found = _series[key] = (HTTP_REQUESTS.labels(method=method, route=route, status=str(status)),
+                                HTTP_LATENCY.labels(method=method, route=route))
+    return found
+
+
 def _finish(response: Response) -> Response:
     request_id = g.get("request_id")
     if request_id is None:  # a request that failed before _begin ran
         return response
     response.headers[REQUEST_ID_HEADER] = request_id
     route, elapsed = _route(), time.perf_counter() - g.started
-    HTTP_REQUESTS.labels(method=request.method, route=route, status=str(response.status_code)).inc()
-    HTTP_LATENCY.labels(method=request.method, route=route).observe(elapsed)
+    requests, latency = _metrics(request.method, route, response.status_code)
+    requests.inc()
+    latency.observe(elapsed)
     log.info("%s %s answered %d in %.1f ms", request.method, route, response.status_code, elapsed * 1000)
     return response
 
