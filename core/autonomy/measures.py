@@ -49,6 +49,8 @@ UNRESOLVED = frozenset({"negative", "reopened", "corrected", "wants_human", "oth
 WRONG = frozenset({"negative", "reopened", "corrected"})
 SOLVED_STATUSES = frozenset({"solved", "closed"})
 NO_INTENT = "(none)"
+#: Ticket ids per ``IN`` list when reading their replies, messages and handoffs.
+CHUNK = 500
 
 
 class Durations(BaseModel):
@@ -175,16 +177,19 @@ def _read(runtime: Runtime, tenant: str, since: datetime,
                                    solved=row.status in SOLVED_STATUSES or row.solved_at is not None,
                                    csat=row.csat_score)
                    for row in session.scalars(select(TicketRow).where(new))}
-        replies = list(session.scalars(select(AutonomyReplyRow).join(TicketRow, TicketRow.id == AutonomyReplyRow.ticket_id)
-                                       .where(new).order_by(AutonomyReplyRow.posted_at, AutonomyReplyRow.id)))
-        ours = {r.external_message_id for r in replies if r.external_message_id}
-        people = session.execute(
-            select(MessageRow.ticket_id, MessageRow.created_at, MessageRow.external_id)
-            .join(TicketRow, TicketRow.id == MessageRow.ticket_id)
-            .where(new, MessageRow.author_role == "agent", MessageRow.public.is_(True))).all()
-        handoffs = session.execute(
-            select(AutonomyHandoffRow.ticket_id, AutonomyHandoffRow.reason, AutonomyHandoffRow.state)
-            .join(TicketRow, TicketRow.id == AutonomyHandoffRow.ticket_id).where(new)).all()
+        replies: list[AutonomyReplyRow] = []
+        people: list = []
+        handoffs: list = []
+        for chunk in _chunks(sorted(tickets)):
+            replies += session.scalars(select(AutonomyReplyRow).where(AutonomyReplyRow.ticket_id.in_(chunk)))
+            people += session.execute(
+                select(MessageRow.ticket_id, MessageRow.created_at, MessageRow.external_id)
+                .where(MessageRow.ticket_id.in_(chunk), MessageRow.author_role == "agent", MessageRow.public.is_(True)))
+            handoffs += session.execute(
+                select(AutonomyHandoffRow.ticket_id, AutonomyHandoffRow.reason, AutonomyHandoffRow.state)
+                .where(AutonomyHandoffRow.ticket_id.in_(chunk)))
+    replies.sort(key=lambda r: (clock.aware_utc(r.posted_at or r.created_at), r.id))
+    ours = {r.external_message_id for r in replies if r.external_message_id}
     for reply in replies:
         if reply.kind == "answer" and reply.state == "posted" and reply.posted_at is not None:
             tickets[reply.ticket_id].answers.append(reply)
@@ -201,6 +206,12 @@ def _read(runtime: Runtime, tenant: str, since: datetime,
         counts[reason] += 1
         done[reason] += state == "done"
     return list(tickets.values()), {reason: (counts[reason], done[reason]) for reason in counts}
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    """The ids in slices of :data:`CHUNK`: the ticket-scoped rows are read by ticket id (the tenant
+    filter applies only to entities named in the query, so no subquery on the tickets)."""
+    return [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
 
 
 def _group(intent: str, tickets: list[_Ticket]) -> IntentMeasures:
