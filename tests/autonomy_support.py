@@ -38,12 +38,13 @@ S, M, H, D = timedelta(seconds=1), timedelta(minutes=1), timedelta(hours=1), tim
 HISTORY = [
     # card_arrival: 7 tickets in the 28 days, 6 answers posted, 3 auto-resolved (T1, T2, T5), 1 wrong (T3)
     Made("T1", None, 2 * D, csat=5, answer_intent=CARD, answer_after=60 * S, outcome="confirmed"),  # auto; no label
-    Made("T2", CARD, 3 * D, csat=4, answer_intent=CARD, answer_after=120 * S, echoed=True),  # auto; echo not a person
+    Made("T2", CARD, 3 * D, csat=4, answer_intent=CARD, answer_after=120 * S,
+         echoed=True),  # auto; the echo of its answer is not a person
     Made("T3", CARD, 10 * D, csat=2, answer_intent=CARD, answer_after=30 * S, outcome="negative",
          human_after=[H], handoff=("negative_answer", "done")),  # wrong; a person solved it
     Made("T4", CARD, 12 * D, status="pending", answer_intent=CARD, answer_after=90 * S),  # not solved yet
     Made("T5", CARD, 15 * D, answer_intent=CARD, answer_after=45 * S, human_after=[45 * S + 8 * D]),  # auto: reply late
-    Made("T6", CARD, 16 * D, csat=3, answer_intent=CARD, answer_after=50 * S, human_after=[2 * D]),  # a person within 7 d
+    Made("T6", CARD, 16 * D, csat=3, answer_intent=CARD, answer_after=50 * S, human_after=[2 * D]),  # a person in 7 d
     Made("T7", CARD, 5 * D, csat=4, holding_echo=True, human_after=[H],
          handoff=("below_threshold", "pending")),  # a person answered first (the holding echo is not them)
     Made("T8", CARD, 40 * D, csat=5, answer_intent=CARD, answer_after=S, outcome="confirmed"),  # before the period

@@ -18,7 +18,14 @@ from core.autonomy.settings import set_mode, set_sensitive
 from core.runtime import Runtime
 from core.store.tables import AutonomyShadowRow
 from tests.autonomy_support import CARD, REFUND, seed_autonomy_history
-from tests.browser_support import BROWSER_ADMIN, assert_fits_narrow, assert_kept_to_its_tenant, chart_data, expect, screenshot
+from tests.browser_support import (
+    BROWSER_ADMIN,
+    assert_fits_narrow,
+    assert_kept_to_its_tenant,
+    chart_data,
+    expect,
+    screenshot,
+)
 
 pytestmark = pytest.mark.browser
 

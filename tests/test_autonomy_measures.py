@@ -47,7 +47,8 @@ def test_each_intent_is_counted_on_its_own(runtime):
     intents = {i.intent: i for i in autonomy_measures(runtime, "acme", now=NOW).intents}
     assert sorted(intents) == ["(none)", CARD, REFUND]  # R2 labelled billing goes with its answer's intent
     card, refund, none = intents[CARD], intents[REFUND], intents["(none)"]
-    assert (card.new_tickets, card.answers_posted, card.auto_resolved, card.wrong_replies, card.handoffs) == (7, 6, 3, 1, 2)
+    assert (card.new_tickets, card.answers_posted, card.auto_resolved, card.wrong_replies,
+            card.handoffs) == (7, 6, 3, 1, 2)
     assert card.auto_resolution_rate == round(3 / 7, 4) and card.wrong_reply_rate == round(1 / 6, 4)
     assert card.first_response_autonomous.model_dump() == {"count": 6, "median_seconds": 55, "p90_seconds": 120}
     assert card.first_response_human.model_dump() == {"count": 1, "median_seconds": 3600, "p90_seconds": 3600}
@@ -60,7 +61,8 @@ def test_each_intent_is_counted_on_its_own(runtime):
     assert refund.first_response_human.model_dump() == {"count": 2, "median_seconds": 4500, "p90_seconds": 7200}
     assert refund.csat_autonomous.model_dump() == {"rated": 0, "mean": None}
     assert refund.csat_human.model_dump() == {"rated": 3, "mean": round(11 / 3, 3)}  # R2 1, R3 5, R4 5
-    assert (none.new_tickets, none.answers_posted, none.auto_resolution_rate, none.wrong_reply_rate) == (1, 0, 0.0, None)
+    assert (none.new_tickets, none.answers_posted, none.auto_resolution_rate,
+            none.wrong_reply_rate) == (1, 0, 0.0, None)
     assert none.first_response_human.count == 0 and none.first_response_human.median_seconds is None
 
 

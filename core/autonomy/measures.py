@@ -31,6 +31,7 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -117,28 +118,23 @@ class _Ticket:
     solved: bool
     csat: int | None
     answers: list[AutonomyReplyRow] = field(default_factory=list)
+    answered_at: datetime | None = None  # when the first answer was posted
     human_replies: list[datetime | None] = field(default_factory=list)
     handoffs: int = 0
 
     @property
-    def first_answer(self) -> AutonomyReplyRow | None:
-        return self.answers[0] if self.answers else None
-
-    @property
     def auto_resolved(self) -> bool:
-        first = self.first_answer
-        if first is None or any(a.outcome in UNRESOLVED for a in self.answers):
+        if self.answered_at is None or any(a.outcome in UNRESOLVED for a in self.answers):
             return False
-        held_until = clock.aware_utc(first.posted_at) + timedelta(days=HOLD_DAYS)
+        held_until = self.answered_at + timedelta(days=HOLD_DAYS)
         if any(at is None or clock.aware_utc(at) <= held_until for at in self.human_replies):
             return False
         return self.solved or any(a.solved_at is not None or a.outcome == "confirmed" for a in self.answers)
 
     def first_response_seconds(self) -> tuple[str, float] | None:
         """("autonomous" or "human", seconds from creation to the first response), or None."""
-        first = self.first_answer
-        if first is not None:
-            return "autonomous", _seconds(self.created_at, clock.aware_utc(first.posted_at))
+        if self.answered_at is not None:
+            return "autonomous", _seconds(self.created_at, self.answered_at)
         replied = [clock.aware_utc(at) for at in self.human_replies if at is not None]
         return ("human", _seconds(self.created_at, min(replied))) if replied else None
 
@@ -173,7 +169,7 @@ def _read(runtime: Runtime, tenant: str, since: datetime,
     new = (TicketRow.created_at >= since) & (TicketRow.created_at < until)
     with runtime.db.tenant_session(tenant_id) as session:
         tickets = {row.id: _Ticket(id=row.id, intent=row.intent or NO_INTENT,
-                                   created_at=clock.aware_utc(row.created_at),
+                                   created_at=cast(datetime, clock.aware_utc(row.created_at)),  # in the period
                                    solved=row.status in SOLVED_STATUSES or row.solved_at is not None,
                                    csat=row.csat_score)
                    for row in session.scalars(select(TicketRow).where(new))}
@@ -192,10 +188,11 @@ def _read(runtime: Runtime, tenant: str, since: datetime,
     ours = {r.external_message_id for r in replies if r.external_message_id}
     for reply in replies:
         if reply.kind == "answer" and reply.state == "posted" and reply.posted_at is not None:
-            tickets[reply.ticket_id].answers.append(reply)
-    for ticket in tickets.values():
-        if ticket.first_answer is not None and ticket.first_answer.intent:
-            ticket.intent = ticket.first_answer.intent
+            ticket = tickets[reply.ticket_id]
+            if not ticket.answers:  # the first: its time is the first response, its intent the ticket's
+                ticket.answered_at = clock.aware_utc(reply.posted_at)
+                ticket.intent = reply.intent or ticket.intent
+            ticket.answers.append(reply)
     for ticket_id, created_at, external_id in people:
         if external_id is None or external_id not in ours:
             tickets[ticket_id].human_replies.append(created_at)
