@@ -56,7 +56,7 @@ REPLY_COLUMNS = (AutonomyReplyRow.id, AutonomyReplyRow.ticket_id, AutonomyReplyR
                  AutonomyReplyRow.intent, AutonomyReplyRow.created_at, AutonomyReplyRow.posted_at,
                  AutonomyReplyRow.outcome, AutonomyReplyRow.solved_at, AutonomyReplyRow.external_message_id)
 #: Ticket ids per ``IN`` list when reading their replies, messages and handoffs.
-CHUNK = 500
+CHUNK = 5000
 
 
 class Durations(BaseModel):
