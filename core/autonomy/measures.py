@@ -129,6 +129,7 @@ class _Ticket:
 
     @cached_property
     def auto_resolved(self) -> bool:
+        """The module's rule; decided once per ticket (the overall, per-intent and weekly figures all ask)."""
         if self.answered_at is None or any(a.outcome in UNRESOLVED for a in self.answers):
             return False
         held_until = self.answered_at + timedelta(days=HOLD_DAYS)
