@@ -4,7 +4,8 @@ session and no proof at all, leaves every table as it was.
 The routes come from ``app.url_map``, so a new GET route is covered the day it is added (and one
 with a path parameter this file cannot fill fails here until it can). The tenants are small but
 have something on every page: ``acme`` a trained model, a suggestion and signals, discovered
-intents, a ranked label report and a connected helpdesk; ``replayed`` a replay's learning curves.
+intents, a ranked label report and a connected helpdesk; ``replayed`` a replay's learning curves
+and a kept autonomy backtest.
 The only write a GET may make is the API token's ``last_used_at`` (a touch, so a token's use can
 be audited), left out of the comparison.
 """
@@ -22,6 +23,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from core.app import create_app
+from core.autonomy.backtest_runs import keep_backtest
 from core.helpdesk.connections import add_tenant, forget_connections
 from core.insights.run import scan_tenant
 from core.labelling.proposals import discover
@@ -56,6 +58,9 @@ def app(settings, db) -> Iterator[Flask]:
     seed_tenant(runtime, "acme", "zendesk")
     add_tenant(runtime, "acme", "zendesk", "acme.zendesk.com", CREDENTIALS, {"write_back_tags": False})
     replay(runtime, "replayed", small_inbox(), block_size=5, source="small inbox")
+    keep_backtest(runtime, "replayed", {"target_precision": 0.98, "tickets": 0, "sent": 0, "right": 0,
+                                        "auto_resolution_rate": None, "wrong_reply_share": None, "intents": []},
+                  "cli:tests")  # what `deskloop autonomy backtest` keeps: the page reads the latest
     runtime.close()
     with_encoder = Runtime(settings)  # discovery reads the sentence encoder the app under test does without
     try:

@@ -181,8 +181,10 @@ def backtest_command(runtime: Runtime, tenant: str, since: str | None, as_json: 
     """Replay the tenant's resolved tickets in time order through the learning loop (in a scratch
     database: the tenant's data is not changed) and report per intent what Deskloop would have
     sent, how it compares with the agents' replies and outcomes, and at the threshold picked for
-    the target precision the estimated auto-resolution rate and share of wrong replies."""
+    the target precision the estimated auto-resolution rate and share of wrong replies. The report
+    is kept: the autonomy page and GET .../autonomy/backtest show the latest."""
     from core.autonomy.backtest import backtest
+    from core.autonomy.backtest_runs import keep_backtest
     from core.ingest.dates import parse_timestamp
 
     try:
@@ -191,6 +193,7 @@ def backtest_command(runtime: Runtime, tenant: str, since: str | None, as_json: 
         raise BadInput(str(exc), field="since") from None
     runtime.db.tenant_id(tenant)  # an unknown tenant is named before anything is read
     found = backtest(runtime, tenant, start)
+    keep_backtest(runtime, tenant, found, cli_actor(), since=start)
     if as_json:
         click.echo(json.dumps(found, indent=2, default=str))
         return

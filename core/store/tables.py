@@ -827,3 +827,19 @@ class WidgetSessionRow(TenantScoped, Base):
     ticket_filed_in: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AutonomyBacktestRow(TenantScoped, Base):
+    """One ``deskloop autonomy backtest`` and its report (:func:`core.autonomy.backtest.report`),
+    kept so the autonomy page and ``GET .../autonomy/backtest`` show the latest without replaying
+    the history again (a replay takes minutes). The report's examples quote a draft and an agent's
+    reply: customer data, in the tenant's scope like the tickets they come from."""
+
+    __tablename__ = "autonomy_backtests"
+    __table_args__ = (Index("ix_autonomy_backtests_tenant_created", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    since: Mapped[datetime | None]
+    run_by: Mapped[str] = mapped_column(String(255))
+    result: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

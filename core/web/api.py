@@ -16,7 +16,11 @@ from pydantic import BaseModel
 from sqlalchemy import select, text
 
 from core.access import audit
+from core.autonomy.backtest_runs import StoredBacktest, latest_backtest
+from core.autonomy.measures import DEFAULT_DAYS, MAX_DAYS, AutonomyMeasures, autonomy_measures
+from core.autonomy.settings import set_paused
 from core.autonomy.shadow_report import ShadowReport, shadow_report
+from core.autonomy.status_view import AutonomyStatus, autonomy_status
 from core.background import tasks
 from core.dispatch.queue import enqueue
 from core.insights import overview as insight_views
@@ -596,6 +600,53 @@ def knowledge_gap_article(slug: str, key: str):
             response=ShadowReport, errors=(404,))
 def autonomy_shadow(slug: str):
     return _send(shadow_report(runtime(), slug))
+
+
+@docs.route("GET", "/tenants/<slug>/autonomy/measures", scope="read",
+            summary="What autonomous resolution did for the tickets created in the period, overall and per intent: "
+                    "the auto-resolution rate (also week by week), the wrong-reply rate, first response times and "
+                    "CSAT of autonomous against human answers, and handoffs by reason",
+            response=AutonomyMeasures,
+            query=(QueryParam("days", "integer", f"Tickets created this many days back (7-{MAX_DAYS}, default "
+                              f"{DEFAULT_DAYS})", 7, MAX_DAYS),),
+            errors=(400, 404))
+def autonomy_measures_report(slug: str):
+    return _send(autonomy_measures(runtime(), slug, days=_int_arg("days", DEFAULT_DAYS, 7, MAX_DAYS)))
+
+
+@docs.route("GET", "/tenants/<slug>/autonomy/status", scope="read",
+            summary="The autonomy policy now: the kill switch, the target precision, the configuration, each "
+                    "intent's chosen mode and threshold with the mode that applies, and the sensitive lists",
+            response=AutonomyStatus, errors=(404,))
+def autonomy_status_report(slug: str):
+    return _send(autonomy_status(runtime(), slug))
+
+
+@docs.route("GET", "/tenants/<slug>/autonomy/backtest", scope="read",
+            summary="The latest kept `deskloop autonomy backtest` (a replay takes minutes, so a request never runs "
+                    "one): per intent the threshold for the target precision, and the estimated auto-resolution rate "
+                    "and share of wrong replies", response=StoredBacktest, errors=(404,))
+def autonomy_backtest(slug: str):
+    found = latest_backtest(runtime(), slug)
+    if found is None:
+        raise ApiError(404, f"tenant {slug} has no backtest yet; run `deskloop autonomy backtest --tenant {slug}`")
+    return _send(found)
+
+
+@docs.route("POST", "/tenants/<slug>/autonomy/pause", scope="admin",
+            summary="The kill switch: no autonomous reply from now on, in every process within seconds (shadow goes "
+                    "on recording); audited", response=AutonomyStatus, errors=(404,))
+def autonomy_pause(slug: str):
+    set_paused(runtime(), slug, True, actor())
+    return _send(autonomy_status(runtime(), slug))
+
+
+@docs.route("POST", "/tenants/<slug>/autonomy/resume", scope="admin",
+            summary="Lift the kill switch: the intents' modes apply again; audited", response=AutonomyStatus,
+            errors=(404,))
+def autonomy_resume(slug: str):
+    set_paused(runtime(), slug, False, actor())
+    return _send(autonomy_status(runtime(), slug))
 
 
 @docs.route("GET", "/tenants/<slug>/insights/digest", scope="read",

@@ -26,6 +26,11 @@ the accounts in a sortable table, the top ones' scores split by reason, and one 
 timeline of tickets (its name in ``?account=``, so it can be linked); read from
 ``/api/v1/tenants/<slug>/insights/accounts`` and ``.../accounts/<account>``. Account names are
 customer data: the page never carries them, its script writes them only as text.
+
+The autonomy page: the kill switch with a Pause/Resume button (shown to operators with the
+``admin`` scope; the POST carries the page's CSRF token), each intent's mode, threshold and shadow
+evidence, the measures of autonomous replies and the latest kept backtest; read from
+``/api/v1/tenants/<slug>/autonomy/status``, ``.../shadow``, ``.../measures`` and ``.../backtest``.
 """
 
 from __future__ import annotations
@@ -69,3 +74,4 @@ _add_page("feature-requests", "feature_requests_page", "feature_requests.html")
 _add_page("knowledge-gaps", "knowledge_gaps_page", "knowledge_gaps.html")
 _add_page("digest", "digest_page", "digest.html")
 _add_page("accounts", "accounts_page", "accounts.html")
+_add_page("autonomy", "autonomy_page", "autonomy.html")
