@@ -123,7 +123,7 @@ def test_an_autonomous_intent_is_answered_once_and_shadow_posts_nothing(app, db,
     deliver(client, created)
     deliver(client, at(created, datetime.now(UTC), "resent-11"))
     from core.autonomy.shadow import record_shadow
-    assert record_shadow(runtime, "acme", "zendesk", "11") == "already recorded"
+    assert record_shadow(runtime, "acme", "zendesk", "11") == "already recorded; already posted"
     assert len(_public(state, 11)) == 1 and len(_replies(db)) == 1
     # Our own reply echoed back by Zendesk is not an agent touching the ticket.
     _comment(client, "11", posted["body"], "deskloop", "echo-11")
@@ -245,7 +245,7 @@ def test_a_claim_left_by_a_dead_process_is_handed_off_not_posted_again(app, db, 
         _suggestion_for(runtime, reply))
     assert result.startswith("handed off: reply_unknown")
     assert len(_public(state, 81)) == 1 and _replies(db)[0].state == "unknown"
-    assert record_shadow(runtime, "acme", "zendesk", "81") == "already recorded"
+    assert record_shadow(runtime, "acme", "zendesk", "81") == "already recorded; already handed off"
 
 
 def _suggestion_for(runtime, reply):
@@ -281,3 +281,23 @@ def test_a_reply_posted_whose_tag_then_fails_counts_as_posted(app, db, zendesk):
     [reply] = _replies(db)
     assert reply.state == "posted" and reply.external_message_id and len(_public(state, 101)) == 1
     assert _handoffs(db) == []  # the customer has the answer: nothing to hand off
+
+
+def test_a_handoff_the_helpdesk_refused_is_tried_again_when_the_job_runs_again(app, db, zendesk, monkeypatch):
+    runtime, client = app.extensions["deskloop"], app.test_client()
+    _, state = zendesk
+    from core.autonomy import shadow
+    from core.autonomy.shadow import record_shadow
+
+    real = shadow.suggest_for_ticket
+    monkeypatch.setattr(shadow, "suggest_for_ticket", lambda *a: real(*a).model_copy(update={"confidence": 0.5}))
+    set_mode(runtime, "acme", "card_arrival", Mode.AUTONOMOUS, ACTOR, threshold=0.8)
+    state.faults.add("/api/v2/tickets/111.json", 503, times=1)  # the note's PUT is refused once
+    _new_ticket(client, "111", CARD)  # the job fails: the outbox queues it again later
+    [handoff] = _handoffs(db)
+    assert handoff.state == "failed" and "503" in handoff.error and _private(state, 111) == []
+    assert record_shadow(runtime, "acme", "zendesk", "111") == "already recorded; handed off: below_threshold"
+    [handoff] = _handoffs(db)
+    assert handoff.state == "done" and len(_private(state, 111)) == 1 and _public(state, 111) == []
+    assert record_shadow(runtime, "acme", "zendesk", "111") == "already recorded; already handed off"
+    assert len(_private(state, 111)) == 1

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal, cast
 
 from sqlalchemy import func, select
 
@@ -41,11 +42,13 @@ from core.helpdesk.contract import HelpdeskError, ReplyFollowUpFailed, integrati
 from core.learning.feedback import record_signal
 from core.runtime import Runtime
 from core.store.db import upsert_insert
-from core.store.tables import AutonomyReplyRow, MessageRow, SuggestionRow, TicketRow
+from core.store.tables import AutonomyHandoffRow, AutonomyReplyRow, MessageRow, SuggestionRow, TicketRow
 from core.suggesting.suggest import suggest_for_ticket
 from core.types import Signal, Suggestion
 
 log = logging.getLogger(__name__)
+
+AbstainReason = Literal["unfamiliar", "ambiguous", "low_confidence"] | None
 
 #: The tag every autonomous reply leaves on its ticket (reports and the helpdesk's views find them).
 AUTO_TAG = "deskloop-auto"
@@ -90,6 +93,9 @@ def ticket_facts(runtime: Runtime, tenant_id: int, ticket_id: int) -> TicketFact
 
 def answer_new_ticket(runtime: Runtime, tenant: str, facts: TicketFacts, suggestion: Suggestion) -> str:
     """Answer the ticket on its own, or hand it off (see the module docstring). Returns what was done."""
+    existing = _reply_row(runtime, runtime.db.tenant_id(tenant), facts.id, facts.first_message_key)
+    if existing is not None:  # a run again: settled from what the last one left (never posted twice)
+        return _settle_existing(runtime, tenant, facts, existing, suggestion, policy_of(runtime, tenant))
     machine = automated_reason(facts.subject, facts.first_message, facts.requester_email, facts.first_author)
     if machine:
         return f"not answered: {machine}"
@@ -97,6 +103,25 @@ def answer_new_ticket(runtime: Runtime, tenant: str, facts: TicketFacts, suggest
         return "not answered: a person already replied"
     return _answer(runtime, tenant, facts, suggestion, facts.first_message_key,
                    f"{facts.subject}\n{facts.first_message}", "new")
+
+
+def resume_new_ticket(runtime: Runtime, tenant: str, ticket_id: int, suggestion_id: int | None) -> str:
+    """A new ticket's job run again after its shadow row was stored: :func:`answer_new_ticket` with
+    the suggestion made then (a reply already claimed is never posted again; a handoff not yet done
+    is tried again)."""
+    tenant_id = runtime.db.tenant_id(tenant)
+    suggestion = _suggestion(runtime, tenant, suggestion_id)
+    facts = ticket_facts(runtime, tenant_id, ticket_id)
+    if suggestion is None or facts is None:
+        return "nothing to resume"
+    with runtime.db.tenant_session(tenant_id) as session:
+        started = session.execute(select(AutonomyHandoffRow.trigger, AutonomyHandoffRow.reason).where(
+            AutonomyHandoffRow.ticket_id == ticket_id, AutonomyHandoffRow.trigger.like("new:%"))).first()
+    if started is not None:  # decided already: the same handoff, never a reply decided afresh
+        context = _context(suggestion, policy_of(runtime, tenant), None, facts.first_message)
+        return hand_off(runtime, tenant, facts.id, facts.source, facts.external_id, trigger=started.trigger,
+                        reason=started.reason, context=context)
+    return answer_new_ticket(runtime, tenant, facts, suggestion)
 
 
 def _answer(runtime: Runtime, tenant: str, facts: TicketFacts, suggestion: Suggestion, answers: str, text: str,
@@ -190,6 +215,9 @@ def _settle_existing(runtime: Runtime, tenant: str, facts: TicketFacts, row: Aut
                      suggestion: Suggestion, policy: Policy) -> str:
     """A second run for a message already claimed: never post again; a claim left by a process
     that died mid-post is handed to a person, who can see whether the customer got it."""
+    if row.state == "failed" and row.kind == "answer":  # its handoff may have failed too: tried again
+        return hand_off(runtime, tenant, facts.id, facts.source, facts.external_id, trigger="new:reply_failed",
+                        reason="reply_failed", context=_context(suggestion, policy, row.language, facts.first_message))
     if row.state != "claimed" or clock.utcnow() - clock.aware_utc(row.created_at) < STALE_CLAIM:
         return f"already {row.state}"
     tenant_id = runtime.db.tenant_id(tenant)
@@ -401,6 +429,6 @@ def _suggestion(runtime: Runtime, tenant: str, suggestion_id: int | None) -> Sug
         if row is None:
             return None
         return Suggestion(id=row.id, ticket_id=row.ticket_id, intent=row.intent, confidence=row.confidence,
-                          abstained=row.abstained, draft=row.draft, model_version=row.model_version,
-                          evidence=row.evidence or [])
+                          abstained=row.abstained, abstain_reason=cast(AbstainReason, row.abstain_reason), draft=row.draft,
+                          model_version=row.model_version, evidence=row.evidence or [])
 

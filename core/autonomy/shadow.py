@@ -32,7 +32,14 @@ from sqlalchemy import select
 
 from core.autonomy.judging import is_bad_csat, judged_right
 from core.autonomy.policy import Mode, decide_mode, policy_of
-from core.autonomy.responder import agent_touched, answer_new_ticket, customer_wrote, ticket_facts, ticket_reopened
+from core.autonomy.responder import (
+    agent_touched,
+    answer_new_ticket,
+    customer_wrote,
+    resume_new_ticket,
+    ticket_facts,
+    ticket_reopened,
+)
 from core.dispatch.listeners import Occurrence, listen
 from core.events import HelpdeskEvent
 from core.learning.feedback import text_similarity
@@ -66,8 +73,14 @@ def record_shadow(runtime: Runtime, tenant: str, helpdesk: str, ticket_external_
             .where(TicketRow.source == helpdesk, TicketRow.external_id == ticket_external_id)).first()
         if ticket is None:
             return "no such ticket"
-        if session.scalar(select(AutonomyShadowRow.id).where(AutonomyShadowRow.ticket_id == ticket.id)):
+        recorded = session.execute(select(AutonomyShadowRow.mode, AutonomyShadowRow.suggestion_id)
+                                   .where(AutonomyShadowRow.ticket_id == ticket.id)).first()
+    if recorded is not None:
+        if recorded.mode != Mode.AUTONOMOUS.value:
             return "already recorded"
+        # A retried job (a handoff the helpdesk refused, a worker killed mid-post) goes on where the
+        # last run stopped: the reply's claim and the handoff's row say what is already done.
+        return "already recorded; " + resume_new_ticket(runtime, tenant, ticket.id, recorded.suggestion_id)
     if registry_for(runtime, tenant).current_version() is None:
         return "no model yet"
     suggestion = suggest_for_ticket(runtime, tenant, ticket.id)
@@ -85,11 +98,11 @@ def record_shadow(runtime: Runtime, tenant: str, helpdesk: str, ticket_external_
             draft=suggestion.draft, model_version=suggestion.model_version, created_at=datetime.now(UTC),
             reopened=False, bad_csat=False))
     _catch_up(runtime, tenant_id, ticket.id)
-    recorded = f"shadow reply recorded ({decision.reason})" + (": abstained" if suggestion.abstained else "")
+    done = f"shadow reply recorded ({decision.reason})" + (": abstained" if suggestion.abstained else "")
     if decision.mode is not Mode.AUTONOMOUS:
-        return recorded
+        return done
     facts = ticket_facts(runtime, tenant_id, ticket.id)
-    return recorded if facts is None else f"{recorded}; {answer_new_ticket(runtime, tenant, facts, suggestion)}"
+    return done if facts is None else f"{done}; {answer_new_ticket(runtime, tenant, facts, suggestion)}"
 
 
 def _catch_up(runtime: Runtime, tenant_id: int, ticket_id: int) -> None:
