@@ -429,6 +429,6 @@ def _suggestion(runtime: Runtime, tenant: str, suggestion_id: int | None) -> Sug
         if row is None:
             return None
         return Suggestion(id=row.id, ticket_id=row.ticket_id, intent=row.intent, confidence=row.confidence,
-                          abstained=row.abstained, abstain_reason=cast(AbstainReason, row.abstain_reason), draft=row.draft,
-                          model_version=row.model_version, evidence=row.evidence or [])
+                          abstained=row.abstained, abstain_reason=cast(AbstainReason, row.abstain_reason),
+                          draft=row.draft, model_version=row.model_version, evidence=row.evidence or [])
 
