@@ -188,3 +188,30 @@ def test_stored_tickets_and_free_text_are_answered_for_their_page_and_signals_re
     assert again.draft_source != on_analytics.draft_source
     assert suggest(runtime, "acme", "How do I export my data?",
                    page_context={"url": ACCOUNT}).draft_source == on_account.draft_source
+
+
+def test_the_live_memory_keeps_what_worked_and_what_was_taught_per_page():
+    from core.ml.memory import FeedbackMemory, Taught
+
+    analytics, account = ContextKey("analytics", "/analytics/reports/:id"), ContextKey("settings", "/settings/account")
+    memory = FeedbackMemory()
+    memory.reinforce("ticket:1", -1.0, str(analytics))
+    memory.reinforce("ticket:2", 1.0, str(analytics))
+    memory.reinforce("ticket:3", -1.0)  # an outcome that came without a page
+    assert memory.demoted("ticket:1", analytics) and not memory.demoted("ticket:1", account)
+    assert memory.demoted("ticket:1")  # without a page: every outcome counts, as before
+    assert memory.demoted("ticket:3", account) and memory.demoted("ticket:3")
+    assert memory.worked_on("ticket:2", analytics) and not memory.worked_on("ticket:2", account)
+
+    row = [1.0, 0.0, 0.0]
+    memory.teach(Taught(7, "export_analytics", None, "Click Export.", "Ada", str(analytics)), row)
+    memory.teach(Taught(8, "export_account", None, "Download my data.", "Bo", str(account)), row)
+    assert memory.closest(row, analytics).taught.signal_id == 7
+    assert memory.closest(row, account).taught.signal_id == 8
+    assert memory.closest(row).taught.signal_id == 8  # without a page: the newest, as before
+    memory.teach(Taught(9, "data_export", None, "Reply A.", "Ada", str(analytics)), row)
+    memory.teach(Taught(10, "data_export", None, "Reply B.", "Bo", str(account)), row)
+    assert memory.preferred("data_export", analytics).signal_id == 9
+    assert memory.preferred("data_export", account).signal_id == 10
+    assert memory.preferred("data_export").signal_id == 10
+    assert memory.preferred("data_export", ContextKey("team", "/team/members")) is None
