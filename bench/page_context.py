@@ -29,11 +29,11 @@ stricter for every question); ``--per-page 0`` measures the others in a history 
 where the page is only a weak hint. Reported seeds are 0..N-1; ``--tune`` chooses the context bonus
 (:data:`core.ml.page_context.CONTEXT_BONUS`) on the tuning seeds 100..102 only.
 
-    .venv/bin/python bench/page_context.py [--seeds 5] [--encoder minilm|none] [--unlabelled] [--per-page 0]
+    .venv/bin/python bench/page_context.py [--seeds 5] [--encoder minilm|none] [--per-page 0]
     .venv/bin/python bench/page_context.py --tune
 
-``--unlabelled`` trains without intents (a tenant's first day: drafts come from the closest
-resolved ticket of any question, where the context bonus reorders every question's neighbours).
+A history without intent labels (a tenant's first day) is not measured here: on this history the
+day-one draft rule (:mod:`core.ml.retrieval`) offers no draft with or without context.
 """
 
 from __future__ import annotations
@@ -236,9 +236,8 @@ def reply(case: Case, answers: dict[str, str]) -> str:
 
 
 def train(cases: list[Case], with_context: bool, encoder, vectors: np.ndarray | None,
-          answers: dict[str, str], labelled: bool = True) -> TicketModel:
-    tickets = [TrainingTicket(ticket_id=i + 1, external_id=f"T{i + 1}", text=c.text,
-                              intent=c.label if labelled else None, tags=[],
+          answers: dict[str, str]) -> TicketModel:
+    tickets = [TrainingTicket(ticket_id=i + 1, external_id=f"T{i + 1}", text=c.text, intent=c.label, tags=[],
                               reply=reply(c, answers), requester_name=c.customer, agent_name="Sam",
                               context=str(context_key({"url": c.url})) if with_context else None)
                for i, c in enumerate(cases)]
@@ -275,8 +274,8 @@ def run_seed(seed: int, queries, encoder, args, bonuses=(None,)) -> dict:
     vectors = encode_for_training(encoder, [c.text for c in train_cases]) if encoder is not None else None
     resolution_of = {i + 1: c.resolution for i, c in enumerate(train_cases)}
     stored = StoredModel("bench", Path("."), {})
-    plain = train(train_cases, False, encoder, vectors, answers, not args.unlabelled)
-    contextual = train(train_cases, True, encoder, vectors, answers, not args.unlabelled)
+    plain = train(train_cases, False, encoder, vectors, answers)
+    contextual = train(train_cases, True, encoder, vectors, answers)
     out: dict = {}
     for bonus in bonuses:
         if bonus is not None:
@@ -303,16 +302,13 @@ def main() -> int:
     parser.add_argument("--per-intent", type=int, default=50, help="Banking77 tickets per other intent")
     parser.add_argument("--per-page", type=int, default=24, help="tickets per page-dependent question and page")
     parser.add_argument("--tune", action="store_true", help="choose the context bonus on the tuning seeds")
-    parser.add_argument("--unlabelled", action="store_true",
-                        help="a history without intents (day one: drafts from the closest resolved ticket)")
     args = parser.parse_args()
     queries = banking77()
     encoder = encoder_named(args.encoder, ENCODER_DIR, batch=True)
     if args.tune:
         return tune(queries, encoder, args)
     rows = [run_seed(seed, queries, encoder, args) for seed in range(args.seeds)]
-    print(f"page context: {args.seeds} seeds, encoder {args.encoder}, context bonus {page_context.CONTEXT_BONUS}"
-          f"{', no intent labels' if args.unlabelled else ''}; "
+    print(f"page context: {args.seeds} seeds, encoder {args.encoder}, context bonus {page_context.CONTEXT_BONUS}; "
           "accuracy of the chosen resolution on held-out tickets (mean ± sd over seeds; answered share)")
     for dependent, title in ((True, "page-dependent"), (False, "other")):
         if (None, "without", dependent) not in rows[0]:
