@@ -4,7 +4,8 @@ The database is the one source of truth, so every web worker and job process see
 corrections. A process checks for signals newer than the last one it applied before a suggestion
 (at most every :data:`POLL_SECONDS`; at once after a signal recorded in this process), applies
 them, and rebuilds from scratch when a signal was revoked. Applying a signal reads the vector stored
-with its suggestion, so no text is encoded again.
+with its suggestion, so no text is encoded again, and the page the suggestion was made for (its
+``context_key``), so the memory knows which resolution worked on which page (see :mod:`core.ml.memory`).
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def recorded(tenant_id: int, signal_id: int, kind: str, weight: float, payload: 
                 continue
             _apply(state, signal_id, kind, effect,
                    np.frombuffer(vector, dtype=np.float32) if vector is not None else None,
-                   getattr(suggestion, "customer_name", None), getattr(suggestion, "text", None))
+                   getattr(suggestion, "customer_name", None), getattr(suggestion, "text", None),
+                   getattr(suggestion, "context_key", None))
 
 
 def memory_for(runtime, tenant_id: int, model, version: str, row_for) -> FeedbackMemory:
@@ -92,25 +94,26 @@ def _apply_new_signals(session, state: _State, row_for) -> None:
     rows = session.execute(
         select(SignalRow.id, SignalRow.kind, SignalRow.weight, SignalRow.payload, SignalRow.ticket_id,
                SuggestionRow.intent, SuggestionRow.draft_source, SuggestionRow.vector, SuggestionRow.text,
-               SuggestionRow.customer_name, TicketRow.text, TicketRow.requester_name)
+               SuggestionRow.customer_name, SuggestionRow.context_key, TicketRow.text, TicketRow.requester_name)
         .outerjoin(SuggestionRow, SuggestionRow.id == SignalRow.suggestion_id)
         .outerjoin(TicketRow, TicketRow.id == SignalRow.ticket_id)
         .where(SignalRow.id > state.last_signal_id, SignalRow.revoked_at.is_(None))
         .order_by(SignalRow.id)
     ).all()
     for (signal_id, kind, weight, payload, _ticket_id, suggested_intent, draft_source, vector, suggestion_text,
-         customer_name, ticket_text, requester) in rows:
+         customer_name, context, ticket_text, requester) in rows:
         payload = payload or {}
         effect = effect_of(kind, weight, payload, suggested_intent, draft_source)
         row = None
         text = suggestion_text or ticket_text
         if kind in TEACHING_AT_ONCE:
             row = np.frombuffer(vector, dtype=np.float32) if vector is not None else (row_for(text) if text else None)
-        _apply(state, signal_id, kind, effect, row, customer_name or requester, text)
+        _apply(state, signal_id, kind, effect, row, customer_name or requester, text,
+               context)
 
 
 def _apply(state: _State, signal_id: int, kind: str, effect, row, customer_name: str | None,
-           text: str | None = None) -> None:
+           text: str | None = None, context: str | None = None) -> None:
     """One signal into the memory (both the database path and a process's own signal use this).
 
     An edited reply becomes a preferred answer for other customers, so what it copied from its own
@@ -119,9 +122,9 @@ def _apply(state: _State, signal_id: int, kind: str, effect, row, customer_name:
     :func:`core.suggesting.drafting.draft_reply`)."""
     if effect.reply and text:
         effect = replace(effect, reply=mask_echoes(effect.reply, text, customer_name))
-    state.memory.reinforce(effect.source, effect.outcome)
+    state.memory.reinforce(effect.source, effect.outcome, context)
     if kind in TEACHING_AT_ONCE and row is not None:
-        state.memory.teach(Taught(signal_id, effect.intent, effect.tags, effect.reply, customer_name), row)
+        state.memory.teach(Taught(signal_id, effect.intent, effect.tags, effect.reply, customer_name, context), row)
     state.last_signal_id = signal_id
 
 

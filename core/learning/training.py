@@ -20,6 +20,7 @@ from core.ml.model import (
     TrainingTicket,
     newest_per_label,
 )
+from core.ml.page_context import stored_key
 from core.ml.promotion import Verdict, judge
 from core.ml.registry import ModelLoadError, ModelRegistry, StoredModel
 from core.ml.retrieval import DEFAULT_DRAFT_PRECISION
@@ -51,7 +52,7 @@ def load_training_tickets(runtime: Runtime, tenant_id: int,
         tickets = session.execute(
             select(
                 TicketRow.id, TicketRow.external_id, TicketRow.text, TicketRow.status, TicketRow.requester_name,
-                *LABEL_COLUMNS,
+                TicketRow.page_context, *LABEL_COLUMNS,
             ).order_by(TicketRow.id)
         ).all()
         replies: dict[int, tuple[str, str | None]] = {}
@@ -75,6 +76,7 @@ def load_training_tickets(runtime: Runtime, tenant_id: int,
             ticket_id=t.id, external_id=t.external_id, text=bounded_model_text(t.text), intent=intent, tags=tags,
             reply=truncated(reply, MESSAGE_MODEL_CHARS) if reply else reply,
             requester_name=t.requester_name, agent_name=replies.get(t.id, (None, None))[1],
+            context=stored_key(t.page_context),
         ))
     return out, max_signal_id
 

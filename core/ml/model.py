@@ -19,6 +19,7 @@ from core.ml.abstention import (
 from core.ml.encoder import SentenceEncoding, sentence_part
 from core.ml.intent import IntentClassifier
 from core.ml.ngrams import NgramRows, text_features
+from core.ml.page_context import ContextKey, with_context
 from core.ml.retrieval import DEFAULT_DRAFT_PRECISION, DraftRule
 from core.ml.similarity import SimilarityIndex, nearest_others, nearest_per_label
 from core.ml.tags import TagModel, word_block_width
@@ -50,6 +51,8 @@ class TrainingTicket:
     reply: str | None  # the first public agent reply, cleaned, when the ticket was resolved
     requester_name: str | None
     agent_name: str | None = None  # who wrote that reply
+    #: Where the customer asked (a :func:`core.ml.page_context.stored_key`), when the ticket had a page context.
+    context: str | None = None
 
 
 @dataclass
@@ -61,6 +64,9 @@ class Resolution:
     intent: str | None
     reply: str
     requester_name: str | None
+    #: The page it was asked on (a stored :class:`core.ml.page_context.ContextKey`); models saved
+    #: before contexts existed load with ``None``.
+    context: str | None = None
 
 
 #: A noisy source's target is lowered at most this far (times 0.85): labels less consistent than
@@ -106,6 +112,10 @@ class TicketModel:
     draft_rule: DraftRule | None = None
     #: Where the intent labels came from (a :class:`core.labelling.sources.LabelSource` spec).
     label_source: str = "intent"
+    #: The intent model read page-context words (:func:`core.ml.page_context.with_context`) on the
+    #: tickets that had one. Only then does a question's context reach it: a model that never saw
+    #: those words would only read noise in their character n-grams.
+    context_aware: bool = False
 
     @property
     def has_intents(self) -> bool:
@@ -134,6 +144,11 @@ class TicketModel:
         ``novelty_budget``: the share of known questions the novelty check may wrongly call
         unfamiliar (see :mod:`core.ml.abstention`)."""
         texts = [t.text for t in tickets]
+        # The intent model alone reads the page context, as words after the text: sentence vectors,
+        # similar tickets and tags stay on what the customer wrote (a page is not a paraphrase).
+        context_aware = any(t.context for t in tickets)
+        intent_texts = [with_context(t.text, ContextKey.parse(t.context)) for t in tickets] if context_aware \
+            else texts
         if encoder is not None and vectors is None:
             vectors = encoder.encode(texts)
         labelled_rows = np.asarray([i for i, t in enumerate(tickets) if t.intent], dtype=np.int64)
@@ -146,7 +161,7 @@ class TicketModel:
             train_labels = [tickets[i].intent for i in train_rows]
             reference_in_train = newest_per_label(train_labels, REFERENCE_PER_INTENT)
             reference_rows = train_rows[reference_in_train]
-            intents = IntentClassifier.fit([tickets[i].text for i in train_rows], train_labels,
+            intents = IntentClassifier.fit([intent_texts[i] for i in train_rows], train_labels,
                                            vectors[train_rows] if vectors is not None else None,
                                            out_of_fold_rows=reference_in_train)
         else:
@@ -171,7 +186,8 @@ class TicketModel:
         if intents is not None:
             abstention = _abstention_rule(intents, index, target_precision, noisy_labels, novelty_budget)
             intents.out_of_fold = None  # only needed to fit the rule; not worth storing
-        resolutions = {t.ticket_id: Resolution(t.ticket_id, t.external_id, t.intent, t.reply, t.requester_name)
+        resolutions = {t.ticket_id: Resolution(t.ticket_id, t.external_id, t.intent, t.reply, t.requester_name,
+                                               t.context)
                        for t in tickets if t.reply}
         draft_rule = None
         if intents is None:
@@ -200,7 +216,8 @@ class TicketModel:
             metrics["tags"] = {k: tag_model.metrics[k] for k in ("micro_precision", "micro_recall", "micro_f1",
                                                                  "macro_f1") if k in tag_model.metrics}
         return cls(intents, abstention, tags_by_intent, index, resolutions, vocabulary,
-                   encoder.name if encoder is not None else None, metrics, tag_model, ngram_features, draft_rule)
+                   encoder.name if encoder is not None else None, metrics, tag_model, ngram_features, draft_rule,
+                   context_aware=context_aware and intents is not None)
 
     def cluster_vectors(self, texts: list[str], vectors: np.ndarray | None) -> np.ndarray:
         """Unit-length dense rows for clustering: sentence vectors, or reduced n-grams without them."""
@@ -220,13 +237,18 @@ class TicketModel:
             return sentence_part(vector.reshape(1, -1))
         return self.ngram_row(text) if ngrams is None else ngrams
 
-    def intent_judgement(self, text: str, vector: np.ndarray | None, ngrams=None, query=None) -> IntentJudgement:
+    def intent_judgement(self, text: str, vector: np.ndarray | None, ngrams=None, query=None,
+                         context: ContextKey | None = None) -> IntentJudgement:
         """The intents a suggestion would propose for ``text`` and whether (and why) it would
         abstain, exactly as :func:`core.suggesting.suggest.build_suggestion` decides it (benchmarks and
-        evaluation read this so their figures are the served ones). Needs an intent model."""
+        evaluation read this so their figures are the served ones). Needs an intent model.
+        ``context``: where the question was asked; read only by a :attr:`context_aware` model."""
         intents, abstention = cast(IntentClassifier, self.intents), cast(AbstentionRule, self.abstention)
         ngrams = self.ngram_row(text) if ngrams is None else ngrams
         query = self.similarity_query(text, vector, ngrams) if query is None else query
+        if context is not None and getattr(self, "context_aware", False):
+            text = with_context(text, context)
+            ngrams = self.ngram_row(text)
         reference = self.index.reference_cosines(query)  # read twice: nearest examples per intent, abstention
         shared = reference if intents.neighbour_weight and len(reference) else None
         probabilities, top_decision = intents.probabilities(text, vector, ngrams=ngrams, reference_cosines=shared)

@@ -62,10 +62,11 @@ def panel_suggestion(runtime: Runtime, tenant: str, helpdesk: str, domain: str |
     ticket is not stored and the panel sent no text to suggest from."""
     tenant_id = runtime.db.tenant_id(tenant)
     with runtime.db.tenant_session(tenant_id) as session:
-        row = session.execute(select(TicketRow.id, TicketRow.text, TicketRow.requester_name)
+        row = session.execute(select(TicketRow.id, TicketRow.text, TicketRow.requester_name, TicketRow.page_context)
                               .where(TicketRow.source == helpdesk, TicketRow.external_id == str(external_id))).first()
     if row is not None and row.text.strip():
-        made = suggest(runtime, tenant, row.text, ticket_id=row.id, customer_name=row.requester_name)
+        made = suggest(runtime, tenant, row.text, ticket_id=row.id, customer_name=row.requester_name,
+                       page_context=row.page_context)
         known = True
     else:
         text = clean_message(fallback_text or "")  # cut at a message's cap, marked (core.text.limits)

@@ -248,6 +248,10 @@ class SuggestionRow(TenantScoped, Base):
     #: Whom the suggestion was for: an agent's reply to it greets them, and that name must be
     #: replaced when the reply becomes the preferred answer for other customers.
     customer_name: Mapped[str | None] = mapped_column(String(255))
+    #: Where the question was asked (``area|route``, see :mod:`core.ml.page_context`), when it
+    #: came with a page context: a signal about the suggestion then says on which page the
+    #: resolution worked or failed.
+    context_key: Mapped[str | None] = mapped_column(String(255))
 
 
 class SignalRow(TenantScoped, Base):

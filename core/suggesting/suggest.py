@@ -5,6 +5,12 @@ every suggestion is stored with the model version that made it, so a later signa
 model it judged. Whatever the caller passes, a model reads at most a ticket's model text
 (:func:`core.text.limits.bounded_model_text`): a ticket stored before the caps existed, or a text
 from any other path, costs a bounded time.
+
+A question asked on a page (a stored ticket's ``page_context``, or the ``page_context`` passed
+with free text) is answered for that page (see :mod:`core.ml.page_context`): the intent model reads
+where it was asked, the similar resolved tickets asked on the same page win a close call, and the
+suggestion is stored with its context key, so a signal about it says which resolution worked on
+which page. Without a page context, everything is as it was before.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from core.ml.abstention import AMBIGUOUS, LOW_CONFIDENCE
 from core.ml.encoder import encoder_for
 from core.ml.memory import FeedbackMemory
 from core.ml.model import TicketModel
+from core.ml.page_context import RERANK_POOL, ContextKey, context_key, rerank
 from core.ml.registry import StoredModel
 from core.ml.templates import templates_for
 from core.runtime import Runtime
@@ -31,7 +38,7 @@ from core.suggesting.drafting import draft_from_evidence, draft_reply, outline
 from core.suggesting.rewrite import rewrite_draft
 from core.text.entities import find_entities
 from core.text.limits import bounded_model_text
-from core.types import Entity, Evidence, Suggestion, TagScore
+from core.types import Entity, Evidence, PageContext, Suggestion, TagScore
 
 #: Loaded models by (database, tenant, model name, version): one per tenant, the version in service.
 _models: dict[tuple[str, str, str, str], tuple[TicketModel, StoredModel]] = {}
@@ -86,21 +93,22 @@ def _encode_one(encoding, text: str):
 
 def build_suggestion(model: TicketModel, stored: StoredModel, text: str, customer_name: str | None = None,
                      exclude_ticket_id: int | None = None, vector=None, memory: FeedbackMemory | None = None,
-                     query=None) -> Suggestion:
+                     query=None, context: ContextKey | None = None) -> Suggestion:
     """A suggestion for ``text`` with its :func:`sentence_vector` (pure: reads the model and the
     live ``memory`` of signals, writes nothing). ``query`` is the similarity row when the caller
-    already has it."""
+    already has it; ``context`` where the question was asked (:func:`core.ml.page_context.context_key`)."""
     text = bounded_model_text(text)
     ngrams = model.ngram_row(text)  # read by the intent, tag and (without an encoder) similarity models
     query = model.similarity_query(text, vector, ngrams) if query is None else query
     if model.intents is None:
-        return _without_intents(model, stored, text, customer_name, exclude_ticket_id, vector, memory, query, ngrams)
-    judged = model.intent_judgement(text, vector, ngrams, query)
+        return _without_intents(model, stored, text, customer_name, exclude_ticket_id, vector, memory, query, ngrams,
+                                context)
+    judged = model.intent_judgement(text, vector, ngrams, query, context)
     probabilities, reason = judged.probabilities, judged.abstain_reason
     intent, confidence = next(iter(probabilities.items()))
     tags = _tags(model, probabilities, ngrams, vector)
     learned_from: list[int] = []
-    match = memory.closest(query) if memory is not None else None
+    match = memory.closest(query, context) if memory is not None else None
     if match is not None:  # a person answered nearly this question since the model was trained
         learned_from.append(match.taught.signal_id)
         if match.taught.intent:
@@ -109,12 +117,13 @@ def build_suggestion(model: TicketModel, stored: StoredModel, text: str, custome
                 tags = _tags(model, {intent: 1.0}, ngrams, vector)
         if match.taught.tags is not None:
             tags = [TagScore(tag=t, confidence=1.0) for t in match.taught.tags]
-    neighbours = [n for n in model.index.nearest(query, k=6, intent=intent) if n[0] != exclude_ticket_id][:5]
+    neighbours = _neighbours(model, query, exclude_ticket_id, memory, context, intent)
     evidence = _evidence(model, neighbours)
     draft = draft_source = None
     if reason is None:
-        preferred = memory.preferred_reply.get(intent) if memory is not None else None
-        if preferred is not None and memory is not None and not memory.demoted(f"signal:{preferred.signal_id}"):
+        preferred = memory.preferred(intent, context) if memory is not None else None
+        if preferred is not None and memory is not None \
+                and not memory.demoted(f"signal:{preferred.signal_id}", context):
             draft_source = f"signal:{preferred.signal_id}"
             learned_from.append(preferred.signal_id)
             # An agent's edited reply to another customer: the same slot rule as any evidence reply.
@@ -122,7 +131,7 @@ def build_suggestion(model: TicketModel, stored: StoredModel, text: str, custome
             draft = draft_reply(cast(str, preferred.reply), preferred.customer_name, customer_name, text,
                                 model.vocabulary.people, templates_for(model), intent)
         elif neighbours:
-            draft, draft_source = _draft_from(model, neighbours, memory, customer_name, text)
+            draft, draft_source = _draft_from(model, neighbours, memory, customer_name, text, context)
     return Suggestion(
         intent=intent,
         confidence=round(confidence, 4),
@@ -153,12 +162,31 @@ def _evidence(model: TicketModel, neighbours) -> list[Evidence]:
             for tid, score in neighbours]
 
 
+def _neighbours(model: TicketModel, query, exclude_ticket_id: int | None, memory: FeedbackMemory | None,
+                context: ContextKey | None, intent: str | None = None) -> list[tuple[int, float]]:
+    """The five closest resolved tickets (of ``intent`` when given), best first. With a page
+    context, the closest :data:`~core.ml.page_context.RERANK_POOL` are re-ranked so one asked on
+    the same page, or whose reply worked on it, wins a close call (see :func:`core.ml.page_context.rerank`)."""
+    if context is None:
+        return [n for n in model.index.nearest(query, k=6, intent=intent) if n[0] != exclude_ticket_id][:5]
+    pool = [n for n in model.index.nearest(query, k=RERANK_POOL + 1, intent=intent) if n[0] != exclude_ticket_id]
+
+    def context_of(ticket_id: int) -> str | None:
+        return getattr(model.resolutions[ticket_id], "context", None)
+
+    def worked(ticket_id: int) -> bool:
+        return memory is not None and memory.worked_on(f"ticket:{ticket_id}", context)
+
+    return rerank(pool, context, context_of, worked=worked)[:5]
+
+
 def _draft_from(model: TicketModel, neighbours, memory: FeedbackMemory | None, customer_name: str | None,
-                text: str) -> tuple[str, str]:
-    """The draft from the closest resolved ticket whose reply no outcome has demoted: that reply's
-    learned skeleton, filled for this customer (see :mod:`core.suggesting.drafting`)."""
+                text: str, context: ContextKey | None = None) -> tuple[str, str]:
+    """The draft from the closest resolved ticket whose reply no outcome has demoted (on this
+    page, with a ``context``): that reply's learned skeleton, filled for this customer (see
+    :mod:`core.suggesting.drafting`)."""
     sources = [f"ticket:{tid}" for tid, _ in neighbours]
-    chosen = next((i for i, s in enumerate(sources) if not (memory is not None and memory.demoted(s))), 0)
+    chosen = next((i for i, s in enumerate(sources) if not (memory is not None and memory.demoted(s, context))), 0)
     best = model.resolutions[neighbours[chosen][0]]
     draft = draft_from_evidence(templates_for(model), best.ticket_id, best.reply, best.requester_name, customer_name,
                                 text, best.intent)
@@ -167,14 +195,14 @@ def _draft_from(model: TicketModel, neighbours, memory: FeedbackMemory | None, c
 
 def _without_intents(model: TicketModel, stored: StoredModel, text: str, customer_name: str | None,
                      exclude_ticket_id: int | None, vector, memory: FeedbackMemory | None, query,
-                     ngrams) -> Suggestion:
+                     ngrams, context: ContextKey | None = None) -> Suggestion:
     """Day one: no intent labels yet. Similar resolved tickets, tags, and a draft from the closest
     one when it is as close as replies in this history agree (:class:`core.ml.retrieval.DraftRule`);
     otherwise similar tickets only, marked as abstained."""
-    neighbours = [n for n in model.index.nearest(query, k=6) if n[0] != exclude_ticket_id][:5]
+    neighbours = _neighbours(model, query, exclude_ticket_id, memory, context)
     tags = _tags(model, {}, ngrams, vector)
     learned_from: list[int] = []
-    match = memory.closest(query) if memory is not None else None
+    match = memory.closest(query, context) if memory is not None else None
     if match is not None and match.taught.tags is not None:
         learned_from.append(match.taught.signal_id)
         tags = [TagScore(tag=t, confidence=1.0) for t in match.taught.tags]
@@ -182,7 +210,7 @@ def _without_intents(model: TicketModel, stored: StoredModel, text: str, custome
     confident = bool(neighbours) and model.draft_rule is not None and model.draft_rule.allows(closest)
     draft = draft_source = None
     if confident:
-        draft, draft_source = _draft_from(model, neighbours, memory, customer_name, text)
+        draft, draft_source = _draft_from(model, neighbours, memory, customer_name, text, context)
     return Suggestion(
         intent=None, confidence=round(float(closest), 4), abstained=not confident,
         abstain_reason=None if confident else LOW_CONFIDENCE, tags=tags,
@@ -200,15 +228,17 @@ def live_memory(runtime: Runtime, tenant_id: int, model: TicketModel, stored: St
 
 
 def suggest(runtime: Runtime, tenant_slug: str, text: str, ticket_id: int | None = None,
-            customer_name: str | None = None) -> Suggestion:
-    """Suggest for ``text`` and store the suggestion so signals can refer to it."""
+            customer_name: str | None = None, page_context: PageContext | dict | None = None) -> Suggestion:
+    """Suggest for ``text`` and store the suggestion so signals can refer to it. ``page_context``:
+    where the customer asked (a stored ticket's, or what the widget sends with free text)."""
     text = bounded_model_text(text)
+    context = context_key(page_context)
     tenant_id = runtime.db.tenant_id(tenant_slug)
     model, stored = current_model(runtime, tenant_slug)
     vector = sentence_vector(runtime, model, text)
     query = model.similarity_query(text, vector)
     suggestion = build_suggestion(model, stored, text, customer_name, exclude_ticket_id=ticket_id, vector=vector,
-                                  memory=live_memory(runtime, tenant_id, model, stored), query=query)
+                                  memory=live_memory(runtime, tenant_id, model, stored), query=query, context=context)
     if runtime.settings.llm_url and suggestion.draft:
         suggestion = _rewritten(runtime, model, suggestion, text, customer_name)
     with runtime.db.transaction(tenant_id) as session:
@@ -219,6 +249,7 @@ def suggest(runtime: Runtime, tenant_slug: str, text: str, ticket_id: int | None
             tags=[t.model_dump() for t in suggestion.tags], entities=[e.model_dump() for e in suggestion.entities],
             draft=suggestion.draft, evidence=[e.model_dump() for e in suggestion.evidence],
             model_version=suggestion.model_version, draft_source=suggestion.draft_source, customer_name=customer_name,
+            context_key=str(context) if context is not None else None,
             vector=np.asarray(query, dtype=np.float32).tobytes() if isinstance(query, np.ndarray) else None,
         )
         session.add(row)
@@ -248,11 +279,12 @@ def suggest_for_ticket(runtime: Runtime, tenant_slug: str, ticket_id: int) -> Su
     tenant_id = runtime.db.tenant_id(tenant_slug)
     with runtime.db.tenant_session(tenant_id) as session:
         ticket = session.execute(
-            select(TicketRow.text, TicketRow.requester_name).where(TicketRow.id == ticket_id)
+            select(TicketRow.text, TicketRow.requester_name, TicketRow.page_context).where(TicketRow.id == ticket_id)
         ).first()
     if ticket is None:
         return None
-    return suggest(runtime, tenant_slug, ticket.text, ticket_id=ticket_id, customer_name=ticket.requester_name)
+    return suggest(runtime, tenant_slug, ticket.text, ticket_id=ticket_id, customer_name=ticket.requester_name,
+                   page_context=ticket.page_context)
 
 
 def similar_tickets(runtime: Runtime, tenant_slug: str, ticket_id: int, limit: int = 10) -> list[dict] | None:

@@ -1,0 +1,24 @@
+"""suggestions remember the page they were asked on (``context_key``), so signals about them
+say which resolution worked on which page
+
+Revision ID: 0021
+Revises: 0020
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0021"
+down_revision = "0020"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("suggestions") as batch:
+        batch.add_column(sa.Column("context_key", sa.String(length=255), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("suggestions") as batch:
+        batch.drop_column("context_key")
