@@ -4,9 +4,9 @@ skeleton filled only from this customer's own words (:mod:`core.suggesting.draft
 personal-data rules of drafts hold here too. The question is stored as a suggestion (not a
 ticket), so the customer's "helpful" or "not helpful" teaches like any outcome.
 
-The page context is kept on the widget session (:mod:`core.widget.sessions`); the suggestion
-call does not read it yet. The seam is :func:`suggest_for_page`: once suggestions take the page
-context, it is passed there, and nothing else in the widget changes."""
+The page context is kept on the widget session (:mod:`core.widget.sessions`) and passed to the
+suggestion: the intent and the resolution chosen depend on the page the customer is on
+(:mod:`core.ml.page_context`), and the signals the session's feedback records say which page."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def suggest_for_page(runtime: Runtime, tenant: str, question: str, context: Page
     if not text:
         return None
     try:
-        return suggest(runtime, tenant, text)
+        return suggest(runtime, tenant, text, page_context=context)
     except ModelUnusable:
         raise  # the operator's to fix (503), not "no answer"
     except ModelLoadError:

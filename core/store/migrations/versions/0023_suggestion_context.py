@@ -1,15 +1,15 @@
 """suggestions remember the page they were asked on (``context_key``), so signals about them
 say which resolution worked on which page
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0023
+Revises: 0022
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021"
-down_revision = "0020"
+revision = "0023"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
