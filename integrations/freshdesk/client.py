@@ -44,6 +44,7 @@ from requests.adapters import HTTPAdapter
 from core.errors import BadInput
 from core.helpdesk.contract import BackfillPage, Connection
 from core.helpdesk.outbound import RetryPolicy, asked_wait
+from core.helpdesk.page_fields import PageFields
 from integrations.freshdesk import adapter
 from integrations.freshdesk.account import account_host
 from integrations.freshdesk.cursor import BackfillCursor
@@ -100,6 +101,7 @@ class FreshdeskClient:
         self._last = threading.local()
         self._api = _library_api(self.domain, connection, timeout, self._remember)
         self._group_names: dict[str, str] | None = None
+        self._page_fields = PageFields.from_settings(connection.settings)
 
     def __repr__(self) -> str:
         return f"FreshdeskClient({self.domain!r})"
@@ -125,7 +127,7 @@ class FreshdeskClient:
             with ThreadPoolExecutor(self._workers) as pool:
                 conversations = list(pool.map(self._conversations, [t.id for t in fresh]))
             groups = self.group_names() if fresh else {}
-            tickets = [adapter.ticket_from_api(_fields(t), c, groups)
+            tickets = [adapter.ticket_from_api(_fields(t), c, groups, self._page_fields)
                        for t, c in zip(fresh, conversations, strict=True)]
             try:
                 position = position.after(listed) if more else None

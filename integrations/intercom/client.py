@@ -55,6 +55,7 @@ from core.errors import BadInput
 from core.events import MalformedPayload
 from core.helpdesk.contract import BackfillPage, Connection
 from core.helpdesk.outbound import RetryPolicy
+from core.helpdesk.page_fields import PageFields
 from core.types import Ticket
 from integrations.intercom.adapter import ticket_from_conversation
 from integrations.intercom.errors import (
@@ -128,6 +129,7 @@ class IntercomClient:
         # means python-intercom changed its internals: the tests fail at once.
         self._http = self._sdk._client_wrapper.httpx_client
         self._team_names: dict[str, str] | None = None
+        self._page_fields = PageFields.from_settings(connection.settings)
 
     # -- backfill ----------------------------------------------------------------------------------
 
@@ -181,7 +183,7 @@ class IntercomClient:
             log.info("intercom %s: conversation %s vanished during the backfill", self.tenant, conversation_id)
             return None
         try:
-            return ticket_from_conversation(found, teams)
+            return ticket_from_conversation(found, teams, self._page_fields)
         except MalformedPayload as exc:
             log.warning("intercom %s: conversation %s left out of the backfill: %s", self.tenant, conversation_id, exc)
             return None

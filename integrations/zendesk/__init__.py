@@ -9,6 +9,7 @@ the HTTP stack. Admin setup: ``SETUP.md`` beside this file.
 from __future__ import annotations
 
 from core.helpdesk.contract import PanelPackage, SettingSpec
+from core.helpdesk.page_fields import page_field_settings
 from integrations.base import WebhookIntegration
 from integrations.zendesk import webhooks
 from integrations.zendesk.account import account_host
@@ -24,9 +25,11 @@ INTEGRATION = WebhookIntegration(
     app_module="integrations.zendesk.sidebar",
     ticket_url_template="https://{domain}/agent/tickets/{id}",
     panel_package=PanelPackage("zendesk", "manifests.checks:check_zendesk"),
-    capabilities=frozenset({"webhooks", "backfill", "write_back_tags", "private_note", "panel", "panel_apply_tags"}),
+    capabilities=frozenset({"webhooks", "backfill", "write_back_tags", "private_note", "panel", "panel_apply_tags",
+                            "create_ticket"}),
     account_of=account_host,
     app_settings=(SettingSpec("zendesk_app_id",  # signed_urls.APP_ID_SETTING (kept out of this import)
                               "the id Zendesk gave the uploaded sidebar app (its public key verifies "
-                              "the panel's signed URL)", pattern=r"\d+"),),
+                              "the panel's signed URL)", pattern=r"\d+"),
+                  *page_field_settings("the id of the ticket field", r"\d+")),
 )

@@ -79,6 +79,7 @@ from core.helpdesk.contract import (
     error_class_for,
 )
 from core.helpdesk.outbound import RetryPolicy
+from core.helpdesk.page_fields import PageFields
 from core.types import Ticket
 from integrations.zendesk.account import account_host
 from integrations.zendesk.adapter import ticket_from_rest
@@ -190,6 +191,7 @@ class ZendeskClient:
                          session=_session(account_url, connection.api_url, retry))
 
         self.page_size = page_size
+        self._page_fields = PageFields.from_settings(connection.settings)
         self._names: tuple[dict[str, str], dict[str, str]] | None = None  # (groups, forms), read once
         self._zenpy = zenpy(IDEMPOTENT_RETRY)
         self._notes = zenpy(CONNECT_ONLY_RETRY)  # a separate session: its PUT must not be retried on 5xx
@@ -278,7 +280,8 @@ class ZendeskClient:
                 continue
             comments = self._comments(raw["id"])
             if comments is not None:
-                tickets.append(ticket_from_rest(raw, comments, self._users(raw, comments), groups, forms))
+                tickets.append(ticket_from_rest(raw, comments, self._users(raw, comments), groups, forms,
+                                                self._page_fields))
         return tickets
 
     def _comments(self, ticket_id: int) -> list[dict[str, Any]] | None:
