@@ -154,6 +154,35 @@ def test_a_new_conversation_brings_its_first_message_and_customer():
     assert (event.group, event.ticket_type, event.form, event.macros) == (None, None, None, None)  # no team yet
 
 
+#: The tenant's page-context mapping (``deskloop tenant app --set``): which custom attributes carry what.
+PAGE_ATTRIBUTES = {"page_url_field": "Page URL", "page_title_field": "Page title",
+                   "page_area_field": "Product area", "page_state_field": "App state"}
+
+
+def test_mapped_custom_attributes_name_the_page_over_the_conversations_first_url():
+    created = notification("conversation.user.created")
+    created["data"]["item"]["custom_attributes"].update({
+        "Page URL": "https://app.brightpath.example/billing/invoices/INV-2291", "Page title": "Invoice INV-2291",
+        "Product area": "billing", "App state": '{"plan": "Team", "seats": 12, "auth_token": "x"}'})
+    (event,) = INTEGRATION.parse(encoded(created), PAGE_ATTRIBUTES)
+    context = event.page_context
+    assert (context.url, context.title, context.area) == (
+        "https://app.brightpath.example/billing/invoices/INV-2291", "Invoice INV-2291", "billing")
+    assert context.app_state == {"plan": "Team", "seats": 12}
+    (unmapped,) = INTEGRATION.parse(encoded(created))
+    assert unmapped.page_context.model_dump(exclude_defaults=True) == {
+        "url": "https://app.brightpath.example/billing/invoices"}  # source.url only
+
+
+def test_a_backfilled_conversation_carries_its_mapped_page_attributes(connect):
+    sorting = {0: Sorting(custom_fields={"Product area": "analytics", "App state": {"plan": "Pro", "beta": True}})}
+    c = connect(conversations=2, per_page_max=2, sorting=sorting, settings=PAGE_ATTRIBUTES)
+    first, second = [t for page in c.client.backfill(None, None) for t in page.tickets]
+    assert first.page_context.area == "analytics" and first.page_context.app_state == {"plan": "Pro", "beta": True}
+    assert first.page_context.url == "https://app.brightpath.example/billing/invoices"  # from source.url
+    assert second.page_context.area is None
+
+
 def test_a_team_is_named_with_the_tenants_team_names_and_kept_as_its_id_otherwise():
     created = notification("conversation.user.created")
     created["data"]["item"]["team_assignee_id"] = "5018"
@@ -369,10 +398,12 @@ def connect() -> Iterator[Callable[..., Connected]]:
     """Start a fake Intercom and connect a client to it: ``connect(conversations, per_page_max,
     sorting, **credentials)``."""
     with ExitStack() as servers:
-        def start(conversations: int = 7, per_page_max: int = 3, sorting=None, **credentials: str) -> Connected:
+        def start(conversations: int = 7, per_page_max: int = 3, sorting=None, settings=None,
+                  **credentials: str) -> Connected:
             app = make_app(conversations=conversations, per_page_max=per_page_max, sorting=sorting)
             url = servers.enter_context(serve(app))
-            connection = Connection("acme", "intercom", "api.intercom.io", {**SECRETS, **credentials}, {"api_url": url})
+            connection = Connection("acme", "intercom", "api.intercom.io", {**SECRETS, **credentials},
+                                    {"api_url": url, **(settings or {})})
             return Connected(state(app), IntercomClient(connection), url)
         yield start
 
