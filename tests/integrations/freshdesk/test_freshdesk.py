@@ -193,6 +193,31 @@ def test_a_retried_delivery_dedupes_and_another_fact_does_not():
     assert first.event_id.startswith("1042:agent_replied:20250305T172044Z:")
 
 
+#: The tenant's page-context mapping (``deskloop tenant app --set``, SETUP.md 3.10).
+PAGE_FIELDS = {"page_url_field": "cf_page_url", "page_title_field": "cf_page_title",
+               "page_area_field": "cf_product_area", "page_state_field": "cf_app_state"}
+
+
+def test_mapped_custom_fields_of_a_new_ticket_become_its_page_context():
+    body = delivery("ticket_created", ticket_custom_fields={
+        "cf_page_url": "https://app.northwind.example/settings/export", "cf_page_title": "Export data",
+        "cf_product_area": "{{ticket.cf_product_area}}",  # a field the account does not have: unrendered
+        "cf_app_state": '{"plan": "growth", "password_hint": "x"}'})
+    event = only(body, PAGE_FIELDS)
+    assert event.custom_fields == {"cf_page_url": "https://app.northwind.example/settings/export",
+                                   "cf_page_title": "Export data",
+                                   "cf_app_state": '{"plan": "growth", "password_hint": "x"}'}
+    context = event.page_context
+    assert (context.url, context.title, context.area, context.app_state) == (
+        "https://app.northwind.example/settings/export", "Export data", None, {"plan": "growth"})
+    assert only(body).page_context is None  # no mapping: custom fields only
+
+
+def test_blank_custom_fields_say_nothing():
+    event = only(delivery("properties_changed", ticket_custom_fields={"cf_page_url": " "}), PAGE_FIELDS)
+    assert event.custom_fields is None and event.page_context is None
+
+
 def test_a_template_without_optional_fields_leaves_them_unsaid():
     event = only(delivery("status_changed", ticket_tags=None, ticket_priority=None, ticket_subject=None))
     assert (event.tags, event.priority, event.subject) == (None, None, None)
@@ -317,6 +342,18 @@ def test_backfilled_tickets_are_sorted_as_the_account_sorted_them():
         ("Refund", "Refunds", "late refund", ["refund"]),
         ("Problem", "Deliveries & Returns", None, ["delivery", "returns"]),
         ("Refund", "Refunds", "late refund", ["refund"]), ("Question", "Payments", None, ["payments"])]
+
+
+def test_a_backfilled_ticket_carries_the_page_its_mapped_fields_name():
+    app = make_app(tickets=2, sorting={1: Sorting(custom_fields={
+        "cf_page_url": "https://app.northwind.example/analytics", "cf_product_area": "analytics"})})
+    with serve(app) as url:
+        base = connection(url)
+        mapped = Connection(base.tenant, base.helpdesk, base.domain, base.secrets, {**base.settings, **PAGE_FIELDS})
+        first, second = [t for page in INTEGRATION.client(mapped).backfill(None, None) for t in page.tickets]
+    assert (first.page_context.url, first.page_context.area) == ("https://app.northwind.example/analytics",
+                                                                 "analytics")
+    assert second.page_context is None
 
 
 def test_groups_the_key_may_not_list_keep_their_ids(freshdesk):
