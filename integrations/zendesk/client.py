@@ -57,7 +57,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 from zenpy import Zenpy
-from zenpy.lib.api_objects import BaseObject, Comment
+from zenpy.lib.api_objects import BaseObject, Comment, CustomField, User
 from zenpy.lib.api_objects import Ticket as ZenpyTicket
 from zenpy.lib.exception import (
     APIException,
@@ -79,8 +79,8 @@ from core.helpdesk.contract import (
     error_class_for,
 )
 from core.helpdesk.outbound import RetryPolicy
-from core.helpdesk.page_fields import PageFields
-from core.types import Ticket
+from core.helpdesk.page_fields import PageFields, context_note
+from core.types import PageContext, Ticket
 from integrations.zendesk.account import account_host
 from integrations.zendesk.adapter import ticket_from_rest
 
@@ -232,6 +232,25 @@ class ZendeskClient:
         ticket.comment = Comment(body=body, public=False)
         with self._errors(f"adding a private note to ticket {ticket_external_id}"):
             self._notes.tickets.update(ticket)
+
+    def create_ticket(self, subject: str, body: str, requester_email: str | None, requester_name: str | None,
+                      page_context: PageContext | None) -> str:
+        """``POST tickets.json`` (zenpy ``tickets.create``): the customer as requester (Zendesk
+        finds or makes the user by email), their message as the first public comment, and the page
+        in the ticket fields the tenant mapped (:mod:`core.helpdesk.page_fields`); what has no
+        field goes into a private note after it. Sent once: a retried POST could open it twice."""
+        ticket = ZenpyTicket(subject=subject, comment=Comment(body=body, public=True))
+        if requester_email:
+            ticket.requester = User(email=requester_email, name=requester_name or requester_email)
+        fields = self._page_fields.fields(page_context)
+        if fields:
+            ticket.custom_fields = [CustomField(id=int(key), value=value) for key, value in fields.items()]
+        with self._errors("opening a ticket"):
+            audit = self._notes.tickets.create(ticket)
+        external_id = str(audit.ticket.id)
+        if page_context is not None and self._page_fields.unmapped(page_context):
+            self.add_private_note(external_id, context_note(page_context))
+        return external_id
 
     # Zendesk only ----------------------------------------------------------------------------
 

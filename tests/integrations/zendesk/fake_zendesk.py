@@ -6,7 +6,8 @@ tickets have exactly the fixtures' shape. Each fixture is read when a route firs
 :class:`tests.fake_api.FixtureBook` tells which routes a test exercised. Routes: the cursor-based
 incremental ticket export (``after_cursor``/``after_url``/``end_of_stream``, the ``users``
 sideload), a ticket's comments (cursor pagination), the tags PUT (appends), the ticket PUT
-(records a private note), ``users/me``, the account's groups (cursor pagination) and ticket forms.
+(records a private note), the ticket POST (records a new ticket), ``users/me``, the account's
+groups (cursor pagination) and ticket forms.
 Generated tickets are sorted as the ``sorting`` argument says (:class:`tests.fake_api.Sorting`:
 ``type``, ``group_id`` and ``ticket_form_id`` of named groups and forms, custom fields by field
 id, tags), else as the template ticket is, and say what the ``content`` argument says
@@ -84,6 +85,7 @@ class FakeZendesk:
     forms: NamedIds | None = None  # ticket form name -> id
     tags: dict[int, list[str]] = field(default_factory=dict)  # ticket id -> its tags after our PUTs
     notes: dict[int, list[dict]] = field(default_factory=dict)  # ticket id -> the comments PUT on it
+    created: dict[int, dict] = field(default_factory=dict)  # ticket id -> the ticket POSTed (tickets.json)
     app_public_keys: dict[int, str] = field(default_factory=dict)  # app id -> its PEM public key
     public_key_reads: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -332,6 +334,31 @@ def make_app(tickets: int = 3, page_size: int = 1000, deleted: Iterable[int] = (
         updated["audit"]["events"][0].update(body=comment["body"], plain_body=comment["body"],
                                              public=bool(comment.get("public", True)))
         return answer(updated)
+
+    @app.post("/api/v2/tickets.json")
+    def create_ticket():
+        """https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#create-ticket: 201
+        with the ticket and its audit (the shape an update answers); the new ticket is readable
+        afterwards (a note may follow). A ticket without a comment body, or a requester without an
+        email or name, is refused as Zendesk refuses it (422 RecordInvalid)."""
+        posted = (request.get_json(silent=True) or {}).get("ticket") or {}
+        comment, requester = posted.get("comment") or {}, posted.get("requester")
+        if not comment.get("body") or (requester is not None and not (requester.get("email") or requester.get("name"))):
+            return answer({"error": "RecordInvalid", "description": "Record validation errors",
+                           "details": {"base": [{"description": "Comment: cannot be blank"}]}}, 422)
+        with state.lock:
+            state.tickets += 1
+            ticket_id = state.tickets
+            state.created[ticket_id] = posted
+        made = copy_of(UPDATE)
+        made["ticket"].update(id=ticket_id, url=f"{request.url_root}api/v2/tickets/{ticket_id}.json",
+                              subject=posted.get("subject"), raw_subject=posted.get("subject"),
+                              description=comment["body"], status="new",
+                              custom_fields=posted.get("custom_fields") or made["ticket"]["custom_fields"])
+        made["audit"]["ticket_id"] = ticket_id
+        made["audit"]["events"][0].update(body=comment["body"], plain_body=comment["body"],
+                                          public=bool(comment.get("public", True)))
+        return answer(made, 201)
 
     @app.get("/api/v2/groups.json")
     def list_groups():

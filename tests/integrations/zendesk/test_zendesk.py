@@ -16,6 +16,7 @@ import pytest
 
 from core.events import BadSignature, MalformedPayload
 from core.helpdesk.contract import Connection, HelpdeskIntegration, integration
+from core.types import PageContext
 from integrations.zendesk import INTEGRATION
 from integrations.zendesk.client import ZendeskClient, ZendeskError, account_host
 from integrations.zendesk.webhooks import (
@@ -578,6 +579,49 @@ def test_zendesks_refusal_is_reported_with_its_reason():
 def test_the_api_user_id_is_the_tokens_user():
     with account() as (client, _):
         assert client.api_user_id() == "17834526200"
+
+
+def test_a_widget_ticket_is_opened_with_its_requester_and_the_page_in_the_mapped_fields():
+    context = PageContext(url="https://app.northwind.example/analytics", title="Analytics", area="analytics",
+                          app_state={"plan": "pro", "csrf_token": "x"})
+    app = make_app(tickets=2)
+    with serve(app) as url:
+        connection = Connection("larkspur", "zendesk", "larkspur.zendesk.com", SECRETS,
+                                {"api_url": url, **PAGE_FIELDS})
+        external_id = INTEGRATION.client(connection).create_ticket(
+            "How do I export?", "Where is the export button?", "ana@example.com", "Ana Silva", context)
+    state = fake(app)
+    assert external_id == "3"
+    [post] = requests_to(state, "/api/v2/tickets.json", "POST")
+    sent = post.json["ticket"]
+    assert sent["subject"] == "How do I export?" and sent["comment"] == {
+        "body": "Where is the export button?", "public": True}
+    assert {k: v for k, v in sent["requester"].items() if v is not None} == {"email": "ana@example.com",
+                                                                            "name": "Ana Silva"}
+    assert {str(f["id"]): f["value"] for f in sent["custom_fields"]} == {
+        "360014408811": "https://app.northwind.example/analytics", "360014408822": "Analytics",
+        "360014408833": "analytics", "360014408844": '{"plan": "pro"}'}
+    assert not state.notes  # everything had a field
+
+
+def test_a_widget_ticket_without_mapped_fields_carries_the_page_in_a_private_note():
+    context = PageContext(url="https://app.northwind.example/settings/export", area="settings",
+                          app_state={"plan": "team"})
+    with account(tickets=1) as (client, state):
+        external_id = client.create_ticket("Export", "How do I export?", None, None, context)
+    assert external_id == "2" and "custom_fields" not in state.created[2] and "requester" not in state.created[2]
+    [note] = state.notes[2]
+    assert note["public"] is False
+    assert note["body"].splitlines()[1:] == ["Page: https://app.northwind.example/settings/export",
+                                             "Area: settings", "plan: team"]
+
+
+def test_a_refused_widget_ticket_is_a_zendesk_error_and_is_not_retried():
+    with account(tickets=1) as (client, state):
+        state.faults.add("/api/v2/tickets.json", 503)
+        with pytest.raises(ZendeskError) as raised:
+            client.create_ticket("Export", "How?", "ana@example.com", None, None)
+    assert raised.value.status == 503 and len(requests_to(state, "/api/v2/tickets.json", "POST")) == 1
 
 
 def test_every_api_fixture_is_served():
