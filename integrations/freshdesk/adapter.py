@@ -278,9 +278,14 @@ def note_html(text: str) -> str:
 
     Notes are HTML (https://developers.freshdesk.com/api/#add_note_to_a_ticket): without this the
     draft's line breaks would collapse into one paragraph."""
+    return f"{paragraphs_html(text)}<p><em>{NOTE_MARKER}</em></p>"
+
+
+def paragraphs_html(text: str) -> str:
+    """Plain text as HTML paragraphs (blank lines part them, single line breaks kept), escaped:
+    Freshdesk's ticket descriptions and notes are HTML."""
     paragraphs = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
-    body = "".join(f"<p>{html.escape(p.strip()).replace(chr(10), '<br>')}</p>" for p in paragraphs)
-    return f"{body}<p><em>{NOTE_MARKER}</em></p>"
+    return "".join(f"<p>{html.escape(p.strip()).replace(chr(10), '<br>')}</p>" for p in paragraphs)
 
 
 def written_by_deskloop(body: str) -> bool:

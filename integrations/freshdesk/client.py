@@ -44,7 +44,8 @@ from requests.adapters import HTTPAdapter
 from core.errors import BadInput
 from core.helpdesk.contract import BackfillPage, Connection
 from core.helpdesk.outbound import RetryPolicy, asked_wait
-from core.helpdesk.page_fields import PageFields
+from core.helpdesk.page_fields import PageFields, context_note
+from core.types import PageContext
 from integrations.freshdesk import adapter
 from integrations.freshdesk.account import account_host
 from integrations.freshdesk.cursor import BackfillCursor
@@ -82,6 +83,8 @@ RATE_LIMIT_WAITS = 20
 DEFAULT_RETRY_AFTER = 60
 #: Codes at which a write is known not to have happened, so repeating it cannot duplicate it.
 NOT_PROCESSED = frozenset({429, 502, 503, 504})
+#: A widget ticket's status, priority and source codes (REST v2): open, low, "Feedback Widget".
+OPEN, LOW, FEEDBACK_WIDGET = 2, 1, 9
 
 
 class FreshdeskClient:
@@ -158,6 +161,28 @@ class FreshdeskClient:
         number = _ticket_number(ticket_external_id)
         self._call(f"add a note to ticket {number}", self._api.comments.create_note, number,
                    adapter.note_html(body), private=True, repeatable=False)
+
+    def create_ticket(self, subject: str, body: str, requester_email: str | None, requester_name: str | None,
+                      page_context: PageContext | None) -> str:
+        """``POST /tickets`` (python-freshdesk ``tickets.create_ticket``) from the customer's email
+        (Freshdesk finds or makes the contact), open, low priority, source "Feedback Widget", with
+        the page in the ``cf_*`` fields the tenant mapped; what has no field goes into a private
+        note after it. Freshdesk needs a requester: without an email nothing is sent. Not retried
+        once Freshdesk may have processed it (a retry could open it twice)."""
+        if not requester_email:
+            raise FreshdeskRequestRejected(f"{self.domain}: Freshdesk needs the customer's email to open a ticket")
+        fields: dict[str, Any] = {"email": requester_email, "description": adapter.paragraphs_html(body),
+                                  "status": OPEN, "priority": LOW, "source": FEEDBACK_WIDGET}
+        if requester_name:
+            fields["name"] = requester_name
+        custom = self._page_fields.fields(page_context)
+        if custom:
+            fields["custom_fields"] = custom
+        ticket = self._call("open a ticket", self._api.tickets.create_ticket, subject, repeatable=False, **fields)
+        external_id = str(ticket.id)
+        if page_context is not None and self._page_fields.unmapped(page_context):
+            self.add_private_note(external_id, context_note(page_context))
+        return external_id
 
     def identity(self) -> dict[str, str]:
         """What webhook parsing needs to know Deskloop's own notes (checks the credentials too)."""

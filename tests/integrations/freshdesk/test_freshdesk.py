@@ -13,11 +13,13 @@ import pytest
 
 from core.events import BadSignature, MalformedPayload
 from core.helpdesk.contract import Connection
+from core.types import PageContext
 from integrations.freshdesk import INTEGRATION
 from integrations.freshdesk.client import FreshdeskClient
 from integrations.freshdesk.errors import (
     FreshdeskAuthError,
     FreshdeskConfigError,
+    FreshdeskRequestRejected,
     FreshdeskUnavailable,
 )
 from integrations.freshdesk.webhooks import SECRET_HEADER, sign
@@ -445,6 +447,56 @@ def test_a_private_note_is_posted_and_its_delivery_is_known_as_deskloops(freshde
     assert "<p>Hi Sofía,<br>swap &lt;M&gt; for XL</p>" in post.json["body"]
     rendered = f"Tomás Ortega : {post.json['body']}"  # as {{ticket.latest_private_comment}} renders it
     assert only(delivery("note_added", ticket_latest_private_comment=rendered)).from_deskloop
+
+
+def mapped_client(url: str):
+    base = connection(url)
+    return INTEGRATION.client(Connection(base.tenant, base.helpdesk, base.domain, base.secrets,
+                                         {**base.settings, **PAGE_FIELDS}))
+
+
+def test_a_widget_ticket_is_opened_from_the_customers_email_with_the_page_in_the_mapped_fields():
+    app = make_app(tickets=3)
+    context = PageContext(url="https://app.northwind.example/analytics", title="Analytics", area="analytics",
+                          app_state={"plan": "growth", "session_token": "s"})
+    with serve(app) as url:
+        external_id = mapped_client(url).create_ticket("Export?", "Where is <export>?\n\nThanks", "liam@example.com",
+                                                       "Liam Okafor", context)
+    server = fake(app)
+    assert external_id == "4"
+    [post] = [r for r in server.requests if r.method == "POST" and r.path == "/api/v2/tickets"]
+    assert post.json == {"subject": "Export?", "email": "liam@example.com", "name": "Liam Okafor",
+                         "description": "<p>Where is &lt;export&gt;?</p><p>Thanks</p>", "status": 2, "priority": 1,
+                         "source": 9, "custom_fields": {
+                             "cf_page_url": "https://app.northwind.example/analytics", "cf_page_title": "Analytics",
+                             "cf_product_area": "analytics", "cf_app_state": '{"plan": "growth"}'}}
+    assert not server.notes
+
+
+def test_a_widget_ticket_without_mapped_fields_carries_the_page_in_a_private_note(freshdesk):
+    server, url = freshdesk
+    context = PageContext(url="https://app.northwind.example/settings", route="/settings/export")
+    external_id = INTEGRATION.client(connection(url)).create_ticket("Export?", "How?", "liam@example.com", None,
+                                                                    context)
+    assert external_id == "26" and "custom_fields" not in server.created_tickets[26]
+    [note] = server.notes[26]
+    assert note["private"] is True and "Page: https://app.northwind.example/settings" in note["body"]
+    assert "Route: /settings/export" in note["body"]
+
+
+def test_a_widget_ticket_without_an_email_is_refused_before_anything_is_sent(freshdesk):
+    server, url = freshdesk
+    with pytest.raises(FreshdeskRequestRejected, match="email"):
+        INTEGRATION.client(connection(url)).create_ticket("Export?", "How?", None, "Liam", None)
+    assert not [r for r in server.requests if r.method == "POST"]
+
+
+def test_a_widget_ticket_is_not_posted_twice_after_a_server_error(freshdesk):
+    server, url = freshdesk
+    server.faults.add("/api/v2/tickets", 500)
+    with pytest.raises(FreshdeskRequestRejected):
+        INTEGRATION.client(connection(url)).create_ticket("Export?", "How?", "liam@example.com", None, None)
+    assert len([r for r in server.requests if r.method == "POST"]) == 1 and not server.created_tickets
 
 
 def test_the_api_user_name_is_the_key_owners_agent_name(freshdesk):
