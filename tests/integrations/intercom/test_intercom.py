@@ -17,6 +17,7 @@ import pytest
 from core.errors import BadInput
 from core.events import BadSignature, MalformedPayload
 from core.helpdesk.contract import ENTRY_POINT_GROUP, Connection, HelpdeskIntegration
+from core.types import PageContext
 from integrations.intercom import INTEGRATION
 from integrations.intercom.adapter import ticket_from_conversation
 from integrations.intercom.client import (
@@ -577,12 +578,62 @@ def test_an_unknown_region_host_is_refused():
         base_url(Connection("acme", "intercom", "acme.intercom.com", SECRETS, {}))
 
 
+def test_a_widget_conversation_is_started_by_a_new_contact_with_the_page_in_the_mapped_attributes(connect):
+    c = connect(conversations=3, admin_id="7200001", settings=PAGE_ATTRIBUTES)
+    context = PageContext(url="https://app.brightpath.example/reports", title="Reports", area="reports",
+                          app_state={"plan": "Team", "auth_header": "Bearer x"})
+    external_id = c.client.create_ticket("Export my data", "Where is the export button?", "sam.okoro@example.com",
+                                         "Sam Okoro", context)
+    assert external_id == conversation_id(3)
+    [search] = requests_to(c.fake, "POST", "/contacts/search")
+    assert search.json["query"] == {"field": "email", "operator": "=", "value": "sam.okoro@example.com"}
+    [created] = requests_to(c.fake, "POST", "/contacts")
+    assert created.json == {"email": "sam.okoro@example.com", "name": "Sam Okoro"}
+    [contact_id] = c.fake.contacts
+    assert c.fake.started[external_id] == {"from": {"type": "user", "id": contact_id},
+                                           "body": "Where is the export button?"}
+    assert c.fake.updates == [{"title": "Export my data", "conversation_id": external_id, "custom_attributes": {
+        "Page URL": "https://app.brightpath.example/reports", "Page title": "Reports", "Product area": "reports",
+        "App state": '{"plan": "Team"}'}}]
+    assert c.fake.replies == []  # everything had an attribute
+
+
+def test_a_known_contact_is_reused_and_an_unmapped_page_goes_into_a_note(connect):
+    c = connect(conversations=1, admin_id="7200001")
+    first = c.client.create_ticket("One", "First question", "sam.okoro@example.com", "Sam Okoro", None)
+    second = c.client.create_ticket("Two", "Second question", "SAM.OKORO@example.com", None,
+                                    PageContext(url="https://app.brightpath.example/settings"))
+    assert len(c.fake.contacts) == 1 and len(requests_to(c.fake, "POST", "/contacts")) == 1
+    assert (first, second) == (conversation_id(1), conversation_id(2))
+    assert all("custom_attributes" not in u for u in c.fake.updates)
+    [note] = c.fake.replies
+    assert note["message_type"] == "note" and note["conversation_id"] == second
+    assert "Page: https://app.brightpath.example/settings" in note["body"]
+
+
+def test_a_widget_conversation_without_an_email_comes_from_a_new_lead(connect):
+    c = connect(conversations=1)
+    external_id = c.client.create_ticket("Help", "Where is export?", None, "Visitor", None)
+    assert not requests_to(c.fake, "POST", "/contacts/search")
+    assert requests_to(c.fake, "POST", "/contacts")[0].json == {"role": "lead", "name": "Visitor"}
+    assert c.fake.started[external_id]["from"]["type"] == "lead"
+
+
+def test_a_widget_conversation_is_not_started_twice_after_a_server_error(connect):
+    c = connect(conversations=1)
+    c.fake.faults.add("/conversations", 502)
+    with pytest.raises(IntercomUnavailable):
+        c.client.create_ticket("Help", "Where is export?", "sam.okoro@example.com", None, None)
+    assert len(requests_to(c.fake, "POST", "/conversations")) == 1
+
+
 def test_every_api_fixture_is_served(connect):
     c = connect(conversations=3)
     c.fake.deleted.add(1)
     list(c.client.backfill(None, None))
     c.client.apply_tags(conversation_id(0), ["billing"])
     c.client.add_private_note(conversation_id(0), "Refund the duplicate charge.")
+    c.client.create_ticket("Export", "Where is export?", "sam.okoro@example.com", "Sam Okoro", None)
     stranger = IntercomClient(Connection("acme", "intercom", None, {**SECRETS, "access_token": "wrong"},
                                          {"api_url": c.url}))
     with pytest.raises(IntercomUnauthorized):
