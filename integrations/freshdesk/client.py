@@ -181,7 +181,10 @@ class FreshdeskClient:
         ticket = self._call("open a ticket", self._api.tickets.create_ticket, subject, repeatable=False, **fields)
         external_id = str(ticket.id)
         if page_context is not None and self._page_fields.unmapped(page_context):
-            self.add_private_note(external_id, context_note(page_context))
+            try:  # the ticket exists: a failed note must not make the caller open another
+                self.add_private_note(external_id, context_note(page_context))
+            except FreshdeskAPIError as exc:
+                log.warning("Freshdesk %s: ticket %s opened without its page note: %s", self.domain, external_id, exc)
         return external_id
 
     def identity(self) -> dict[str, str]:

@@ -245,8 +245,10 @@ class IntercomClient:
         """A conversation the customer starts (``conversations.create`` from the contact: found by
         email, else created, a lead when there is no email), titled ``subject``, with the page in
         the custom attributes the tenant mapped (``conversations.update``, ``PUT
-        /conversations/{id}``); what has no attribute goes into a note by the Deskloop admin. The
-        writes are not retried after a 5xx or a network error (they may have happened)."""
+        /conversations/{id}``); what has no attribute (or all of it, when Intercom refuses the
+        attributes) goes into a note by the Deskloop admin. Once the conversation exists its id is
+        returned whatever happens after (logged), so a retry never opens a second one. The writes
+        are not retried after a 5xx or a network error (they may have happened)."""
         contact_id, role = self._contact_for(requester_email, requester_name)
         message = self._call("conversations.create", lambda: self._sdk.conversations.create(
             from_=CreateConversationRequestFrom(type=role, id=contact_id), body=body,
@@ -255,11 +257,21 @@ class IntercomClient:
         if not conversation_id:
             raise IntercomError("Intercom conversations.create answered without a conversation_id")
         attributes = self._page_fields.fields(page_context)
-        self._call(f"conversations.update {conversation_id}", lambda: self._sdk.conversations.update(
-            conversation_id, title=subject, **({"custom_attributes": attributes} if attributes else {}),
-            request_options=self._options()))  # the same values again: safe to repeat
-        if page_context is not None and self._page_fields.unmapped(page_context):
-            self.add_private_note(conversation_id, context_note(page_context))
+        noted = page_context is not None and self._page_fields.unmapped(page_context)
+        try:  # the conversation exists now: a failure below must not make the caller open another
+            self._call(f"conversations.update {conversation_id}", lambda: self._sdk.conversations.update(
+                conversation_id, title=subject, **({"custom_attributes": attributes} if attributes else {}),
+                request_options=self._options()))  # the same values again: safe to repeat
+        except IntercomError as exc:  # e.g. an attribute the workspace has not defined
+            log.warning("intercom %s: conversation %s opened, its title and attributes not set: %s",
+                        self.tenant, conversation_id, exc)
+            noted = page_context is not None
+        if noted and page_context is not None:
+            try:
+                self.add_private_note(conversation_id, context_note(page_context))
+            except IntercomError as exc:
+                log.warning("intercom %s: conversation %s opened without its page note: %s",
+                            self.tenant, conversation_id, exc)
         return str(conversation_id)
 
     def _contact_for(self, email: str | None, name: str | None) -> tuple[str, Literal["user", "lead"]]:

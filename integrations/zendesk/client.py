@@ -249,7 +249,10 @@ class ZendeskClient:
             audit = self._notes.tickets.create(ticket)
         external_id = str(audit.ticket.id)
         if page_context is not None and self._page_fields.unmapped(page_context):
-            self.add_private_note(external_id, context_note(page_context))
+            try:  # the ticket exists: a failed note must not make the caller open another
+                self.add_private_note(external_id, context_note(page_context))
+            except ZendeskError as exc:
+                log.warning("Zendesk ticket %s opened without its page note: %s", external_id, exc)
         return external_id
 
     # Zendesk only ----------------------------------------------------------------------------

@@ -611,6 +611,16 @@ def test_a_known_contact_is_reused_and_an_unmapped_page_goes_into_a_note(connect
     assert "Page: https://app.brightpath.example/settings" in note["body"]
 
 
+def test_refused_attributes_leave_the_conversation_opened_once_with_the_page_in_a_note(connect):
+    c = connect(conversations=1, admin_id="7200001", settings=PAGE_ATTRIBUTES)
+    c.fake.faults.add(f"/conversations/{conversation_id(1)}", 400)  # e.g. an undefined attribute
+    external_id = c.client.create_ticket("Help", "Where is export?", "sam.okoro@example.com", None,
+                                         PageContext(url="https://app.brightpath.example/reports"))
+    assert external_id == conversation_id(1) and len(c.fake.started) == 1
+    [note] = c.fake.replies
+    assert note["conversation_id"] == external_id and "https://app.brightpath.example/reports" in note["body"]
+
+
 def test_a_widget_conversation_without_an_email_comes_from_a_new_lead(connect):
     c = connect(conversations=1)
     external_id = c.client.create_ticket("Help", "Where is export?", None, "Visitor", None)
