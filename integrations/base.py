@@ -36,7 +36,7 @@ class WebhookIntegration:
     #: The ticket's page in the agent interface, ``{domain}`` and ``{id}`` filled in (similar-ticket links).
     ticket_url_template: str | None = None
     capabilities: frozenset[str] = frozenset({"webhooks", "backfill", "write_back_tags", "private_note", "panel",
-                                              "public_reply", "handoff"})
+                                              "public_reply", "handoff", "create_ticket"})
     app_settings: tuple[SettingSpec, ...] = ()
     panel_package: PanelPackage | None = None
     #: The account a tenant's domain names (see ``account_key``); ``None``: the domain names none.

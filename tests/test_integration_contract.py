@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.events import EVENT_KINDS, HelpdeskEvent
-from core.helpdesk.contract import HelpdeskIntegration, helpdesk_names, integration
+from core.helpdesk.contract import CAPABILITIES, HelpdeskIntegration, TicketCreating, helpdesk_names, integration
 
 HELPDESKS = ["zendesk", "freshdesk", "intercom"]
 
@@ -28,6 +28,29 @@ def test_integration_satisfies_the_protocol(name):
     assert desk.name == name and desk.kind == "helpdesk"
     assert desk.secret_names and not set(desk.secret_names) & set(desk.optional_secret_names)
     assert (Path(desk.fixtures_dir).parent / "SETUP.md").is_file()
+
+
+@pytest.mark.parametrize("name", HELPDESKS)
+def test_a_listed_capability_is_one_the_core_knows_and_create_ticket_has_its_method(name):
+    """The widget files tickets through any client whose integration lists ``create_ticket``
+    (core.widget.filing); the method must be there with the contract's parameters."""
+    import inspect
+    from importlib import import_module
+
+    desk = integration(name)
+    assert desk.capabilities <= CAPABILITIES
+    module, _, cls = desk.client_path.partition(":")
+    method = getattr(getattr(import_module(module), cls), "create_ticket", None)
+    assert ("create_ticket" in desk.capabilities) == (method is not None)
+    if method is not None:
+        assert list(inspect.signature(method).parameters)[1:] == list(
+            inspect.signature(TicketCreating.create_ticket).parameters)[1:]
+
+
+@pytest.mark.parametrize("name", HELPDESKS)
+def test_the_page_context_mapping_is_a_setting_of_every_helpdesk(name):
+    names = {spec.name for spec in integration(name).app_settings}
+    assert {"page_url_field", "page_title_field", "page_area_field", "page_state_field"} <= names
 
 
 @pytest.mark.parametrize("name", HELPDESKS)

@@ -12,12 +12,12 @@ import time
 
 import jwt
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.app import create_app
 from core.learning.feedback import record_signal, text_similarity
 from core.panel.access import PanelIdentity, issue_session
-from core.store.tables import SignalRow
+from core.store.tables import SignalRow, TicketRow
 from core.text.normalize import clean_message
 from core.types import Signal
 from core.web.panel_api import UNFAMILIAR_MESSAGE
@@ -143,6 +143,34 @@ def test_the_suggestion_for_an_open_ticket_names_intent_tags_draft_and_linked_si
     assert "5 working days" in shown["draft"]
     assert shown["similar"] and all(s["url"] == f"https://{ACCOUNT}/agent/tickets/{s['external_id']}"
                                     for s in shown["similar"])
+
+
+def set_page_context(client, external_id: str, context: dict | None) -> None:
+    runtime = client.application.extensions["deskloop"]
+    with runtime.db.transaction(runtime.db.tenant_id("acme")) as session:
+        session.execute(update(TicketRow).where(TicketRow.source == "zendesk", TicketRow.external_id == external_id)
+                        .values(page_context=context))
+
+
+def test_the_panel_shows_the_customers_page_with_a_few_app_state_values_and_never_a_credential(client,
+                                                                                               zendesk_account):
+    state = {"plan": "Team", "api_token": "tok-123", **{f"flag_{n}": n % 2 == 0 for n in range(8)}}
+    set_page_context(client, "4242", {"url": "https://app.acme.example/cards/track", "title": "Track your card",
+                                      "area": "cards", "app_state": state})
+    shown = client.post("/apps/api/tickets/4242/suggestion", json={},
+                        headers=bearer(zendesk_account.app_token)).json
+    page = shown["page"]
+    assert (page["url"], page["title"], page["area"]) == ("https://app.acme.example/cards/track",
+                                                          "Track your card", "cards")
+    assert list(page["state"]) == ["plan", "flag_0", "flag_1", "flag_2", "flag_3"]  # at most five, in order
+    assert "tok-123" not in json.dumps(shown)
+
+
+def test_a_ticket_without_page_context_shows_no_page(client, zendesk_account):
+    set_page_context(client, "4242", None)
+    shown = client.post("/apps/api/tickets/4242/suggestion", json={},
+                        headers=bearer(zendesk_account.app_token)).json
+    assert shown["page"] is None
 
 
 def test_an_unseen_ticket_is_suggested_from_the_text_the_panel_read(client, zendesk_account):

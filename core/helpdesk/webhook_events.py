@@ -41,6 +41,7 @@ from core.dispatch.requeue import requeue_unfinished
 from core.errors import BadInput, NotFound
 from core.events import HelpdeskEvent
 from core.helpdesk.event_failures import due_condition, record_failure
+from core.helpdesk.page_fields import merged as merged_page_context
 from core.labelling.taxonomy import load_aliases
 from core.learning.kinds import TEACHING_EVENTS
 from core.runtime import Runtime
@@ -396,7 +397,7 @@ def _apply_fields(ticket: TicketRow, event: HelpdeskEvent, aliases: dict[str, st
     if event.macros is not None:
         changes["macros"] = list(event.macros)
     if event.page_context is not None:
-        changes["page_context"] = event.page_context.model_dump(mode="json")
+        changes["page_context"] = merged_page_context(ticket.page_context, event.page_context)
     if event.csat is not None:
         changes["csat_score"], changes["csat_comment"] = event.csat.score, event.csat.comment
     if event.status in ("solved", "closed") and ticket.solved_at is None:

@@ -4,7 +4,8 @@ A panel knows the ticket by the helpdesk's own id. :func:`panel_suggestion` find
 (or, when its webhook has not been applied yet, suggests from the text the panel could read, cleaned
 and cut like a stored message's: a long description is read up to its cap, never refused),
 makes a stored suggestion so the agent's answer can refer to it, and adds what an agent needs at a
-glance: the similar tickets with links back into the helpdesk. :func:`record_sent` turns the reply
+glance: the similar tickets with links back into the helpdesk, and the page the customer wrote from
+when the ticket carries one. :func:`record_sent` turns the reply
 the agent finally sent into the draft-versus-sent signal; :func:`record_wrong` is the agent saying
 the suggestion was wrong.
 
@@ -15,20 +16,24 @@ helpdesk's webhook moments later) is the one recorded; see :func:`core.learning.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 
 from core.errors import BadInput, NotFound
 from core.helpdesk.contract import registered
+from core.helpdesk.page_fields import safe_state
 from core.learning.feedback import record_signal
 from core.runtime import Runtime
 from core.store.tables import SignalRow, TicketRow
 from core.suggesting.suggest import suggest
 from core.text.normalize import clean_message
-from core.types import Signal, Suggestion
+from core.types import PageContext, Signal, Suggestion
 
 #: How many of the suggestion's evidence tickets a panel lists.
 SIMILAR_SHOWN = 3
+#: How many app-state values of the customer's page a panel lists.
+STATE_SHOWN = 5
 
 
 @dataclass
@@ -41,10 +46,33 @@ class SimilarShown:
 
 
 @dataclass
+class PageShown:
+    """Where the customer was, as an agent needs it at a glance: the page, its title, the product
+    area and a few app-state values (credential-named keys never; see :mod:`core.helpdesk.page_fields`)."""
+
+    url: str | None
+    title: str | None
+    area: str | None
+    route: str | None
+    state: dict[str, Any]
+
+    @classmethod
+    def of(cls, stored: dict[str, Any] | None) -> PageShown | None:
+        if not stored:
+            return None
+        context = PageContext.model_validate(stored)
+        state = dict(list(safe_state(context.app_state).items())[:STATE_SHOWN])
+        if not (context.url or context.title or context.area or context.route or state):
+            return None
+        return cls(context.url, context.title, context.area, context.route, state)
+
+
+@dataclass
 class PanelSuggestion:
     suggestion: Suggestion
     ticket_known: bool  # False: suggested from the panel's text, the ticket's webhook not yet applied
     similar: list[SimilarShown] = field(default_factory=list)
+    page: PageShown | None = None
 
 
 def ticket_url(helpdesk: str, domain: str | None, external_id: str) -> str | None:
@@ -74,7 +102,8 @@ def panel_suggestion(runtime: Runtime, tenant: str, helpdesk: str, domain: str |
             raise NotFound(f"Deskloop has not received {helpdesk} ticket {external_id} yet", field="ticket")
         made = suggest(runtime, tenant, text, ticket_id=row.id if row is not None else None)
         known = row is not None
-    return PanelSuggestion(made, known, _similar(runtime, tenant_id, helpdesk, domain, made))
+    page = PageShown.of(row.page_context) if row is not None else None
+    return PanelSuggestion(made, known, _similar(runtime, tenant_id, helpdesk, domain, made), page)
 
 
 def _similar(runtime: Runtime, tenant_id: int, helpdesk: str, domain: str | None,

@@ -134,7 +134,7 @@ def panel_payload(made: PanelSuggestion) -> dict:
         "notice": NOT_TRAINED_MESSAGE if s.intent_model == "not_trained" and not s.abstained else None,
         "tags": [t.model_dump() for t in s.tags], "draft": None if s.abstained else s.draft,
         "entities": [e.model_dump() for e in s.entities], "similar": [asdict(x) for x in made.similar],
-        "model_version": s.model_version,
+        "model_version": s.model_version, "page": asdict(made.page) if made.page else None,
     }
 
 

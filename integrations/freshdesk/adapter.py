@@ -29,6 +29,7 @@ from typing import Any
 
 from dateutil import parser as dateparser
 
+from core.helpdesk.page_fields import PageFields
 from core.types import Message, Person, Priority, Status, Ticket
 
 #: REST v2 status codes. 6 and above are an account's custom statuses ("Waiting on Customer",
@@ -65,9 +66,10 @@ _ATTACHMENTS_TAIL = re.compile(r"\n\n(?:Ticket a|A)ttachments :\n.*\Z", re.S)
 
 
 def ticket_from_api(ticket: Mapping[str, Any], conversations: Sequence[Mapping[str, Any]],
-                    groups: Mapping[str, str] | None = None) -> Ticket:
+                    groups: Mapping[str, str] | None = None, page_fields: PageFields | None = None) -> Ticket:
     """A REST v2 ticket (listed with ``include=requester,description``) and its conversations;
-    ``groups`` names the account's groups by id (as strings), an unnamed group keeps its id.
+    ``groups`` names the account's groups by id (as strings), an unnamed group keeps its id;
+    ``page_fields`` the ``cf_*`` fields the tenant keeps the customer's page in.
 
     The description is the customer's first message; each conversation follows in time order,
     ``incoming`` ones from the customer, the rest from agents (``private`` ones are notes).
@@ -101,6 +103,7 @@ def ticket_from_api(ticket: Mapping[str, Any], conversations: Sequence[Mapping[s
         created_at=created_at,
         updated_at=api_time(ticket.get("updated_at")),
         custom_fields=dict(ticket.get("custom_fields") or {}),
+        page_context=(page_fields or PageFields()).context(ticket.get("custom_fields")),
         ticket_type=text_or_none(ticket.get("type")),
         group=_group_name(ticket.get("group_id"), groups),
     )
@@ -275,13 +278,18 @@ def note_html(text: str) -> str:
 
     Notes are HTML (https://developers.freshdesk.com/api/#add_note_to_a_ticket): without this the
     draft's line breaks would collapse into one paragraph."""
-    return f"{reply_html(text)}<p><em>{NOTE_MARKER}</em></p>"
+    return f"{paragraphs_html(text)}<p><em>{NOTE_MARKER}</em></p>"
 
 
 def reply_html(text: str) -> str:
-    """Plain text as the HTML of a reply body: a paragraph per blank-line separated block, line
-    breaks kept. No marker: the customer reads it, and the echo of Deskloop's reply is told
-    apart by its author instead (:mod:`.webhooks`)."""
+    """Plain text as the HTML of a reply body. No marker: the customer reads it, and the echo of
+    Deskloop's reply is told apart by its author instead (:mod:`.webhooks`)."""
+    return paragraphs_html(text)
+
+
+def paragraphs_html(text: str) -> str:
+    """Plain text as HTML paragraphs (blank lines part them, single line breaks kept), escaped:
+    Freshdesk's ticket descriptions, replies and notes are HTML."""
     paragraphs = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
     return "".join(f"<p>{html.escape(p.strip()).replace(chr(10), '<br>')}</p>" for p in paragraphs)
 

@@ -58,6 +58,8 @@ from core.helpdesk.contract import (
     named_id,
 )
 from core.helpdesk.outbound import RetryPolicy, asked_wait
+from core.helpdesk.page_fields import PageFields, context_note
+from core.types import PageContext
 from integrations.freshdesk import adapter
 from integrations.freshdesk.account import account_host
 from integrations.freshdesk.cursor import BackfillCursor
@@ -99,6 +101,9 @@ NOT_PROCESSED = frozenset({429, 502, 503, 504})
 STATUS_CODES = {status: code for code, status in adapter.STATUS_CODES.items()
                 if status in ("open", "pending", "solved")}
 
+#: A widget ticket's status, priority and source codes (REST v2): open, low, "Feedback Widget".
+OPEN, LOW, FEEDBACK_WIDGET = 2, 1, 9
+
 
 class FreshdeskClient:
     """Backfill, tags and private notes for the account a :class:`Connection` names.
@@ -117,6 +122,7 @@ class FreshdeskClient:
         self._last = threading.local()
         self._api = _library_api(self.domain, connection, timeout, self._remember)
         self._group_names: dict[str, str] | None = None
+        self._page_fields = PageFields.from_settings(connection.settings)
 
     def __repr__(self) -> str:
         return f"FreshdeskClient({self.domain!r})"
@@ -142,7 +148,7 @@ class FreshdeskClient:
             with ThreadPoolExecutor(self._workers) as pool:
                 conversations = list(pool.map(self._conversations, [t.id for t in fresh]))
             groups = self.group_names() if fresh else {}
-            tickets = [adapter.ticket_from_api(_fields(t), c, groups)
+            tickets = [adapter.ticket_from_api(_fields(t), c, groups, self._page_fields)
                        for t, c in zip(fresh, conversations, strict=True)]
             try:
                 position = position.after(listed) if more else None
@@ -229,6 +235,31 @@ class FreshdeskClient:
             raise FreshdeskRequestRejected(f"{self.domain} has no group called {name!r} (its groups: {known}); "
                                            "fix the tenant's handoff group setting")
         return found
+
+    def create_ticket(self, subject: str, body: str, requester_email: str | None, requester_name: str | None,
+                      page_context: PageContext | None) -> str:
+        """``POST /tickets`` (python-freshdesk ``tickets.create_ticket``) from the customer's email
+        (Freshdesk finds or makes the contact), open, low priority, source "Feedback Widget", with
+        the page in the ``cf_*`` fields the tenant mapped; what has no field goes into a private
+        note after it. Freshdesk needs a requester: without an email nothing is sent. Not retried
+        once Freshdesk may have processed it (a retry could open it twice)."""
+        if not requester_email:
+            raise FreshdeskRequestRejected(f"{self.domain}: Freshdesk needs the customer's email to open a ticket")
+        fields: dict[str, Any] = {"email": requester_email, "description": adapter.paragraphs_html(body),
+                                  "status": OPEN, "priority": LOW, "source": FEEDBACK_WIDGET}
+        if requester_name:
+            fields["name"] = requester_name
+        custom = self._page_fields.fields(page_context)
+        if custom:
+            fields["custom_fields"] = custom
+        ticket = self._call("open a ticket", self._api.tickets.create_ticket, subject, repeatable=False, **fields)
+        external_id = str(ticket.id)
+        if page_context is not None and self._page_fields.unmapped(page_context):
+            try:  # the ticket exists: a failed note must not make the caller open another
+                self.add_private_note(external_id, context_note(page_context))
+            except FreshdeskAPIError as exc:
+                log.warning("Freshdesk %s: ticket %s opened without its page note: %s", self.domain, external_id, exc)
+        return external_id
 
     def identity(self) -> dict[str, str]:
         """What webhook parsing needs to know Deskloop's own notes (checks the credentials too)."""

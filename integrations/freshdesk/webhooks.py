@@ -36,6 +36,7 @@ from datetime import datetime
 from typing import Any
 
 from core.events import BadSignature, EventKind, HelpdeskEvent, MalformedPayload
+from core.helpdesk.page_fields import PageFields
 from core.types import AuthorRole, Csat, Message, Person
 from integrations.freshdesk import adapter
 from integrations.payload import Payload
@@ -93,25 +94,25 @@ def parse(body: bytes, settings: Mapping[str, Any] | None = None) -> list[Helpde
     if handler is None:
         return []
     api_user = str((settings or {}).get(API_USER_SETTING) or "").strip() or None
-    return handler(root, _Common.read(root, name, api_user))
+    return handler(root, _Common.read(root, name, api_user, PageFields.from_settings(settings)))
 
 
 class _Common:
     """The fields every template carries, read once."""
 
     def __init__(self, root: Payload, name: str, ticket_id: str, occurred_at: datetime,
-                 api_user: str | None) -> None:
+                 api_user: str | None, page_fields: PageFields | None = None) -> None:
         self.root, self.name, self.ticket_id, self.occurred_at = root, name, ticket_id, occurred_at
-        self.api_user = api_user
+        self.api_user, self.page_fields = api_user, page_fields or PageFields()
         digest = hashlib.sha256(json.dumps(root.data, sort_keys=True).encode("utf-8")).hexdigest()[:12]
         self.event_id = f"{ticket_id}:{name}:{occurred_at:%Y%m%dT%H%M%SZ}:{digest}"
 
     @classmethod
-    def read(cls, root: Payload, name: str, api_user: str | None) -> _Common:
+    def read(cls, root: Payload, name: str, api_user: str | None, page_fields: PageFields | None = None) -> _Common:
         ticket_id = root.int("ticket_id")
         if ticket_id is None or ticket_id <= 0:
             raise MalformedPayload(f"{root.path}.ticket_id: expected a ticket number")
-        return cls(root, name, str(ticket_id), _time(root, "ticket_modified_on"), api_user)
+        return cls(root, name, str(ticket_id), _time(root, "ticket_modified_on"), api_user, page_fields)
 
     def event(self, kind: EventKind, **fields) -> HelpdeskEvent:
         """An event with the ticket fields the template reports (a field the template leaves out
@@ -125,6 +126,10 @@ class _Common:
         requester_name = root.str("ticket_requester_name", required=False) or None
         if email or requester_name:
             fields.setdefault("requester", Person(name=requester_name, email=email))
+        custom = _custom_fields(root)
+        if custom:
+            fields.setdefault("custom_fields", custom)
+            fields.setdefault("page_context", self.page_fields.context(custom))
         return HelpdeskEvent(kind=kind, event_id=self.event_id, ticket_external_id=self.ticket_id,
                              occurred_at=self.occurred_at, **fields)
 
@@ -243,6 +248,22 @@ def _message_event(common: _Common, kind: EventKind, role: AuthorRole, field: st
     ours = adapter.written_by_deskloop(body) or (
         common.api_user is not None and author is not None and author.casefold() == common.api_user.casefold())
     return common.event(kind, message=message, from_deskloop=ours)
+
+
+def _custom_fields(root: Payload) -> dict[str, str]:
+    """``ticket_custom_fields``: the ``cf_*`` placeholders a template lists (``SETUP.md``, 3.1 and
+    3.7: ``{"cf_page_url": "{{ticket.cf_page_url}}"}``), rendered as strings. A blank render (the
+    field is empty) says nothing and is left out; an unrendered ``{{...}}`` names a field the
+    account does not have and is left out too."""
+    custom = root.obj("ticket_custom_fields", required=False)
+    if custom is None:
+        return {}
+    out = {}
+    for key in custom.data:
+        value = custom.str(key, required=False)
+        if value and value.strip() and not value.strip().startswith("{{"):
+            out[str(key)] = value.strip()
+    return out
 
 
 def _text(root: Payload, key: str) -> str:

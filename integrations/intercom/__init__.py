@@ -8,6 +8,7 @@ Intercom admin is in ``SETUP.md``; the vendor facts this relies on are cited in 
 from __future__ import annotations
 
 from core.helpdesk.contract import PanelPackage, SettingSpec
+from core.helpdesk.page_fields import page_field_settings
 from integrations.base import WebhookIntegration
 from integrations.intercom import webhooks
 
@@ -24,5 +25,6 @@ INTEGRATION = WebhookIntegration(
     # Intercom's app is settings typed into its Developer Hub, not an upload.
     panel_package=PanelPackage("intercom", "manifests.checks:check_intercom", zipped=False),
     app_settings=(SettingSpec("intercom_workspace_id", "the Intercom workspace id (app id) whose Canvas Kit "
-                              "requests belong to this tenant", pattern=r"[A-Za-z0-9_-]{1,64}", unique=True),),
+                              "requests belong to this tenant", pattern=r"[A-Za-z0-9_-]{1,64}", unique=True),
+                  *page_field_settings("the name of the conversation custom attribute", r"[^\n]{1,190}")),
 )

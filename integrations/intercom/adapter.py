@@ -45,6 +45,7 @@ from datetime import datetime
 from typing import Any
 
 from core.events import MalformedPayload
+from core.helpdesk.page_fields import PageFields
 from core.types import (
     AuthorRole,
     Csat,
@@ -78,11 +79,12 @@ def as_payload(conversation: dict[str, Any] | Payload) -> Payload:
     return conversation if isinstance(conversation, Payload) else Payload(conversation)
 
 
-def ticket_from_conversation(conversation: dict[str, Any] | Payload,
-                             teams: Mapping[str, str] | None = None) -> Ticket | None:
+def ticket_from_conversation(conversation: dict[str, Any] | Payload, teams: Mapping[str, str] | None = None,
+                             page_fields: PageFields | None = None) -> Ticket | None:
     """The conversation as a :class:`Ticket`; ``None`` when it has no message at all (an empty
     outbound, or every part redacted), since a ticket needs at least one. ``teams`` names the
-    workspace's teams by id (see the module notes)."""
+    workspace's teams by id (see the module notes); ``page_fields`` the custom attributes that
+    carry the customer's page."""
     c = as_payload(conversation)
     messages = [m for m in [first_message(c)] + [part_message(p) for p in parts(c)] if m is not None]
     if not messages:
@@ -106,7 +108,7 @@ def ticket_from_conversation(conversation: dict[str, Any] | Payload,
         csat=csat(c),
         reopen_count=(statistics.int("count_reopens", required=False) or 0) if statistics else 0,
         custom_fields=custom_fields(c),
-        page_context=page_context(c),
+        page_context=page_context(c, page_fields),
         group=team(c, teams),
     )
 
@@ -252,10 +254,14 @@ def custom_fields(conversation: Payload) -> dict[str, Any]:
     return dict(found) if isinstance(found, dict) else {}
 
 
-def page_context(conversation: Payload) -> PageContext | None:
+def page_context(conversation: Payload, page_fields: PageFields | None = None) -> PageContext | None:
+    """Where the customer was: ``source.url`` (the page the conversation began on), and over it the
+    custom attributes the tenant maps to the page's parts (``page_fields``), which the host app
+    sets through the Messenger and which name the page more precisely than the first URL."""
     source = conversation.obj("source", required=False)
     url = source.str("url", required=False) if source else None
-    return PageContext(url=url) if url else None
+    base = PageContext(url=url) if url else None
+    return (page_fields or PageFields()).context(custom_fields(conversation), base)
 
 
 def _name(author: Payload | None) -> str | None:

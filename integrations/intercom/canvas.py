@@ -339,10 +339,24 @@ class CardState(_Part):
     confidence: float = 0.0
     tags: list[str] = Field(default_factory=list)
     similar: list[SimilarTicket] = Field(default_factory=list)
+    #: The customer's page in one line (:func:`page_line`), when the conversation carries one.
+    page: str | None = None
 
     def stored_data(self) -> dict[str, Any]:
         shown = self.model_copy(update={"tags": self.tags[:TAGS_OFFERED], "similar": self.similar[:SIMILAR_LISTED]})
         return shown.model_dump(mode="json", exclude_none=True)
+
+
+#: The longest page line a card shows (one or two lines of the Inbox's narrow column).
+PAGE_LINE_CHARS = 160
+
+
+def page_line(title: str | None, url: str | None, area: str | None, state: dict[str, Any]) -> str | None:
+    """Where the customer was, in one line: the page's title (else its URL), the product area
+    and a few app-state values; ``None`` when nothing is known."""
+    parts = [p for p in (title or url, area) if p] + [f"{k}: {v}" for k, v in list(state.items())[:3]]
+    line = " · ".join(str(p) for p in parts)
+    return (line if len(line) <= PAGE_LINE_CHARS else line[:PAGE_LINE_CHARS - 1] + "…") or None
 
 
 def percent(confidence: float) -> str:
@@ -380,6 +394,8 @@ def suggestion_card(state: CardState, draft: str | None, notice: str | None = No
     components.append(text(header, "header"))
     if state.tags:
         components.append(text("Tags: " + plain(", ".join(state.tags[:TAGS_OFFERED])), "muted"))
+    if state.page:
+        components.append(text("Customer's page: " + plain(state.page), "muted"))
     if draft is not None:
         components += [textarea(DRAFT, "Draft reply", draft, placeholder="Write the reply", error=draft_error),
                        button(SEND_REPLY, "Send as reply", "primary"), button(ADD_NOTE, "Add as note")]
@@ -396,6 +412,8 @@ def abstention_card(state: CardState, message: str) -> dict[str, Any]:
     """Deskloop has no suggestion it trusts: ``message`` says so (so that nothing does not read
     as broken), above the similar tickets it found, which may still help. Nothing to send."""
     components = [text(message, "header")]
+    if state.page:
+        components.append(text("Customer's page: " + plain(state.page), "muted"))
     label = text("Similar tickets", "muted")
     similar = _fitting(state.similar, [*components, label])
     if similar:

@@ -51,11 +51,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
 from intercom import Intercom, IntercomEnvironment
+from intercom.conversations import CreateConversationRequestFrom
 from intercom.conversations.types import (
     ConversationsManageRequestBody_Assignment,
     ConversationsManageRequestBody_Close,
@@ -64,7 +65,14 @@ from intercom.conversations.types import (
 )
 from intercom.core.api_error import ApiError
 from intercom.core.request_options import RequestOptions
-from intercom.types import AdminReplyConversationRequest, CreateOrUpdateTagRequest
+from intercom.types import (
+    AdminReplyConversationRequest,
+    CreateContactRequestWithEmail,
+    CreateContactRequestWithRole,
+    CreateOrUpdateTagRequest,
+    SingleFilterSearchRequest,
+    StartingAfterPaging,
+)
 
 from core.errors import BadInput
 from core.events import MalformedPayload
@@ -78,7 +86,8 @@ from core.helpdesk.contract import (
     named_id,
 )
 from core.helpdesk.outbound import RetryPolicy
-from core.types import Ticket
+from core.helpdesk.page_fields import PageFields, context_note
+from core.types import PageContext, Ticket
 from integrations.intercom.adapter import ticket_from_conversation
 from integrations.intercom.errors import (
     IntercomError,
@@ -156,6 +165,7 @@ class IntercomClient:
         # means python-intercom changed its internals: the tests fail at once.
         self._http = self._sdk._client_wrapper.httpx_client
         self._team_names: dict[str, str] | None = None
+        self._page_fields = PageFields.from_settings(connection.settings)
 
     # -- backfill ----------------------------------------------------------------------------------
 
@@ -209,7 +219,7 @@ class IntercomClient:
             log.info("intercom %s: conversation %s vanished during the backfill", self.tenant, conversation_id)
             return None
         try:
-            return ticket_from_conversation(found, teams)
+            return ticket_from_conversation(found, teams, self._page_fields)
         except MalformedPayload as exc:
             log.warning("intercom %s: conversation %s left out of the backfill: %s", self.tenant, conversation_id, exc)
             return None
@@ -327,6 +337,59 @@ class IntercomClient:
             raise IntercomRejected(f"Intercom has no team called {name!r} (the workspace's teams: {known}); "
                                    "fix the tenant's handoff group setting")
         return found
+
+    def create_ticket(self, subject: str, body: str, requester_email: str | None, requester_name: str | None,
+                      page_context: PageContext | None) -> str:
+        """A conversation the customer starts (``conversations.create`` from the contact: found by
+        email, else created, a lead when there is no email), titled ``subject``, with the page in
+        the custom attributes the tenant mapped (``conversations.update``, ``PUT
+        /conversations/{id}``); what has no attribute (or all of it, when Intercom refuses the
+        attributes) goes into a note by the Deskloop admin. Once the conversation exists its id is
+        returned whatever happens after (logged), so a retry never opens a second one. The writes
+        are not retried after a 5xx or a network error (they may have happened)."""
+        contact_id, role = self._contact_for(requester_email, requester_name)
+        message = self._call("conversations.create", lambda: self._sdk.conversations.create(
+            from_=CreateConversationRequestFrom(type=role, id=contact_id), body=body,
+            request_options=self._options()), idempotent=False)
+        conversation_id = message.conversation_id
+        if not conversation_id:
+            raise IntercomError("Intercom conversations.create answered without a conversation_id")
+        attributes = self._page_fields.fields(page_context)
+        noted = page_context is not None and self._page_fields.unmapped(page_context)
+        try:  # the conversation exists now: a failure below must not make the caller open another
+            self._call(f"conversations.update {conversation_id}", lambda: self._sdk.conversations.update(
+                conversation_id, title=subject, **({"custom_attributes": attributes} if attributes else {}),
+                request_options=self._options()))  # the same values again: safe to repeat
+        except IntercomError as exc:  # e.g. an attribute the workspace has not defined
+            log.warning("intercom %s: conversation %s opened, its title and attributes not set: %s",
+                        self.tenant, conversation_id, exc)
+            noted = page_context is not None
+        if noted and page_context is not None:
+            try:
+                self.add_private_note(conversation_id, context_note(page_context))
+            except IntercomError as exc:
+                log.warning("intercom %s: conversation %s opened without its page note: %s",
+                            self.tenant, conversation_id, exc)
+        return str(conversation_id)
+
+    def _contact_for(self, email: str | None, name: str | None) -> tuple[str, Literal["user", "lead"]]:
+        """The contact the customer is (id, role): the one with their email, else a new user
+        with it; without an email, a new lead (Intercom's anonymous contact)."""
+        if email:
+            found = self._call("contacts.search", lambda: self._sdk.contacts.search(
+                query=SingleFilterSearchRequest(field="email", operator="=", value=email),
+                pagination=StartingAfterPaging(per_page=1), request_options=self._options()))
+            for contact in found.items or []:
+                if contact.id:
+                    return contact.id, "lead" if contact.role == "lead" else "user"
+            request: Any = CreateContactRequestWithEmail(email=email, name=name)
+        else:
+            request = CreateContactRequestWithRole(role="lead", name=name)
+        made = self._call("contacts.create", lambda: self._sdk.contacts.create(
+            request=request, request_options=self._options()), idempotent=False)
+        if not made.id:
+            raise IntercomError("Intercom contacts.create answered without an id")
+        return made.id, "user" if email else "lead"
 
     def identity(self) -> dict[str, Any]:
         """What webhook parsing needs: Deskloop's teammate, to know its own tags (checks the

@@ -157,8 +157,9 @@ def _card_state(made: PanelSuggestion, conversation: str) -> CardState:
                              subtitle=f"{canvas.intent_label(x.intent)} · {canvas.percent(x.score)} similar",
                              url=x.url) for x in made.similar]
     # The panel's suggestion is a stored one, so it has its id.
+    page = canvas.page_line(made.page.title, made.page.url, made.page.area, made.page.state) if made.page else None
     return CardState(suggestion_id=cast(int, s.id), conversation_id=conversation, intent=s.intent,
-                     confidence=s.confidence, tags=[t.tag for t in s.tags], similar=similar)
+                     confidence=s.confidence, tags=[t.tag for t in s.tags], similar=similar, page=page)
 
 
 # -- submit ----------------------------------------------------------------------------------------

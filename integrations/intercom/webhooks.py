@@ -35,6 +35,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from core.events import BadSignature, HelpdeskEvent, MalformedPayload
+from core.helpdesk.page_fields import PageFields
 from integrations.intercom import adapter
 from integrations.payload import Payload, read_json
 
@@ -59,6 +60,7 @@ class Tenant:
 
     admin_id: str | None = None
     team_names: Mapping[str, str] = field(default_factory=dict)
+    page_fields: PageFields = PageFields()
 
 
 def sign(body: bytes, secret: str) -> dict[str, str]:
@@ -113,7 +115,8 @@ def parse(body: bytes, settings: Mapping[str, Any] | None = None) -> list[Helpde
     settings = settings or {}
     admin_id, teams = settings.get(ADMIN_SETTING), settings.get(TEAM_NAMES_SETTING)
     tenant = Tenant(None if admin_id in (None, "") else str(admin_id),
-                    {str(k): str(v) for k, v in teams.items() if v} if isinstance(teams, Mapping) else {})
+                    {str(k): str(v) for k, v in teams.items() if v} if isinstance(teams, Mapping) else {},
+                    PageFields.from_settings(settings))
     found = handler(item, tenant)
     return [HelpdeskEvent(event_id=notification_id if len(found) == 1 else f"{notification_id}:{suffix}",
                           ticket_external_id=conversation_id, **fields).check()
@@ -171,7 +174,8 @@ def conversation_created(item: Payload, tenant: Tenant) -> Found:
     message = adapter.first_message(item)
     fields = {**_ticket_fields(item), "tags": adapter.tags(item), "priority": adapter.priority(item),
               "status": adapter.status(item), "channel": adapter.channel(item),
-              "custom_fields": adapter.custom_fields(item), "page_context": adapter.page_context(item),
+              "custom_fields": adapter.custom_fields(item),
+              "page_context": adapter.page_context(item, tenant.page_fields),
               "group": adapter.team(item, tenant.team_names)}
     if message is None and not fields["subject"]:
         return []  # nothing to learn from yet; the first reply creates the ticket

@@ -9,6 +9,7 @@ the HTTP stack. Admin setup: ``SETUP.md`` beside this file.
 from __future__ import annotations
 
 from core.helpdesk.contract import PanelPackage, SettingSpec
+from core.helpdesk.page_fields import page_field_settings
 from integrations.base import WebhookIntegration
 from integrations.zendesk import webhooks
 from integrations.zendesk.account import account_host
@@ -29,5 +30,6 @@ INTEGRATION = WebhookIntegration(
     account_of=account_host,
     app_settings=(SettingSpec("zendesk_app_id",  # signed_urls.APP_ID_SETTING (kept out of this import)
                               "the id Zendesk gave the uploaded sidebar app (its public key verifies "
-                              "the panel's signed URL)", pattern=r"\d+"),),
+                              "the panel's signed URL)", pattern=r"\d+"),
+                  *page_field_settings("the id of the ticket field", r"\d+")),
 )

@@ -35,6 +35,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from core.helpdesk.page_fields import PageFields
 from core.types import AuthorRole, Csat, Message, Person, Priority, Status, Ticket
 
 SOURCE = "zendesk"
@@ -129,11 +130,13 @@ def custom_fields_from(fields: Sequence[Mapping[str, Any]] | None) -> dict[str, 
 
 def ticket_from_rest(ticket: Mapping[str, Any], comments: Sequence[Mapping[str, Any]],
                      users: Mapping[str, Mapping[str, Any]] | None = None,
-                     groups: Mapping[str, str] | None = None, forms: Mapping[str, str] | None = None) -> Ticket:
+                     groups: Mapping[str, str] | None = None, forms: Mapping[str, str] | None = None,
+                     page_fields: PageFields | None = None) -> Ticket:
     """A REST ticket with its comments (oldest first) in the common shape.
 
     ``users`` maps user id (as a string) to a sideloaded Zendesk user; without it, names and
-    emails are unknown and authorship falls back to "the requester is the customer". ``groups``
+    emails are unknown and authorship falls back to "the requester is the customer". ``page_fields``
+    names the ticket fields the tenant keeps the customer's page in. ``groups``
     and ``forms`` map ids (as strings) to names (see the module notes). A ticket
     whose comments could not be read keeps its ``description`` (the opening comment's text), so
     it still has the customer's words.
@@ -146,6 +149,7 @@ def ticket_from_rest(ticket: Mapping[str, Any], comments: Sequence[Mapping[str, 
                             created_at=parse_time(ticket.get("created_at")))]
     via = ticket.get("via") or {}
     organization = ticket.get("organization_id")
+    fields = custom_fields_from(ticket.get("custom_fields"))
     return Ticket(
         source=SOURCE, external_id=str(ticket["id"]), subject=ticket.get("subject") or "", messages=messages,
         requester=person_from_user(requester_id, users.get(str(requester_id))),
@@ -154,7 +158,7 @@ def ticket_from_rest(ticket: Mapping[str, Any], comments: Sequence[Mapping[str, 
         status=status_from_zendesk(ticket.get("status")), channel=via.get("channel") or None,
         created_at=parse_time(ticket.get("created_at")), updated_at=parse_time(ticket.get("updated_at")),
         csat=csat_from_rating(ticket.get("satisfaction_rating")),
-        custom_fields=custom_fields_from(ticket.get("custom_fields")),
+        custom_fields=fields, page_context=(page_fields or PageFields()).context(fields),
         ticket_type=ticket_type_from_zendesk(ticket.get("type")), group=named(ticket.get("group_id"), groups),
         form=named(ticket.get("ticket_form_id"), forms),
     )

@@ -60,7 +60,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 from zenpy import Zenpy
-from zenpy.lib.api_objects import BaseObject, Comment, User
+from zenpy.lib.api_objects import BaseObject, Comment, CustomField, User
 from zenpy.lib.api_objects import Ticket as ZenpyTicket
 from zenpy.lib.exception import (
     APIException,
@@ -87,7 +87,7 @@ from core.helpdesk.contract import (
     named_id,
 )
 from core.helpdesk.outbound import RetryPolicy
-from core.text.page_context import page_context_note
+from core.helpdesk.page_fields import PageFields, context_note
 from core.types import PageContext, Ticket
 from integrations.zendesk.account import account_host
 from integrations.zendesk.adapter import ticket_from_rest
@@ -202,6 +202,7 @@ class ZendeskClient:
 
         self.page_size = page_size
         self._api_user_id = _int_or_none(str(connection.settings.get("api_user_id") or "")) or None  # identity()
+        self._page_fields = PageFields.from_settings(connection.settings)
         self._names: tuple[dict[str, str], dict[str, str]] | None = None  # (groups, forms), read once
         self._zenpy = zenpy(IDEMPOTENT_RETRY)
         self._notes = zenpy(CONNECT_ONLY_RETRY)  # a separate session: its PUT must not be retried on 5xx
@@ -290,17 +291,24 @@ class ZendeskClient:
 
     def create_ticket(self, subject: str, body: str, requester_email: str | None, requester_name: str | None,
                       page_context: PageContext | None) -> str:
-        """``POST tickets.json`` with the customer's message as the public first comment (the
-        requester by email, so Zendesk finds or creates the end user), then the page context as a
-        private note. Neither call is retried on a 5xx: the ticket may exist already."""
+        """``POST tickets.json`` (zenpy ``tickets.create``): the customer as requester (Zendesk
+        finds or makes the user by email), their message as the first public comment, and the page
+        in the ticket fields the tenant mapped (:mod:`core.helpdesk.page_fields`); what has no
+        field goes into a private note after it. Sent once: a retried POST could open it twice."""
         ticket = ZenpyTicket(subject=subject, comment=Comment(body=body, public=True), tags=[WIDGET_TAG])
         if requester_email:
             ticket.requester = User(email=requester_email, name=requester_name or requester_email)
-        with self._errors("creating a ticket"):
-            created = self._notes.tickets.create(ticket)
-        external_id = str(created.ticket.id)
-        if page_context is not None:
-            self.add_private_note(external_id, page_context_note(page_context))
+        fields = self._page_fields.fields(page_context)
+        if fields:
+            ticket.custom_fields = [CustomField(id=int(key), value=value) for key, value in fields.items()]
+        with self._errors("opening a ticket"):
+            audit = self._notes.tickets.create(ticket)
+        external_id = str(audit.ticket.id)
+        if page_context is not None and self._page_fields.unmapped(page_context):
+            try:  # the ticket exists: a failed note must not make the caller open another
+                self.add_private_note(external_id, context_note(page_context))
+            except ZendeskError as exc:
+                log.warning("Zendesk ticket %s opened without its page note: %s", external_id, exc)
         return external_id
 
     # Zendesk only ----------------------------------------------------------------------------
@@ -362,7 +370,8 @@ class ZendeskClient:
                 continue
             comments = self._comments(raw["id"])
             if comments is not None:
-                tickets.append(ticket_from_rest(raw, comments, self._users(raw, comments), groups, forms))
+                tickets.append(ticket_from_rest(raw, comments, self._users(raw, comments), groups, forms,
+                                                self._page_fields))
         return tickets
 
     def _comments(self, ticket_id: int) -> list[dict[str, Any]] | None:

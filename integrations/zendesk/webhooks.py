@@ -37,6 +37,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from core.events import BadSignature, EventKind, HelpdeskEvent, MalformedPayload
+from core.helpdesk.page_fields import PageFields
 from core.types import Message, Person, Priority
 from integrations.payload import Payload
 from integrations.zendesk.adapter import (
@@ -117,6 +118,7 @@ class Delivery:
     api_user_id: str | None
     group_names: Mapping[str, str]
     form_names: Mapping[str, str]
+    page_fields: PageFields = PageFields()
 
     def group(self, group_id: str | None) -> str | None:
         return named(group_id, self.group_names)
@@ -259,6 +261,20 @@ def form_changed(d: Delivery) -> list[HelpdeskEvent]:
     return [] if form is None else [d.common("fields_changed", form=form)]
 
 
+def custom_field_changed(d: Delivery) -> list[HelpdeskEvent]:
+    """One ticket field's new value (``event.custom_field.id``, ``event.current``): kept with the
+    custom fields, and as the page context's part when the tenant maps that field to it (the
+    messenger's ``conversationFields`` fill them as the ticket is made). A cleared field says
+    nothing new. Ticket events' ``detail`` carries no custom fields, so this is the only way they
+    arrive before a backfill."""
+    field_id = d.event.obj("custom_field").str("id")
+    current = d.event.raw("current")
+    if current in (None, "", []):
+        return []
+    fields = {field_id: current}
+    return [d.common("fields_changed", custom_fields=fields, page_context=d.page_fields.context(fields))]
+
+
 #: Zendesk event type (without ``zen:event-type:``) -> handler. Zendesk has no ticket event for a
 #: satisfaction rating, so CSAT reaches Deskloop through the backfill
 #: (``satisfaction_rating`` on the ticket).
@@ -272,6 +288,7 @@ EVENT_HANDLERS: dict[str, Handler] = {
     "ticket.group_assignment_changed": group_assignment_changed,
     "ticket.type_changed": type_changed,
     "ticket.form_changed": form_changed,
+    "ticket.custom_field_changed": custom_field_changed,
 }
 
 
@@ -305,7 +322,8 @@ def parse(body: bytes, settings: Mapping[str, Any] | None = None) -> list[Helpde
                         occurred_at=payload.time("time"),
                         api_user_id=None if api_user_id in (None, "") else str(api_user_id),
                         group_names=_names(settings, GROUP_NAMES_SETTING),
-                        form_names=_names(settings, FORM_NAMES_SETTING))
+                        form_names=_names(settings, FORM_NAMES_SETTING),
+                        page_fields=PageFields.from_settings(settings))
     events = handler(delivery)
     if len(events) > 1:  # one delivery, several facts: each needs its own idempotency key
         events = [e.model_copy(update={"event_id": f"{e.event_id}:{i}"}) for i, e in enumerate(events, 1)]

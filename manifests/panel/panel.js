@@ -6,7 +6,7 @@
  * ticket, report a wrong suggestion). The panel owns what the agent sees: a spinner, then a
  * "still working" line when Deskloop is slow, then a message with a retry when it gives up; the
  * abstention ("this one needs a human", with the closest past tickets but no intent, tags or draft
- * to lean on); intent, tags, draft and similar tickets otherwise.
+ * to lean on); intent, tags, draft and similar tickets otherwise; the customer's page when known.
  *
  * Everything from the server is written with textContent, never as HTML.
  */
@@ -105,6 +105,34 @@
       changed();
     }
 
+    // Where the customer was when they wrote (the ticket's page context): the page as a link only
+    // when it is http(s), the title, product area and a few app-state values, each as text.
+    function pageSection(page) {
+      var rows = [];
+      var shown = page.title || page.url || page.route;
+      if (shown) {
+        rows.push(page.url && /^https?:\/\//i.test(page.url)
+          ? el("a", { href: page.url, target: "_blank", rel: "noopener noreferrer", className: "dl-page-link",
+                      testid: "panel-page-link", title: page.url, text: shown })
+          : el("span", { className: "dl-page-link", testid: "panel-page-link", text: shown }));
+      }
+      if (page.area) {
+        rows.push(el("span", { className: "dl-page-area", testid: "panel-page-area", text: page.area }));
+      }
+      var state = Object.keys(page.state || {}).map(function (key) {
+        return el("li", { testid: "panel-page-state" }, [
+          el("span", { className: "dl-page-key", text: key + ": " }),
+          el("span", { text: String(page.state[key]) }),
+        ]);
+      });
+      if (state.length) {
+        rows.push(el("ul", { className: "dl-page-state" }, state));
+      }
+      return el("div", { className: "dl-section", testid: "panel-page" }, [
+        el("div", { className: "dl-label", text: "Customer's page" }),
+      ].concat(rows));
+    }
+
     function render(s) {
       var feedback = el("div", { className: "dl-note", testid: "panel-note", "aria-live": "polite" });
       var parts = [];
@@ -120,6 +148,10 @@
 
       if (s.notice) {
         parts.push(el("div", { className: "dl-note", testid: "panel-notice", role: "note", text: s.notice }));
+      }
+
+      if (s.page) {
+        parts.push(pageSection(s.page));
       }
 
       if (s.abstained) {

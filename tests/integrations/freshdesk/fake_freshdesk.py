@@ -89,6 +89,9 @@ class FakeFreshdesk:
     tags: dict[int, list[str]] = field(default_factory=dict)
     notes: dict[int, list[dict]] = field(default_factory=dict)  # notes and replies, as conversations
     changes: dict[int, dict] = field(default_factory=dict)  # ticket -> status, group_id PUT on it
+
+    notes: dict[int, list[dict]] = field(default_factory=dict)
+    created_tickets: dict[int, dict] = field(default_factory=dict)  # number -> the body POSTed to /tickets
     _templates: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -251,6 +254,38 @@ def make_app(tickets: int = 3, per_page_max: int = 100, *, api_key: str = API_KE
         shaped.update(state.changes.get(number, {}))
         shaped.pop("requester", None)
         return jsonify(shaped)
+
+    @app.post("/api/v2/tickets")
+    def create_ticket():
+        """https://developers.freshdesk.com/api/#create_ticket: 201 with the new ticket. Refused as
+        Freshdesk refuses it (400 Validation failed): no requester (``email`` here), a blank
+        subject or description, a status or priority that is not a code, a custom field that is
+        not a ``cf_`` name."""
+        body = request.get_json(silent=True) or {}
+        if not body.get("email") and not body.get("requester_id"):
+            return _invalid("requester_id", "Please fill at least 1 of requester_id, phone, email, facebook_id, "
+                                            "twitter_id, unique_external_id fields")
+        for name in ("subject", "description"):
+            if not isinstance(body.get(name), str) or not body[name].strip():
+                return _invalid(name, "It should not be blank as this is a mandatory field")
+        for name in ("status", "priority", "source"):
+            if name in body and not isinstance(body[name], int):
+                return _invalid(name, "It should be one of these values: ...")
+        custom = body.get("custom_fields") or {}
+        bad = [key for key in custom if not str(key).startswith("cf_")]
+        if bad:
+            return _invalid(bad[0], "Unexpected/invalid field in request")
+        state.tickets += 1
+        number = state.tickets
+        state.created.append(state.created[-1] if state.created else int(BASE.timestamp()))
+        state.updated.append(state.created[-1])
+        state.created_tickets[number] = body
+        made = copy.deepcopy(state.template("ticket.json"))
+        made.update(id=number, subject=body["subject"], description=body["description"], status=body.get("status"),
+                    priority=body.get("priority"), source=body.get("source", 2),
+                    custom_fields={**made.get("custom_fields", {}), **custom})
+        made.pop("requester", None)
+        return jsonify(made), 201
 
     @app.get("/api/v2/tickets/<int:number>/conversations")
     def list_conversations(number: int):

@@ -13,6 +13,7 @@ import pytest
 
 from core.events import BadSignature, MalformedPayload
 from core.helpdesk.contract import Connection
+from core.types import PageContext
 from integrations.freshdesk import INTEGRATION
 from integrations.freshdesk.client import FreshdeskClient
 from integrations.freshdesk.errors import (
@@ -194,6 +195,31 @@ def test_a_retried_delivery_dedupes_and_another_fact_does_not():
     assert first.event_id.startswith("1042:agent_replied:20250305T172044Z:")
 
 
+#: The tenant's page-context mapping (``deskloop tenant app --set``, SETUP.md 3.10).
+PAGE_FIELDS = {"page_url_field": "cf_page_url", "page_title_field": "cf_page_title",
+               "page_area_field": "cf_product_area", "page_state_field": "cf_app_state"}
+
+
+def test_mapped_custom_fields_of_a_new_ticket_become_its_page_context():
+    body = delivery("ticket_created", ticket_custom_fields={
+        "cf_page_url": "https://app.northwind.example/settings/export", "cf_page_title": "Export data",
+        "cf_product_area": "{{ticket.cf_product_area}}",  # a field the account does not have: unrendered
+        "cf_app_state": '{"plan": "growth", "password_hint": "x"}'})
+    event = only(body, PAGE_FIELDS)
+    assert event.custom_fields == {"cf_page_url": "https://app.northwind.example/settings/export",
+                                   "cf_page_title": "Export data",
+                                   "cf_app_state": '{"plan": "growth", "password_hint": "x"}'}
+    context = event.page_context
+    assert (context.url, context.title, context.area, context.app_state) == (
+        "https://app.northwind.example/settings/export", "Export data", None, {"plan": "growth"})
+    assert only(body).page_context is None  # no mapping: custom fields only
+
+
+def test_blank_custom_fields_say_nothing():
+    event = only(delivery("properties_changed", ticket_custom_fields={"cf_page_url": " "}), PAGE_FIELDS)
+    assert event.custom_fields is None and event.page_context is None
+
+
 def test_a_template_without_optional_fields_leaves_them_unsaid():
     event = only(delivery("status_changed", ticket_tags=None, ticket_priority=None, ticket_subject=None))
     assert (event.tags, event.priority, event.subject) == (None, None, None)
@@ -318,6 +344,18 @@ def test_backfilled_tickets_are_sorted_as_the_account_sorted_them():
         ("Refund", "Refunds", "late refund", ["refund"]),
         ("Problem", "Deliveries & Returns", None, ["delivery", "returns"]),
         ("Refund", "Refunds", "late refund", ["refund"]), ("Question", "Payments", None, ["payments"])]
+
+
+def test_a_backfilled_ticket_carries_the_page_its_mapped_fields_name():
+    app = make_app(tickets=2, sorting={1: Sorting(custom_fields={
+        "cf_page_url": "https://app.northwind.example/analytics", "cf_product_area": "analytics"})})
+    with serve(app) as url:
+        base = connection(url)
+        mapped = Connection(base.tenant, base.helpdesk, base.domain, base.secrets, {**base.settings, **PAGE_FIELDS})
+        first, second = [t for page in INTEGRATION.client(mapped).backfill(None, None) for t in page.tickets]
+    assert (first.page_context.url, first.page_context.area) == ("https://app.northwind.example/analytics",
+                                                                 "analytics")
+    assert second.page_context is None
 
 
 def test_groups_the_key_may_not_list_keep_their_ids(freshdesk):
@@ -488,6 +526,55 @@ def test_a_handoff_to_an_unknown_group_writes_nothing_and_names_it(freshdesk):
     assert sum(r.path == "/api/v2/groups" for r in server.requests) == 2  # read again: it may be new
     client.hand_off("6", "Over to you", None)
     assert server.changes[6] == {"status": 2}
+
+def mapped_client(url: str):
+    base = connection(url)
+    return INTEGRATION.client(Connection(base.tenant, base.helpdesk, base.domain, base.secrets,
+                                         {**base.settings, **PAGE_FIELDS}))
+
+
+def test_a_widget_ticket_is_opened_from_the_customers_email_with_the_page_in_the_mapped_fields():
+    app = make_app(tickets=3)
+    context = PageContext(url="https://app.northwind.example/analytics", title="Analytics", area="analytics",
+                          app_state={"plan": "growth", "session_token": "s"})
+    with serve(app) as url:
+        external_id = mapped_client(url).create_ticket("Export?", "Where is <export>?\n\nThanks", "liam@example.com",
+                                                       "Liam Okafor", context)
+    server = fake(app)
+    assert external_id == "4"
+    [post] = [r for r in server.requests if r.method == "POST" and r.path == "/api/v2/tickets"]
+    assert post.json == {"subject": "Export?", "email": "liam@example.com", "name": "Liam Okafor",
+                         "description": "<p>Where is &lt;export&gt;?</p><p>Thanks</p>", "status": 2, "priority": 1,
+                         "source": 9, "custom_fields": {
+                             "cf_page_url": "https://app.northwind.example/analytics", "cf_page_title": "Analytics",
+                             "cf_product_area": "analytics", "cf_app_state": '{"plan": "growth"}'}}
+    assert not server.notes
+
+
+def test_a_widget_ticket_without_mapped_fields_carries_the_page_in_a_private_note(freshdesk):
+    server, url = freshdesk
+    context = PageContext(url="https://app.northwind.example/settings", route="/settings/export")
+    external_id = INTEGRATION.client(connection(url)).create_ticket("Export?", "How?", "liam@example.com", None,
+                                                                    context)
+    assert external_id == "26" and "custom_fields" not in server.created_tickets[26]
+    [note] = server.notes[26]
+    assert note["private"] is True and "Page: https://app.northwind.example/settings" in note["body"]
+    assert "Route: /settings/export" in note["body"]
+
+
+def test_a_widget_ticket_without_an_email_is_refused_before_anything_is_sent(freshdesk):
+    server, url = freshdesk
+    with pytest.raises(FreshdeskRequestRejected, match="email"):
+        INTEGRATION.client(connection(url)).create_ticket("Export?", "How?", None, "Liam", None)
+    assert not [r for r in server.requests if r.method == "POST"]
+
+
+def test_a_widget_ticket_is_not_posted_twice_after_a_server_error(freshdesk):
+    server, url = freshdesk
+    server.faults.add("/api/v2/tickets", 500)
+    with pytest.raises(FreshdeskRequestRejected):
+        INTEGRATION.client(connection(url)).create_ticket("Export?", "How?", "liam@example.com", None, None)
+    assert len([r for r in server.requests if r.method == "POST"]) == 1 and not server.created_tickets
 
 
 def test_the_api_user_name_is_the_key_owners_agent_name(freshdesk):

@@ -92,6 +92,11 @@ class FakeIntercom:
     tagged: list[tuple[str, str, str]] = field(default_factory=list)  # (conversation, tag id, admin id)
     replies: list[dict[str, Any]] = field(default_factory=list)  # (conversation id added as "conversation_id")
     managed: list[dict[str, Any]] = field(default_factory=list)  # conversations.manage bodies, the same way
+
+    contacts: dict[str, dict[str, Any]] = field(default_factory=dict)  # contact id -> the contact
+    started: dict[str, dict[str, Any]] = field(default_factory=dict)  # conversation id -> the POST /conversations body
+    #: PUT /conversations/{id} bodies, with "conversation_id" added.
+    updates: list[dict[str, Any]] = field(default_factory=list)
     sorting: SortingSource = None
     content: ContentSource = None
     teams: NamedIds | None = None  # team name -> id, the fixture's teams first
@@ -232,7 +237,7 @@ def make_app(conversations: int = 3, per_page_max: int = 150, token: str = ACCES
     @app.post("/conversations/<conversation>/reply")
     def reply(conversation: str):
         body = request.get_json(silent=True) or {}
-        number = _number(conversation, conversations)
+        number = _number(conversation, conversations + len(fake.started))
         if number is None:
             return not_found()
         if body.get("type") != "admin" or body.get("message_type") not in ("comment", "note") or \
@@ -280,6 +285,66 @@ def make_app(conversations: int = 3, per_page_max: int = 150, token: str = ACCES
                             snoozed_until=body.get("snoozed_until") if kind == "snoozed" else None)
             part["state"] = state_now
         return answer(answered)
+
+    @app.post("/contacts/search")
+    def search_contacts():
+        """https://developers.intercom.com/docs/references/rest-api/api.intercom.io/contacts/searchcontacts:
+        ``email = <address>`` only (what the client asks)."""
+        query = (request.get_json(silent=True) or {}).get("query") or {}
+        if (query.get("field"), query.get("operator")) != ("email", "=") or not isinstance(query.get("value"), str):
+            return invalid("the fake searches email = <address> only")
+        found = [c for c in fake.contacts.values() if (c.get("email") or "").lower() == query["value"].lower()]
+        return answer({**fixture("contacts_search.json"), "data": found, "total_count": len(found)})
+
+    @app.post("/contacts")
+    def create_contact():
+        """https://developers.intercom.com/docs/references/rest-api/api.intercom.io/contacts/createcontact:
+        needs an email, external_id or role; an email already taken is a 409 conflict, as Intercom's."""
+        body = request.get_json(silent=True) or {}
+        if not (body.get("email") or body.get("external_id") or body.get("role")):
+            return invalid("one of email, external_id or role is required")
+        if body.get("email") and any((c.get("email") or "").lower() == body["email"].lower()
+                                     for c in fake.contacts.values()):
+            conflict = {"code": "conflict", "message": "A contact matching those details already exists"}
+            return answer({"type": "error.list", "errors": [conflict]}, 409)
+        made = {**fixture("contact.json"), "id": f"6657b0e1c2a4f1d3e8a9{len(fake.contacts):04x}",
+                "role": body.get("role") or "user", "email": body.get("email"), "name": body.get("name")}
+        fake.contacts[made["id"]] = made
+        return answer(made)
+
+    @app.post("/conversations")
+    def start_conversation():
+        """https://developers.intercom.com/docs/references/rest-api/api.intercom.io/conversations/createconversation:
+        from a known contact (``from: {type: user|lead|contact, id}``), plain-text body; answers the
+        message with its ``conversation_id``, which is a conversation from then on."""
+        body = request.get_json(silent=True) or {}
+        sender = body.get("from") or {}
+        if sender.get("type") not in ("user", "lead", "contact") or not body.get("body"):
+            return invalid("from (type user, lead or contact, and id) and body are required")
+        if sender.get("id") not in fake.contacts:
+            return not_found()
+        new_id = conversation_id(conversations + len(fake.started))
+        fake.started[new_id] = body
+        return answer({**fixture("conversation_created.json"), "body": body["body"], "conversation_id": new_id})
+
+    @app.put("/conversations/<conversation>")
+    def update_conversation(conversation: str):
+        """https://developers.intercom.com/docs/references/rest-api/api.intercom.io/conversations/updateconversation:
+        ``title`` and ``custom_attributes`` (merged into the conversation's)."""
+        number = _number(conversation, conversations + len(fake.started))
+        if number is None:
+            return not_found()
+        body = request.get_json(silent=True) or {}
+        attributes = body.get("custom_attributes") or {}
+        if not isinstance(attributes, dict) or not all(isinstance(v, str | int | float | bool) for v in
+                                                       attributes.values()):
+            return invalid("custom_attributes must map names to strings, numbers or booleans")
+        fake.updates.append({**body, "conversation_id": conversation})
+        found = generated(number, "conversation.json", request.args.get("display_as") == "plaintext")
+        found["custom_attributes"] = {**(found.get("custom_attributes") or {}), **attributes}
+        if "title" in body:
+            found["title"] = body["title"]
+        return answer(found)
 
     @app.get("/teams")
     def teams():

@@ -17,6 +17,7 @@ import pytest
 from core.errors import BadInput
 from core.events import BadSignature, MalformedPayload
 from core.helpdesk.contract import ENTRY_POINT_GROUP, Connection, HelpdeskIntegration
+from core.types import PageContext
 from integrations.intercom import INTEGRATION
 from integrations.intercom.adapter import ticket_from_conversation
 from integrations.intercom.client import (
@@ -152,6 +153,35 @@ def test_a_new_conversation_brings_its_first_message_and_customer():
     assert event.occurred_at == datetime(2025, 11, 25, 9, 0, tzinfo=UTC)
     assert event.page_context.url == "https://app.brightpath.example/billing/invoices"
     assert (event.group, event.ticket_type, event.form, event.macros) == (None, None, None, None)  # no team yet
+
+
+#: The tenant's page-context mapping (``deskloop tenant app --set``): which custom attributes carry what.
+PAGE_ATTRIBUTES = {"page_url_field": "Page URL", "page_title_field": "Page title",
+                   "page_area_field": "Product area", "page_state_field": "App state"}
+
+
+def test_mapped_custom_attributes_name_the_page_over_the_conversations_first_url():
+    created = notification("conversation.user.created")
+    created["data"]["item"]["custom_attributes"].update({
+        "Page URL": "https://app.brightpath.example/billing/invoices/INV-2291", "Page title": "Invoice INV-2291",
+        "Product area": "billing", "App state": '{"plan": "Team", "seats": 12, "auth_token": "x"}'})
+    (event,) = INTEGRATION.parse(encoded(created), PAGE_ATTRIBUTES)
+    context = event.page_context
+    assert (context.url, context.title, context.area) == (
+        "https://app.brightpath.example/billing/invoices/INV-2291", "Invoice INV-2291", "billing")
+    assert context.app_state == {"plan": "Team", "seats": 12}
+    (unmapped,) = INTEGRATION.parse(encoded(created))
+    assert unmapped.page_context.model_dump(exclude_defaults=True) == {
+        "url": "https://app.brightpath.example/billing/invoices"}  # source.url only
+
+
+def test_a_backfilled_conversation_carries_its_mapped_page_attributes(connect):
+    sorting = {0: Sorting(custom_fields={"Product area": "analytics", "App state": {"plan": "Pro", "beta": True}})}
+    c = connect(conversations=2, per_page_max=2, sorting=sorting, settings=PAGE_ATTRIBUTES)
+    first, second = [t for page in c.client.backfill(None, None) for t in page.tickets]
+    assert first.page_context.area == "analytics" and first.page_context.app_state == {"plan": "Pro", "beta": True}
+    assert first.page_context.url == "https://app.brightpath.example/billing/invoices"  # from source.url
+    assert second.page_context.area is None
 
 
 def test_a_team_is_named_with_the_tenants_team_names_and_kept_as_its_id_otherwise():
@@ -400,10 +430,12 @@ def connect() -> Iterator[Callable[..., Connected]]:
     """Start a fake Intercom and connect a client to it: ``connect(conversations, per_page_max,
     sorting, **credentials)``."""
     with ExitStack() as servers:
-        def start(conversations: int = 7, per_page_max: int = 3, sorting=None, **credentials: str) -> Connected:
+        def start(conversations: int = 7, per_page_max: int = 3, sorting=None, settings=None,
+                  **credentials: str) -> Connected:
             app = make_app(conversations=conversations, per_page_max=per_page_max, sorting=sorting)
             url = servers.enter_context(serve(app))
-            connection = Connection("acme", "intercom", "api.intercom.io", {**SECRETS, **credentials}, {"api_url": url})
+            connection = Connection("acme", "intercom", "api.intercom.io", {**SECRETS, **credentials},
+                                    {"api_url": url, **(settings or {})})
             return Connected(state(app), IntercomClient(connection), url)
         yield start
 
@@ -661,12 +693,72 @@ def test_an_unknown_region_host_is_refused():
         base_url(Connection("acme", "intercom", "acme.intercom.com", SECRETS, {}))
 
 
+def test_a_widget_conversation_is_started_by_a_new_contact_with_the_page_in_the_mapped_attributes(connect):
+    c = connect(conversations=3, admin_id="7200001", settings=PAGE_ATTRIBUTES)
+    context = PageContext(url="https://app.brightpath.example/reports", title="Reports", area="reports",
+                          app_state={"plan": "Team", "auth_header": "Bearer x"})
+    external_id = c.client.create_ticket("Export my data", "Where is the export button?", "sam.okoro@example.com",
+                                         "Sam Okoro", context)
+    assert external_id == conversation_id(3)
+    [search] = requests_to(c.fake, "POST", "/contacts/search")
+    assert search.json["query"] == {"field": "email", "operator": "=", "value": "sam.okoro@example.com"}
+    [created] = requests_to(c.fake, "POST", "/contacts")
+    assert created.json == {"email": "sam.okoro@example.com", "name": "Sam Okoro"}
+    [contact_id] = c.fake.contacts
+    assert c.fake.started[external_id] == {"from": {"type": "user", "id": contact_id},
+                                           "body": "Where is the export button?"}
+    assert c.fake.updates == [{"title": "Export my data", "conversation_id": external_id, "custom_attributes": {
+        "Page URL": "https://app.brightpath.example/reports", "Page title": "Reports", "Product area": "reports",
+        "App state": '{"plan": "Team"}'}}]
+    assert c.fake.replies == []  # everything had an attribute
+
+
+def test_a_known_contact_is_reused_and_an_unmapped_page_goes_into_a_note(connect):
+    c = connect(conversations=1, admin_id="7200001")
+    first = c.client.create_ticket("One", "First question", "sam.okoro@example.com", "Sam Okoro", None)
+    second = c.client.create_ticket("Two", "Second question", "SAM.OKORO@example.com", None,
+                                    PageContext(url="https://app.brightpath.example/settings"))
+    assert len(c.fake.contacts) == 1 and len(requests_to(c.fake, "POST", "/contacts")) == 1
+    assert (first, second) == (conversation_id(1), conversation_id(2))
+    assert all("custom_attributes" not in u for u in c.fake.updates)
+    [note] = c.fake.replies
+    assert note["message_type"] == "note" and note["conversation_id"] == second
+    assert "Page: https://app.brightpath.example/settings" in note["body"]
+
+
+def test_refused_attributes_leave_the_conversation_opened_once_with_the_page_in_a_note(connect):
+    c = connect(conversations=1, admin_id="7200001", settings=PAGE_ATTRIBUTES)
+    c.fake.faults.add(f"/conversations/{conversation_id(1)}", 400)  # e.g. an undefined attribute
+    external_id = c.client.create_ticket("Help", "Where is export?", "sam.okoro@example.com", None,
+                                         PageContext(url="https://app.brightpath.example/reports"))
+    assert external_id == conversation_id(1) and len(c.fake.started) == 1
+    [note] = c.fake.replies
+    assert note["conversation_id"] == external_id and "https://app.brightpath.example/reports" in note["body"]
+
+
+def test_a_widget_conversation_without_an_email_comes_from_a_new_lead(connect):
+    c = connect(conversations=1)
+    external_id = c.client.create_ticket("Help", "Where is export?", None, "Visitor", None)
+    assert not requests_to(c.fake, "POST", "/contacts/search")
+    assert requests_to(c.fake, "POST", "/contacts")[0].json == {"role": "lead", "name": "Visitor"}
+    assert c.fake.started[external_id]["from"]["type"] == "lead"
+
+
+def test_a_widget_conversation_is_not_started_twice_after_a_server_error(connect):
+    c = connect(conversations=1)
+    c.fake.faults.add("/conversations", 502)
+    with pytest.raises(IntercomUnavailable):
+        c.client.create_ticket("Help", "Where is export?", "sam.okoro@example.com", None, None)
+    assert len(requests_to(c.fake, "POST", "/conversations")) == 1
+
+
 def test_every_api_fixture_is_served(connect):
     c = connect(conversations=3)
     c.fake.deleted.add(1)
     list(c.client.backfill(None, None))
     c.client.apply_tags(conversation_id(0), ["billing"])
     c.client.add_private_note(conversation_id(0), "Refund the duplicate charge.")
+    c.client.create_ticket("Export", "Where is export?", "sam.okoro@example.com", "Sam Okoro", None)
     stranger = IntercomClient(Connection("acme", "intercom", None, {**SECRETS, "access_token": "wrong"},
                                          {"api_url": c.url}))
     with pytest.raises(IntercomUnauthorized):

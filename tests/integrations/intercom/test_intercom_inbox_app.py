@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.app import create_app
 from core.events import BadSignature
@@ -26,7 +26,7 @@ from core.learning.feedback import text_similarity
 from core.learning.training import train_tenant
 from core.panel.access import update_app_settings
 from core.store.db import Database
-from core.store.tables import SignalRow, SuggestionRow
+from core.store.tables import SignalRow, SuggestionRow, TicketRow
 from core.store.tickets import upsert_tickets
 from core.web.panel_api import UNFAMILIAR_MESSAGE
 from integrations.intercom import INTEGRATION, canvas
@@ -313,6 +313,17 @@ def test_a_known_conversation_shows_intent_confidence_tags_and_the_draft(inbox):
     assert shown["stored_data"]["suggestion_id"] == stored.id
     assert shown["stored_data"]["conversation_id"] == KNOWN and shown["stored_data"]["tags"] == tags
     assert len(shown["content"]["components"]) <= 8
+    assert canvas.estimated_height(shown["content"]["components"]) <= canvas.FIRST_CANVAS_HEIGHT
+
+
+def test_the_card_names_the_customers_page_without_credentials(inbox):
+    with inbox.db.transaction(inbox.db.tenant_id("acme")) as session:
+        session.execute(update(TicketRow).where(TicketRow.external_id == KNOWN).values(page_context={
+            "url": "https://app.brightpath.example/cards", "title": "Your cards", "area": "cards",
+            "app_state": {"plan": "Team", "session_token": "s3cr3t"}}))
+    shown = inbox.initialize(KNOWN)
+    assert "Customer's page: Your cards · cards · plan: Team" in texts(shown, "muted")
+    assert "s3cr3t" not in json.dumps(shown)
     assert canvas.estimated_height(shown["content"]["components"]) <= canvas.FIRST_CANVAS_HEIGHT
 
 

@@ -322,27 +322,6 @@ def make_app(tickets: int = 3, page_size: int = 1000, deleted: Iterable[int] = (
             tags.extend(t for t in added if t not in tags)
             return answer({**copy_of(TAGS), "tags": list(tags)})
 
-    @app.post("/api/v2/tickets.json")
-    def create_ticket():
-        """https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#create-ticket
-        (answered with the ticket and its audit, as an update is; ids from 900001 on)."""
-        ticket = (request.get_json(silent=True) or {}).get("ticket") or {}
-        comment = ticket.get("comment")
-        if not isinstance(comment, dict) or not comment.get("body"):
-            return answer({"error": "RecordInvalid", "description": "Record validation errors",
-                           "details": {"base": [{"description": "Comment: cannot be blank"}]}}, 422)
-        with state.lock:
-            ticket_id = 900_001 + len(state.created)
-            state.created[ticket_id] = ticket
-        made = copy_of(UPDATE)
-        made["ticket"].update(id=ticket_id, url=f"{request.url_root}api/v2/tickets/{ticket_id}.json",
-                              subject=ticket.get("subject"), description=comment["body"], status="new",
-                              tags=ticket.get("tags") or [])
-        made["audit"]["ticket_id"] = ticket_id
-        made["audit"]["events"][0].update(body=comment["body"], plain_body=comment["body"],
-                                          public=bool(comment.get("public", True)))
-        return answer(made, 201)
-
     @app.put("/api/v2/tickets/<int:ticket_id>.json")
     def update_ticket(ticket_id: int):
         """https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#update-ticket: a
@@ -383,6 +362,31 @@ def make_app(tickets: int = 3, page_size: int = 1000, deleted: Iterable[int] = (
         updated["audit"]["ticket_id"] = ticket_id
         updated["audit"]["events"] = events
         return answer(updated)
+
+    @app.post("/api/v2/tickets.json")
+    def create_ticket():
+        """https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#create-ticket: 201
+        with the ticket and its audit (the shape an update answers); the new ticket is readable
+        afterwards (a note may follow). A ticket without a comment body, or a requester without an
+        email or name, is refused as Zendesk refuses it (422 RecordInvalid)."""
+        posted = (request.get_json(silent=True) or {}).get("ticket") or {}
+        comment, requester = posted.get("comment") or {}, posted.get("requester")
+        if not comment.get("body") or (requester is not None and not (requester.get("email") or requester.get("name"))):
+            return answer({"error": "RecordInvalid", "description": "Record validation errors",
+                           "details": {"base": [{"description": "Comment: cannot be blank"}]}}, 422)
+        with state.lock:
+            state.tickets += 1
+            ticket_id = state.tickets
+            state.created[ticket_id] = posted
+        made = copy_of(UPDATE)
+        made["ticket"].update(id=ticket_id, url=f"{request.url_root}api/v2/tickets/{ticket_id}.json",
+                              subject=posted.get("subject"), raw_subject=posted.get("subject"),
+                              description=comment["body"], status="new",
+                              custom_fields=posted.get("custom_fields") or made["ticket"]["custom_fields"])
+        made["audit"]["ticket_id"] = ticket_id
+        made["audit"]["events"][0].update(body=comment["body"], plain_body=comment["body"],
+                                          public=bool(comment.get("public", True)))
+        return answer(made, 201)
 
     @app.get("/api/v2/groups.json")
     def list_groups():

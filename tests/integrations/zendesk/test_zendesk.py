@@ -16,6 +16,7 @@ import pytest
 
 from core.events import BadSignature, MalformedPayload
 from core.helpdesk.contract import Connection, HelpdeskIntegration, integration
+from core.types import PageContext
 from integrations.zendesk import INTEGRATION
 from integrations.zendesk.client import ZendeskClient, ZendeskError, account_host
 from integrations.zendesk.webhooks import (
@@ -154,6 +155,7 @@ EXPECTED_KINDS = {
     "ticket.group_assignment_changed": ["reassigned"],
     "ticket.type_changed": ["fields_changed"],
     "ticket.form_changed": ["fields_changed"],
+    "ticket.custom_field_changed": ["fields_changed"],
 }
 #: The tenant settings ``tenant add`` learns from the fake account (ZendeskClient.identity).
 NAMES = {"group_names": {"360009871234": "Order Support", "360009871299": "Returns & Warranty"},
@@ -210,6 +212,52 @@ def test_a_type_or_form_change_is_a_fields_change_of_the_ticket_after_it():
     assert (formed.kind, formed.form, formed.ticket_type) == ("fields_changed", "Product question", None)
     assert parse(edited("ticket.type_changed", lambda p: p["detail"].update(type=None))) == []
     assert parse(edited("ticket.form_changed", lambda p: p["detail"].update(form_id=None))) == []
+
+
+#: The tenant's page-context mapping (``deskloop tenant app --set``): which ticket fields carry what.
+PAGE_FIELDS = {"page_url_field": "360014408811", "page_title_field": "360014408822",
+               "page_area_field": "360014408833", "page_state_field": "360014408844"}
+
+
+def test_a_mapped_custom_field_change_becomes_the_page_context_and_an_unmapped_one_only_a_custom_field():
+    body = webhook("ticket.custom_field_changed")
+    [mapped] = parse(body, PAGE_FIELDS)
+    assert mapped.custom_fields == {"360014408811": "https://app.northwind.example/orders/NW-104233/returns"}
+    assert mapped.page_context.url == "https://app.northwind.example/orders/NW-104233/returns"
+    assert mapped.page_context.title is None and mapped.page_context.app_state == {}
+    [unmapped] = parse(body, {"page_url_field": "360099999999"})
+    assert unmapped.custom_fields == mapped.custom_fields and unmapped.page_context is None
+
+
+def test_a_mapped_app_state_field_is_read_as_json_without_credential_keys():
+    def to_state(payload):
+        payload["event"]["custom_field"]["id"] = 360014408844
+        payload["event"]["current"] = json.dumps({"plan": "team", "beta_export": True, "api_token": "t0k3n"})
+    [event] = parse(edited("ticket.custom_field_changed", to_state), PAGE_FIELDS)
+    assert event.page_context.app_state == {"plan": "team", "beta_export": True}
+
+
+def test_a_cleared_custom_field_says_nothing():
+    assert parse(edited("ticket.custom_field_changed", lambda p: p["event"].update(current=None)), PAGE_FIELDS) == []
+    assert parse(edited("ticket.custom_field_changed", lambda p: p["event"].update(current="")), PAGE_FIELDS) == []
+
+
+def test_a_backfilled_ticket_carries_the_page_its_mapped_fields_name():
+    state_json = json.dumps({"plan": "pro", "session_id": "abc"})
+    sorting = {1: Sorting(custom_fields={"360014408811": "https://app.northwind.example/analytics",
+                                         "360014408822": "Analytics dashboard", "360014408833": "analytics",
+                                         "360014408844": state_json})}
+    app = make_app(tickets=2, sorting=sorting)
+    with serve(app) as url:
+        connection = Connection("larkspur", "zendesk", "larkspur.zendesk.com", SECRETS,
+                                {"api_url": url, **PAGE_FIELDS})
+        [page] = list(INTEGRATION.client(connection).backfill(None, None))
+    first, second = page.tickets
+    context = first.page_context
+    assert (context.url, context.title, context.area) == ("https://app.northwind.example/analytics",
+                                                          "Analytics dashboard", "analytics")
+    assert context.app_state == {"plan": "pro"}
+    assert second.page_context is None  # its fields name no page
 
 
 def test_a_created_ticket_needs_no_event_object():
@@ -630,6 +678,49 @@ def test_zendesks_refusal_is_reported_with_its_reason():
 def test_the_api_user_id_is_the_tokens_user():
     with account() as (client, _):
         assert client.api_user_id() == "17834526200"
+
+
+def test_a_widget_ticket_is_opened_with_its_requester_and_the_page_in_the_mapped_fields():
+    context = PageContext(url="https://app.northwind.example/analytics", title="Analytics", area="analytics",
+                          app_state={"plan": "pro", "csrf_token": "x"})
+    app = make_app(tickets=2)
+    with serve(app) as url:
+        connection = Connection("larkspur", "zendesk", "larkspur.zendesk.com", SECRETS,
+                                {"api_url": url, **PAGE_FIELDS})
+        external_id = INTEGRATION.client(connection).create_ticket(
+            "How do I export?", "Where is the export button?", "ana@example.com", "Ana Silva", context)
+    state = fake(app)
+    assert external_id == "3"
+    [post] = requests_to(state, "/api/v2/tickets.json", "POST")
+    sent = post.json["ticket"]
+    assert sent["subject"] == "How do I export?" and sent["comment"] == {
+        "body": "Where is the export button?", "public": True}
+    assert {k: v for k, v in sent["requester"].items() if v is not None} == {"email": "ana@example.com",
+                                                                            "name": "Ana Silva"}
+    assert {str(f["id"]): f["value"] for f in sent["custom_fields"]} == {
+        "360014408811": "https://app.northwind.example/analytics", "360014408822": "Analytics",
+        "360014408833": "analytics", "360014408844": '{"plan": "pro"}'}
+    assert not state.notes  # everything had a field
+
+
+def test_a_widget_ticket_without_mapped_fields_carries_the_page_in_a_private_note():
+    context = PageContext(url="https://app.northwind.example/settings/export", area="settings",
+                          app_state={"plan": "team"})
+    with account(tickets=1) as (client, state):
+        external_id = client.create_ticket("Export", "How do I export?", None, None, context)
+    assert external_id == "2" and "custom_fields" not in state.created[2] and "requester" not in state.created[2]
+    [note] = state.notes[2]
+    assert note["public"] is False
+    assert note["body"].splitlines()[1:] == ["Page: https://app.northwind.example/settings/export",
+                                             "Area: settings", "plan: team"]
+
+
+def test_a_refused_widget_ticket_is_a_zendesk_error_and_is_not_retried():
+    with account(tickets=1) as (client, state):
+        state.faults.add("/api/v2/tickets.json", 503)
+        with pytest.raises(ZendeskError) as raised:
+            client.create_ticket("Export", "How?", "ana@example.com", None, None)
+    assert raised.value.status == 503 and len(requests_to(state, "/api/v2/tickets.json", "POST")) == 1
 
 
 def test_every_api_fixture_is_served():
