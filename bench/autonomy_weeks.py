@@ -24,6 +24,7 @@ chart of the weekly rate goes to ``docs/autonomy-weeks.svg``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -177,17 +178,30 @@ def measure(runtime, world, weeks: int, switched_at: dict[str, int], estimates: 
 
 def compare(tickets, resolved: set[str], switched_at: dict[str, int], estimates: dict[str, dict]) -> dict:
     """The backtest's estimate against the live run, on the intents switched on, over the tickets of
-    each intent that arrived while it was autonomous: the estimate weighted by those arrivals."""
+    each intent that arrived while it was autonomous: the estimate at the threshold the intent was
+    switched on with (the backtest's, else the tenant's default), weighted by those arrivals."""
     per_intent = []
     for intent, week in sorted(switched_at.items()):
         own = [t for t in tickets.values() if t.intent == intent and t.week > week]
         if not own:
             continue
-        estimate = estimates.get(intent, {})
         per_intent.append({"intent": intent, "switched_after_week": week, "tickets": len(own),
-                           "auto_resolved": sum(t.external_id in resolved for t in own),
-                           "backtest_threshold": estimate.get("threshold"),
-                           "backtest_rate": estimate.get("auto_resolution_rate", 0.0)})
+                           "auto_resolved": sum(t.external_id in resolved for t in own)})
+    return comparison(per_intent, estimates)
+
+
+def comparison(per_intent: list[dict], estimates: dict[str, dict]) -> dict:
+    """The totals of :func:`compare` from its rows (intent, tickets, auto_resolved), with each row's
+    backtest figures added from ``estimates`` (the backtest's rows by intent)."""
+    from core.autonomy.backtest import rate_at
+    from core.autonomy.config import DEFAULT_THRESHOLD
+
+    for row in per_intent:
+        estimate = estimates.get(row["intent"], {})
+        threshold = estimate.get("threshold")
+        used = DEFAULT_THRESHOLD if threshold is None else threshold
+        row.update({"backtest_threshold": threshold, "threshold_used": used,
+                    "backtest_rate": round(rate_at(estimate.get("curve", []), used), 4)})
 
     def total(rows: list[dict]) -> dict:
         n = sum(r["tickets"] for r in rows)
@@ -200,6 +214,7 @@ def compare(tickets, resolved: set[str], switched_at: dict[str, int], estimates:
 
     return {"all_switched": total(per_intent),
             "with_backtest_threshold": total([r for r in per_intent if r["backtest_threshold"] is not None]),
+            "default_threshold": total([r for r in per_intent if r["backtest_threshold"] is None]),
             "intents": per_intent}
 
 
@@ -263,7 +278,14 @@ def run(args: argparse.Namespace, size: dict, home: Path) -> dict:
     progress(f"history of {len(history)} tickets imported and trained in {time.perf_counter() - clocked:.0f} s")
 
     clocked = time.perf_counter()
-    tested = backtest(runtime, TENANT)
+    if args.save_replay:
+        from core.autonomy.backtest import replay_history, report, resolved_history
+        replayed = replay_history(runtime, TENANT, resolved_history(runtime, TENANT))
+        rows = [{**dataclasses.asdict(r), "created_at": str(r.created_at), "right": r.right} for r in replayed]
+        args.save_replay.write_text(json.dumps(rows) + "\n", encoding="utf-8")
+        tested = {"tenant": TENANT, **report(replayed, args.target_precision)}
+    else:
+        tested = backtest(runtime, TENANT)
     estimates = {row["intent"]: row for row in tested["intents"]}
     thresholds = {intent: row["threshold"] for intent, row in estimates.items()}
     backtest_seconds = time.perf_counter() - clocked
@@ -350,16 +372,45 @@ def show(summary: dict) -> None:
           f"{WRONG_TARGET:.0%}")
     print(f"handoffs with a complete note: {pct(t['complete_note_share'], 2)} ({t['complete_notes']} of {t['notes']}) "
           f"— target {NOTE_TARGET:.0%}")
+    show_comparison(summary["comparison"])
+    switched = ", ".join(f"{s['intent']} (week {s['after_week']}, threshold "
+                         f"{'default' if s['threshold'] is None else s['threshold']})" for s in summary["switched"])
+    print(f"switched autonomous: {switched or 'none'}")
+
+
+def show_comparison(found: dict) -> None:
     for label, key in (("intents switched on", "all_switched"),
-                       ("those the backtest offered a threshold", "with_backtest_threshold")):
-        c = summary["comparison"][key]
+                       ("those the backtest offered a threshold", "with_backtest_threshold"),
+                       ("those switched on at the default threshold", "default_threshold")):
+        c = found.get(key)
+        if c is None:
+            continue
         print(f"backtest estimate vs live, {label} ({c['intents']} intents, {c['tickets']} tickets while on): "
               f"estimated {pct(c['estimated'])}, live {pct(c['live'])}, "
               f"{points(c['points'])} points "
               f"— target within {ESTIMATE_POINTS:.0f}")
-    switched = ", ".join(f"{s['intent']} (week {s['after_week']}, threshold "
-                         f"{'default' if s['threshold'] is None else s['threshold']})" for s in summary["switched"])
-    print(f"switched autonomous: {switched or 'none'}")
+
+
+def reestimate(saved: Path, replay: Path) -> dict:
+    """The comparison of a saved run (``--save``) again, with the backtest's report made by the
+    current code from that run's saved replay (``--save-replay``): the live run does not depend on
+    how the estimate is read from the replay, so a change of the estimate is measured without
+    simulating the eight weeks again."""
+    from datetime import datetime as moment
+
+    from core.autonomy.backtest import Replayed, report
+
+    summary = json.loads(saved.read_text(encoding="utf-8"))
+    fields = {f.name for f in dataclasses.fields(Replayed)}
+    replayed = [Replayed(**{**{k: v for k, v in row.items() if k in fields},
+                            "created_at": None if row["created_at"] in (None, "None")
+                            else moment.fromisoformat(row["created_at"])})
+                for row in json.loads(replay.read_text(encoding="utf-8"))]
+    tested = report(replayed, summary["target_precision"])
+    rows = [{k: r[k] for k in ("intent", "switched_after_week", "tickets", "auto_resolved")}
+            for r in summary["comparison"]["intents"]]
+    return {"seed": summary["seed"], "estimated_auto_resolution": tested["auto_resolution_rate"],
+            "comparison": comparison(rows, {row["intent"]: row for row in tested["intents"]})}
 
 
 def points(value: float | None) -> str:
@@ -383,8 +434,20 @@ def main() -> int:
     parser.add_argument("--chart", type=Path, help="Where the SVG chart goes (default docs/autonomy-weeks.svg; "
                                                    "none in --quick unless given).")
     parser.add_argument("--json", action="store_true", help="Print one JSON object only.")
+    parser.add_argument("--save-replay", type=Path, help="Also write the backtest's replayed tickets (JSON) here.")
     parser.add_argument("--save", type=Path, help="Also write the JSON object to this file.")
+    parser.add_argument("--reestimate", type=Path, nargs=2, metavar=("SAVED", "REPLAY"),
+                        help="Only compare a saved run (--save) again, estimating from its saved replay "
+                             "(--save-replay) with the current backtest code.")
     args = parser.parse_args()
+    if args.reestimate:
+        again = reestimate(*args.reestimate)
+        if args.json:
+            print(json.dumps(again))
+        else:
+            print(f"seed {again['seed']}: estimated auto-resolution {pct(again['estimated_auto_resolution'])}")
+            show_comparison(again["comparison"])
+        return 0
     size = dict(QUICK if args.quick else FULL)
     for key in ("history", "per_week", "intents", "weeks"):
         if getattr(args, key) is not None:

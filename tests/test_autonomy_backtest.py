@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,8 +17,11 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from core.autonomy.backtest import (
+    CURVE_THRESHOLDS,
+    STEADY_FROM,
     Replayed,
     pick_threshold,
+    rate_at,
     replay_history,
     report,
     resolved_history,
@@ -106,6 +110,43 @@ def test_the_lowest_threshold_that_reaches_the_target_is_picked():
     assert pick_threshold(confident[:3], 0.9) == (None, 0, 0)  # three right replies are not evidence enough
 
 
+def test_the_estimate_is_read_from_the_steady_part_of_the_replay():
+    # 30 tickets of "a": the first 15 missed (an empty model), the last 15 sent right at 0.95.
+    replayed = [_replayed("a", "b", 0.6, right=False) for _ in range(15)]
+    replayed += [_replayed("a", "a", 0.95) for _ in range(15)]
+    found = report(replayed, 0.6)
+    row = found["intents"][0]
+    assert row["threshold"] == 0.95 and (row["sent"], row["right"]) == (15, 15)
+    steady = len(replayed) - int(len(replayed) * STEADY_FROM)
+    assert row["estimated_on"] == steady == 10 and found["steady_from"] == 20
+    # The whole replay would say 50%; going live happens with the model the last tickets had.
+    assert row["auto_resolution_rate"] == 1.0 and found["auto_resolution_rate"] == 1.0
+    assert row["wrong_reply_share"] == 0.0  # over the replies the threshold was picked on
+
+
+def test_the_curve_estimates_any_threshold_and_an_intent_offered_none():
+    # "a": right replies at 0.7 and 0.9 alternately, a miss every third ticket; 4 tickets is
+    # no evidence at 0.9, so no threshold is offered, yet the curve says what 0.9 would do.
+    replayed = [_replayed("a", "a", 0.7), _replayed("a", "a", 0.9), _replayed("a", "b", 0.8, right=False)] * 2
+    row = report(replayed, 0.9)["intents"][0]
+    assert row["threshold"] is None and row["auto_resolution_rate"] == 0.0
+    curve = dict((t, rate) for t, rate in row["curve"])
+    assert [point[0] for point in row["curve"]] == list(CURVE_THRESHOLDS)
+    steady = replayed[int(len(replayed) * STEADY_FROM):]  # a(0.7), a(0.9)... as replayed: 2 tickets
+    assert curve[0.5] == pytest.approx(sum(r.right for r in steady) / len(steady))
+    assert curve[0.9] == pytest.approx(sum(r.right and r.confidence >= 0.9 for r in steady) / len(steady))
+    assert curve[0.95] == 0.0 and curve[1.0] == 0.0
+
+
+def test_rate_at_reads_a_curve_between_its_points():
+    curve = [[0.5, 0.8], [0.6, 0.6], [0.7, 0.2]]
+    assert rate_at(curve, 0.6) == 0.6
+    assert rate_at(curve, 0.65) == pytest.approx(0.4)
+    assert rate_at(curve, 0.4) == 0.8  # below the curve: as its first point
+    assert rate_at(curve, 0.9) == 0.2  # above: as its last
+    assert rate_at([], 0.9) == 0.0
+
+
 def test_backtest_reports_per_intent_and_never_predicts_from_the_future(runtime):
     _import(runtime, banking77_history())
     before = _counts(runtime)
@@ -134,7 +175,10 @@ def test_backtest_reports_per_intent_and_never_predicts_from_the_future(runtime)
     offered = [row for row in rows.values() if row["threshold"] is not None]
     assert offered, found
     for row in offered:
-        assert 0 < row["auto_resolution_rate"] <= 1
+        assert 0 <= row["auto_resolution_rate"] <= 1
+        points = dict((t, rate) for t, rate in row["curve"])  # the step between two points holds the rate
+        below, above = math.floor(row["threshold"] * 100) / 100, math.ceil(row["threshold"] * 100) / 100
+        assert points[below] >= row["auto_resolution_rate"] >= points[above]
         assert row["precision_lower_bound"] >= 0.7
         assert row["wrong_reply_share"] == pytest.approx((row["sent"] - row["right"]) / row["sent"], abs=1e-4)
     # At the default target nothing this small is evidence enough.

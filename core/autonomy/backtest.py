@@ -15,6 +15,14 @@ agent's reply (:data:`CLOSE_ENOUGH`), and the agent's own reply held (the ticket
 and not rated badly). Per intent, the threshold offered is the lowest confidence at which the
 replies Deskloop would have sent for that intent reach the target precision at the lower end of
 their Wilson interval (one-sided 95%): a handful of lucky tickets is not evidence.
+
+The threshold is picked on the whole replay (all the evidence there is), but the auto-resolution
+rate is *estimated* on its steady part only (:data:`STEADY_FROM`): going live happens with a model
+trained on the whole history, and the replay's first tickets, predicted by a model that knew next to
+nothing, would drag the estimate below what that model does. The estimate is given per intent at
+the picked threshold and as a curve over every threshold (:data:`CURVE_THRESHOLDS`), so an intent
+switched on at another one (the tenant's default, a threshold set by hand) is estimated at the
+threshold it actually runs with (:func:`rate_at`).
 """
 
 from __future__ import annotations
@@ -56,6 +64,11 @@ RESOLVED = ("solved", "closed")
 NOT_COPIED = ("label_source", "label_report")
 #: A log line every so many replayed tickets: a long history takes minutes.
 PROGRESS_EVERY = 500
+#: Where the replay's steady part begins, as a share of its tickets: the estimate is read from the
+#: tickets after it (see the module's docstring).
+STEADY_FROM = 2 / 3
+#: The thresholds of the estimated-rate curve: 0.50 to 1.00 in steps of 0.01.
+CURVE_THRESHOLDS = tuple(round(0.5 + step / 100, 2) for step in range(51))
 
 
 @dataclass(frozen=True)
@@ -102,19 +115,60 @@ def pick_threshold(sent: Iterable[Replayed], target: float) -> tuple[float | Non
     return best
 
 
+def steady_part(replayed: list[Replayed], intent: str) -> list[Replayed]:
+    """``intent``'s tickets from :data:`STEADY_FROM` of the replay on; all of its tickets when none
+    is that late (a short history)."""
+    start = int(len(replayed) * STEADY_FROM)
+    own = [r for r in replayed if r.intent == intent]
+    return [r for r in replayed[start:] if r.intent == intent] or own
+
+
+def estimated_rate(own: list[Replayed], threshold: float | None) -> float:
+    """Right replies at ``threshold`` or above over the intent's tickets ``own``: the estimated
+    auto-resolution rate (0 without a threshold or without tickets)."""
+    if threshold is None or not own:
+        return 0.0
+    return sum(1 for r in own if r.right and r.confidence >= threshold) / len(own)
+
+
+def rate_curve(own: list[Replayed]) -> list[list[float]]:
+    """``[threshold, estimated rate]`` pairs over :data:`CURVE_THRESHOLDS` (see :func:`rate_at`)."""
+    return [[t, round(estimated_rate(own, t), 4)] for t in CURVE_THRESHOLDS]
+
+
+def rate_at(curve: list[list[float]], threshold: float) -> float:
+    """The estimated rate at ``threshold`` read from a curve of :func:`rate_curve`, linear between
+    its points; below the first point, the first point's rate."""
+    if not curve:
+        return 0.0
+    below = [point for point in curve if point[0] <= threshold]
+    above = [point for point in curve if point[0] >= threshold]
+    if not below:
+        return curve[0][1]
+    low, high = below[-1], (above[0] if above else below[-1])
+    if high[0] == low[0]:
+        return low[1]
+    return low[1] + (high[1] - low[1]) * (threshold - low[0]) / (high[0] - low[0])
+
+
 def report(replayed: list[Replayed], target: float) -> dict:
     """Per intent (the tickets' intents): tickets, drafts and how close they came to the agent's
-    replies, the agent's outcomes, and at the threshold picked for ``target`` the replies sent,
-    the estimated auto-resolution rate (right replies over the intent's tickets) and the estimated
-    share of wrong replies (wrong over sent); with the same totals over every intent."""
+    replies, the agent's outcomes; at the threshold picked for ``target`` (on the whole replay) the
+    replies sent, the right ones and the share of wrong replies; the estimated auto-resolution rate
+    at that threshold and its curve over every threshold (on the steady part, see the module's
+    docstring). The overall rate weights each intent's estimate by its tickets."""
     intents = sorted({r.intent for r in replayed})
     rows: list[dict] = []
     sent_total = right_total = 0
+    estimated_right = 0.0
     for intent in intents:
         own = [r for r in replayed if r.intent == intent]
         candidates = [r for r in replayed if r.would_send and r.predicted == intent]
         threshold, sent, right = pick_threshold(candidates, target)
         sent_total, right_total = sent_total + sent, right_total + right
+        steady = steady_part(replayed, intent)
+        rate = estimated_rate(steady, threshold)
+        estimated_right += rate * len(own)
         sims = [r.similarity for r in own if r.similarity is not None]
         example = next((r for r in reversed(own) if r.draft), None)
         rows.append({
@@ -130,8 +184,10 @@ def report(replayed: list[Replayed], target: float) -> dict:
             "sent": sent,
             "right": right,
             "precision_lower_bound": round(wilson_lower(right, sent), 4) if sent else None,
-            "auto_resolution_rate": round(right / len(own), 4),
+            "auto_resolution_rate": round(rate, 4),
             "wrong_reply_share": round((sent - right) / sent, 4) if sent else None,
+            "estimated_on": len(steady),
+            "curve": rate_curve(steady),
             "example": None if example is None else {"ticket": example.external_id, "draft": example.draft,
                                                      "agent_reply": example.agent_reply},
         })
@@ -140,8 +196,9 @@ def report(replayed: list[Replayed], target: float) -> dict:
         "target_precision": target,
         "close_enough": CLOSE_ENOUGH,
         "tickets": len(replayed),
+        "steady_from": int(len(replayed) * STEADY_FROM),
         "intents": rows,
-        "auto_resolution_rate": round(right / len(replayed), 4) if replayed else None,
+        "auto_resolution_rate": round(estimated_right / len(replayed), 4) if replayed else None,
         "wrong_reply_share": round((sent - right) / sent, 4) if sent else None,
         "sent": sent,
         "right": right,
