@@ -157,7 +157,7 @@ def ask():
     if body.session is not None:  # refuse another customer's session before spending a suggestion
         with _runtime().db.tenant_session(config.tenant_id) as session:
             find_session(session, body.session, caller)
-    suggestion = suggest_for_page(_runtime(), config.tenant, body.question, context)
+    suggestion = suggest_for_page(_runtime(), config.tenant, body.question, context, caller.user_id)
     token, row = record_exchange(_runtime(), config.tenant_id, body.session, caller, body.question, context,
                                  suggestion)
     return jsonify(session=token, answer=row.answer, abstained=row.abstained, offer_human=row.abstained,
