@@ -6,12 +6,13 @@ the widget as it was. Runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from core.autonomy.handoff import REASONS, note_is_complete
 from core.autonomy.policy import Mode, Policy, forget_policies
-from core.autonomy.settings import set_mode, set_paused, set_sensitive
+from core.autonomy.settings import configure, set_mode, set_paused, set_sensitive
 from core.autonomy.widget_gate import gate, held_back
-from core.store.tables import SuggestionRow, WidgetSessionRow
+from core.store.tables import MessageRow, SuggestionRow, TicketRow, WidgetSessionRow
 from core.types import Suggestion
 from tests.test_widget_api import CARD_QUESTION, post, trained, world  # noqa: F401 (fixtures)
 
@@ -98,3 +99,34 @@ def test_an_autonomous_intent_answers_at_its_threshold_only(trained, db):  # noq
     assert _ask(app, key, question=PARAPHRASE)["answer"] is None
     set_mode(runtime, "acme", INTENT, Mode.AUTONOMOUS, "cli:test", threshold=confidence)
     assert _ask(app, key, question=PARAPHRASE)["answer"]
+
+
+def test_a_ticket_sent_to_a_person_carries_the_handoff_note_and_the_intents_group(trained, db):  # noqa: F811
+    app, key = trained
+    runtime = app.extensions["deskloop"]
+    configure(runtime, "acme", {"groups": {INTENT: "Cards team"}}, "cli:test")
+    set_mode(runtime, "acme", INTENT, Mode.AUTONOMOUS, "cli:test", threshold=0.5)
+    session = _ask(app, key)["session"]
+    assert post(app, "feedback", {"key": key, "session": session, "helpful": False}).status_code == 201
+    filed = post(app, "ticket", {"key": key, "session": session, "email": "ada@example.com"})
+    assert filed.status_code == 201, filed.get_json()
+    with db.tenant_session(db.tenant_id("acme")) as s:
+        ticket = s.scalar(select(TicketRow).where(TicketRow.source == "widget"))
+        messages = s.scalars(select(MessageRow).where(MessageRow.ticket_id == ticket.id)
+                             .order_by(MessageRow.position)).all()
+        assert ticket.assigned_group == "Cards team"
+        [customer, note] = messages
+        assert customer.public and customer.author_role == "customer"
+        assert not note.public and note_is_complete(note.body)
+        assert REASONS["negative_answer"] in note.body and "card_arrival" in note.body
+        assert "cards arrive within 5 working days" in note.body.lower()  # what Deskloop answered
+
+
+def test_a_tenant_without_autonomy_files_widget_tickets_as_before(trained, db):  # noqa: F811
+    app, key = trained
+    session = _ask(app, key)["session"]
+    assert post(app, "ticket", {"key": key, "session": session}).status_code == 201
+    with db.tenant_session(db.tenant_id("acme")) as s:
+        ticket = s.scalar(select(TicketRow).where(TicketRow.source == "widget"))
+        assert ticket.assigned_group is None
+        assert s.scalar(select(func.count(MessageRow.id)).where(MessageRow.ticket_id == ticket.id)) == 1

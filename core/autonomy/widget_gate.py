@@ -8,14 +8,20 @@ widget then says it does not know and offers a person, as for any abstention.
 
 A tenant that never configured autonomy (no modes, nothing sensitive, not paused) keeps the
 widget as it was: the suggestion's own abstention decides.
+
+When a customer of a tenant that uses autonomy sends a widget session to a person ("not helpful",
+then the ticket form), the ticket carries the same handoff note an autonomous reply's handoff does
+and goes to the intent's group (:func:`widget_handoff`, used by :mod:`core.widget.filing`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.autonomy.handoff import HandoffContext, compose_note
 from core.autonomy.policy import Mode, Policy, normalize_account, policy_of
 from core.runtime import Runtime
+from core.store.tables import SuggestionRow
 from core.types import Suggestion
 
 
@@ -57,3 +63,35 @@ def held_back(suggestion: Suggestion, verdict: WidgetGate) -> Suggestion:
     if verdict.answers or suggestion.abstained:
         return suggestion
     return suggestion.model_copy(update={"abstained": True})
+
+
+def uses_autonomy(policy: Policy) -> bool:
+    """Whether the tenant configured autonomy at all (a mode, a sensitive value, a pause, a group):
+    only then does a filed widget ticket carry a handoff note, so a tenant that never did keeps
+    its widget tickets as they were."""
+    return bool(policy.modes or policy.sensitive_intents or policy.sensitive_accounts or policy.paused is not None
+                or policy.config.groups or policy.config.default_group)
+
+
+def widget_handoff(runtime: Runtime, tenant: str, question: str, answer: str | None, helpful: bool | None,
+                   suggestion: SuggestionRow | None) -> tuple[str, str | None] | None:
+    """The handoff note (:func:`core.autonomy.handoff.compose_note`, as an autonomous reply's
+    handoff) and the intent's group for a widget session the customer sends to a person: why
+    (the answer did not help, or they asked for a person), what Deskloop answered, the evidence and
+    the customer's sentiment. ``None`` for a tenant that does not use autonomy."""
+    policy = policy_of(runtime, tenant)
+    if not uses_autonomy(policy):
+        return None
+    intent = suggestion.intent if suggestion is not None else None
+    autonomous = bool(intent) and policy.modes.get(intent or "") is Mode.AUTONOMOUS
+    context = HandoffContext(
+        intent=intent, confidence=suggestion.confidence if suggestion is not None else None,
+        threshold=policy.threshold_for(intent) if autonomous else None, answered=answer, would_have=None,
+        evidence=tuple(str(e.get("external_id")) for e in (suggestion.evidence or [])[:3]
+                       if isinstance(e, dict) and e.get("external_id")) if suggestion is not None else (),
+        language=None, customer_text=question,
+        suggestion_id=suggestion.id if suggestion is not None else None,
+        model_version=suggestion.model_version if suggestion is not None else None)
+    reason = "negative_answer" if helpful is False else "asked_for_person"
+    note, _ = compose_note(reason, context, "in the help widget")
+    return note, policy.config.group_for(intent)
