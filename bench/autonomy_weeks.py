@@ -19,6 +19,12 @@ totals and the backtest's estimate beside what the live run did on the intents s
 chart of the weekly rate goes to ``docs/autonomy-weeks.svg``.
 
     .venv/bin/python bench/autonomy_weeks.py [--quick] [--seed 20] [--json]
+
+The backtest's estimate is compared per intent at the threshold the intent was switched on with
+(read from the backtest's curve), so intents switched on at the default threshold compare like
+with like. ``--save run.json --save-replay replay.json`` keeps a run's figures and its backtest's
+replayed tickets; ``--reestimate run.json replay.json`` then compares again with the current
+backtest code in seconds (the live weeks do not depend on how the estimate is read).
 """
 
 from __future__ import annotations

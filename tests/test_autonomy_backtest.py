@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +17,6 @@ from sqlalchemy import func, select
 
 from core.autonomy.backtest import (
     CURVE_THRESHOLDS,
-    STEADY_FROM,
     Replayed,
     pick_threshold,
     rate_at,
@@ -110,32 +108,38 @@ def test_the_lowest_threshold_that_reaches_the_target_is_picked():
     assert pick_threshold(confident[:3], 0.9) == (None, 0, 0)  # three right replies are not evidence enough
 
 
-def test_the_estimate_is_read_from_the_steady_part_of_the_replay():
+def test_the_estimate_weighs_each_ticket_by_what_the_model_had_learned():
     # 30 tickets of "a": the first 15 missed (an empty model), the last 15 sent right at 0.95.
     replayed = [_replayed("a", "b", 0.6, right=False) for _ in range(15)]
     replayed += [_replayed("a", "a", 0.95) for _ in range(15)]
     found = report(replayed, 0.6)
     row = found["intents"][0]
     assert row["threshold"] == 0.95 and (row["sent"], row["right"]) == (15, 15)
-    steady = len(replayed) - int(len(replayed) * STEADY_FROM)
-    assert row["estimated_on"] == steady == 10 and found["steady_from"] == 20
-    # The whole replay would say 50%; going live happens with the model the last tickets had.
-    assert row["auto_resolution_rate"] == 1.0 and found["auto_resolution_rate"] == 1.0
+    # The n-th of 30 weighs n/30: the right ones (16..30) carry 345 of the 465.
+    assert row["auto_resolution_rate"] == pytest.approx(345 / 465, abs=1e-4)
+    assert row["auto_resolution_rate"] > 0.5  # the unweighted share: an empty model's tickets count less
+    assert found["auto_resolution_rate"] == row["auto_resolution_rate"]
     assert row["wrong_reply_share"] == 0.0  # over the replies the threshold was picked on
 
 
 def test_the_curve_estimates_any_threshold_and_an_intent_offered_none():
-    # "a": right replies at 0.7 and 0.9 alternately, a miss every third ticket; 4 tickets is
-    # no evidence at 0.9, so no threshold is offered, yet the curve says what 0.9 would do.
+    # "a": right replies at 0.7 and 0.9, a miss at 0.8; 6 tickets are no evidence at 0.9, so no
+    # threshold is offered, yet the curve says what any threshold would do.
     replayed = [_replayed("a", "a", 0.7), _replayed("a", "a", 0.9), _replayed("a", "b", 0.8, right=False)] * 2
     row = report(replayed, 0.9)["intents"][0]
     assert row["threshold"] is None and row["auto_resolution_rate"] == 0.0
     curve = dict((t, rate) for t, rate in row["curve"])
     assert [point[0] for point in row["curve"]] == list(CURVE_THRESHOLDS)
-    steady = replayed[int(len(replayed) * STEADY_FROM):]  # a(0.7), a(0.9)... as replayed: 2 tickets
-    assert curve[0.5] == pytest.approx(sum(r.right for r in steady) / len(steady))
-    assert curve[0.9] == pytest.approx(sum(r.right and r.confidence >= 0.9 for r in steady) / len(steady))
+    assert 0.995 in curve and 0.9 in curve
+    weighted = list(zip(replayed, [(n + 1) / 6 for n in range(6)], strict=True))
+    total = sum(w for _, w in weighted)
+    assert curve[0.5] == pytest.approx(sum(w for r, w in weighted if r.right) / total, abs=1e-4)
+    assert curve[0.9] == pytest.approx(sum(w for r, w in weighted if r.right and r.confidence >= 0.9) / total, abs=1e-4)
     assert curve[0.95] == 0.0 and curve[1.0] == 0.0
+    # An offered threshold is a point of its own curve, with the row's rate.
+    offered = report(replayed * 10, 0.5)["intents"][0]
+    assert [offered["threshold"], offered["auto_resolution_rate"]] in offered["curve"]
+    assert rate_at(offered["curve"], offered["threshold"]) == offered["auto_resolution_rate"]
 
 
 def test_rate_at_reads_a_curve_between_its_points():
@@ -176,9 +180,9 @@ def test_backtest_reports_per_intent_and_never_predicts_from_the_future(runtime)
     assert offered, found
     for row in offered:
         assert 0 <= row["auto_resolution_rate"] <= 1
-        points = dict((t, rate) for t, rate in row["curve"])  # the step between two points holds the rate
-        below, above = math.floor(row["threshold"] * 100) / 100, math.ceil(row["threshold"] * 100) / 100
-        assert points[below] >= row["auto_resolution_rate"] >= points[above]
+        assert rate_at(row["curve"], row["threshold"]) == row["auto_resolution_rate"]
+        rates = [rate for _, rate in row["curve"]]
+        assert rates == sorted(rates, reverse=True)  # a higher threshold never resolves more
         assert row["precision_lower_bound"] >= 0.7
         assert row["wrong_reply_share"] == pytest.approx((row["sent"] - row["right"]) / row["sent"], abs=1e-4)
     # At the default target nothing this small is evidence enough.

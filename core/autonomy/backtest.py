@@ -16,13 +16,14 @@ and not rated badly). Per intent, the threshold offered is the lowest confidence
 replies Deskloop would have sent for that intent reach the target precision at the lower end of
 their Wilson interval (one-sided 95%): a handful of lucky tickets is not evidence.
 
-The threshold is picked on the whole replay (all the evidence there is), but the auto-resolution
-rate is *estimated* on its steady part only (:data:`STEADY_FROM`): going live happens with a model
-trained on the whole history, and the replay's first tickets, predicted by a model that knew next to
-nothing, would drag the estimate below what that model does. The estimate is given per intent at
-the picked threshold and as a curve over every threshold (:data:`CURVE_THRESHOLDS`), so an intent
-switched on at another one (the tenant's default, a threshold set by hand) is estimated at the
-threshold it actually runs with (:func:`rate_at`).
+The threshold is picked on the whole replay (all the evidence there is), but in the estimated
+auto-resolution rate each ticket counts by how much of the history the model had learned when it
+came (:func:`learned_weights`: the n-th of N tickets weighs n/N): going live happens with a model
+trained on the whole history, and the replay's first tickets, predicted by a model that knew next
+to nothing, would drag an unweighted estimate below what that model does. The estimate is given per
+intent at the picked threshold and as a curve over every threshold (:func:`curve_thresholds`), so
+an intent switched on at another one (the tenant's default, a threshold set by hand) is estimated
+at the threshold it actually runs with (:func:`rate_at`).
 """
 
 from __future__ import annotations
@@ -64,11 +65,10 @@ RESOLVED = ("solved", "closed")
 NOT_COPIED = ("label_source", "label_report")
 #: A log line every so many replayed tickets: a long history takes minutes.
 PROGRESS_EVERY = 500
-#: Where the replay's steady part begins, as a share of its tickets: the estimate is read from the
-#: tickets after it (see the module's docstring).
-STEADY_FROM = 2 / 3
-#: The thresholds of the estimated-rate curve: 0.50 to 1.00 in steps of 0.01.
-CURVE_THRESHOLDS = tuple(round(0.5 + step / 100, 2) for step in range(51))
+#: The thresholds of the estimated-rate curve: 0 to 0.99 in steps of 0.01, then 0.991 to 1 in
+#: steps of 0.001 (thresholds near 1 are common, and the rate falls fast there).
+CURVE_THRESHOLDS = tuple(round(step / 100, 2) for step in range(100)) + tuple(
+    round(0.99 + step / 1000, 3) for step in range(1, 11))
 
 
 @dataclass(frozen=True)
@@ -115,30 +115,34 @@ def pick_threshold(sent: Iterable[Replayed], target: float) -> tuple[float | Non
     return best
 
 
-def steady_part(replayed: list[Replayed], intent: str) -> list[Replayed]:
-    """``intent``'s tickets from :data:`STEADY_FROM` of the replay on; all of its tickets when none
-    is that late (a short history)."""
-    start = int(len(replayed) * STEADY_FROM)
-    own = [r for r in replayed if r.intent == intent]
-    return [r for r in replayed[start:] if r.intent == intent] or own
+def learned_weights(replayed: list[Replayed]) -> list[float]:
+    """Each replayed ticket's weight in the estimate: the share of the history the model had seen
+    when it came (the n-th of N weighs n/N; see the module's docstring)."""
+    return [(n + 1) / len(replayed) for n in range(len(replayed))]
 
 
-def estimated_rate(own: list[Replayed], threshold: float | None) -> float:
-    """Right replies at ``threshold`` or above over the intent's tickets ``own``: the estimated
-    auto-resolution rate (0 without a threshold or without tickets)."""
-    if threshold is None or not own:
+def estimated_rate(own: list[tuple[Replayed, float]], threshold: float | None) -> float:
+    """Right replies at ``threshold`` or above over the intent's tickets ``own`` (each with its
+    weight): the estimated auto-resolution rate (0 without a threshold or without tickets)."""
+    total = sum(weight for _, weight in own)
+    if threshold is None or not total:
         return 0.0
-    return sum(1 for r in own if r.right and r.confidence >= threshold) / len(own)
+    return sum(weight for r, weight in own if r.right and r.confidence >= threshold) / total
 
 
-def rate_curve(own: list[Replayed]) -> list[list[float]]:
-    """``[threshold, estimated rate]`` pairs over :data:`CURVE_THRESHOLDS` (see :func:`rate_at`)."""
-    return [[t, round(estimated_rate(own, t), 4)] for t in CURVE_THRESHOLDS]
+def curve_thresholds(picked: float | None) -> list[float]:
+    """:data:`CURVE_THRESHOLDS` with the picked threshold among them."""
+    return sorted({*CURVE_THRESHOLDS, *(() if picked is None else (round(picked, 4),))})
+
+
+def rate_curve(own: list[tuple[Replayed, float]], picked: float | None = None) -> list[list[float]]:
+    """``[threshold, estimated rate]`` pairs over :func:`curve_thresholds` (see :func:`rate_at`)."""
+    return [[t, round(estimated_rate(own, t), 4)] for t in curve_thresholds(picked)]
 
 
 def rate_at(curve: list[list[float]], threshold: float) -> float:
-    """The estimated rate at ``threshold`` read from a curve of :func:`rate_curve`, linear between
-    its points; below the first point, the first point's rate."""
+    """The estimated rate at ``threshold`` read from a curve of :func:`rate_curve`: a point's own
+    rate, linear between two points; below the first point, the first point's rate."""
     if not curve:
         return 0.0
     below = [point for point in curve if point[0] <= threshold]
@@ -155,9 +159,10 @@ def report(replayed: list[Replayed], target: float) -> dict:
     """Per intent (the tickets' intents): tickets, drafts and how close they came to the agent's
     replies, the agent's outcomes; at the threshold picked for ``target`` (on the whole replay) the
     replies sent, the right ones and the share of wrong replies; the estimated auto-resolution rate
-    at that threshold and its curve over every threshold (on the steady part, see the module's
-    docstring). The overall rate weights each intent's estimate by its tickets."""
+    at that threshold and its curve over every threshold (weighted by what the model had learned,
+    see the module's docstring). The overall rate weights each intent's estimate by its tickets."""
     intents = sorted({r.intent for r in replayed})
+    weighted = list(zip(replayed, learned_weights(replayed), strict=True))
     rows: list[dict] = []
     sent_total = right_total = 0
     estimated_right = 0.0
@@ -166,8 +171,8 @@ def report(replayed: list[Replayed], target: float) -> dict:
         candidates = [r for r in replayed if r.would_send and r.predicted == intent]
         threshold, sent, right = pick_threshold(candidates, target)
         sent_total, right_total = sent_total + sent, right_total + right
-        steady = steady_part(replayed, intent)
-        rate = estimated_rate(steady, threshold)
+        own_weighted = [(r, weight) for r, weight in weighted if r.intent == intent]
+        rate = estimated_rate(own_weighted, threshold)
         estimated_right += rate * len(own)
         sims = [r.similarity for r in own if r.similarity is not None]
         example = next((r for r in reversed(own) if r.draft), None)
@@ -186,8 +191,7 @@ def report(replayed: list[Replayed], target: float) -> dict:
             "precision_lower_bound": round(wilson_lower(right, sent), 4) if sent else None,
             "auto_resolution_rate": round(rate, 4),
             "wrong_reply_share": round((sent - right) / sent, 4) if sent else None,
-            "estimated_on": len(steady),
-            "curve": rate_curve(steady),
+            "curve": rate_curve(own_weighted, threshold),
             "example": None if example is None else {"ticket": example.external_id, "draft": example.draft,
                                                      "agent_reply": example.agent_reply},
         })
@@ -196,7 +200,6 @@ def report(replayed: list[Replayed], target: float) -> dict:
         "target_precision": target,
         "close_enough": CLOSE_ENOUGH,
         "tickets": len(replayed),
-        "steady_from": int(len(replayed) * STEADY_FROM),
         "intents": rows,
         "auto_resolution_rate": round(estimated_right / len(replayed), 4) if replayed else None,
         "wrong_reply_share": round((sent - right) / sent, 4) if sent else None,
