@@ -5,10 +5,13 @@ the widget as it was. Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import func, select
 
 from core.autonomy.handoff import REASONS, note_is_complete
+from core.autonomy.measures import autonomy_measures
 from core.autonomy.policy import Mode, Policy, forget_policies
 from core.autonomy.settings import configure, set_mode, set_paused, set_sensitive
 from core.autonomy.widget_gate import gate, held_back
@@ -130,3 +133,21 @@ def test_a_tenant_without_autonomy_files_widget_tickets_as_before(trained, db): 
         ticket = s.scalar(select(TicketRow).where(TicketRow.source == "widget"))
         assert ticket.assigned_group is None
         assert s.scalar(select(func.count(MessageRow.id)).where(MessageRow.ticket_id == ticket.id)) == 1
+
+
+def test_widget_answers_are_a_channel_of_the_autonomy_measures(trained):  # noqa: F811
+    app, key = trained
+    runtime = app.extensions["deskloop"]
+    first = _ask(app, key)["session"]
+    _ask(app, key, session=first, question="Does your API support quantum telescope calibration?")  # abstains
+    post(app, "feedback", {"key": key, "session": first, "helpful": False})
+    assert post(app, "ticket", {"key": key, "session": first}).status_code == 201
+    resolved = _ask(app, key)["session"]
+    assert post(app, "feedback", {"key": key, "session": resolved, "helpful": True}).status_code == 201
+    _ask(app, key, question="my new card has still not arrived, when will it come?")  # no feedback: resolved too
+    widget = autonomy_measures(runtime, "acme").widget
+    assert widget is not None
+    assert (widget.sessions, widget.questions, widget.answered) == (3, 4, 3)
+    assert (widget.helpful, widget.not_helpful, widget.sent_to_person) == (1, 1, 1)
+    assert widget.resolved_in_widget == 2 and widget.resolution_rate == pytest.approx(2 / 3, abs=1e-4)
+    assert autonomy_measures(runtime, "acme", now=datetime.now(UTC) - timedelta(days=60)).widget.sessions == 0

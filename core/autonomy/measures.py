@@ -18,6 +18,8 @@ autonomous reply and handoff of those tickets and their messages. Read-only: not
 - **CSAT**: the mean score (and how many were rated) of auto-resolved tickets against the solved
   tickets a person answered in public.
 - **Handoffs** by reason, with the share the helpdesk took (``state`` ``done``).
+- **Widget**: the in-app widget's answers as a channel of their own
+  (:mod:`core.autonomy.widget_measures`).
 
 A ticket's intent is the one its first answer was given for (the mode that applied), else the
 ticket's own, else ``(none)``. A person's reply is a public agent message that is not one of
@@ -39,6 +41,7 @@ from sqlalchemy import Row, select
 
 from core import clock
 from core.autonomy.handoff import REASONS
+from core.autonomy.widget_measures import WidgetChannel, widget_channel
 from core.runtime import Runtime
 from core.store.tables import AutonomyHandoffRow, AutonomyReplyRow, MessageRow, TicketRow
 
@@ -111,6 +114,7 @@ class AutonomyMeasures(BaseModel):
     intents: list[IntentMeasures]
     weeks: list[WeekMeasures] = Field(description="seven-day spans ending at `until`, oldest first")
     handoffs: list[HandoffReason] = Field(description="by reason, the most frequent first")
+    widget: WidgetChannel | None = Field(default=None, description="the help widget's answers as a channel")
 
 
 @dataclass
@@ -166,6 +170,7 @@ def autonomy_measures(runtime: Runtime, tenant: str, days: int = DEFAULT_DAYS,
         handoffs=[HandoffReason(reason=reason, description=REASONS.get(reason, reason), count=count,
                                 done=done, done_share=round(done / count, 4))
                   for reason, (count, done) in sorted(reasons.items(), key=lambda kv: (-kv[1][0], kv[0]))],
+        widget=widget_channel(runtime, runtime.db.tenant_id(tenant), since, until),
     )
 
 
