@@ -206,5 +206,9 @@ def test_cli_backtest_prints_per_intent_figures(runtime):
     since = (START + timedelta(hours=30)).isoformat()
     later = json.loads(run("autonomy", "backtest", "--tenant", "acme", "--since", since, "--json").output)
     assert later["tickets"] == 10 and later["since"].startswith("2026-02-03T15:00")
+    assert found["default_threshold"] == 0.9
+    for row in found["intents"]:  # what switching on at the tenant's default would do, from the curve
+        assert row["rate_at_default_threshold"] == rate_at(row["curve"], 0.9)
     text = run("autonomy", "backtest", "--tenant", "acme")
     assert text.exit_code == 0 and "card_arrival" in text.output and "estimated auto-resolution" in text.output
+    assert "at 0.9" in text.output

@@ -41,7 +41,8 @@ BACKTEST = {
         {"intent": HOSTILE, "tickets": 30, "drafts": 20, "threshold": 0.9, "sent": 10, "right": 9,
          "precision_lower_bound": 0.6, "auto_resolution_rate": 0.3, "wrong_reply_share": 0.1},
         {"intent": REFUND, "tickets": 30, "drafts": 10, "threshold": None, "sent": 0, "right": 0,
-         "precision_lower_bound": None, "auto_resolution_rate": 0.0, "wrong_reply_share": None},
+         "precision_lower_bound": None, "auto_resolution_rate": 0.0, "wrong_reply_share": None,
+         "rate_at_default_threshold": 0.4},
     ],
 }
 
@@ -123,6 +124,9 @@ def test_the_page_shows_the_policy_the_evidence_and_the_measures_as_the_api_give
     assert drawn["datasets"] == {"Estimated auto-resolution (%)": [65, 30, 0], "Wrong replies (%)": [2.5, 10, None]}
     expect(page.get_by_test_id("backtest-row")).to_have_count(3)
     expect(page.get_by_test_id("backtest-row").nth(1).locator("th")).to_have_text(HOSTILE)
+    # Offered no threshold, yet estimated at the default one; a report without the figure shows a dash.
+    expect(page.get_by_test_id("backtest-row").nth(2).locator("td").last).to_have_text("40.0%")
+    expect(page.get_by_test_id("backtest-row").nth(0).locator("td").last).to_have_text("–")
     expect(page.get_by_test_id("backtest-summary")).to_contain_text("by cli:tester on 120 resolved tickets")
     assert page.locator("main img").count() == 0 and page.evaluate("document.body.dataset.pwned") is None
     screenshot(page, "autonomy.png")

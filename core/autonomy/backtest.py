@@ -38,6 +38,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from core.autonomy.config import DEFAULT_THRESHOLD
 from core.autonomy.judging import CLOSE_ENOUGH, is_bad_csat, judged_right, wilson_lower
 from core.autonomy.policy import load_policy
 from core.clock import aware_utc
@@ -155,12 +156,13 @@ def rate_at(curve: list[list[float]], threshold: float) -> float:
     return low[1] + (high[1] - low[1]) * (threshold - low[0]) / (high[0] - low[0])
 
 
-def report(replayed: list[Replayed], target: float) -> dict:
+def report(replayed: list[Replayed], target: float, default_threshold: float = DEFAULT_THRESHOLD) -> dict:
     """Per intent (the tickets' intents): tickets, drafts and how close they came to the agent's
     replies, the agent's outcomes; at the threshold picked for ``target`` (on the whole replay) the
     replies sent, the right ones and the share of wrong replies; the estimated auto-resolution rate
     at that threshold and its curve over every threshold (weighted by what the model had learned,
-    see the module's docstring). The overall rate weights each intent's estimate by its tickets."""
+    see the module's docstring), and at ``default_threshold`` (what switching the intent on without
+    a threshold of its own would do). The overall rate weights each intent's estimate by its tickets."""
     intents = sorted({r.intent for r in replayed})
     weighted = list(zip(replayed, learned_weights(replayed), strict=True))
     rows: list[dict] = []
@@ -192,12 +194,14 @@ def report(replayed: list[Replayed], target: float) -> dict:
             "auto_resolution_rate": round(rate, 4),
             "wrong_reply_share": round((sent - right) / sent, 4) if sent else None,
             "curve": rate_curve(own_weighted, threshold),
+            "rate_at_default_threshold": round(estimated_rate(own_weighted, default_threshold), 4),
             "example": None if example is None else {"ticket": example.external_id, "draft": example.draft,
                                                      "agent_reply": example.agent_reply},
         })
     sent, right = sent_total, right_total
     return {
         "target_precision": target,
+        "default_threshold": default_threshold,
         "close_enough": CLOSE_ENOUGH,
         "tickets": len(replayed),
         "intents": rows,
@@ -212,10 +216,11 @@ def backtest(runtime: Runtime, tenant: str, since: datetime | None = None,
              progress: Callable[[int, int], None] | None = None) -> dict:
     """Replay ``tenant``'s resolved, labelled tickets (created at or after ``since``) and report
     (see :func:`report`) at the tenant's target precision."""
-    target = load_policy(runtime, tenant).target_precision
+    policy = load_policy(runtime, tenant)
     tickets = resolved_history(runtime, tenant, since)
     replayed = replay_history(runtime, tenant, tickets, progress)
-    return {"tenant": tenant, "since": since.isoformat() if since else None, **report(replayed, target)}
+    return {"tenant": tenant, "since": since.isoformat() if since else None,
+            **report(replayed, policy.target_precision, policy.config.default_threshold)}
 
 
 def resolved_history(runtime: Runtime, tenant: str, since: datetime | None = None) -> list[HistoryTicket]:

@@ -235,7 +235,8 @@ function showBacktest(found) {
     el("td", { className: "num" }, number(i.threshold)),
     el("td", { className: "num" }, i.sent),
     el("td", { className: "num" }, percent(i.auto_resolution_rate)),
-    el("td", { className: "num" }, percent(i.wrong_reply_share)))));
+    el("td", { className: "num" }, percent(i.wrong_reply_share)),
+    el("td", { className: "num" }, percent(i.rate_at_default_threshold)))));
 }
 
 /** The latest kept backtest; a 404 means none was run yet (the empty state says how), not a failure. */
