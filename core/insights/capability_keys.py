@@ -50,8 +50,9 @@ def assign_keys(groups: Sequence[Sequence[int]], known: Mapping[int, str],
             handed.add(key)
     for index, members in enumerate(groups):
         if keys[index] is None:
-            keys[index] = _fresh(f"{KEY_PREFIX}{min(members)}", taken | handed)
-            handed.add(keys[index])
+            fresh = _fresh(f"{KEY_PREFIX}{min(members)}", taken | handed)
+            keys[index] = fresh
+            handed.add(fresh)
     return [key for key in keys if key is not None]
 
 
