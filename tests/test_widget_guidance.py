@@ -5,7 +5,16 @@ steps. Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from tests.test_widget_api import CARD_QUESTION, CONTEXT, _signals, post, trained, world  # noqa: F401 (fixtures)
+from core.widget.config import setup_widget
+from tests.test_widget_api import (  # noqa: F401 (fixtures)
+    CARD_QUESTION,
+    CONTEXT,
+    ORIGIN,
+    _signals,
+    post,
+    trained,
+    world,
+)
 
 ELSEWHERE = {"url": "https://app.example.com/home/4711", "route": "/home/4711",
              "elements": [{"role": "link", "text": "Cards", "selector": "#bob-cards"},
@@ -33,8 +42,12 @@ def test_an_answers_steps_are_matched_to_the_customers_own_page(trained):
     assert _ask(app, key, on_home)["guide"]["first_missing"] is None
 
 
-def test_a_missing_steps_page_is_the_route_another_session_saw_it_on_never_its_selector(trained):
+def test_a_missing_steps_page_is_the_route_another_session_saw_it_on_never_its_selector(trained, db):
     app, key = trained
+    db.ensure_tenant("globex")  # another tenant's pages are never looked at
+    other, _ = setup_widget(app.extensions["deskloop"], "globex", [ORIGIN])
+    _ask(app, other.public_key, {**ELSEWHERE, "route": "/globex"}, question="when will my card be delivered?")
+    assert _ask(app, key)["guide"]["steps"][0]["page"] is None
     _ask(app, key, ELSEWHERE, question="when will my card be delivered?")  # another customer's page
     body = _ask(app, key)
     cards, track = body["guide"]["steps"]

@@ -75,11 +75,11 @@ def taught_pairs(answer: str | None, clicked: dict[int, str]) -> list[list[str]]
 
 def _routes_seen(runtime: Runtime, tenant_id: int, here: str | None) -> dict[str, list[PageElement]]:
     """Each route of the tenant's latest widget sessions (but the customer's own) with the
-    elements last seen there."""
+    elements last seen there (the session's latest question's page)."""
     with runtime.db.tenant_session(tenant_id) as session:
         contexts = session.scalars(
             select(WidgetSessionRow.page_context).where(WidgetSessionRow.page_context.is_not(None))
-            .order_by(WidgetSessionRow.updated_at.desc()).limit(SEEN_SESSIONS)).all()
+            .order_by(WidgetSessionRow.id.desc()).limit(SEEN_SESSIONS)).all()
     routes: dict[str, list[PageElement]] = {}
     for context in contexts:
         route = route_of((context or {}).get("route") or (context or {}).get("url"))

@@ -478,7 +478,9 @@
     if (now === lastRoute) return;
     lastRoute = now;
     if (!guide) return;
-    if (Date.now() - clickedAt > 1000) advance(); // moved on without the highlighted click (typed, back)
+    // Moved on without the highlighted click (a shortcut, the back button): the step is done when
+    // its element was shown and is gone; a step that was missing may be here now.
+    if (Date.now() - clickedAt > 1000 && target && !locate(guide.steps[guide.at])) advance();
     else render();
   }
   ["pushState", "replaceState"].forEach(function (name) {
