@@ -85,7 +85,8 @@ def test_names_the_tenants_replies_state_twice_find_a_steps_element(trained, db)
 
 def _complete(app, key, clicked, **who):
     session = _ask(app, key, **who)["session"]
-    done = post(app, "guide", {"key": key, "session": session, "event": "completed", "step": 1, "clicked": clicked})
+    done = post(app, "guide", {"key": key, "session": session, "event": "completed", "step": 1, "clicked": clicked,
+                               **who})
     assert done.status_code == 201, done.get_json()
 
 
