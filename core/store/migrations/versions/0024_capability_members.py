@@ -1,14 +1,14 @@
 """capability members: the key each published feature request was grouped under, so a requested
 capability keeps its key (and its one Linear issue) as its requests come and go
 
-Revision ID: 0026
+Revision ID: 0024
 Revises: 0023
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0026"
+revision = "0024"
 down_revision = "0023"
 branch_labels = None
 depends_on = None
