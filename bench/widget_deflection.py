@@ -363,20 +363,27 @@ def run_seed(app, seed: int, queries: dict[str, list[str]], args) -> dict[str, A
     return {"seed": seed, "figures": figures, "tally": tally.as_dict()}
 
 
-def _settings(home: Path, args) -> Settings:
-    return replace(Settings(home=home, database_url=args.database_url or f"sqlite:///{home / 'deskloop.db'}"),
-                   encoder=args.encoder, encoder_dir=ENCODER_DIR, secret_key=secrets.token_urlsafe(32),
-                   rate_widget_key=GENEROUS_RATE, rate_widget_ip=GENEROUS_RATE, rate_auth_failures=GENEROUS_RATE)
+def bench_settings(settings: Settings, encoder: str) -> Settings:
+    """``settings`` with the bench's encoder, an identity-secret key and generous widget rate limits."""
+    return replace(settings, encoder=encoder, encoder_dir=settings.encoder_dir or ENCODER_DIR,
+                   secret_key=settings.secret_key or secrets.token_urlsafe(32), rate_widget_key=GENEROUS_RATE,
+                   rate_widget_ip=GENEROUS_RATE, rate_auth_failures=GENEROUS_RATE)
+
+
+def simulate(app, args) -> list[dict[str, Any]]:
+    """Every seed's tenant and sessions on ``app`` (its database already migrated)."""
+    queries = banking77()
+    return [run_seed(app, seed, queries, args) for seed in range(args.seeds)]
 
 
 def run(args) -> list[dict[str, Any]]:
     home = Path(tempfile.mkdtemp(prefix="deskloop-deflection-"))
-    app = create_app(_settings(home, args))
+    settings = Settings(home=home, database_url=args.database_url or f"sqlite:///{home / 'deskloop.db'}")
+    app = create_app(bench_settings(settings, args.encoder))
     runtime = app.extensions["deskloop"]
     try:
         runtime.db.migrate()
-        queries = banking77()
-        return [run_seed(app, seed, queries, args) for seed in range(args.seeds)]
+        return simulate(app, args)
     finally:
         runtime.close()
 
@@ -433,7 +440,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--other-intents", type=int, default=20)
     parser.add_argument("--per-intent", type=int, default=50, help="Banking77 tickets per other intent")
     parser.add_argument("--per-page", type=int, default=24, help="tickets per page-dependent question and page")
-    parser.add_argument("--sessions", type=int, default=0, help="at most this many sessions per seed (0: every held-out)")
+    parser.add_argument("--sessions", type=int, default=0, help="sessions per seed at most (0: every held-out)")
     parser.add_argument("--quick", action="store_true",
                         help="one seed, a small history, no encoder (seconds: what the test runs)")
     parser.add_argument("--json", action="store_true", help="print the per-seed figures and tallies as JSON")
