@@ -184,7 +184,7 @@ def page_of(case: Case) -> str:
 
 def _context(case: Case) -> dict[str, Any]:
     page = page_of(case)
-    return {"url": case.url, "route": route_of(case.url) and case.url.split(ORIGIN, 1)[-1],
+    return {"url": case.url, "route": case.url.split(ORIGIN, 1)[-1],  # location.pathname
             "title": TITLES.get(page, ""), "elements": NAVIGATION + ELEMENTS.get(page, [])}
 
 
