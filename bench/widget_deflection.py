@@ -19,14 +19,18 @@ from (the stored suggestion's ``draft_source``) was answered with that resolutio
 
 - the widget does not know (abstains): the customer files a ticket in the widget with probability
   :data:`R_FILE_AFTER_UNKNOWN`;
-- the answer is right: when a guide is offered the customer follows it: a step on the page is
-  found; a step naming another page is found when the customer visits that page and the step's
-  element is in its element list (or the step names none); any other step is lost, and the
-  customer abandons there with probability :data:`P_ABANDON_WHEN_LOST` (else finds the way and
-  goes on). A guide followed to its last step is completed. The customer then says "helpful" with
-  probability :data:`P_HELPFUL` (else says nothing), and, with probability
-  :data:`S_WRITES_IN_ANYWAY`, still writes to support by email within a day (a ticket from the
-  same customer stored 1 to 23 simulated hours after the question);
+- the answer is right: when the answer comes with a guide (``guide.steps``, ``docs/widget-api.md``)
+  the customer follows it from the page asked on: a step is found on the page the customer is on
+  (the element the guide's ``selector`` names while still on the page asked from, else an element
+  whose text or label reads as one of the step's ``names``), else on the page the step's ``page``
+  route names, which the customer then visits; a link or tab clicked takes the customer to its
+  page (:data:`LEADS_TO`), a button or row shows what it opens (:data:`REVEALS`, a menu the widget
+  did not see when the question was asked). A step not found is lost, and the customer abandons there with
+  probability :data:`P_ABANDON_WHEN_LOST` (else finds the way and goes on). A guide followed to its
+  last step is completed (reporting, as ``clicked``, the elements found under another name than
+  the step's). The customer then says "helpful" with probability :data:`P_HELPFUL` (else says
+  nothing), and, with probability :data:`S_WRITES_IN_ANYWAY`, still writes to support by email
+  within a day (a ticket from the same customer stored 1 to 23 simulated hours after the question);
 - the answer is wrong: a guide, when offered, is abandoned at its first step; the customer says
   "not helpful" and files a ticket in the widget with probability :data:`Q_FILE_AFTER_NOT_HELPFUL`.
 
@@ -38,7 +42,7 @@ above what one run sends (:data:`GENEROUS_RATE`). Reported seeds are 0..N-1.
     nice .venv/bin/python bench/widget_deflection.py [--seeds 3] [--encoder minilm|none] [--json]
         [--database-url postgresql+psycopg://...] [--quick]
 
-Until the ask response carries a ``guide`` (a missing field is no guide), guides offered are 0.
+An answer without a ``guide`` field (an older server) is taken as one without a guide.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ import secrets
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -107,41 +112,62 @@ NAVIGATION = [_element("link", "Dashboard", "#nav-dashboard"), _element("link", 
               _element("link", "Projects", "#nav-projects"), _element("link", "Billing", "#nav-billing"),
               _element("link", "Team", "#nav-team"), _element("link", "Integrations", "#nav-integrations"),
               _element("link", "Settings", "#nav-settings", "Account settings")]
+SETTINGS_TABS = [_element("tab", "Account", "#tab-account"), _element("tab", "Preferences", "#tab-preferences"),
+                 _element("tab", "Notifications", "#tab-notifications"),
+                 _element("tab", "Single sign-on", "#tab-sso")]
+BILLING_TABS = [_element("tab", "Invoices", "#tab-invoices"), _element("tab", "Subscription", "#tab-subscription")]
 #: What the widget script would collect on each simulated page besides the navigation. Some of what
 #: the resolutions name is here (Export on a report), some sits behind a menu and is not (Delete
-#: report), some is on another page (Settings > Preferences from a report).
+#: report, Download my data), some is on another page (Settings > Preferences from a report).
 ELEMENTS: dict[str, list[dict[str, str]]] = {
     "analytics": [_element("button", "Export", "#export", "Export report"),
                   _element("button", "Share", "#share-report"),
                   _element("button", "Last 30 days", "#date-range", "Date range"),
                   _element("button", "", "#report-menu", "Report menu"),
-                  _element("button", "Settings", "#report-settings", "Report settings")],
-    "account": [_element("tab", "Profile", "#tab-profile"), _element("tab", "Privacy", "#tab-privacy"),
+                  _element("button", "", "#report-settings", "Report settings")],
+    "account": [*SETTINGS_TABS, _element("link", "Privacy", "#section-privacy"),
                 _element("button", "Save", "#save-account")],
     "project": [_element("button", "", "#project-menu", "Project menu"),
                 _element("link", "Project settings", "#project-settings"),
-                _element("button", "Watch", "#watch-project")],
+                _element("link", "Open editor", "#open-editor"), _element("button", "Watch", "#watch-project")],
     "editor": [_element("button", "", "#undo", "Undo (Ctrl+Z)"), _element("button", "", "#editor-menu", "Editor menu"),
                _element("button", "Version history", "#version-history")],
-    "billing": [_element("link", "Download PDF", "[data-testid=invoice-pdf]", "Download invoice PDF"),
-                _element("link", "Subscription", "#billing-subscription")],
-    "subscription": [_element("button", "Change plan", "#change-plan"),
+    "billing": [*BILLING_TABS, _element("link", "", "[data-testid=invoice-pdf]", "Download invoice PDF")],
+    "subscription": [*BILLING_TABS, _element("button", "Change plan", "#change-plan"),
                      _element("button", "Keep my subscription", "#keep-subscription"),
                      _element("button", "Cancel subscription", "#cancel-subscription")],
-    "team": [_element("button", "Invite member", "#invite-member"),
+    "team": [_element("button", "Invite member", "#invite-member"), _element("row", "Ada Park", "#member-1"),
              _element("textbox", "", "#member-search", "Search members")],
-    "sso": [_element("button", "Identity provider settings", "#idp-settings"),
+    "sso": [*SETTINGS_TABS, _element("button", "Identity provider settings", "#idp-settings"),
             _element("switch", "", "#sso-enforce", "Require single sign-on")],
-    "notifications": [_element("checkbox", "", "#email-notifications", "Email notifications"),
+    "notifications": [*SETTINGS_TABS, _element("checkbox", "", "#email-notifications", "Email notifications"),
                       _element("radio", "Instant", "#notify-instant"),
                       _element("radio", "Daily digest", "#notify-digest")],
     "slack": [_element("button", "Add to Slack", "#add-to-slack"),
               _element("combobox", "", "#alert-channel", "Alerts channel")],
     "dashboard": [_element("button", "", "#share-dashboard", "Share dashboard"),
                   _element("button", "Add widget", "#add-widget")],
-    "preferences": [_element("combobox", "", "#display-currency", "Display currency"),
+    "preferences": [*SETTINGS_TABS, _element("combobox", "", "#display-currency", "Display currency"),
                     _element("combobox", "", "#timezone", "Time zone")],
 }
+#: What clicking a button or row shows on the same page (a menu, a dialog): the customer sees it,
+#: the widget, which collected the page before, does not.
+REVEALS = {"#export": [_element("menuitem", "CSV", "#export-csv"), _element("menuitem", "Excel", "#export-xlsx")],
+           "#report-menu": [_element("menuitem", "Delete report", "#delete-report")],
+           "#report-settings": [_element("tab", "Formatting", "#report-formatting")],
+           "#date-range": [_element("option", "Custom range", "#range-custom")],
+           "#project-menu": [_element("menuitem", "Export project", "#export-project")],
+           "#project-settings": [_element("tab", "Members", "#project-members"),
+                                 _element("button", "Delete project", "#delete-project")],
+           "#section-privacy": [_element("button", "Download my data", "#download-data")],
+           "#member-1": [_element("button", "Remove from team", "#remove-member")],
+           "#change-plan": [_element("radio", "Monthly", "#plan-monthly"), _element("radio", "Yearly", "#plan-yearly")]}
+#: Where clicking a link or tab takes the customer.
+LEADS_TO = {"#nav-dashboard": "dashboard", "#nav-analytics": "analytics", "#nav-projects": "project",
+            "#nav-billing": "billing", "#nav-team": "team", "#nav-integrations": "slack", "#nav-settings": "account",
+            "#tab-account": "account", "#tab-preferences": "preferences", "#tab-notifications": "notifications",
+            "#tab-sso": "sso", "#tab-invoices": "billing", "#tab-subscription": "subscription",
+            "#open-editor": "editor"}
 #: A simulated page by its id-free route (what a guide step's ``page`` names).
 PAGE_OF_ROUTE = {route_of(url.format(id=1)): page for page, url in PAGES.items()}
 
@@ -238,24 +264,59 @@ def answered_resolution(world: World, session_token: str) -> str | None:
     return world.resolution_of.get(external_id or "")
 
 
-def follow_guide(guide: dict | None, right: bool, rnd: random.Random) -> tuple[str, int] | None:
-    """(``completed`` or ``abandoned``, the step reached) as the simulated customer follows a guide;
-    ``None`` when there is no guide to follow."""
+def _words(text: str | None) -> list[str]:
+    return "".join(c if c.isalnum() else " " for c in (text or "").casefold()).split()
+
+
+def seen_on(page: str, names: list[str], revealed: Sequence[dict[str, str]] = ()) -> dict[str, str] | None:
+    """The element of ``page`` (or of what a click there ``revealed``) a customer reads as one of
+    ``names``: its text or label is the name, or holds the name's words in a row ("Display
+    currency" for "currency")."""
+    wanted = [w for w in (_words(n) for n in names) if w]
+    for element in [*NAVIGATION, *ELEMENTS.get(page, []), *revealed]:
+        for shown in (_words(element.get("text")), _words(element.get("label"))):
+            if any(shown[i:i + len(w)] == w for w in wanted for i in range(len(shown) - len(w) + 1)):
+                return element
+    return None
+
+
+def follow_guide(guide: dict | None, page: str, right: bool,
+                 rnd: random.Random) -> tuple[str, int, list[dict[str, Any]]] | None:
+    """(``completed`` or ``abandoned``, the step reached, the elements clicked under another name)
+    as the simulated customer on ``page`` follows a guide; ``None`` without steps to follow.
+
+    Each step is looked for on the page the customer is on (the one asked from, then wherever the
+    last click led): the element the guide's ``selector`` names while still on that page, else an
+    element shown under one of the step's ``names``; else the customer visits the step's ``page``
+    (a route) and looks there. A step not found is lost."""
     steps = (guide or {}).get("steps") or []
     if not steps:
         return None
     if not right:
-        return "abandoned", 0
+        return "abandoned", 0, []
+    here, asked, clicked = page, page, []
+    revealed: list[dict[str, str]] = []
     for position, step in enumerate(steps):
-        if step.get("on_page"):
-            continue
+        names = step.get("names") or [step.get("text") or ""]
+        element = None
+        if step.get("on_page") and here == asked:
+            element = next((e for e in NAVIGATION + ELEMENTS.get(here, []) if e["selector"] == step["selector"]), None)
+        element = element or seen_on(here, names, revealed)
         visited = PAGE_OF_ROUTE.get(route_of(step.get("page")) or "")
-        selectors = {e["selector"] for e in NAVIGATION + ELEMENTS.get(visited or "", [])}
-        if visited is not None and (not step.get("selector") or step["selector"] in selectors):
+        if element is None and visited is not None:
+            here, revealed = visited, []
+            element = seen_on(here, names)
+        if element is None:
+            if rnd.random() < P_ABANDON_WHEN_LOST:
+                return "abandoned", position, clicked
             continue
-        if rnd.random() < P_ABANDON_WHEN_LOST:
-            return "abandoned", position
-    return "completed", len(steps) - 1
+        shown = element.get("text") or element.get("label") or ""
+        if _words(shown) != _words(step.get("text")):
+            clicked.append({"step": position, "text": shown})
+        if element["selector"] in LEADS_TO:
+            here, revealed = LEADS_TO[element["selector"]], []
+        revealed = [*revealed, *REVEALS.get(element["selector"], [])]
+    return "completed", len(steps) - 1, clicked
 
 
 def _file_in_widget(world: World, token: str, customer: str) -> None:
@@ -263,13 +324,13 @@ def _file_in_widget(world: World, token: str, customer: str) -> None:
                             "message": "This did not answer my question."}, customer)
 
 
-def _email_ticket(world: World, token: str, customer: str, case: Case, rnd: random.Random) -> None:
-    """The customer writes to support anyway, 1 to 23 simulated hours after asking."""
+def _email_ticket(world: World, token: str, customer: str, case: Case, hours: float) -> None:
+    """The customer writes to support anyway, ``hours`` (simulated) after asking."""
     runtime = world.app.extensions["deskloop"]
     with runtime.db.transaction(world.tenant_id) as session:
         asked = aware_utc(session.scalar(select(WidgetSessionRow.created_at).where(
             WidgetSessionRow.token_hash == token_hash(token))))
-        at = asked + timedelta(hours=rnd.uniform(1, 23))
+        at = asked + timedelta(hours=hours)
         upsert_tickets(session, world.tenant_id, [Ticket(
             source="email", external_id=f"mail-{customer}", subject=case.text[:80], status="new", channel="email",
             messages=[Message(author_role="customer", body=f"About my question in the app: {case.text}",
@@ -278,48 +339,73 @@ def _email_ticket(world: World, token: str, customer: str, case: Case, rnd: rand
             created_at=at, updated_at=at)])
 
 
-def run_session(world: World, case: Case, customer: str, rnd: random.Random, tally: Tally) -> None:
+@dataclass(frozen=True)
+class Customer:
+    """One simulated customer's dispositions, drawn before the question is asked: the same customer
+    reacts the same way whatever the widget answers, so two runs differ only by the answers."""
+
+    says_helpful: bool
+    files_after_not_helpful: bool
+    files_after_unknown: bool
+    writes_in_anyway: bool
+    hours_until_email: float
+    guide_draws: random.Random
+
+    @classmethod
+    def drawn(cls, rnd: random.Random) -> Customer:
+        return cls(rnd.random() < P_HELPFUL, rnd.random() < Q_FILE_AFTER_NOT_HELPFUL,
+                   rnd.random() < R_FILE_AFTER_UNKNOWN, rnd.random() < S_WRITES_IN_ANYWAY, rnd.uniform(1, 23),
+                   random.Random(rnd.random()))
+
+
+def run_session(world: World, case: Case, customer: str, traits: Customer, tally: Tally) -> None:
     """One held-out question asked in the widget and the simulated customer's reaction."""
     asked = _post(world, "ask", {"question": case.text, "context": _context(case)}, customer)
     token = asked["session"]
     tally.asked += 1
     if asked["abstained"]:
-        if rnd.random() < R_FILE_AFTER_UNKNOWN:
+        if traits.files_after_unknown:
             _file_in_widget(world, token, customer)
             tally.tickets_after_unknown += 1
         return
     tally.answered += 1
     right = answered_resolution(world, token) == case.resolution
     tally.right += right
-    followed = follow_guide(asked.get("guide"), right, rnd)
+    followed = follow_guide(asked.get("guide"), page_of(case), right, traits.guide_draws)
     if followed is not None:
-        event, step = followed
-        _post(world, "guide", {"session": token, "event": event, "step": step}, customer)
+        event, step, clicked = followed
+        body = {"session": token, "event": event, "step": step,
+                **({"clicked": clicked} if clicked and event == "completed" else {})}
+        _post(world, "guide", body, customer)
         tally.guides_offered += 1
         tally.guides_completed += event == "completed"
         tally.guides_abandoned += event == "abandoned"
     if right:
-        if rnd.random() < P_HELPFUL:
+        if traits.says_helpful:
             _post(world, "feedback", {"session": token, "helpful": True}, customer)
             tally.helpful += 1
-        if rnd.random() < S_WRITES_IN_ANYWAY:
-            _email_ticket(world, token, customer, case, rnd)
+        if traits.writes_in_anyway:
+            _email_ticket(world, token, customer, case, traits.hours_until_email)
             tally.tickets_after_right += 1
         return
     _post(world, "feedback", {"session": token, "helpful": False}, customer)
     tally.not_helpful += 1
-    if rnd.random() < Q_FILE_AFTER_NOT_HELPFUL:
+    if traits.files_after_not_helpful:
         _file_in_widget(world, token, customer)
         tally.tickets_after_not_helpful += 1
 
 
-def measured(world: World) -> dict[str, Any]:
-    """The figures as the store holds them: sessions, their signals and tickets, email tickets."""
+def measured(world: World, customers: set[str] | None = None) -> dict[str, Any]:
+    """The figures as the store holds them: sessions, their signals and tickets, email tickets;
+    only the sessions of ``customers`` when given."""
     runtime = world.app.extensions["deskloop"]
     with runtime.db.tenant_session(world.tenant_id) as session:
-        sessions = session.scalars(select(WidgetSessionRow)).all()
+        sessions = [s for s in session.scalars(select(WidgetSessionRow))
+                    if customers is None or s.user_id in customers]
+        ids = {s.id for s in sessions}
         guides = Counter(s.payload.get("guide") for s in session.scalars(
-            select(SignalRow).where(SignalRow.actor == "widget")) if s.payload.get("guide"))
+            select(SignalRow).where(SignalRow.actor == "widget"))
+            if s.payload.get("guide") and s.payload.get("widget_session") in ids)
         emails = session.execute(select(TicketRow.requester_external_id, TicketRow.created_at).where(
             TicketRow.source == "email", TicketRow.requester_external_id.is_not(None))).all()
     emailed: dict[str, list] = {}
@@ -348,19 +434,31 @@ def measured(world: World) -> dict[str, Any]:
     }
 
 
+KINDS = ("page-dependent", "other")
+
+
 def run_seed(app, seed: int, queries: dict[str, list[str]], args) -> dict[str, Any]:
+    """One seed's tenant and sessions: the figures of every session and of each kind of question
+    (page-dependent or other), and the simulation's own tally beside them."""
     cases = history(seed, queries, args.other_intents, args.per_intent, args.per_page)
     cut = int(len(cases) * 0.8)
     world = build_world(app, seed, cases[:cut])
     held = cases[cut:][:args.sessions] if args.sessions else cases[cut:]
-    rnd = random.Random(10_000 + seed)
-    tally = Tally()
+    tallies = {kind: Tally() for kind in KINDS}
+    customers: dict[str, set[str]] = {kind: set() for kind in KINDS}
     for number, case in enumerate(held):
-        run_session(world, case, f"customer-{seed}-{number}", rnd, tally)
-    figures = measured(world)
-    figures["right"] = tally.right
-    figures["guides_offered"] = tally.guides_offered
-    return {"seed": seed, "figures": figures, "tally": tally.as_dict()}
+        customer, kind = f"customer-{seed}-{number}", KINDS[0] if case.dependent else KINDS[1]
+        customers[kind].add(customer)
+        run_session(world, case, customer, Customer.drawn(random.Random(f"{seed}:{number}")), tallies[kind])
+    out: dict[str, Any] = {"seed": seed}
+    for kind, who in (("all", None), *((k, customers[k]) for k in KINDS)):
+        tally = [tallies[k] for k in KINDS if who is None or k == kind]
+        figures = measured(world, who)
+        figures["right"] = sum(t.right for t in tally)
+        figures["guides_offered"] = sum(t.guides_offered for t in tally)
+        out[kind] = {"figures": figures,
+                     "tally": {name: sum(getattr(t, name) for t in tally) for name in Tally().as_dict()}}
+    return out
 
 
 def bench_settings(settings: Settings, encoder: str) -> Settings:
@@ -415,20 +513,24 @@ def derived(figures: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _share(rows: list[dict[str, Any]], name: str, of: str | None) -> str:
+    ratios = [r[name] / r[of] for r in rows if of is not None and r[of]]
+    return f"{np.mean(ratios):.3f} ± {np.std(ratios):.3f}" if ratios else "-"
+
+
 def table(results: list[dict[str, Any]], args) -> str:
-    rows = [derived(r["figures"]) for r in results]
-    lines = [f"widget deflection: {len(rows)} seeds, encoder {args.encoder}, "
+    """Every figure as a count per seed (all questions) and as a share of what it is part of, for
+    all questions and for each kind (mean ± sd over seeds)."""
+    rows = {kind: [derived(r[kind]["figures"]) for r in results] for kind in ("all", *KINDS)}
+    lines = [f"widget deflection: {len(results)} seeds, encoder {args.encoder}, "
              f"{'PostgreSQL' if args.database_url else 'SQLite'}; customer p={P_HELPFUL} q={Q_FILE_AFTER_NOT_HELPFUL} "
              f"r={R_FILE_AFTER_UNKNOWN} s={S_WRITES_IN_ANYWAY} lost-abandon={P_ABANDON_WHEN_LOST} (assumed)",
-             f"  {'':<40}{'count per seed':>16}{'share':>18}"]
+             f"  {'':<38}{'count/seed':>14}  {'share: all':>15}  {'page-dependent':>15}  {'other':>15}  of"]
     for label, name, of in ROWS:
-        counts = [r[name] for r in rows]
-        share = ""
-        if of is not None:
-            ratios = [r[name] / r[of] for r in rows if r[of]]
-            share = f"{np.mean(ratios):.3f} ± {np.std(ratios):.3f}" if ratios else "-"
-            share += f" of {of.replace('_', ' ')}"
-        lines.append(f"  {label:<40}{np.mean(counts):>10.1f} ± {np.std(counts):<4.1f} {share}")
+        counts = [r[name] for r in rows["all"]]
+        shares = "  ".join(f"{_share(rows[kind], name, of):>15}" for kind in ("all", *KINDS))
+        lines.append(f"  {label:<38}{np.mean(counts):>7.1f} ± {np.std(counts):<4.1f}  {shares}  "
+                     f"{(of or '').replace('_', ' ')}")
     return "\n".join(lines)
 
 
@@ -460,7 +562,8 @@ def main(argv: list[str] | None = None) -> int:
             "p_helpful": P_HELPFUL, "q_file_after_not_helpful": Q_FILE_AFTER_NOT_HELPFUL,
             "r_file_after_unknown": R_FILE_AFTER_UNKNOWN, "s_writes_in_anyway": S_WRITES_IN_ANYWAY,
             "p_abandon_when_lost": P_ABANDON_WHEN_LOST},
-            "seeds": [{**r, "figures": derived(r["figures"])} for r in results]}, indent=2))
+            "seeds": [{"seed": r["seed"], **{kind: {**r[kind], "figures": derived(r[kind]["figures"])}
+                                             for kind in ("all", *KINDS)}} for r in results]}, indent=2))
     else:
         print(table(results, args))
     return 0

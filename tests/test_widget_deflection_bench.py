@@ -31,8 +31,13 @@ def quick(settings, db):
 
 def test_the_figures_read_from_the_store_add_up_and_match_what_the_customers_did(quick, db):
     _, args, result = quick
-    figures, tally = bench.derived(result["figures"]), result["tally"]
-    assert {k: figures[k] for k in tally} == tally  # the store holds what the simulation did, no more, no less
+    for kind in ("all", *bench.KINDS):
+        figures, tally = bench.derived(result[kind]["figures"]), result[kind]["tally"]
+        assert {k: figures[k] for k in tally} == tally  # the store holds what the simulation did, no more, no less
+    figures = bench.derived(result["all"]["figures"])
+    parts = [bench.derived(result[kind]["figures"]) for kind in bench.KINDS]
+    assert all(parts[0][k] + parts[1][k] == figures[k] for k in figures)  # the kinds split every session
+    assert min(part["asked"] for part in parts) > 0
     assert figures["asked"] > 30 and 0 < figures["answered"] <= figures["asked"]
     assert figures["asked"] == figures["answered"] + figures["unknown"]
     assert figures["helpful"] <= figures["right"] <= figures["answered"]
@@ -76,7 +81,7 @@ def test_an_email_counts_against_an_answer_only_within_a_day(quick, db):
     row = next(r for r in quiet if r.user_id not in emailed)
     world = bench.World(app, "deflection-0", tenant_id, "", "")
     before = bench.measured(world)["answered_then_ticket_within_a_day"]
-    assert before == result["figures"]["answered_then_ticket_within_a_day"]
+    assert before == result["all"]["figures"]["answered_then_ticket_within_a_day"]
     _email(db, tenant_id, row.user_id, aware_utc(row.created_at) + timedelta(hours=25))
     _email(db, tenant_id, row.user_id, aware_utc(row.created_at) - timedelta(hours=1))
     assert bench.measured(world)["answered_then_ticket_within_a_day"] == before
@@ -84,27 +89,44 @@ def test_an_email_counts_against_an_answer_only_within_a_day(quick, db):
     assert bench.measured(world)["answered_then_ticket_within_a_day"] == before + 1
 
 
-class _Always(random.Random):
-    """A draw below every probability: the customer abandons whenever lost."""
+class _Draws(random.Random):
+    """Draws that always give ``value``: below every probability (0) or above it (0.99)."""
+
+    def __init__(self, value: float):
+        super().__init__(0)
+        self.value = value
 
     def random(self) -> float:
-        return 0.0
+        return self.value
+
+
+LOST, GOES_ON = _Draws(0.0), _Draws(0.99)
+
+
+def _step(text, selector=None, page=None, names=None):
+    return {"text": text, "names": names or [text], "selector": selector, "on_page": selector is not None,
+            "page": page}
 
 
 def test_the_simulated_customer_follows_a_guide_as_documented():
-    found = {"text": "Click Export", "selector": "#export", "on_page": True, "page": None}
-    elsewhere = {"text": "Pick your display currency", "selector": "#display-currency", "on_page": False,
-                 "page": "/settings/preferences"}
-    missing_there = {**elsewhere, "selector": "#no-such-thing"}
-    nowhere = {"text": "Open Danger zone", "selector": None, "on_page": False, "page": None}
-    assert bench.follow_guide(None, True, _Always()) is None
-    assert bench.follow_guide({"steps": []}, True, _Always()) is None
-    assert bench.follow_guide({"steps": [found, elsewhere]}, True, _Always()) == ("completed", 1)
-    assert bench.follow_guide({"steps": [found, missing_there]}, True, _Always()) == ("abandoned", 1)
-    assert bench.follow_guide({"steps": [nowhere, found]}, True, _Always()) == ("abandoned", 0)
-    assert bench.follow_guide({"steps": [found, nowhere]}, True, random.Random(0)) in {("completed", 1),
-                                                                                      ("abandoned", 1)}
-    assert bench.follow_guide({"steps": [found, elsewhere]}, False, _Always()) == ("abandoned", 0)
+    export, csv = _step("Export", "#export"), _step("CSV")
+    assert bench.follow_guide(None, "analytics", True, LOST) is None
+    assert bench.follow_guide({"steps": []}, "analytics", True, LOST) is None
+    # clicking Export shows its menu, where CSV is; without that click CSV is nowhere
+    assert bench.follow_guide({"steps": [export, csv]}, "analytics", True, LOST) == ("completed", 1, [])
+    assert bench.follow_guide({"steps": [csv]}, "analytics", True, LOST) == ("abandoned", 0, [])
+    assert bench.follow_guide({"steps": [csv]}, "analytics", True, GOES_ON) == ("completed", 0, [])
+    # a link leads to its page: Settings, then the Preferences tab there
+    settings = {"steps": [_step("Settings", "#nav-settings"), _step("Preferences")]}
+    assert bench.follow_guide(settings, "analytics", True, LOST) == ("completed", 1, [])
+    # a step naming another page: the customer goes there and finds it under a longer name
+    elsewhere = _step("currency", page="/settings/preferences")
+    assert bench.follow_guide({"steps": [elsewhere]}, "dashboard", True, LOST) == (
+        "completed", 0, [{"step": 0, "text": "Display currency"}])
+    missing_there = _step("Danger zone", page="/settings/preferences")
+    assert bench.follow_guide({"steps": [missing_there]}, "dashboard", True, LOST) == ("abandoned", 0, [])
+    # a wrong answer's guide is abandoned at once
+    assert bench.follow_guide({"steps": [export, csv]}, "analytics", False, GOES_ON) == ("abandoned", 0, [])
 
 
 def test_the_command_prints_a_table_or_json_and_refuses_bad_options(capsys):
@@ -114,4 +136,5 @@ def test_the_command_prints_a_table_or_json_and_refuses_bad_options(capsys):
     assert bench.main(["--quick", "--json", "--sessions", "8"]) == 0
     printed = json.loads(capsys.readouterr().out)
     [seed] = printed["seeds"]
-    assert seed["figures"]["asked"] == 8 and printed["customer"]["p_helpful"] == bench.P_HELPFUL
+    assert seed["all"]["figures"]["asked"] == 8 and printed["customer"]["p_helpful"] == bench.P_HELPFUL
+    assert seed["all"]["figures"]["deflected"] == 8 - seed["all"]["figures"]["tickets"]
