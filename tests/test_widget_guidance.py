@@ -5,7 +5,18 @@ steps. Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from tests.test_widget_api import CARD_QUESTION, CONTEXT, _signals, post, trained, world  # noqa: F401 (fixtures)
+from core.store.tickets import upsert_tickets
+from core.widget.config import setup_widget
+from tests.factories import make_ticket
+from tests.test_widget_api import (  # noqa: F401 (fixtures)
+    CARD_QUESTION,
+    CONTEXT,
+    ORIGIN,
+    _signals,
+    post,
+    trained,
+    world,
+)
 
 ELSEWHERE = {"url": "https://app.example.com/home/4711", "route": "/home/4711",
              "elements": [{"role": "link", "text": "Cards", "selector": "#bob-cards"},
@@ -33,8 +44,12 @@ def test_an_answers_steps_are_matched_to_the_customers_own_page(trained):
     assert _ask(app, key, on_home)["guide"]["first_missing"] is None
 
 
-def test_a_missing_steps_page_is_the_route_another_session_saw_it_on_never_its_selector(trained):
+def test_a_missing_steps_page_is_the_route_another_session_saw_it_on_never_its_selector(trained, db):
     app, key = trained
+    db.ensure_tenant("globex")  # another tenant's pages are never looked at
+    other, _ = setup_widget(app.extensions["deskloop"], "globex", [ORIGIN])
+    _ask(app, other.public_key, {**ELSEWHERE, "route": "/globex"}, question="when will my card be delivered?")
+    assert _ask(app, key)["guide"]["steps"][0]["page"] is None
     _ask(app, key, ELSEWHERE, question="when will my card be delivered?")  # another customer's page
     body = _ask(app, key)
     cards, track = body["guide"]["steps"]
@@ -49,6 +64,23 @@ def test_an_answer_without_steps_or_no_answer_has_no_guide(trained):
     assert refund["answer"] and "refund" in refund["answer"].lower() and refund["guide"] is None
     unknown = _ask(app, key, question="Why does the quantum flux capacitor hum at night?")
     assert unknown["abstained"] is True and unknown["guide"] is None
+
+
+def test_names_the_tenants_replies_state_twice_find_a_steps_element(trained, db):
+    app, key = trained
+    replies = ["Hi Ada, open Cards (also called Wallet) to see them.",
+               "Hi Grace, your cards are under Cards, also called Wallet.",
+               "Hi Alan, click Track (or Parcel of Alan) for the status."]
+    tenant_id = db.tenant_id("acme")
+    with db.transaction(tenant_id) as session:
+        upsert_tickets(session, tenant_id, [make_ticket(f"named-{i}", "where are my cards?", reply=reply)
+                                            for i, reply in enumerate(replies)])
+    page = {**CONTEXT, "elements": [{"role": "link", "text": "Wallet", "selector": "#wallet"},
+                                    {"role": "button", "text": "Parcel of Alan", "selector": "#alan"}]}
+    cards, track = _ask(app, key, page)["guide"]["steps"]
+    assert cards == {"text": "Cards", "names": ["Cards", "Wallet"], "selector": "#wallet", "on_page": True,
+                     "page": None}
+    assert track["names"] == ["Track"] and track["selector"] is None  # stated by one reply only
 
 
 def _complete(app, key, clicked):

@@ -25,8 +25,9 @@ from core.web.limits import rate_limited
 from core.widget.answering import suggest_for_page
 from core.widget.config import WidgetConfig, config_for_key, origin_known
 from core.widget.filing import Request, file_ticket
-from core.widget.guide import build_guide, taught_pairs
+from core.widget.guide import build_guide
 from core.widget.keys import identity_matches, request_origin
+from core.widget.names import taught_pairs
 from core.widget.requests import AskIn, FeedbackIn, GuideIn, TicketIn, page_context
 from core.widget.sessions import Caller, SessionRefused, find_session, record_exchange, set_helpful
 from core.widget.signals import record_feedback, record_guide

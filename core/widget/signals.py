@@ -37,7 +37,7 @@ def record_feedback(runtime: Runtime, tenant: str, row: WidgetSessionRow, helpfu
 def record_guide(runtime: Runtime, tenant: str, row: WidgetSessionRow, event: str, step: int,
                  aliases: list[list[str]] | None = None) -> tuple[Signal, bool]:
     """``aliases``: the ``[step, element's name]`` pairs a completed guide taught
-    (:func:`core.widget.guide.taught_pairs`), read back by :func:`core.widget.guide.learned_aliases`."""
+    (:func:`core.widget.names.taught_pairs`), read back by :func:`core.widget.names.learned_aliases`."""
     if event == "completed":
         payload: dict = {"guide": event, "step": step, **({"aliases": aliases} if aliases else {})}
         return _record(runtime, tenant, row, "confirmed", "guide", payload)
