@@ -428,6 +428,8 @@ def measured(world: World, customers: set[str] | None = None) -> dict[str, Any]:
         "guides_abandoned": guides["abandoned"],
         "tickets_after_not_helpful": sum(s.helpful is False for s in filed),
         "tickets_after_unknown": sum(s.abstained for s in filed),
+        # the store does not know which answers were right: an email within a day after an answer
+        # not filed in the widget (the simulated customer writes in so only after a right one)
         "tickets_after_right": sum(emailed_within_a_day(s) for s in answered if s.ticket_external_id is None),
         "filed_twice": sum(s.ticket_external_id is not None and emailed_within_a_day(s) for s in sessions),
         "answered_then_ticket_within_a_day": len(within_day),

@@ -1,6 +1,6 @@
 """``bench/widget_deflection.py`` in its ``--quick`` mode: the figures it reads back from the store
 agree with what its simulated customers did, they add up, a session never files twice, and the
-"within a day" window is a day. Runs on SQLite and PostgreSQL (the bench's ``--database-url``)."""
+"within a day" window is a day. Runs on SQLite and PostgreSQL, as the bench does (``--database-url``)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ def test_the_store_figures_add_up_match_the_customers_and_count_a_day(quick, db)
     assert figures["helpful"] <= figures["right"] <= figures["answered"]
     assert figures["not_helpful"] == figures["answered"] - figures["right"]  # every wrong answer says so
     assert figures["guides_completed"] + figures["guides_abandoned"] == figures["guides_offered"]
+    assert figures["guides_completed"] > 0 and figures["guides_abandoned"] > 0  # the guide path ran
     assert figures["tickets_after_not_helpful"] <= figures["not_helpful"]
     assert figures["tickets_after_unknown"] <= figures["unknown"]
     assert figures["tickets_after_right"] <= figures["right"]
