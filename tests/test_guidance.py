@@ -8,7 +8,7 @@ import time
 import pytest
 
 from core.guidance.aliases import extract_aliases, names_for
-from core.guidance.matching import THRESHOLD, best_element, score
+from core.guidance.matching import THRESHOLD, best_element, candidates, names_any, score
 from core.guidance.steps import MAX_STEP_CHARS, MAX_STEPS, extract_steps
 from core.types import PageElement
 
@@ -125,3 +125,14 @@ def test_a_name_is_trusted_over_another_name_and_fuzzy_is_optional():
     assert score(["Invoices", "Billing"], PAGE[4]) < 1.0
     assert best_element(["Dashbord"], PAGE, fuzzy=False) is None
     assert score(["Unrelated words"], PAGE[2]) < THRESHOLD
+
+
+def test_another_page_is_searched_by_words_only_and_stops_at_the_first_match():
+    among = candidates(PAGE)
+    assert names_any(["Billing settings"], among) and names_any(["Invoices", "Refresh"], among)
+    assert not names_any(["Dashbord"], among) and not names_any(["Invoices"], among)
+    many = candidates([PageElement(text=f"Button number {i} here") for i in range(200)])
+    started = time.perf_counter()
+    for _ in range(100):  # 10 routes x 10 steps, every word shared and no match: about 0.2 s
+        names_any(["Button zzz qqq", "Label yyy"], many)
+    assert time.perf_counter() - started < 2.0

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from core.types import PageElement
@@ -32,43 +33,95 @@ def normalized(text: str | None) -> str:
     return _NOT_WORD.sub(" ", (text or "")[:_COMPARED * 2].casefold()).strip()
 
 
-def similarity(name: str, candidate: str, fuzzy: bool = True) -> float:
-    """How surely ``candidate`` (an element's text or label, normalized) is called ``name`` (normalized)."""
-    if not name or not candidate:
-        return 0.0
-    if name == candidate:
+@dataclass(frozen=True)
+class Candidate:
+    """An element with its text and label normalized once, however many names it is compared to."""
+
+    element: PageElement
+    fields: tuple[str, ...]
+    words: tuple[frozenset[str], ...]
+
+
+def candidates(elements: Sequence[PageElement]) -> list[Candidate]:
+    out = []
+    for element in elements:
+        fields = tuple(f for f in (normalized(element.text), normalized(element.label)) if f)
+        out.append(Candidate(element, fields, tuple(frozenset(f.split()) for f in fields)))
+    return out
+
+
+def _similarity(name: str, words: frozenset[str], count: int, field: str, theirs: frozenset[str],
+                fuzzy: bool) -> float:
+    if name == field:
         return 1.0
-    words, theirs = name.split(), candidate.split()
-    if set(words) <= set(theirs) and len(theirs) <= len(words) + 3:
+    if not fuzzy and words.isdisjoint(theirs):
+        return 0.0
+    if words <= theirs and len(theirs) <= count + 3:
         return 0.9
-    if set(theirs) <= set(words):
+    if theirs <= words:
         return 0.85
     if not fuzzy:
         return 0.0
-    matcher = SequenceMatcher(None, name[:_COMPARED], candidate[:_COMPARED], autojunk=False)
+    matcher = SequenceMatcher(None, name[:_COMPARED], field[:_COMPARED], autojunk=False)
     if matcher.real_quick_ratio() < THRESHOLD or matcher.quick_ratio() < THRESHOLD:
         return 0.0
     return matcher.ratio()
 
 
-def score(names: Sequence[str], element: PageElement, fuzzy: bool = True) -> float:
-    fields = [f for f in (normalized(element.text), normalized(element.label)) if f]
+def similarity(name: str, candidate: str, fuzzy: bool = True) -> float:
+    """How surely ``candidate`` (an element's text or label, normalized) is called ``name`` (normalized)."""
+    if not name or not candidate:
+        return 0.0
+    words = frozenset(name.split())
+    return _similarity(name, words, len(name.split()), candidate, frozenset(candidate.split()), fuzzy)
+
+
+def _score(wanted: list[tuple[str, frozenset[str], int, float]], candidate: Candidate, fuzzy: bool) -> float:
     best = 0.0
-    for index, name in enumerate(names):
-        wanted = normalized(name)
-        factor = 1.0 if index == 0 else ALIAS_FACTOR
-        for field in fields:
-            best = max(best, similarity(wanted, field, fuzzy) * factor)
+    for name, words, count, factor in wanted:
+        for field, theirs in zip(candidate.fields, candidate.words, strict=True):
+            best = max(best, _similarity(name, words, count, field, theirs, fuzzy) * factor)
     return best
 
 
-def best_element(names: Sequence[str], elements: Sequence[PageElement], fuzzy: bool = True) -> PageElement | None:
+def _wanted(names: Sequence[str]) -> list[tuple[str, frozenset[str], int, float]]:
+    out = []
+    for index, name in enumerate(names):
+        wanted = normalized(name)
+        if wanted:
+            out.append((wanted, frozenset(wanted.split()), len(wanted.split()), 1.0 if index == 0 else ALIAS_FACTOR))
+    return out
+
+
+def score(names: Sequence[str], element: PageElement, fuzzy: bool = True) -> float:
+    return _score(_wanted(names), candidates([element])[0], fuzzy)
+
+
+def best_candidate(names: Sequence[str], among: Sequence[Candidate], fuzzy: bool = True) -> PageElement | None:
     """The element ``names`` (a step's name first, then its other names) most surely names, or
     ``None`` when none reaches :data:`THRESHOLD`; on a tie the clickable one, then the first on
-    the page."""
+    the page. Without ``fuzzy`` a name and an element share a word or do not match, so a page
+    without any of the names' words is passed over at once."""
+    wanted = _wanted(names)
+    if not fuzzy:
+        every = frozenset().union(*(w for _, w, _, _ in wanted))
+        among = [c for c in among if any(not every.isdisjoint(theirs) for theirs in c.words)]
     chosen, chosen_rank = None, (THRESHOLD, False)
-    for element in elements:
-        rank = (score(names, element, fuzzy), (element.role or "") in CLICKABLE)
+    for candidate in among:
+        rank = (_score(wanted, candidate, fuzzy), (candidate.element.role or "") in CLICKABLE)
         if rank >= chosen_rank and (chosen is None or rank > chosen_rank):
-            chosen, chosen_rank = element, rank
+            chosen, chosen_rank = candidate.element, rank
     return chosen
+
+
+def names_any(names: Sequence[str], among: Sequence[Candidate]) -> bool:
+    """Whether one of ``among`` reads as one of ``names`` without fuzzy matching (the first found ends the search)."""
+    wanted = _wanted(names)
+    every = frozenset().union(*(w for _, w, _, _ in wanted))
+    return any(_score(wanted, c, False) >= THRESHOLD for c in among
+               if any(not every.isdisjoint(theirs) for theirs in c.words))
+
+
+def best_element(names: Sequence[str], elements: Sequence[PageElement], fuzzy: bool = True) -> PageElement | None:
+    """:func:`best_candidate` among ``elements``."""
+    return best_candidate(names, candidates(elements), fuzzy)

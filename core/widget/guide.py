@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 
 from core.guidance.aliases import extract_aliases, names_for
-from core.guidance.matching import best_element
+from core.guidance.matching import Candidate, best_candidate, candidates, names_any
 from core.guidance.steps import MAX_STEP_CHARS, extract_steps
 from core.ml.page_context import route_of
 from core.runtime import Runtime
@@ -29,22 +29,27 @@ from core.widget.names import learned_aliases, stated_aliases
 
 #: The tenant's latest widget sessions read for the route a missing step's element is on.
 SEEN_SESSIONS = 200
+SEEN_ROUTES = 50
 
 
-def _routes_seen(runtime: Runtime, tenant_id: int, here: str | None) -> dict[str, list[PageElement]]:
-    """Each route of the tenant's latest widget sessions (but the customer's own) with the
-    elements last seen there (the session's latest question's page)."""
+def _routes_seen(runtime: Runtime, tenant_id: int, here: str | None) -> dict[str, list[Candidate]]:
+    """Each route of the tenant's latest widget sessions (but the customer's own) with the names
+    of the elements last seen there (the session's latest question's page), at most
+    :data:`SEEN_ROUTES` routes, each element's text and label only."""
     with runtime.db.tenant_session(tenant_id) as session:
         contexts = session.scalars(
             select(WidgetSessionRow.page_context).where(WidgetSessionRow.page_context.is_not(None))
             .order_by(WidgetSessionRow.id.desc()).limit(SEEN_SESSIONS)).all()
-    routes: dict[str, list[PageElement]] = {}
+    routes: dict[str, list[Candidate]] = {}
     for context in contexts:
         route = route_of((context or {}).get("route") or (context or {}).get("url"))
         if route is None or route == here or route in routes:
             continue
-        routes[route] = [PageElement.model_validate(e) for e in context.get("elements") or []
-                         if isinstance(e, dict)]
+        named = {(e.get("text"), e.get("label")) for e in context.get("elements") or [] if isinstance(e, dict)}
+        # Stored from a checked request: built without validating each again.
+        routes[route] = candidates([PageElement.model_construct(text=text, label=label) for text, label in named])
+        if len(routes) == SEEN_ROUTES:
+            break
     return routes
 
 
@@ -58,16 +63,17 @@ def build_guide(runtime: Runtime, tenant_id: int, answer: str | None,
     pairs = [*extract_aliases(answer), *stated_aliases(runtime, tenant_id), *learned_aliases(runtime, tenant_id)]
     elements = context.elements if context is not None else []
     here = route_of(context.route or context.url) if context is not None else None
-    elsewhere: dict[str, list[PageElement]] | None = None
+    here_candidates = candidates(elements)
+    elsewhere: dict[str, list[Candidate]] | None = None
     out = []
     for text in steps:
         names = names_for(text, pairs)
-        element = best_element(names, elements)
+        element = best_candidate(names, here_candidates)
         page = None
         if element is None or not element.selector:
             if elsewhere is None:
                 elsewhere = _routes_seen(runtime, tenant_id, here)
-            page = next((route for route, seen in elsewhere.items() if best_element(names, seen, fuzzy=False)), None)
+            page = next((route for route, seen in elsewhere.items() if names_any(names, seen)), None)
         selector = element.selector if element is not None else None
         out.append({"text": text[:MAX_STEP_CHARS], "names": names, "selector": selector,
                     "on_page": selector is not None, "page": page})

@@ -9,7 +9,7 @@ each pair comes from a sentence of the tenant's own replies or from customers' c
   every :data:`REPLIES_TTL_SECONDS` per process (the pairs, not the replies, are kept).
 - Taught by completed guides: a customer who completed a step by clicking an element named
   otherwise taught ``[step, name]``, kept in the guide's ``confirmed`` signal
-  (:func:`taught_pairs`); a pair is used once :data:`MIN_TEACHERS` sessions taught it
+  (:func:`taught_pairs`); a pair is used once :data:`MIN_TEACHERS` customers taught it
   (:func:`learned_aliases`): one customer's page may show their own name on a button, two
   customers' pages agreeing show the product's.
 """
@@ -28,7 +28,7 @@ from core.guidance.aliases import MAX_ALIASES, extract_aliases
 from core.guidance.matching import normalized
 from core.guidance.steps import extract_steps
 from core.runtime import Runtime
-from core.store.tables import MessageRow, SignalRow
+from core.store.tables import MessageRow, SignalRow, WidgetSessionRow
 
 #: The tenant's latest completed guides read for the names customers taught.
 LEARNED_SIGNALS = 500
@@ -75,20 +75,28 @@ def stated_aliases(runtime: Runtime, tenant_id: int) -> list[tuple[str, str]]:
 
 
 def learned_aliases(runtime: Runtime, tenant_id: int) -> list[tuple[str, str]]:
-    """``(step, element's name)`` pairs taught by at least :data:`MIN_TEACHERS` sessions'
-    completed guides (stored in their ``confirmed`` signals' payload, ``aliases``)."""
+    """``(step, element's name)`` pairs taught by at least :data:`MIN_TEACHERS` customers'
+    completed guides (stored in their ``confirmed`` signals' payload, ``aliases``). A customer is
+    their session's user id when the host identified them, else the session: one customer
+    teaching the same name in two sessions counts once."""
     with runtime.db.tenant_session(tenant_id) as session:
         payloads = session.scalars(
             select(SignalRow.payload).where(SignalRow.actor == "widget", SignalRow.kind == "confirmed",
                                             SignalRow.revoked_at.is_(None))
             .order_by(SignalRow.id.desc()).limit(LEARNED_SIGNALS)).all()
+        taught = [p for p in payloads if isinstance(p, dict) and p.get("aliases")]
+        users: dict[Any, str | None] = dict(session.execute(
+            select(WidgetSessionRow.id, WidgetSessionRow.user_id)
+            .where(WidgetSessionRow.id.in_({p.get("widget_session") for p in taught}))).all()) if taught else {}
     teachers: dict[tuple[str, str], set[Any]] = defaultdict(set)
     spelled: dict[tuple[str, str], tuple[str, str]] = {}
-    for payload in payloads:
-        for pair in (payload or {}).get("aliases") or []:
+    for payload in taught:
+        who = payload.get("widget_session")
+        teacher = ("user", users[who]) if users.get(who) else ("session", who)
+        for pair in payload["aliases"]:
             if isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair):
                 key = (normalized(pair[0]), normalized(pair[1]))
-                teachers[key].add(payload.get("widget_session"))
+                teachers[key].add(teacher)
                 spelled.setdefault(key, (pair[0], pair[1]))
     return [spelled[key] for key, who in teachers.items() if len(who) >= MIN_TEACHERS]
 
