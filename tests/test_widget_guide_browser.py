@@ -181,4 +181,9 @@ def test_a_step_not_on_the_page_names_its_page_or_shows_the_written_steps(guided
     page.wait_for_url("**/dashboard.html")
     expect(step).to_have_text("Step 1 of 3: click Billing")
     assert _poll(lambda: _spot_over(page, 'a[aria-label="Billing settings"]'))
+
+    # A customer already past the first step: "under Cards > Track" asked where Track is starts at Track.
+    _ask(page, "my new card has still not arrived, when will it come?")
+    expect(step).to_have_text("Step 2 of 2: click Track")
+    assert _poll(lambda: _spot_over(page, "#track"))
     assert page.problems == []

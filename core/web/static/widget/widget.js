@@ -433,6 +433,14 @@
     else announce(label + step.text + " is not on this page. The steps:");
     place();
   }
+  // The customer may be past the first steps already ("Cards > Track" asked where Track is): a
+  // missing step gives way to the last later step this page shows.
+  function skipAhead() {
+    if (!guide || locate(guide.steps[guide.at])) return;
+    for (var j = guide.steps.length - 1; j > guide.at; j--) {
+      if (locate(guide.steps[j])) { guide.at = j; save(); return; }
+    }
+  }
   function showList() {
     guideList.textContent = "";
     guide.steps.forEach(function (step) { guideList.appendChild(make("li", {}, step.text)); });
@@ -444,7 +452,7 @@
         return { text: cut(s.text, 60), names: (s.names || []).slice(0, 10), selector: s.selector || null,
           page: s.page || null };
       }) };
-    save(); showList(); render();
+    skipAhead(); save(); showList(); render();
   }
   function endGuide(event) {
     if (!guide) return;
@@ -481,7 +489,7 @@
     // Moved on without the highlighted click (a shortcut, the back button): the step is done when
     // its element was shown and is gone; a step that was missing may be here now.
     if (Date.now() - clickedAt > 1000 && target && !locate(guide.steps[guide.at])) advance();
-    else render();
+    else { skipAhead(); render(); }
   }
   ["pushState", "replaceState"].forEach(function (name) {
     var original = history[name];
@@ -509,6 +517,7 @@
     if (Date.now() - guide.started > STALE_MS) { endGuide("abandoned"); return; }
     state.session = guide.session;
     open(true);
+    skipAhead();
     showList();
     render();
   }
