@@ -301,3 +301,23 @@ def test_a_handoff_the_helpdesk_refused_is_tried_again_when_the_job_runs_again(a
     assert handoff.state == "done" and len(_private(state, 111)) == 1 and _public(state, 111) == []
     assert record_shadow(runtime, "acme", "zendesk", "111") == "already recorded; already handed off"
     assert len(_private(state, 111)) == 1
+
+
+def test_a_reply_sent_from_a_panel_is_a_person_taking_over(app, db, zendesk):
+    """The Intercom inbox app's Send posts through the API, and Intercom marks what an app posts, so
+    its echo looks like Deskloop's own: the send itself hands the ticket to the person."""
+    from core.panel.suggestions import record_sent
+
+    client = app.test_client()
+    runtime = app.extensions["deskloop"]
+    _new_ticket(client, "43", CARD)
+    [answered] = [r for r in _replies(db) if r.state == "posted"]
+    signal, created = record_sent(runtime, "acme", "zendesk-panel", answered.suggestion_id,
+                                  "I have looked at your card order myself.", actor="agent-7")
+    assert created and signal.ticket_id == answered.ticket_id
+    [handoff] = _handoffs(db)
+    assert handoff.reason == "agent_took_over" and handoff.ticket_id == answered.ticket_id
+    _comment(client, "43", "I have looked at your card order myself.", "agent", "agent-43")
+    _comment(client, "43", "Thanks, that worked!", "customer", "customer-43")
+    assert len(_handoffs(db)) == 1  # the echo and the customer's answer find it with a person
+    assert {r.outcome for r in _replies(db)} == {"corrected"}

@@ -132,3 +132,33 @@ def test_training_reads_labels_from_signals_and_ignores_revoked_ones(client, app
     taught, max_signal_id = load_training_tickets(runtime, tenant_id)
     assert {t.ticket_id: t for t in taught}[target["id"]].intent == "card_arrival"
     assert max_signal_id == retag["id"]
+
+
+def test_a_confirmed_answer_labels_a_ticket_no_agent_labelled_and_never_overrides_one(client, app, db):
+    """An autonomous answer the customer confirmed is a right intent for a ticket no agent
+    touched: without it, tickets resolved autonomously would never teach their intent."""
+    from tests.factories import make_ticket
+
+    runtime = app.extensions["deskloop"]
+    tenant_id = db.tenant_id("acme")
+    with db.transaction(tenant_id) as session:
+        upsert_tickets(session, tenant_id, [make_ticket("auto-1", "My new card still has not arrived at home"),
+                                            make_ticket("auto-2", "My card never arrived in the post")])
+    tickets = {t["external_id"]: t for t in client.get(f"{API}/tickets?limit=100").json["tickets"]}
+    first, second = tickets["auto-1"]["id"], tickets["auto-2"]["id"]
+    answered = client.post(f"{API}/tickets/{first}/suggestion").json
+    assert answered["intent"] == "card_arrival"
+    before = {t.ticket_id: t for t in load_training_tickets(runtime, tenant_id)[0]}
+    assert before[first].intent is None
+
+    _signal(client, kind="confirmed", suggestion_id=answered["id"], actor="customer")
+    other = client.post(f"{API}/tickets/{second}/suggestion").json
+    _signal(client, kind="intent_changed", suggestion_id=other["id"], payload={"intent": "card_delivery"})
+    _signal(client, kind="confirmed", suggestion_id=other["id"], actor="customer")
+    after = {t.ticket_id: t for t in load_training_tickets(runtime, tenant_id)[0]}
+    assert after[first].intent == "card_arrival"  # the confirmed answer's intent
+    assert after[second].intent == "card_delivery"  # the agent's correction stands
+
+    not_helpful = client.post(f"{API}/tickets/{first}/suggestion").json
+    _signal(client, kind="not_helpful", suggestion_id=not_helpful["id"], actor="customer")
+    assert {t.ticket_id: t for t in load_training_tickets(runtime, tenant_id)[0]}[first].intent == "card_arrival"

@@ -119,7 +119,7 @@ def test_a_tenant_without_a_model_abstains(settings, db):
     config, _ = setup_widget(app.extensions["deskloop"], "fresh", [ORIGIN])
     body = post(app, "ask", {"key": config.public_key, "question": CARD_QUESTION}).get_json()
     assert body == {"session": body["session"], "answer": None, "abstained": True, "offer_human": True,
-                    "message": body["message"]}
+                    "message": body["message"], "guide": None}
     app.extensions["deskloop"].close()
 
 

@@ -26,12 +26,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 from sqlalchemy import func, select
 
 from core.errors import BadInput
 from core.insights import areas as product_areas
 from core.insights.capabilities import MAX_GROUPED, group_requests
+from core.insights.capability_keys import assign_keys, known_keys, remember_keys
 from core.insights.incidents import ExampleTicket
 from core.insights.message_kinds import FEATURE_REQUEST, KINDS, LabelledMessage, kind_of_tags, model_for
 from core.runtime import Runtime
@@ -50,7 +51,8 @@ Trend = Literal["new", "rising", "steady", "falling", "quiet"]
 
 
 class Capability(BaseModel):
-    key: str = Field(description="cap-<the oldest request's ticket id>: stable while that request stays in the group")
+    key: str = Field(description="cap-<a request's ticket id>: kept by the capability once published, while most of "
+                                 "its requests stay together (core.insights.capability_keys)")
     label: str
     requests: int
     accounts: int
@@ -65,6 +67,8 @@ class Capability(BaseModel):
     example_external_ids: list[str]
     examples: list[ExampleTicket] = Field(
         default_factory=list, description="the example tickets' subject and link into the helpdesk, in the same order")
+    #: The requests' ticket ids: what publishing records under the key (never in the answer).
+    _request_ids: tuple[int, ...] = PrivateAttr(default=())
 
 
 class FeatureRequestReport(BaseModel):
@@ -169,7 +173,8 @@ def _ticket_links(helpdesk: str | None, domain: str | None) -> Callable[[str], s
     return lambda external_id: template.format(domain=host, id=external_id)
 
 
-def _capability(group, rows, areas, plans, now: datetime, link: Callable[[str], str | None]) -> Capability:
+def _capability(group, capability_key: str, rows, areas, plans, now: datetime,
+                link: Callable[[str], str | None]) -> Capability:
     members = [rows[i] for i in group.rows]
     accounts: dict[str, tuple[float, str | None]] = {}
     area_counts: Counter[str] = Counter()
@@ -186,8 +191,8 @@ def _capability(group, rows, areas, plans, now: datetime, link: Callable[[str], 
         previous += PERIOD <= age < 2 * PERIOD
     named = sorted(((w, o) for w, o in accounts.values() if o), key=lambda p: (-p[0], p[1].lower()))
     examples = [rows[i] for i in group.central[:EXAMPLES_SHOWN]]
-    return Capability(
-        key=f"cap-{min(r.id for r in members)}", label=group.label, requests=len(members), accounts=len(accounts),
+    capability = Capability(
+        key=capability_key, label=group.label, requests=len(members), accounts=len(accounts),
         weighted_accounts=round(sum(w for w, _ in accounts.values()), 2), last_4_weeks=recent,
         previous_4_weeks=previous, last_7_days=week, trend=_trend(recent, previous),
         areas=dict(sorted(area_counts.items())),
@@ -195,6 +200,8 @@ def _capability(group, rows, areas, plans, now: datetime, link: Callable[[str], 
         example_ticket_ids=[r.id for r in examples], example_external_ids=[r.external_id for r in examples],
         examples=[ExampleTicket(external_id=r.external_id[:255], subject=(r.subject or "")[:300],
                                 url=link(r.external_id)) for r in examples])
+    capability._request_ids = tuple(r.id for r in members)
+    return capability
 
 
 def feature_request_report(runtime: Runtime, slug: str, *, days: int = 180,
@@ -227,8 +234,11 @@ def feature_request_report(runtime: Runtime, slug: str, *, days: int = 180,
     requests = [r for r, k in zip(rows, kinds, strict=True) if k == FEATURE_REQUEST][:MAX_GROUPED]
     plans = settings.get(PLANS_SETTING)
     areas = product_areas.load(settings)
-    capabilities = [_capability(g, requests, areas, plans, now, link)
-                    for g in group_requests([r.text for r in requests])]
+    groups = group_requests([r.text for r in requests])
+    with runtime.db.tenant_session(tenant_id) as session:
+        known, used = known_keys(session, (r.id for r in requests))
+    keys = assign_keys([[requests[i].id for i in g.rows] for g in groups], known, used)
+    capabilities = [_capability(g, key, requests, areas, plans, now, link) for g, key in zip(groups, keys, strict=True)]
     capabilities.sort(key=lambda c: (-c.weighted_accounts, -c.requests, c.label))
     counted = Counter(kinds)
     return FeatureRequestReport(
@@ -248,6 +258,9 @@ def publish_capabilities(runtime: Runtime, report: FeatureRequestReport) -> int:
     how many were told."""
     from core.dispatch.listeners import Occurrence, publish
 
+    tenant_id = runtime.db.tenant_id(report.tenant)
+    with runtime.db.transaction(tenant_id) as session:  # before telling: a retry finds the same keys
+        remember_keys(session, tenant_id, {c.key: c._request_ids for c in report.capabilities})
     for capability in report.capabilities:
         publish(runtime, Occurrence(topic=CAPABILITY_TOPIC, tenant=report.tenant, source="insights", kind="requested",
                                     key=f"{capability.key}:{capability.requests}",

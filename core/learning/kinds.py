@@ -30,6 +30,10 @@ class Effect:
     reply: str | None = None
     source: str | None = None
     outcome: float = 0.0
+    #: The intent to label the ticket with only when nothing else labels it: a customer's
+    #: confirmation says the suggested intent was right for a ticket no agent labelled (an
+    #: autonomous answer that worked), but never overrides an agent's label.
+    fallback_intent: str | None = None
 
 
 #: (payload, suggested intent, draft source, weight) -> what the signal teaches.
@@ -82,6 +86,10 @@ def _outcome(payload, suggested_intent, draft_source, weight) -> Effect:
     return Effect(source=draft_source, outcome=weight)
 
 
+def _confirmed(payload, suggested_intent, draft_source, weight) -> Effect:
+    return Effect(source=draft_source, outcome=weight, fallback_intent=suggested_intent if weight > 0 else None)
+
+
 def _sent(payload, suggested_intent, draft_source, weight) -> Effect:
     # Sent unchanged: the suggested intent was right and the reply worked well enough to send.
     return Effect(intent=suggested_intent, source=draft_source, outcome=weight)
@@ -129,7 +137,7 @@ KINDS: dict[str, KindSpec] = {spec.name: spec for spec in (
     KindSpec("reopened", "the customer came back after the ticket was solved", -1.0, _outcome, outcome=True,
              from_events=("reopened",)),
     KindSpec("not_helpful", "the customer said the answer did not help", -1.0, _outcome, outcome=True),
-    KindSpec("confirmed", "the customer confirmed the problem was solved", 1.0, _outcome, outcome=True),
+    KindSpec("confirmed", "the customer confirmed the problem was solved", 1.0, _confirmed, outcome=True),
     KindSpec("csat", "a satisfaction rating arrived (good/bad or 1-5; its sign is the rating's)", None, _outcome,
              required=("rating", "a csat signal needs payload.rating (good/bad or 1-5)"), valid=_is_given,
              outcome=True, from_events=("csat_received",)),
@@ -192,5 +200,5 @@ def training_effect(kind: str, weight: float, payload: dict[str, Any], suggested
     effect = effect_of(kind, weight, payload, suggested_intent, draft_source)
     spec = KINDS.get(kind)
     if spec is not None and spec.drafted_reply_is_training and draft:
-        return Effect(intent=effect.intent, reply=draft)
+        return Effect(intent=effect.intent, reply=draft, fallback_intent=effect.fallback_intent)
     return effect

@@ -68,10 +68,13 @@ def load_training_tickets(runtime: Runtime, tenant_id: int,
     for t, label in zip(tickets, labels, strict=True):
         reply = replies[t.id][0] if t.status in RESOLVED and t.id in replies else None
         intent, tags = label, list(t.tags or [])
+        fallback = None
         for effect in taught.get(t.id, ()):
             intent = effect.intent or intent
             tags = list(effect.tags) if effect.tags is not None else tags
             reply = effect.reply or reply
+            fallback = fallback or effect.fallback_intent
+        intent = intent or fallback
         out.append(TrainingTicket(  # bounded: rows stored before the caps, a long sent reply
             ticket_id=t.id, external_id=t.external_id, text=bounded_model_text(t.text), intent=intent, tags=tags,
             reply=truncated(reply, MESSAGE_MODEL_CHARS) if reply else reply,
@@ -125,7 +128,7 @@ def _taught_by_signals(session) -> tuple[dict[int, list[Effect]], int]:
         .order_by(SignalRow.id)
     ):
         effect = training_effect(kind, weight, payload or {}, suggested_intent, draft_source, draft)
-        if effect.intent or effect.tags is not None or effect.reply:
+        if effect.intent or effect.tags is not None or effect.reply or effect.fallback_intent:
             taught.setdefault(ticket_id, []).append(effect)
     return taught, max_signal_id
 

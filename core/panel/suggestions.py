@@ -15,13 +15,14 @@ helpdesk's webhook moments later) is the one recorded; see :func:`core.learning.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 
 from core.errors import BadInput, NotFound
-from core.helpdesk.contract import registered
+from core.helpdesk.contract import HelpdeskError, registered
 from core.helpdesk.page_fields import safe_state
 from core.learning.feedback import record_signal
 from core.runtime import Runtime
@@ -29,6 +30,8 @@ from core.store.tables import SignalRow, TicketRow
 from core.suggesting.suggest import suggest
 from core.text.normalize import clean_message
 from core.types import PageContext, Signal, Suggestion
+
+log = logging.getLogger(__name__)
 
 #: How many of the suggestion's evidence tickets a panel lists.
 SIMILAR_SHOWN = 3
@@ -144,9 +147,31 @@ def record_sent(runtime: Runtime, tenant: str, origin: str, suggestion_id: int, 
     text = clean_message(sent)
     if not text:
         raise BadInput("the sent text is empty", field="text")
-    return record_signal(runtime, tenant, Signal(
+    signal, created = record_signal(runtime, tenant, Signal(
         kind="draft_sent", suggestion_id=suggestion_id, actor=actor, source_event=sent_event(origin, suggestion_id),
         payload={"sent": text, "channel": channel, "via": origin}))
+    if created and signal.ticket_id is not None:
+        _agent_took_over(runtime, tenant, signal.ticket_id, f"{origin}:sent:{suggestion_id}")
+    return signal, created
+
+
+def _agent_took_over(runtime: Runtime, tenant: str, ticket_id: int, event_id: str) -> None:
+    """A person wrote on the ticket from a panel: if Deskloop had answered it on its own, the person
+    has it now and Deskloop says nothing more there. The helpdesk's echo of a panel's reply is not
+    always seen as a person's (Intercom marks what an app posts, the inbox app's Send included), so
+    the send itself is the touch; a webhook echo later finds the ticket already with a person."""
+    from core.autonomy.responder import agent_touched  # the autonomy layer answers through helpdesks
+
+    with runtime.db.tenant_session(runtime.db.tenant_id(tenant)) as session:
+        found = session.execute(select(TicketRow.source, TicketRow.external_id)
+                                .where(TicketRow.id == ticket_id)).first()
+    if found is None:
+        return
+    try:
+        agent_touched(runtime, tenant, found.source, found.external_id, event_id)
+    except HelpdeskError as exc:  # the handoff is recorded (no more autonomous replies); its note failed
+        log.warning("handoff note after a panel send on %s ticket %s of %s failed: %s", found.source,
+                    found.external_id, tenant, exc)
 
 
 def record_wrong(runtime: Runtime, tenant: str, origin: str, suggestion_id: int, actor: str | None = None,

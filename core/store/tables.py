@@ -847,3 +847,18 @@ class AutonomyBacktestRow(TenantScoped, Base):
     run_by: Mapped[str] = mapped_column(String(255))
     result: Mapped[dict[str, Any]] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CapabilityMemberRow(TenantScoped, Base):
+    """Which requested capability a feature-request ticket was published under
+    (:mod:`core.insights.capability_keys`): a capability keeps its key, and so its one Linear
+    issue, when its oldest request leaves the report's window or the grouping shifts a little.
+    Written when capabilities are published, never by a report (a report only reads)."""
+
+    __tablename__ = "capability_members"
+    __table_args__ = (UniqueConstraint("tenant_id", "ticket_id", name="uq_capability_members_tenant_ticket"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(40))
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)

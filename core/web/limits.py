@@ -88,6 +88,8 @@ def _refuse_deep_json():
     body = _as_json_reads_it(body).lstrip()
     if body[:1] not in (b"[", b"{"):
         return None  # not JSON, or a scalar: nothing for a parser to recurse into
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return None  # cannot nest deeper than it opens (most bodies): no scan needed
     depth = json_depth(body)
     if depth > MAX_JSON_DEPTH:
         return error_response(400, f"the JSON body nests {depth} levels deep; at most {MAX_JSON_DEPTH} are accepted")

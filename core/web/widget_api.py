@@ -25,7 +25,9 @@ from core.web.limits import rate_limited
 from core.widget.answering import suggest_for_page
 from core.widget.config import WidgetConfig, config_for_key, origin_known
 from core.widget.filing import Request, file_ticket
+from core.widget.guide import build_guide
 from core.widget.keys import identity_matches, request_origin
+from core.widget.names import taught_pairs
 from core.widget.requests import AskIn, FeedbackIn, GuideIn, TicketIn, page_context
 from core.widget.sessions import Caller, SessionRefused, find_session, record_exchange, set_helpful
 from core.widget.signals import record_feedback, record_guide
@@ -160,8 +162,9 @@ def ask():
     suggestion = suggest_for_page(_runtime(), config.tenant, body.question, context, caller.user_id)
     token, row = record_exchange(_runtime(), config.tenant_id, body.session, caller, body.question, context,
                                  suggestion)
+    guide = build_guide(_runtime(), config.tenant_id, row.answer, context) if not row.abstained else None
     return jsonify(session=token, answer=row.answer, abstained=row.abstained, offer_human=row.abstained,
-                   message=NO_ANSWER_MESSAGE if row.abstained else None)
+                   message=NO_ANSWER_MESSAGE if row.abstained else None, guide=guide)
 
 
 def _session_row(config: WidgetConfig, token: str, caller: Caller):
@@ -198,5 +201,6 @@ def ticket():
 def guide():
     config, body, caller = _checked(GuideIn)
     row = _session_row(config, body.session, caller)
-    signal, created = record_guide(_runtime(), config.tenant, row, body.event, body.step)
+    taught = taught_pairs(row.answer, {c.step: c.text for c in body.clicked}) if body.event == "completed" else []
+    signal, created = record_guide(_runtime(), config.tenant, row, body.event, body.step, taught)
     return jsonify(recorded=created, signal=signal.kind), 201 if created else 200

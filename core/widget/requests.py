@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core.guidance.steps import MAX_STEPS
 from core.types import PageContext, PageElement
 from core.widget.config import WidgetConfig
 from core.widget.keys import MAX_KEY_CHARS
@@ -102,9 +103,17 @@ class TicketIn(_InSession):
         return self
 
 
+class ClickedIn(_Body):
+    """The element a customer clicked to complete a guide's step, by its visible name."""
+
+    step: int = Field(ge=0, le=MAX_STEPS)
+    text: str = Field(min_length=1, max_length=200)
+
+
 class GuideIn(_InSession):
     event: Literal["completed", "abandoned"]
     step: int = Field(ge=0, le=1_000, description="The step reached (0-based).")
+    clicked: list[ClickedIn] = Field(default_factory=list, max_length=MAX_STEPS)
 
 
 def _without_query(url: str | None) -> str | None:

@@ -1,7 +1,8 @@
 """What the customer's reactions teach: "helpful" is a ``confirmed`` outcome of the answer's
 suggestion, "not helpful" a ``not_helpful`` one; a guide followed to its end confirms the answer
 too, and one abandoned is a weak ``not_helpful`` (half the weight: the customer may have found
-the way on their own). Each is recorded once per answer (its ``source_event``), so a double
+the way on their own); a completed guide's signal also keeps the other names customers clicked
+for its steps. Each is recorded once per answer (its ``source_event``), so a double
 click or a retried request counts once. The payload names the page's route and area, never the
 customer: the learning loop reads which answer worked on which page."""
 
@@ -33,7 +34,11 @@ def record_feedback(runtime: Runtime, tenant: str, row: WidgetSessionRow, helpfu
     return _record(runtime, tenant, row, "confirmed" if helpful else "not_helpful", "feedback", {"helpful": helpful})
 
 
-def record_guide(runtime: Runtime, tenant: str, row: WidgetSessionRow, event: str, step: int) -> tuple[Signal, bool]:
+def record_guide(runtime: Runtime, tenant: str, row: WidgetSessionRow, event: str, step: int,
+                 aliases: list[list[str]] | None = None) -> tuple[Signal, bool]:
+    """``aliases``: the ``[step, element's name]`` pairs a completed guide taught
+    (:func:`core.widget.names.taught_pairs`), read back by :func:`core.widget.names.learned_aliases`."""
     if event == "completed":
-        return _record(runtime, tenant, row, "confirmed", "guide", {"guide": event, "step": step})
+        payload: dict = {"guide": event, "step": step, **({"aliases": aliases} if aliases else {})}
+        return _record(runtime, tenant, row, "confirmed", "guide", payload)
     return _record(runtime, tenant, row, "not_helpful", "guide", {"guide": event, "step": step}, ABANDONED_WEIGHT)

@@ -85,3 +85,22 @@ def test_the_cli_sends_only_for_a_tenant_that_opted_in(runtime, linear, db):
     sent = runner.invoke(main, ["insights", "feature-requests", "--tenant", "acme", "--to-linear"])
     assert sent.exit_code == 0, sent.output
     assert "sent to Linear" in sent.output and len(linear.issues) == 1
+
+
+def test_a_capability_keeps_its_issue_when_its_oldest_request_leaves_the_window(runtime, linear, db):
+    """The key was the oldest request's id: once that request was older than the report's window,
+    the same capability came back under a new key and Linear got a second issue for it."""
+    _opt_in(runtime, linear)
+    _add(db, _request(100, "Can I export my invoices as CSV?", "Initech"),
+         _request(10, "Is there a way to export invoices to CSV?", "Globex"),
+         _request(5, "Any plans for CSV export of invoices?", "Umbrella"))
+    [first] = feature_request_report(runtime, "acme").capabilities
+    publish_capabilities(runtime, feature_request_report(runtime, "acme"))
+    assert len(linear.issues) == 1
+
+    _add(db, _request(2, "Please add CSV export for invoices", "Hooli"))
+    later = feature_request_report(runtime, "acme", days=60)  # request 100 is out of the window
+    [capability] = later.capabilities
+    assert capability.requests == 3 and capability.key == first.key
+    publish_capabilities(runtime, later)
+    assert len(linear.issues) == 1  # the same issue: nothing new (3 requests, as when it was told)

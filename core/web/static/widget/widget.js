@@ -12,6 +12,7 @@
  * Why it looks the way it does: everything it shows sits in fixed-position elements inside one shadow
  * root (no layout shift, no style leaking either way); server text is set with textContent only; the
  * page description it sends never holds a form field's value nor anything under [data-deskloop-private].
+ * An answer's guide outlines one step's element at a time with a fixed overlay (docs/widget-api.md, `guide`).
  */
 (function () {
   "use strict";
@@ -173,7 +174,8 @@
     body.key = KEY;
     if (state.identity) body.identity = state.identity;
     // text/plain: a "simple" request, so no preflight; the server reads JSON whatever the type.
-    return fetch(API + route, { method: "POST", mode: "cors", credentials: "omit",
+    // keepalive: a guide's last click may leave the page while its signal is on the way.
+    return fetch(API + route, { method: "POST", mode: "cors", credentials: "omit", keepalive: route === "guide",
       headers: { "Content-Type": "text/plain" }, body: JSON.stringify(body) })
       .then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (data) {
@@ -205,7 +207,11 @@
     "background:#fff;color:#1f4f8f;padding:6px 12px;margin:8px 8px 0 0}button.primary{background:#1f4f8f;color:#fff}" +
     "button.close{border:0;margin:0;font-size:20px;line-height:1;padding:2px 8px}" +
     ".answer{white-space:pre-wrap;margin-top:12px}.answer:empty{display:none}" +
-    ".error{color:#a4161a}.note{color:#444;margin-top:8px}";
+    ".error{color:#a4161a}.note{color:#444;margin-top:8px}.sr{position:fixed;width:1px;height:1px;overflow:hidden;" +
+    "clip:rect(0 0 0 0);margin:0}" +
+    ".guide{margin-top:12px;padding:8px;border-left:4px solid #f5a623;background:#fff8e6}.guide p{margin:0;font-weight:600}" +
+    ".guide ol{margin:6px 0 0;padding-left:20px}.spot{position:fixed;z-index:2147482999;pointer-events:none;" +
+    "border:3px solid #f5a623;border-radius:6px;box-shadow:0 0 0 4px #f5a62366,0 0 12px #f5a623}";
 
   var root = document.createElement("div");
   root.setAttribute("data-deskloop-widget", "");
@@ -250,24 +256,30 @@
   var message = make("textarea", { id: "deskloop-message", name: "message", maxlength: "5000" });
   var send = make("button", { type: "submit", "class": "primary" }, "Send to support");
   var note = make("p", { "class": "note", role: "status" });
+  var guideBox = make("div", { "class": "guide", role: "group", "aria-label": "Guide", hidden: "" });
+  var guideStep = make("p", { "class": "step" });
+  var guideList = make("ol", { hidden: "" });
+  var stopGuide = make("button", { type: "button" }, "Stop guide");
+  var spot = make("div", { "class": "spot", "aria-hidden": "true", hidden: "" });
 
   add(panel,
     add(make("header"), make("h2", { id: "deskloop-title" }, "Help"), closeButton),
     add(askForm, make("label", { "for": "deskloop-question" }, "Your question"), question, askButton),
     answer,
+    add(guideBox, guideStep, guideList, stopGuide),
     add(feedback, make("span", {}, "Did this answer help? "), helpful, notHelpful),
     human,
     add(ticketForm, make("label", { "for": "deskloop-email" }, "Your email"), email,
       make("label", { "for": "deskloop-message" }, "What went wrong?"), message, send),
     note);
-  add(shadow, launcher, panel);
+  add(shadow, spot, launcher, panel);
 
   function isOpen() { return !panel.hidden; }
-  function open() {
+  function open(keepFocus) {
     if (isOpen()) return;
     panel.hidden = false;
     launcher.setAttribute("aria-expanded", "true");
-    question.focus();
+    if (keepFocus !== true) question.focus();
   }
   function close() {
     if (!isOpen()) return;
@@ -283,7 +295,7 @@
   }
   function setNote(text, kind) {
     note.textContent = text;
-    note.className = kind === "error" ? "note error" : "note";
+    note.className = kind === "error" ? "note error" : kind === "guide" ? "note sr" : "note";
   }
   function failed(error) { show(error.message, "error"); }
 
@@ -307,11 +319,13 @@
     show("Looking for an answer\u2026", "loading");
     var body = { question: text.slice(0, 2000), context: context() };
     if (state.session) body.session = state.session;
+    endGuide("abandoned");
     call("ask", body).then(function (data) {
       state.session = data.session || state.session;
       if (data.answer && !data.abstained) {
         show(data.answer, "answered");
         feedback.hidden = false;
+        startGuide(data.guide);
       } else {
         show("I don\u2019t know \u2014 talk to a person?", "abstained");
         human.hidden = false;
@@ -353,6 +367,161 @@
       .then(function () { busy(false, send); });
   });
 
+  // ---- the guide: the answer's steps, highlighted on the page --------------------------------
+  // Kept in sessionStorage so a multi-page host resumes it on the next page of the same tab. A
+  // step is found by the selector the server matched on the page it was asked on, else by its
+  // names among this page's controls; a click on it or a route change moves on.
+
+  var GUIDE_KEY = "deskloop-guide", STALE_MS = 30 * 60 * 1000;
+  var guide = null, target = null, clickedAt = 0, lastRoute = where();
+
+  function where() { return location.pathname + location.hash; }
+  function save() {
+    try {
+      if (guide) sessionStorage.setItem(GUIDE_KEY, JSON.stringify(guide));
+      else sessionStorage.removeItem(GUIDE_KEY);
+    } catch (e) { /* storage refused: the guide lasts as long as the page */ }
+  }
+  function words(text) { return cut(text, 200).toLowerCase().replace(/[\W_]+/g, " ").trim(); }
+  function named(el, names) {
+    var own = [words(textOf(el)), words(labelOf(el))];
+    return names.some(function (name) {
+      var want = words(name), parts = want.split(" ");
+      return want && own.some(function (have) {
+        var theirs = have.split(" ");
+        return have === want || (theirs.length <= parts.length + 3 &&
+          parts.every(function (w) { return theirs.indexOf(w) >= 0; }));
+      });
+    });
+  }
+  function locate(step) {
+    var el = null;
+    if (step.selector && guide.route === location.pathname) {
+      try { el = document.querySelector(step.selector); } catch (e) { el = null; }
+    }
+    if (el && visible(el) && !el.closest(PRIVATE)) return el;
+    var all = document.querySelectorAll(INTERACTIVE);
+    for (var i = 0; i < all.length; i++) {
+      if (!all[i].closest(PRIVATE) && !root.contains(all[i]) && visible(all[i]) && named(all[i], step.names || [step.text])) {
+        return all[i];
+      }
+    }
+    return null;
+  }
+  function place() {
+    if (!target || !target.isConnected) { spot.hidden = true; return; }
+    var box = target.getBoundingClientRect();
+    spot.style.cssText = "left:" + (box.left - 4) + "px;top:" + (box.top - 4) + "px;width:" +
+      (box.width + 8) + "px;height:" + (box.height + 8) + "px";
+    spot.hidden = false;
+  }
+  function announce(text) {
+    if (guideStep.textContent === text) return;
+    guideStep.textContent = text;
+    setNote(text, "guide"); // read out by the panel's live region; shown once, in the guide
+  }
+  function render() {
+    if (!guide) return;
+    var step = guide.steps[guide.at], n = guide.steps.length;
+    var label = "Step " + (guide.at + 1) + " of " + n + ": ";
+    var el = locate(step);
+    if (el !== target) { target = el; if (el) el.scrollIntoView({ block: "nearest", inline: "nearest" }); }
+    guideBox.hidden = false;
+    guideList.hidden = !!el || !!step.page;
+    if (el) announce(label + "click " + step.text);
+    else if (step.page) announce(label + step.text + " is on the " + step.page + " page. Go there to continue.");
+    else announce(label + step.text + " is not on this page. The steps:");
+    place();
+  }
+  // The customer may be past the first steps already ("Cards > Track" asked where Track is): a
+  // missing step gives way to the last later step this page shows.
+  function skipAhead() {
+    if (!guide || locate(guide.steps[guide.at])) return;
+    for (var j = guide.steps.length - 1; j > guide.at; j--) {
+      if (locate(guide.steps[j])) { guide.at = j; save(); return; }
+    }
+  }
+  function showList() {
+    guideList.textContent = "";
+    guide.steps.forEach(function (step) { guideList.appendChild(make("li", {}, step.text)); });
+  }
+  function startGuide(data) {
+    if (!data || !data.steps || !data.steps.length || !state.session) return;
+    guide = { session: state.session, route: location.pathname, at: 0, started: Date.now(), clicked: [],
+      steps: data.steps.slice(0, 10).map(function (s) {
+        return { text: cut(s.text, 60), names: (s.names || []).slice(0, 10), selector: s.selector || null,
+          page: s.page || null };
+      }) };
+    skipAhead(); save(); showList(); render();
+  }
+  function endGuide(event) {
+    if (!guide) return;
+    var ended = guide;
+    guide = null; target = null; save();
+    spot.hidden = true; guideBox.hidden = true; guideStep.textContent = "";
+    var body = { session: ended.session, event: event, step: Math.min(ended.at, ended.steps.length - 1) };
+    if (event === "completed" && ended.clicked.length) body.clicked = ended.clicked;
+    state.session = state.session || ended.session;
+    return call("guide", body).then(function () {
+      if (event === "completed") setNote("Done: that was the last step.", "ok");
+    }, function () { /* the customer is not bothered with a lost signal */ });
+  }
+  function advance() {
+    guide.at += 1;
+    if (guide.at >= guide.steps.length) { endGuide("completed"); return; }
+    save(); render();
+  }
+
+  document.addEventListener("click", function (event) {
+    if (!guide || !target || !target.contains(event.target)) return;
+    var name = cut(textOf(target), 200) || cut(labelOf(target), 200);
+    var step = guide.steps[guide.at];
+    if (name && words(name) !== words(step.text)) guide.clicked.push({ step: guide.at, text: name });
+    clickedAt = Date.now();
+    advance(); // saved before the click's navigation unloads the page
+  }, true);
+
+  function routeChanged() {
+    var now = where();
+    if (now === lastRoute) return;
+    lastRoute = now;
+    if (!guide) return;
+    // Moved on without the highlighted click (a shortcut, the back button): the step is done when
+    // its element was shown and is gone; a step that was missing may be here now.
+    if (Date.now() - clickedAt > 1000 && target && !locate(guide.steps[guide.at])) advance();
+    else { skipAhead(); render(); }
+  }
+  ["pushState", "replaceState"].forEach(function (name) {
+    var original = history[name];
+    history[name] = function () {
+      var result = original.apply(this, arguments);
+      setTimeout(routeChanged);
+      return result;
+    };
+  });
+  window.addEventListener("popstate", routeChanged);
+  window.addEventListener("hashchange", routeChanged);
+  window.addEventListener("scroll", function () { if (guide) place(); }, true);
+  window.addEventListener("resize", function () { if (guide) place(); });
+  window.addEventListener("load", function () { if (guide) place(); }); // the host's styles may move it
+  setInterval(function () { if (guide) render(); }, 500); // a step's element may appear later
+  stopGuide.addEventListener("click", function () {
+    endGuide("abandoned");
+    setNote("Guide stopped.", "ok");
+    question.focus();
+  });
+
+  function resumeGuide() {
+    try { guide = JSON.parse(sessionStorage.getItem(GUIDE_KEY) || "null"); } catch (e) { guide = null; }
+    if (!guide || !guide.steps || !guide.steps.length) { guide = null; return; }
+    if (Date.now() - guide.started > STALE_MS) { endGuide("abandoned"); return; }
+    state.session = guide.session;
+    open(true);
+    skipAhead();
+    showList();
+    render();
+  }
+
   // ---- the host's API --------------------------------------------------------------------------
 
   var api = {
@@ -374,7 +543,7 @@
     });
   }
 
-  function mount() { document.body.appendChild(root); }
+  function mount() { document.body.appendChild(root); resumeGuide(); }
   if (document.body) mount();
   else document.addEventListener("DOMContentLoaded", mount);
 })();
