@@ -211,4 +211,4 @@ def test_cli_backtest_prints_per_intent_figures(runtime):
         assert row["rate_at_default_threshold"] == rate_at(row["curve"], 0.9)
     text = run("autonomy", "backtest", "--tenant", "acme")
     assert text.exit_code == 0 and "card_arrival" in text.output and "estimated auto-resolution" in text.output
-    assert "at 0.9" in text.output
+    assert "at 0.90" in text.output

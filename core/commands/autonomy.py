@@ -203,15 +203,15 @@ def backtest_command(runtime: Runtime, tenant: str, since: str | None, as_json: 
                  f"is the ticket's intent, at least {found['close_enough']:g} similar to the agent's reply, and the "
                  "ticket was neither reopened nor rated badly")
     click.echo(f"{'intent':<32} {'tickets':>7} {'drafts':>6} {'sim':>5} {'reop':>4} {'badcs':>5} {'thresh':>6} "
-               f"{'sent':>5} {'auto':>6} {'wrong':>6} {'at ' + format(found['default_threshold'], 'g'):>7}")
+               f"{'sent':>5} {'auto':>6} {'wrong':>6} {'at ' + _num(found.get('default_threshold')):>7}")
     for row in found["intents"]:
         click.echo(f"{row['intent'][:32]:<32} {row['tickets']:>7} {row['drafts']:>6} {_num(row['mean_similarity']):>5} "
                    f"{row['reopened']:>4} {row['bad_csat']:>5} {_num(row['threshold']):>6} {row['sent']:>5} "
                    f"{_pct(row['auto_resolution_rate']):>6} {_pct(row['wrong_reply_share']):>6} "
-                   f"{_pct(row['rate_at_default_threshold']):>7}")
+                   f"{_pct(row.get('rate_at_default_threshold')):>7}")
     click.echo(f"overall: estimated auto-resolution {_pct(found['auto_resolution_rate'])}, "
                f"wrong replies {_pct(found['wrong_reply_share'])} of {found['sent']} sent; the last column is the "
-               f"estimate if the intent were switched on at the default threshold {found['default_threshold']:g}")
+               f"estimate at the default threshold {_num(found.get('default_threshold'))}")
 
 
 def _num(value: float | None) -> str:
