@@ -217,3 +217,44 @@ def test_a_page_on_an_origin_not_allowed_gets_no_answer(deskloop, tab, db):
         assert s.scalars(select(WidgetSessionRow)).all() == []
     # The browser itself refused to hand the answer over (no CORS header for this origin).
     assert any("CORS" in p or "Access-Control-Allow-Origin" in p for p in page.problems), page.problems
+
+
+def test_not_helpful_in_the_browser_files_through_zenpy_to_the_local_zendesk_with_the_page(deskloop, tab, db):
+    """The whole path a customer takes, with a helpdesk behind it: the answer did not help, the
+    form sends it, and the ticket reaches the local Zendesk through zenpy with the page attached."""
+    from core.helpdesk.connections import add_tenant, forget_connections
+    from tests.integrations.zendesk.fake_zendesk import fake, make_app
+
+    runtime, page, host = deskloop["runtime"], tab, deskloop["host"]
+    train_tenant(runtime, "acme")
+    zendesk = make_app(tickets=1)
+    with serve(zendesk) as url:
+        forget_connections()
+        add_tenant(runtime, "acme", "zendesk", "acme.zendesk.com",
+                   {"email": "deskloop@acme.example", "api_token": "zd-token", "webhook_secret": "s"},
+                   {"api_url": url, "write_back_tags": False})
+        try:
+            page.goto(f"{host}/settings.html")
+            _launcher(page).click()
+            page.get_by_label("Your question").fill(CARD_QUESTION)
+            page.get_by_role("button", name="Ask").click()
+            expect(page.locator("[data-deskloop-widget] .answer")).to_have_attribute("data-state", "answered")
+            page.get_by_role("button", name="Not helpful").click()
+            page.get_by_label("Your email").fill("ada@example.com")
+            page.get_by_label("What went wrong?").fill("Still nothing after three weeks.")
+            page.get_by_role("button", name="Send to support").click()
+            note = page.locator("[data-deskloop-widget] .note")
+            expect(note).to_contain_text("Sent to the support team")
+        finally:
+            forget_connections()
+    state = fake(zendesk)
+    [ticket_id] = [t for t in state.created if str(t) in note.text_content()]
+    created = state.created[ticket_id]
+    assert created["requester"]["email"] == "ada@example.com"
+    assert "Still nothing after three weeks." in created["comment"]["body"]
+    [private] = [n for n in state.notes[ticket_id] if n["public"] is False]
+    assert "Route: /settings.html" in private["body"] and "ada@example.com" not in private["body"]
+    with db.tenant_session(db.tenant_id("acme")) as s:
+        [row] = s.scalars(select(WidgetSessionRow)).all()
+        assert s.scalar(select(TicketRow.id).where(TicketRow.source == "widget")) is None  # filed there, not here
+    assert row.helpful is False and row.ticket_filed_in == "zendesk" and row.ticket_external_id == str(ticket_id)
