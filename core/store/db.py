@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,8 @@ __all__ = ["Database", "TenantScopeError", "UnknownTenantError"]
 
 #: PostgreSQL advisory lock held while migrating (any constant unique to Deskloop).
 MIGRATION_LOCK_KEY = 0x6465736B6C6F6F70 & 0x7FFFFFFFFFFFFFFF
+#: Alembic's proxies are process-wide: see :meth:`Database.migrate`.
+_MIGRATING = threading.Lock()
 
 
 class UnknownTenantError(LookupError):
@@ -132,9 +135,12 @@ class Database:
         return self.engine.dialect.name
 
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision (idempotent)."""
+        """Bring the schema to the newest Alembic revision (idempotent). One migration at a time
+        per process: Alembic's ``context`` and ``op`` are module globals, so two threads migrating
+        at once (two databases, or a background thread's runtime) run each other's steps on the
+        wrong connection."""
         config = _alembic_config()
-        with self.engine.begin() as connection:
+        with _MIGRATING, self.engine.begin() as connection:
             if self.dialect == "postgresql":
                 # Web workers, RQ workers and the scheduler may all start at once: one migrates,
                 # the others wait here and then find the schema already at head.
