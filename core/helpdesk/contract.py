@@ -9,7 +9,7 @@ hear about events (a notifier) subscribes through :mod:`core.dispatch.listeners`
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -171,6 +171,18 @@ def named_id(names_by_id: Mapping[str, str], name: str) -> str | None:
         return exact[0]
     folded = [i for i, n in names_by_id.items() if n.casefold() == name.strip().casefold()]
     return folded[0] if len(folded) == 1 else None
+
+
+def named_id_or_reread(cached: Mapping[str, str], reread: Callable[[], Mapping[str, str]],
+                       name: str) -> tuple[str | None, Mapping[str, str]]:
+    """:func:`named_id` in the cached id -> name map, else once more in a fresh read (a group
+    created since the list was read). Returns the id (``None``: no such group) and the map last
+    read, whose names a refusal can list."""
+    found = named_id(cached, name)
+    if found is not None:
+        return found, cached
+    fresh = reread()
+    return named_id(fresh, name), fresh
 
 
 @dataclass

@@ -55,7 +55,7 @@ from core.helpdesk.contract import (
     ReplyStatus,
     SettableStatus,
     check_status,
-    named_id,
+    named_id_or_reread,
 )
 from core.helpdesk.outbound import RetryPolicy, asked_wait
 from core.helpdesk.page_fields import PageFields, context_note
@@ -225,13 +225,14 @@ class FreshdeskClient:
         self._call(f"add the handoff note to ticket {number}", self._api.comments.create_note, number,
                    adapter.note_html(note), private=True, repeatable=False)
 
+    def _reread_group_names(self) -> dict[str, str]:
+        self._group_names = None
+        return self.group_names()
+
     def _group_id(self, name: str) -> str:
-        found = named_id(self.group_names(), name)
-        if found is None:  # a group created since the list was read
-            self._group_names = None
-            found = named_id(self.group_names(), name)
+        found, names = named_id_or_reread(self.group_names(), self._reread_group_names, name)
         if found is None:
-            known = ", ".join(sorted(self.group_names().values())) or "none readable with this API key"
+            known = ", ".join(sorted(names.values())) or "none readable with this API key"
             raise FreshdeskRequestRejected(f"{self.domain} has no group called {name!r} (its groups: {known}); "
                                            "fix the tenant's handoff group setting")
         return found

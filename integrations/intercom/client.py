@@ -83,7 +83,7 @@ from core.helpdesk.contract import (
     ReplyStatus,
     SettableStatus,
     check_status,
-    named_id,
+    named_id_or_reread,
 )
 from core.helpdesk.outbound import RetryPolicy
 from core.helpdesk.page_fields import PageFields, context_note
@@ -327,13 +327,14 @@ class IntercomClient:
                    lambda: self._sdk.conversations.manage(conversation_external_id, request=request,
                                                           request_options=self._options()))
 
+    def _reread_team_names(self) -> dict[str, str]:
+        self._team_names = None
+        return self.team_names()
+
     def _team_id(self, name: str) -> str:
-        found = named_id(self.team_names(), name)
-        if found is None:  # a team created since the list was read
-            self._team_names = None
-            found = named_id(self.team_names(), name)
+        found, names = named_id_or_reread(self.team_names(), self._reread_team_names, name)
         if found is None:
-            known = ", ".join(sorted(self.team_names().values())) or "none readable with this access token"
+            known = ", ".join(sorted(names.values())) or "none readable with this access token"
             raise IntercomRejected(f"Intercom has no team called {name!r} (the workspace's teams: {known}); "
                                    "fix the tenant's handoff group setting")
         return found

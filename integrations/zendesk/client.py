@@ -84,7 +84,7 @@ from core.helpdesk.contract import (
     SettableStatus,
     check_status,
     error_class_for,
-    named_id,
+    named_id_or_reread,
 )
 from core.helpdesk.outbound import RetryPolicy
 from core.helpdesk.page_fields import PageFields, context_note
@@ -313,14 +313,15 @@ class ZendeskClient:
 
     # Zendesk only ----------------------------------------------------------------------------
 
+    def _reread_group_names(self) -> dict[str, str]:
+        forms = self.group_and_form_names()[1]
+        self._names = (self._names_of("groups", lambda: self._zenpy.groups()), forms)
+        return self._names[0]
+
     def _group_id(self, name: str) -> str:
-        found = named_id(self.group_and_form_names()[0], name)
-        if found is None and self._names is not None:  # a group created since the list was read
-            self._names = (self._names_of("groups", lambda: self._zenpy.groups()), self._names[1])
-            found = named_id(self._names[0], name)
+        found, groups = named_id_or_reread(self.group_and_form_names()[0], self._reread_group_names, name)
         if found is None:
-            known = ", ".join(sorted(self._names[0].values())) if self._names and self._names[0] else \
-                "none readable by the API user"
+            known = ", ".join(sorted(groups.values())) or "none readable by the API user"
             raise ZendeskRejected(f"no Zendesk group is called {name!r} (the account's groups: {known}); "
                                   "fix the tenant's handoff group setting")
         return found
