@@ -134,7 +134,13 @@ def test_the_rotation_check_fails_without_the_stamp(monkeypatch, backend, db, se
         add_tenant(runtime, "acme", "zendesk", "acme.zendesk.com", NEW, {"write_back_tags": False}, replace=True)
         assert deliver(OLD["webhook_secret"]) == 401
         assert deliver(NEW["webhook_secret"]) == 200
-        # And with the stamp ignored, the stale secret would still pass: the check is what matters.
+        # And with the stamp ignored (the insert unconditional, the stamp read answering the cached
+        # one), the stale secret would still pass: the check is what matters.
+        from core.helpdesk.webhook_events import store_events
+        from core.web import webhooks
+
+        monkeypatch.setattr(webhooks, "store_events_at_stamp", lambda tenant_id, helpdesk, events, stamp, db:
+                            store_events(runtime, tenant_id, helpdesk, events, db))
         monkeypatch.setattr(connections, "config_version", lambda session, slug: connections._connections[
             (runtime.settings.database_url, slug)][0])
         add_tenant(runtime, "acme", "zendesk", "acme.zendesk.com", OLD, {"write_back_tags": False}, replace=True)

@@ -150,8 +150,20 @@ def connection(runtime: Runtime, slug: str, db: DbConnection | None = None) -> C
     """The tenant's decrypted connection, cached per process (a webhook must not decrypt on every
     delivery) and trusted only while the row's ``config_version`` is the one it was read at: a
     change committed by any process (a rotated secret, new settings) is used from the next call.
-    ``db``: a Core connection to read the stamp on (a webhook then stores its events on it: one
-    checkout per delivery instead of two)."""
+    ``db``: a Core connection to read the stamp on."""
+    return stamped_connection(runtime, slug, db)[1]
+
+
+def held_connection(runtime: Runtime, slug: str) -> tuple[int, Connection] | None:
+    """The connection this process holds for ``slug`` and the stamp it was read at, without asking
+    the database (``None``: none held). Only for a caller that proves the stamp itself: a webhook
+    stores its events with a statement that writes nothing once the stamp moved
+    (:func:`core.helpdesk.webhook_events.store_events_at_stamp`), one round trip instead of two."""
+    return _connections.get((runtime.settings.database_url, slug))
+
+
+def stamped_connection(runtime: Runtime, slug: str, db: DbConnection | None = None) -> tuple[int, Connection]:
+    """:func:`connection` with the stamp it is current at."""
     key = (runtime.settings.database_url, slug)
     if db is not None:
         stamp = config_version(db, slug)
@@ -162,7 +174,7 @@ def connection(runtime: Runtime, slug: str, db: DbConnection | None = None) -> C
         raise NotFound(f"no tenant named {slug!r}")
     cached = _connections.get(key)
     if cached is not None and cached[0] == stamp:
-        return cached[1]
+        return cached
     with runtime.db.admin_session() as session:
         row = session.scalar(select(TenantRow).where(TenantRow.slug == slug))
         if row is None:
@@ -175,7 +187,7 @@ def connection(runtime: Runtime, slug: str, db: DbConnection | None = None) -> C
             slug, row.helpdesk, row.domain, decrypt(runtime.settings.secret_key, row.credentials), dict(row.settings))
     with _connections_lock:
         _connections[key] = (stamp, found)
-    return found
+    return stamp, found
 
 
 def forget_connections() -> None:

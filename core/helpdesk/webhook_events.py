@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, union_all, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from core.clock import aware_utc
@@ -47,7 +48,8 @@ from core.learning.kinds import TEACHING_EVENTS
 from core.runtime import Runtime
 from core.store.db import upsert_insert
 from core.store.fitting import fit_and_note, fit_values
-from core.store.tables import HelpdeskEventRow, MessageRow, SuggestionRow, TicketRow
+from core.store.tables import HelpdeskEventRow, MessageRow, SuggestionRow, TenantRow, TicketRow
+from core.store.tenants import tenant_stamp
 from core.store.tickets import apply_aliases, kept_raw, message_values
 from core.text.limits import MESSAGE_RAW_CHARS
 from core.text.normalize import clean_message, clean_subject, text_for_model
@@ -64,18 +66,66 @@ def store_events(runtime: Runtime, tenant_id: int, helpdesk: str, events: Sequen
     checkout per delivery), committed here; else a connection of its own."""
     if not events:
         return []
-    now = datetime.now(UTC)
-    rows = [{"tenant_id": tenant_id, "helpdesk": helpdesk, "event_id": e.event_id, "kind": e.kind,
-             "ticket_external_id": e.ticket_external_id, "occurred_at": e.occurred_at,
-             "data": e.model_dump(mode="json"), "received_at": now} for e in events]
     engine = runtime.db.engine
     statement = _insert_new_events(engine.dialect.name)
+    rows = _event_rows(tenant_id, helpdesk, events)
     if db is None:
         with engine.begin() as own:
             return list(own.execute(statement, rows).scalars())
     new_ids = list(db.execute(statement, rows).scalars())
     db.commit()
     return new_ids
+
+
+def store_events_at_stamp(tenant_id: int, helpdesk: str, events: Sequence[HelpdeskEvent], stamp: int,
+                          db: Connection) -> list[int] | None:
+    """Insert ``events`` only while the tenant's ``config_version`` is still ``stamp``, the one the
+    delivery was verified at; returns the new rows' ids, ``[]`` when nothing was new, ``None`` when
+    the stamp moved (or the tenant went) and nothing was written. One statement, committed on
+    ``db``: the webhook's check that its cached secret is current costs no round trip of its own
+    and can never pass a rotation that commits between a check and the insert."""
+    if not events:
+        return []
+    rows = _event_rows(tenant_id, helpdesk, events)
+    params = {f"{name}_{i}": value for i, row in enumerate(rows) for name, value in row.items()}
+    new_ids = list(db.execute(_insert_at_stamp(db.dialect.name, len(rows)),
+                              {**params, "stamp_tenant": tenant_id, "stamp": stamp}).scalars())
+    db.commit()
+    if new_ids:
+        return new_ids
+    # Nothing new: all duplicates, or a stamp that moved. Only the stamp tells them apart.
+    return [] if tenant_stamp(db, tenant_id) == stamp else None
+
+
+def _event_rows(tenant_id: int, helpdesk: str, events: Sequence[HelpdeskEvent]) -> list[dict]:
+    now = datetime.now(UTC)
+    return [{"tenant_id": tenant_id, "helpdesk": helpdesk, "event_id": e.event_id, "kind": e.kind,
+             "ticket_external_id": e.ticket_external_id, "occurred_at": e.occurred_at,
+             "data": e.model_dump(mode="json"), "received_at": now} for e in events]
+
+
+_EVENT_COLUMNS = ("tenant_id", "helpdesk", "event_id", "kind", "ticket_external_id", "occurred_at", "data",
+                  "received_at")
+
+
+@functools.cache
+def _insert_at_stamp(dialect: str, count: int):
+    """``INSERT .. SELECT`` of ``count`` events, each row selected only where the tenant's stamp
+    is the expected one; built once per dialect and row count. PostgreSQL gets the JSON column's
+    type spelled out (a bare parameter in a select list would be text)."""
+    table = HelpdeskEventRow.__table__
+    current = select(TenantRow.config_version).where(TenantRow.id == bindparam("stamp_tenant")).scalar_subquery()
+
+    def value(name: str, i: int):
+        parameter = bindparam(f"{name}_{i}", type_=table.c[name].type)
+        return sql_cast(parameter, table.c[name].type) if dialect == "postgresql" and name == "data" else parameter
+
+    rows = [select(*[value(name, i).label(name) for name in _EVENT_COLUMNS]) for i in range(count)]
+    incoming = (rows[0] if count == 1 else union_all(*rows)).subquery("incoming")
+    # The condition on the outer select (SQLite reads ``.. FROM (..) ON CONFLICT`` as a join without one).
+    source = select(*incoming.c).where(current == bindparam("stamp"))
+    return upsert_insert(dialect, table).from_select(list(_EVENT_COLUMNS), source).on_conflict_do_nothing(
+        index_elements=["tenant_id", "helpdesk", "event_id"]).returning(table.c.id)
 
 
 @functools.cache

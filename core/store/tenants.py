@@ -51,6 +51,14 @@ def locked_tenant(session: Session, tenant_id: int) -> TenantRow:
 _STAMP = select(TenantRow.config_version).where(TenantRow.slug == bindparam("slug"))
 
 
+_STAMP_BY_ID = select(TenantRow.config_version).where(TenantRow.id == bindparam("tenant_id"))
+
+
+def tenant_stamp(session: Session | Connection, tenant_id: int) -> int | None:
+    """:func:`config_version` by the tenant's id."""
+    return session.scalar(_STAMP_BY_ID, {"tenant_id": tenant_id})
+
+
 def config_version(session: Session | Connection, slug: str) -> int | None:
     """The tenant's stamp (one read through the unique index on ``slug``); ``None``: no such tenant.
     Takes a Core connection too: a webhook reads the stamp on the connection it then stores on."""
