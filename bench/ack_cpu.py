@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -27,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench import retrying_sender  # noqa: E402 (after the sys.path line)
-from bench.support import free_port, postgres_database  # noqa: E402
+from bench.support import free_port, postgres_database, procfile_process, wait_until_serving  # noqa: E402
 from bench.webhooks import DOMAINS, SECRETS, _signed, build_traffic  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -62,14 +61,6 @@ def backend_pids(database_url: str, name: str) -> list[int]:
         engine.dispose()
 
 
-def _web(env: dict[str, str], port: int) -> subprocess.Popen:
-    line = next(text.split(":", 1)[1].strip() for text in (ROOT / "Procfile").read_text().splitlines()
-                if text.startswith("web:"))
-    env = {**env, "PORT": str(port), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"}
-    log = open(Path(env["DESKLOOP_HOME"]) / "web.log", "ab")  # noqa: SIM115 (the process owns it)
-    return subprocess.Popen(["bash", "-c", f"exec {line}"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--deliveries", type=int, default=4000)
@@ -97,11 +88,9 @@ def main() -> int:
         deliveries = [(f"/webhooks/{d.helpdesk}/bench-{d.helpdesk}", d.body, _signed(d.helpdesk, d.body))
                       for d in traffic]
         port = free_port()
-        web = _web(env, port)
+        web = procfile_process("web", env, port)
         try:
-            from bench.faults import _wait_until_serving
-
-            _wait_until_serving(port, web)
+            wait_until_serving(port, web)
             url = f"http://127.0.0.1:{port}"
             retrying_sender.send(url, deliveries[:args.warm_up], args.rate / 2)
             pids = [web.pid, *children(web.pid)]

@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench import retrying_sender  # noqa: E402 (after the sys.path line)
 from bench.services import Postgres, RedisServer  # noqa: E402
-from bench.support import free_port  # noqa: E402
+from bench.support import free_port, procfile_process, wait_until_serving  # noqa: E402
 from bench.webhooks import DOMAINS, SECRETS, _signed, build_traffic, expected_counts  # noqa: E402
 
 SCENARIOS = ("baseline", "worker-kill", "redis-restart", "postgres-restart", "helpdesk-errors", "backfill-errors")
@@ -122,20 +122,12 @@ class Stack:
     def start(self) -> None:
         self.port = free_port()
         self.web = self._procfile("web", "web")
-        _wait_until_serving(self.port, self.web)
+        wait_until_serving(self.port, self.web)
         self.start_workers()
         self.scheduler = self._procfile("scheduler", "scheduler", "--sweep-every", "5", "--stuck-after", "10")
 
     def _procfile(self, kind: str, log_name: str, *extra: str) -> subprocess.Popen:
-        """The Procfile's ``kind`` line, run as a platform runs it (a shell command), with ``extra``
-        arguments; the process is the command itself (``exec``), so a signal reaches it."""
-        line = next(text.split(":", 1)[1].strip() for text in (ROOT / "Procfile").read_text().splitlines()
-                    if text.startswith(f"{kind}:"))
-        env = {**self.env, "PORT": str(self.port),
-               "PATH": f"{Path(sys.executable).parent}{os.pathsep}{self.env.get('PATH', '')}"}
-        log = open(Path(self.env["DESKLOOP_HOME"]) / f"{log_name}.log", "ab")  # noqa: SIM115 (the process owns it)
-        return subprocess.Popen(["bash", "-c", f"exec {line} {' '.join(extra)}"], cwd=ROOT, env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
+        return procfile_process(kind, self.env, self.port, *extra, log_name=log_name)
 
     def start_workers(self) -> None:
         self.workers = [self._procfile("worker", "worker") for _ in range(self.rq_workers)]
@@ -156,20 +148,6 @@ class Stack:
                     process.wait(15)
                 except subprocess.TimeoutExpired:
                     process.kill()
-
-
-def _wait_until_serving(port: int, process: subprocess.Popen) -> None:
-    import requests
-
-    for _ in range(600):
-        if process.poll() is not None:
-            raise RuntimeError(f"the web process exited with {process.returncode}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/livez", timeout=5).ok:
-                return
-        except requests.RequestException:  # not listening yet, or still loading
-            time.sleep(0.1)
-    raise RuntimeError("the web process did not start")
 
 
 #: Tickets of the simulated demo history the Zendesk tenant learns from.

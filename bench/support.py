@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -38,6 +39,32 @@ def serve(env: dict, backend: str, port: int, workers: int = 2, threads: int = 1
             time.sleep(0.1)
     server.kill()
     raise RuntimeError("the server did not start")
+
+
+def procfile_process(kind: str, env: dict[str, str], port: int, *extra: str, log_name: str | None = None
+                     ) -> subprocess.Popen:
+    """The Procfile's ``kind`` line (``web``, ``worker``, ``scheduler``), run as a platform runs it
+    (a shell command, ``PORT`` set), with ``extra`` arguments; the process is the command itself
+    (``exec``), so a signal reaches it. Its output goes to ``<DESKLOOP_HOME>/<log_name or kind>.log``."""
+    line = next(text.split(":", 1)[1].strip() for text in (ROOT / "Procfile").read_text().splitlines()
+                if text.startswith(f"{kind}:"))
+    env = {**env, "PORT": str(port), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"}
+    log = open(Path(env["DESKLOOP_HOME"]) / f"{log_name or kind}.log", "ab")  # noqa: SIM115 (the process owns it)
+    return subprocess.Popen(["bash", "-c", f"exec {line} {' '.join(extra)}"], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_until_serving(port: int, process: subprocess.Popen) -> None:
+    """Until ``process`` answers ``/livez`` on ``port`` (a minute at most); raises if it exits first."""
+    for _ in range(600):
+        if process.poll() is not None:
+            raise RuntimeError(f"the web process exited with {process.returncode}")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/livez", timeout=5).ok:
+                return
+        except requests.RequestException:  # not listening yet, or still loading
+            time.sleep(0.1)
+    raise RuntimeError("the web process did not start")
 
 
 @contextmanager
