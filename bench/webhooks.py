@@ -23,6 +23,7 @@ import copy
 import json
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -229,10 +230,14 @@ def main() -> int:
                 args.latencies.write_text("\n".join(f"{ms:.2f}" for ms in latencies))
             processed = _wait_for_processing(runtime, distinct_events)
         finally:
-            server.terminate()
-            for worker in workers:
-                worker.terminate()
-            server.wait(10)
+            for process in (server, *workers):
+                process.terminate()
+            for process in (server, *workers):  # a worker in the middle of a job finishes it first
+                try:
+                    process.wait(20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
         return _report(runtime, latencies, statuses, sent_seconds, processed, distinct_events, distinct_messages,
                        traffic, swapped)
 
