@@ -194,3 +194,32 @@ def test_cancellation_phrases_count_beyond_the_tenants_usual_rate():
     assert once.values["cancellation"] <= BY_NAME["cancellation"].calm
     assert often.values["cancellation"] == 3.0
     assert len(often.evidence["cancellation"]) == 4
+
+
+def test_trouble_that_began_rising_is_found_wherever_it_began():
+    # Two tickets a week for 18 weeks (0 is the newest); the same six frustrated tickets either
+    # spread over the 18 weeks or all in the latest weeks, from three or from nine weeks back.
+    every = timedelta(hours=84)
+    spread = account_features(_facts("A", 36, every, hit=set(range(0, 36, 6)), frustrated=True), AS_OF, 5.0)
+    lately = account_features(_facts("A", 36, every, hit={0, 1, 2, 3, 4, 5}, frustrated=True), AS_OF, 5.0)
+    earlier = account_features(_facts("A", 36, every, hit={1, 4, 7, 10, 13, 16}, frustrated=True), AS_OF, 5.0)
+    calm = BY_NAME["rising_trouble"].calm
+    assert spread.values["rising_trouble"] <= calm
+    assert lately.values["rising_trouble"] > calm and earlier.values["rising_trouble"] > calm
+    # The reason names the troubled tickets since the rise began, and only those.
+    assert sorted(lately.evidence["rising_trouble"]) == [1, 2, 3, 4, 5, 6]
+    assert set(earlier.evidence["rising_trouble"]) <= {2, 5, 8, 11, 14, 17}
+    assert rule_score(lately.values) > rule_score(spread.values)
+
+
+def test_a_ticket_with_more_kinds_of_trouble_raises_the_rise_more():
+    from dataclasses import replace
+
+    every = timedelta(hours=84)
+    frustrated = _facts("A", 36, every, hit={0, 2, 4}, frustrated=True)
+    # The same tickets, also answered in 30 hours where the tenant takes 5: two kinds of trouble each.
+    slow_too = [replace(f, solved_at=f.created_at + timedelta(hours=30)) if f.frustrated else f for f in frustrated]
+    once = account_features(frustrated, AS_OF, typical_hours=5.0)
+    twice = account_features(slow_too, AS_OF, typical_hours=5.0)
+    assert twice.values["rising_trouble"] > once.values["rising_trouble"] > BY_NAME["rising_trouble"].calm
+    assert sorted(twice.evidence["rising_trouble"]) == sorted(once.evidence["rising_trouble"]) == [1, 3, 5]

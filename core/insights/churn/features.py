@@ -8,6 +8,11 @@ sign of trouble at all, which one bad week of a busy, loyal account does not fil
 reason every share of troubled tickets leaves out the recent window's worst week
 (:func:`_beyond_worst_week`): a trend lasting weeks counts, one loud week does not.
 
+Churn does not begin on a fixed date, while the two windows split the weeks at one. So
+:func:`rising trouble <_rising_trouble>` looks for the week the account's trouble began rising
+(two to twelve weeks back) and measures how much more trouble per ticket it has had since then
+than before: the shape of the decline over time, which the fixed windows blur.
+
 Shares are measured against the tenant's background (:mod:`.norms`): an account's counts are
 shrunk towards the tenant's rate (few tickets say little), and a feature is the excess over the
 tenant's rate or over the account's own shrunk baseline. Without that, a busy account, whose many
@@ -39,6 +44,11 @@ WAITING = timedelta(days=7)
 REPEAT_WITHIN = timedelta(days=30)
 #: Evidence kept per feature (the newest tickets first).
 EVIDENCE = 10
+#: Where trouble may have begun rising, in weeks before the moment (:func:`_rising_trouble`).
+RISING_FROM = range(2, 13)
+#: Tickets' worth of weight the account's own rate carries in each side's share of signs, so a
+#: side with one or two tickets says little (the same empirical Bayes as :mod:`.norms`).
+RISING_PRIOR_TICKETS = 4.0
 
 
 @dataclass(frozen=True)
@@ -66,16 +76,18 @@ FEATURES: tuple[Feature, ...] = (
     Feature("competitor", "mentioned a competitor or switching", 2.5, 0, 2),
     # (both: mentions beyond what the tenant's rate of such phrases leads to expect of as many tickets)
     Feature("downgrade", "fewer seats, a lower plan, or asked to downgrade", 4.0, 0, 1),
-    Feature("troubled_weeks", "trouble in more recent weeks than it used to have", 1.5, 0.5, 3.5),
+    Feature("troubled_weeks", "trouble in more recent weeks than it used to have", 1.0, 0.5, 3.5),
     Feature("bad_csat", "more bad satisfaction ratings than before", 0.5, 0.1, 0.5),
-    Feature("frustrated_share", "more frustrated messages than the tenant's usual", 1.0, 0.1, 0.5),
-    Feature("frustration_trend", "more frustrated than before", 1.0, 0.0, 0.3),
-    Feature("reopened", "more tickets reopened than the tenant's usual", 1.0, 0.05, 0.35),
-    Feature("repeat_contacts", "contacts again about the same issue, more than before", 2.5, 0.0, 0.3),
+    Feature("frustrated_share", "more frustrated messages than the tenant's usual", 0.5, 0.1, 0.5),
+    Feature("frustration_trend", "more frustrated than before", 0.5, 0.0, 0.3),
+    Feature("reopened", "more tickets reopened than the tenant's usual", 0.5, 0.05, 0.35),
+    Feature("repeat_contacts", "contacts again about the same issue, more than before", 1.5, 0.0, 0.3),
     Feature("unresolved", "tickets left unresolved for a week or more", 1.0, 0.05, 0.3),
-    Feature("slow_resolution", "resolutions slower than the tenant's usual", 3.5, 1.0, 3.0),
+    Feature("slow_resolution", "resolutions slower than the tenant's usual", 3.0, 1.0, 3.0),
     Feature("resolution_trend", "resolutions slower than the account's own before", 0.5, 1.0, 3.0),
     Feature("volume_trend", "more tickets than before", 1.5, 1.0, 2.5),
+    Feature("rising_trouble", "more trouble per ticket (slow answers, frustration, reopens, bad ratings, the same "
+            "issue again) since its trouble began rising than before", 3.5, 0.25, 1.0),
 )
 FEATURE_NAMES = tuple(f.name for f in FEATURES)
 BY_NAME = {f.name: f for f in FEATURES}
@@ -110,6 +122,12 @@ def resolution_hours(fact: TicketFacts, as_of: datetime) -> float | None:
     return None
 
 
+def _is_slow(fact: TicketFacts, as_of: datetime, typical_hours: float | None) -> bool:
+    """Waited over twice the tenant's typical time (to its resolution, or still waiting)."""
+    hours = resolution_hours(fact, as_of)
+    return bool(typical_hours and hours is not None and hours > 2 * typical_hours)
+
+
 def typical_resolution(facts: Iterable[TicketFacts], as_of: datetime) -> float | None:
     """The tenant's median hours to resolution over the recent window (all accounts)."""
     hours = [h for f in facts if as_of - RECENT <= f.created_at < as_of
@@ -136,6 +154,49 @@ def _troubled_weeks(recent: Sequence[TicketFacts], baseline: Sequence[TicketFact
     baseline_weeks = {int((as_of - f.created_at) / week) for f in baseline if _troubled(f)}
     expected = len(baseline_weeks) * (RECENT / BASELINE)
     return len(recent_weeks) - expected, [f for f in recent if _troubled(f)]
+
+
+def _signs(fact: TicketFacts, slow: bool, repeat: bool) -> int:
+    """How many kinds of trouble one ticket shows: any of :func:`_troubled`'s, a slow answer, the
+    same issue again (0 to 3)."""
+    return int(_troubled(fact)) + int(slow) + int(repeat)
+
+
+def _rising_trouble(window: Sequence[tuple[TicketFacts, int]],
+                    as_of: datetime) -> tuple[float, list[TicketFacts]]:
+    """How far the account's signs of trouble per ticket rose: for each week ``k`` in
+    :data:`RISING_FROM` where the rise might have begun, the share of signs per ticket since then
+    minus the share over the rest of the 18 weeks, both shrunk towards the account's own rate
+    (:data:`RISING_PRIOR_TICKETS`); the largest of these, and the troubled tickets since that week.
+
+    Churn does not begin on a fixed date: trouble that rose from ten weeks ago leaks into the
+    baseline of a six-week comparison, and trouble that began three weeks ago is diluted by the
+    calm weeks before it. Taking the best split finds either, and the rule still reads as a
+    reason ("since five weeks ago, more slow answers, frustration and repeats per ticket than in
+    the twelve weeks before"). Larger means more risk: more signs after the split, fewer before.
+    Each ticket counts its kinds of trouble (:func:`_signs`), which ranked a little better on the
+    tuning histories than counting a troubled ticket once."""
+    week = timedelta(weeks=1)
+    by_week: dict[int, list[tuple[TicketFacts, int]]] = {}
+    for fact, signs in window:
+        by_week.setdefault(int((as_of - fact.created_at) / week), []).append((fact, signs))
+    tickets, signs_total = len(window), sum(s for _, s in window)
+    if not tickets:
+        return 0.0, []
+    # The account's own rate over the 18 weeks, with half a sign in as many prior tickets so that
+    # an account without any sign still has a small rate rather than none.
+    own = (signs_total + 0.5) / (tickets + RISING_PRIOR_TICKETS)
+    prior = RISING_PRIOR_TICKETS * own
+    best, best_since = float("-inf"), RISING_FROM[0]
+    for since in RISING_FROM:
+        after = [pair for k in range(since) for pair in by_week.get(k, [])]
+        after_signs = sum(s for _, s in after)
+        now = (after_signs + prior) / (len(after) + RISING_PRIOR_TICKETS)
+        before = (signs_total - after_signs + prior) / (tickets - len(after) + RISING_PRIOR_TICKETS)
+        if now - before > best:
+            best, best_since = now - before, since
+    behind = [fact for k in range(best_since) for fact, signs in by_week.get(k, []) if signs]
+    return best, behind
 
 
 def _downgrades(window: Sequence[TicketFacts], recent_from: datetime) -> list[TicketFacts]:
@@ -252,6 +313,9 @@ def account_features(facts: Sequence[TicketFacts], as_of: datetime, typical_hour
     weekly_recent = len(recent) / (RECENT / timedelta(weeks=1))
     weekly_before = len(baseline) / (BASELINE / timedelta(weeks=1))
     put("volume_trend", (weekly_recent + 0.5) / (weekly_before + 0.5), recent)
+    repeated = {f.ticket_id for f in repeated_before}
+    signs = [(f, _signs(f, _is_slow(f, as_of, typical_hours), f.ticket_id in repeated)) for f in window]
+    put("rising_trouble", *_rising_trouble(signs, as_of))
     return result
 
 
