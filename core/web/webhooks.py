@@ -32,7 +32,6 @@ from flask.typing import ResponseReturnValue
 from pydantic import ValidationError
 from sqlalchemy import Connection as DbConnection
 
-from core.errors import NotFound
 from core.events import BadSignature
 from core.helpdesk.connections import held_connection, stamped_connection
 from core.helpdesk.contract import Connection, HelpdeskIntegration, integration
@@ -75,8 +74,6 @@ def _receive(runtime: Runtime, desk: HelpdeskIntegration, helpdesk: str, tenant:
         if attempt is not None and (attempt.proven or config_version(db, tenant) == held[0]):
             return attempt.response
     stamp, conn = stamped_connection(runtime, tenant, db)
-    if conn.helpdesk != helpdesk:
-        raise NotFound(f"tenant {tenant!r} is not connected to {helpdesk}")
     attempt = _deliver(runtime, desk, helpdesk, tenant, db, stamp, conn)
     if attempt is None:  # the tenant was reconfigured twice within this delivery
         return _retry_later("the tenant's connection changed while this delivery was stored; retry")
