@@ -122,10 +122,13 @@ def resolution_hours(fact: TicketFacts, as_of: datetime) -> float | None:
     return None
 
 
-def _is_slow(fact: TicketFacts, as_of: datetime, typical_hours: float | None) -> bool:
-    """Waited over twice the tenant's typical time (to its resolution, or still waiting)."""
-    hours = resolution_hours(fact, as_of)
+def _too_slow(hours: float | None, typical_hours: float | None) -> bool:
+    """A wait (to its resolution, or still waiting) over twice the tenant's typical time."""
     return bool(typical_hours and hours is not None and hours > 2 * typical_hours)
+
+
+def _is_slow(fact: TicketFacts, as_of: datetime, typical_hours: float | None) -> bool:
+    return _too_slow(resolution_hours(fact, as_of), typical_hours)
 
 
 def typical_resolution(facts: Iterable[TicketFacts], as_of: datetime) -> float | None:
@@ -300,7 +303,7 @@ def account_features(facts: Sequence[TicketFacts], as_of: datetime, typical_hour
     put("unresolved", _shrunk_share(len(waiting), len(window)), waiting)
     waits = [(f, h) for f in recent if (h := resolution_hours(f, as_of)) is not None]
     earlier = [h for f in baseline if (h := resolution_hours(f, as_of)) is not None]
-    slow = [f for f, h in waits if typical_hours and h > 2 * typical_hours]
+    slow = [f for f, h in waits if _too_slow(h, typical_hours)]
     recent_median = statistics.median(h for _, h in waits) if waits else None
     if recent_median is not None and typical_hours:
         put("slow_resolution", recent_median / max(typical_hours, 0.25), slow)
