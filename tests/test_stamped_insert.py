@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from core.events import HelpdeskEvent
@@ -63,6 +64,35 @@ def test_events_are_stored_at_the_current_stamp_and_a_moved_stamp_writes_nothing
             assert store_events_at_stamp(tenant_id, "zendesk", [_event("a")], stamp, conn) is None
             assert store_events_at_stamp(tenant_id, "zendesk", [_event("d")], stamp + 1, conn) is not None
         assert sorted(_stored(runtime)) == ["a", "b", "c", "d"]
+    finally:
+        runtime.close()
+        forget_connections()
+
+
+def test_a_redelivery_is_answered_while_a_worker_batch_holds_the_stored_event(settings, db):
+    """A worker applying a batch holds its events' rows, updated and not yet committed, for the
+    whole batch (a second or more under load). A redelivery of one of them must not wait for that
+    commit: it reads the committed row and is answered ``[]`` at once. On PostgreSQL the unique
+    index alone would wait; the lock timeout turns such a wait into a failure here."""
+    if settings.database_url.startswith("sqlite"):
+        pytest.skip("one writer at a time: SQLite has no concurrent batch to wait for")
+    forget_connections()
+    runtime = Runtime(settings)
+    try:
+        add_tenant(runtime, "acme", "zendesk", "acme.zendesk.com", ZENDESK, {"write_back_tags": False})
+        tenant_id, stamp = runtime.db.tenant_id("acme"), _stamp(runtime)
+        with runtime.db.engine.connect() as conn:
+            stored = store_events_at_stamp(tenant_id, "zendesk", [_event("a")], stamp, conn)
+            assert stored is not None and len(stored) == 1
+        with runtime.db.engine.connect() as worker, runtime.db.engine.connect() as web:
+            worker.execute(update(HelpdeskEventRow).where(HelpdeskEventRow.id == stored[0])
+                           .values(processed_at=datetime.now(UTC), outcome="applied"))  # left uncommitted
+            web.exec_driver_sql("SET lock_timeout = '2s'")
+            assert store_events_at_stamp(tenant_id, "zendesk", [_event("a")], stamp, web) == []
+            # A redelivery carrying a new event beside the held one stores the new one only.
+            assert len(store_events_at_stamp(tenant_id, "zendesk", [_event("a"), _event("b")], stamp, web)) == 1
+            worker.rollback()
+        assert sorted(_stored(runtime)) == ["a", "b"]
     finally:
         runtime.close()
         forget_connections()

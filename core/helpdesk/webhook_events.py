@@ -112,7 +112,13 @@ _EVENT_COLUMNS = ("tenant_id", "helpdesk", "event_id", "kind", "ticket_external_
 def _insert_at_stamp(dialect: str, count: int):
     """``INSERT .. SELECT`` of ``count`` events, each row selected only where the tenant's stamp
     is the expected one; built once per dialect and row count. PostgreSQL gets the JSON column's
-    type spelled out (a bare parameter in a select list would be text)."""
+    type spelled out (a bare parameter in a select list would be text).
+
+    A redelivered event is left out by a plain read (``NOT EXISTS``) before the unique index sees
+    it. Why: on PostgreSQL, ``ON CONFLICT`` meeting a stored row that a worker's batch has updated
+    but not yet committed (marking it applied) waits for that whole batch to commit; the read sees
+    the committed row and answers at once. The ``ON CONFLICT`` stays for two deliveries of one new
+    event racing each other."""
     table = HelpdeskEventRow.__table__
     current = select(TenantRow.config_version).where(TenantRow.id == bindparam("stamp_tenant")).scalar_subquery()
 
@@ -122,8 +128,12 @@ def _insert_at_stamp(dialect: str, count: int):
 
     rows = [select(*[value(name, i).label(name) for name in _EVENT_COLUMNS]) for i in range(count)]
     incoming = (rows[0] if count == 1 else union_all(*rows)).subquery("incoming")
-    # The condition on the outer select (SQLite reads ``.. FROM (..) ON CONFLICT`` as a join without one).
-    source = select(*incoming.c).where(current == bindparam("stamp"))
+    stored = table.alias("stored")
+    already_stored = select(stored.c.id).where(stored.c.tenant_id == incoming.c.tenant_id,
+                                               stored.c.helpdesk == incoming.c.helpdesk,
+                                               stored.c.event_id == incoming.c.event_id).exists()
+    # The conditions on the outer select (SQLite reads ``.. FROM (..) ON CONFLICT`` as a join without one).
+    source = select(*incoming.c).where(current == bindparam("stamp"), ~already_stored)
     return upsert_insert(dialect, table).from_select(list(_EVENT_COLUMNS), source).on_conflict_do_nothing(
         index_elements=["tenant_id", "helpdesk", "event_id"]).returning(table.c.id)
 
