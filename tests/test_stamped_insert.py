@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from core.events import HelpdeskEvent
+from core.helpdesk import webhook_events
 from core.helpdesk.connections import add_tenant, forget_connections
 from core.helpdesk.webhook_events import store_events_at_stamp
 from core.runtime import Runtime
@@ -69,11 +70,12 @@ def test_events_are_stored_at_the_current_stamp_and_a_moved_stamp_writes_nothing
         forget_connections()
 
 
-def test_a_redelivery_is_answered_while_a_worker_batch_holds_the_stored_event(settings, db):
-    """A worker applying a batch holds its events' rows, updated and not yet committed, for the
-    whole batch (a second or more under load). A redelivery of one of them must not wait for that
-    commit: it reads the committed row and is answered ``[]`` at once. On PostgreSQL the unique
-    index alone would wait; the lock timeout turns such a wait into a failure here."""
+def test_a_redelivery_is_answered_while_a_worker_batch_holds_the_stored_event(settings, db, monkeypatch):
+    """A worker applying a batch holds its events' rows for the whole batch (a second or more
+    under load). A redelivery of one of them, arriving mid-batch, must not wait for the batch to
+    commit: it is answered ``[]`` at once. On PostgreSQL the unique index waits for a transaction
+    that has *updated* the stored row, so the batch marks its events applied only at its end; the
+    lock timeout turns a wait into a failure here."""
     if settings.database_url.startswith("sqlite"):
         pytest.skip("one writer at a time: SQLite has no concurrent batch to wait for")
     forget_connections()
@@ -82,17 +84,26 @@ def test_a_redelivery_is_answered_while_a_worker_batch_holds_the_stored_event(se
         add_tenant(runtime, "acme", "zendesk", "acme.zendesk.com", ZENDESK, {"write_back_tags": False})
         tenant_id, stamp = runtime.db.tenant_id("acme"), _stamp(runtime)
         with runtime.db.engine.connect() as conn:
-            stored = store_events_at_stamp(tenant_id, "zendesk", [_event("a")], stamp, conn)
-            assert stored is not None and len(stored) == 1
-        with runtime.db.engine.connect() as worker, runtime.db.engine.connect() as web:
-            worker.execute(update(HelpdeskEventRow).where(HelpdeskEventRow.id == stored[0])
-                           .values(processed_at=datetime.now(UTC), outcome="applied"))  # left uncommitted
-            web.exec_driver_sql("SET lock_timeout = '2s'")
-            assert store_events_at_stamp(tenant_id, "zendesk", [_event("a")], stamp, web) == []
-            # A redelivery carrying a new event beside the held one stores the new one only.
-            assert len(store_events_at_stamp(tenant_id, "zendesk", [_event("a"), _event("b")], stamp, web)) == 1
-            worker.rollback()
-        assert sorted(_stored(runtime)) == ["a", "b"]
+            assert len(store_events_at_stamp(tenant_id, "zendesk", [_event("a", 3), _event("b", 2)], stamp, conn)) == 2
+
+        answers = []
+        apply_row = webhook_events._apply_row
+
+        def apply_then_redeliver(session, tenant, row):
+            applied = apply_row(session, tenant, row)
+            with runtime.db.engine.connect() as web:  # the webhook's own connection, mid-batch
+                web.exec_driver_sql("SET lock_timeout = '2s'")
+                answers.append(store_events_at_stamp(tenant_id, "zendesk", [_event(row.event_id, 9)], stamp, web))
+            return applied
+
+        monkeypatch.setattr(webhook_events, "_apply_row", apply_then_redeliver)
+        seen, done = webhook_events._apply_batch(runtime, tenant_id)
+        assert (seen, len(done)) == (2, 2)
+        assert answers == [[], []]
+        with runtime.db.tenant_session(tenant_id) as session:
+            rows = session.scalars(select(HelpdeskEventRow)).all()
+        assert all(row.processed_at is not None and row.outcome.startswith("applied") for row in rows)
+        assert sorted(row.event_id for row in rows) == ["a", "b"]
     finally:
         runtime.close()
         forget_connections()
