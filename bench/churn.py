@@ -57,14 +57,15 @@ def _auc(labels: list[bool], scores: list[float]) -> float:
 @dataclass(frozen=True)
 class LabelledHistory:
     """A simulated history, its outcomes, and each outcome with its account's features at its date;
-    ``symptoms``: what the simulator planted in each account (empty but for churners), which only
-    ``bench/churn_symptoms.py`` reads."""
+    ``symptoms`` and ``onsets``: what the simulator planted in each account (empty but for churners),
+    which only ``bench/churn_symptoms.py`` reads."""
 
     simulated: SimulatedAccounts
     outcomes: list[Outcome]
     pairs: list[tuple[Outcome, AccountFeatures]]
     facts: list[TicketFacts]  # ticket_id: the ticket's index in ``simulated.tickets``
     symptoms: dict[str, frozenset[str]]
+    onsets: dict[str, datetime]  # when each churner's decline began
 
 
 def labelled_history(seed: int, strength: float, accounts: int) -> LabelledHistory:
@@ -75,7 +76,8 @@ def labelled_history(seed: int, strength: float, accounts: int) -> LabelledHisto
     facts = [f for i, t in enumerate(simulated.tickets) if (f := facts_from_ticket(t, i))]
     outcomes = [Outcome(a, o == "churned", datetime.combine(d, clock(0), UTC)) for a, o, d in simulated.outcomes]
     return LabelledHistory(simulated, outcomes, labelled(facts, outcomes), facts,
-                           {a.name: a.symptoms for a in simulator.accounts})
+                           {a.name: a.symptoms for a in simulator.accounts},
+                           {a.name: a.onset for a in simulator.accounts if a.onset is not None})
 
 
 def measure(seed: int, strength: float, accounts: int) -> dict[str, float]:

@@ -13,17 +13,23 @@ tuning histories (seeds 100 to 109 by default, never the reported seeds of ``ben
 - where the symptom is written into the tickets (frustrated sentences, cancellation and competitor
   phrases), how many of the tickets it was planted in are read as such.
 
-Then the churners without any symptom, and the churners by how many symptoms they show. Reading
+Then the churners without any symptom, the churners by how many symptoms they show, and by how
+many weeks before their date their decline began (4 to 10). With ``--upper-bound``, what reading
+every planted sentence would be worth: the mean AUC of each history left out of the weight fit
+(as ``bench/churn_weights.py``) as the tickets are read, and again with every ticket holding a
+planted cancellation or competitor phrase, or a planted frustrated sentence, read as such. Reading
 the simulator's phrase lists is what a diagnosis may do and the product may not: no rule copies
 them.
 
-    .venv/bin/python bench/churn_symptoms.py [--seeds 100-109] [--strength 0.5] [--accounts 300]
+    .venv/bin/python bench/churn_symptoms.py [--seeds 100-109] [--strength 0.5] [--accounts 300] [--upper-bound]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +37,11 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.churn import labelled_history  # noqa: E402
+from bench.churn import LabelledHistory, labelled_history  # noqa: E402
+from bench.churn_weights import fit, shares  # noqa: E402
 from core.demo.accounts import CANCELLING, COMPETING, FRUSTRATED, SYMPTOMS  # noqa: E402
+from core.insights.churn.facts import TicketFacts  # noqa: E402
+from core.insights.churn.learned import labelled  # noqa: E402
 from core.insights.churn.rules import rule_score  # noqa: E402
 
 #: The features meant to catch each symptom.
@@ -43,18 +52,49 @@ CAUGHT_BY = {
 }
 
 
+def _read_planted(history: LabelledHistory, kind: str) -> list[TicketFacts]:
+    """The history's facts with every ticket holding a planted sentence of ``kind`` read as such."""
+    read = []
+    for fact in history.facts:
+        body = history.simulated.tickets[fact.ticket_id].messages[0].body
+        if kind == "words" and any(p in body for p in CANCELLING + COMPETING):
+            fact = dataclasses.replace(fact, cancellation=fact.cancellation or any(p in body for p in CANCELLING),
+                                       competitor=fact.competitor or any(p in body for p in COMPETING))
+        elif kind == "frustrated" and any(p in body for p in FRUSTRATED):
+            fact = dataclasses.replace(fact, frustrated=True)
+        read.append(fact)
+    return read
+
+
+def _left_out_auc(histories: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    aucs = []
+    for k, (x, y) in enumerate(histories):
+        aucs.append(roc_auc_score(y, x @ fit(histories[:k] + histories[k + 1:])))
+    return float(np.mean(aucs))
+
+
+def _matrix(pairs: list) -> tuple[np.ndarray, np.ndarray]:
+    return shares(np.array([f.vector() for _, f in pairs])), np.array([int(o.churned) for o, _ in pairs])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", default="100-109", help="first-last, the tuning histories")
     parser.add_argument("--strength", type=float, default=0.5)
     parser.add_argument("--accounts", type=int, default=300)
+    parser.add_argument("--upper-bound", action="store_true", help="also what reading every planted sentence is worth")
     args = parser.parse_args()
     first, last = (int(x) for x in args.seeds.split("-"))
-    churners: list[tuple[frozenset[str], float, dict[str, float]]] = []  # symptoms, rank, values
+    churners: list[tuple[frozenset[str], float, dict[str, float], float]] = []  # symptoms, rank, values, weeks
     renewals: list[dict[str, float]] = []
     planted = {"frustrated": [0, 0], "cancellation or competitor": [0, 0]}  # [planted, read as such]
+    bounds: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"as read": [], "words": [], "frustrated": []}
     for seed in range(first, last + 1):
         history = labelled_history(seed, args.strength, args.accounts)
+        if args.upper_bound:
+            bounds["as read"].append(_matrix(history.pairs))
+            for kind in ("words", "frustrated"):
+                bounds[kind].append(_matrix(labelled(_read_planted(history, kind), history.outcomes)))
         scores = [rule_score(f.values) for _, f in history.pairs]
         renewed = np.sort([s for (o, _), s in zip(history.pairs, scores, strict=True) if not o.churned])
         for (outcome, features), score in zip(history.pairs, scores, strict=True):
@@ -62,7 +102,8 @@ def main() -> None:
                 renewals.append(features.values)
                 continue
             rank = (np.searchsorted(renewed, score, "left") + np.searchsorted(renewed, score, "right")) / 2
-            churners.append((history.symptoms[outcome.account], float(rank / len(renewed)), features.values))
+            weeks = (outcome.on - history.onsets[outcome.account]) / timedelta(weeks=1)
+            churners.append((history.symptoms[outcome.account], float(rank / len(renewed)), features.values, weeks))
         for fact in history.facts:
             body = history.simulated.tickets[fact.ticket_id].messages[0].body
             if any(p in body for p in FRUSTRATED):
@@ -98,6 +139,14 @@ def main() -> None:
         group = [c[1] for c in churners if len(c[0]) == count]
         if group:
             print(f"  {count} symptoms: {len(group):>4} churners, AUC {np.mean(group):.3f}")
+    print("churners by weeks of decline before their date:")
+    for weeks in (4, 6, 8):
+        group = [c[1] for c in churners if weeks <= c[3] < weeks + 2 or (weeks == 8 and c[3] >= 10)]
+        print(f"  {weeks} to {weeks + 2} weeks: {len(group):>4} churners, AUC {np.mean(group):.3f}")
+    if args.upper_bound:
+        print("AUC of each history left out of the weight fit, mean: " + "; ".join(
+            f"{kind if kind == 'as read' else 'every planted ' + kind + ' sentence read'} {_left_out_auc(h):.4f}"
+            for kind, h in bounds.items()))
 
 
 if __name__ == "__main__":
