@@ -35,8 +35,8 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.demo.accounts import SimulatedAccounts, simulate_accounts  # noqa: E402
-from core.insights.churn.facts import facts_from_ticket  # noqa: E402
+from core.demo.accounts import AccountSimulator, SimulatedAccounts  # noqa: E402
+from core.insights.churn.facts import TicketFacts, facts_from_ticket  # noqa: E402
 from core.insights.churn.features import AccountFeatures  # noqa: E402
 from core.insights.churn.learned import Outcome, default_cut, fit_before_score_later, labelled  # noqa: E402
 from core.insights.churn.rules import rule_score  # noqa: E402
@@ -56,20 +56,28 @@ def _auc(labels: list[bool], scores: list[float]) -> float:
 
 @dataclass(frozen=True)
 class LabelledHistory:
-    """A simulated history, its outcomes, and each outcome with its account's features at its date."""
+    """A simulated history, its outcomes, and each outcome with its account's features at its date;
+    ``symptoms`` and ``onsets``: what the simulator planted in each account (empty but for churners),
+    which only ``bench/churn_symptoms.py`` reads."""
 
     simulated: SimulatedAccounts
     outcomes: list[Outcome]
     pairs: list[tuple[Outcome, AccountFeatures]]
+    facts: list[TicketFacts]  # ticket_id: the ticket's index in ``simulated.tickets``
+    symptoms: dict[str, frozenset[str]]
+    onsets: dict[str, datetime]  # when each churner's decline began
 
 
 def labelled_history(seed: int, strength: float, accounts: int) -> LabelledHistory:
     """One history of ``accounts`` accounts over 36 weeks to :data:`END`, its tickets read as the store
     reads them; shared with ``bench/churn_weights.py`` so the weights are fitted on what this scores."""
-    simulated = simulate_accounts(seed=seed, strength=strength, accounts=accounts, weeks=36, end=END)
+    simulator = AccountSimulator(seed=seed, strength=strength, accounts=accounts, weeks=36, end=END)
+    simulated = simulator.simulate()
     facts = [f for i, t in enumerate(simulated.tickets) if (f := facts_from_ticket(t, i))]
     outcomes = [Outcome(a, o == "churned", datetime.combine(d, clock(0), UTC)) for a, o, d in simulated.outcomes]
-    return LabelledHistory(simulated, outcomes, labelled(facts, outcomes))
+    return LabelledHistory(simulated, outcomes, labelled(facts, outcomes), facts,
+                           {a.name: a.symptoms for a in simulator.accounts},
+                           {a.name: a.onset for a in simulator.accounts if a.onset is not None})
 
 
 def measure(seed: int, strength: float, accounts: int) -> dict[str, float]:
