@@ -444,16 +444,22 @@ def _tag_aliases(session) -> dict[str, str]:
 
 
 def _locked_ticket(session, tenant_id: int, helpdesk: str, event: HelpdeskEvent) -> TicketRow:
-    """The ticket the event is about, locked; created (empty) when this is the first word of it."""
+    """The ticket the event is about, locked; created (empty) when this is the first word of it.
+    Looked for first: most events are about a ticket already stored, and the insert it then skips
+    was a round trip per event. Two drains creating one ticket at once meet at the insert's
+    ``ON CONFLICT``; the loser's lock then waits for the winner's commit."""
     key, _ = fit_values(TicketRow.__table__, {"source": helpdesk, "external_id": event.ticket_external_id})
+    locked = (select(TicketRow).where(TicketRow.source == key["source"], TicketRow.external_id == key["external_id"])
+              .with_for_update().execution_options(populate_existing=True))
+    ticket = session.scalar(locked)
+    if ticket is not None:
+        return ticket
     session.execute(upsert_insert(session.get_bind().dialect.name, TicketRow.__table__).on_conflict_do_nothing(
         index_elements=["tenant_id", "source", "external_id"]).values(
         tenant_id=tenant_id, **key, subject="", text="",
         tags=[], reopen_count=0, custom_fields={}, macros=[], content_hash="", imported_at=datetime.now(UTC),
         created_at=event.created_at or event.occurred_at))
-    return session.scalar(select(TicketRow).where(TicketRow.source == key["source"],
-                                                  TicketRow.external_id == key["external_id"])
-                          .with_for_update().execution_options(populate_existing=True))
+    return session.scalar(locked)
 
 
 def _apply_fields(ticket: TicketRow, event: HelpdeskEvent, aliases: dict[str, str]) -> None:
