@@ -19,6 +19,8 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -61,20 +63,17 @@ def backend_pids(database_url: str, name: str) -> list[int]:
         engine.dispose()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--deliveries", type=int, default=4000)
-    parser.add_argument("--warm-up", type=int, default=400)
-    parser.add_argument("--rate", type=float, default=250)
-    parser.add_argument("--redis-url", default=os.environ.get("DESKLOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"))
-    args = parser.parse_args()
-    name = f"deskloop_ack_cpu_{os.getpid()}"
-    with tempfile.TemporaryDirectory(prefix="deskloop-ack-cpu-") as home, postgres_database(name) as database_url:
+@contextmanager
+def webhook_tenants(name: str, redis_url: str) -> Iterator[tuple[dict[str, str], str]]:
+    """A fresh PostgreSQL database ``name`` and an emptied Redis database with the three helpdesks'
+    tenants connected as ``bench/webhooks.py`` signs for them; yields the environment for the
+    Procfile's lines (also set on this process) and the database URL."""
+    with tempfile.TemporaryDirectory(prefix=f"{name}-") as home, postgres_database(name) as database_url:
         from redis import Redis
 
-        Redis.from_url(args.redis_url).flushdb()
+        Redis.from_url(redis_url).flushdb()
         env = {**os.environ, "DESKLOOP_HOME": home, "DESKLOOP_DATABASE_URL": database_url,
-               "DESKLOOP_REDIS_URL": args.redis_url, "DESKLOOP_SECRET_KEY": "bench-only-key-for-helpdesk-credentials"}
+               "DESKLOOP_REDIS_URL": redis_url, "DESKLOOP_SECRET_KEY": "bench-only-key-for-helpdesk-credentials"}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         os.environ.update(env)
         from core.helpdesk.connections import add_tenant
@@ -84,6 +83,18 @@ def main() -> int:
         for helpdesk, secrets in SECRETS.items():
             add_tenant(runtime, f"bench-{helpdesk}", helpdesk, DOMAINS[helpdesk], secrets, {"write_back_tags": False})
         runtime.close()
+        yield env, database_url
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--deliveries", type=int, default=4000)
+    parser.add_argument("--warm-up", type=int, default=400)
+    parser.add_argument("--rate", type=float, default=250)
+    parser.add_argument("--redis-url", default=os.environ.get("DESKLOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"))
+    args = parser.parse_args()
+    name = f"deskloop_ack_cpu_{os.getpid()}"
+    with webhook_tenants(name, args.redis_url) as (env, database_url):
         traffic, _ = build_traffic(args.deliveries + args.warm_up)
         deliveries = [(f"/webhooks/{d.helpdesk}/bench-{d.helpdesk}", d.body, _signed(d.helpdesk, d.body))
                       for d in traffic]

@@ -17,16 +17,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench import retrying_sender  # noqa: E402 (after the sys.path line)
-from bench.ack_cpu import backend_pids, children, cpu_seconds  # noqa: E402
-from bench.support import free_port, postgres_database, procfile_process, wait_until_serving  # noqa: E402
-from bench.webhooks import DOMAINS, SECRETS, _signed, build_traffic, expected_counts  # noqa: E402
+from bench.ack_cpu import backend_pids, children, cpu_seconds, webhook_tenants  # noqa: E402
+from bench.support import free_port, procfile_process, wait_until_serving  # noqa: E402
+from bench.webhooks import _signed, build_traffic, expected_counts  # noqa: E402
 
 
 def _counts(runtime) -> tuple[int, int]:
@@ -48,20 +47,10 @@ def main() -> int:
     parser.add_argument("--redis-url", default=os.environ.get("DESKLOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"))
     args = parser.parse_args()
     name = f"deskloop_apply_cpu_{os.getpid()}"
-    with tempfile.TemporaryDirectory(prefix="deskloop-apply-cpu-") as home, postgres_database(name) as database_url:
-        from redis import Redis
-
-        Redis.from_url(args.redis_url).flushdb()
-        env = {**os.environ, "DESKLOOP_HOME": home, "DESKLOOP_DATABASE_URL": database_url,
-               "DESKLOOP_REDIS_URL": args.redis_url, "DESKLOOP_SECRET_KEY": "bench-only-key-for-helpdesk-credentials"}
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        os.environ.update(env)
-        from core.helpdesk.connections import add_tenant
+    with webhook_tenants(name, args.redis_url) as (env, database_url):
         from core.runtime import Runtime
 
         runtime = Runtime()
-        for helpdesk, secrets in SECRETS.items():
-            add_tenant(runtime, f"bench-{helpdesk}", helpdesk, DOMAINS[helpdesk], secrets, {"write_back_tags": False})
         traffic, _ = build_traffic(args.deliveries)
         distinct_events = expected_counts(traffic)[0]
         port = free_port()

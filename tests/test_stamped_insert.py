@@ -37,40 +37,46 @@ def _stamp(runtime: Runtime) -> int:
         return session.scalar(select(TenantRow.config_version).where(TenantRow.slug == "acme"))
 
 
-def test_events_are_stored_at_the_current_stamp_and_a_moved_stamp_writes_nothing(settings, db):
+@pytest.fixture
+def acme(settings, db):
+    """A runtime with tenant ``acme`` on Zendesk: (runtime, its id, its stamp)."""
     forget_connections()
     runtime = Runtime(settings)
     try:
         add_tenant(runtime, "acme", "zendesk", "acme.zendesk.com", ZENDESK, {"write_back_tags": False})
-        tenant_id, stamp = runtime.db.tenant_id("acme"), _stamp(runtime)
-        with runtime.db.engine.connect() as conn:
-            first = store_events_at_stamp(tenant_id, "zendesk", [_event("a"), _event("b", 2)], stamp, conn)
-            assert first is not None and len(first) == 2
-            # The same delivery again, with one new event: only the new one is stored.
-            again = store_events_at_stamp(tenant_id, "zendesk", [_event("a"), _event("c")], stamp, conn)
-            assert again is not None and len(again) == 1
-            assert store_events_at_stamp(tenant_id, "zendesk", [_event("a")], stamp, conn) == []
-
-        stored = _stored(runtime)
-        assert sorted(stored) == ["a", "b", "c"]
-        assert stored["a"]["tags"] == ["billing"] and stored["a"]["message"]["body"] == "Charged twice"
-
-        with runtime.db.admin_session() as session:  # another process rotates a secret
-            session.execute(update(TenantRow).where(TenantRow.slug == "acme")
-                            .values(config_version=TenantRow.config_version + 1))
-            session.commit()
-        with runtime.db.engine.connect() as conn:
-            assert store_events_at_stamp(tenant_id, "zendesk", [_event("d"), _event("e")], stamp, conn) is None
-            # A duplicate at the old stamp is not "nothing new" either: the stamp moved.
-            assert store_events_at_stamp(tenant_id, "zendesk", [_event("a")], stamp, conn) is None
-            assert store_events_at_stamp(tenant_id, "zendesk", [_event("d")], stamp + 1, conn) is not None
-        assert sorted(_stored(runtime)) == ["a", "b", "c", "d"]
+        yield runtime, runtime.db.tenant_id("acme"), _stamp(runtime)
     finally:
         runtime.close()
         forget_connections()
 
 
-def test_a_redelivery_is_answered_while_a_worker_batch_holds_the_stored_event(settings, db, monkeypatch):
+def test_events_are_stored_at_the_current_stamp_and_a_moved_stamp_writes_nothing(acme):
+    runtime, tenant_id, stamp = acme
+    with runtime.db.engine.connect() as conn:
+        first = store_events_at_stamp(tenant_id, "zendesk", [_event("a"), _event("b", 2)], stamp, conn)
+        assert first is not None and len(first) == 2
+        # The same delivery again, with one new event: only the new one is stored.
+        again = store_events_at_stamp(tenant_id, "zendesk", [_event("a"), _event("c")], stamp, conn)
+        assert again is not None and len(again) == 1
+        assert store_events_at_stamp(tenant_id, "zendesk", [_event("a")], stamp, conn) == []
+
+    stored = _stored(runtime)
+    assert sorted(stored) == ["a", "b", "c"]
+    assert stored["a"]["tags"] == ["billing"] and stored["a"]["message"]["body"] == "Charged twice"
+
+    with runtime.db.admin_session() as session:  # another process rotates a secret
+        session.execute(update(TenantRow).where(TenantRow.slug == "acme")
+                        .values(config_version=TenantRow.config_version + 1))
+        session.commit()
+    with runtime.db.engine.connect() as conn:
+        assert store_events_at_stamp(tenant_id, "zendesk", [_event("d"), _event("e")], stamp, conn) is None
+        # A duplicate at the old stamp is not "nothing new" either: the stamp moved.
+        assert store_events_at_stamp(tenant_id, "zendesk", [_event("a")], stamp, conn) is None
+        assert store_events_at_stamp(tenant_id, "zendesk", [_event("d")], stamp + 1, conn) is not None
+    assert sorted(_stored(runtime)) == ["a", "b", "c", "d"]
+
+
+def test_a_redelivery_is_answered_while_a_worker_batch_holds_the_stored_event(settings, acme, monkeypatch):
     """A worker applying a batch holds its events' rows for the whole batch (a second or more
     under load). A redelivery of one of them, arriving mid-batch, must not wait for the batch to
     commit: it is answered ``[]`` at once. On PostgreSQL the unique index waits for a transaction
@@ -78,32 +84,25 @@ def test_a_redelivery_is_answered_while_a_worker_batch_holds_the_stored_event(se
     lock timeout turns a wait into a failure here."""
     if settings.database_url.startswith("sqlite"):
         pytest.skip("one writer at a time: SQLite has no concurrent batch to wait for")
-    forget_connections()
-    runtime = Runtime(settings)
-    try:
-        add_tenant(runtime, "acme", "zendesk", "acme.zendesk.com", ZENDESK, {"write_back_tags": False})
-        tenant_id, stamp = runtime.db.tenant_id("acme"), _stamp(runtime)
-        with runtime.db.engine.connect() as conn:
-            assert len(store_events_at_stamp(tenant_id, "zendesk", [_event("a", 3), _event("b", 2)], stamp, conn)) == 2
+    runtime, tenant_id, stamp = acme
+    with runtime.db.engine.connect() as conn:
+        assert len(store_events_at_stamp(tenant_id, "zendesk", [_event("a", 3), _event("b", 2)], stamp, conn)) == 2
 
-        answers = []
-        apply_row = webhook_events._apply_row
+    answers = []
+    apply_row = webhook_events._apply_row
 
-        def apply_then_redeliver(session, tenant, row):
-            applied = apply_row(session, tenant, row)
-            with runtime.db.engine.connect() as web:  # the webhook's own connection, mid-batch
-                web.exec_driver_sql("SET lock_timeout = '2s'")
-                answers.append(store_events_at_stamp(tenant_id, "zendesk", [_event(row.event_id, 9)], stamp, web))
-            return applied
+    def apply_then_redeliver(session, tenant, row):
+        applied = apply_row(session, tenant, row)
+        with runtime.db.engine.connect() as web:  # the webhook's own connection, mid-batch
+            web.exec_driver_sql("SET lock_timeout = '2s'")
+            answers.append(store_events_at_stamp(tenant_id, "zendesk", [_event(row.event_id, 9)], stamp, web))
+        return applied
 
-        monkeypatch.setattr(webhook_events, "_apply_row", apply_then_redeliver)
-        seen, done = webhook_events._apply_batch(runtime, tenant_id)
-        assert (seen, len(done)) == (2, 2)
-        assert answers == [[], []]
-        with runtime.db.tenant_session(tenant_id) as session:
-            rows = session.scalars(select(HelpdeskEventRow)).all()
-        assert all(row.processed_at is not None and row.outcome.startswith("applied") for row in rows)
-        assert sorted(row.event_id for row in rows) == ["a", "b"]
-    finally:
-        runtime.close()
-        forget_connections()
+    monkeypatch.setattr(webhook_events, "_apply_row", apply_then_redeliver)
+    seen, done = webhook_events._apply_batch(runtime, tenant_id)
+    assert (seen, len(done)) == (2, 2)
+    assert answers == [[], []]
+    with runtime.db.tenant_session(tenant_id) as session:
+        rows = session.scalars(select(HelpdeskEventRow)).all()
+    assert all(row.processed_at is not None and row.outcome.startswith("applied") for row in rows)
+    assert sorted(row.event_id for row in rows) == ["a", "b"]
