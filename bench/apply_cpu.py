@@ -64,7 +64,7 @@ def main() -> int:
             web.terminate()
             web.wait(15)
         refused = sum(1 for o in sent.outcomes if o.status != 200)
-        stored, applied_before = _counts(runtime)
+        applied_before = _counts(runtime)[1]
         backends_before = set(backend_pids(database_url, name))
         started = time.perf_counter()
         worker = procfile_process("worker", env, port, "--burst")

@@ -314,9 +314,7 @@ def _apply_batch(runtime: Runtime, tenant_id: int) -> tuple[int, list[_Applied]]
         with runtime.db.transaction(tenant_id) as session:
             rows = session.scalars(_due_events().limit(BATCH_SIZE)).all()
             ids = [row.id for row in rows]
-            applied = [_apply_row(session, tenant_id, row) for row in rows]
-            _mark_applied(session, tenant_id, applied)
-            return len(rows), applied
+            return len(rows), _apply_rows(session, tenant_id, rows)
     except _TRANSIENT:
         raise
     except Exception:  # noqa: BLE001 - pinned on its event below, and recorded there
@@ -345,14 +343,19 @@ def _apply_alone(runtime: Runtime, tenant_id: int, event_row_id: int, operator_r
             row = session.scalar(statement.with_for_update(skip_locked=True))
             if row is None or row.processed_at is not None:
                 return None  # applied meanwhile, or another worker holds it
-            applied = _apply_row(session, tenant_id, row)
-            _mark_applied(session, tenant_id, [applied])
-            return applied
+            return _apply_rows(session, tenant_id, [row])[0]
     except _TRANSIENT:
         raise
     except Exception as exc:  # noqa: BLE001 - see the docstring
         record_failure(runtime, tenant_id, event_row_id, exc, quarantine_now=operator_retry)
         return None
+
+
+def _apply_rows(session, tenant_id: int, rows: Sequence[HelpdeskEventRow]) -> list[_Applied]:
+    """Apply locked events in order, then mark them applied (:func:`_mark_applied`)."""
+    applied = [_apply_row(session, tenant_id, row) for row in rows]
+    _mark_applied(session, tenant_id, applied)
+    return applied
 
 
 def _apply_row(session, tenant_id: int, row: HelpdeskEventRow) -> _Applied:

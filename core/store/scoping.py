@@ -14,24 +14,25 @@ import functools
 from typing import cast
 
 from sqlalchemy import Table, event
-from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.orm import Mapper, ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql.util import find_tables
 
 from core.store.tables import Base, TenantScoped
 
 
-def _tenant_tables() -> frozenset[str]:
-    return _tenant_tables_of(len(Base.registry.mappers))
-
-
 @functools.cache
-def _tenant_tables_of(mapper_count: int) -> frozenset[str]:
-    """Computed once per set of mappers (keyed by their count, which only grows as models are
-    declared): every ORM statement asks, and walking the registry each time was a tenth of the
-    worker's time spent applying webhook events."""
+def _tenant_tables() -> frozenset[str]:
+    """Computed once, and again only after another mapper is declared (:func:`_forget_tenant_tables`):
+    every ORM statement asks, and walking the registry each time was a tenth of the worker's time
+    spent applying webhook events."""
     # Each mapper's local_table is a Table (none maps a join or a subquery).
     return frozenset(cast(Table, m.local_table).name for m in Base.registry.mappers
                      if issubclass(m.class_, TenantScoped))
+
+
+@event.listens_for(Mapper, "after_mapper_constructed")
+def _forget_tenant_tables(mapper, class_) -> None:
+    _tenant_tables.cache_clear()
 
 
 def _tenant_tables_without_entity(statement, scoped_mappers) -> set[str]:
