@@ -46,7 +46,7 @@ def test_serve_without_redis_scans_in_a_thread_of_its_own(settings, db):
     with db.transaction(tenant_id) as session:
         upsert_tickets(session, tenant_id, [make_ticket("t-1", "hello", intent="greeting")])
     runtime = Runtime(replace(settings, redis_url=None))
-    stop = start_insights_loop(runtime, every=0.05)
+    loop = start_insights_loop(runtime, every=0.05)
     try:
         deadline = time.monotonic() + 10
         counted = None
@@ -56,7 +56,7 @@ def test_serve_without_redis_scans_in_a_thread_of_its_own(settings, db):
                 counted = session.scalar(select(VolumeCursorRow.last_ticket_id))
         assert counted, "the loop never counted the ticket"
     finally:
-        stop.set()
+        loop.stop()
         runtime.close()
 
 

@@ -43,7 +43,22 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
     serve_app(runtime, host, port)
 
 
-def start_insights_loop(runtime: Runtime, every: float = 60.0, capabilities_every: float | None = None):
+class InsightsLoop:
+    """The running loop's handle: ``stop`` waits for the tick in flight to finish, so whoever closes
+    the runtime or empties the database next does not race a scan still writing."""
+
+    def __init__(self, stop_event, thread) -> None:
+        self._stop_event = stop_event
+        self._thread = thread
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop_event.set()
+        self._thread.join(timeout)
+
+
+def start_insights_loop(
+    runtime: Runtime, every: float = 60.0, capabilities_every: float | None = None
+) -> InsightsLoop:
     """The embedded default has no scheduler: a daemon thread scans every tenant each minute
     instead (with Redis, the Procfile's scheduler queues the same scan), and once a period
     (``capabilities_every``, a day by default) sends the opted-in tenants' requested capabilities to
@@ -83,5 +98,6 @@ def start_insights_loop(runtime: Runtime, every: float = 60.0, capabilities_ever
             except Exception:  # Linear or the database unreachable: the next tick retries
                 log.exception("capability sync failed")
 
-    threading.Thread(target=loop, name="insights", daemon=True).start()
-    return stop
+    thread = threading.Thread(target=loop, name="insights", daemon=True)
+    thread.start()
+    return InsightsLoop(stop, thread)

@@ -105,7 +105,7 @@ def test_the_embedded_loop_syncs_without_redis_once_a_day(runtime, linear, db, s
     real_sync_all = capability_sync.sync_all
     monkeypatch.setattr(capability_sync, "sync_all", lambda r: runs.append(1) or real_sync_all(r))
     embedded = Runtime(replace(settings, redis_url=None))
-    stop = start_insights_loop(embedded, every=0.05)
+    loop = start_insights_loop(embedded, every=0.05)
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not linear.issues:
@@ -114,5 +114,5 @@ def test_the_embedded_loop_syncs_without_redis_once_a_day(runtime, linear, db, s
         time.sleep(0.5)  # ten more ticks within the same day: no second sync
         assert runs == [1] and len(linear.issues) == 1
     finally:
-        stop.set()
+        loop.stop()
         embedded.close()
