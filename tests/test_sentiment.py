@@ -22,6 +22,25 @@ def test_sentiment(text, sentiment):
     assert analyze(text).sentiment == sentiment
 
 
+@pytest.mark.parametrize(("text", "sentiment"), [
+    # Manners, discourse markers and the ticket's subject are not feelings.
+    ("Honestly this is terrible service", "frustrated"),
+    ("Hi, could you please help me reset my password? Thanks in advance", "neutral"),
+    ("Is the transfer free?", "neutral"),
+    ("I would like to close my account", "neutral"),
+    ("My payment failed, what should I do?", "neutral"),
+    ("Sorry to bother you, where is my invoice?", "neutral"),
+    # "not" in one sentence does not turn the next one's feeling around.
+    ("I don't know if the money went or not. Stressful and ridiculous.", "frustrated"),
+    # One complaint cue is enough.
+    ("Third email about this and no reply.", "frustrated"),
+    ("Thanks for nothing", "frustrated"),
+    ("Brilliant support, sorted in minutes. Thank you!", "pleased"),
+])
+def test_support_register(text, sentiment):
+    assert analyze(text).sentiment == sentiment
+
+
 @pytest.mark.parametrize(("text", "urgent"), [
     ("Someone stole my card, please block it now", True),
     ("There are payments I don't recognise on my account", True),

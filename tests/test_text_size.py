@@ -240,12 +240,12 @@ def test_sentiment_rules_read_a_few_words_at_a_time(name, monkeypatch):
 
     monkeypatch.setattr(vader.SentimentIntensityAnalyzer, "_but_check", staticmethod(refused))
     read: list[int] = []
-    original_scores = valence.LinearAnalyzer.polarity_scores
-    monkeypatch.setattr(valence.LinearAnalyzer, "polarity_scores",
+    original_scores = sentiment.SupportAnalyzer.polarity_scores
+    monkeypatch.setattr(sentiment.SupportAnalyzer, "polarity_scores",
                         lambda self, text: read.append(len(text)) or original_scores(self, text))
-    sentiment._analyzer.cache_clear()
+    sentiment.support_analyzer.cache_clear()
     tone = sentiment.analyze(ADVERSARIAL[name])
-    sentiment._analyzer.cache_clear()
+    sentiment.support_analyzer.cache_clear()
     assert tone.sentiment in ("frustrated", "neutral", "pleased")
     assert read and max(read) <= MESSAGE_MODEL_CHARS + SLACK  # a message is read to its cap
     assert max(handed, default=0) <= 6

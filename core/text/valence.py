@@ -32,6 +32,11 @@ class LinearAnalyzer(SentimentIntensityAnalyzer):
 
     def polarity_scores(self, text: str) -> dict[str, float]:
         text = self._emoji_described(text)
+        return self.score_valence(self.word_valences(text), text)
+
+    def word_valences(self, text: str) -> list[float]:
+        """Each word's valence after the library's rules, the "but" rule included (``text`` with
+        its emoji already described)."""
         sentitext = SentiText(text)
         words = sentitext.words_and_emoticons
         lower = [w.lower() for w in words]
@@ -41,8 +46,7 @@ class LinearAnalyzer(SentimentIntensityAnalyzer):
                 sentiments.append(0)
                 continue
             sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
-        sentiments = _but_scaled(lower, sentiments)
-        return self.score_valence(sentiments, text)
+        return _but_scaled(lower, sentiments)
 
     def _emoji_described(self, text: str) -> str:
         """The library's emoji step (each emoji replaced by its description), built as a list."""
