@@ -1,4 +1,5 @@
-"""Operating commands: migrate the database, run the RQ worker and the scheduler, export the encoder."""
+"""Operating commands: migrate the database, run the RQ worker and the scheduler, export the encoder,
+read stored tones again."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ def register(group: click.Group) -> None:
     group.add_command(worker)
     group.add_command(scheduler)
     group.add_command(encoder)
+    group.add_command(retone)
 
 
 @click.command()
@@ -24,6 +26,26 @@ def migrate(runtime: Runtime) -> None:
         click.echo(f"{slug}: {len(imported.versions)} {name} model version(s) moved into the database"
                    + (f", {imported.current} in service" if imported.current else "")
                    + (f"; left out (failed their checksum): {', '.join(imported.skipped)}" if imported.skipped else ""))
+
+
+@click.command()
+@click.option("--tenant", default=None, help="One tenant (default: every tenant).")
+@click.pass_obj
+def retone(runtime: Runtime, tenant: str | None) -> None:
+    """Read every stored customer message's tone again with the current reader (after an upgrade
+    that changes it); safe to interrupt and run again."""
+    from sqlalchemy import select
+
+    from core.store.retone import retone_tenant
+    from core.store.tables import TenantRow
+
+    if tenant is None:
+        with runtime.db.admin_session() as session:
+            slugs = list(session.scalars(select(TenantRow.slug).order_by(TenantRow.slug)).all())
+    else:
+        slugs = [tenant]
+    for slug in slugs:
+        click.echo(retone_tenant(runtime.db, runtime.db.tenant_id(slug)).summary(slug))
 
 
 def import_models_from_disk(runtime: Runtime):
