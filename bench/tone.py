@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import re
 import sys
 import zlib
 from pathlib import Path
@@ -28,8 +29,6 @@ from pathlib import Path
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import re  # noqa: E402
 
 from core.text.sentiment import _shouting, analyze  # noqa: E402
 from core.text.valence import LinearAnalyzer  # noqa: E402
@@ -89,7 +88,7 @@ def main() -> int:
     if args.show_errors:
         for i, (text, tone) in enumerate(rows):
             if half(text) == "tuning" and readings["version 2"][i] != tone:
-                print(f"  {tone:<10} read {readings['support lexicon'][i]:<10} {text}")
+                print(f"  {tone:<10} read {readings['version 2'][i]:<10} {text}")
     return 0
 
 
