@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import click
 
 from core.runtime import Runtime
@@ -47,7 +49,7 @@ class InsightsLoop:
     """The running loop's handle: ``stop`` waits for the tick in flight to finish, so whoever closes
     the runtime or empties the database next does not race a scan still writing."""
 
-    def __init__(self, stop_event, thread) -> None:
+    def __init__(self, stop_event: threading.Event, thread: threading.Thread) -> None:
         self._stop_event = stop_event
         self._thread = thread
 
@@ -66,7 +68,6 @@ def start_insights_loop(
     the weekly digests that are due (:mod:`core.notify.weekly_digest`: a read per tick once they are
     out). A failed scan, sync or digest is logged and the next tick tries again."""
     import logging
-    import threading
     import time
 
     from core.background.scheduler import CAPABILITIES_EVERY

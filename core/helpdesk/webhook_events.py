@@ -50,7 +50,7 @@ from core.store.db import upsert_insert
 from core.store.fitting import fit_and_note, fit_values
 from core.store.tables import HelpdeskEventRow, MessageRow, SuggestionRow, TenantRow, TicketRow
 from core.store.tenants import tenant_stamp
-from core.store.tickets import apply_aliases, kept_raw, message_values
+from core.store.tickets import apply_aliases, in_time_order, kept_raw, message_values, ticket_tone
 from core.text.limits import MESSAGE_RAW_CHARS
 from core.text.normalize import clean_message, clean_subject, text_for_model
 from core.types import Csat, Message, Signal
@@ -519,13 +519,11 @@ def _add_message(session, tenant_id: int, ticket: TicketRow, event: HelpdeskEven
 def _rebuild_text(ticket: TicketRow, messages: list[MessageRow]) -> None:
     """The model text and tone from the customer's public messages in time order (deliveries
     may have added them out of order)."""
-    ordered = sorted(messages, key=lambda m: (aware_utc(m.created_at) or datetime.min.replace(tzinfo=UTC), m.position))
-    customer = [m for m in ordered if m.author_role == "customer" and m.public and m.body]
+    customer = [m for m in in_time_order(messages) if m.author_role == "customer" and m.public and m.body]
     ticket.text = text_for_model(clean_subject(ticket.subject or ""), [m.body for m in customer])
-    toned = [m for m in customer if m.sentiment is not None]
-    if toned:
-        ticket.sentiment = toned[-1].sentiment
-        ticket.urgent = any(m.urgent for m in toned)
+    tone = ticket_tone(customer)
+    if tone is not None:
+        ticket.sentiment, ticket.urgent = tone
 
 
 # What the learning loop and the helpdesk hear ------------------------------------------------

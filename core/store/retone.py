@@ -11,12 +11,14 @@ sentiment, and whether any is urgent).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 
 from core.store.db import Database
 from core.store.tables import MessageRow, TicketRow
+from core.store.tickets import in_time_order, ticket_tone, tone_columns
 from core.text.sentiment import analyze
 
 #: Tickets per transaction.
@@ -40,46 +42,32 @@ def retone_tenant(db: Database, tenant_id: int, batch: int = BATCH) -> Retoned:
     after = 0
     while True:
         with db.transaction(tenant_id) as session:
-            ids = session.scalars(select(TicketRow.id).where(TicketRow.id > after)
-                                  .order_by(TicketRow.id).limit(batch)).all()
-            if not ids:
+            tickets = session.scalars(select(TicketRow).where(TicketRow.id > after)
+                                      .order_by(TicketRow.id).limit(batch)).all()
+            if not tickets:
                 return done
-            after = ids[-1]
-            _retone_tickets(session, list(ids), done)
+            after = tickets[-1].id
+            _retone_tickets(session, tickets, done)
 
 
-def _retone_tickets(session, ids: list[int], done: Retoned) -> None:
-    messages = session.execute(
-        select(MessageRow.id, MessageRow.ticket_id, MessageRow.body, MessageRow.sentiment,
-               MessageRow.sentiment_score, MessageRow.urgent)
-        .where(MessageRow.ticket_id.in_(ids), MessageRow.author_role == "customer")
-        .order_by(MessageRow.ticket_id, MessageRow.position)).all()
-    per_ticket: dict[int, list[tuple[str | None, bool | None]]] = {}
-    changed = []
+def _retone_tickets(session, tickets, done: Retoned) -> None:
+    """Each customer message's tone read again, and each ticket's from them by the rule a
+    delivery applies (:func:`ticket_tone` over the public ones in time order). The ORM writes
+    only the rows whose values changed."""
+    messages = session.scalars(select(MessageRow).where(MessageRow.ticket_id.in_([t.id for t in tickets]),
+                                                        MessageRow.author_role == "customer")).all()
+    per_ticket: dict[int, list[MessageRow]] = defaultdict(list)
     for message in messages:
-        tone = analyze(message.body) if message.body else None
-        values = (tone.sentiment, tone.score, tone.urgent) if tone else (None, None, None)
-        if values != (message.sentiment, message.sentiment_score, message.urgent):
-            changed.append({"row_id": message.id, "s": values[0], "score": values[1], "u": values[2]})
-        if tone is not None:
-            per_ticket.setdefault(message.ticket_id, []).append((tone.sentiment, tone.urgent))
-    if changed:
-        session.connection().execute(
-            update(MessageRow.__table__).where(MessageRow.__table__.c.id == bindparam("row_id"))
-            .values(sentiment=bindparam("s"), sentiment_score=bindparam("score"), urgent=bindparam("u")), changed)
-    stored = session.execute(select(TicketRow.id, TicketRow.sentiment, TicketRow.urgent)
-                             .where(TicketRow.id.in_(ids))).all()
-    tickets_changed = []
-    for ticket in stored:
-        tones = per_ticket.get(ticket.id)
-        latest = (tones[-1][0], any(u for _, u in tones)) if tones else (None, None)
-        if latest != (ticket.sentiment, ticket.urgent):
-            tickets_changed.append({"row_id": ticket.id, "s": latest[0], "u": latest[1]})
-    if tickets_changed:
-        session.connection().execute(
-            update(TicketRow.__table__).where(TicketRow.__table__.c.id == bindparam("row_id"))
-            .values(sentiment=bindparam("s"), urgent=bindparam("u")), tickets_changed)
-    done.tickets += len(ids)
+        columns = tone_columns(analyze(message.body) if message.body else None)
+        if any(getattr(message, name) != value for name, value in columns.items()):
+            for name, value in columns.items():
+                setattr(message, name, value)
+            done.messages_changed += 1
+        per_ticket[message.ticket_id].append(message)
+    for ticket in tickets:
+        tone = ticket_tone([m for m in in_time_order(per_ticket[ticket.id]) if m.public and m.body])
+        if tone is not None and tone != (ticket.sentiment, ticket.urgent):
+            ticket.sentiment, ticket.urgent = tone
+            done.tickets_changed += 1
+    done.tickets += len(tickets)
     done.messages += len(messages)
-    done.messages_changed += len(changed)
-    done.tickets_changed += len(tickets_changed)

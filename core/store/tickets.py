@@ -39,7 +39,7 @@ from core.store.fitting import column_limits, fit_and_note, fit_values
 from core.store.tables import MessageRow, TagAliasRow, TicketRow
 from core.text.limits import MESSAGE_RAW_CHARS, raw_budgets, truncated
 from core.text.normalize import CLEANER_VERSION, clean_message, clean_subject, text_for_model
-from core.text.sentiment import TONE_VERSION
+from core.text.sentiment import TONE_VERSION, Tone
 from core.text.sentiment import analyze as analyze_tone
 from core.types import Csat, Message, PageContext, Person, Ticket
 
@@ -184,10 +184,31 @@ def message_values(tenant_id: int, position: int, message: Message, body: str | 
         "body": body,
         "created_at": aware_utc(created_at or message.created_at),
         "external_id": external_id if external_id is not None else message.external_id,
-        "sentiment": tone.sentiment if tone else None,
-        "sentiment_score": tone.score if tone else None,
-        "urgent": tone.urgent if tone else None,
+        **tone_columns(tone),
     }, "a message")
+
+
+def tone_columns(tone: Tone | None) -> dict[str, Any]:
+    """A message row's tone columns (all ``None`` for a message not read: not the customer's, or empty)."""
+    return {"sentiment": tone.sentiment if tone else None,
+            "sentiment_score": tone.score if tone else None,
+            "urgent": tone.urgent if tone else None}
+
+
+def in_time_order(messages: Sequence[MessageRow]) -> list[MessageRow]:
+    """Stored messages in the order they were written: by time, then position (deliveries may
+    have stored them out of order)."""
+    return sorted(messages, key=lambda m: (aware_utc(m.created_at) or datetime.min.replace(tzinfo=UTC), m.position))
+
+
+def ticket_tone(customer: Sequence[Any]) -> tuple[str, bool] | None:
+    """A ticket's tone from its customer messages' tones (anything with ``sentiment`` and
+    ``urgent``: a :class:`Tone` or a message row), oldest first: the latest one's sentiment, and
+    whether any reads urgent; ``None`` when none was read."""
+    toned = [m for m in customer if m.sentiment is not None]
+    if not toned:
+        return None
+    return toned[-1].sentiment, any(m.urgent for m in toned)
 
 
 def kept_raw(messages: Sequence[Message], already: int = 0) -> list[str]:
@@ -202,7 +223,7 @@ def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime
     cleaned = [clean_message(body) for body in raw]
     tones = [analyze_tone(body) if m.author_role == "customer" and body else None
              for m, body in zip(ticket.messages, cleaned, strict=True)]
-    customer_tones = [tone for tone in tones if tone is not None]
+    tone = ticket_tone([tone for tone in tones if tone is not None])
     tags = apply_aliases(ticket.tags, aliases)
     intent = canonical_intent(ticket.intent, aliases)
     person = ticket.requester
@@ -231,8 +252,8 @@ def _rows(tenant_id: int, ticket: Ticket, aliases: dict[str, str], now: datetime
         "custom_fields": ticket.custom_fields,
         "page_context": ticket.page_context.model_dump(mode="json") if ticket.page_context else None,
         "imported_at": now,
-        "sentiment": customer_tones[-1].sentiment if customer_tones else None,
-        "urgent": any(tone.urgent for tone in customer_tones) if customer_tones else None,
+        "sentiment": tone[0] if tone else None,
+        "urgent": tone[1] if tone else None,
         "ticket_type": ticket.ticket_type,
         "assigned_group": ticket.group,
         "form": ticket.form,
